@@ -1,0 +1,119 @@
+"""The Catalog API: parts by category, GPU chip specs, lookup, filtering and name resolution."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from functools import cached_property
+
+from dlrig.catalog.filters import Filter, parse_filter
+from dlrig.catalog.resolve import NameIndex
+from dlrig.errors import CatalogError, PartNotFoundError
+from dlrig.parts import PART_MODELS, Category, GpuChip, Part
+
+
+class Catalog:
+    """An in-memory set of parts and GPU chip specs.
+
+    ``name`` says where it came from (``builtin`` or a store path); ``version`` changes whenever
+    its content changes, so caches (e.g. the planner's preprocessing) can key on it.
+    """
+
+    def __init__(
+        self,
+        parts: Iterable[Part],
+        chips: Iterable[GpuChip],
+        name: str = "builtin",
+        version: str = "",
+    ) -> None:
+        self.name = name
+        self.version = version
+        self._parts: dict[Category, list[Part]] = {c: [] for c in Category}
+        self._by_id: dict[str, Part] = {}
+        for part in parts:
+            if part.id in self._by_id:
+                raise CatalogError(
+                    f"duplicate part id '{part.id}' in catalog {name}",
+                    "every part id must be unique; rename one of them",
+                )
+            self._by_id[part.id] = part
+            self._parts[part.category].append(part)
+        self._chips: dict[str, GpuChip] = {}
+        for chip in chips:
+            if chip.id in self._chips:
+                raise CatalogError(f"duplicate GPU chip id '{chip.id}'", "rename one of them")
+            self._chips[chip.id] = chip
+
+    # --- access ---------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def __contains__(self, part_id: object) -> bool:
+        return part_id in self._by_id
+
+    def parts(self, category: Category | None = None) -> list[Part]:
+        """Every part, or every part of ``category``, in catalog order."""
+        if category is None:
+            return [p for c in Category for p in self._parts[c]]
+        return list(self._parts[category])
+
+    def list(
+        self, category: Category | None = None, filters: Sequence[Filter | str] = ()
+    ) -> list[Part]:
+        """Parts of ``category`` matching every filter ('vram_gib>=24' or a Filter)."""
+        parsed = [f if isinstance(f, Filter) else self.parse_filter(f, category) for f in filters]
+        return [p for p in self.parts(category) if all(f.matches(p) for f in parsed)]
+
+    def parse_filter(self, text: str, category: Category | None) -> Filter:
+        models = [PART_MODELS[category]] if category else list(PART_MODELS.values())
+        fields = {f for m in models for f in m.model_fields}
+        fields |= {"capacity_gb", "slots_occupied"}  # computed properties worth filtering on
+        return parse_filter(text, fields)
+
+    def get(self, part_id: str) -> Part:
+        """The part with exactly this id; PartNotFoundError (with suggestions) otherwise."""
+        if part_id in self._by_id:
+            return self._by_id[part_id]
+        close = [p.id for p, score in self._index(None).ranked(part_id, limit=3) if score >= 55]
+        hint = (
+            "did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
+            if close
+            else "list ids with `dlrig catalog list`"
+        )
+        raise PartNotFoundError(f"no part with id '{part_id}'", hint, close)
+
+    @property
+    def chips(self) -> list[GpuChip]:
+        return list(self._chips.values())
+
+    def chip(self, chip_id: str) -> GpuChip:
+        """The chip spec with this id or name (resolved like part names)."""
+        if chip_id in self._chips:
+            return self._chips[chip_id]
+        return self._chip_index.resolve(chip_id, what="GPU chip")
+
+    def chip_of(self, gpu: Part) -> GpuChip | None:
+        """The chip spec of a GPU card, or None when the catalog lacks it."""
+        return self._chips.get(getattr(gpu, "chip", ""))
+
+    # --- names ----------------------------------------------------------------------------
+    def resolve(self, text: str, category: Category | None = None) -> Part:
+        """The part ``text`` names: exact id, exact name/alias, then a confident fuzzy match."""
+        what = f"{category.value} part" if category else "part"
+        return self._index(category).resolve(text, what=what)
+
+    def search(self, text: str, category: Category | None = None, limit: int = 20) -> list[Part]:
+        return self._index(category).search(text, limit=limit)
+
+    def _index(self, category: Category | None) -> NameIndex[Part]:
+        key = category.value if category else "*"
+        if key not in self._indexes:
+            self._indexes[key] = NameIndex(self.parts(category))
+        return self._indexes[key]
+
+    @cached_property
+    def _indexes(self) -> dict[str, NameIndex[Part]]:
+        return {}
+
+    @cached_property
+    def _chip_index(self) -> NameIndex[GpuChip]:
+        return NameIndex(self._chips.values())

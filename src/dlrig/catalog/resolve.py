@@ -1,0 +1,136 @@
+"""Name resolution: catalog id, then exact normalised name or alias, then fuzzy match.
+
+Users type part names the way shops write them ("Samsung 970 EVO 1TB", "rtx4090 fe"), so
+exact matching ignores case and punctuation, and fuzzy matching (rapidfuzz) offers
+"did you mean" candidates. An ambiguous or unknown name is an error listing candidates.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import Generic, Protocol, TypeVar
+
+from dlrig.errors import AmbiguousPartError, PartNotFoundError
+
+# Fuzzy scores are 0-100 (rapidfuzz WRatio). Below ACCEPT we never guess; two candidates
+# within AMBIGUITY_GAP of each other are too close to choose between.
+FUZZY_ACCEPT_SCORE = 90.0
+FUZZY_SUGGEST_SCORE = 55.0
+AMBIGUITY_GAP = 3.0
+
+_PUNCT = re.compile(r"[^a-z0-9]+")
+
+
+def normalize(text: str) -> str:
+    """Lower-case and drop punctuation and spaces: 'RTX-4090 FE' → 'rtx4090fe'."""
+    return _PUNCT.sub("", text.lower())
+
+
+def tokens(text: str) -> str:
+    """Lower-case words separated by single spaces, for fuzzy scoring."""
+    return " ".join(_PUNCT.sub(" ", text.lower()).split())
+
+
+class Named(Protocol):
+    """Anything resolvable: an id, a display name and extra aliases (parts, GPU chips)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def aliases(self) -> tuple[str, ...]: ...
+
+
+T = TypeVar("T", bound=Named)
+
+
+class NameIndex(Generic[T]):
+    """Index over ids, names and aliases of one set of records (one category or all)."""
+
+    def __init__(self, records: Iterable[T]) -> None:
+        self._by_id: dict[str, T] = {}
+        self._by_norm: dict[str, list[T]] = {}
+        self._choices: list[str] = []
+        self._choice_owner: list[T] = []
+        for rec in records:
+            self._by_id[rec.id] = rec
+            for label in (rec.name, *rec.aliases, rec.id):
+                key = normalize(label)
+                owners = self._by_norm.setdefault(key, [])
+                if rec not in owners:
+                    owners.append(rec)
+                self._choices.append(tokens(label))
+                self._choice_owner.append(rec)
+
+    def resolve(self, text: str, what: str = "part") -> T:
+        """The one record ``text`` names, or PartNotFoundError / AmbiguousPartError."""
+        text = text.strip()
+        if text in self._by_id:
+            return self._by_id[text]
+        exact = self._by_norm.get(normalize(text), [])
+        if len(exact) == 1:
+            return exact[0]
+        if len(exact) > 1:
+            raise _ambiguous(text, what, [r.name for r in exact])
+        ranked = self.ranked(text, limit=5)
+        if ranked and ranked[0][1] >= FUZZY_ACCEPT_SCORE:
+            top = ranked[0]
+            rivals = [r for r, s in ranked[1:] if r.id != top[0].id and top[1] - s < AMBIGUITY_GAP]
+            if not rivals:
+                return top[0]
+            raise _ambiguous(text, what, [top[0].name, *(r.name for r in rivals)])
+        candidates = [r.name for r, s in ranked if s >= FUZZY_SUGGEST_SCORE][:3]
+        hint = (
+            "did you mean " + " or ".join(f"'{c}'" for c in candidates) + "?"
+            if candidates
+            else "list the catalog with `dlrig catalog search TEXT`, or describe the part inline "
+            "with {custom: {...}} in the build file"
+        )
+        raise PartNotFoundError(f"unknown {what} '{text}'", hint, candidates)
+
+    def ranked(self, text: str, limit: int = 10) -> list[tuple[T, float]]:
+        """Records by fuzzy score, best first, one entry per record."""
+        from rapidfuzz import fuzz, process, utils
+
+        hits = process.extract(
+            tokens(text),
+            self._choices,
+            scorer=fuzz.WRatio,
+            processor=utils.default_process,
+            limit=limit * 4,
+        )
+        best: dict[str, tuple[T, float]] = {}
+        for _choice, score, idx in hits:
+            rec = self._choice_owner[idx]
+            if rec.id not in best or score > best[rec.id][1]:
+                best[rec.id] = (rec, float(score))
+        return sorted(best.values(), key=lambda rs: (-rs[1], rs[0].name))[:limit]
+
+    def search(self, text: str, limit: int = 20) -> list[T]:
+        """Records containing every word of ``text``, then fuzzy matches above the suggest bar."""
+        words = tokens(text).split()
+        found: list[T] = []
+        seen: set[str] = set()
+        for rec in self._by_id.values():
+            hay = tokens(" ".join((rec.name, *rec.aliases, rec.id)))
+            if all(w in hay for w in words):
+                found.append(rec)
+                seen.add(rec.id)
+        found.sort(key=lambda r: r.name)
+        if len(found) < limit:
+            for rec, score in self.ranked(text, limit=limit):
+                if rec.id not in seen and score >= FUZZY_SUGGEST_SCORE:
+                    found.append(rec)
+                    seen.add(rec.id)
+        return found[:limit]
+
+
+def _ambiguous(text: str, what: str, names: Sequence[str]) -> AmbiguousPartError:
+    listed = "; ".join(f"'{n}'" for n in names[:5])
+    return AmbiguousPartError(
+        f"{what} '{text}' is ambiguous: it matches {listed}",
+        "write the full name or the catalog id of the one you mean",
+        list(names),
+    )

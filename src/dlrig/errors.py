@@ -1,0 +1,85 @@
+"""Errors raised by dlrig. Every error carries a ``hint`` telling the user how to fix it.
+
+Tree::
+
+    DlrigError                      base; CLI prints "error: <message>\\n  → <hint>", exit 2
+    ├── InputError                  bad user input (flags, values)
+    │   ├── BuildFileError          a build file is malformed (file, line, fix)
+    │   ├── WorkloadError           a workload is malformed or impossible
+    │   └── PriceListError          a user price list is malformed
+    ├── PartNotFoundError           a part name or id resolves to nothing ("did you mean")
+    │   └── AmbiguousPartError      a part name matches several parts equally well
+    ├── CatalogError                the catalog data or store is invalid
+    │   └── ImportError_            an import from a public dataset failed (catalog unchanged)
+    └── MissingExtraError           an optional extra (torch, ortools, fastapi...) is not installed
+"""
+
+from __future__ import annotations
+
+
+class DlrigError(Exception):
+    """Base of every error dlrig raises on purpose; the CLI turns it into exit code 2."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InputError(DlrigError):
+    """Bad user input: a flag, a value or a file."""
+
+
+class BuildFileError(InputError):
+    """A build file is malformed. ``path`` and ``line`` locate the problem where known."""
+
+    def __init__(
+        self, message: str, hint: str = "", path: str | None = None, line: int | None = None
+    ) -> None:
+        where = path or ""
+        if path and line is not None:
+            where = f"{path}:{line}"
+        super().__init__(f"{where}: {message}" if where else message, hint)
+        self.path = path
+        self.line = line
+
+
+class WorkloadError(InputError):
+    """A workload is malformed or impossible (batch 0, 4-bit training without LoRA, ...)."""
+
+
+class PriceListError(InputError):
+    """A user-supplied price list is malformed."""
+
+
+class PartNotFoundError(DlrigError):
+    """A part name resolves to nothing. ``candidates`` are the closest names."""
+
+    def __init__(self, message: str, hint: str = "", candidates: list[str] | None = None) -> None:
+        super().__init__(message, hint)
+        self.candidates = candidates or []
+
+
+class AmbiguousPartError(PartNotFoundError):
+    """A part name matches several parts equally well."""
+
+
+class CatalogError(DlrigError):
+    """The catalog data or store is invalid."""
+
+
+class CatalogImportError(CatalogError):
+    """An import from a public dataset failed; the catalog is left as it was."""
+
+
+class MissingExtraError(DlrigError):
+    """An optional dependency is not installed."""
+
+    def __init__(self, package: str, extra: str) -> None:
+        super().__init__(
+            f"this command needs {package}, which is not installed",
+            f"install it with: pip install 'dlrig[{extra}]'",
+        )

@@ -1,0 +1,67 @@
+"""Unit conversions. Every conversion in dlrig lives here.
+
+GPU memory is binary (GiB); disks, parameter counts and spec sheets are decimal (GB, TB).
+"""
+
+from __future__ import annotations
+
+BYTES_PER_GB = 1_000_000_000
+BYTES_PER_GIB = 1024**3
+HOURS_PER_DAY = 24
+DAYS_PER_MONTH = 365.25 / 12  # mean Gregorian month
+DAYS_PER_YEAR = 365.25
+WATTS_PER_KW = 1000.0
+TERA = 1e12
+
+
+def gb_to_gib(gb: float) -> float:
+    """Decimal gigabytes to binary gibibytes."""
+    return gb * BYTES_PER_GB / BYTES_PER_GIB
+
+
+def gib_to_gb(gib: float) -> float:
+    """Binary gibibytes to decimal gigabytes."""
+    return gib * BYTES_PER_GIB / BYTES_PER_GB
+
+
+def bytes_to_gib(n_bytes: float) -> float:
+    return n_bytes / BYTES_PER_GIB
+
+
+def bytes_to_gb(n_bytes: float) -> float:
+    return n_bytes / BYTES_PER_GB
+
+
+def tflops_to_flops(tflops: float) -> float:
+    return tflops * TERA
+
+
+def flops_to_tflops(flops: float) -> float:
+    return flops / TERA
+
+
+def seconds_to_hours(seconds: float) -> float:
+    return seconds / 3600.0
+
+
+def hours_to_seconds(hours: float) -> float:
+    return hours * 3600.0
+
+
+def watts_hours_to_kwh(watts: float, hours: float) -> float:
+    """Energy of a constant load: W × h → kWh."""
+    return watts * hours / WATTS_PER_KW
+
+
+def months_to_hours(months: float, hours_per_day: float = HOURS_PER_DAY) -> float:
+    """Hours of use in ``months`` months at ``hours_per_day`` a day."""
+    return months * DAYS_PER_MONTH * hours_per_day
+
+
+def circuit_continuous_limit_w(volts: float, amps: float, continuous_fraction: float = 0.8) -> float:
+    """Continuous load a branch circuit may carry.
+
+    The US National Electrical Code (NEC 210.19(A)/210.20(A)) limits continuous loads
+    (3 hours or more) to 80% of the breaker rating.
+    """
+    return volts * amps * continuous_fraction
