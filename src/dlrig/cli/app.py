@@ -1,0 +1,83 @@
+"""The `dlrig` command line. Each command lives in its own module and registers itself here.
+
+Commands are thin: parse input, call one library function, render its result. Heavy libraries
+are imported inside the commands so `dlrig --help` stays instant.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from dlrig import __version__
+from dlrig.cli import catalog as catalog_cmd
+from dlrig.cli.output import stderr
+from dlrig.errors import DlrigError
+
+app = typer.Typer(
+    name="dlrig",
+    help="Plan, check, size, cost and benchmark a self-built deep-learning machine.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+_state = {"debug": False}
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"dlrig {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+) -> None:
+    """dlrig: will these parts work, what does my workload need, what should I buy?"""
+    _state["debug"] = debug
+
+
+catalog_cmd.register(app)
+
+
+def main() -> None:
+    """Entry point: run the app, turning dlrig errors into one message and exit code 2."""
+    debug = "--debug" in sys.argv
+    try:
+        app(standalone_mode=False)
+    except DlrigError as exc:
+        if debug:
+            raise
+        report_error(exc)
+        sys.exit(2)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        stderr.print("aborted")
+        sys.exit(130)
+    except Exception as exc:  # click usage errors and anything unexpected
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(2)
+        if debug:
+            raise
+        stderr.print(f"[red]internal error:[/red] {type(exc).__name__}: {exc}")
+        stderr.print("  → rerun with --debug for the traceback, and please report it")
+        sys.exit(3)
+
+
+def report_error(exc: DlrigError) -> None:
+    stderr.print(f"[bold red]error:[/bold red] {exc.message}", highlight=False)
+    if exc.hint:
+        stderr.print(f"  → {exc.hint}", highlight=False)

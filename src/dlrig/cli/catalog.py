@@ -1,0 +1,213 @@
+"""`dlrig catalog list|show|search|chips`: browse the parts catalog."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from dlrig.cli.output import print_json, stdout, table
+from dlrig.parts import Category, GpuChip, Part, parse_category
+
+catalog_app = typer.Typer(
+    help="Browse the parts catalog (built-in, or an imported store with --catalog).",
+    no_args_is_help=True,
+)
+
+CatalogOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--catalog",
+        help="Catalog store to use (default: $DLRIG_CATALOG, else the built-in catalog).",
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
+CategoryOpt = Annotated[
+    str | None,
+    typer.Option("--category", "-c", help="cpu, motherboard, memory, gpu, storage, psu, "
+                 "cooler or case."),
+]
+
+# The columns a listing shows per category: (header, attribute).
+LIST_COLUMNS: dict[Category, list[tuple[str, str]]] = {
+    Category.CPU: [("cores", "cores"), ("threads", "threads"), ("socket", "socket"),
+                   ("TDP W", "tdp_w"), ("PCIe lanes", "pcie_lanes")],
+    Category.MOTHERBOARD: [("socket", "socket"), ("chipset", "chipset"),
+                           ("form factor", "form_factor"), ("memory", "memory_type"),
+                           ("x16 slots", "x16_count")],
+    Category.MEMORY: [("type", "type"), ("MT/s", "speed_mts"), ("kit", "kit"),
+                      ("ECC", "ecc"), ("RDIMM", "registered")],
+    Category.GPU: [("chip", "chip"), ("VRAM GiB", "vram_gib"), ("TDP W", "tdp_w"),
+                   ("length mm", "length_mm"), ("slots", "slot_width"), ("cooling", "cooling")],
+    Category.STORAGE: [("kind", "kind"), ("capacity GB", "capacity_gb"),
+                       ("read MB/s", "seq_read_mb_s"), ("form factor", "form_factor")],
+    Category.PSU: [("W", "wattage_w"), ("rating", "efficiency"), ("6+2-pin", "pcie_8pin"),
+                   ("12V-2x6", "pcie_12vhpwr"), ("ATX 3", "atx3")],
+    Category.COOLER: [("kind", "kind"), ("height mm", "height_mm"),
+                      ("radiator mm", "radiator_mm"), ("rated W", "rated_tdp_w")],
+    Category.CASE: [("type", "form_factor"), ("max GPU mm", "max_gpu_length_mm"),
+                    ("slots", "expansion_slots"), ("max cooler mm", "max_cooler_height_mm")],
+}
+
+
+def part_json(part: Part) -> dict[str, Any]:
+    """A part as plain JSON: its category, id, name and every field."""
+    data = part.model_dump(mode="json", exclude_none=False)
+    return {"category": part.category.value, **data}
+
+
+def _cell(part: Part, attr: str) -> Any:
+    if attr == "x16_count":
+        slots = getattr(part, "x16_slots", ())
+        return len(slots) if slots else None
+    if attr == "kit":
+        return f"{part.modules}×{part.module_gb} GB"  # type: ignore[attr-defined]
+    return getattr(part, attr, None)
+
+
+def _price(part: Part) -> str | None:
+    return None if part.price_usd is None else f"${part.price_usd:,.0f}"
+
+
+def render_parts(parts: list[Part], title: str) -> None:
+    by_cat: dict[Category, list[Part]] = {}
+    for p in parts:
+        by_cat.setdefault(p.category, []).append(p)
+    for cat, rows in by_cat.items():
+        cols = LIST_COLUMNS[cat]
+        stdout.print(
+            table(
+                f"{title}: {cat.value} ({len(rows)})",
+                ["id", "name", *(h for h, _ in cols), "price"],
+                [[p.id, p.name, *(_cell(p, a) for _, a in cols), _price(p)] for p in rows],
+            )
+        )
+
+
+def _open(catalog: str | None) -> Any:
+    from dlrig.catalog import open_catalog
+
+    return open_catalog(catalog)
+
+
+@catalog_app.command("list")
+def list_cmd(
+    category: CategoryOpt = None,
+    filter_: Annotated[
+        list[str] | None,
+        typer.Option("--filter", "-f", help="FIELD OP VALUE, e.g. 'vram_gib>=24' (repeatable). "
+                     "Operators: = != < <= > >= ~ (contains)."),
+    ] = None,
+    json_: JsonOpt = False,
+    catalog: CatalogOpt = None,
+) -> None:
+    """List parts, optionally of one category and matching filters.
+
+    Examples:
+      dlrig catalog list --category gpu
+      dlrig catalog list -c gpu -f 'vram_gib>=24' -f 'cooling=blower'
+      dlrig catalog list -c psu --json
+    """
+    cat = parse_category(category) if category else None
+    cat_obj = _open(catalog)
+    parts = cat_obj.list(cat, filter_ or [])
+    if json_:
+        print_json([part_json(p) for p in parts])
+        return
+    render_parts(parts, "catalog " + cat_obj.name)
+    if not parts:
+        stdout.print("no parts match")
+
+
+@catalog_app.command("show")
+def show_cmd(
+    part: Annotated[str, typer.Argument(help="A part id or name (fuzzy matched).")],
+    json_: JsonOpt = False,
+    catalog: CatalogOpt = None,
+) -> None:
+    """Show every field of one part, with units, its source and its GPU chip spec.
+
+    Examples:
+      dlrig catalog show "ASUS WS X299 SAGE"
+      dlrig catalog show rtx-4090-fe --json
+    """
+    cat_obj = _open(catalog)
+    found = cat_obj.resolve(part)
+    chip = cat_obj.chip_of(found)
+    if json_:
+        data = part_json(found)
+        if chip is not None:
+            data["chip_spec"] = chip.model_dump(mode="json")
+        print_json(data)
+        return
+    stdout.print(_fields_table(f"{found.name} ({found.category.value})", found))
+    if chip is not None:
+        stdout.print(_fields_table(f"GPU chip: {chip.name}", chip))
+
+
+@catalog_app.command("search")
+def search_cmd(
+    text: Annotated[str, typer.Argument(help="Words to look for in names and aliases.")],
+    category: CategoryOpt = None,
+    json_: JsonOpt = False,
+    catalog: CatalogOpt = None,
+) -> None:
+    """Search part names and aliases (all words, then fuzzy).
+
+    Examples:
+      dlrig catalog search "rtx 4090"
+      dlrig catalog search sage -c motherboard
+    """
+    cat = parse_category(category) if category else None
+    cat_obj = _open(catalog)
+    parts = cat_obj.search(text, cat)
+    if json_:
+        print_json([part_json(p) for p in parts])
+        return
+    if not parts:
+        stdout.print(f"nothing matches '{text}'")
+        return
+    render_parts(parts, f"search '{text}'")
+
+
+@catalog_app.command("chips")
+def chips_cmd(json_: JsonOpt = False, catalog: CatalogOpt = None) -> None:
+    """List the GPU chip specs (dense TFLOPS, bandwidth, VRAM, launch price).
+
+    Example:
+      dlrig catalog chips --json
+    """
+    chips: list[GpuChip] = _open(catalog).chips
+    if json_:
+        print_json([c.model_dump(mode="json") for c in chips])
+        return
+    stdout.print(
+        table(
+            "GPU chips (dense TFLOPS; fp16/bf16 = tensor with FP32 accumulate)",
+            ["id", "name", "arch", "fp32", "tf32", "bf16", "fp16", "fp8", "GB/s", "GiB", "W",
+             "launch $"],
+            [[c.id, c.name, c.architecture, c.fp32_tflops, c.tf32_tflops, c.bf16_tflops,
+              c.fp16_tflops, c.fp8_tflops, c.memory_bandwidth_gb_s, c.vram_gib, c.tdp_w,
+              c.launch_price_usd] for c in chips],
+        )
+    )
+
+
+def _fields_table(title: str, model: Any) -> Any:
+    from rich.table import Table
+
+    t = Table(title=title, show_header=True, header_style="bold")
+    t.add_column("field")
+    t.add_column("value", overflow="fold")
+    for name, value in model.model_dump(mode="json").items():
+        if value in (None, [], ()):
+            value = "— (unknown)" if value is None else "—"
+        elif isinstance(value, list) and value and isinstance(value[0], dict):
+            value = "\n".join(", ".join(f"{k}={v}" for k, v in d.items() if v not in (None, []))
+                              for d in value)
+        t.add_row(name, str(value))
+    return t
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(catalog_app, name="catalog")

@@ -1,0 +1,48 @@
+"""Shared CLI output: JSON to stdout, messages and errors to stderr, Rich tables."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+# Data goes to stdout, everything a human reads while waiting goes to stderr.
+stdout = Console(soft_wrap=False)
+stderr = Console(stderr=True)
+
+
+def print_json(data: Any) -> None:
+    """One JSON document on stdout (dates and sets serialised sensibly)."""
+    sys.stdout.write(json.dumps(data, indent=2, default=_default, ensure_ascii=False) + "\n")
+
+
+def _default(obj: Any) -> Any:
+    if hasattr(obj, "isoformat"):
+        return obj.isoformat()
+    if isinstance(obj, set | frozenset | tuple):
+        return list(obj)
+    if hasattr(obj, "model_dump"):
+        return obj.model_dump(mode="json")
+    raise TypeError(f"cannot serialise {type(obj).__name__}")
+
+
+def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Table:
+    """A Rich table; None renders as an em dash so 'unknown' is visible."""
+    t = Table(title=title, show_lines=False, header_style="bold")
+    for col in columns:
+        t.add_column(col, overflow="fold")
+    for row in rows:
+        t.add_row(*("—" if v is None else str(v) for v in row))
+    return t
+
+
+def fmt_num(value: float | None, digits: int = 0, unit: str = "") -> str:
+    """12,345 W / 1.5 TB style; None becomes an em dash."""
+    if value is None:
+        return "—"
+    text = f"{value:,.{digits}f}"
+    return f"{text} {unit}".rstrip()
