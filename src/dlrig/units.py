@@ -58,7 +58,9 @@ def months_to_hours(months: float, hours_per_day: float = HOURS_PER_DAY) -> floa
     return months * DAYS_PER_MONTH * hours_per_day
 
 
-def circuit_continuous_limit_w(volts: float, amps: float, continuous_fraction: float = 0.8) -> float:
+def circuit_continuous_limit_w(
+    volts: float, amps: float, continuous_fraction: float = 0.8
+) -> float:
     """Continuous load a branch circuit may carry.
 
     The US National Electrical Code (NEC 210.19(A)/210.20(A)) limits continuous loads

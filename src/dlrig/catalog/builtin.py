@@ -29,7 +29,9 @@ except AttributeError:  # pragma: no cover
 def data_files() -> dict[str, str]:
     """File name → text of every shipped data file."""
     root = resources.files("dlrig.catalog") / "data"
-    return {f.name: f.read_text(encoding="utf-8") for f in root.iterdir() if f.name.endswith(".yaml")}
+    return {
+        f.name: f.read_text(encoding="utf-8") for f in root.iterdir() if f.name.endswith(".yaml")
+    }
 
 
 @cache
@@ -56,7 +58,7 @@ def _rows(fname: str, text: str) -> list[dict[str, Any]]:
     try:
         rows = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
-        raise CatalogError(f"catalog file {fname} is not valid YAML: {exc}", "fix the file") from exc
+        raise CatalogError(f"catalog file {fname} is not valid YAML: {exc}", "fix it") from exc
     if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
         raise CatalogError(f"catalog file {fname} must be a list of mappings", "fix the file")
     return rows

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable, Sequence
 from functools import cached_property
 
@@ -82,7 +83,7 @@ class Catalog:
         raise PartNotFoundError(f"no part with id '{part_id}'", hint, close)
 
     @property
-    def chips(self) -> list[GpuChip]:
+    def chips(self) -> builtins.list[GpuChip]:
         return list(self._chips.values())
 
     def chip(self, chip_id: str) -> GpuChip:
@@ -101,7 +102,9 @@ class Catalog:
         what = f"{category.value} part" if category else "part"
         return self._index(category).resolve(text, what=what)
 
-    def search(self, text: str, category: Category | None = None, limit: int = 20) -> list[Part]:
+    def search(
+        self, text: str, category: Category | None = None, limit: int = 20
+    ) -> builtins.list[Part]:
         return self._index(category).search(text, limit=limit)
 
     def _index(self, category: Category | None) -> NameIndex[Part]:

@@ -84,5 +84,7 @@ def _coerce(actual: Any, value: str) -> Any:
         try:
             return float(value)
         except ValueError:
-            raise InputError(f"'{value}' is not a number", "compare numeric fields with numbers")
+            raise InputError(
+                f"'{value}' is not a number", "compare numeric fields with numbers"
+            ) from None
     return value

@@ -1,0 +1,107 @@
+"""Name resolution: exact id, case/punctuation variants, fuzzy, ambiguous, unknown."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from dlrig.catalog.core import Catalog
+from dlrig.catalog.resolve import normalize
+from dlrig.errors import AmbiguousPartError, PartNotFoundError
+from dlrig.parts import Category, Gpu, GpuChip
+
+SRC = "https://example.com/spec"
+
+
+def _gpu(id_: str, name: str, aliases: tuple[str, ...] = ()) -> Gpu:
+    return Gpu(id=id_, name=name, brand=name.split()[0], aliases=aliases, source=SRC,
+               chip="geforce-rtx-4090", vram_gib=24, tdp_w=450, price_usd=1599,
+               price_date=dt.date(2022, 10, 12), price_source="launch MSRP")
+
+
+@pytest.fixture()
+def cat() -> Catalog:
+    chip = GpuChip(id="geforce-rtx-4090", name="GeForce RTX 4090", vendor="nvidia",
+                   architecture="Ada Lovelace", source=SRC, aliases=("RTX 4090",))
+    return Catalog(
+        [
+            _gpu("nvidia-rtx-4090-fe", "NVIDIA GeForce RTX 4090 Founders Edition",
+                 ("RTX 4090 FE",)),
+            _gpu("asus-tuf-rtx-4090-oc", "ASUS TUF Gaming GeForce RTX 4090 OC"),
+            _gpu("msi-rtx-4090-suprim-x", "MSI GeForce RTX 4090 SUPRIM X 24G"),
+            _gpu("msi-rtx-4090-suprim-liquid", "MSI GeForce RTX 4090 SUPRIM LIQUID X 24G"),
+        ],
+        [chip],
+    )
+
+
+def test_normalize() -> None:
+    assert normalize("RTX-4090  F.E.") == "rtx4090fe"
+
+
+def test_exact_id(cat: Catalog) -> None:
+    assert cat.resolve("asus-tuf-rtx-4090-oc").id == "asus-tuf-rtx-4090-oc"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["nvidia geforce rtx 4090 founders edition", "NVIDIA GeForce RTX-4090 Founders Edition",
+     "rtx 4090 fe", "RTX4090-FE"],
+)
+def test_case_and_punctuation_variants(cat: Catalog, text: str) -> None:
+    assert cat.resolve(text).id == "nvidia-rtx-4090-fe"
+
+
+def test_fuzzy_typo(cat: Catalog) -> None:
+    assert cat.resolve("ASUS TUF Gaming GeForce RTX 4090 0C").id == "asus-tuf-rtx-4090-oc"
+
+
+def test_ambiguous_lists_candidates(cat: Catalog) -> None:
+    with pytest.raises(AmbiguousPartError) as err:
+        cat.resolve("MSI GeForce RTX 4090 SUPRIM")
+    assert len(err.value.candidates) >= 2
+    assert all("SUPRIM" in c for c in err.value.candidates)
+
+
+def test_unknown_suggests(cat: Catalog) -> None:
+    assert cat.resolve("GeForce RTX 4090 Founder").id == "nvidia-rtx-4090-fe"
+    with pytest.raises(PartNotFoundError) as err:
+        cat.resolve("Radeon RX 7900 XTX")
+    assert "unknown" in err.value.message
+    assert err.value.hint
+
+
+def test_category_restricts(cat: Catalog) -> None:
+    with pytest.raises(PartNotFoundError):
+        cat.resolve("nvidia-rtx-4090-fe", Category.CPU)
+
+
+def test_get_unknown_id_suggests(cat: Catalog) -> None:
+    with pytest.raises(PartNotFoundError) as err:
+        cat.get("nvidia-rtx-4090-f")
+    assert "nvidia-rtx-4090-fe" in err.value.candidates
+
+
+def test_chip_resolution(cat: Catalog) -> None:
+    assert cat.chip("RTX 4090").id == "geforce-rtx-4090"
+    assert cat.chip("geforce rtx 4090").id == "geforce-rtx-4090"
+
+
+def test_search_all_words(cat: Catalog) -> None:
+    ids = [p.id for p in cat.search("suprim 4090")]
+    assert set(ids[:2]) == {"msi-rtx-4090-suprim-x", "msi-rtx-4090-suprim-liquid"}
+
+
+def test_filters(cat: Catalog) -> None:
+    assert len(cat.list(Category.GPU, ["vram_gib>=24"])) == 4
+    assert len(cat.list(Category.GPU, ["name~suprim"])) == 2
+    assert cat.list(Category.GPU, ["brand=asus"])[0].id == "asus-tuf-rtx-4090-oc"
+
+
+def test_duplicate_ids_rejected() -> None:
+    from dlrig.errors import CatalogError
+
+    g = _gpu("a", "A card")
+    with pytest.raises(CatalogError):
+        Catalog([g, g], [])
