@@ -15,19 +15,36 @@ SRC = "https://example.com/spec"
 
 
 def _gpu(id_: str, name: str, aliases: tuple[str, ...] = ()) -> Gpu:
-    return Gpu(id=id_, name=name, brand=name.split()[0], aliases=aliases, source=SRC,
-               chip="geforce-rtx-4090", vram_gib=24, tdp_w=450, price_usd=1599,
-               price_date=dt.date(2022, 10, 12), price_source="launch MSRP")
+    return Gpu(
+        id=id_,
+        name=name,
+        brand=name.split()[0],
+        aliases=aliases,
+        source=SRC,
+        chip="geforce-rtx-4090",
+        vram_gib=24,
+        tdp_w=450,
+        price_usd=1599,
+        price_date=dt.date(2022, 10, 12),
+        price_source="launch MSRP",
+    )
 
 
 @pytest.fixture()
 def cat() -> Catalog:
-    chip = GpuChip(id="geforce-rtx-4090", name="GeForce RTX 4090", vendor="nvidia",
-                   architecture="Ada Lovelace", source=SRC, aliases=("RTX 4090",))
+    chip = GpuChip(
+        id="geforce-rtx-4090",
+        name="GeForce RTX 4090",
+        vendor="nvidia",
+        architecture="Ada Lovelace",
+        source=SRC,
+        aliases=("RTX 4090",),
+    )
     return Catalog(
         [
-            _gpu("nvidia-rtx-4090-fe", "NVIDIA GeForce RTX 4090 Founders Edition",
-                 ("RTX 4090 FE",)),
+            _gpu(
+                "nvidia-rtx-4090-fe", "NVIDIA GeForce RTX 4090 Founders Edition", ("RTX 4090 FE",)
+            ),
             _gpu("asus-tuf-rtx-4090-oc", "ASUS TUF Gaming GeForce RTX 4090 OC"),
             _gpu("msi-rtx-4090-suprim-x", "MSI GeForce RTX 4090 SUPRIM X 24G"),
             _gpu("msi-rtx-4090-suprim-liquid", "MSI GeForce RTX 4090 SUPRIM LIQUID X 24G"),
@@ -46,8 +63,12 @@ def test_exact_id(cat: Catalog) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["nvidia geforce rtx 4090 founders edition", "NVIDIA GeForce RTX-4090 Founders Edition",
-     "rtx 4090 fe", "RTX4090-FE"],
+    [
+        "nvidia geforce rtx 4090 founders edition",
+        "NVIDIA GeForce RTX-4090 Founders Edition",
+        "rtx 4090 fe",
+        "RTX4090-FE",
+    ],
 )
 def test_case_and_punctuation_variants(cat: Catalog, text: str) -> None:
     assert cat.resolve(text).id == "nvidia-rtx-4090-fe"
@@ -65,7 +86,9 @@ def test_ambiguous_lists_candidates(cat: Catalog) -> None:
 
 
 def test_unknown_suggests(cat: Catalog) -> None:
-    assert cat.resolve("GeForce RTX 4090 Founder").id == "nvidia-rtx-4090-fe"
+    with pytest.raises(PartNotFoundError) as err:
+        cat.resolve("GeForce RTX 4090 Founder")  # near, but not a spelling of one name
+    assert err.value.candidates[0] == "NVIDIA GeForce RTX 4090 Founders Edition"
     with pytest.raises(PartNotFoundError) as err:
         cat.resolve("Radeon RX 7900 XTX")
     assert "unknown" in err.value.message

@@ -76,11 +76,12 @@ class NameIndex(Generic[T]):
             raise _ambiguous(text, what, [r.name for r in exact])
         ranked = self.ranked(text, limit=5)
         if ranked and ranked[0][1] >= FUZZY_ACCEPT_SCORE:
-            top = ranked[0]
-            rivals = [r for r, s in ranked[1:] if r.id != top[0].id and top[1] - s < AMBIGUITY_GAP]
-            if not rivals:
-                return top[0]
-            raise _ambiguous(text, what, [top[0].name, *(r.name for r in rivals)])
+            top, top_score = ranked[0]
+            rivals = [r for r, s in ranked[1:] if top_score - s < AMBIGUITY_GAP]
+            if rivals:
+                raise _ambiguous(text, what, [top.name, *(r.name for r in rivals)])
+            if self._close_spelling(text, top):
+                return top
         candidates = [r.name for r, s in ranked if s >= FUZZY_SUGGEST_SCORE][:3]
         hint = (
             "did you mean " + " or ".join(f"'{c}'" for c in candidates) + "?"
@@ -89,6 +90,21 @@ class NameIndex(Generic[T]):
             "with {custom: {...}} in the build file"
         )
         raise PartNotFoundError(f"unknown {what} '{text}'", hint, candidates)
+
+    @staticmethod
+    def _close_spelling(text: str, rec: Named) -> bool:
+        """A fuzzy hit is taken only when the whole text is a near-spelling of a label.
+
+        WRatio scores partial matches high ('X299 SAGE PRO MAX' vs 'X299 SAGE'), which is right
+        for ranking suggestions but too lenient for silently choosing a part.
+        """
+        from rapidfuzz import fuzz
+
+        key = normalize(text)
+        return any(
+            fuzz.ratio(key, normalize(label)) >= FUZZY_ACCEPT_SCORE
+            for label in (rec.name, *rec.aliases)
+        )
 
     def ranked(self, text: str, limit: int = 10) -> list[tuple[T, float]]:
         """Records by fuzzy score, best first, one entry per record."""

@@ -13,6 +13,8 @@ import typer
 
 from dlrig import __version__
 from dlrig.cli import catalog as catalog_cmd
+from dlrig.cli import cost as cost_cmd
+from dlrig.cli import size as size_cmd
 from dlrig.cli.output import stderr
 from dlrig.errors import DlrigError
 
@@ -47,6 +49,8 @@ def _root(
 
 
 catalog_cmd.register(app)
+cost_cmd.register(app)
+size_cmd.register(app)
 
 
 def main() -> None:
@@ -65,11 +69,10 @@ def main() -> None:
         stderr.print("aborted")
         sys.exit(130)
     except Exception as exc:  # click usage errors and anything unexpected
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
+        # Usage errors from Typer's bundled click: they know how to show themselves.
+        if hasattr(exc, "show") and isinstance(getattr(exc, "exit_code", None), int):
             exc.show()
-            sys.exit(2)
+            sys.exit(2 if exc.exit_code == 2 else exc.exit_code)
         if debug:
             raise
         stderr.print(f"[red]internal error:[/red] {type(exc).__name__}: {exc}")
