@@ -67,3 +67,37 @@ def circuit_continuous_limit_w(
     (3 hours or more) to 80% of the breaker rating.
     """
     return volts * amps * continuous_fraction
+
+
+MONTHS_PER_YEAR = 12
+
+
+def years_to_months(years: float) -> float:
+    return years * MONTHS_PER_YEAR
+
+
+def months_to_years(months: float) -> float:
+    return months / MONTHS_PER_YEAR
+
+
+def months_to_days(months: float) -> float:
+    return months * DAYS_PER_MONTH
+
+
+def days_to_months(days: float) -> float:
+    return days / DAYS_PER_MONTH
+
+
+def hours_to_months(hours: float, hours_per_day: float = HOURS_PER_DAY) -> float:
+    """Months it takes to accumulate ``hours`` of use at ``hours_per_day`` a day."""
+    return hours / hours_per_day / DAYS_PER_MONTH
+
+
+def wall_power_w(dc_power_w: float, psu_efficiency: float) -> float:
+    """Power drawn from the wall for a DC load behind a PSU of the given efficiency (0-1]."""
+    return dc_power_w / psu_efficiency
+
+
+def energy_cost_usd(watts: float, hours: float, usd_per_kwh: float) -> float:
+    """Cost of running a constant ``watts`` load for ``hours`` at ``usd_per_kwh``."""
+    return watts_hours_to_kwh(watts, hours) * usd_per_kwh

@@ -1,0 +1,227 @@
+"""`dlrig cost FILE`: own vs prebuilt vs cloud, total cost over time and break-even."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from dlrig.cli.output import fmt_num, print_json, stderr, stdout, table
+
+if TYPE_CHECKING:
+    from dlrig.cost.tco import CostReport
+
+
+def cost_cmd(
+    build_file: Annotated[Path, typer.Argument(help="Build file (YAML or JSON).")],
+    hours_per_day: Annotated[
+        float | None,
+        typer.Option(
+            "--hours-per-day",
+            help="Average hours a day the GPUs are busy (0-24; "
+            "default: the build file's cost.hours_per_day, else 24).",
+        ),
+    ] = None,
+    years: Annotated[
+        float | None, typer.Option("--years", help="Horizon in years (default 3).")
+    ] = None,
+    kwh_usd: Annotated[
+        float | None,
+        typer.Option("--kwh-usd", help="Electricity price in USD per kWh (default: US average)."),
+    ] = None,
+    versus: Annotated[
+        str, typer.Option("--vs", help="Compare with cloud, prebuilt or all.")
+    ] = "all",
+    workload: Annotated[
+        Path | None,
+        typer.Option(
+            "--workload",
+            help="Workload file: adds the cost of one training run (needs `dlrig size`).",
+        ),
+    ] = None,
+    run_hours: Annotated[
+        float | None,
+        typer.Option("--run-hours", help="Or: hours one training run takes on this build."),
+    ] = None,
+    prices: Annotated[
+        list[Path] | None,
+        typer.Option("--prices", help="Your own price list (CSV or YAML); repeatable."),
+    ] = None,
+    plot: Annotated[
+        Path | None,
+        typer.Option("--plot", help="Write the cumulative-cost chart to FILE.png or FILE.svg."),
+    ] = None,
+    top: Annotated[int, typer.Option("--top", help="Cloud rows shown in the table.")] = 12,
+    json_: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+) -> None:
+    """Total cost of owning a build vs prebuilt workstations and cloud GPUs (same work).
+
+    Cloud hours are normalised by GPU throughput: renting an H100 for the work your build does in
+    an hour takes less than an hour. Break-even is when owning has cost less cash than renting.
+
+    Examples:
+      dlrig cost examples/warmachine.yaml --hours-per-day 8 --years 3
+      dlrig cost build.yaml --vs cloud --kwh-usd 0.30 --plot cost.png
+      dlrig cost build.yaml --prices my_quotes.csv --run-hours 72 --json
+    """
+    from dlrig.cost import estimate_cost
+    from dlrig.errors import InputError
+
+    if workload is not None and run_hours is not None:
+        raise InputError("give --workload or --run-hours, not both", "drop one of them")
+    catalog = None
+    if workload is not None:
+        from dlrig.catalog import open_catalog
+
+        catalog = open_catalog()
+        run_hours = _workload_hours(workload, build_file, catalog)
+    report = estimate_cost(
+        build_file,
+        hours_per_day=hours_per_day,
+        years=years,
+        kwh_usd=kwh_usd,
+        versus=versus,
+        price_files=tuple(prices or ()),
+        run_hours=run_hours,
+        catalog=catalog,
+    )
+    if plot is not None:
+        from dlrig.cost.plot import plot_cumulative
+
+        written = plot_cumulative(report, plot)
+        stderr.print(f"wrote {written}")
+    if json_:
+        print_json(report.to_dict())
+        return
+    render(report, top)
+
+
+def _workload_hours(workload: Path, build_file: Path, catalog: Any) -> float:
+    """Hours one run of ``workload`` takes on the build's GPUs (via the sizing model)."""
+    from dlrig.errors import InputError
+
+    try:
+        from dlrig import sizing
+        from dlrig.workload import load_workload
+    except ImportError:
+        raise InputError(
+            "--workload needs the sizing model, which this install lacks",
+            "give the run's duration with --run-hours instead",
+        ) from None
+    from dlrig.buildfile import load_build
+
+    build = load_build(build_file, catalog)
+    if not build.gpus:
+        raise InputError("the build has no GPU", "add a GPU to the build file")
+    chip = build.chip(build.gpus[0]) or catalog.chip(build.gpus[0].chip)
+    result = sizing.size(load_workload(workload), chip, build.gpu_count)
+    hours = getattr(result, "time_hours", None)
+    if not hours:
+        raise InputError(
+            f"the sizing model gives no training time for {workload}",
+            "give the workload's tokens or samples, or use --run-hours",
+        )
+    return float(hours)
+
+
+def render(report: CostReport, top: int = 12) -> None:
+    d = report.to_dict()
+    b, u = d["build"], d["usage"]
+    stdout.print(
+        f"[bold]{b['name']}[/bold]: ${b['upfront_usd']:,.0f} up front "
+        f"(parts ${b['parts_usd']:,.0f} + extras ${b['extras_usd']:,.0f}), "
+        f"{b['gpu_count']} GPU(s), {b['wall_power_w']:,.0f} W at the wall in use "
+        f"(peak {b['peak_power_w']:,.0f} W × load {b['load_fraction']:g} ÷ PSU "
+        f"{b['psu_efficiency']:.0%}), ${b['electricity_usd_per_kwh']:g}/kWh → "
+        f"${b['electricity_usd_per_use_hour']:.3f} per hour of use",
+        highlight=False,
+    )
+    stdout.print(
+        f"usage: {u['hours_per_day']:g} h/day for {u['years']:g} years = "
+        f"{u['use_hours']:,.0f} hours ({u['gpu_hours']:,.0f} GPU-hours)",
+        highlight=False,
+    )
+    own = d["own"]
+    rows = [
+        [
+            own["label"],
+            "—",
+            "—",
+            fmt_num(own["usd_per_use_hour"], 3),
+            fmt_num(own["total_usd"]),
+            fmt_num(own["net_total_usd"]),
+            "—",
+            "—",
+        ]
+    ]
+    opts = d["options"]
+    prebuilt = [o for o in opts if o["kind"] == "prebuilt"]
+    cloud = sorted((o for o in opts if o["kind"] != "prebuilt"), key=lambda o: o["total_usd"])
+    for o in [*prebuilt, *cloud[:top]]:
+        be = o["break_even"]
+        rows.append(
+            [
+                o["label"] + (" (stale)" if o["stale"] else ""),
+                "—" if o["list_usd_per_hour"] is None else f"{o['list_usd_per_hour']:.2f}",
+                "—" if o["speed_ratio"] is None else f"{o['speed_ratio']:.2f}",
+                fmt_num(o["usd_per_use_hour"], 3),
+                fmt_num(o["total_usd"]),
+                fmt_num(o["net_total_usd"]),
+                "never" if be is None else f"{be['months']:.1f}",
+                "—" if be is None else fmt_num(be["gpu_hours"]),
+            ]
+        )
+    stdout.print(
+        table(
+            f"Cost over {u['years']:g} years (cloud normalised to the same work)",
+            [
+                "option",
+                "list $/h",
+                "hours per own hour",
+                "$ per own hour",
+                "total $",
+                "net of resale $",
+                "break-even months",
+                "break-even GPU-h",
+            ],
+            rows,
+        )
+    )
+    if len(cloud) > top:
+        stdout.print(f"{len(cloud) - top} more cloud rows: --top N or --json")
+    if d["run"]:
+        r = d["run"]
+        best = sorted(r["cloud"].items(), key=lambda kv: kv[1]["usd"])[:5]
+        stdout.print(
+            f"one run: {r['own_hours']:,.1f} h here, ${r['own_electricity_usd']:,.2f} of "
+            f"electricity (${r['own_amortised_usd']:,.2f} with the machine amortised); "
+            "cheapest cloud: "
+            + "; ".join(f"{k} ${v['usd']:,.2f} ({v['hours']:,.1f} h)" for k, v in best),
+            highlight=False,
+        )
+    if d["stale"]:
+        stderr.print(
+            f"[yellow]stale:[/yellow] {len(d['stale'])} price(s) older than a year "
+            "(marked (stale); refresh with --prices)",
+            highlight=False,
+        )
+    missing: dict[str, int] = {}
+    for note in d["unchecked"]:
+        if "is not in the chip table" in note:
+            chip = note.split("GPU chip '")[1].split("'")[0]
+            missing[chip] = missing.get(chip, 0) + 1
+        else:
+            stderr.print(f"[yellow]unchecked:[/yellow] {note}", highlight=False)
+    if missing:
+        stderr.print(
+            f"[yellow]unchecked:[/yellow] {sum(missing.values())} cloud offering(s) left out: "
+            "their GPU chip is not in the chip table ("
+            + ", ".join(f"{c} ×{n}" for c, n in sorted(missing.items()))
+            + "); --json lists them",
+            highlight=False,
+        )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("cost")(cost_cmd)

@@ -1,0 +1,80 @@
+"""`dlrig cost`: build, buy prebuilt, or rent — total cost of ownership and break-even.
+
+- :mod:`~dlrig.cost.model`: the TCO model on plain numbers (usage, electricity, resale,
+  break-even).
+- :mod:`~dlrig.cost.snapshot`: dated, sourced price snapshots and user price lists (CSV/YAML).
+- :mod:`~dlrig.cost.throughput`: GPU throughput for normalising cloud hours to the same work.
+- :mod:`~dlrig.cost.tco`: build → options → :class:`~dlrig.cost.tco.CostReport`.
+- :mod:`~dlrig.cost.plot`: cumulative-cost chart (matplotlib, imported lazily).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dlrig.cost.model import BreakEven, Electricity, Option, Usage, break_even, resale_fraction
+from dlrig.cost.snapshot import PriceSet, builtin_prices, defaults, load_price_list
+from dlrig.cost.tco import CostInputs, CostReport, check_chips, compare, inputs_from_build
+
+if TYPE_CHECKING:
+    from dlrig.catalog import Catalog
+
+__all__ = [
+    "BreakEven",
+    "CostInputs",
+    "CostReport",
+    "Electricity",
+    "Option",
+    "PriceSet",
+    "Usage",
+    "break_even",
+    "builtin_prices",
+    "check_chips",
+    "compare",
+    "defaults",
+    "estimate_cost",
+    "inputs_from_build",
+    "load_price_list",
+    "resale_fraction",
+]
+
+DEFAULT_HOURS_PER_DAY = 24.0
+DEFAULT_YEARS = 3.0
+
+
+def estimate_cost(
+    build_file: str | Path,
+    hours_per_day: float | None = None,
+    years: float | None = None,
+    kwh_usd: float | None = None,
+    versus: str = "all",
+    price_files: list[str | Path] | tuple[str | Path, ...] = (),
+    run_hours: float | None = None,
+    catalog: Catalog | None = None,
+) -> CostReport:
+    """Compare owning the build in ``build_file`` with prebuilt and cloud options."""
+    from dlrig.buildfile import load_build
+    from dlrig.catalog import open_catalog
+    from dlrig.cost.tco import usage_defaults_from_build
+    from dlrig.errors import InputError
+
+    if versus not in ("cloud", "prebuilt", "all"):
+        raise InputError(f"unknown --vs '{versus}'", "choose cloud, prebuilt or all")
+    cat = catalog or open_catalog()
+    build = load_build(build_file, cat)
+    hpd_default, years_default = usage_defaults_from_build(build)
+    usage = Usage(
+        hours_per_day=hours_per_day
+        if hours_per_day is not None
+        else hpd_default or DEFAULT_HOURS_PER_DAY,
+        years=years if years is not None else years_default or DEFAULT_YEARS,
+    )
+    prices = PriceSet()
+    prices.extend(builtin_prices())
+    for f in price_files:
+        user = load_price_list(f)
+        check_chips(user, cat)
+        prices.extend(user)
+    inp = inputs_from_build(build, cat, kwh_usd=kwh_usd, source=str(build_file))
+    return compare(inp, usage, cat, prices, versus=versus, run_hours=run_hours)  # type: ignore[arg-type]

@@ -1,0 +1,63 @@
+"""Cumulative cost over time, one line per option (matplotlib, imported lazily)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dlrig.cost.model import Option
+from dlrig.errors import InputError, MissingExtraError
+
+PLOT_SUFFIXES = (".png", ".svg")
+
+
+def plot_cumulative(report: object, path: str | Path, max_cloud: int = 6) -> Path:
+    """Write the cumulative-cost chart of a :class:`~dlrig.cost.tco.CostReport` to ``path``.
+
+    Shows the build, every prebuilt and the ``max_cloud`` cheapest cloud options at the horizon,
+    with a marker at each break-even.
+    """
+    from dlrig.cost.tco import CostReport
+
+    assert isinstance(report, CostReport)
+    out = Path(path)
+    if out.suffix.lower() not in PLOT_SUFFIXES:
+        raise InputError(
+            f"cannot write a plot to '{out.name}'", "give a file ending in .png or .svg"
+        )
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise MissingExtraError("matplotlib", "cost") from None
+    usage = report.usage
+    clouds = sorted(
+        (o for o in report.options if o.kind in ("cloud", "cloud-spot")),
+        key=lambda o: o.cost_usd(usage.months, usage),
+    )[:max_cloud]
+    shown: list[Option] = [
+        report.own,
+        *(o for o in report.options if o.kind == "prebuilt"),
+        *clouds,
+    ]
+    steps = max(int(usage.months * 4), 8)
+    months = [usage.months * i / steps for i in range(steps + 1)]
+    fig, ax = plt.subplots(figsize=(9, 5.5))
+    for opt in shown:
+        style = "-" if opt.kind in ("own", "prebuilt") else "--"
+        width = 2.6 if opt.kind == "own" else 1.4
+        ax.plot(months, [opt.cost_usd(m, usage) for m in months], style, lw=width, label=opt.label)
+        be = report.break_even.get(opt.label)
+        if be is not None and 0 < be.months <= usage.months:
+            ax.plot([be.months], [opt.cost_usd(be.months, usage)], "o", color="black", ms=4)
+    ax.set_xlabel(f"months (at {usage.hours_per_day:g} h/day)")
+    ax.set_ylabel("cumulative cost (USD)")
+    ax.set_title(f"{report.inputs.name}: own vs prebuilt vs cloud (same work)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out)
+    plt.close(fig)
+    return out
