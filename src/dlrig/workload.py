@@ -1,0 +1,483 @@
+"""Workloads: what the user wants to run (task, model, precision, optimizer, batch, data).
+
+A workload is a YAML file or a mapping with the same fields as the ``dlrig size`` flags::
+
+    task: lora                 # train | finetune | lora | qlora | inference
+    model: llama-3.1-8b        # a preset id/name, or a mapping of raw numbers (ModelSpec)
+    precision: bf16            # fp32 | bf16 | fp16 | fp8 | int8 | int4 (alias 4bit, nf4)
+    optimizer: adamw           # adamw | adamw8bit | sgd | adafactor
+    micro_batch: 4             # sequences (or images) per GPU per step
+    sequence: 2048             # tokens per sequence (context for inference)
+    gradient_checkpointing: true
+    zero_stage: 0              # 0-3 (DeepSpeed ZeRO); fsdp: true is stage 3
+    lora: {rank: 16, targets: [q_proj, k_proj, v_proj, o_proj]}
+    data: {tokens: 1e9, epochs: 1}   # or samples: 1281167
+
+Model presets (``sizing_data/models.yaml``) carry the numbers of each model's published config
+and a source. Bad input raises :class:`~dlrig.errors.WorkloadError` with a hint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from dlrig.errors import WorkloadError
+
+Task = Literal["train", "finetune", "lora", "qlora", "inference"]
+Precision = Literal["fp32", "bf16", "fp16", "fp8", "int8", "int4"]
+Optimizer = Literal["adamw", "adamw8bit", "sgd", "adafactor"]
+ModelKind = Literal["transformer", "vision", "diffusion"]
+
+TASKS: tuple[str, ...] = ("train", "finetune", "lora", "qlora", "inference")
+PRECISIONS: tuple[str, ...] = ("fp32", "bf16", "fp16", "fp8", "int8", "int4")
+OPTIMIZERS: tuple[str, ...] = ("adamw", "adamw8bit", "sgd", "adafactor")
+
+# Spellings users write → canonical names.
+_PRECISION_ALIASES = {
+    "float32": "fp32",
+    "tf32": "fp32",
+    "bfloat16": "bf16",
+    "float16": "fp16",
+    "half": "fp16",
+    "mixed": "bf16",
+    "amp": "bf16",
+    "4bit": "int4",
+    "4-bit": "int4",
+    "nf4": "int4",
+    "q4": "int4",
+    "8bit": "int8",
+    "8-bit": "int8",
+    "e4m3": "fp8",
+}
+_OPTIMIZER_ALIASES = {
+    "adam": "adamw",
+    "adamw_torch": "adamw",
+    "adam8bit": "adamw8bit",
+    "adamw-8bit": "adamw8bit",
+    "adamw_8bit": "adamw8bit",
+    "paged_adamw_8bit": "adamw8bit",
+    "sgd-momentum": "sgd",
+    "sgdm": "sgd",
+}
+_TASK_ALIASES = {
+    "pretrain": "train",
+    "training": "train",
+    "full-finetune": "finetune",
+    "fine-tune": "finetune",
+    "sft": "finetune",
+    "infer": "inference",
+    "serve": "inference",
+    "generate": "inference",
+}
+# Linear modules LoRA can target in a transformer block (HF / PEFT names).
+LORA_MODULES: tuple[str, ...] = (
+    "q_proj",
+    "k_proj",
+    "v_proj",
+    "o_proj",
+    "gate_proj",
+    "up_proj",
+    "down_proj",
+)
+_LORA_ALIASES = {"all-linear": LORA_MODULES, "all": LORA_MODULES, "attention": LORA_MODULES[:4]}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelSpec(_Strict):
+    """A model's shape. Presets fill every field; raw specs need params or the transformer shape.
+
+    Counts are plain numbers (decimal): ``params`` is the total parameter count.
+    """
+
+    id: str = "custom"
+    name: str = "custom model"
+    aliases: tuple[str, ...] = ()
+    kind: ModelKind = "transformer"
+    arch: Literal["gpt2", "bert", "llama", "qwen2", "generic"] = "generic"
+    params: float | None = Field(default=None, gt=0)
+    layers: int | None = Field(default=None, ge=1)
+    hidden: int | None = Field(default=None, ge=1)
+    heads: int | None = Field(default=None, ge=1)
+    kv_heads: int | None = Field(default=None, ge=1)
+    intermediate: int | None = Field(default=None, ge=1)
+    vocab: int | None = Field(default=None, ge=1)
+    context: int | None = Field(default=None, ge=1)
+    mlp: Literal["gelu", "swiglu"] = "gelu"
+    tie_embeddings: bool = False
+    forward_gflops: float | None = Field(
+        default=None, gt=0, description="FLOPs per sample, forward (vision/diffusion)"
+    )
+    image_size: int | None = Field(default=None, ge=1)
+    activation_mib_per_sample: float | None = Field(default=None, gt=0)
+    source: str = "user input"
+
+    @model_validator(mode="after")
+    def _complete(self) -> ModelSpec:
+        if self.kind == "transformer":
+            if self.params is None and None in (self.layers, self.hidden, self.vocab):
+                raise ValueError(
+                    "a transformer model needs params, or layers + hidden + vocab to count them"
+                )
+            if self.heads is not None and self.hidden is not None and self.hidden % self.heads:
+                raise ValueError(f"hidden {self.hidden} is not divisible by heads {self.heads}")
+            if self.kv_heads is not None and self.heads is not None and self.kv_heads > self.heads:
+                raise ValueError(f"kv_heads {self.kv_heads} exceeds heads {self.heads}")
+        elif self.params is None:
+            raise ValueError(f"a {self.kind} model needs params")
+        return self
+
+    @property
+    def ffn(self) -> int:
+        """Feed-forward width (intermediate size); 4 x hidden when not given (GPT-2, BERT)."""
+        if self.intermediate is not None:
+            return self.intermediate
+        return 4 * (self.hidden or 0)
+
+    @property
+    def n_kv_heads(self) -> int:
+        return self.kv_heads or self.heads or 1
+
+    @property
+    def head_dim(self) -> int:
+        return (self.hidden or 0) // (self.heads or 1)
+
+    @property
+    def kv_dim(self) -> int:
+        """Width of the K (or V) projection: kv_heads x head_dim (hidden for plain MHA)."""
+        if self.kv_heads is None or self.heads is None:
+            return self.hidden or 0
+        return self.kv_heads * self.head_dim
+
+
+class LoraSpec(_Strict):
+    rank: int = Field(default=16, ge=1)
+    alpha: float | None = None
+    targets: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
+
+
+class DataSpec(_Strict):
+    tokens: float | None = Field(default=None, gt=0, description="training tokens per epoch")
+    samples: float | None = Field(default=None, gt=0, description="samples (images) per epoch")
+    epochs: float = Field(default=1.0, gt=0)
+
+
+class InferenceSpec(_Strict):
+    prompt_tokens: int = Field(default=512, ge=1)
+    new_tokens: int = Field(default=256, ge=1)
+    kv_precision: Precision | None = None
+
+
+class Workload(_Strict):
+    """One workload. ``model`` is resolved to a :class:`ModelSpec` (preset or raw numbers)."""
+
+    task: Task = "train"
+    model: ModelSpec
+    precision: Precision = "bf16"
+    optimizer: Optimizer = "adamw"
+    micro_batch: int = Field(default=1, ge=1)
+    sequence: int | None = Field(default=None, ge=1, description="tokens per sequence")
+    gradient_checkpointing: bool = False
+    attention: Literal["flash", "eager"] = "flash"
+    dropout: bool = False
+    vocab_logits: bool = Field(
+        default=True, description="language-model head over the vocabulary (False: classifier)"
+    )
+    zero_stage: int = Field(default=0, ge=0, le=3)
+    master_weights: bool = True
+    lora: LoraSpec | None = None
+    data: DataSpec = DataSpec()
+    inference: InferenceSpec = InferenceSpec()
+    quant_bits: float | None = Field(
+        default=None,
+        gt=0,
+        le=16,
+        description="bits per quantized weight incl. scales (default: NF4 + double quant 4.127)",
+    )
+    cuda_context_gib: float | None = Field(default=None, ge=0)
+    name: str | None = None
+
+    @property
+    def seq_len(self) -> int:
+        """Sequence length used for sizing: the workload's, else the model's context, else 2048."""
+        if self.sequence is not None:
+            return self.sequence
+        if self.task == "inference":
+            return self.inference.prompt_tokens + self.inference.new_tokens
+        return min(self.model.context or 2048, 2048)
+
+    @property
+    def trains(self) -> bool:
+        return self.task != "inference"
+
+    @property
+    def adapters(self) -> bool:
+        return self.task in ("lora", "qlora")
+
+    def describe(self) -> str:
+        """One line for tables: 'lora Llama 3.1 8B, bf16, batch 4 x 2048'."""
+        unit = "tokens" if self.model.kind == "transformer" else "px"
+        size = self.seq_len if self.model.kind == "transformer" else self.model.image_size
+        return f"{self.task} {self.model.name}, {self.precision}, batch {self.micro_batch}" + (
+            f" × {size} {unit}" if size else ""
+        )
+
+
+# --- presets ------------------------------------------------------------------------------
+
+
+@cache
+def model_presets() -> dict[str, ModelSpec]:
+    """Preset id → ModelSpec, from ``sizing_data/models.yaml``."""
+    text = (resources.files("dlrig") / "sizing_data" / "models.yaml").read_text(encoding="utf-8")
+    rows = yaml.safe_load(text) or []
+    return {row["id"]: ModelSpec.model_validate(row) for row in rows}
+
+
+def _norm(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isalnum() or ch == ".")
+
+
+def resolve_model(name: str) -> ModelSpec:
+    """The preset ``name`` refers to (id, name or alias; case and punctuation ignored)."""
+    presets = model_presets()
+    key = _norm(name)
+    for spec in presets.values():
+        if key in {_norm(spec.id), _norm(spec.name), *(_norm(a) for a in spec.aliases)}:
+            return spec
+    from rapidfuzz import fuzz, process
+
+    labels = {spec.id: spec.id for spec in presets.values()}
+    for spec in presets.values():
+        for alias in spec.aliases:
+            labels[alias] = spec.id
+    hits = process.extract(name.lower(), list(labels), scorer=fuzz.WRatio, limit=6)
+    close: list[str] = []
+    for label, score, _ in hits:
+        if score >= 60 and labels[label] not in close:
+            close.append(labels[label])
+    hint = (
+        "did you mean " + " or ".join(f"'{c}'" for c in close[:3]) + "?"
+        if close
+        else "list presets with `dlrig size --list-models`, or give raw numbers "
+        "(model: {params: 7e9, layers: 32, hidden: 4096, ...})"
+    )
+    raise WorkloadError(f"unknown model preset '{name}'", hint)
+
+
+# --- loading ------------------------------------------------------------------------------
+
+_FIELD_HINTS = {
+    "micro_batch": "micro_batch must be a whole number ≥ 1 (sequences per GPU per step)",
+    "sequence": "sequence must be a whole number of tokens ≥ 1",
+    "zero_stage": "zero_stage is 0, 1, 2 or 3",
+    "task": "task is one of: " + ", ".join(TASKS),
+    "precision": "precision is one of: " + ", ".join(PRECISIONS),
+    "optimizer": "optimizer is one of: " + ", ".join(OPTIMIZERS),
+}
+
+
+def load_workload(
+    path_or_mapping: str | Path | Mapping[str, Any] | Workload, base_dir: str | Path | None = None
+) -> Workload:
+    """A validated :class:`Workload` from a YAML file path, a preset-bearing mapping, or a Workload.
+
+    ``base_dir`` resolves a relative path (e.g. the folder of the build file that names it).
+    Raises :class:`WorkloadError` with the file, the field at fault and a fix.
+    """
+    if isinstance(path_or_mapping, Workload):
+        return path_or_mapping
+    where = "workload"
+    if isinstance(path_or_mapping, str | Path):
+        path = Path(path_or_mapping)
+        if base_dir is not None and not path.is_absolute():
+            path = Path(base_dir) / path
+        if not path.exists():
+            raise WorkloadError(
+                f"workload file {path} does not exist",
+                "give the path of a YAML workload file (see examples/workloads/)",
+            )
+        where = str(path)
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = f":{mark.line + 1}" if mark is not None else ""
+            raise WorkloadError(
+                f"{where}{line}: not valid YAML ({getattr(exc, 'problem', exc)})",
+                "fix the YAML syntax (indentation, colons, quotes)",
+            ) from exc
+        if data is None:
+            data = {}
+    else:
+        data = path_or_mapping
+    if not isinstance(data, Mapping):
+        raise WorkloadError(
+            f"{where}: a workload must be a mapping of fields",
+            "write e.g. 'task: lora' and 'model: llama-3.1-8b' on separate lines",
+        )
+    return workload_from_mapping(dict(data), where=where)
+
+
+def workload_from_mapping(data: dict[str, Any], where: str = "workload") -> Workload:
+    """Normalise aliases, resolve the model preset, validate, and check feasibility."""
+    data = dict(data)
+    if "model" not in data:
+        raise WorkloadError(
+            f"{where}: no model given", "add 'model: <preset>' (e.g. llama-3.1-8b) or raw numbers"
+        )
+    data["model"] = _model(data["model"], where)
+    _canon(data, "task", _TASK_ALIASES)
+    _canon(data, "precision", _PRECISION_ALIASES)
+    _canon(data, "optimizer", _OPTIMIZER_ALIASES)
+    for key in ("batch", "batch_size"):
+        if key in data and "micro_batch" not in data:
+            data["micro_batch"] = data.pop(key)
+    for key in ("seq_len", "sequence_length", "context"):
+        if key in data and "sequence" not in data:
+            data["sequence"] = data.pop(key)
+    if data.pop("fsdp", False):
+        data["zero_stage"] = 3
+    for key in ("micro_batch", "sequence"):
+        value = data.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool) and value <= 0:
+            raise WorkloadError(f"{where}: {key} is {value}", _FIELD_HINTS[key])
+    lora = data.get("lora")
+    if isinstance(lora, int) and not isinstance(lora, bool):
+        data["lora"] = {"rank": lora}
+    elif isinstance(lora, Mapping):
+        lora = dict(lora)
+        targets = lora.get("targets")
+        if isinstance(targets, str):
+            lora["targets"] = _LORA_ALIASES.get(targets, (targets,))
+        data["lora"] = lora
+    if data.get("task") in ("lora", "qlora") and data.get("lora") is None:
+        data["lora"] = {}
+    if data.get("task") == "qlora" and "precision" not in data:
+        data["precision"] = "int4"
+    data_spec = data.get("data")
+    if isinstance(data_spec, Mapping):
+        data["data"] = {k: _number(v) for k, v in data_spec.items()}
+    try:
+        workload = Workload.model_validate(data)
+    except ValidationError as exc:
+        raise _validation_error(exc, where) from exc
+    _check_feasible(workload, where)
+    return workload
+
+
+def _model(value: Any, where: str) -> ModelSpec:
+    if isinstance(value, ModelSpec):
+        return value
+    if isinstance(value, str):
+        return resolve_model(value)
+    if isinstance(value, Mapping):
+        raw = dict(value)
+        base: dict[str, Any] = {}
+        if "preset" in raw:  # a preset with overrides
+            base = resolve_model(str(raw.pop("preset"))).model_dump()
+        for key in ("params", "forward_gflops"):
+            if key in raw:
+                raw[key] = _number(raw[key])
+        for key, val in raw.items():
+            if isinstance(val, int | float) and not isinstance(val, bool) and val <= 0:
+                raise WorkloadError(
+                    f"{where}: model.{key} is {val}", f"model.{key} must be a positive number"
+                )
+        try:
+            return ModelSpec.model_validate({**base, **raw})
+        except ValidationError as exc:
+            raise _validation_error(exc, where, prefix="model.") from exc
+    raise WorkloadError(
+        f"{where}: model must be a preset name or a mapping of numbers",
+        "write 'model: llama-3.1-8b' or 'model: {params: 7e9, layers: 32, hidden: 4096}'",
+    )
+
+
+def _number(value: Any) -> Any:
+    """Accept '1e9', '10B', '1.5T', '125M' as numbers."""
+    if isinstance(value, str):
+        text = value.strip().replace("_", "").replace(",", "")
+        scale = {"k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12}.get(text[-1:].lower())
+        try:
+            return float(text[:-1]) * scale if scale else float(text)
+        except ValueError:
+            return value
+    return value
+
+
+def _canon(data: dict[str, Any], key: str, aliases: dict[str, str]) -> None:
+    value = data.get(key)
+    if isinstance(value, str):
+        low = value.strip().lower()
+        data[key] = aliases.get(low, low)
+
+
+def _validation_error(exc: ValidationError, where: str, prefix: str = "") -> WorkloadError:
+    first = exc.errors()[0]
+    loc = ".".join(str(x) for x in first["loc"])
+    field = str(first["loc"][0]) if first["loc"] else ""
+    msg = first["msg"]
+    if first["type"] == "extra_forbidden":
+        known = ModelSpec.model_fields if prefix else Workload.model_fields
+        from rapidfuzz import process
+
+        close = process.extractOne(field, list(known))
+        hint = (
+            f"did you mean '{prefix}{close[0]}'?"
+            if close and close[1] > 70
+            else "known fields: " + ", ".join(known)
+        )
+        return WorkloadError(f"{where}: unknown field '{prefix}{loc}'", hint)
+    hint = _FIELD_HINTS.get(field, "see docs/sizing.md for the workload fields")
+    return WorkloadError(f"{where}: {prefix}{loc}: {msg}", hint)
+
+
+def _check_feasible(w: Workload, where: str) -> None:
+    """Reject combinations that cannot run (with the fix)."""
+    quantized = w.precision in ("int8", "int4")
+    if w.trains and quantized and not w.adapters:
+        raise WorkloadError(
+            f"{where}: {w.precision} {w.task} without LoRA is not possible: quantized weights "
+            "cannot be trained directly",
+            "use task: qlora (4-bit base + LoRA adapters), or precision bf16 for full training",
+        )
+    if w.task == "qlora" and not quantized:
+        raise WorkloadError(
+            f"{where}: qlora needs a quantized base (precision int4 or int8), got {w.precision}",
+            "drop precision (qlora defaults to int4), or use task: lora for a 16-bit base",
+        )
+    if w.lora is not None and w.model.kind == "transformer":
+        hidden = w.model.hidden
+        if hidden is not None and w.lora.rank > hidden:
+            raise WorkloadError(
+                f"{where}: LoRA rank {w.lora.rank} exceeds the hidden size {hidden}",
+                f"choose a rank well below {hidden} (8-64 is typical)",
+            )
+        unknown = [t for t in w.lora.targets if t not in LORA_MODULES]
+        if unknown:
+            raise WorkloadError(
+                f"{where}: unknown LoRA target module(s) {', '.join(unknown)}",
+                "targets are: " + ", ".join(LORA_MODULES) + " (or 'all-linear')",
+            )
+    if w.adapters and w.model.kind != "transformer":
+        raise WorkloadError(
+            f"{where}: LoRA sizing is supported for transformer models only",
+            "use task: finetune for vision and diffusion models",
+        )
+    ctx = w.model.context
+    seq = w.sequence
+    if w.model.kind == "transformer" and seq is not None and ctx is not None and seq > ctx:
+        raise WorkloadError(
+            f"{where}: sequence {seq} exceeds {w.model.name}'s context {ctx}",
+            f"use a sequence of at most {ctx} tokens",
+        )

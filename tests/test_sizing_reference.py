@@ -1,0 +1,412 @@
+"""Published reference cases: dlrig's sizing against measured memory, published FLOPs and times.
+
+Tolerances (issue 4): weights-only and inference ±5%, training memory ±15%, time-to-train
+exact (±1%) when given the source's utilisation. docs/sizing.md publishes each case's error;
+``REFERENCE_CASES`` is the single list both read (the doc table is checked against it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+
+from dlrig.parts import GpuChip
+from dlrig.sizing import kv_cache_bytes, memory_bytes, size
+from dlrig.units import BYTES_PER_GB, BYTES_PER_GIB
+from dlrig.workload import load_workload
+
+A100_SXM = GpuChip(
+    id="a100-sxm4-80gb",
+    name="NVIDIA A100 SXM4 80 GB",
+    vendor="nvidia",
+    architecture="Ampere",
+    bf16_tflops=312,
+    fp16_tflops=312,
+    fp32_tflops=19.5,
+    memory_bandwidth_gb_s=2039,
+    vram_gib=80,
+    tdp_w=400,
+    source="https://www.nvidia.com/content/dam/en-zz/Solutions/Data-Center/a100/pdf/"
+    "nvidia-a100-datasheet-us-nvidia-1758950-r4-web.pdf",
+)
+
+# StarCoder / OctoCoder 15.5B (GPTBigCode, multi-query attention).
+OCTOCODER = {
+    "name": "OctoCoder 15.5B",
+    "arch": "gpt2",
+    "layers": 40,
+    "hidden": 6144,
+    "heads": 48,
+    "kv_heads": 1,
+    "intermediate": 24576,
+    "vocab": 49152,
+    "context": 8192,
+    "tie_embeddings": True,
+}
+OCTO_SRC = "https://huggingface.co/docs/transformers/llm_tutorial_optimization"
+ANATOMY_SRC = "https://huggingface.co/docs/transformers/model_memory_anatomy"
+BERT_LARGE_TRAIN = {
+    "task": "finetune",
+    "model": "bert-large",
+    "precision": "fp32",
+    "optimizer": "adamw",
+    "sequence": 512,
+    "attention": "eager",
+    "dropout": True,
+    "vocab_logits": False,  # sequence classification head
+    "cuda_context_gib": 1343 / 1024,  # measured in the same document (V100, CUDA 11.2)
+}
+
+
+def _gib(n_bytes: float) -> float:
+    return n_bytes / BYTES_PER_GIB
+
+
+def _gb(n_bytes: float) -> float:
+    return n_bytes / BYTES_PER_GB
+
+
+def _model_states_gb(stage: int, n: int) -> float:
+    w = load_workload(
+        {"task": "train", "model": {"params": 7.5e9}, "precision": "fp16", "zero_stage": stage}
+    )
+    m = memory_bytes(w, n)
+    return _gb(m.weights + m.gradients + m.optimizer)
+
+
+def _octo(precision: str, quant_bits: float | None = None) -> float:
+    w = load_workload(
+        {
+            "task": "inference",
+            "model": OCTOCODER,
+            "precision": precision,
+            "quant_bits": quant_bits,
+            "inference": {"prompt_tokens": 20, "new_tokens": 60},
+        }
+    )
+    return _gib(memory_bytes(w).allocated)  # torch.cuda.max_memory_allocated: no context
+
+
+def _bert_large(batch: int) -> float:
+    return size({**BERT_LARGE_TRAIN, "micro_batch": batch}).vram_per_gpu_gib * 1024
+
+
+def _kv_gib(preset: str, tokens: int) -> float:
+    w = load_workload({"task": "inference", "model": preset})
+    return _gib(kv_cache_bytes(w, context=tokens, batch=1))
+
+
+def _weights_gb(preset: str, precision: str) -> float:
+    w = load_workload({"task": "inference", "model": preset, "precision": precision})
+    return _gb(memory_bytes(w).weights)
+
+
+def _llmc_gpt2_minutes() -> float:
+    w = {
+        "task": "train",
+        "model": "gpt2-124m",
+        "micro_batch": 64,
+        "sequence": 1024,
+        "data": {"tokens": 10e9},
+    }
+    r = size(w, A100_SXM, n_gpus=8, interconnect="nvlink", utilization=0.60)
+    assert r.time_hours is not None
+    return r.time_hours * 60
+
+
+def _train_flops(model: dict[str, object] | str, tokens: float, seq: int) -> float:
+    r = size({"task": "train", "model": model, "sequence": seq, "data": {"tokens": tokens}})
+    assert r.flops is not None
+    return r.flops
+
+
+GPT3_175B = {
+    "name": "GPT-3 175B",
+    "params": 174.6e9,
+    "layers": 96,
+    "hidden": 12288,
+    "heads": 96,
+    "vocab": 50257,
+    "context": 2048,
+}
+LLAMA3_405B = {
+    "name": "Llama 3.1 405B",
+    "params": 405.9e9,
+    "layers": 126,
+    "hidden": 16384,
+    "heads": 128,
+    "kv_heads": 8,
+    "intermediate": 53248,
+    "vocab": 128256,
+    "mlp": "swiglu",
+    "context": 8192,
+}
+
+
+def _llama2_70b_gpu_hours() -> float:
+    """Llama 2 paper Table 2: 7B took 184,320 A100-80GB GPU-hours on 2T tokens. Calibrate the
+    utilisation on the 7B run, predict the 70B run (published: 1,720,320 GPU-hours)."""
+
+    def hours(preset: str, util: float) -> float:
+        w = {"task": "train", "model": preset, "sequence": 4096, "data": {"tokens": 2e12}}
+        r = size(w, A100_SXM, n_gpus=1, utilization=util)
+        assert r.time_hours is not None
+        return r.time_hours
+
+    util_7b = hours("llama-2-7b", 1.0) / 184_320
+    return hours("llama-2-70b", util_7b)
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    kind: str  # weights | inference | training | flops | time
+    what: str
+    published: float
+    unit: str
+    tolerance: float
+    source: str
+    estimate: Callable[[], float]
+
+
+REFERENCE_CASES: list[Case] = [
+    Case(
+        "zero-baseline",
+        "training",
+        "ZeRO Fig. 1: 7.5B params, mixed-precision Adam, model states per GPU (DDP)",
+        120.0,
+        "GB",
+        0.15,
+        "arXiv:1910.02054",
+        lambda: _model_states_gb(0, 64),
+    ),
+    Case(
+        "zero-stage1",
+        "training",
+        "ZeRO Fig. 1: same, P_os on 64 GPUs",
+        31.4,
+        "GB",
+        0.15,
+        "arXiv:1910.02054",
+        lambda: _model_states_gb(1, 64),
+    ),
+    Case(
+        "zero-stage2",
+        "training",
+        "ZeRO Fig. 1: same, P_os+g on 64 GPUs",
+        16.6,
+        "GB",
+        0.15,
+        "arXiv:1910.02054",
+        lambda: _model_states_gb(2, 64),
+    ),
+    Case(
+        "zero-stage3",
+        "training",
+        "ZeRO Fig. 1: same, P_os+g+p on 64 GPUs",
+        1.9,
+        "GB",
+        0.15,
+        "arXiv:1910.02054",
+        lambda: _model_states_gb(3, 64),
+    ),
+    Case(
+        "bert-large-b4",
+        "training",
+        "BERT-large fine-tune, fp32 AdamW, batch 4 × 512, V100 (nvidia-smi)",
+        14949.0,
+        "MiB",
+        0.15,
+        ANATOMY_SRC,
+        lambda: _bert_large(4),
+    ),
+    Case(
+        "bert-large-b1",
+        "training",
+        "BERT-large fine-tune, fp32 AdamW, batch 1 × 512 (gradient accumulation 4), V100",
+        8681.0,
+        "MiB",
+        0.15,
+        "https://huggingface.co/docs/transformers/v4.27.2/en/perf_train_gpu_one",
+        lambda: _bert_large(1),
+    ),
+    Case(
+        "octocoder-bf16",
+        "inference",
+        "OctoCoder 15.5B bf16 generate, peak allocated",
+        29.0260648727417,
+        "GiB",
+        0.05,
+        OCTO_SRC,
+        lambda: _octo("bf16"),
+    ),
+    Case(
+        "octocoder-int8",
+        "inference",
+        "OctoCoder 15.5B LLM.int8() generate, peak allocated",
+        15.219234466552734,
+        "GiB",
+        0.05,
+        OCTO_SRC,
+        lambda: _octo("int8"),
+    ),
+    Case(
+        "octocoder-int4",
+        "inference",
+        "OctoCoder 15.5B bnb 4-bit (FP4, fp32 absmax per 64: 4.5 bits) generate, peak allocated",
+        9.543574333190918,
+        "GiB",
+        0.10,
+        OCTO_SRC,
+        lambda: _octo("int4", quant_bits=4.5),
+    ),
+    Case(
+        "llama31-8b-kv-128k",
+        "inference",
+        "Llama 3.1 8B KV cache, 128k tokens, 16-bit",
+        15.62,
+        "GiB",
+        0.05,
+        "https://huggingface.co/blog/llama31",
+        lambda: _kv_gib("llama-3.1-8b", 128_000),
+    ),
+    Case(
+        "llama31-70b-kv-128k",
+        "inference",
+        "Llama 3.1 70B KV cache, 128k tokens, 16-bit",
+        39.06,
+        "GiB",
+        0.05,
+        "https://huggingface.co/blog/llama31",
+        lambda: _kv_gib("llama-3.1-70b", 128_000),
+    ),
+    Case(
+        "opt-13b-kv-token",
+        "inference",
+        "OPT-13B KV cache per token (vLLM paper §3)",
+        800.0,
+        "KiB",
+        0.05,
+        "arXiv:2309.06180",
+        lambda: (
+            kv_cache_bytes(
+                load_workload(
+                    {
+                        "task": "inference",
+                        "model": {
+                            "params": 12.85e9,
+                            "layers": 40,
+                            "hidden": 5120,
+                            "heads": 40,
+                            "vocab": 50272,
+                        },
+                    }
+                ),
+                context=1,
+                batch=1,
+            )
+            / 1024
+        ),
+    ),
+    Case(
+        "llama31-70b-fp16",
+        "weights",
+        "Llama 3.1 70B weights in FP16",
+        140.0,
+        "GB",
+        0.05,
+        "https://huggingface.co/blog/llama31",
+        lambda: _weights_gb("llama-3.1-70b", "fp16"),
+    ),
+    Case(
+        "llama31-8b-fp16",
+        "weights",
+        "Llama 3.1 8B weights in FP16",
+        16.0,
+        "GB",
+        0.05,
+        "https://huggingface.co/blog/llama31",
+        lambda: _weights_gb("llama-3.1-8b", "fp16"),
+    ),
+    Case(
+        "llmc-gpt2-124m",
+        "time",
+        "llm.c GPT-2 124M, 10B tokens, 8×A100 80GB SXM at ~60% MFU",
+        90.0,
+        "min",
+        0.01,
+        "https://github.com/karpathy/llm.c/discussions/481",
+        _llmc_gpt2_minutes,
+    ),
+    Case(
+        "gpt3-175b-flops",
+        "flops",
+        "GPT-3 175B, 300B tokens: training compute (Table D.1)",
+        3.14e23,
+        "FLOPs",
+        0.05,
+        "arXiv:2005.14165",
+        lambda: _train_flops(GPT3_175B, 300e9, 2048),
+    ),
+    Case(
+        "llama3-405b-flops",
+        "flops",
+        "Llama 3 405B, 15.6T tokens: training compute",
+        3.8e25,
+        "FLOPs",
+        0.05,
+        "arXiv:2407.21783",
+        lambda: _train_flops(LLAMA3_405B, 15.6e12, 8192),
+    ),
+    Case(
+        "llama2-70b-gpu-hours",
+        "training",
+        "Llama 2 70B GPU-hours (A100-80GB), utilisation calibrated on the 7B run of the same paper",
+        1_720_320.0,
+        "GPU-h",
+        0.15,
+        "arXiv:2307.09288",
+        _llama2_70b_gpu_hours,
+    ),
+]
+
+
+def error(case: Case) -> float:
+    """Signed relative error of dlrig's estimate against the published figure."""
+    return case.estimate() / case.published - 1.0
+
+
+@pytest.mark.parametrize("case", REFERENCE_CASES, ids=lambda c: c.id)
+def test_reference_case(case: Case) -> None:
+    err = error(case)
+    assert abs(err) <= case.tolerance, (
+        f"{case.id}: estimate {case.estimate():.4g} vs published {case.published:.4g} "
+        f"{case.unit} ({err:+.1%}, tolerance ±{case.tolerance:.0%})"
+    )
+
+
+def test_at_least_ten_cases_with_sources() -> None:
+    assert len(REFERENCE_CASES) >= 10
+    assert all(c.source for c in REFERENCE_CASES)
+    kinds = {c.kind for c in REFERENCE_CASES}
+    assert {"weights", "inference", "training", "time"} <= kinds
+
+
+def test_docs_publish_every_case() -> None:
+    from pathlib import Path
+
+    doc = Path(__file__).parents[1] / "docs" / "sizing.md"
+    text = doc.read_text(encoding="utf-8")
+    for case in REFERENCE_CASES:
+        assert f"`{case.id}`" in text, f"docs/sizing.md lacks reference case {case.id}"
+
+
+if __name__ == "__main__":  # print the table for docs/sizing.md
+    for c in REFERENCE_CASES:
+        est = c.estimate()
+        print(
+            f"| `{c.id}` | {c.what} | {c.published:.4g} {c.unit} | {est:.4g} {c.unit} | "
+            f"{est / c.published - 1:+.1%} | ±{c.tolerance:.0%} | {c.source} |"
+        )
