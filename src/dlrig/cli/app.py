@@ -12,7 +12,9 @@ from typing import Annotated
 import typer
 
 from dlrig import __version__
+from dlrig.cli import bench as bench_cmd
 from dlrig.cli import catalog as catalog_cmd
+from dlrig.cli import check as check_cmd
 from dlrig.cli import cost as cost_cmd
 from dlrig.cli import size as size_cmd
 from dlrig.cli.output import stderr
@@ -48,7 +50,9 @@ def _root(
     _state["debug"] = debug
 
 
+bench_cmd.register(app)
 catalog_cmd.register(app)
+check_cmd.register(app)
 cost_cmd.register(app)
 size_cmd.register(app)
 
@@ -57,7 +61,9 @@ def main() -> None:
     """Entry point: run the app, turning dlrig errors into one message and exit code 2."""
     debug = "--debug" in sys.argv
     try:
-        app(standalone_mode=False)
+        # Without standalone mode click returns the code of typer.Exit(n) instead of exiting.
+        code = app(standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
     except DlrigError as exc:
         if debug:
             raise

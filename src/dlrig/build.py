@@ -1,0 +1,430 @@
+"""A build: the chosen parts with their counts, where it will run, and its derived totals.
+
+A :class:`Build` is what ``dlrig check`` checks, what the planner produces and what the cost
+model prices. It is immutable; derived totals (price, power, VRAM) are computed once, lazily.
+Build files are read and written by :mod:`dlrig.buildfile`.
+
+Power estimate (``peak_power_w``) = CPU TDP + Σ GPU board power + an allowance for the rest of
+the system, itemised in :data:`SYSTEM_POWER_ALLOWANCE_W`. Each allowance is the "load" column of
+Tom's Hardware's PSU buying guide table "How To Determine Your Power Requirements"
+(https://www.tomshardware.com/reviews/psu-buying-guide,2916-8.html, read 2024; high-end board
+45 W, 4-6 W per memory module, SSD 4 W, HDD 8-10 W, 2-3 W per fan). We take the upper value of
+each range so the estimate errs on the safe side.
+
+Site defaults: 120 V mains and a 15 A branch circuit — the most common US residential outlet
+circuit (NEMA 5-15 receptacle on a 15 A breaker). Set ``site:`` in the build file for 230 V
+countries or a 20 A circuit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, cast
+
+from dlrig import units
+from dlrig.errors import InputError
+from dlrig.parts import (
+    Case,
+    Category,
+    Cooler,
+    Cpu,
+    Gpu,
+    GpuChip,
+    Memory,
+    Motherboard,
+    Part,
+    Psu,
+    Storage,
+)
+
+if TYPE_CHECKING:
+    from dlrig.catalog import Catalog
+
+__all__ = [
+    "DEFAULT_CIRCUIT_AMPS",
+    "DEFAULT_MAINS_VOLTAGE_V",
+    "MULTI_CATEGORIES",
+    "SYSTEM_POWER_ALLOWANCE_W",
+    "Build",
+    "BuildItem",
+    "Site",
+    "system_allowance_w",
+]
+
+# US residential default (NEMA 5-15 outlet, 15 A breaker); see the module docstring.
+DEFAULT_MAINS_VOLTAGE_V = 120.0
+DEFAULT_CIRCUIT_AMPS = 15.0
+
+# Categories a build may list several of (mixed models allowed); the rest take one part.
+MULTI_CATEGORIES = frozenset({Category.MEMORY, Category.GPU, Category.STORAGE})
+
+# Rest-of-system power allowance in watts (load column, upper end), source in the docstring:
+# Tom's Hardware PSU buying guide, "How To Determine Your Power Requirements".
+SYSTEM_POWER_ALLOWANCE_W: dict[str, float] = {
+    "motherboard": 45.0,  # "High-end board" load
+    "memory_module": 6.0,  # per module (overclocked module estimate; DDR4 sits below it)
+    "ssd": 4.0,  # per NVMe/SATA SSD
+    "hdd": 10.0,  # per hard disk (8-10 W under load)
+    "fan": 3.0,  # per "performance case fan"
+    "case_fans": 4.0,  # fans assumed in a case (count, not watts)
+    "air_cooler": 3.0,  # one CPU fan
+    "aio_cooler": 12.0,  # pump (~6 W) + two radiator fans; pump figure from typical AIO specs
+}
+
+
+def system_allowance_w(
+    memory_modules: int, ssds: int, hdds: int, cooler_kind: str | None, has_board: bool = True
+) -> float:
+    """Watts for everything except the CPU and GPUs (see :data:`SYSTEM_POWER_ALLOWANCE_W`).
+
+    Exposed as a function so the planner can use the same number for a candidate build.
+    """
+    a = SYSTEM_POWER_ALLOWANCE_W
+    watts = a["motherboard"] if has_board else 0.0
+    watts += memory_modules * a["memory_module"]
+    watts += ssds * a["ssd"] + hdds * a["hdd"]
+    watts += a["case_fans"] * a["fan"]
+    if cooler_kind == "aio":
+        watts += a["aio_cooler"]
+    elif cooler_kind == "air":
+        watts += a["air_cooler"]
+    return watts
+
+
+@dataclass(frozen=True, slots=True)
+class BuildItem:
+    """One line of a build: a part, how many of it, and an optional per-unit price override."""
+
+    part: Part
+    count: int = 1
+    price_usd: float | None = None  # per unit; overrides the catalog price
+
+    def __post_init__(self) -> None:
+        if self.count < 1:
+            raise InputError(
+                f"count for '{self.part.name}' must be at least 1, not {self.count}",
+                "remove the part or give a positive count",
+            )
+
+    @property
+    def unit_price_usd(self) -> float | None:
+        return self.price_usd if self.price_usd is not None else self.part.price_usd
+
+    @property
+    def total_price_usd(self) -> float | None:
+        unit = self.unit_price_usd
+        return None if unit is None else unit * self.count
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """Where the machine is plugged in: mains voltage and the branch circuit's breaker rating."""
+
+    mains_voltage_v: float = DEFAULT_MAINS_VOLTAGE_V
+    circuit_amps: float = DEFAULT_CIRCUIT_AMPS
+
+    @property
+    def continuous_limit_w(self) -> float:
+        """80% of volts × amps (NEC continuous-load rule, see units.circuit_continuous_limit_w)."""
+        return units.circuit_continuous_limit_w(self.mains_voltage_v, self.circuit_amps)
+
+    @property
+    def is_default(self) -> bool:
+        return (
+            self.mains_voltage_v == DEFAULT_MAINS_VOLTAGE_V
+            and self.circuit_amps == DEFAULT_CIRCUIT_AMPS
+        )
+
+
+PartSpec = Part | BuildItem | tuple[Part, int]
+
+
+class Build:
+    """Chosen parts (per category) + counts, the site, raw workload/cost inputs, and totals.
+
+    ``items[cat]`` is a tuple of :class:`BuildItem` — empty when the category was left out on
+    purpose (``cooler: null``). ``chips`` maps GPU chip ids to their specs (filled from the
+    catalog), so rules never need the catalog. ``workload`` and ``cost`` are kept exactly as
+    written in the build file; the sizing and cost modules parse them.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        items: Mapping[Category, Sequence[BuildItem]],
+        *,
+        site: Site | None = None,
+        workload: Any = None,
+        cost: Mapping[str, Any] | None = None,
+        chips: Mapping[str, GpuChip] | None = None,
+        description: str | None = None,
+        source: str = "<inline>",
+        catalog: Catalog | None = None,
+    ) -> None:
+        self.name = name
+        self.items: dict[Category, tuple[BuildItem, ...]] = {
+            c: tuple(items.get(c, ())) for c in Category
+        }
+        for cat, its in self.items.items():
+            if cat not in MULTI_CATEGORIES and (len(its) > 1 or (its and its[0].count != 1)):
+                raise InputError(
+                    f"a build takes exactly one {cat.value}",
+                    f"list one {cat.value}; only memory, gpu and storage may repeat",
+                )
+            for it in its:
+                if it.part.category is not cat:
+                    raise InputError(
+                        f"'{it.part.name}' is a {it.part.category.value}, not a {cat.value}",
+                        f"move it under {it.part.category.value}:",
+                    )
+        self.site = site or Site()
+        self.workload = workload
+        self.cost = dict(cost) if cost is not None else None
+        self.description = description
+        self.source = source
+        self.catalog = catalog
+        if chips is None and catalog is not None:
+            chips = _chips_from(catalog, self.items[Category.GPU])
+        self.chips: dict[str, GpuChip] = dict(chips or {})
+
+    # --- construction helpers ----------------------------------------------------------------
+    @classmethod
+    def from_parts(
+        cls,
+        parts: Mapping[Category | str, PartSpec | Iterable[PartSpec] | None],
+        *,
+        name: str = "build",
+        catalog: Catalog | None = None,
+        site: Site | None = None,
+        **kwargs: Any,
+    ) -> Build:
+        """A build from parts in code: ``{Category.GPU: (rtx4090, 2), "cpu": cpu, ...}``.
+
+        Values may be a Part, a BuildItem, a (Part, count) pair, a list of those, or None.
+        """
+        items: dict[Category, list[BuildItem]] = {}
+        for key, value in parts.items():
+            cat = Category(key)
+            if value is None:
+                items[cat] = []
+                continue
+            specs: Iterable[Any] = (
+                value
+                if isinstance(value, list | tuple)
+                and not (len(value) == 2 and isinstance(value[1], int))
+                else [value]
+            )
+            items[cat] = [_item(s) for s in specs]
+        return cls(name, items, catalog=catalog, site=site, **kwargs)
+
+    def replace(self, **changes: Any) -> Build:
+        """A copy with some attributes replaced (name, items, site, workload, cost...)."""
+        fields: dict[str, Any] = {
+            "items": self.items,
+            "site": self.site,
+            "workload": self.workload,
+            "cost": self.cost,
+            "chips": self.chips,
+            "description": self.description,
+            "source": self.source,
+            "catalog": self.catalog,
+        }
+        name = changes.pop("name", self.name)
+        fields.update(changes)
+        return Build(name, **fields)
+
+    def with_gpu_count(self, n: int) -> Build:
+        """The same build with ``n`` GPUs ("one GPU now, four later").
+
+        With one GPU model the count becomes ``n``. With mixed models, fewer GPUs keeps the
+        first ``n`` in build order; more GPUs is ambiguous and raises InputError.
+        """
+        if n < 0:
+            raise InputError(f"GPU count must be 0 or more, not {n}", "pass --gpus 1 or more")
+        current = self.items[Category.GPU]
+        if not current:
+            raise InputError("the build has no GPU to multiply", "add a gpu: to the build file")
+        if len(current) == 1:
+            new: tuple[BuildItem, ...] = (
+                (BuildItem(current[0].part, n, current[0].price_usd),) if n else ()
+            )
+        elif n <= self.gpu_count:
+            kept: list[BuildItem] = []
+            left = n
+            for it in current:
+                if left <= 0:
+                    break
+                take = min(it.count, left)
+                kept.append(BuildItem(it.part, take, it.price_usd))
+                left -= take
+            new = tuple(kept)
+        else:
+            raise InputError(
+                f"the build mixes {len(current)} GPU models; cannot tell which to add to reach {n}",
+                "edit the counts in the build file instead",
+            )
+        return self.replace(items={**self.items, Category.GPU: new})
+
+    # --- single parts -------------------------------------------------------------------------
+    def _one(self, cat: Category) -> Part | None:
+        its = self.items[cat]
+        return its[0].part if its else None
+
+    @cached_property
+    def cpu(self) -> Cpu | None:
+        return cast(Cpu | None, self._one(Category.CPU))
+
+    @cached_property
+    def motherboard(self) -> Motherboard | None:
+        return cast(Motherboard | None, self._one(Category.MOTHERBOARD))
+
+    @cached_property
+    def psu(self) -> Psu | None:
+        return cast(Psu | None, self._one(Category.PSU))
+
+    @cached_property
+    def cooler(self) -> Cooler | None:
+        return cast(Cooler | None, self._one(Category.COOLER))
+
+    @cached_property
+    def case(self) -> Case | None:
+        return cast(Case | None, self._one(Category.CASE))
+
+    # --- expanded multi parts -----------------------------------------------------------------
+    @cached_property
+    def gpus(self) -> tuple[Gpu, ...]:
+        """Every GPU card, expanded by count, in build order."""
+        return tuple(cast(Gpu, it.part) for it in self.items[Category.GPU] for _ in range(it.count))
+
+    @cached_property
+    def memory_kits(self) -> tuple[Memory, ...]:
+        return tuple(
+            cast(Memory, it.part) for it in self.items[Category.MEMORY] for _ in range(it.count)
+        )
+
+    @cached_property
+    def drives(self) -> tuple[Storage, ...]:
+        return tuple(
+            cast(Storage, it.part) for it in self.items[Category.STORAGE] for _ in range(it.count)
+        )
+
+    @cached_property
+    def parts(self) -> tuple[Part, ...]:
+        """Each distinct part once, in category then build order."""
+        seen: dict[str, Part] = {}
+        for cat in Category:
+            for it in self.items[cat]:
+                seen.setdefault(it.part.id, it.part)
+        return tuple(seen.values())
+
+    @cached_property
+    def part_ids(self) -> frozenset[str]:
+        return frozenset(p.id for p in self.parts)
+
+    def chip(self, gpu: Gpu) -> GpuChip | None:
+        """The chip spec of ``gpu``, or None when unknown."""
+        return self.chips.get(gpu.chip)
+
+    # --- totals -------------------------------------------------------------------------------
+    @cached_property
+    def gpu_count(self) -> int:
+        return len(self.gpus)
+
+    @cached_property
+    def total_vram_gib(self) -> float:
+        return float(sum(g.vram_gib for g in self.gpus))
+
+    @cached_property
+    def gpu_tdp_w(self) -> int:
+        return sum(g.tdp_w for g in self.gpus)
+
+    @cached_property
+    def memory_gb(self) -> int:
+        """System memory in (decimal, as marketed) GB."""
+        return sum(m.capacity_gb for m in self.memory_kits)
+
+    @cached_property
+    def memory_gib(self) -> float:
+        """System memory in GiB. Memory kits are marketed in GB but are binary sizes."""
+        return float(self.memory_gb)  # a "16GB" DIMM holds 16 GiB
+
+    @cached_property
+    def memory_modules(self) -> int:
+        return sum(m.modules for m in self.memory_kits)
+
+    @cached_property
+    def storage_gb(self) -> int:
+        return sum(d.capacity_gb for d in self.drives)
+
+    @cached_property
+    def price_usd(self) -> float:
+        """Sum of known prices (per-item overrides first); see :attr:`unpriced`."""
+        total = 0.0
+        for its in self.items.values():
+            for it in its:
+                p = it.total_price_usd
+                if p is not None:
+                    total += p
+        return round(total, 2)
+
+    @cached_property
+    def unpriced(self) -> tuple[Part, ...]:
+        """Parts without a price, so a total can say it is incomplete."""
+        return tuple(
+            it.part for its in self.items.values() for it in its if it.unit_price_usd is None
+        )
+
+    @cached_property
+    def system_allowance_w(self) -> float:
+        ssds = sum(1 for d in self.drives if d.kind != "hdd")
+        hdds = len(self.drives) - ssds
+        cooler = self.cooler
+        return system_allowance_w(
+            self.memory_modules,
+            ssds,
+            hdds,
+            cooler.kind if cooler else None,
+            has_board=self.motherboard is not None,
+        )
+
+    @cached_property
+    def peak_power_w(self) -> float:
+        """Estimated peak DC load: CPU TDP + Σ GPU board power + the rest of the system."""
+        cpu = self.cpu.tdp_w if self.cpu else 0
+        return float(cpu + self.gpu_tdp_w) + self.system_allowance_w
+
+    # --- misc ---------------------------------------------------------------------------------
+    def __repr__(self) -> str:
+        counts = ", ".join(
+            f"{c.value}={'+'.join(f'{it.count}x{it.part.id}' for it in its)}"
+            for c, its in self.items.items()
+            if its
+        )
+        return f"Build({self.name!r}, {counts})"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The build as a build-file mapping (see :func:`dlrig.buildfile.write_build`)."""
+        from dlrig.buildfile import build_to_dict
+
+        return build_to_dict(self)
+
+
+def _item(spec: Any) -> BuildItem:
+    if isinstance(spec, BuildItem):
+        return spec
+    if isinstance(spec, Part):
+        return BuildItem(spec)
+    if isinstance(spec, tuple) and len(spec) == 2:
+        return BuildItem(spec[0], int(spec[1]))
+    raise InputError(f"cannot use {spec!r} as a build part", "pass a Part or (Part, count)")
+
+
+def _chips_from(catalog: Catalog, gpus: Iterable[BuildItem]) -> dict[str, GpuChip]:
+    chips: dict[str, GpuChip] = {}
+    for it in gpus:
+        chip = catalog.chip_of(it.part)
+        if chip is not None:
+            chips[chip.id] = chip
+    return chips

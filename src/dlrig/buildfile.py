@@ -1,0 +1,523 @@
+"""Build files: read (YAML or JSON) into a :class:`~dlrig.build.Build`, and write them back.
+
+Format (``examples/warmachine.yaml``)::
+
+    name: Warmachine
+    description: optional free text
+    parts:
+      cpu: Intel Core i9-10920X                      # catalog id or name
+      gpu: {part: ASUS Turbo GeForce RTX 2080 Ti, count: 4}
+      storage: [Samsung 970 EVO 1TB, Seagate Exos 8TB]
+      cooler: null                                  # left out on purpose (rules say unchecked)
+      memory: {custom: {name: My kit, type: DDR4, speed_mts: 3200, modules: 4, module_gb: 32}}
+      ...
+    site: {mains_voltage_v: 120, circuit_amps: 15}   # optional; these are the defaults
+    workload: workloads/llama.yaml                  # optional; kept raw for `dlrig size`
+    cost: {extras_usd: 150}                         # optional; kept raw for `dlrig cost`
+
+A part entry is a name/id string, ``{part: NAME, count: N, price_usd: P}`` or
+``{custom: {...}, count: N, price_usd: P}``; memory, gpu and storage also take a list of
+entries. Every category must appear (``null`` leaves one out deliberately). Any error names the
+file and line and says how to fix it (:class:`~dlrig.errors.BuildFileError`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+from pydantic import ValidationError
+
+from dlrig.build import MULTI_CATEGORIES, Build, BuildItem, Site
+from dlrig.errors import BuildFileError, PartNotFoundError
+from dlrig.parts import PART_MODELS, Category, Part
+
+if TYPE_CHECKING:
+    from dlrig.catalog import Catalog
+
+__all__ = [
+    "build_to_dict",
+    "dump_build",
+    "load_build",
+    "parse_build",
+    "read_build_data",
+    "write_build",
+]
+
+TOP_KEYS = ("name", "description", "parts", "site", "workload", "cost")
+ITEM_KEYS = ("part", "custom", "count", "price_usd")
+SITE_KEYS = ("mains_voltage_v", "circuit_amps")
+CATEGORY_SYNONYMS = {
+    "ram": "memory",
+    "gpus": "gpu",
+    "video-card": "gpu",
+    "processor": "cpu",
+    "board": "motherboard",
+    "mobo": "motherboard",
+    "power-supply": "psu",
+    "disk": "storage",
+    "drives": "storage",
+    "cpu-cooler": "cooler",
+    "chassis": "case",
+}
+
+try:
+    _Loader: Any = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover
+    _Loader = yaml.SafeLoader
+
+Path_ = tuple[str | int, ...]
+
+
+# --- reading ---------------------------------------------------------------------------------
+def load_build(path: str | Path, catalog: Catalog | None = None) -> Build:
+    """Read and validate the build file at ``path`` (BuildFileError on any problem)."""
+    data, lines = read_build_data(path)
+    if catalog is None:
+        from dlrig.catalog import open_catalog
+
+        catalog = open_catalog()
+    default_name = Path(path).stem
+    return parse_build(data, catalog, source=str(path), lines=lines, default_name=default_name)
+
+
+def read_build_data(path: str | Path) -> tuple[dict[str, Any], dict[Path_, int]]:
+    """The raw mapping in a build file plus the 1-based line of every key/value in it."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise BuildFileError(
+            "file not found", "check the path (build files are YAML or JSON)", str(path)
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BuildFileError(f"cannot read the file: {exc}", "check the path", str(path)) from None
+    return parse_text(text, str(path))
+
+
+def parse_text(text: str, source: str = "<inline>") -> tuple[dict[str, Any], dict[Path_, int]]:
+    """YAML/JSON text → (mapping, lines)."""
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise BuildFileError(
+            f"invalid YAML: {problem}",
+            "fix the syntax (check indentation, colons and brackets)",
+            source,
+            line,
+        ) from None
+    if node is None:
+        raise BuildFileError("the file is empty", "start from examples/warmachine.yaml", source)
+    lines: dict[Path_, int] = {}
+    _collect_lines(node, (), lines, source)
+    try:
+        data = yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError as exc:  # pragma: no cover - compose already parsed it
+        raise BuildFileError(f"invalid YAML: {exc}", "fix the syntax", source) from None
+    if not isinstance(data, dict):
+        raise BuildFileError(
+            f"expected a mapping with 'name' and 'parts', found {_type_name(data)}",
+            "start from examples/warmachine.yaml",
+            source,
+            lines.get((), 1),
+        )
+    return data, lines
+
+
+def _collect_lines(node: yaml.Node, path: Path_, lines: dict[Path_, int], source: str) -> None:
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            if key in seen:
+                raise BuildFileError(
+                    f"duplicate key '{key}'",
+                    "each key may appear once; merge or delete the repeated entry",
+                    source,
+                    key_node.start_mark.line + 1,
+                )
+            seen.add(key)
+            _collect_lines(value_node, (*path, key), lines, source)
+            lines[(*path, key)] = key_node.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, child in enumerate(node.value):
+            _collect_lines(child, (*path, i), lines, source)
+
+
+class _Ctx:
+    """Error reporting while parsing: file name and a path → line map."""
+
+    def __init__(self, source: str, lines: Mapping[Path_, int] | None) -> None:
+        self.source = source
+        self.lines = lines or {}
+
+    def line(self, path: Path_) -> int | None:
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = path[:-1]
+        return self.lines.get(())
+
+    def error(self, path: Path_, message: str, hint: str) -> BuildFileError:
+        where = _where(path)
+        msg = f"{where}: {message}" if where else message
+        return BuildFileError(msg, hint, self.source, self.line(path))
+
+
+def parse_build(
+    data: Mapping[str, Any],
+    catalog: Catalog,
+    source: str = "<inline>",
+    *,
+    lines: Mapping[Path_, int] | None = None,
+    default_name: str = "build",
+) -> Build:
+    """Validate a build-file mapping and resolve its parts in ``catalog``."""
+    ctx = _Ctx(source, lines)
+    if not isinstance(data, Mapping):
+        raise ctx.error((), f"expected a mapping, found {_type_name(data)}", "see docs/check.md")
+    _check_keys(ctx, (), data, TOP_KEYS)
+    name = data.get("name", default_name)
+    if not isinstance(name, str) or not name.strip():
+        raise ctx.error(("name",), "must be a non-empty string", "write e.g. name: My rig")
+    description = data.get("description")
+    if description is not None and not isinstance(description, str):
+        raise ctx.error(("description",), "must be a string", "write free text or remove it")
+    if "parts" not in data:
+        raise ctx.error(
+            (), "missing 'parts'", "add a parts: mapping (see examples/warmachine.yaml)"
+        )
+    parts = data["parts"]
+    if not isinstance(parts, Mapping):
+        raise ctx.error(
+            ("parts",),
+            f"must be a mapping of category to part, found {_type_name(parts)}",
+            "write e.g. parts: {cpu: Intel Core i9-10920X, ...}",
+        )
+    site = _parse_site(ctx, data.get("site"))
+    items: dict[Category, list[BuildItem]] = {}
+    raw_keys: dict[Category, str] = {}
+    for key, value in parts.items():
+        cat = _category(ctx, key)
+        if cat in items:
+            raise ctx.error(
+                ("parts", key),
+                f"category {cat.value} appears twice (as '{raw_keys[cat]}' and '{key}')",
+                "list it once",
+            )
+        raw_keys[cat] = str(key)
+        items[cat] = _parse_entries(ctx, ("parts", key), cat, value, catalog)
+    missing = [c.value for c in Category if c not in items]
+    if missing:
+        raise ctx.error(
+            ("parts",),
+            "missing " + ", ".join(missing),
+            f"add {missing[0]}: <catalog name or id> under parts (or {missing[0]}: null to "
+            "leave it out on purpose; the rules that need it report unchecked)",
+        )
+    workload = data.get("workload")
+    if workload is not None and not isinstance(workload, str | Mapping):
+        raise ctx.error(("workload",), "must be a file path or a mapping", "see docs/check.md")
+    cost = data.get("cost")
+    if cost is not None and not isinstance(cost, Mapping):
+        raise ctx.error(("cost",), "must be a mapping", "write e.g. cost: {extras_usd: 150}")
+    return Build(
+        name.strip(),
+        items,
+        site=site,
+        workload=workload,
+        cost=cost,
+        description=description,
+        source=source,
+        catalog=catalog,
+    )
+
+
+def _category(ctx: _Ctx, key: Any) -> Category:
+    text = str(key).strip().lower().replace("_", "-").replace(" ", "-")
+    text = CATEGORY_SYNONYMS.get(text, text)
+    try:
+        return Category(text)
+    except ValueError:
+        pass
+    from rapidfuzz import process
+
+    names = [c.value for c in Category]
+    best = process.extractOne(text, names, score_cutoff=60)
+    hint = f"did you mean '{best[0]}'? " if best else ""
+    raise ctx.error(
+        ("parts", key),
+        f"unknown category '{key}'",
+        hint + "categories are: " + ", ".join(names),
+    )
+
+
+def _parse_entries(
+    ctx: _Ctx, path: Path_, cat: Category, value: Any, catalog: Catalog
+) -> list[BuildItem]:
+    if value is None:
+        return []
+    if isinstance(value, list):
+        if cat not in MULTI_CATEGORIES:
+            raise ctx.error(
+                path,
+                f"a build takes one {cat.value}, found a list of {len(value)}",
+                "keep one; only memory, gpu and storage may be lists",
+            )
+        if not value:
+            raise ctx.error(path, "empty list", f"list at least one {cat.value}, or write null")
+        return [_parse_entry(ctx, (*path, i), cat, v, catalog) for i, v in enumerate(value)]
+    return [_parse_entry(ctx, path, cat, value, catalog)]
+
+
+def _parse_entry(ctx: _Ctx, path: Path_, cat: Category, value: Any, catalog: Catalog) -> BuildItem:
+    count: Any = 1
+    price: Any = None
+    if isinstance(value, str):
+        part = _resolve(ctx, path, cat, value, catalog)
+    elif isinstance(value, Mapping):
+        _check_keys(ctx, path, value, ITEM_KEYS)
+        if ("part" in value) == ("custom" in value):
+            raise ctx.error(
+                path,
+                "give either 'part' (a catalog name) or 'custom' (an inline part)",
+                "write {part: NAME, count: N} or {custom: {name: ..., <fields>}}",
+            )
+        if "part" in value:
+            name = value["part"]
+            if not isinstance(name, str):
+                raise ctx.error((*path, "part"), "must be a part name or id", "quote the name")
+            part = _resolve(ctx, (*path, "part"), cat, name, catalog)
+        else:
+            part = _custom(ctx, (*path, "custom"), cat, value["custom"])
+        count = value.get("count", 1)
+        price = value.get("price_usd")
+    else:
+        raise ctx.error(
+            path,
+            f"expected a part name or a mapping, found {_type_name(value)}",
+            "write the part's name, e.g. gpu: NVIDIA GeForce RTX 4090 Founders Edition",
+        )
+    if isinstance(count, bool) or not isinstance(count, int):
+        raise ctx.error(
+            (*path, "count"),
+            f"count must be a whole number, found {count!r}",
+            "write e.g. count: 2",
+        )
+    if count < 1:
+        raise ctx.error(
+            (*path, "count"),
+            f"count must be at least 1, found {count}",
+            "remove the entry (or write null) instead of a zero or negative count",
+        )
+    if count != 1 and cat not in MULTI_CATEGORIES:
+        raise ctx.error(
+            (*path, "count"),
+            f"a build takes exactly one {cat.value}, found count {count}",
+            "remove count; only memory, gpu and storage may repeat",
+        )
+    if price is not None and (
+        isinstance(price, bool) or not isinstance(price, int | float) or price <= 0
+    ):
+        raise ctx.error(
+            (*path, "price_usd"),
+            f"price_usd must be a positive number, found {price!r}",
+            "write the per-unit price in US dollars, e.g. price_usd: 999",
+        )
+    return BuildItem(part, count, None if price is None else float(price))
+
+
+def _resolve(ctx: _Ctx, path: Path_, cat: Category, text: str, catalog: Catalog) -> Part:
+    if not text.strip():
+        raise ctx.error(path, "empty part name", "write the part's catalog name or id")
+    try:
+        return catalog.resolve(text, cat)
+    except PartNotFoundError as exc:
+        raise ctx.error(path, exc.message, exc.hint) from None
+
+
+def _custom(ctx: _Ctx, path: Path_, cat: Category, value: Any) -> Part:
+    model = PART_MODELS[cat]
+    if not isinstance(value, Mapping):
+        raise ctx.error(
+            path,
+            "custom must be a mapping of the part's fields",
+            "write {custom: {name: ..., <fields>}}",
+        )
+    if not isinstance(value.get("name"), str) or not value["name"].strip():
+        raise ctx.error(path, "a custom part needs a name", "add name: ... to the custom part")
+    fields = dict(value)
+    fields.setdefault("id", "custom-" + _slug(fields["name"]))
+    fields.setdefault("brand", fields["name"].split()[0])
+    fields.setdefault("source", "user")
+    fields["custom"] = True
+    fields.setdefault("origin", "user")
+    try:
+        return model.model_validate(fields)
+    except ValidationError as exc:
+        # A wrong value the user wrote is more useful to report than a field left out.
+        errs = sorted(exc.errors(), key=lambda e: e["type"] == "missing")
+        err = errs[0]
+        loc = [str(x) for x in err["loc"]]
+        field = ".".join(loc)
+        key = loc[0] if loc else ""
+        allowed = ", ".join(
+            f for f in model.model_fields if f not in ("id", "custom", "origin", "aliases")
+        )
+        sub = (*path, key) if key in value else path
+        raise ctx.error(
+            sub,
+            f"custom {cat.value}: {field}: {err['msg']}",
+            f"fields of a {cat.value}: {allowed}",
+        ) from None
+
+
+def _parse_site(ctx: _Ctx, value: Any) -> Site:
+    if value is None:
+        return Site()
+    if not isinstance(value, Mapping):
+        raise ctx.error(
+            ("site",), "must be a mapping", "write site: {mains_voltage_v: 230, circuit_amps: 16}"
+        )
+    _check_keys(ctx, ("site",), value, SITE_KEYS)
+    args: dict[str, float] = {}
+    for key in SITE_KEYS:
+        if key in value:
+            v = value[key]
+            if isinstance(v, bool) or not isinstance(v, int | float) or v <= 0:
+                raise ctx.error(
+                    ("site", key),
+                    f"{key} must be a positive number, found {v!r}",
+                    "e.g. mains_voltage_v: 120 (US) or 230 (EU); circuit_amps: 15",
+                )
+            args[key] = float(v)
+    return Site(**args)
+
+
+def _check_keys(
+    ctx: _Ctx, path: Path_, mapping: Mapping[Any, Any], allowed: tuple[str, ...]
+) -> None:
+    for key in mapping:
+        if key not in allowed:
+            from rapidfuzz import process
+
+            best = process.extractOne(str(key), allowed, score_cutoff=60)
+            hint = f"did you mean '{best[0]}'? " if best else ""
+            raise ctx.error(
+                (*path, key),
+                f"unknown key '{key}'",
+                hint + "allowed keys: " + ", ".join(allowed),
+            )
+
+
+# --- writing ---------------------------------------------------------------------------------
+def build_to_dict(build: Build) -> dict[str, Any]:
+    """The build as a build-file mapping that :func:`parse_build` reads back to the same parts."""
+    parts: dict[str, Any] = {}
+    for cat in Category:
+        entries = [_entry(build, it) for it in build.items[cat]]
+        if not entries:
+            parts[cat.value] = None
+        elif len(entries) == 1 or cat not in MULTI_CATEGORIES:
+            parts[cat.value] = entries[0]
+        else:
+            parts[cat.value] = entries
+    out: dict[str, Any] = {"name": build.name}
+    if build.description:
+        out["description"] = build.description
+    out["parts"] = parts
+    if not build.site.is_default:
+        out["site"] = {
+            "mains_voltage_v": _num(build.site.mains_voltage_v),
+            "circuit_amps": _num(build.site.circuit_amps),
+        }
+    if build.workload is not None:
+        out["workload"] = build.workload
+    if build.cost is not None:
+        out["cost"] = dict(build.cost)
+    return out
+
+
+def _entry(build: Build, it: BuildItem) -> Any:
+    part = it.part
+    if part.custom:
+        data = part.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
+        for key in ("id", "custom", "origin"):
+            data.pop(key, None)
+        data["name"] = part.name
+        ref: dict[str, Any] = {"custom": data}
+    else:
+        ref = {"part": _ref_name(build, part)}
+    if it.count != 1:
+        ref["count"] = it.count
+    if it.price_usd is not None:
+        ref["price_usd"] = _num(it.price_usd)
+    if list(ref) == ["part"]:
+        return ref["part"]
+    return ref
+
+
+def _ref_name(build: Build, part: Part) -> str:
+    """The part's name when it resolves back to the same part, else its id (always exact)."""
+    if build.catalog is None:
+        return part.id
+    try:
+        same = build.catalog.resolve(part.name, part.category).id == part.id
+    except PartNotFoundError:
+        same = False
+    return part.name if same else part.id
+
+
+def dump_build(build: Build) -> str:
+    """The build file text (YAML)."""
+    return yaml.safe_dump(
+        build_to_dict(build),
+        sort_keys=False,
+        allow_unicode=True,
+        default_flow_style=None,
+        width=100,
+    )
+
+
+def write_build(build: Build, path: str | Path) -> Path:
+    """Write ``build`` as a YAML build file that ``dlrig check`` accepts; returns the path."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(dump_build(build), encoding="utf-8")
+    return p
+
+
+# --- helpers ---------------------------------------------------------------------------------
+def _where(path: Path_) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    return {
+        dict: "a mapping",
+        list: "a list",
+        str: "text",
+        bool: "true/false",
+        int: "a number",
+        float: "a number",
+    }.get(type(value), type(value).__name__)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:100] or "part"
+
+
+def _num(v: float) -> float | int:
+    return int(v) if float(v).is_integer() else v

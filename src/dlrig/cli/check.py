@@ -1,0 +1,222 @@
+"""`dlrig check`, `dlrig rules` and `dlrig import-list`: the compatibility checker's commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from dlrig.cli.output import fmt_num, print_json, stderr, stdout, table
+
+if TYPE_CHECKING:
+    from dlrig.rules.base import CheckResult
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
+CatalogOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--catalog",
+        help="Catalog store to use (default: $DLRIG_CATALOG, else the built-in catalog).",
+    ),
+]
+
+_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+
+
+def check_cmd(
+    file: Annotated[Path, typer.Argument(help="Build file (YAML or JSON).")],
+    json_: JsonOpt = False,
+    gpus: Annotated[
+        int | None,
+        typer.Option("--gpus", min=1, help="Check the build with N of its GPU instead."),
+    ] = None,
+    catalog: CatalogOpt = None,
+) -> None:
+    """Check a build for deep-learning compatibility: every finding with its fix.
+
+    Exit status: 0 no errors, 1 errors found, 2 bad input.
+
+    Examples:
+      dlrig check examples/warmachine.yaml
+      dlrig check examples/warmachine.yaml --gpus 1
+      dlrig check my-build.yaml --json
+    """
+    from dlrig.buildfile import load_build
+    from dlrig.catalog import open_catalog
+    from dlrig.rules import check
+
+    build = load_build(file, open_catalog(catalog))
+    if gpus is not None:
+        build = build.with_gpu_count(gpus)
+    result = check(build)
+    if json_:
+        print_json(result.to_dict())
+    else:
+        render_check(result)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+def render_check(result: CheckResult) -> None:
+    """The Rich report: findings with fixes, totals, unchecked rules."""
+    from rich.text import Text
+
+    from dlrig.report import build_totals
+
+    build = result.build
+    title = f"dlrig check: {build.name}" + (f" ({build.source})" if build.source else "")
+    stdout.print(Text(title, style="bold"))
+    parts_rows = []
+    for cat, items in build.items.items():
+        for it in items:
+            price = it.unit_price_usd
+            parts_rows.append(
+                [
+                    cat.value,
+                    it.part.name + (" (custom)" if it.part.custom else ""),
+                    it.count,
+                    None if price is None else f"${price:,.0f}",
+                ]
+            )
+    stdout.print(table("parts", ["category", "part", "count", "unit price"], parts_rows))
+    if result.findings:
+        for f in result.findings:
+            line = Text()
+            line.append(f"{f.severity.value.upper():7} ", style=_STYLE[f.severity.value])
+            line.append(f"{f.rule} {f.slug}: ", style="bold")
+            line.append(f.message)
+            stdout.print(line)
+            stdout.print(Text(f"        → {f.hint}", style="dim"))
+    else:
+        stdout.print(Text("no findings", style="green"))
+    t = build_totals(build)
+    unpriced = "" if t["price_complete"] else " (some parts unpriced)"
+    price_text = f"${t['price_usd']:,.0f}{unpriced}"
+    eff = f"{t['psu_efficiency']:.0%}" + (" assumed" if t["psu_efficiency_assumed"] else "")
+    stdout.print(
+        table(
+            "totals",
+            ["price", "peak DC power", "wall power", "GPUs", "VRAM", "RAM", "circuit limit"],
+            [
+                [
+                    price_text,
+                    fmt_num(t["peak_power_w"], unit="W"),
+                    fmt_num(t["wall_power_w"], unit="W") + f" (PSU {eff})",
+                    t["gpu_count"],
+                    fmt_num(t["vram_gib"], unit="GiB"),
+                    fmt_num(t["memory_gb"], unit="GB"),
+                    fmt_num(t["circuit_limit_w"], unit="W"),
+                ]
+            ],
+        )
+    )
+    if result.unchecked:
+        stdout.print(Text("unchecked (missing data):", style="bold"))
+        for u in result.unchecked:
+            stdout.print(f"  {u.rule} {u.slug}: {u.reason}", highlight=False)
+    n_err, n_warn = len(result.errors), len(result.warnings)
+    verdict = (
+        Text(f"✗ {n_err} error(s), {n_warn} warning(s)", style="bold red")
+        if n_err
+        else Text(f"✓ no errors, {n_warn} warning(s)", style="bold green")
+    )
+    stdout.print(verdict)
+
+
+def rules_cmd(
+    slug: Annotated[str | None, typer.Argument(help="A rule slug or code to explain.")] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """List the compatibility rules, or explain one (why, a bad build, a good build).
+
+    Examples:
+      dlrig rules
+      dlrig rules psu-headroom
+      dlrig rules --json
+    """
+    from dlrig.report import rule_dict
+    from dlrig.rules import get_rule, iter_rules
+
+    if slug is None:
+        rules = list(iter_rules())
+        if json_:
+            print_json([rule_dict(r) for r in rules])
+            return
+        stdout.print(
+            table(
+                f"rules ({len(rules)})",
+                ["code", "slug", "severity", "topic", "checks"],
+                [[r.code, r.slug, r.severity.value, r.topic, r.title] for r in rules],
+            )
+        )
+        return
+    r = get_rule(slug)
+    d = rule_dict(r)
+    if json_:
+        print_json(d)
+        return
+    stdout.print(f"[bold]{r.code} {r.slug}[/bold] ({r.severity.value}, {r.topic})")
+    stdout.print(d["title"], highlight=False)
+    for key in ("why", "bad", "good"):
+        stdout.print(f"\n[bold]{key.capitalize()}:[/bold] {d[key]}", highlight=False)
+
+
+def import_list_cmd(
+    file: Annotated[Path, typer.Argument(help="PCPartPicker plain-text list ('-' for stdin).")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Build file to write (default: stdout).")
+    ] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Build name.")] = None,
+    json_: JsonOpt = False,
+    catalog: CatalogOpt = None,
+) -> None:
+    """Turn a PCPartPicker plain-text parts list into a build file.
+
+    Lines that do not resolve to a catalog part are listed (never dropped silently); prices in
+    the list are kept as part prices. Exit status 1 when some lines did not resolve.
+
+    Examples:
+      dlrig import-list my-list.txt -o build.yaml
+      dlrig import-list my-list.txt --json
+    """
+    import sys
+
+    from dlrig.buildfile import dump_build, write_build
+    from dlrig.catalog import open_catalog
+    from dlrig.errors import InputError
+    from dlrig.importlist import import_list
+
+    if str(file) == "-":
+        text = sys.stdin.read()
+    else:
+        try:
+            text = file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"{file}: cannot read: {exc.strerror}", "check the path") from None
+    result = import_list(text, open_catalog(catalog), name=name or file.stem, source=str(file))
+    if json_:
+        data: dict[str, Any] = result.to_dict()
+        if output is not None and result.build is not None:
+            write_build(result.build, output)
+            data["written"] = str(output)
+        print_json(data)
+    else:
+        if result.build is not None:
+            if output is None:
+                sys.stdout.write(dump_build(result.build))
+            else:
+                write_build(result.build, output)
+                stderr.print(f"wrote {output} ({len(result.resolved)} parts)")
+        for u in result.unresolved:
+            stderr.print(f"[yellow]not imported:[/yellow] line {u.line}: {u.text} — {u.reason}")
+        for m in result.missing_categories:
+            stderr.print(f"[yellow]missing:[/yellow] no {m} in the list; written as {m}: null")
+    if result.unresolved:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("check")(check_cmd)
+    app.command("rules")(rules_cmd)
+    app.command("import-list")(import_list_cmd)

@@ -1,0 +1,81 @@
+"""Results → plain dicts: one JSON shape shared by the CLI (``--json``) and the web app.
+
+``check_result_dict`` gives the shape documented in docs/check.md::
+
+    {"ok": bool, "build": name,
+     "findings": [{"rule": code, "slug": ..., "severity": "error"|"warning"|"info",
+                   "message": ..., "hint": ..., "parts": [ids]}],
+     "unchecked": [slugs],
+     "unchecked_reasons": {slug: reason},
+     "totals": {"price_usd": ..., "peak_power_w": ..., "wall_power_w": ..., "vram_gib": ...,
+                "gpu_count": ..., ...}}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dlrig.build import Build
+from dlrig.rules import limits
+from dlrig.rules.base import CheckResult, Finding, Rule
+
+__all__ = ["build_totals", "check_result_dict", "finding_dict", "rule_dict"]
+
+
+def finding_dict(f: Finding) -> dict[str, Any]:
+    return {
+        "rule": f.rule,
+        "slug": f.slug,
+        "severity": f.severity.value,
+        "message": f.message,
+        "hint": f.hint,
+        "parts": list(f.parts),
+    }
+
+
+def build_totals(build: Build) -> dict[str, Any]:
+    """Price, estimated peak DC and wall power, VRAM, GPU count and memory of a build."""
+    psu = build.psu
+    eff, assumed = limits.psu_efficiency(psu.efficiency if psu else None)
+    peak = build.peak_power_w
+    return {
+        "price_usd": build.price_usd,
+        "price_complete": not build.unpriced,
+        "unpriced_parts": [p.id for p in build.unpriced],
+        "peak_power_w": round(peak, 1),
+        "wall_power_w": round(limits.wall_power_w(peak, eff), 1),
+        "psu_efficiency": eff,
+        "psu_efficiency_assumed": assumed,
+        "vram_gib": build.total_vram_gib,
+        "gpu_count": build.gpu_count,
+        "memory_gb": build.memory_gb,
+        "storage_gb": build.storage_gb,
+        "circuit_limit_w": round(build.site.continuous_limit_w, 1),
+    }
+
+
+def check_result_dict(result: CheckResult) -> dict[str, Any]:
+    """The JSON object ``dlrig check --json`` prints."""
+    return {
+        "ok": result.ok,
+        "build": result.build.name,
+        "findings": [finding_dict(f) for f in result.findings],
+        "unchecked": [u.slug for u in result.unchecked],
+        "unchecked_reasons": {u.slug: u.reason for u in result.unchecked},
+        "totals": build_totals(result.build),
+    }
+
+
+def rule_dict(r: Rule) -> dict[str, Any]:
+    """One rule for ``dlrig rules --json`` and the docs."""
+    s = r.sections
+    return {
+        "rule": r.code,
+        "slug": r.slug,
+        "severity": r.severity.value,
+        "topic": r.topic,
+        "title": r.title,
+        "why": s["why"],
+        "bad": s["bad"],
+        "good": s["good"],
+    }

@@ -1,0 +1,332 @@
+"""The rules engine: rule registry, findings, the *unchecked* signal and ``check()``.
+
+A rule is a function ``(build, ctx) -> Iterable[Hit]`` registered with :func:`rule`, which
+gives it a stable code (``P001``), a public slug (``psu-headroom``), the worst severity it can
+report, a topic, and a docstring in three parts (why / bad / good)::
+
+    @rule("P001", "psu-headroom", Severity.ERROR, "power")
+    def psu_headroom(build: Build, ctx: Context) -> Iterator[Hit]:
+        '''PSU watts must cover 110% of the estimated peak load.
+
+        Why: ...
+        Bad: ...
+        Good: ...
+        '''
+        if build.psu is None:
+            raise Unchecked("no PSU in the build")
+        ...
+        yield error(f"PSU ... ", "Choose ...", build.psu, *build.gpus)
+
+A rule that lacks the data it needs raises :class:`Unchecked` (with the reason) — never a silent
+pass. Findings it yielded before raising are kept. The numeric limits behind the rules live in
+:mod:`dlrig.rules.limits`, so the planner builds its constraints from the same functions.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from dlrig.build import Build
+    from dlrig.parts import Part
+    from dlrig.rules.limits import M2Assignment, Placement
+
+__all__ = [
+    "RULES",
+    "TOPICS",
+    "CheckResult",
+    "Context",
+    "Finding",
+    "Hit",
+    "Rule",
+    "Severity",
+    "Unchecked",
+    "UncheckedRule",
+    "check",
+    "error",
+    "get_rule",
+    "info",
+    "rule",
+    "warning",
+]
+
+
+class Severity(StrEnum):
+    """``error``: will not work or fit; ``warning``: works but hurts; ``info``: advice."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+
+_RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+
+# Topic name → code prefix. Codes are stable: never renumber a published rule.
+TOPICS: dict[str, str] = {
+    "power": "P",
+    "platform": "M",
+    "fit": "F",
+    "cooling": "C",
+    "deep-learning": "D",
+}
+
+
+class Unchecked(Exception):
+    """Raised by a rule that lacks the data it needs; ``reason`` says what is missing."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Hit(NamedTuple):
+    """What a rule function yields; the engine adds the rule's code and slug."""
+
+    severity: Severity
+    message: str
+    hint: str
+    parts: tuple[str, ...]
+
+
+def _ids(parts: Sequence[Part | str]) -> tuple[str, ...]:
+    out: list[str] = []
+    for p in parts:
+        pid = p if isinstance(p, str) else p.id
+        if pid not in out:
+            out.append(pid)
+    return tuple(out)
+
+
+def error(message: str, hint: str, *parts: Part | str) -> Hit:
+    return Hit(Severity.ERROR, message, hint, _ids(parts))
+
+
+def warning(message: str, hint: str, *parts: Part | str) -> Hit:
+    return Hit(Severity.WARNING, message, hint, _ids(parts))
+
+
+def info(message: str, hint: str, *parts: Part | str) -> Hit:
+    return Hit(Severity.INFO, message, hint, _ids(parts))
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One verdict of one rule about a build. ``parts`` are part ids of the build."""
+
+    rule: str  # code, e.g. "P001"
+    slug: str
+    severity: Severity
+    message: str
+    hint: str
+    parts: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class UncheckedRule:
+    rule: str
+    slug: str
+    reason: str
+
+
+RuleFunc = Callable[["Build", "Context"], Iterable[Hit]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A registered rule. ``severity`` is the worst it reports; ``doc`` the full docstring."""
+
+    code: str
+    slug: str
+    severity: Severity
+    topic: str
+    func: RuleFunc
+    doc: str
+
+    @property
+    def title(self) -> str:
+        return self.doc.strip().splitlines()[0].strip() if self.doc.strip() else self.slug
+
+    @cached_property
+    def sections(self) -> dict[str, str]:
+        """The docstring split into 'summary', 'why', 'bad' and 'good'."""
+        return _sections(self.doc)
+
+    def run(self, build: Build, ctx: Context) -> tuple[list[Finding], str | None]:
+        """Findings, and the unchecked reason (None when the rule ran to the end)."""
+        found: list[Finding] = []
+        try:
+            for hit in self.func(build, ctx):
+                found.append(Finding(self.code, self.slug, *hit))
+        except Unchecked as exc:
+            return found, exc.reason
+        return found, None
+
+
+RULES: dict[str, Rule] = {}  # slug → rule, in registration (= code) order
+_CODES: dict[str, str] = {}
+
+
+def rule(code: str, slug: str, severity: Severity, topic: str) -> Callable[[RuleFunc], RuleFunc]:
+    """Register a rule function under ``code`` and ``slug`` (see the module docstring)."""
+    if topic not in TOPICS or not code.startswith(TOPICS[topic]):
+        raise ValueError(f"rule {code} {slug}: topic {topic!r} needs code prefix {TOPICS}")
+    if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", slug):
+        raise ValueError(f"bad rule slug {slug!r}")
+
+    def register(func: RuleFunc) -> RuleFunc:
+        if slug in RULES or code in _CODES:
+            raise ValueError(f"rule {code} {slug} registered twice")
+        doc = func.__doc__ or ""
+        missing = [s for s in ("Why:", "Bad:", "Good:") if s not in doc]
+        if missing:
+            raise ValueError(f"rule {code} {slug}: docstring lacks {', '.join(missing)}")
+        RULES[slug] = Rule(code, slug, severity, topic, func, _dedent(doc))
+        _CODES[code] = slug
+        return func
+
+    return register
+
+
+def get_rule(key: str) -> Rule:
+    """A rule by slug or code (case-insensitive for codes)."""
+    if key in RULES:
+        return RULES[key]
+    slug = _CODES.get(key.upper())
+    if slug:
+        return RULES[slug]
+    from rapidfuzz import process
+
+    from dlrig.errors import InputError
+
+    best = process.extractOne(key, list(RULES), score_cutoff=60)
+    hint = f"did you mean '{best[0]}'? " if best else ""
+    raise InputError(f"unknown rule '{key}'", hint + "list the rules with `dlrig rules`")
+
+
+class Context:
+    """Per-check scratch space shared by the rules: computed once per build, on demand."""
+
+    __slots__ = ("__dict__", "build")
+
+    def __init__(self, build: Build) -> None:
+        self.build = build
+
+    @cached_property
+    def placement(self) -> Placement:
+        """Where each GPU goes on the board (see limits.place_gpus)."""
+        from dlrig.rules.limits import place_gpus
+
+        board = self.build.motherboard
+        assert board is not None
+        return place_gpus(board, self.build.gpus)
+
+    @cached_property
+    def m2(self) -> M2Assignment:
+        from dlrig.rules.limits import assign_m2
+
+        board = self.build.motherboard
+        assert board is not None
+        return assign_m2(board, self.build.drives, self.placement)
+
+
+@dataclass
+class CheckResult:
+    """The verdict on one build: findings (worst first), unchecked rules, and the build."""
+
+    build: Build
+    findings: list[Finding] = field(default_factory=list)
+    unchecked: list[UncheckedRule] = field(default_factory=list)
+    rules_run: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not any(f.severity is Severity.ERROR for f in self.findings)
+
+    def by_severity(self, severity: Severity) -> list[Finding]:
+        return [f for f in self.findings if f.severity is severity]
+
+    @property
+    def errors(self) -> list[Finding]:
+        return self.by_severity(Severity.ERROR)
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return self.by_severity(Severity.WARNING)
+
+    def slugs(self, severity: Severity | None = None) -> set[str]:
+        return {f.slug for f in self.findings if severity is None or f.severity is severity}
+
+    def to_dict(self) -> dict[str, Any]:
+        from dlrig.report import check_result_dict
+
+        return check_result_dict(self)
+
+
+def check(build: Build, rules: Iterable[str] | None = None) -> CheckResult:
+    """Run every rule (or the named slugs) on ``build``."""
+    _load_rules()
+    selected = _ordered() if rules is None else [get_rule(r) for r in rules]
+    ctx = Context(build)
+    result = CheckResult(build)
+    findings = result.findings
+    for r in selected:
+        found, reason = r.run(build, ctx)
+        findings.extend(found)
+        if reason is not None:
+            result.unchecked.append(UncheckedRule(r.code, r.slug, reason))
+        result.rules_run += 1
+    findings.sort(key=lambda f: (_RANK[f.severity], f.rule))
+    return result
+
+
+def _load_rules() -> None:
+    if not RULES:
+        import dlrig.rules  # noqa: F401 - registers every rule module
+
+
+def _dedent(doc: str) -> str:
+    import inspect
+
+    return inspect.cleandoc(doc)
+
+
+def _sections(doc: str) -> dict[str, str]:
+    out = {"summary": "", "why": "", "bad": "", "good": ""}
+    current = "summary"
+    buf: list[str] = []
+    for line in doc.splitlines():
+        m = re.match(r"^(Why|Bad|Good):\s*(.*)$", line.strip())
+        if m:
+            out[current] = "\n".join(buf).strip()
+            current = m.group(1).lower()
+            buf = [m.group(2)]
+        else:
+            buf.append(line)
+    out[current] = "\n".join(buf).strip()
+    return out
+
+
+_order_cache: list[Rule] = []
+
+
+def _ordered() -> list[Rule]:
+    """Rules by topic (power, platform, fit, cooling, deep learning), then code."""
+    if len(_order_cache) != len(RULES):
+        topics = list(TOPICS)
+        _order_cache[:] = sorted(RULES.values(), key=lambda r: (topics.index(r.topic), r.code))
+    return _order_cache
+
+
+def iter_rules() -> Iterator[Rule]:
+    """Every rule, in topic then code order."""
+    _load_rules()
+    yield from _ordered()

@@ -1,0 +1,256 @@
+"""Deep-learning rules: RAM vs VRAM, CPU threads, tensor cores, CUDA, storage, mixed GPUs, P2P."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from itertools import pairwise
+
+from dlrig.build import Build
+from dlrig.parts import Gpu
+from dlrig.rules import limits as L
+from dlrig.rules.base import Context, Hit, Severity, Unchecked, info, rule, warning
+
+
+def _distinct_gpus(build: Build) -> list[Gpu]:
+    return list({g.id: g for g in build.gpus}.values())
+
+
+def _fmt(x: float) -> str:
+    return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.1f}"
+
+
+@rule("D001", "ram-vs-vram", Severity.WARNING, "deep-learning")
+def ram_vs_vram(build: Build, ctx: Context) -> Iterator[Hit]:
+    """System RAM should be at least the total GPU memory.
+
+    Why: datasets, pinned transfer buffers, checkpoints and model loading are staged in host
+    memory; with less RAM than VRAM the loader swaps and large models cannot be loaded or
+    offloaded (Tim Dettmers' guide).
+    Bad: 32 GB of RAM with four 11 GB RTX 2080 Ti (44 GB of VRAM).
+    Good: 64 GB of RAM with two 24 GB cards (48 GB of VRAM).
+    """
+    if not build.gpus:
+        return
+    vram = build.total_vram_gib
+    ram = build.memory_gib
+    if ram < L.RAM_TO_VRAM_RATIO * vram:
+        sizes: dict[float, int] = {}
+        for g in build.gpus:
+            sizes[g.vram_gib] = sizes.get(g.vram_gib, 0) + 1
+        detail = " + ".join(f"{n}×{_fmt(v)} GB" for v, n in sizes.items())
+        target = next(
+            s for s in (32, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 2048) if s >= vram
+        )
+        yield warning(
+            f"System RAM {_fmt(ram)} GB is below the total GPU memory of {_fmt(vram)} GB "
+            f"({detail}).",
+            f"Use at least {target} GB of RAM (e.g. more or larger modules).",
+            *build.memory_kits,
+            *build.gpus,
+        )
+
+
+@rule("D002", "cpu-threads-per-gpu", Severity.WARNING, "deep-learning")
+def cpu_threads_per_gpu(build: Build, ctx: Context) -> Iterator[Hit]:
+    """The CPU needs enough threads to feed each GPU's data loader (4 per GPU).
+
+    Why: decoding and augmenting data runs on the CPU, typically four loader workers per GPU
+    (Dettmers: 1-2 cores per GPU); too few threads leave GPUs waiting for batches.
+    Bad: an 8-core/8-thread CPU with four GPUs (2 threads per GPU).
+    Good: a 12-core/24-thread Intel Core i9-10920X with four GPUs (6 per GPU).
+    """
+    if not build.gpus:
+        return
+    cpu = build.cpu
+    if cpu is None:
+        raise Unchecked("no CPU in the build")
+    need = L.MIN_THREADS_PER_GPU * build.gpu_count
+    if cpu.threads < need:
+        yield warning(
+            f"{cpu.name} has {cpu.threads} threads for {build.gpu_count} GPUs "
+            f"({cpu.threads / build.gpu_count:.1f} per GPU; {L.MIN_THREADS_PER_GPU} recommended).",
+            f"Choose a CPU with at least {need} threads, or preprocess data offline.",
+            cpu,
+            *build.gpus,
+        )
+
+
+def _chip_or_unchecked(build: Build, gpu: Gpu) -> object:
+    chip = build.chip(gpu)
+    if chip is None:
+        raise Unchecked(f"GPU chip '{gpu.chip}' of {gpu.name} is not in the catalog")
+    return chip
+
+
+@rule("D003", "tensor-cores", Severity.WARNING, "deep-learning")
+def tensor_cores(build: Build, ctx: Context) -> Iterator[Hit]:
+    """GPUs without tensor cores miss the mixed-precision (FP16/BF16) speed-up.
+
+    Why: tensor cores run FP16/BF16 matrix multiplies several times faster than FP32; cards
+    without them (GTX 10-series and older) train far slower per dollar today.
+    Bad: a GeForce GTX 1080 Ti.
+    Good: a GeForce RTX 2080 Ti or newer.
+    """
+    for g in _distinct_gpus(build):
+        chip = build.chip(g)
+        if chip is None:
+            raise Unchecked(f"GPU chip '{g.chip}' of {g.name} is not in the catalog")
+        if chip.tensor_cores is None:
+            raise Unchecked(f"tensor-core support of {chip.name} is unknown")
+        if not chip.tensor_cores:
+            yield warning(
+                f"{g.name} ({chip.name}) has no tensor cores; mixed-precision training gets no "
+                "speed-up.",
+                "Choose an RTX (Turing or newer) card.",
+                g,
+            )
+
+
+@rule("D004", "cuda-support", Severity.WARNING, "deep-learning")
+def cuda_support(build: Build, ctx: Context) -> Iterator[Hit]:
+    """Non-NVIDIA GPUs: check framework support (no CUDA).
+
+    Why: PyTorch, JAX and most libraries target CUDA first; AMD cards need ROCm (supported on a
+    list of cards, Linux mainly) and Intel cards need oneAPI/XPU builds; custom kernels
+    (FlashAttention, bitsandbytes) may be missing.
+    Bad: an AMD Radeon RX 7900 XTX for a project that needs bitsandbytes.
+    Good: an NVIDIA GeForce RTX 4090.
+    """
+    for g in _distinct_gpus(build):
+        chip = build.chip(g)
+        if chip is None:
+            raise Unchecked(f"GPU chip '{g.chip}' of {g.name} is not in the catalog")
+        if chip.vendor == "amd":
+            yield warning(
+                f"{g.name} is an AMD GPU: no CUDA; PyTorch runs through ROCm where the card is "
+                "supported (mainly Linux), and some libraries lack ROCm kernels.",
+                "Check the ROCm support matrix for this card and your libraries, or choose an "
+                "NVIDIA card.",
+                g,
+            )
+        elif chip.vendor == "intel":
+            yield warning(
+                f"{g.name} is an Intel GPU: no CUDA; PyTorch runs through the XPU backend and many "
+                "libraries lack kernels for it.",
+                "Check your frameworks' XPU support, or choose an NVIDIA card.",
+                g,
+            )
+
+
+@rule("D005", "fast-storage", Severity.WARNING, "deep-learning")
+def fast_storage(build: Build, ctx: Context) -> Iterator[Hit]:
+    """An SSD (ideally NVMe) for the OS and hot data; a large drive for datasets.
+
+    Why: random reads of many small files from a hard disk starve the data loader; an NVMe SSD
+    keeps the working set fast. Datasets and checkpoints need room (2 TB+), which hard disks
+    give cheaply.
+    Bad: a single 4 TB hard disk (slow); a single 500 GB NVMe (small).
+    Good: a 1 TB NVMe SSD plus an 8 TB hard disk.
+    """
+    drives = build.drives
+    if not drives:
+        raise Unchecked("no storage in the build")
+    if not any(d.kind in ("nvme", "sata-ssd") for d in drives):
+        yield warning(
+            f"No SSD: {', '.join(d.name for d in drives)} "
+            f"{'is a hard disk' if len(drives) == 1 else 'are hard disks'}; the data loader will "
+            "wait on random reads.",
+            "Add an NVMe SSD for the OS and the data you train on.",
+            *drives,
+        )
+    if not any(d.capacity_gb >= L.LARGE_DRIVE_GB for d in drives):
+        total = sum(d.capacity_gb for d in drives)
+        yield info(
+            f"No drive of {L.LARGE_DRIVE_GB:,} GB or more for datasets ({total:,} GB in all).",
+            "Add a large hard disk or NVMe for datasets and checkpoints.",
+            *drives,
+        )
+
+
+@rule("D006", "mixed-gpus", Severity.WARNING, "deep-learning")
+def mixed_gpus(build: Build, ctx: Context) -> Iterator[Hit]:
+    """Different GPU models in one build: data-parallel training runs at the slowest card.
+
+    Why: data-parallel training splits batches evenly and syncs every step, so the fastest card
+    waits for the slowest, and the smallest VRAM caps the per-GPU batch. Mixed cards are fine
+    for running separate jobs.
+    Bad: an RTX 4090 with an RTX 3060.
+    Good: four identical RTX 2080 Ti.
+    """
+    chips = list(dict.fromkeys(g.chip for g in build.gpus))
+    if len(chips) > 1:
+        names = list(dict.fromkeys(g.name for g in build.gpus))
+        yield warning(
+            f"The build mixes {len(chips)} GPU models ({', '.join(names)}); data-parallel "
+            "training runs at the slowest card's speed and smallest memory.",
+            "Use identical cards for multi-GPU training, or run separate jobs per card.",
+            *build.gpus,
+        )
+
+
+def _has_nvlink(build: Build, g: Gpu) -> bool:
+    if g.nvlink is not None:
+        return g.nvlink
+    chip = build.chip(g)
+    return bool(chip and chip.nvlink)
+
+
+@rule("D007", "nvlink-p2p", Severity.INFO, "deep-learning")
+def nvlink_p2p(build: Build, ctx: Context) -> Iterator[Hit]:
+    """Multi-GPU: which cards can be NVLink-bridged at this slot spacing; PCIe peer-to-peer.
+
+    Why: NVLink bridges and PCIe peer-to-peer speed up multi-GPU gradient exchange. Bridges come
+    in fixed spacings (GeForce RTX: 3 or 4 slots; professional cards: 2 or 3), and GeForce cards
+    since the RTX 40-series have neither NVLink nor PCIe peer-to-peer (traffic goes through host
+    memory).
+    Bad: (info) four RTX 4090: no NVLink, no peer-to-peer.
+    Good: two RTX 3090 in slots 1 and 4 with a 3-slot NVLink bridge.
+    """
+    if build.gpu_count < 2:
+        return
+    gpus = _distinct_gpus(build)
+    for g in gpus:
+        if build.chip(g) is None:
+            raise Unchecked(f"GPU chip '{g.chip}' of {g.name} is not in the catalog")
+    bridgeable = [g for g in gpus if _has_nvlink(build, g)]
+    no_p2p = [g for g in gpus if build.chip(g).p2p is False]  # type: ignore[union-attr]
+    if no_p2p:
+        g = no_p2p[0]
+        if g in bridgeable:
+            msg = (
+                f"{g.name} has no PCIe peer-to-peer between cards (GeForce driver); only pairs "
+                "joined by an NVLink bridge talk directly, the rest go through host memory."
+            )
+        else:
+            msg = (
+                f"{g.name} supports neither NVLink nor PCIe peer-to-peer between cards; "
+                "multi-GPU traffic goes through host memory."
+            )
+        yield info(
+            msg,
+            "Expect lower multi-GPU scaling for communication-heavy training (large models).",
+            *no_p2p,
+        )
+    if not bridgeable or build.motherboard is None or not build.motherboard.slot_layout_known:
+        return
+    placed = ctx.placement.placed
+    pairs: list[str] = []
+    for (g1, s1), (g2, s2) in pairwise(placed):
+        if g1.id != g2.id or g1 not in bridgeable:
+            continue
+        chip = build.chip(g1)
+        assert chip is not None
+        spacings = (
+            L.NVLINK_SPACING_GEFORCE if "geforce" in chip.name.lower() else (L.NVLINK_SPACING_PRO)
+        )
+        gap = s2.position - s1.position
+        ok = gap in spacings
+        pairs.append(f"slots {s1.position}-{s2.position}: {'yes' if ok else 'no'} ({gap}-slot)")
+    if pairs:
+        yield info(
+            f"NVLink bridges for {bridgeable[0].name} come in "
+            f"{'/'.join(map(str, spacings))}-slot spacing: " + "; ".join(pairs) + ".",
+            "Place bridged pairs at a bridge's spacing (or buy the bridge that matches); "
+            "without a bridge the cards talk over PCIe.",
+            *bridgeable,
+        )

@@ -1,0 +1,284 @@
+"""Fit rules: does everything physically fit in the case?"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from dlrig.build import Build
+from dlrig.rules import limits as L
+from dlrig.rules.base import Context, Hit, Severity, Unchecked, error, info, rule, warning
+
+
+def _case(build: Build) -> object:
+    if build.case is None:
+        raise Unchecked("no case in the build")
+    return build.case
+
+
+@rule("F001", "case-form-factor", Severity.ERROR, "fit")
+def case_form_factor(build: Build, ctx: Context) -> Iterator[Hit]:
+    """The motherboard's form factor must fit the case, knowing which share mounting holes.
+
+    Why: a board larger than the case's tray does not fit. But form factors share mounting
+    holes: an SSI CEB board (305 × 267 mm) uses ATX holes and fits a case that takes E-ATX even
+    when the case does not list SSI CEB — parts sites wrongly call that incompatible. Where the
+    case merely does not list the board's form factor we say "verify", not "incompatible".
+    Bad: an E-ATX board in a Micro-ATX case.
+    Good: the ASUS WS X299 SAGE (SSI CEB) in a Corsair Carbide Air 540 (takes E-ATX): fits.
+    """
+    _case(build)
+    board, case = build.motherboard, build.case
+    if board is None:
+        raise Unchecked("no motherboard in the build")
+    assert case
+    verdict, via = L.board_fits_case(board.form_factor, case.motherboard_form_factors)
+    listed = ", ".join(case.motherboard_form_factors) or "nothing"
+    if verdict == "fits":
+        return
+    if verdict == "likely":
+        yield info(
+            f"{board.name} is {board.form_factor}; {case.name} does not list it but takes "
+            f"{via}, whose tray has the same ATX mounting holes: it fits.",
+            f"Verify the standoff positions in the {case.name} manual before ordering.",
+            board,
+            case,
+        )
+    elif verdict == "verify":
+        yield warning(
+            f"{board.name} is {board.form_factor}; {case.name} lists {listed}. The mounting holes "
+            f"match {via} but the board is larger: verify that it fits.",
+            f"Check the case's maximum board size, or choose a case that lists "
+            f"{board.form_factor}.",
+            board,
+            case,
+        )
+    else:
+        yield error(
+            f"{board.name} is {board.form_factor} but {case.name} takes only {listed}.",
+            f"Choose a case that takes {board.form_factor} boards, or a smaller board.",
+            board,
+            case,
+        )
+
+
+@rule("F002", "gpu-length", Severity.ERROR, "fit")
+def gpu_length(build: Build, ctx: Context) -> Iterator[Hit]:
+    """Each GPU must be no longer than the case's maximum GPU length.
+
+    Why: a card longer than the case allows hits the drive cage or front fans.
+    Bad: a 357 mm RTX 4090 in a case with 330 mm GPU clearance.
+    Good: a 268 mm RTX 2080 Ti blower in a case with 320 mm clearance.
+    """
+    if not build.gpus:
+        return
+    _case(build)
+    case = build.case
+    assert case
+    if case.max_gpu_length_mm is None:
+        raise Unchecked(f"maximum GPU length of {case.name} is unknown")
+    unknown = None
+    for g in {g.id: g for g in build.gpus}.values():
+        if g.length_mm is None:
+            unknown = g
+            continue
+        if g.length_mm > case.max_gpu_length_mm:
+            yield error(
+                f"{g.name} is {g.length_mm} mm long; {case.name} fits GPUs up to "
+                f"{case.max_gpu_length_mm} mm.",
+                f"Choose a case with at least {g.length_mm} mm GPU clearance, or a shorter card.",
+                g,
+                case,
+            )
+    if unknown is not None:
+        raise Unchecked(f"length of {unknown.name} is unknown")
+
+
+@rule("F003", "case-expansion-slots", Severity.ERROR, "fit")
+def case_expansion_slots(build: Build, ctx: Context) -> Iterator[Hit]:
+    """The lowest GPU's slot plus its thickness must fit the case's expansion slots.
+
+    Why: a 2-slot card in a board's 7th slot needs an 8th slot opening in the case; ATX cases
+    have seven, so four double-width GPUs on a 7-slot board need an 8-slot case.
+    Bad: four 2-slot GPUs in slots 1, 3, 5, 7 in a 7-slot ATX mid tower.
+    Good: the same build in a Corsair Carbide Air 540 (8 expansion slots).
+    """
+    if not build.gpus:
+        return
+    _case(build)
+    case, board = build.case, build.motherboard
+    assert case
+    if board is None:
+        raise Unchecked("no motherboard in the build")
+    if case.expansion_slots is None:
+        raise Unchecked(f"expansion slots of {case.name} are unknown")
+    if not board.pcie_slots or not board.slot_layout_known:
+        raise Unchecked(f"slot positions of {board.name} are unknown")
+    place = ctx.placement
+    if place.placed and place.bottom > case.expansion_slots:
+        gpu, slot = place.placed[-1]
+        width = gpu.slots_occupied or L.DEFAULT_SLOT_WIDTH
+        yield error(
+            f"{gpu.name} ({width}-slot) in slot {slot.position} of {board.name} reaches expansion "
+            f"slot {place.bottom}; {case.name} has {case.expansion_slots}.",
+            f"Choose a case with at least {place.bottom} expansion slots, or one GPU fewer.",
+            gpu,
+            board,
+            case,
+        )
+    if place.assumed_width:
+        raise Unchecked(f"thickness of {place.assumed_width[0].name} is unknown")
+
+
+@rule("F004", "cooler-height", Severity.ERROR, "fit")
+def cooler_height(build: Build, ctx: Context) -> Iterator[Hit]:
+    """An air cooler must be no taller than the case's CPU cooler clearance.
+
+    Why: a tower cooler taller than the case is wide stops the side panel closing.
+    Bad: a 165 mm Noctua NH-D15 in a case with 160 mm clearance.
+    Good: a 165 mm cooler in a case with 170 mm clearance, or an AIO (no height limit).
+    """
+    cooler = build.cooler
+    if cooler is None:
+        raise Unchecked("no cooler in the build")
+    if cooler.kind != "air":
+        return
+    _case(build)
+    case = build.case
+    assert case
+    if cooler.height_mm is None:
+        raise Unchecked(f"height of {cooler.name} is unknown")
+    if case.max_cooler_height_mm is None:
+        raise Unchecked(f"CPU cooler clearance of {case.name} is unknown")
+    if cooler.height_mm > case.max_cooler_height_mm:
+        yield error(
+            f"{cooler.name} is {cooler.height_mm} mm tall; {case.name} fits coolers up to "
+            f"{case.max_cooler_height_mm} mm.",
+            "Choose a lower cooler, an AIO liquid cooler, or a wider case.",
+            cooler,
+            case,
+        )
+
+
+@rule("F005", "radiator-mount", Severity.ERROR, "fit")
+def radiator_mount(build: Build, ctx: Context) -> Iterator[Hit]:
+    """An AIO's radiator must fit one of the case's radiator mounts.
+
+    Why: a 360 mm radiator needs a 360 mm mount (three 120 mm fans in a row).
+    Bad: a 420 mm AIO in a case whose largest mount is 360 mm.
+    Good: a 280 mm Corsair H115i PRO in a Corsair Carbide Air 540 (front mount up to 360 mm).
+    """
+    cooler = build.cooler
+    if cooler is None:
+        raise Unchecked("no cooler in the build")
+    if cooler.kind != "aio":
+        return
+    _case(build)
+    case = build.case
+    assert case
+    if cooler.radiator_mm is None:
+        raise Unchecked(f"radiator size of {cooler.name} is unknown")
+    if not case.radiator_mounts:
+        raise Unchecked(f"radiator mounts of {case.name} are unknown")
+    if not any(m.max_mm >= cooler.radiator_mm for m in case.radiator_mounts):
+        biggest = max(m.max_mm for m in case.radiator_mounts)
+        yield error(
+            f"{cooler.name} has a {cooler.radiator_mm} mm radiator; {case.name}'s largest "
+            f"radiator mount takes {biggest} mm.",
+            f"Choose an AIO of {biggest} mm or less, or a case with a {cooler.radiator_mm} mm "
+            "mount.",
+            cooler,
+            case,
+        )
+
+
+@rule("F006", "psu-fit", Severity.ERROR, "fit")
+def psu_fit(build: Build, ctx: Context) -> Iterator[Hit]:
+    """The PSU's form factor and length must fit the case.
+
+    Why: high-wattage ATX PSUs (1,600 W) are often 200 mm+ long and collide with drive cages;
+    an ATX PSU does not fit an SFX-only case.
+    Bad: a 210 mm 1,600 W PSU in a case that takes PSUs up to 180 mm.
+    Good: a 200 mm PSU in a case with 225 mm PSU clearance.
+    """
+    psu = build.psu
+    if psu is None:
+        raise Unchecked("no PSU in the build")
+    _case(build)
+    case = build.case
+    assert case
+    if psu.form_factor not in case.psu_form_factors:
+        if psu.form_factor in ("SFX", "SFX-L") and "ATX" in case.psu_form_factors:
+            yield info(
+                f"{psu.name} is {psu.form_factor}; {case.name} takes ATX PSUs.",
+                "Use an SFX-to-ATX bracket (often included with the PSU).",
+                psu,
+                case,
+            )
+        else:
+            yield error(
+                f"{psu.name} is {psu.form_factor}; {case.name} takes "
+                f"{', '.join(case.psu_form_factors)} PSUs.",
+                f"Choose a {case.psu_form_factors[0]} PSU or a case that takes {psu.form_factor}.",
+                psu,
+                case,
+            )
+    if case.max_psu_length_mm is None or psu.length_mm is None:
+        what = case.name if case.max_psu_length_mm is None else psu.name
+        raise Unchecked(f"PSU length limit or length unknown ({what})")
+    if psu.length_mm > case.max_psu_length_mm:
+        yield error(
+            f"{psu.name} is {psu.length_mm} mm long; {case.name} fits PSUs up to "
+            f"{case.max_psu_length_mm} mm.",
+            "Choose a shorter PSU, or remove the drive cage if the case allows it.",
+            psu,
+            case,
+        )
+
+
+@rule("F007", "drive-bays", Severity.ERROR, "fit")
+def drive_bays(build: Build, ctx: Context) -> Iterator[Hit]:
+    """3.5-inch and 2.5-inch drives need case bays, and SATA drives need board SATA ports.
+
+    Why: a dataset array of hard disks needs a bay and a SATA port per disk (2.5-inch drives also
+    fit 3.5-inch bays).
+    Bad: six 3.5-inch hard disks in a case with two 3.5-inch bays.
+    Good: one 3.5-inch Seagate Exos 8TB in a Corsair Carbide Air 540 (two 3.5-inch bays).
+    """
+    drives = build.drives
+    big = [d for d in drives if d.form_factor == "3.5in"]
+    small = [d for d in drives if d.form_factor == "2.5in"]
+    if big or small:
+        _case(build)
+        case = build.case
+        assert case
+        if case.bays_3_5 is None or (small and case.bays_2_5 is None and case.bays_3_5 == 0):
+            raise Unchecked(f"drive bays of {case.name} are unknown")
+        if len(big) > case.bays_3_5:
+            yield error(
+                f"{len(big)} 3.5-inch drives but {case.name} has {case.bays_3_5} 3.5-inch bays.",
+                "Use fewer, larger disks, a case with more bays, or a NAS for datasets.",
+                case,
+                *big,
+            )
+        else:
+            room = (case.bays_2_5 or 0) + (case.bays_3_5 - len(big))
+            if len(small) > room:
+                yield error(
+                    f"{len(small)} 2.5-inch drives but {case.name} has room for {room} "
+                    "(2.5-inch bays plus free 3.5-inch bays).",
+                    "Use M.2 NVMe drives instead, or a case with more bays.",
+                    case,
+                    *small,
+                )
+    sata = [d for d in drives if d.interface.upper().startswith("SATA")]
+    board = build.motherboard
+    if sata and board is not None:
+        if board.sata_ports is None:
+            raise Unchecked(f"SATA ports of {board.name} are unknown")
+        if len(sata) > board.sata_ports:
+            yield error(
+                f"{len(sata)} SATA drives but {board.name} has {board.sata_ports} SATA ports.",
+                "Use fewer SATA drives, M.2 NVMe drives, or a SATA/HBA add-in card.",
+                board,
+                *sata,
+            )

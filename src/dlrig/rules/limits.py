@@ -1,0 +1,385 @@
+"""Numeric limits and compatibility tables behind the rules — one place, each with its source.
+
+The checker's rules call these functions, and so does the planner (issue 6), which turns them
+into CP-SAT constraints: change a threshold here and both follow. Everything is pure (no Build
+needed) where it can be, so the planner can evaluate it on candidate parts.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from itertools import combinations
+from typing import Literal
+
+from dlrig.catalog.resolve import normalize
+from dlrig.parts import Gpu, Motherboard, PcieSlot, Storage
+
+# --- power ---------------------------------------------------------------------------------------
+# PSU headroom: PSU watts ≥ 1.1 × (CPU + GPUs + rest). Tim Dettmers, "Which GPU(s) to Get for
+# Deep Learning" (timdettmers.com, 2023): "add up the watt of your CPU and GPUs with an additional
+# 10% of watts ... as a buffer for power spikes"; issue 3 adds the rest of the system to the sum.
+PSU_HEADROOM = 1.1
+
+# GPUs known for large millisecond power transients (chip-name substrings, normalised).
+# RTX 3090 / 3090 Ti: Igor's Lab measured excursions of well over 1.5× board power in the 1-10 ms
+# range ("NVIDIA GeForce RTX 3090 Founders Edition Review", igorslab.de, 2020-09-24), and NVIDIA
+# recommends a 750 W PSU for one 350 W card. We require PSU ≥ 1.1 × load with those cards at
+# TRANSIENT_FACTOR × board power before calling the margin comfortable.
+TRANSIENT_SPIKE_CHIPS = ("rtx3090",)
+TRANSIENT_FACTOR = 1.5
+# ATX 3.x PSUs are specified to ride through 200% power excursions (Intel ATX 3.0 Multi Rail
+# Desktop Platform Power Supply Design Guide, 2022, section 3.2.11), so the transient warning
+# does not apply to them.
+
+# PSU efficiency at 50% load by 80 PLUS rating, 115 V internal non-redundant
+# (CLEAResult 80 PLUS program, https://www.clearesult.com/80plus/manufacturers/115v-internal).
+PSU_EFFICIENCY_AT_50: dict[str, float] = {
+    "80+": 0.80,
+    "80+ Bronze": 0.85,
+    "80+ Silver": 0.88,
+    "80+ Gold": 0.90,
+    "80+ Platinum": 0.92,
+    "80+ Titanium": 0.94,
+}
+UNRATED_PSU_EFFICIENCY = 0.80  # assumption for a PSU without a known rating (the 80+ floor)
+
+
+def psu_required_w(cpu_tdp_w: float, gpu_tdps_w: Iterable[float], rest_w: float) -> float:
+    """Minimum PSU watts: 1.1 × (CPU TDP + Σ GPU board power + rest of system)."""
+    return PSU_HEADROOM * (cpu_tdp_w + sum(gpu_tdps_w) + rest_w)
+
+
+def is_transient_prone(chip_name: str) -> bool:
+    key = normalize(chip_name)
+    return any(k in key for k in TRANSIENT_SPIKE_CHIPS)
+
+
+def psu_transient_required_w(
+    cpu_tdp_w: float, gpus: Iterable[tuple[float, bool]], rest_w: float
+) -> float:
+    """PSU watts with spike-prone GPUs (tdp, prone) counted at TRANSIENT_FACTOR × board power."""
+    gpu_w = sum(tdp * (TRANSIENT_FACTOR if prone else 1.0) for tdp, prone in gpus)
+    return PSU_HEADROOM * (cpu_tdp_w + gpu_w + rest_w)
+
+
+def psu_efficiency(rating: str | None) -> tuple[float, bool]:
+    """(efficiency at 50% load, assumed?) for an 80 PLUS rating (None → assumed 80%)."""
+    if rating in PSU_EFFICIENCY_AT_50:
+        return PSU_EFFICIENCY_AT_50[rating], False
+    return UNRATED_PSU_EFFICIENCY, True
+
+
+def wall_power_w(dc_load_w: float, efficiency: float) -> float:
+    """AC watts drawn at the wall for a DC load."""
+    return dc_load_w / efficiency
+
+
+def gpu_power_cap_for_circuit_w(
+    limit_w: float, efficiency: float, non_gpu_w: float, gpu_count: int
+) -> float:
+    """Per-GPU power limit (W) that keeps the wall draw within ``limit_w``."""
+    if gpu_count <= 0:
+        return 0.0
+    return max(0.0, (limit_w * efficiency - non_gpu_w) / gpu_count)
+
+
+# --- GPU power connectors ------------------------------------------------------------------------
+# A 6-pin input takes a 6+2-pin plug; a 12VHPWR/12V-2x6 input can be fed by the adapter shipped
+# with the card from PCIe 8-pin plugs, 150 W each (PCIe CEM 8-pin rating), 2-4 of them.
+WATTS_PER_8PIN = 150
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorDemand:
+    pcie_8pin: int  # 6+2-pin plugs for 6-pin and 8-pin inputs
+    pcie_12vhpwr: int
+    adapter_8pin: int  # extra 8-pin plugs needed if every 12VHPWR input uses an adapter
+
+
+def gpu_connector_demand(gpus: Sequence[Gpu]) -> ConnectorDemand | None:
+    """Plugs the GPUs need, or None when a card's connectors are unknown."""
+    eight = hp = adapter = 0
+    for g in gpus:
+        if g.pcie_6pin is None and g.pcie_8pin is None and g.pcie_12vhpwr is None:
+            return None
+        eight += (g.pcie_6pin or 0) + (g.pcie_8pin or 0)
+        n_hp = g.pcie_12vhpwr or 0
+        hp += n_hp
+        if n_hp:
+            adapter += n_hp * min(4, max(2, math.ceil(g.tdp_w / WATTS_PER_8PIN)))
+    return ConnectorDemand(eight, hp, adapter)
+
+
+# --- PCIe lanes and slots ------------------------------------------------------------------------
+# Each GPU should get ≥ x8 electrical lanes; x4 still works but slows host↔GPU transfers and
+# multi-GPU all-reduce (Tim Dettmers' guide: x8 per GPU is fine for 4 GPUs; x4 hurts parallel
+# training). Issue 3 sets these thresholds.
+MIN_GPU_LANES = 8
+LOW_GPU_LANES = 4
+DEFAULT_SLOT_WIDTH = 2  # slots a card of unknown thickness is assumed to block
+
+
+def lanes_needed(gpu_count: int, nvme_count: int = 0) -> int:
+    """CPU/switch lanes a build wants: x8 per GPU plus x4 per NVMe drive."""
+    return gpu_count * MIN_GPU_LANES + nvme_count * 4
+
+
+def slots_needed(gpus: Iterable[Gpu]) -> int:
+    """Expansion-slot positions the cards block side by side (unknown thickness → 2)."""
+    return sum(g.slots_occupied or DEFAULT_SLOT_WIDTH for g in gpus)
+
+
+_CACHE_MAX = 4096
+_slot_names_cache: dict[int, tuple[Motherboard, dict[str, int]]] = {}
+_placement_cache: dict[tuple[int, tuple[int, ...]], tuple[Motherboard, Placement]] = {}
+
+
+def slot_names(board: Motherboard) -> dict[str, int]:
+    """Normalised slot name → position ('PCIEX16_2' → 2), from the slot notes' first word."""
+    hit = _slot_names_cache.get(id(board))
+    if hit is not None and hit[0] is board:
+        return hit[1]
+    names: dict[str, int] = {}
+    for s in board.pcie_slots:
+        label = s.__dict__.get("name") or (
+            s.notes.replace(";", ",").split(",")[0] if s.notes else None
+        )
+        if label:
+            names[normalize(label)] = s.position
+        names[f"slot{s.position}"] = s.position
+    if len(_slot_names_cache) > _CACHE_MAX:
+        _slot_names_cache.clear()
+    _slot_names_cache[id(board)] = (board, names)
+    return names
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """GPUs assigned to x16-size slots, top to bottom.
+
+    ``placed`` pairs (gpu, slot); ``lanes`` the electrical lanes each placed GPU gets (None =
+    unknown); ``unplaced`` the GPUs left without a slot; ``bottom`` the lowest slot position any
+    card covers (for the case's expansion-slot count); ``assumed_width`` lists GPUs whose
+    thickness was unknown and taken as DEFAULT_SLOT_WIDTH.
+    """
+
+    placed: tuple[tuple[Gpu, PcieSlot], ...]
+    lanes: tuple[int | None, ...]
+    unplaced: tuple[Gpu, ...]
+    bottom: int
+    assumed_width: tuple[Gpu, ...]
+
+
+def _width(g: Gpu) -> int:
+    return g.slots_occupied or DEFAULT_SLOT_WIDTH
+
+
+def _slot_lanes(
+    slot: PcieSlot, used: set[int], names: dict[str, int], used_m2: set[str]
+) -> int | None:
+    lanes = slot.lanes
+    if lanes is None:
+        return None
+    if slot.shares_with and slot.lanes_when_shared is not None:
+        for other in slot.shares_with:
+            key = normalize(other)
+            pos = names.get(key)
+            if (pos is not None and pos in used) or key in used_m2:
+                return slot.lanes_when_shared
+    return lanes
+
+
+def place_gpus(board: Motherboard, gpus: Sequence[Gpu]) -> Placement:
+    """Assign GPUs (thinner first) to x16-size slots, respecting card thickness.
+
+    Among the assignments that place the most GPUs, pick the one with the widest narrowest link,
+    then the most total lanes, then a free slot between cards (airflow), then the shortest reach
+    down the case. Exhaustive over slot
+    combinations (≤ 7 slots on any desktop board, so ≤ 35 combinations).
+    """
+    key = (id(board), tuple(id(g) for g in gpus))
+    hit = _placement_cache.get(key)
+    if hit is not None and hit[0] is board:
+        return hit[1]
+    place = _place_gpus(board, gpus)
+    if len(_placement_cache) > _CACHE_MAX:
+        _placement_cache.clear()
+    # the GPUs are kept alive by ``place`` (placed or unplaced), so their ids stay valid
+    _placement_cache[key] = (board, place)
+    return place
+
+
+def _place_gpus(board: Motherboard, gpus: Sequence[Gpu]) -> Placement:
+    cards = sorted(gpus, key=_width)  # stable: build order within a thickness
+    slots = board.x16_slots
+    names = slot_names(board)
+    best: tuple[tuple[float, ...], tuple[PcieSlot, ...], int] | None = None
+    for k in range(min(len(cards), len(slots)), 0, -1):
+        for combo in combinations(slots, k):
+            # feasibility: each card must start below the previous card's covered slots
+            ok = True
+            for i in range(k - 1):
+                if combo[i].position + _width(cards[i]) > combo[i + 1].position:
+                    ok = False
+                    break
+            if not ok:
+                continue
+            used = {s.position for s in combo}
+            lanes = [_slot_lanes(s, used, names, set()) for s in combo]
+            known = [x for x in lanes if x is not None]
+            bottom = combo[-1].position + _width(cards[k - 1]) - 1
+            gaps = [
+                combo[i + 1].position - combo[i].position - _width(cards[i]) for i in range(k - 1)
+            ]
+            score = (
+                float(min(known) if known else 0),
+                float(sum(known)),
+                float(min(min(gaps), 1) if gaps else 1),  # a free slot between cards if possible
+                -float(bottom),
+            )
+            if best is None or score > best[0]:
+                best = (score, combo, bottom)
+        if best is not None:
+            break
+    if best is None:
+        return Placement((), (), tuple(cards), 0, tuple(g for g in cards if g.slot_width is None))
+    _, combo, bottom = best
+    k = len(combo)
+    used = {s.position for s in combo}
+    final = tuple(_slot_lanes(s, used, names, set()) for s in combo)
+    return Placement(
+        placed=tuple(zip(cards[:k], combo, strict=True)),
+        lanes=final,
+        unplaced=tuple(cards[k:]),
+        bottom=bottom,
+        assumed_width=tuple(g for g in cards if g.slot_width is None),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class M2Assignment:
+    """M.2 drives → M.2 slots; ``narrowed`` GPU slots that lose lanes to a used M.2 slot."""
+
+    slots: tuple[tuple[Storage, str], ...]
+    unassigned: tuple[Storage, ...]
+    narrowed: tuple[tuple[int, int], ...]  # (slot position, lanes left)
+
+
+def is_m2(d: Storage) -> bool:
+    return d.form_factor.startswith("M.2")
+
+
+def assign_m2(board: Motherboard, drives: Sequence[Storage], placement: Placement) -> M2Assignment:
+    """Put M.2 drives in M.2 slots, preferring slots that take no lanes from a placed GPU."""
+    names = slot_names(board)
+    gpu_positions = {s.position for _, s in placement.placed}
+    m2_drives = [d for d in drives if is_m2(d)]
+
+    def steals(m2_name: str, sharing: Iterable[str]) -> bool:
+        key = normalize(m2_name)
+        if any(names.get(normalize(x)) in gpu_positions for x in sharing):
+            return True
+        return any(
+            key in {normalize(x) for x in s.shares_with}
+            for _, s in placement.placed
+            if s.lanes_when_shared is not None
+        )
+
+    free = sorted(board.m2_slots, key=lambda m: (steals(m.name, m.shares_with), m.source != "cpu"))
+    assigned: list[tuple[Storage, str]] = []
+    left: list[Storage] = []
+    for d in m2_drives:
+        fit = next((m for m in free if d.kind == "nvme" or m.sata is not False), None)
+        if fit is None:
+            left.append(d)
+            continue
+        free.remove(fit)
+        assigned.append((d, fit.name))
+    used_m2 = {normalize(n) for _, n in assigned}
+    narrowed: list[tuple[int, int]] = []
+    for _, slot in placement.placed:
+        if (
+            slot.shares_with
+            and slot.lanes_when_shared is not None
+            and any(normalize(x) in used_m2 for x in slot.shares_with)
+        ):
+            narrowed.append((slot.position, slot.lanes_when_shared))
+    for m in board.m2_slots:
+        if normalize(m.name) in used_m2:
+            for x in m.shares_with:
+                pos = names.get(normalize(x))
+                if pos in gpu_positions:
+                    narrowed.append((pos, 0))
+    return M2Assignment(tuple(assigned), tuple(left), tuple(narrowed))
+
+
+# --- form factors --------------------------------------------------------------------------------
+# Board outlines in mm (depth × width): ATX 2.2 spec (305 × 244), microATX 1.2 (244 × 244),
+# Mini-ITX (170 × 170), SSI CEB 1.4.1 (305 × 267), SSI EEB 3.61 (305 × 330); E-ATX has no single
+# standard (vendors ship 305 × 272 to 305 × 330); XL-ATX 345 × 262 (EVGA/MSI). CEB and E-ATX boards
+# use the ATX mounting holes (plus extra ones), so a case that takes E-ATX takes an SSI CEB board;
+# SSI EEB adds holes an ATX/E-ATX tray may lack.
+FitVerdict = Literal["fits", "likely", "verify", "no"]
+BOARD_IN_CASE: dict[str, dict[str, FitVerdict]] = {
+    # board form factor → {form factor the case lists: verdict}
+    "Mini-ITX": {
+        f: "fits"
+        for f in (
+            "Mini-ITX", "Micro-ATX", "ATX", "E-ATX", "SSI CEB", "CEB", "SSI EEB", "EEB", "XL-ATX"
+        )
+    },
+    "Micro-ATX": {
+        f: "fits"
+        for f in ("Micro-ATX", "ATX", "E-ATX", "SSI CEB", "CEB", "SSI EEB", "EEB", "XL-ATX")
+    },
+    "ATX": {f: "fits" for f in ("ATX", "E-ATX", "SSI CEB", "CEB", "SSI EEB", "EEB", "XL-ATX")},
+    "SSI CEB": {
+        "SSI CEB": "fits", "CEB": "fits", "SSI EEB": "fits", "EEB": "fits",
+        "E-ATX": "likely", "XL-ATX": "likely", "ATX": "verify",
+    },
+    "CEB": {
+        "SSI CEB": "fits", "CEB": "fits", "SSI EEB": "fits", "EEB": "fits",
+        "E-ATX": "likely", "XL-ATX": "likely", "ATX": "verify",
+    },
+    "E-ATX": {
+        "E-ATX": "fits", "SSI EEB": "fits", "EEB": "fits",
+        "XL-ATX": "verify", "SSI CEB": "verify", "CEB": "verify",
+    },
+    "SSI EEB": {"SSI EEB": "fits", "EEB": "fits", "E-ATX": "verify"},
+    "EEB": {"SSI EEB": "fits", "EEB": "fits", "E-ATX": "verify"},
+    "XL-ATX": {"XL-ATX": "fits", "E-ATX": "verify", "SSI EEB": "verify", "EEB": "verify"},
+}  # fmt: skip
+_FIT_ORDER: dict[FitVerdict, int] = {"fits": 0, "likely": 1, "verify": 2, "no": 3}
+
+
+def board_fits_case(board_ff: str, case_ffs: Iterable[str]) -> tuple[FitVerdict, str | None]:
+    """(verdict, the case form factor that gives it) for a board in a case listing ``case_ffs``."""
+    table = BOARD_IN_CASE.get(board_ff, {board_ff: "fits"})
+    best: tuple[FitVerdict, str | None] = ("no", None)
+    for ff in case_ffs:
+        v: FitVerdict = "fits" if ff == board_ff else table.get(ff, "no")
+        if _FIT_ORDER[v] < _FIT_ORDER[best[0]]:
+            best = (v, ff)
+    return best
+
+
+# --- memory --------------------------------------------------------------------------------------
+# Platforms that take registered DIMMs only (vendor platform specs: TRX50/WRX90 sTR5, WRX80 sWRX8,
+# EPYC SP3/SP5/SP6, Xeon W-2400/3400 LGA4677 and Xeon 6 LGA4710).
+RDIMM_ONLY_SOCKETS = frozenset({"sTR5", "sWRX8", "SP3", "SP5", "SP6", "LGA4677", "LGA4710"})
+
+# --- deep learning -------------------------------------------------------------------------------
+# System RAM at least the total GPU memory (Tim Dettmers' guide: RAM ≥ GPU memory so that data
+# and checkpoints can be staged in host memory without swapping).
+RAM_TO_VRAM_RATIO = 1.0
+# CPU threads per GPU for data loading: Dettmers recommends 1-2 CPU cores per GPU for
+# preprocessing; with SMT that is up to 4 threads (also PyTorch's usual num_workers=4 per GPU).
+MIN_THREADS_PER_GPU = 4
+# A drive of at least this size for datasets (decimal GB); below it the rule gives advice.
+LARGE_DRIVE_GB = 2000
+# NVLink bridges: GeForce RTX 20/30 bridges come in 3- and 4-slot spacing (NVIDIA GeForce RTX
+# NVLink Bridge product pages); professional (Quadro RTX / RTX A) bridges in 2- and 3-slot.
+NVLINK_SPACING_GEFORCE = (3, 4)
+NVLINK_SPACING_PRO = (2, 3)

@@ -1,0 +1,348 @@
+"""Platform rules: CPU socket, memory, PCIe slots and lanes, M.2 slots."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TypeVar
+
+from dlrig.build import Build
+from dlrig.parts import Part
+from dlrig.rules import limits as L
+from dlrig.rules.base import Context, Hit, Severity, Unchecked, error, info, rule, warning
+
+P = TypeVar("P", bound=Part)
+
+
+def _distinct(parts: Sequence[P]) -> list[P]:
+    return list({p.id: p for p in parts}.values())
+
+
+def _need(build: Build, *what: str) -> None:
+    for w in what:
+        if getattr(build, w) is None:
+            raise Unchecked(f"no {w} in the build")
+
+
+@rule("M001", "cpu-socket", Severity.ERROR, "platform")
+def cpu_socket(build: Build, ctx: Context) -> Iterator[Hit]:
+    """The CPU's socket must match the motherboard's.
+
+    Why: a CPU only seats in its own socket; there is no adapter.
+    Bad: an AMD Ryzen 9 7950X (AM5) on an ASUS WS X299 SAGE (LGA2066).
+    Good: an Intel Core i9-10920X (LGA2066) on an ASUS WS X299 SAGE (LGA2066).
+    """
+    _need(build, "cpu", "motherboard")
+    cpu, board = build.cpu, build.motherboard
+    assert cpu and board
+    if cpu.socket != board.socket:
+        yield error(
+            f"CPU {cpu.name} uses socket {cpu.socket} but {board.name} has {board.socket}.",
+            f"Choose a {board.socket} CPU or a {cpu.socket} motherboard.",
+            cpu,
+            board,
+        )
+
+
+@rule("M002", "memory-type", Severity.ERROR, "platform")
+def memory_type(build: Build, ctx: Context) -> Iterator[Hit]:
+    """Memory kits must be the DDR generation the motherboard (and CPU) take.
+
+    Why: DDR4 and DDR5 modules are keyed differently and do not fit each other's slots.
+    Bad: a DDR5-6000 kit on a DDR4 X299 board.
+    Good: a DDR4-2666 kit on a DDR4 X299 board.
+    """
+    _need(build, "motherboard")
+    board = build.motherboard
+    assert board
+    cpu = build.cpu
+    for kit in _distinct(build.memory_kits):
+        if kit.type != board.memory_type:
+            yield error(
+                f"Memory {kit.name} is {kit.type} but {board.name} takes {board.memory_type}.",
+                f"Choose a {board.memory_type} kit.",
+                kit,
+                board,
+            )
+        elif cpu is not None and kit.type not in cpu.memory_types:
+            yield error(
+                f"Memory {kit.name} is {kit.type} but CPU {cpu.name} supports "
+                f"{'/'.join(cpu.memory_types)}.",
+                "Choose a CPU and board of the same memory generation.",
+                kit,
+                cpu,
+            )
+
+
+@rule("M003", "memory-capacity", Severity.ERROR, "platform")
+def memory_capacity(build: Build, ctx: Context) -> Iterator[Hit]:
+    """Memory modules must fit the board's slots and the total stay within board and CPU maxima.
+
+    Why: extra modules have nowhere to go, and memory beyond the documented maximum is not
+    addressed (or needs an unsupported BIOS).
+    Bad: two 4×32 GB kits (8 modules) on a 4-slot board.
+    Good: one 2×16 GB kit on an 8-slot board that takes 128 GB.
+    """
+    _need(build, "motherboard")
+    board = build.motherboard
+    assert board
+    kits = build.memory_kits
+    if not kits:
+        return
+    mods, total = build.memory_modules, build.memory_gb
+    parts = (*kits, board)
+    if mods > board.memory_slots:
+        yield error(
+            f"{mods} memory modules do not fit the {board.memory_slots} slots of {board.name}.",
+            f"Use at most {board.memory_slots} modules (larger modules for the same capacity).",
+            *parts,
+        )
+    if board.max_memory_gb is not None and total > board.max_memory_gb:
+        yield error(
+            f"{total} GB of memory exceeds the {board.max_memory_gb} GB maximum of {board.name}.",
+            f"Stay at or below {board.max_memory_gb} GB, or choose a board that takes more.",
+            *parts,
+        )
+    cpu = build.cpu
+    if cpu is not None and cpu.max_memory_gb is not None and total > cpu.max_memory_gb:
+        yield error(
+            f"{total} GB of memory exceeds the {cpu.max_memory_gb} GB maximum of {cpu.name}.",
+            f"Stay at or below {cpu.max_memory_gb} GB, or choose a CPU that addresses more.",
+            *kits,
+            cpu,
+        )
+    if board.max_memory_gb is None and (cpu is None or cpu.max_memory_gb is None):
+        raise Unchecked(f"maximum memory of {board.name} is unknown")
+
+
+@rule("M004", "memory-ecc", Severity.ERROR, "platform")
+def memory_ecc(build: Build, ctx: Context) -> Iterator[Hit]:
+    """Registered (RDIMM) and ECC memory need board and CPU support; some platforms need RDIMM.
+
+    Why: registered DIMMs do not run on boards for unbuffered memory and vice versa
+    (Threadripper 7000 / Xeon W-2400 take RDIMM only). ECC unbuffered modules usually run on a
+    non-ECC board, but without error correction.
+    Bad: an ECC RDIMM kit on a consumer Z790 board; an unbuffered kit on a TRX50 board.
+    Good: a DDR5 ECC RDIMM kit on an ASUS Pro WS TRX50-SAGE WIFI.
+    """
+    _need(build, "motherboard")
+    board = build.motherboard
+    assert board
+    cpu = build.cpu
+    rdimm_only = board.socket in L.RDIMM_ONLY_SOCKETS
+    for kit in _distinct(build.memory_kits):
+        if kit.registered:
+            if board.rdimm is None:
+                raise Unchecked(f"RDIMM support of {board.name} is unknown")
+            if not board.rdimm:
+                yield error(
+                    f"{kit.name} is registered (RDIMM) but {board.name} takes unbuffered DIMMs.",
+                    "Choose an unbuffered (UDIMM) kit, or an RDIMM workstation board.",
+                    kit,
+                    board,
+                )
+            elif cpu is not None and cpu.rdimm is False:
+                yield error(
+                    f"{kit.name} is registered (RDIMM) but {cpu.name} does not support RDIMM.",
+                    "Choose an unbuffered kit or a workstation CPU.",
+                    kit,
+                    cpu,
+                )
+        elif rdimm_only:
+            yield error(
+                f"{board.name} ({board.socket}) takes registered DIMMs only; {kit.name} is "
+                "unbuffered.",
+                "Choose an ECC RDIMM kit.",
+                kit,
+                board,
+            )
+        elif kit.ecc:
+            support = board.ecc and (cpu is None or cpu.ecc is not False)
+            if board.ecc is None:
+                raise Unchecked(f"ECC support of {board.name} is unknown")
+            if not support:
+                who = board.name if not board.ecc else (cpu.name if cpu else board.name)
+                yield info(
+                    f"{kit.name} is ECC but {who} does not support ECC; it will run without "
+                    "error correction.",
+                    "Fine to use; choose an ECC-capable board and CPU if you want ECC.",
+                    kit,
+                    board,
+                )
+
+
+@rule("M005", "gpu-slots", Severity.ERROR, "platform")
+def gpu_slots(build: Build, ctx: Context) -> Iterator[Hit]:
+    """The motherboard needs an x16-size slot for every GPU.
+
+    Why: a GPU's edge connector is x16 long; an x1 or x4 slot (closed-ended) cannot take it.
+    Bad: three GPUs on a board with two x16-size slots.
+    Good: four GPUs on the ASUS WS X299 SAGE (seven x16-size slots).
+    """
+    if not build.gpus:
+        return
+    _need(build, "motherboard")
+    board = build.motherboard
+    assert board
+    if not board.pcie_slots:
+        raise Unchecked(f"PCIe slots of {board.name} are unknown")
+    n = len(board.x16_slots)
+    if build.gpu_count > n:
+        yield error(
+            f"{build.gpu_count} GPUs need {build.gpu_count} x16-size slots; {board.name} has {n}.",
+            f"Use at most {n} GPU(s), or a workstation board with more x16 slots "
+            "(or PCIe riser cables in an open frame).",
+            board,
+            *build.gpus,
+        )
+
+
+@rule("M006", "pcie-lanes", Severity.ERROR, "platform")
+def pcie_lanes(build: Build, ctx: Context) -> Iterator[Hit]:
+    """Each GPU should get at least x8 electrical PCIe lanes (warning at x4; error at none).
+
+    Why: lanes carry every batch to the GPU and every gradient between GPUs; at x4 host↔GPU
+    copies and multi-GPU all-reduce slow down, and a slot disabled by a sharing M.2 drive gives
+    the card nothing. CPU lanes, the chipset and PCIe switches (PLX) set the widths; NVMe drives
+    on shared lanes narrow the slots they share with.
+    Bad: two GPUs on a Z790 board: the second sits in a chipset x4 slot.
+    Good: four GPUs on the ASUS WS X299 SAGE: x16 each through two PLX switches.
+    """
+    if not build.gpus:
+        return
+    _need(build, "motherboard")
+    board = build.motherboard
+    assert board
+    if not board.pcie_slots or not board.slot_layout_known:
+        raise Unchecked(f"slot wiring of {board.name} is unknown")
+    place = ctx.placement
+    narrowed = dict(ctx.m2.narrowed) if board.m2_slots else {}
+    unknown = False
+    low: list[str] = []
+    for (gpu, slot), lanes in zip(place.placed, place.lanes, strict=True):
+        if lanes is None:
+            unknown = True
+            continue
+        shared_by_m2 = slot.position in narrowed
+        if shared_by_m2:
+            lanes = min(lanes, narrowed[slot.position])
+        lanes = min(lanes, gpu.pcie_lanes or 16)
+        via = f" via the {slot.source}" if slot.source in ("chipset", "switch") else ""
+        if lanes == 0:
+            yield error(
+                f"{gpu.name} in slot {slot.position} of {board.name} gets no lanes: the slot is "
+                "disabled when the M.2 slot it shares with holds a drive.",
+                "Move the NVMe drive to another M.2 slot, or the GPU to another slot.",
+                gpu,
+                board,
+                *build.drives,
+            )
+        elif lanes < L.MIN_GPU_LANES:
+            why = " because an M.2 drive shares its lanes" if shared_by_m2 else ""
+            low.append(f"slot {slot.position} x{lanes}{via}{why}")
+            yield warning(
+                f"{gpu.name} in slot {slot.position} of {board.name} runs at x{lanes}{via}{why} "
+                f"(below x{L.MIN_GPU_LANES}); data loading and multi-GPU sync slow down.",
+                "Use a board whose GPU slots run at x8 or more (a workstation board, or one with "
+                "a PCIe switch), or fewer GPUs.",
+                gpu,
+                board,
+            )
+    cpu = build.cpu
+    if cpu is not None and cpu.pcie_lanes is not None:
+        demand = 0
+        for (_, slot), lanes in zip(place.placed, place.lanes, strict=True):
+            if slot.source == "cpu" and lanes:
+                demand += lanes
+        demand += sum(sw.upstream_lanes for sw in board.pcie_switches)
+        demand += sum(4 for _, name in ctx.m2.slots if _m2_source(board, name) == "cpu")
+        if demand > cpu.pcie_lanes:
+            yield warning(
+                f"The slots and M.2 drives in use ask for {demand} CPU lanes; {cpu.name} has "
+                f"{cpu.pcie_lanes}, so {board.name} will run some of them narrower than listed.",
+                "Check the board manual's lane table for this CPU, or choose a CPU with more "
+                "lanes.",
+                cpu,
+                board,
+                *build.gpus,
+            )
+    if unknown:
+        raise Unchecked(f"electrical lanes of some GPU slots of {board.name} are unknown")
+
+
+def _m2_source(board: object, name: str) -> str | None:
+    for m in getattr(board, "m2_slots", ()):
+        if m.name == name:
+            return m.source
+    return None
+
+
+@rule("M007", "slot-spacing", Severity.ERROR, "platform")
+def slot_spacing(build: Build, ctx: Context) -> Iterator[Hit]:
+    """Card thickness against slot positions: a 3-slot card covers the next two slots.
+
+    Why: a board may have four x16 slots two positions apart, but 3-slot cards cover the slot
+    below them, so only two fit. Riser cables or thinner (blower, 2-slot) cards solve it.
+    Bad: four 3-slot RTX 4090s on a board with x16 slots at positions 1, 3, 5, 7.
+    Good: four 2-slot blower RTX 2080 Ti on the same board (slots 1, 3, 5, 7).
+    """
+    if len(build.gpus) < 1:
+        return
+    _need(build, "motherboard")
+    board = build.motherboard
+    assert board
+    if not board.pcie_slots or not board.slot_layout_known:
+        raise Unchecked(f"slot positions of {board.name} are unknown")
+    place = ctx.placement
+    n16 = len(board.x16_slots)
+    if place.unplaced and build.gpu_count <= n16:
+        widths = sorted({g.slots_occupied or L.DEFAULT_SLOT_WIDTH for g in build.gpus})
+        positions = ", ".join(str(s.position) for s in board.x16_slots)
+        fitted = len(place.placed)
+        yield error(
+            f"{build.gpu_count} GPUs of {'/'.join(map(str, widths))}-slot thickness do not fit "
+            f"the x16 slots of {board.name} (positions {positions}): only {fitted} fit, the "
+            "others' slots are covered by the card above.",
+            f"Use {fitted} GPU(s), thinner cards (2-slot blower or liquid-cooled), or PCIe riser "
+            "cables.",
+            board,
+            *build.gpus,
+        )
+    if place.assumed_width:
+        raise Unchecked(f"thickness of {place.assumed_width[0].name} is unknown")
+
+
+@rule("M008", "m2-slots", Severity.ERROR, "platform")
+def m2_slots(build: Build, ctx: Context) -> Iterator[Hit]:
+    """Every M.2 drive needs an M.2 slot (an M.2 SATA drive one that takes SATA).
+
+    Why: M.2 drives mount only in M.2 slots; boards have two to five, some NVMe-only.
+    Bad: three M.2 NVMe drives on a board with two M.2 slots.
+    Good: one M.2 NVMe drive and one 3.5-inch hard disk on a board with two M.2 slots.
+    """
+    m2 = [d for d in build.drives if L.is_m2(d)]
+    if not m2:
+        return
+    _need(build, "motherboard")
+    board = build.motherboard
+    assert board
+    if not board.m2_slots:
+        raise Unchecked(f"M.2 slots of {board.name} are unknown")
+    left = ctx.m2.unassigned
+    if left:
+        yield error(
+            f"{len(m2)} M.2 drives but {board.name} has {len(board.m2_slots)} M.2 slots"
+            + (" (some NVMe-only)" if any(d.kind != "nvme" for d in left) else "")
+            + f"; {left[0].name} has no slot.",
+            "Use fewer or larger M.2 drives, a PCIe M.2 adapter card, or 2.5-inch SATA SSDs.",
+            board,
+            *m2,
+        )
+    narrowed = [pos for pos, lanes in ctx.m2.narrowed]
+    if narrowed:
+        yield info(
+            f"Drives in M.2 slots of {board.name} share lanes with the GPU slot(s) "
+            f"{', '.join(map(str, sorted(set(narrowed))))}.",
+            "See pcie-lanes for the effect; another M.2 slot may avoid it.",
+            board,
+            *m2,
+        )

@@ -1,0 +1,70 @@
+"""Workload rule: the build's GPUs must hold the build file's ``workload:`` (issue 4)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from dlrig.build import Build
+from dlrig.rules.base import Context, Hit, Severity, Unchecked, error, rule
+
+
+def _fmt(x: float) -> str:
+    return f"{x:,.1f}"
+
+
+@rule("D020", "workload-fits", Severity.ERROR, "deep-learning")
+def workload_fits(build: Build, ctx: Context) -> Iterator[Hit]:
+    """Each GPU's memory must hold the build's workload (VRAM per GPU ≥ the requirement).
+
+    Why: a training or inference job that needs more memory than one GPU has fails with
+    "CUDA out of memory"; the requirement (weights, gradients, optimizer states, activations,
+    KV cache, CUDA context and fragmentation, sharded by ZeRO across the build's GPUs) comes
+    from `dlrig size` (docs/sizing.md).
+    Bad: full fine-tuning of Llama 3.1 8B (about 140 GiB per GPU) on one 24 GB RTX 3090.
+    Good: QLoRA on Llama 3.1 8B with gradient checkpointing on one 24 GB RTX 3090.
+    """
+    if build.workload is None:
+        return
+    if not build.gpus:
+        raise Unchecked("the build has no GPU to run the workload on")
+    from dlrig.sizing import fit_options, gpus_needed, memory_bytes
+    from dlrig.units import BYTES_PER_GIB
+    from dlrig.workload import load_workload
+
+    base_dir = None  # a relative workload path is relative to the build file
+    if build.source and Path(build.source).is_file():
+        base_dir = Path(build.source).parent
+    w = load_workload(build.workload, base_dir=base_dir)
+    n = build.gpu_count
+    mem = memory_bytes(w, n)
+    need = mem.total / BYTES_PER_GIB
+    smallest = min(build.gpus, key=lambda g: g.vram_gib)
+    have = smallest.vram_gib
+    if have >= need:
+        return
+    parts = [
+        ("weights", mem.weights),
+        ("gradients", mem.gradients),
+        ("optimizer", mem.optimizer),
+        ("activations", mem.activations),
+        ("KV cache", mem.kv_cache),
+        ("overhead", mem.overhead),
+    ]
+    detail = ", ".join(f"{k} {_fmt(v / BYTES_PER_GIB)}" for k, v in parts if v > 0)
+    on = f"{n} GPUs" if n > 1 else "one GPU"
+    options = fit_options(w, n)
+    more = gpus_needed(w, have)
+    if more is not None and more > n:
+        scale_out = (
+            f"{more} × {_fmt(have)} GiB GPUs with ZeRO-3 / FSDP"
+            if w.trains
+            else f"{more} GPUs with tensor parallelism"
+        )
+        options = [scale_out if o.startswith("more GPUs") else o for o in options]
+    yield error(
+        f"{w.describe()} needs {_fmt(need)} GiB per GPU on {on} ({detail}), but "
+        f"{smallest.name} has {_fmt(have)} GiB: {_fmt(need - have)} GiB short.",
+        "Use " + ", or ".join(options) + ".",
+        *build.gpus,
+    )

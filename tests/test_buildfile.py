@@ -1,0 +1,213 @@
+"""Build files: parsing, totals, errors with file and line, and a write → read round trip."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dlrig.build import Build, Site
+from dlrig.buildfile import dump_build, load_build, parse_build, parse_text, write_build
+from dlrig.errors import BuildFileError, InputError
+from dlrig.parts import Category
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+WARMACHINE = EXAMPLES / "warmachine.yaml"
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "b.yaml"
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def test_warmachine_totals(catalog: Any) -> None:
+    b = load_build(WARMACHINE, catalog)
+    assert b.name == "Warmachine"
+    assert b.gpu_count == 4 and len(b.gpus) == 4
+    assert b.total_vram_gib == 44
+    assert b.memory_gb == 32 and b.memory_modules == 2
+    assert b.site == Site(120, 15) and b.site.continuous_limit_w == 1440
+    # 165 W CPU + 4×250 W GPUs + rest (45 board + 2×6 RAM + 4 SSD + 10 HDD + 12 fans + 12 AIO)
+    assert b.system_allowance_w == 95
+    assert b.peak_power_w == 165 + 1000 + 95
+    assert {p.id for p in b.unpriced} >= {"asus-turbo-rtx-2080ti"}
+    assert b.price_usd == pytest.approx(
+        sum(it.total_price_usd or 0 for its in b.items.values() for it in its)
+    )
+    assert b.chip(b.gpus[0]) is not None
+
+
+def test_with_gpu_count(catalog: Any) -> None:
+    b = load_build(WARMACHINE, catalog)
+    one = b.with_gpu_count(1)
+    assert one.gpu_count == 1 and one.total_vram_gib == 11
+    assert b.gpu_count == 4  # unchanged
+    assert one.peak_power_w == b.peak_power_w - 750
+
+
+def test_with_gpu_count_mixed(catalog: Any) -> None:
+    data = {
+        **_data(),
+        "parts": {
+            **_data()["parts"],
+            "gpu": [{"part": "ASUS Turbo GeForce RTX 2080 Ti", "count": 2}, "NVIDIA RTX A5000"],
+        },
+    }
+    b = parse_build(data, catalog)
+    assert [g.id for g in b.with_gpu_count(2).gpus] == ["asus-turbo-rtx-2080ti"] * 2
+    with pytest.raises(InputError, match="mixes 2 GPU models"):
+        b.with_gpu_count(5)
+
+
+def _data() -> dict[str, Any]:
+    import yaml
+
+    return yaml.safe_load(WARMACHINE.read_text())  # type: ignore[no-any-return]
+
+
+def test_price_override_and_custom_part(catalog: Any) -> None:
+    data = _data()
+    data["parts"]["gpu"] = {"part": "ASUS Turbo GeForce RTX 2080 Ti", "count": 4, "price_usd": 999}
+    data["parts"]["case"] = {
+        "custom": {
+            "name": "Open Frame Rig",
+            "form_factor": "Open frame",
+            "motherboard_form_factors": ["ATX", "E-ATX", "SSI CEB"],
+            "expansion_slots": 8,
+        },
+        "price_usd": 50,
+    }
+    b = parse_build(data, catalog)
+    assert b.case is not None and b.case.custom and b.case.id == "custom-open-frame-rig"
+    assert b.case.source == "user"
+    gpu_item = b.items[Category.GPU][0]
+    assert gpu_item.total_price_usd == 3996
+    assert b.price_usd >= 3996 + 50
+
+
+def test_round_trip(catalog: Any, tmp_path: Path) -> None:
+    data = _data()
+    data["parts"]["cooler"] = None
+    data["parts"]["memory"] = {
+        "custom": {
+            "name": "My kit",
+            "type": "DDR4",
+            "speed_mts": 3200,
+            "modules": 4,
+            "module_gb": 32,
+        }
+    }
+    data["site"] = {"mains_voltage_v": 230, "circuit_amps": 16}
+    data["workload"] = {"task": "qlora", "model": "llama-3.1-8b"}
+    data["cost"] = {"extras_usd": 150}
+    b = parse_build(data, catalog)
+    path = write_build(b, tmp_path / "out" / "b.yaml")
+    again = load_build(path, catalog)
+    assert [
+        (c, [(i.part.id, i.count, i.price_usd) for i in its]) for c, its in b.items.items()
+    ] == [(c, [(i.part.id, i.count, i.price_usd) for i in its]) for c, its in again.items.items()]
+    assert again.site == Site(230, 16)
+    assert again.workload == data["workload"] and again.cost == {"extras_usd": 150}
+    assert again.cooler is None
+    assert "Warmachine" in dump_build(again)
+
+
+def test_from_parts(catalog: Any) -> None:
+    gpu = catalog.resolve("ASUS Turbo GeForce RTX 2080 Ti", Category.GPU)
+    cpu = catalog.resolve("Intel Core i9-10920X", Category.CPU)
+    b = Build.from_parts({"gpu": (gpu, 2), Category.CPU: cpu}, catalog=catalog)
+    assert b.gpu_count == 2 and b.cpu == cpu and b.psu is None
+    assert "rtx-2080-ti" in b.chips
+    with pytest.raises(InputError, match="not a"):
+        Build.from_parts({"cpu": gpu})
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "match", "hint"),
+    [
+        ("name: x\nparts: [1\n", 3, "invalid YAML", "syntax"),
+        ("name: x\nprts: {}\n", 2, "unknown key 'prts'", "did you mean 'parts'"),
+        ("name: x\nparts:\n  cpu: Intel Core i9-10920X\n", 2, "missing motherboard", "null"),
+        (
+            "parts:\n  cpu: Intel Core i9-10920X\n  gpu: {part: ASUS Turbo GeForce RTX 2080 Ti, "
+            "count: 0}\n",
+            3,
+            "count must be at least 1",
+            "remove",
+        ),
+        ("parts:\n  gpu: {part: ASUS Turbo GeForce RTX 2080 Ti, count: -2}\n", 2, "at least 1", ""),
+        (
+            "parts:\n  gpu: {part: ASUS Turbo GeForce RTX 2080 Ti, count: two}\n",
+            2,
+            "whole number",
+            "",
+        ),
+        ("parts:\n  cpu: Intel Core i9-10920X\n  gpu: RTX 9999 Hyper\n", 3, "unknown gpu part", ""),
+        ("parts:\n  gpu: 12\n", 2, "expected a part name", ""),
+        ("parts:\n  cpus: Intel Core i9-10920X\n", 2, "unknown category 'cpus'", "did you mean"),
+        ("parts:\n  cpu: [Intel Core i9-10920X, Intel Core i9-10980XE]\n", 2, "takes one cpu", ""),
+        (
+            "parts:\n  cpu: Intel Core i9-10920X\n  cpu: Intel Core i9-10980XE\n",
+            3,
+            "duplicate key",
+            "",
+        ),
+        (
+            "parts:\n  case:\n    custom:\n      name: Box\n      expansion_slots: lots\n",
+            5,
+            "custom case: expansion_slots",
+            "fields of a case",
+        ),
+        ("site: {mains_voltage_v: -5}\nparts: {}\n", 1, "positive number", ""),
+        ("- a\n- b\n", 1, "expected a mapping", ""),
+        ("", None, "empty", ""),
+    ],
+)
+def test_build_file_errors(
+    catalog: Any, tmp_path: Path, text: str, line: int | None, match: str, hint: str
+) -> None:
+    path = _write(tmp_path, text)
+    with pytest.raises(BuildFileError, match=match) as info:
+        load_build(path, catalog)
+    err = info.value
+    assert err.path == str(path)
+    assert err.line == line
+    assert str(path) in str(err)
+    assert err.hint
+    assert hint in err.hint
+
+
+def test_unknown_part_suggests(catalog: Any, tmp_path: Path) -> None:
+    text = WARMACHINE.read_text().replace("Intel Core i9-10920X", "Intel i9 10920")
+    with pytest.raises(BuildFileError, match="unknown cpu part 'Intel i9 10920'") as info:
+        load_build(_write(tmp_path, text), catalog)
+    assert info.value.line == 3
+    assert "did you mean" in info.value.hint and "Intel Core i9-10920X" in info.value.hint
+
+
+def test_ambiguous_part(catalog: Any, tmp_path: Path) -> None:
+    text = WARMACHINE.read_text().replace("Intel Core i9-10920X", "Intel Core i9-10990Q")
+    with pytest.raises(BuildFileError, match="ambiguous") as info:
+        load_build(_write(tmp_path, text), catalog)
+    assert info.value.line == 3 and "full name" in info.value.hint
+
+
+def test_missing_file(catalog: Any, tmp_path: Path) -> None:
+    with pytest.raises(BuildFileError, match="not found"):
+        load_build(tmp_path / "nope.yaml", catalog)
+
+
+def test_json_build_file(catalog: Any, tmp_path: Path) -> None:
+    import json
+
+    p = tmp_path / "b.json"
+    p.write_text(json.dumps(_data()))
+    assert load_build(p, catalog).gpu_count == 4
+
+
+def test_lines_map() -> None:
+    _, lines = parse_text("name: x\nparts:\n  cpu: a\n  gpu:\n    - b\n    - c\n")
+    assert lines[("parts", "cpu")] == 3
+    assert lines[("parts", "gpu", 1)] == 6

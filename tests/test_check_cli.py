@@ -1,0 +1,85 @@
+"""`dlrig check`, `dlrig rules`, `dlrig import-list` through the real entry point."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+WARMACHINE = str(ROOT / "examples" / "warmachine.yaml")
+
+
+def test_check_warmachine_report(run_cli: Any) -> None:
+    r = run_cli("check", WARMACHINE)
+    assert r.exit_code == 0, r.stderr
+    out = r.stdout
+    assert "Warmachine" in out
+    assert "D001 ram-vs-vram" in out and "32 GB" in out and "44 GB" in out
+    assert "→" in out  # every finding shows its fix
+    assert "1,260 W" in out  # peak DC power
+    assert "unchecked" in out
+    assert "no errors" in out
+
+
+def test_check_json(run_cli: Any) -> None:
+    r = run_cli("check", WARMACHINE, "--json")
+    assert r.exit_code == 0
+    d = r.json()
+    assert d["ok"] is True and d["build"] == "Warmachine"
+    assert d["totals"]["gpu_count"] == 4 and d["totals"]["vram_gib"] == 44
+    assert "ram-vs-vram" in {f["slug"] for f in d["findings"]}
+
+
+def test_check_gpus_option(run_cli: Any) -> None:
+    d = run_cli("check", WARMACHINE, "--json", "--gpus", "1").json()
+    assert d["totals"]["gpu_count"] == 1
+    assert "ram-vs-vram" not in {f["slug"] for f in d["findings"]}
+
+
+def test_check_errors_exit_1(run_cli: Any) -> None:
+    r = run_cli("check", str(ROOT / "examples" / "undersized-psu.yaml"))
+    assert r.exit_code == 1
+    assert "P001 psu-headroom" in r.stdout and "ERROR" in r.stdout
+    r = run_cli("check", str(ROOT / "examples" / "undersized-psu.yaml"), "--json")
+    assert r.exit_code == 1 and r.json()["ok"] is False
+
+
+def test_check_bad_file_exit_2(run_cli: Any, tmp_path: Path) -> None:
+    p = tmp_path / "bad.yaml"
+    p.write_text("name: x\nparts:\n  cpu: Intel Core i9-10920X\n  gpuu: foo\n")
+    r = run_cli("check", str(p))
+    assert r.exit_code == 2
+    assert f"{p}:4" in r.stderr and "unknown category 'gpuu'" in r.stderr
+    assert "did you mean 'gpu'" in r.stderr
+    assert "Traceback" not in r.stderr + r.stdout
+    r = run_cli("check", str(tmp_path / "missing.yaml"))
+    assert r.exit_code == 2 and "not found" in r.stderr
+
+
+def test_check_bad_gpus_exit_2(run_cli: Any) -> None:
+    assert run_cli("check", WARMACHINE, "--gpus", "0").exit_code == 2
+
+
+def test_rules_list_and_explain(run_cli: Any) -> None:
+    r = run_cli("rules")
+    assert r.exit_code == 0 and "psu-headroom" in r.stdout and "nvlink-p2p" in r.stdout
+    r = run_cli("rules", "slot-spacing")
+    assert r.exit_code == 0 and "Why:" in r.stdout and "Bad:" in r.stdout
+    d = run_cli("rules", "--json").json()
+    assert {x["slug"] for x in d} >= {"psu-headroom", "ram-vs-vram"}
+    assert run_cli("rules", "P003", "--json").json()["slug"] == "wall-circuit"
+    r = run_cli("rules", "no-such-rule")
+    assert r.exit_code == 2 and "unknown rule" in r.stderr
+
+
+def test_import_list(run_cli: Any, tmp_path: Path) -> None:
+    out = tmp_path / "wm.yaml"
+    r = run_cli(
+        "import-list", str(ROOT / "tests" / "data" / "warmachine_pcpartpicker.txt"), "-o", str(out)
+    )
+    assert r.exit_code == 1  # two lines not imported
+    assert "line 15" in r.stderr and "Case Fan" in r.stderr
+    assert out.exists()
+    d = run_cli("check", str(out), "--json").json()
+    assert d["totals"]["gpu_count"] == 4 and d["ok"] is True
+    assert d["totals"]["price_complete"] is True
