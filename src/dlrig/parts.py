@@ -158,6 +158,7 @@ class PcieSlot(Model):
     """One expansion slot. ``position`` counts expansion-slot positions from the top (1)."""
 
     position: int = Field(ge=1, le=12)
+    name: str | None = Field(default=None, description="label in the manual, e.g. PCIEX16_2")
     size: Literal[1, 4, 8, 16] = Field(description="physical size (x1, x4, x8, x16)")
     lanes: int | None = Field(default=None, description="electrical lanes at most")
     gen: int | None = Field(default=None, ge=1, le=6)

@@ -137,15 +137,13 @@ _placement_cache: dict[tuple[int, tuple[int, ...]], tuple[Motherboard, Placement
 
 
 def slot_names(board: Motherboard) -> dict[str, int]:
-    """Normalised slot name → position ('PCIEX16_2' → 2), from the slot notes' first word."""
+    """Normalised slot name → position ('PCIEX16_2' → 2), plus 'slotN' for every position."""
     hit = _slot_names_cache.get(id(board))
     if hit is not None and hit[0] is board:
         return hit[1]
     names: dict[str, int] = {}
     for s in board.pcie_slots:
-        label = s.__dict__.get("name") or (
-            s.notes.replace(";", ",").split(",")[0] if s.notes else None
-        )
+        label = s.name
         if label:
             names[normalize(label)] = s.position
         names[f"slot{s.position}"] = s.position
