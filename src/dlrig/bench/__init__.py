@@ -1,0 +1,79 @@
+"""`dlrig bench`: measure the assembled machine and compare it with the plan.
+
+Probes (one module each): :mod:`~dlrig.bench.gemm`, :mod:`~dlrig.bench.membw`,
+:mod:`~dlrig.bench.loader`, :mod:`~dlrig.bench.disk`, :mod:`~dlrig.bench.allreduce`; system
+facts from :mod:`~dlrig.bench.nvml`. :mod:`~dlrig.bench.expected` says what the machine should
+deliver, :mod:`~dlrig.bench.diagnose` compares and explains, :mod:`~dlrig.bench.report` renders.
+PyTorch is optional (``dlrig[bench]``): without it the CPU path uses NumPy and the torch-only
+probes report "skipped: needs torch". Nothing here imports torch at import time.
+
+>>> from dlrig.bench import BenchOptions, bench
+>>> report = bench(BenchOptions(mode="quick", device="cpu"))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from dlrig.bench.diagnose import compare
+from dlrig.bench.expected import Plan, attach_disks, load_build_plan, plan_from_detected
+from dlrig.bench.model import BenchReport, BenchResult, Finding, GpuFacts, Measurement
+from dlrig.bench.runner import BenchOptions, Progress, run_bench
+
+__all__ = [
+    "BenchOptions",
+    "BenchReport",
+    "BenchResult",
+    "Finding",
+    "GpuFacts",
+    "Measurement",
+    "Plan",
+    "bench",
+    "compare",
+    "make_plan",
+    "run_bench",
+]
+
+
+def make_plan(
+    result: BenchResult,
+    catalog: Any,
+    build_path: str | Path | None = None,
+    disk_args: list[str] | None = None,
+) -> Plan:
+    """What ``result`` is compared with: the build file's parts, else the detected GPUs."""
+    plan = (
+        load_build_plan(build_path, catalog)
+        if build_path
+        else plan_from_detected(result.gpus, catalog)
+    )
+    attach_disks(plan, disk_args or [], catalog)
+    return plan
+
+
+def bench(
+    options: BenchOptions,
+    catalog: Any | None = None,
+    build_path: str | Path | None = None,
+    disk_args: list[str] | None = None,
+    progress: Progress | None = None,
+) -> BenchReport:
+    """Run the probes and compare with the build file (or the detected GPUs' chip specs).
+
+    ``disk_args`` are ``PATH`` or ``PATH=DRIVE`` (a storage part of the build or catalog); the
+    paths are measured and the named drive gives the expected read speed.
+    """
+    if catalog is None:
+        from dlrig.catalog import open_catalog
+
+        catalog = open_catalog()
+    # Read the build file and resolve drive names first: bad input fails before the measuring.
+    plan = load_build_plan(build_path, catalog) if build_path else None
+    paths = attach_disks(plan or Plan(source=""), disk_args or [], catalog)
+    options.disk_paths = options.disk_paths or tuple(paths)
+    result = run_bench(options, progress)
+    if plan is None:
+        plan = plan_from_detected(result.gpus, catalog)
+        attach_disks(plan, disk_args or [], catalog)
+    return compare(result, plan, catalog)

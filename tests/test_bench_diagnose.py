@@ -1,0 +1,215 @@
+"""Comparison and diagnosis on recorded runs: a healthy RTX 4090, an x4 link, thermal
+throttling and a lowered power limit, a slow disk (fixtures in tests/bench_data/)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dlrig.bench.diagnose import compare
+from dlrig.bench.expected import (
+    Plan,
+    PlannedGpu,
+    expectations,
+    pcie_gb_s,
+    plan_from_detected,
+    resolve_chip,
+)
+from dlrig.bench.model import BenchReport, BenchResult
+from dlrig.bench.report import report_to_dict, to_markdown
+from dlrig.parts import GpuChip, Storage
+
+DATA = Path(__file__).parent / "bench_data"
+
+# Dense specs from NVIDIA's Ada (RTX 4090) and Ampere GA102 (RTX 3090) architecture whitepapers;
+# fp16/bf16 are tensor rates with FP32 accumulate. Inline so these tests do not move when the
+# shipped chip table is edited.
+RTX_4090 = GpuChip(
+    id="rtx-4090",
+    name="GeForce RTX 4090",
+    vendor="nvidia",
+    architecture="Ada",
+    fp32_tflops=82.6,
+    tf32_tflops=82.6,
+    fp16_tflops=165.2,
+    bf16_tflops=165.2,
+    fp8_tflops=330.3,
+    memory_bandwidth_gb_s=1008.0,
+    source="Ada whitepaper",
+)
+RTX_3090 = GpuChip(
+    id="rtx-3090",
+    name="GeForce RTX 3090",
+    vendor="nvidia",
+    architecture="Ampere",
+    fp32_tflops=35.6,
+    tf32_tflops=35.6,
+    fp16_tflops=71.0,
+    bf16_tflops=71.0,
+    memory_bandwidth_gb_s=936.0,
+    nvlink=True,
+    source="GA102 whitepaper",
+)
+SSD = Storage(
+    id="samsung-990-pro-2tb",
+    name="Samsung 990 PRO 2TB",
+    brand="Samsung",
+    kind="nvme",
+    interface="PCIe 4.0 x4",
+    capacity_gb=2000,
+    seq_read_mb_s=7450,
+    form_factor="M.2 2280",
+    pcie_gen=4,
+    source="samsung.com",
+)
+
+
+def load(name: str) -> BenchResult:
+    return BenchResult.model_validate_json((DATA / f"{name}.json").read_text())
+
+
+def build_plan(chip: GpuChip, n: int, lanes: int | None = 16) -> Plan:
+    gpus = [PlannedGpu(name=chip.name, chip=chip, pcie_gen=4, pcie_lanes=lanes) for _ in range(n)]
+    return Plan(source="build file test.yaml", gpus=gpus, storage=[SSD], from_build=True)
+
+
+def messages(report: BenchReport, severity: str | None = None) -> list[str]:
+    return [f.message for f in report.findings if severity in (None, f.severity)]
+
+
+def test_pcie_bandwidth_table() -> None:
+    assert pcie_gb_s(4, 16) == pytest.approx(31.5, abs=0.01)
+    assert pcie_gb_s(3, 16) == pytest.approx(15.76, abs=0.01)
+    assert pcie_gb_s(4, 4) == pytest.approx(7.88, abs=0.01)
+
+
+def test_healthy_4090_has_no_warnings() -> None:
+    report = compare(load("rtx4090_healthy"), build_plan(RTX_4090, 1))
+    assert not report.has_errors and messages(report, "warning") == []
+    by_key = {c.measurement.key: c for c in report.comparisons}
+    bf16 = by_key["gemm.bf16.gpu0"]
+    assert bf16.expected == 165.2 and bf16.ratio == pytest.approx(156 / 165.2, abs=1e-3)
+    assert bf16.verdict == "ok"
+    assert by_key["membw.h2d.pinned.gpu0"].expected == pytest.approx(31.5, abs=0.01)
+    assert by_key["membw.h2d.pageable.gpu0"].verdict == "unknown"  # no spec for pageable
+    [info] = messages(report, "info")
+    assert "levels off at 16 worker(s)" in info and "48 per GPU" in info
+
+
+def test_x4_link_is_named_with_its_fix() -> None:
+    report = compare(load("x4_link"), build_plan(RTX_3090, 2))
+    assert report.has_errors
+    text = "\n".join(messages(report))
+    assert (
+        "GPU 1 runs at PCIe x4 (the card has x16): check its slot, or lane sharing with an "
+        "M.2 drive" in text
+    )
+    pinned = next(c for c in report.comparisons if c.measurement.key == "membw.h2d.pinned.gpu1")
+    assert pinned.verdict == "low" and pinned.ratio == pytest.approx(6.3 / 31.5, abs=1e-3)
+    assert "GPU 1 runs at PCIe x4" in (pinned.diagnosis or "")
+    # GPU 0 is fine; all-reduce is bound by the x4 card and far below one x16 link
+    gpu0 = next(c for c in report.comparisons if c.measurement.key == "membw.h2d.pinned.gpu0")
+    assert gpu0.verdict == "ok"
+    ar = next(c for c in report.comparisons if c.measurement.key == "allreduce.busbw")
+    assert ar.verdict == "low" and "GeForce cards have no P2P" in (ar.diagnosis or "")
+    # no P2P: the peer copy has no expectation rather than a false alarm
+    p2p = next(c for c in report.comparisons if c.measurement.key.startswith("membw.p2p"))
+    assert p2p.verdict == "unknown"
+
+
+def test_x4_link_without_build_still_flagged() -> None:
+    result = load("x4_link")
+    plan = plan_from_detected(result.gpus, None)
+    report = compare(result, plan)
+    assert any("GPU 1 runs at PCIe x4" in m for m in messages(report, "warning"))
+    assert any("not in the chip table" in m for m in messages(report, "info"))
+
+
+def test_thermal_throttle_and_power_limit() -> None:
+    report = compare(load("thermal_throttle"), build_plan(RTX_4090, 4))
+    by_key = {c.measurement.key: c for c in report.comparisons}
+    hot = by_key["gemm.bf16.gpu2"]
+    assert hot.ratio == pytest.approx(0.45, abs=0.005) and hot.verdict == "low"
+    assert hot.diagnosis is not None
+    assert hot.diagnosis.startswith("bf16 GEMM on GPU 2 at 45% of peak (74.3 of 165.2 TFLOPS")
+    assert "throttles for heat at 88 °C" in hot.diagnosis
+    capped = by_key["gemm.bf16.gpu3"]
+    assert capped.verdict == "low" and "power limit is 300 W (default 450 W)" in (
+        capped.diagnosis or ""
+    )
+    assert "nvidia-smi -i 3 -pl 450" in (capped.diagnosis or "")
+    text = "\n".join(messages(report, "warning"))
+    assert (
+        "GPU 2 throttles for heat at 88 °C (slowdown at 88 °C; NVML: sw_thermal_slowdown, "
+        "hw_thermal_slowdown)" in text
+    )
+    assert "GPU 1 runs at 83 °C, within 5 °C of its 88 °C slowdown point" in text
+    assert "GPU 2 drops to 51.2 TFLOPS under sustained load" in text
+    assert "GPU 1 drops" not in text  # 149 of 156 burst is normal
+    assert "GPU 3's power limit is 300 W, below its default 450 W" in text
+    assert not any("GPU 0" in m for m in messages(report))
+    # 45% of peak is a warning; the sustained 51 TFLOPS (31%) falls below 40%: an error
+    [err] = messages(report, "error")
+    assert err.startswith("sustained bf16 GEMM on GPU 2 at 31% of peak")
+
+
+def test_gpu_count_mismatch_is_an_error() -> None:
+    report = compare(load("rtx4090_healthy"), build_plan(RTX_4090, 4))
+    [err] = messages(report, "error")
+    assert err.startswith("the build lists 4 GPU(s) but 1 were detected")
+
+
+def test_slow_disk_and_cached_disk() -> None:
+    result = load("slow_disk")
+    plan = Plan(source="build", storage=[SSD], from_build=True)
+    report = compare(result, plan)
+    slow = next(c for c in report.comparisons if c.measurement.key == "disk.read./data")
+    assert slow.expected == 7450 and slow.ratio == pytest.approx(455 / 7450, abs=1e-3)
+    assert slow.verdict == "low"
+    [err] = messages(report, "error")
+    assert err.startswith("/data reads at 455 MB/s, 6% of the 7,450 MB/s spec of Samsung 990 PRO")
+    assert "M.2 slot" in err
+    assert any(
+        "/dev/shm: the page cache could not be bypassed" in m for m in messages(report, "warning")
+    )
+
+
+def test_disk_without_a_known_drive_has_no_expectation() -> None:
+    result = load("slow_disk")
+    two = Plan(
+        source="build", storage=[SSD, SSD.model_copy(update={"id": "other"})], from_build=True
+    )
+    assert "disk.read./data" not in expectations(result, two)
+    two.disks["/data"] = SSD  # --disk /data=samsung-990-pro-2tb
+    assert expectations(result, two)["disk.read./data"].value == 7450
+
+
+def test_recorded_cpu_run_compares_cleanly() -> None:
+    report = compare(load("cpu_2core_quick"), plan_from_detected([], None))
+    assert not report.has_errors
+    assert all(c.verdict in ("unknown", "skipped") for c in report.comparisons)
+    assert report.expected_from.startswith("nothing")
+
+
+def test_report_json_and_markdown() -> None:
+    report = compare(load("x4_link"), build_plan(RTX_3090, 2))
+    data = report_to_dict(report)
+    assert data["summary"]["errors"] >= 1 and data["summary"]["figures"]["low"] >= 2
+    fig = next(f for f in data["figures"] if f["key"] == "gemm.bf16.gpu0")
+    assert fig["expected"] == 71.0 and fig["verdict"] == "ok" and fig["unit"] == "TFLOPS"
+    md = to_markdown(report)
+    assert "## GPUs" in md and "| 1 | NVIDIA GeForce RTX 3090 | gen 4 x4 (under load)" in md
+    assert "**error**: GPU 1 runs at PCIe x4" in md
+    assert "| membw.h2d.pinned.gpu1 | 6.30 GB/s | 31.5 GB/s (PCIe 4.0 x16) | 20% | LOW |" in md
+
+
+def test_detected_names_resolve_against_the_chip_table(catalog) -> None:  # type: ignore[no-untyped-def]
+    if not catalog.chips:
+        pytest.skip("the chip table is empty")
+    chip = resolve_chip("NVIDIA GeForce RTX 4090", catalog)
+    assert chip is not None and chip.bf16_tflops and chip.bf16_tflops > 100
+    assert resolve_chip("NVIDIA A100-SXM4-80GB", catalog) is None or "sxm" in (
+        resolve_chip("NVIDIA A100-SXM4-80GB", catalog).name.lower()
+    )  # type: ignore[union-attr]
+    assert resolve_chip("Totally Unknown GPU 9000", catalog) is None
