@@ -126,12 +126,29 @@ def test_platforms_for_1_2_4_8_gpus(cat) -> None:  # type: ignore[no-untyped-def
 
 def test_required_gpu_families_present(cat) -> None:  # type: ignore[no-untyped-def]
     names = " | ".join(c.name for c in cat.chips).lower()
-    for family in ("1080 ti", "2080 ti", "titan rtx", "3090", "3090 ti", "4090", "5090",
-                   "a5000", "a6000", "6000 ada", "pro 6000", "l40s", "a100", "h100"):
+    for family in (
+        "1080 ti",
+        "2080 ti",
+        "titan rtx",
+        "3090",
+        "3090 ti",
+        "4090",
+        "5090",
+        "a5000",
+        "a6000",
+        "6000 ada",
+        "pro 6000",
+        "l40s",
+        "a100",
+        "h100",
+    ):
         assert family in names, family
     assert any(c.vendor == "amd" for c in cat.chips)
-    blower_3090 = [g for g in cat.parts(Category.GPU)
-                   if isinstance(g, Gpu) and "3090" in g.chip and g.cooling == "blower"]
+    blower_3090 = [
+        g
+        for g in cat.parts(Category.GPU)
+        if isinstance(g, Gpu) and "3090" in g.chip and g.cooling == "blower"
+    ]
     assert blower_3090
 
 

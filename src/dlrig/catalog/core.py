@@ -1,19 +1,23 @@
-"""The Catalog API: parts by category, GPU chip specs, lookup, filtering and name resolution."""
+"""The Catalog API: parts by category, GPU chip specs, lookup, filtering and name resolution.
+
+:class:`Catalog` keeps everything in memory. Subclasses (the SQLite store's catalog) may load
+parts lazily by overriding the small set of hooks below (``_category_parts``, ``_lookup``,
+``_name_entries``, ``_entry_part``); every public method is written against those hooks.
+"""
 
 from __future__ import annotations
 
-import builtins
 from collections.abc import Iterable, Sequence
-from functools import cached_property
+from typing import Any
 
 from dlrig.catalog.filters import Filter, parse_filter
-from dlrig.catalog.resolve import NameIndex
+from dlrig.catalog.resolve import Named, NameIndex
 from dlrig.errors import CatalogError, PartNotFoundError
 from dlrig.parts import PART_MODELS, Category, GpuChip, Part
 
 
 class Catalog:
-    """An in-memory set of parts and GPU chip specs.
+    """A set of parts and GPU chip specs.
 
     ``name`` says where it came from (``builtin`` or a store path); ``version`` changes whenever
     its content changes, so caches (e.g. the planner's preprocessing) can key on it.
@@ -43,19 +47,38 @@ class Catalog:
             if chip.id in self._chips:
                 raise CatalogError(f"duplicate GPU chip id '{chip.id}'", "rename one of them")
             self._chips[chip.id] = chip
+        self._indexes: dict[str, NameIndex[Any]] = {}
+        self._chip_idx: NameIndex[GpuChip] | None = None
 
-    # --- access ---------------------------------------------------------------------------
+    # --- hooks for lazy subclasses ------------------------------------------------------------
+    def _category_parts(self, category: Category) -> list[Part]:
+        """Every part of ``category`` in catalog order (the list may be shared: don't mutate)."""
+        return self._parts[category]
+
+    def _lookup(self, part_id: str) -> Part | None:
+        """The part with exactly this id, or None."""
+        return self._by_id.get(part_id)
+
+    def _name_entries(self, category: Category | None) -> Iterable[Named]:
+        """Records (id, name, aliases) the name index is built from; parts themselves here."""
+        return self.parts(category)
+
+    def _entry_part(self, entry: Any) -> Part:
+        """The part a name-index entry stands for."""
+        return entry  # type: ignore[no-any-return]
+
+    # --- access -------------------------------------------------------------------------------
     def __len__(self) -> int:
         return len(self._by_id)
 
     def __contains__(self, part_id: object) -> bool:
-        return part_id in self._by_id
+        return isinstance(part_id, str) and self._lookup(part_id) is not None
 
     def parts(self, category: Category | None = None) -> list[Part]:
         """Every part, or every part of ``category``, in catalog order."""
         if category is None:
-            return [p for c in Category for p in self._parts[c]]
-        return list(self._parts[category])
+            return [p for c in Category for p in self._category_parts(c)]
+        return list(self._category_parts(category))
 
     def list(
         self, category: Category | None = None, filters: Sequence[Filter | str] = ()
@@ -72,9 +95,10 @@ class Catalog:
 
     def get(self, part_id: str) -> Part:
         """The part with exactly this id; PartNotFoundError (with suggestions) otherwise."""
-        if part_id in self._by_id:
-            return self._by_id[part_id]
-        close = [p.id for p, score in self._index(None).ranked(part_id, limit=3) if score >= 55]
+        found = self._lookup(part_id)
+        if found is not None:
+            return found
+        close = [e.id for e, score in self._index(None).ranked(part_id, limit=3) if score >= 55]
         hint = (
             "did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
             if close
@@ -83,40 +107,32 @@ class Catalog:
         raise PartNotFoundError(f"no part with id '{part_id}'", hint, close)
 
     @property
-    def chips(self) -> builtins.list[GpuChip]:
+    def chips(self) -> list[GpuChip]:
         return list(self._chips.values())
 
     def chip(self, chip_id: str) -> GpuChip:
         """The chip spec with this id or name (resolved like part names)."""
         if chip_id in self._chips:
             return self._chips[chip_id]
-        return self._chip_index.resolve(chip_id, what="GPU chip")
+        if self._chip_idx is None:
+            self._chip_idx = NameIndex(self._chips.values())
+        return self._chip_idx.resolve(chip_id, what="GPU chip")
 
     def chip_of(self, gpu: Part) -> GpuChip | None:
         """The chip spec of a GPU card, or None when the catalog lacks it."""
         return self._chips.get(getattr(gpu, "chip", ""))
 
-    # --- names ----------------------------------------------------------------------------
+    # --- names --------------------------------------------------------------------------------
     def resolve(self, text: str, category: Category | None = None) -> Part:
         """The part ``text`` names: exact id, exact name/alias, then a confident fuzzy match."""
         what = f"{category.value} part" if category else "part"
-        return self._index(category).resolve(text, what=what)
+        return self._entry_part(self._index(category).resolve(text, what=what))
 
-    def search(
-        self, text: str, category: Category | None = None, limit: int = 20
-    ) -> builtins.list[Part]:
-        return self._index(category).search(text, limit=limit)
+    def search(self, text: str, category: Category | None = None, limit: int = 20) -> list[Part]:
+        return [self._entry_part(e) for e in self._index(category).search(text, limit=limit)]
 
-    def _index(self, category: Category | None) -> NameIndex[Part]:
+    def _index(self, category: Category | None) -> NameIndex[Any]:
         key = category.value if category else "*"
         if key not in self._indexes:
-            self._indexes[key] = NameIndex(self.parts(category))
+            self._indexes[key] = NameIndex(self._name_entries(category))
         return self._indexes[key]
-
-    @cached_property
-    def _indexes(self) -> dict[str, NameIndex[Part]]:
-        return {}
-
-    @cached_property
-    def _chip_index(self) -> NameIndex[GpuChip]:
-        return NameIndex(self._chips.values())

@@ -76,9 +76,10 @@ def main() -> None:
         sys.exit(130)
     except Exception as exc:  # click usage errors and anything unexpected
         # Usage errors from Typer's bundled click: they know how to show themselves.
-        if hasattr(exc, "show") and isinstance(getattr(exc, "exit_code", None), int):
+        exit_code = getattr(exc, "exit_code", None)
+        if hasattr(exc, "show") and isinstance(exit_code, int):
             exc.show()
-            sys.exit(2 if exc.exit_code == 2 else exc.exit_code)
+            sys.exit(exit_code)
         if debug:
             raise
         stderr.print(f"[red]internal error:[/red] {type(exc).__name__}: {exc}")

@@ -10,9 +10,11 @@ from dlrig.cli.output import print_json, stdout, table
 from dlrig.parts import Category, GpuChip, Part, parse_category
 
 catalog_app = typer.Typer(
-    help="Browse the parts catalog (built-in, or an imported store with --catalog).",
+    help="Browse the parts catalog (built-in, or an imported store with --catalog); import "
+    "public datasets into a store.",
     no_args_is_help=True,
 )
+_catalog_state: dict[str, str | None] = {"catalog": None}
 
 CatalogOpt = Annotated[
     str | None,
@@ -69,25 +71,60 @@ def _price(part: Part) -> str | None:
     return None if part.price_usd is None else f"${part.price_usd:,.0f}"
 
 
+# Above this many rows a listing is printed as plain aligned text: a Rich table of thousands of
+# imported parts takes seconds to lay out.
+PLAIN_LISTING_ROWS = 200
+
+
+def plain_table(title: str, headers: list[str], rows: list[list[Any]]) -> None:
+    """A fast fixed-width table (no wrapping) for long listings; None shows as an em dash."""
+    import sys
+
+    text = [[("—" if v is None else str(v)) for v in row] for row in rows]
+    widths = [max([len(h), *(len(r[i]) for r in text)]) for i, h in enumerate(headers)]
+    widths[1] = min(widths[1], 70)
+    out = [title, "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    out.append("  ".join("-" * w for w in widths))
+    for r in text:
+        r[1] = r[1] if len(r[1]) <= widths[1] else r[1][: widths[1] - 1] + "…"
+        out.append("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip())
+    sys.stdout.write("\n".join(out) + "\n")
+
+
 def render_parts(parts: list[Part], title: str) -> None:
     by_cat: dict[Category, list[Part]] = {}
     for p in parts:
         by_cat.setdefault(p.category, []).append(p)
     for cat, rows in by_cat.items():
+        if getattr(rows[0], "price_only", False) or any(getattr(p, "price_only", False)
+                                                         for p in rows):
+            priced = [p for p in rows if getattr(p, "price_only", False)]
+            rows = [p for p in rows if not getattr(p, "price_only", False)]
+            stdout.print(table(f"{title}: {cat.value} price-only rows ({len(priced)})",
+                               ["id", "name", "price"],
+                               [[p.id, p.name, _price(p)] for p in priced]))
+            if not rows:
+                continue
         cols = LIST_COLUMNS[cat]
-        stdout.print(
-            table(
-                f"{title}: {cat.value} ({len(rows)})",
-                ["id", "name", *(h for h, _ in cols), "price"],
-                [[p.id, p.name, *(_cell(p, a) for _, a in cols), _price(p)] for p in rows],
-            )
-        )
+        heading = f"{title}: {cat.value} ({len(rows)})"
+        headers = ["id", "name", *(h for h, _ in cols), "price"]
+        cells = [[p.id, p.name, *(_cell(p, a) for _, a in cols), _price(p)] for p in rows]
+        if len(rows) > PLAIN_LISTING_ROWS:
+            plain_table(heading, headers, cells)
+        else:
+            stdout.print(table(heading, headers, cells))
 
 
 def _open(catalog: str | None) -> Any:
     from dlrig.catalog import open_catalog
 
-    return open_catalog(catalog)
+    return open_catalog(catalog or _catalog_state["catalog"])
+
+
+@catalog_app.callback()
+def _catalog_root(catalog: CatalogOpt = None) -> None:
+    """Browse and import parts catalogs."""
+    _catalog_state["catalog"] = catalog
 
 
 @catalog_app.command("list")
@@ -98,6 +135,9 @@ def list_cmd(
         typer.Option("--filter", "-f", help="FIELD OP VALUE, e.g. 'vram_gib>=24' (repeatable). "
                      "Operators: = != < <= > >= ~ (contains)."),
     ] = None,
+    price_only: Annotated[
+        bool, typer.Option("--price-only", help="List the price-only rows of an imported store.")
+    ] = False,
     json_: JsonOpt = False,
     catalog: CatalogOpt = None,
 ) -> None:
@@ -110,6 +150,14 @@ def list_cmd(
     """
     cat = parse_category(category) if category else None
     cat_obj = _open(catalog)
+    if price_only:
+        parts = getattr(cat_obj, "price_only_parts", lambda c: [])(cat)
+        if json_:
+            print_json([part_json(p) for p in parts])
+        else:
+            stdout.print(table(f"price-only rows ({len(parts)})", ["id", "name", "price", "date"],
+                               [[p.id, p.name, _price(p), p.price_date] for p in parts]))
+        return
     parts = cat_obj.list(cat, filter_ or [])
     if json_:
         print_json([part_json(p) for p in parts])
@@ -210,4 +258,7 @@ def _fields_table(title: str, model: Any) -> Any:
 
 
 def register(app: typer.Typer) -> None:
+    from dlrig.cli import catalog_import
+
+    catalog_import.register(catalog_app)
     app.add_typer(catalog_app, name="catalog")
