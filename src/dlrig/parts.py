@@ -317,7 +317,7 @@ class Gpu(Part):
     chip: Slug = Field(description="id of the GpuChip record")
     vram_gib: float = Field(gt=0, le=512)
     tdp_w: int = Field(ge=30, le=1000)
-    length_mm: int | None = Field(default=None, ge=150, le=360)
+    length_mm: int | None = Field(default=None, ge=100, le=360)  # low-profile cards ~150 mm
     slot_width: float | None = Field(default=None, ge=1, le=4, description="slots occupied")
     cooling: Literal["blower", "open-air", "liquid", "passive"] | None = None
     pcie_6pin: int | None = Field(default=None, ge=0, le=4)

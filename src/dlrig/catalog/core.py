@@ -7,6 +7,7 @@ parts lazily by overriding the small set of hooks below (``_category_parts``, ``
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -65,7 +66,8 @@ class Catalog:
 
     def _entry_part(self, entry: Any) -> Part:
         """The part a name-index entry stands for."""
-        return entry  # type: ignore[no-any-return]
+        part: Part = entry
+        return part
 
     # --- access -------------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -107,8 +109,8 @@ class Catalog:
         raise PartNotFoundError(f"no part with id '{part_id}'", hint, close)
 
     @property
-    def chips(self) -> list[GpuChip]:
-        return list(self._chips.values())
+    def chips(self) -> builtins.list[GpuChip]:
+        return builtins.list(self._chips.values())
 
     def chip(self, chip_id: str) -> GpuChip:
         """The chip spec with this id or name (resolved like part names)."""
@@ -128,7 +130,9 @@ class Catalog:
         what = f"{category.value} part" if category else "part"
         return self._entry_part(self._index(category).resolve(text, what=what))
 
-    def search(self, text: str, category: Category | None = None, limit: int = 20) -> list[Part]:
+    def search(
+        self, text: str, category: Category | None = None, limit: int = 20
+    ) -> builtins.list[Part]:
         return [self._entry_part(e) for e in self._index(category).search(text, limit=limit)]
 
     def _index(self, category: Category | None) -> NameIndex[Any]:

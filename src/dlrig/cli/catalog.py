@@ -26,29 +26,67 @@ CatalogOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 CategoryOpt = Annotated[
     str | None,
-    typer.Option("--category", "-c", help="cpu, motherboard, memory, gpu, storage, psu, "
-                 "cooler or case."),
+    typer.Option(
+        "--category", "-c", help="cpu, motherboard, memory, gpu, storage, psu, cooler or case."
+    ),
 ]
 
 # The columns a listing shows per category: (header, attribute).
 LIST_COLUMNS: dict[Category, list[tuple[str, str]]] = {
-    Category.CPU: [("cores", "cores"), ("threads", "threads"), ("socket", "socket"),
-                   ("TDP W", "tdp_w"), ("PCIe lanes", "pcie_lanes")],
-    Category.MOTHERBOARD: [("socket", "socket"), ("chipset", "chipset"),
-                           ("form factor", "form_factor"), ("memory", "memory_type"),
-                           ("x16 slots", "x16_count")],
-    Category.MEMORY: [("type", "type"), ("MT/s", "speed_mts"), ("kit", "kit"),
-                      ("ECC", "ecc"), ("RDIMM", "registered")],
-    Category.GPU: [("chip", "chip"), ("VRAM GiB", "vram_gib"), ("TDP W", "tdp_w"),
-                   ("length mm", "length_mm"), ("slots", "slot_width"), ("cooling", "cooling")],
-    Category.STORAGE: [("kind", "kind"), ("capacity GB", "capacity_gb"),
-                       ("read MB/s", "seq_read_mb_s"), ("form factor", "form_factor")],
-    Category.PSU: [("W", "wattage_w"), ("rating", "efficiency"), ("6+2-pin", "pcie_8pin"),
-                   ("12V-2x6", "pcie_12vhpwr"), ("ATX 3", "atx3")],
-    Category.COOLER: [("kind", "kind"), ("height mm", "height_mm"),
-                      ("radiator mm", "radiator_mm"), ("rated W", "rated_tdp_w")],
-    Category.CASE: [("type", "form_factor"), ("max GPU mm", "max_gpu_length_mm"),
-                    ("slots", "expansion_slots"), ("max cooler mm", "max_cooler_height_mm")],
+    Category.CPU: [
+        ("cores", "cores"),
+        ("threads", "threads"),
+        ("socket", "socket"),
+        ("TDP W", "tdp_w"),
+        ("PCIe lanes", "pcie_lanes"),
+    ],
+    Category.MOTHERBOARD: [
+        ("socket", "socket"),
+        ("chipset", "chipset"),
+        ("form factor", "form_factor"),
+        ("memory", "memory_type"),
+        ("x16 slots", "x16_count"),
+    ],
+    Category.MEMORY: [
+        ("type", "type"),
+        ("MT/s", "speed_mts"),
+        ("kit", "kit"),
+        ("ECC", "ecc"),
+        ("RDIMM", "registered"),
+    ],
+    Category.GPU: [
+        ("chip", "chip"),
+        ("VRAM GiB", "vram_gib"),
+        ("TDP W", "tdp_w"),
+        ("length mm", "length_mm"),
+        ("slots", "slot_width"),
+        ("cooling", "cooling"),
+    ],
+    Category.STORAGE: [
+        ("kind", "kind"),
+        ("capacity GB", "capacity_gb"),
+        ("read MB/s", "seq_read_mb_s"),
+        ("form factor", "form_factor"),
+    ],
+    Category.PSU: [
+        ("W", "wattage_w"),
+        ("rating", "efficiency"),
+        ("6+2-pin", "pcie_8pin"),
+        ("12V-2x6", "pcie_12vhpwr"),
+        ("ATX 3", "atx3"),
+    ],
+    Category.COOLER: [
+        ("kind", "kind"),
+        ("height mm", "height_mm"),
+        ("radiator mm", "radiator_mm"),
+        ("rated W", "rated_tdp_w"),
+    ],
+    Category.CASE: [
+        ("type", "form_factor"),
+        ("max GPU mm", "max_gpu_length_mm"),
+        ("slots", "expansion_slots"),
+        ("max cooler mm", "max_cooler_height_mm"),
+    ],
 }
 
 
@@ -96,13 +134,18 @@ def render_parts(parts: list[Part], title: str) -> None:
     for p in parts:
         by_cat.setdefault(p.category, []).append(p)
     for cat, rows in by_cat.items():
-        if getattr(rows[0], "price_only", False) or any(getattr(p, "price_only", False)
-                                                         for p in rows):
+        if getattr(rows[0], "price_only", False) or any(
+            getattr(p, "price_only", False) for p in rows
+        ):
             priced = [p for p in rows if getattr(p, "price_only", False)]
             rows = [p for p in rows if not getattr(p, "price_only", False)]
-            stdout.print(table(f"{title}: {cat.value} price-only rows ({len(priced)})",
-                               ["id", "name", "price"],
-                               [[p.id, p.name, _price(p)] for p in priced]))
+            stdout.print(
+                table(
+                    f"{title}: {cat.value} price-only rows ({len(priced)})",
+                    ["id", "name", "price"],
+                    [[p.id, p.name, _price(p)] for p in priced],
+                )
+            )
             if not rows:
                 continue
         cols = LIST_COLUMNS[cat]
@@ -132,8 +175,12 @@ def list_cmd(
     category: CategoryOpt = None,
     filter_: Annotated[
         list[str] | None,
-        typer.Option("--filter", "-f", help="FIELD OP VALUE, e.g. 'vram_gib>=24' (repeatable). "
-                     "Operators: = != < <= > >= ~ (contains)."),
+        typer.Option(
+            "--filter",
+            "-f",
+            help="FIELD OP VALUE, e.g. 'vram_gib>=24' (repeatable). "
+            "Operators: = != < <= > >= ~ (contains).",
+        ),
     ] = None,
     price_only: Annotated[
         bool, typer.Option("--price-only", help="List the price-only rows of an imported store.")
@@ -151,12 +198,17 @@ def list_cmd(
     cat = parse_category(category) if category else None
     cat_obj = _open(catalog)
     if price_only:
-        parts = getattr(cat_obj, "price_only_parts", lambda c: [])(cat)
+        parts: list[Part] = getattr(cat_obj, "price_only_parts", lambda c: [])(cat)
         if json_:
             print_json([part_json(p) for p in parts])
         else:
-            stdout.print(table(f"price-only rows ({len(parts)})", ["id", "name", "price", "date"],
-                               [[p.id, p.name, _price(p), p.price_date] for p in parts]))
+            stdout.print(
+                table(
+                    f"price-only rows ({len(parts)})",
+                    ["id", "name", "price", "date"],
+                    [[p.id, p.name, _price(p), p.price_date] for p in parts],
+                )
+            )
         return
     parts = cat_obj.list(cat, filter_ or [])
     if json_:
@@ -232,11 +284,37 @@ def chips_cmd(json_: JsonOpt = False, catalog: CatalogOpt = None) -> None:
     stdout.print(
         table(
             "GPU chips (dense TFLOPS; fp16/bf16 = tensor with FP32 accumulate)",
-            ["id", "name", "arch", "fp32", "tf32", "bf16", "fp16", "fp8", "GB/s", "GiB", "W",
-             "launch $"],
-            [[c.id, c.name, c.architecture, c.fp32_tflops, c.tf32_tflops, c.bf16_tflops,
-              c.fp16_tflops, c.fp8_tflops, c.memory_bandwidth_gb_s, c.vram_gib, c.tdp_w,
-              c.launch_price_usd] for c in chips],
+            [
+                "id",
+                "name",
+                "arch",
+                "fp32",
+                "tf32",
+                "bf16",
+                "fp16",
+                "fp8",
+                "GB/s",
+                "GiB",
+                "W",
+                "launch $",
+            ],
+            [
+                [
+                    c.id,
+                    c.name,
+                    c.architecture,
+                    c.fp32_tflops,
+                    c.tf32_tflops,
+                    c.bf16_tflops,
+                    c.fp16_tflops,
+                    c.fp8_tflops,
+                    c.memory_bandwidth_gb_s,
+                    c.vram_gib,
+                    c.tdp_w,
+                    c.launch_price_usd,
+                ]
+                for c in chips
+            ],
         )
     )
 
@@ -251,8 +329,9 @@ def _fields_table(title: str, model: Any) -> Any:
         if value in (None, [], ()):
             value = "— (unknown)" if value is None else "—"
         elif isinstance(value, list) and value and isinstance(value[0], dict):
-            value = "\n".join(", ".join(f"{k}={v}" for k, v in d.items() if v not in (None, []))
-                              for d in value)
+            value = "\n".join(
+                ", ".join(f"{k}={v}" for k, v in d.items() if v not in (None, [])) for d in value
+            )
         t.add_row(name, str(value))
     return t
 

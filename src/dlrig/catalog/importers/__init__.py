@@ -1,0 +1,239 @@
+"""Importers of public parts datasets into a catalog store, and what they share.
+
+Every importer reads its files, maps each record into the pydantic part models, and writes the
+result into the store in **one transaction**: a failure (bad path, a bug, Ctrl-C) leaves the
+store exactly as it was. Records keep their dataset id (``origin`` + ``record``), so importing
+the same data again updates rows instead of duplicating them. Nothing is dropped silently: a
+record that is out of scope is *skipped* and one that is malformed or implausible is
+*quarantined*, both with a reason, in the :class:`ImportReport`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from dlrig.errors import CatalogImportError
+
+Progress = Callable[[int, int, str], None]  # (done, total, what) — the CLI draws the bar
+
+IMPORTED, UPDATED, UNCHANGED, SKIPPED, QUARANTINED, REMOVED = (
+    "imported",
+    "updated",
+    "unchanged",
+    "skipped",
+    "quarantined",
+    "removed",
+)
+STATUSES = (IMPORTED, UPDATED, UNCHANGED, SKIPPED, QUARANTINED, REMOVED)
+
+
+class RowProblem(Exception):
+    """A record that cannot be imported; ``status`` is skipped or quarantined."""
+
+    status = QUARANTINED
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Skip(RowProblem):
+    """Out of scope for dlrig (an old socket, DDR3, a laptop part): not an error in the data."""
+
+    status = SKIPPED
+
+
+class Quarantine(RowProblem):
+    """Malformed or implausible data: kept out of the catalog, reported with the reason."""
+
+    status = QUARANTINED
+
+
+@dataclass
+class RowResult:
+    category: str
+    record: str
+    status: str
+    reason: str = ""
+    name: str = ""
+
+
+@dataclass
+class ImportReport:
+    """What an import did, per category, with a reason for every row not imported."""
+
+    dataset: str
+    source_path: str
+    rows: list[RowResult] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def add(
+        self, category: str, record: str, status: str, reason: str = "", name: str = ""
+    ) -> None:
+        self.rows.append(RowResult(category, record, status, reason, name))
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """category -> status -> rows."""
+        out: dict[str, dict[str, int]] = {}
+        for r in self.rows:
+            out.setdefault(r.category, dict.fromkeys(STATUSES, 0))[r.status] += 1
+        return out
+
+    def top_reasons(self, category: str, status: str, n: int = 3) -> list[tuple[str, int]]:
+        reasons = Counter(
+            _reason_kind(r.reason)
+            for r in self.rows
+            if r.category == category and r.status == status
+        )
+        return reasons.most_common(n)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "dataset": self.dataset,
+            "source_path": self.source_path,
+            "seconds": round(self.seconds, 2),
+            "counts": self.counts(),
+            "notes": self.notes,
+            **self.extra,
+            "rows": [
+                {
+                    "category": r.category,
+                    "record": r.record,
+                    "status": r.status,
+                    "reason": r.reason,
+                    "name": r.name,
+                }
+                for r in self.rows
+                if r.status not in (IMPORTED, UPDATED, UNCHANGED) or r.reason
+            ],
+        }
+
+    def write(self, path: Path) -> None:
+        """The full report: JSON, or CSV when the file name ends in .csv."""
+        path = Path(path)
+        if path.suffix.lower() == ".csv":
+            import csv
+
+            with path.open("w", newline="", encoding="utf-8") as fh:
+                w = csv.writer(fh)
+                w.writerow(["dataset", "category", "record", "status", "reason", "name"])
+                for r in self.rows:
+                    w.writerow([self.dataset, r.category, r.record, r.status, r.reason, r.name])
+            return
+        data = self.to_json()
+        data["rows"] = [r.__dict__ for r in self.rows]
+        path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def _reason_kind(reason: str) -> str:
+    """A reason without its row-specific numbers/names, for grouping ("top reasons")."""
+    return re.sub(r"'[^']*'|\b\d[\d.,]*\b", "…", reason)
+
+
+# --- reading ------------------------------------------------------------------------------------
+def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str]]:
+    """(line number, record or None, error) for every non-blank line of a JSON Lines file."""
+    try:
+        fh = path.open(encoding="utf-8")
+    except OSError as exc:
+        raise CatalogImportError(f"cannot read {path}: {exc}", "check the path") from exc
+    with fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield n, None, f"line {n}: invalid JSON ({exc.msg})"
+                continue
+            if not isinstance(obj, dict):
+                yield n, None, f"line {n}: expected a JSON object, got {type(obj).__name__}"
+                continue
+            yield n, obj, ""
+
+
+def read_records(path: Path) -> list[tuple[str, dict[str, Any] | None, str]]:
+    """Records of a .jsonl file, a .json file (one object or a list) or a folder of .json files.
+
+    Returns (where, record or None, error) triples, ``where`` = "file:line" for messages.
+    """
+    if path.is_dir():
+        out: list[tuple[str, dict[str, Any] | None, str]] = []
+        for f in sorted(path.glob("*.json")):
+            try:
+                obj = json.loads(f.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+                out.append((f.name, None, f"{f.name}: invalid JSON ({exc})"))
+                continue
+            for i, rec in enumerate(obj if isinstance(obj, list) else [obj]):
+                if isinstance(rec, dict):
+                    out.append((f.name, rec, ""))
+                else:
+                    out.append((f"{f.name}[{i}]", None, f"{f.name}: expected a JSON object"))
+        return out
+    if path.suffix == ".json":
+        try:
+            obj = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise CatalogImportError(f"{path} is not valid JSON: {exc}", "fix the file") from exc
+        rows = obj if isinstance(obj, list) else [obj]
+        return [
+            (f"{path.name}[{i}]", r, "")
+            if isinstance(r, dict)
+            else (f"{path.name}[{i}]", None, f"item {i}: expected a JSON object")
+            for i, r in enumerate(rows)
+        ]
+    return [(f"{path.name}:{n}", rec, err) for n, rec, err in read_jsonl(path)]
+
+
+# --- mapping helpers ----------------------------------------------------------------------------
+_SLUG_BAD = re.compile(r"[^a-z0-9.+]+")
+
+
+def slugify(text: str, max_len: int = 100) -> str:
+    """'ASUS ROG Strix RTX 4090 (OC)' -> 'asus-rog-strix-rtx-4090-oc'."""
+    slug = _SLUG_BAD.sub("-", text.lower()).strip("-.+")
+    slug = slug[:max_len].rstrip("-.+")
+    return slug or "part"
+
+
+def num(value: Any, what: str, *, integer: bool = False) -> float | int | None:
+    """A number from a dataset value; None for null/'' ; Quarantine for text or bools."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise Quarantine(f"{what}: expected a number, got {value!r}")
+    if integer:
+        return round(value)
+    return float(value)
+
+
+def validation_reason(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:3]:
+        loc = ".".join(str(x) for x in err["loc"]) or "row"
+        value = err.get("input")
+        shown = "" if isinstance(value, dict | list) else f" (got {value!r})"
+        parts.append(f"{loc}: {err['msg']}{shown}")
+    return "invalid: " + "; ".join(parts)
+
+
+def existing_records(conn: sqlite3.Connection, origin: str) -> dict[str, tuple[str, str, str]]:
+    """record -> (id, data, category) of the rows an origin already has in the store."""
+    return {
+        rec: (pid, data, cat)
+        for rec, pid, data, cat in conn.execute(
+            "SELECT record, id, data, category FROM parts WHERE origin = ?", (origin,)
+        )
+    }

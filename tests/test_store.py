@@ -1,0 +1,91 @@
+"""The SQLite store: schema versioning, the combined catalog, transactions."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from dlrig.catalog import open_catalog
+from dlrig.catalog.builtin import builtin_catalog
+from dlrig.catalog.importers import opendb as opendb_mod
+from dlrig.catalog.importers.run import import_dataset
+from dlrig.catalog.store import SCHEMA_VERSION, connect, open_store
+from dlrig.errors import CatalogError, CatalogImportError, PartNotFoundError
+from dlrig.parts import Category
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def _snapshot(path: Path) -> list[tuple[object, ...]]:
+    conn = sqlite3.connect(path)
+    rows = conn.execute("SELECT id, data FROM parts ORDER BY id").fetchall()
+    rows += conn.execute("SELECT name, imported_at FROM datasets ORDER BY name").fetchall()
+    conn.close()
+    return rows
+
+
+def test_missing_store_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(CatalogError, match="no catalog store"):
+        open_store(tmp_path / "nope.sqlite")
+
+
+def test_new_store_has_builtin_parts(tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite"
+    connect(path, create=True).close()
+    cat = open_store(path)
+    builtin = builtin_catalog()
+    assert len(cat) == len(builtin)
+    assert [p.id for p in cat.parts(Category.GPU)] == [p.id for p in builtin.parts(Category.GPU)]
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite"
+    connect(path, create=True).close()
+    sqlite3.connect(path).execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}").connection.close()
+    with pytest.raises(CatalogError, match="schema version"):
+        open_store(path)
+
+
+def test_foreign_sqlite_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "other.sqlite"
+    sqlite3.connect(path).execute("CREATE TABLE x (a)").connection.close()
+    with pytest.raises(CatalogError, match="not a dlrig catalog"):
+        open_store(path)
+
+
+def test_env_var_selects_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "c.sqlite"
+    import_dataset(path, "opendb", FIXTURES / "opendb")
+    monkeypatch.setenv("DLRIG_CATALOG", str(path))
+    cat = open_catalog()
+    assert "MSI GeForce RTX 4090 SUPRIM X 24G" in {p.name for p in cat.parts(Category.GPU)}
+    assert cat.version != builtin_catalog().version
+    # the Catalog API works across builtin and imported parts
+    imported = cat.resolve("msi geforce rtx 4090 suprim x 24g")
+    assert cat.get(imported.id) == imported and imported.id in cat
+    assert cat.list(Category.GPU, ["cooling=blower", "vram_gib>=24"])
+    with pytest.raises(PartNotFoundError):
+        cat.get("no-such-part-anywhere")
+
+
+def test_failing_import_leaves_catalog_unchanged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "c.sqlite"
+    import_dataset(path, "opendb", FIXTURES / "opendb")
+    before = _snapshot(path)
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    # fail inside the write transaction, after some rows were already written
+    monkeypatch.setattr(opendb_mod, "record_dataset", boom)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        import_dataset(path, "opendb", FIXTURES / "opendb")
+    assert _snapshot(path) == before
+    with pytest.raises(CatalogImportError):
+        import_dataset(path, "opendb", tmp_path / "does-not-exist")
+    assert _snapshot(path) == before
