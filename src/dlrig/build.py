@@ -269,8 +269,19 @@ class Build:
 
     # --- single parts -------------------------------------------------------------------------
     def _one(self, cat: Category) -> Part | None:
-        its = self.items[cat]
+        its = [it for it in self.items[cat] if not _price_only(it.part)]
         return its[0].part if its else None
+
+    def _expanded(self, cat: Category) -> tuple[Part, ...]:
+        """Parts of ``cat`` with specs, repeated by count (price-only rows have no specs)."""
+        return tuple(
+            it.part for it in self.items[cat] if not _price_only(it.part) for _ in range(it.count)
+        )
+
+    @cached_property
+    def price_only_parts(self) -> tuple[Part, ...]:
+        """Parts known only from a price list: the rules cannot check them."""
+        return tuple(p for p in self.parts if _price_only(p))
 
     @cached_property
     def cpu(self) -> Cpu | None:
@@ -296,19 +307,15 @@ class Build:
     @cached_property
     def gpus(self) -> tuple[Gpu, ...]:
         """Every GPU card, expanded by count, in build order."""
-        return tuple(cast(Gpu, it.part) for it in self.items[Category.GPU] for _ in range(it.count))
+        return cast(tuple[Gpu, ...], self._expanded(Category.GPU))
 
     @cached_property
     def memory_kits(self) -> tuple[Memory, ...]:
-        return tuple(
-            cast(Memory, it.part) for it in self.items[Category.MEMORY] for _ in range(it.count)
-        )
+        return cast(tuple[Memory, ...], self._expanded(Category.MEMORY))
 
     @cached_property
     def drives(self) -> tuple[Storage, ...]:
-        return tuple(
-            cast(Storage, it.part) for it in self.items[Category.STORAGE] for _ in range(it.count)
-        )
+        return cast(tuple[Storage, ...], self._expanded(Category.STORAGE))
 
     @cached_property
     def parts(self) -> tuple[Part, ...]:
@@ -428,3 +435,8 @@ def _chips_from(catalog: Catalog, gpus: Iterable[BuildItem]) -> dict[str, GpuChi
         if chip is not None:
             chips[chip.id] = chip
     return chips
+
+
+def _price_only(part: Part) -> bool:
+    """True for a row imported from a price list only (see catalog.store.PriceOnlyPart)."""
+    return bool(getattr(part, "price_only", False))

@@ -278,9 +278,15 @@ def check(build: Build, rules: Iterable[str] | None = None) -> CheckResult:
     ctx = Context(build)
     result = CheckResult(build)
     findings = result.findings
+    spec_less = ", ".join(p.name for p in build.price_only_parts)
     for r in selected:
         found, reason = r.run(build, ctx)
         findings.extend(found)
+        if spec_less and (reason is not None or not found):
+            # A rule that saw nothing wrong may simply not have seen the spec-less part:
+            # never let that pass silently, and say why a part looked missing.
+            note = f"price-only part(s) without specs: {spec_less}"
+            reason = f"{reason}; {note}" if reason else note
         if reason is not None:
             result.unchecked.append(UncheckedRule(r.code, r.slug, reason))
         result.rules_run += 1
