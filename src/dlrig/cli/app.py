@@ -16,6 +16,8 @@ from dlrig.cli import bench as bench_cmd
 from dlrig.cli import catalog as catalog_cmd
 from dlrig.cli import check as check_cmd
 from dlrig.cli import cost as cost_cmd
+from dlrig.cli import plan as plan_cmd
+from dlrig.cli import serve as serve_cmd
 from dlrig.cli import size as size_cmd
 from dlrig.cli.output import stderr
 from dlrig.errors import DlrigError
@@ -54,6 +56,8 @@ bench_cmd.register(app)
 catalog_cmd.register(app)
 check_cmd.register(app)
 cost_cmd.register(app)
+plan_cmd.register(app)
+serve_cmd.register(app)
 size_cmd.register(app)
 
 
@@ -88,6 +92,9 @@ def main() -> None:
 
 
 def report_error(exc: DlrigError) -> None:
-    stderr.print(f"[bold red]error:[/bold red] {exc.message}", highlight=False)
+    from rich.markup import escape
+
+    # Messages quote user input and shell commands ('dlrig[web]'): never read them as markup.
+    stderr.print(f"[bold red]error:[/bold red] {escape(exc.message)}", highlight=False)
     if exc.hint:
-        stderr.print(f"  → {exc.hint}", highlight=False)
+        stderr.print(f"  → {escape(exc.hint)}", highlight=False)

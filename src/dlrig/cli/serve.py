@@ -1,0 +1,58 @@
+"""`dlrig serve`: the web app (catalog, check, size, cost, plan) on a local port."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from dlrig.cli.output import stderr
+
+
+def serve_cmd(
+    host: Annotated[
+        str,
+        typer.Option("--host", help="Address to listen on (the default: this machine only)."),
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", help="Port to listen on.", min=1, max=65535)
+    ] = 8000,
+    catalog: Annotated[
+        str | None,
+        typer.Option(
+            "--catalog",
+            help="Catalog store to use (default: $DLRIG_CATALOG, else the built-in catalog).",
+        ),
+    ] = None,
+) -> None:
+    """Serve the web app: the same checks, sizing, costs and plans in a browser, plus a JSON API.
+
+    Needs the web extra (fastapi, uvicorn, jinja2). Stop it with Ctrl+C.
+
+    Examples:
+      dlrig serve
+      dlrig serve --port 8080 --catalog ~/.local/share/dlrig/catalog.sqlite
+    """
+    from dlrig.errors import MissingExtraError
+
+    try:
+        import fastapi  # noqa: F401
+        import jinja2  # noqa: F401
+        import uvicorn
+    except ImportError as exc:
+        raise MissingExtraError(exc.name or "fastapi", "web") from None
+    from dlrig.web.app import create_app
+
+    app = create_app(catalog)  # opens the catalog now: a bad --catalog fails before listening
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        stderr.print(
+            f"[yellow]warning:[/yellow] listening on {host}: anyone who can reach this address "
+            "can use the app (it has no login)",
+            highlight=False,
+        )
+    stderr.print(f"dlrig web app on http://{host}:{port}/ (Ctrl+C stops it)", highlight=False)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve_cmd)
