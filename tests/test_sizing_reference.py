@@ -47,6 +47,7 @@ OCTOCODER = {
 }
 OCTO_SRC = "https://huggingface.co/docs/transformers/llm_tutorial_optimization"
 ANATOMY_SRC = "https://huggingface.co/docs/transformers/model_memory_anatomy"
+ZERO_SRC = "https://arxiv.org/abs/1910.02054"
 BERT_LARGE_TRAIN = {
     "task": "finetune",
     "model": "bert-large",
@@ -179,7 +180,7 @@ REFERENCE_CASES: list[Case] = [
         120.0,
         "GB",
         0.15,
-        "arXiv:1910.02054",
+        ZERO_SRC,
         lambda: _model_states_gb(0, 64),
     ),
     Case(
@@ -189,7 +190,7 @@ REFERENCE_CASES: list[Case] = [
         31.4,
         "GB",
         0.15,
-        "arXiv:1910.02054",
+        ZERO_SRC,
         lambda: _model_states_gb(1, 64),
     ),
     Case(
@@ -199,7 +200,7 @@ REFERENCE_CASES: list[Case] = [
         16.6,
         "GB",
         0.15,
-        "arXiv:1910.02054",
+        ZERO_SRC,
         lambda: _model_states_gb(2, 64),
     ),
     Case(
@@ -209,7 +210,7 @@ REFERENCE_CASES: list[Case] = [
         1.9,
         "GB",
         0.15,
-        "arXiv:1910.02054",
+        ZERO_SRC,
         lambda: _model_states_gb(3, 64),
     ),
     Case(
@@ -289,7 +290,7 @@ REFERENCE_CASES: list[Case] = [
         800.0,
         "KiB",
         0.05,
-        "arXiv:2309.06180",
+        "https://arxiv.org/abs/2309.06180",
         lambda: (
             kv_cache_bytes(
                 load_workload(
@@ -347,7 +348,7 @@ REFERENCE_CASES: list[Case] = [
         3.14e23,
         "FLOPs",
         0.05,
-        "arXiv:2005.14165",
+        "https://arxiv.org/abs/2005.14165",
         lambda: _train_flops(GPT3_175B, 300e9, 2048),
     ),
     Case(
@@ -357,17 +358,17 @@ REFERENCE_CASES: list[Case] = [
         3.8e25,
         "FLOPs",
         0.05,
-        "arXiv:2407.21783",
+        "https://arxiv.org/abs/2407.21783",
         lambda: _train_flops(LLAMA3_405B, 15.6e12, 8192),
     ),
     Case(
         "llama2-70b-gpu-hours",
         "training",
-        "Llama 2 70B GPU-hours (A100-80GB), utilisation calibrated on the 7B run of the same paper",
+        "Llama 2 70B GPU-hours (Table 2, A100-80GB), utilisation calibrated on the 7B's 184,320",
         1_720_320.0,
         "GPU-h",
         0.15,
-        "arXiv:2307.09288",
+        "https://arxiv.org/abs/2307.09288",
         _llama2_70b_gpu_hours,
     ),
 ]

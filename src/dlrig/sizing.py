@@ -102,7 +102,9 @@ def _breakdown_from_shape(m: ModelSpec) -> ParamBreakdown:
     linear = 2 * h * h + 2 * h * kv + (3 if m.mlp == "swiglu" else 2) * h * f
     other = 0.0
     if m.arch in ("gpt2", "bert"):
-        other = 2 * h + 2 * kv + h + f + h + 4 * h  # linear biases + two LayerNorms (w, b)
+        # biases of q, o (h each), k, v (kv each), MLP up (f) and down (h), plus two LayerNorms
+        # (weight and bias, 4h): reproduces GPT-2 124M's 124,439,808 and BERT-base's 109,482,240
+        other = 2 * h + 2 * kv + f + h + 4 * h
     elif m.arch == "qwen2":
         other = h + 2 * kv + 2 * h  # q,k,v biases + two RMSNorm weights
     else:
@@ -249,9 +251,9 @@ def _vision_activation_bytes(w: Workload) -> float:
 def kv_cache_bytes(w: Workload, context: int | None = None, batch: int | None = None) -> float:
     """KV cache: 2 (K and V) × layers × kv_dim × bytes × tokens × sequences.
 
-    vLLM (Kwon et al. 2023, §2.3): "2 (key and value vectors) × 5120 (hidden state size) × 40
-    (number of layers) × 2 (bytes per FP16)" = 800 KB per token for OPT-13B. With grouped-query
-    attention kv_dim = kv_heads × head_dim (Ainslie et al. 2023).
+    vLLM (Kwon et al. 2023, §3, "Large KV cache"): "2 (key and value vectors) × 5120 (hidden
+    state size) × 40 (number of layers) × 2 (bytes per FP16)" = 800 KB per token for OPT-13B.
+    With grouped-query attention kv_dim = kv_heads × head_dim (Ainslie et al. 2023).
     """
     m = w.model
     if m.kind != "transformer":
