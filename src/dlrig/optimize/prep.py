@@ -1,0 +1,521 @@
+"""Catalog preprocessing for the planner, computed once per catalog version and cached.
+
+Three steps, each cheap enough to redo per query when a query filters parts away:
+
+1. **Unary filters** — a part the planner can never use is dropped: no price (we cannot
+   budget it), a GPU whose chip is not in the catalog, a price-only row.
+2. **Pareto-dominance pruning within compatibility classes** — parts are grouped by the
+   attributes constraints compare for *equality* (socket, memory type, slot layout, card
+   thickness, ...); inside a group, a part that is no cheaper and no better on any attribute an
+   inequality constraint uses (wattage, threads, clearance, TFLOPS, ...) can be replaced by the
+   part that dominates it in every build, so it is never needed for an optimum.
+   Facts that are *unknown* make a rule report "unchecked" instead of an error, so whether a fact
+   is known is part of the class, never compared as a number.
+3. **Slot tables** — for every distinct motherboard slot layout, card thickness and GPU count,
+   where :func:`dlrig.rules.limits.place_gpus` puts the cards (lanes, lowest slot reached, air
+   gaps) and, per M.2 drive count, what :func:`dlrig.rules.limits.assign_m2` does to them. These
+   are the checker's own functions, so the planner and the checker cannot drift.
+
+The in-process cache keys on ``catalog.version``; an on-disk copy (pickle under the user cache
+directory, see :func:`cache_dir`) survives between runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import pickle
+import time
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dlrig.parts import (
+    BOARD_FORM_FACTORS,
+    Case,
+    Category,
+    Cooler,
+    Cpu,
+    Gpu,
+    GpuChip,
+    Memory,
+    Motherboard,
+    Part,
+    Psu,
+    Storage,
+)
+from dlrig.rules import limits as L
+
+if TYPE_CHECKING:
+    from dlrig.catalog import Catalog
+
+PREP_FORMAT = 4  # bump when the pickled layout of Prep changes
+MAX_GPUS = 8  # most GPUs a desktop/workstation board takes
+MAX_DRIVES = 4  # most drives of one model in a plan
+MAX_KITS = 4  # most memory kits of one model in a plan
+DTYPES = ("fp32", "tf32", "fp16", "bf16", "fp8")
+
+
+# --- GPU placement facts ---------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class M2Facts:
+    """What assign_m2 does with ``q`` M.2 drives next to a GPU placement."""
+
+    unassigned: int  # M.2 drives without a slot (m2-slots error when the board lists slots)
+    min_lanes: int | None  # narrowest placed-GPU link after M.2 sharing (None: unknown)
+    cpu_lanes: int  # CPU lanes asked for by GPU slots, switches and CPU-attached M.2 drives
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceFacts:
+    """place_gpus for ``n`` cards of one thickness on one slot layout."""
+
+    n: int
+    x16: int  # x16-size slots
+    placed: int
+    bottom: int  # lowest expansion slot a card reaches
+    lanes_known: bool
+    choked: bool  # an open-air card would have no gap to the card below
+    m2: dict[tuple[bool, int], M2Facts]  # (sata M.2?, drive count) → facts
+
+
+@dataclass
+class Layout:
+    """One distinct slot layout shared by one or more motherboards."""
+
+    key: Hashable
+    board: Motherboard  # a representative board
+    known: bool  # slot positions and wiring known (slot_layout_known and slots listed)
+    has_slots: bool
+    facts: dict[tuple[int | None, int], PlaceFacts] = field(default_factory=dict)
+
+
+def layout_key(b: Motherboard) -> Hashable:
+    """Boards with equal keys place GPUs and M.2 drives identically.
+
+    Without a known slot layout the checker only counts x16-size slots and M.2 slots, so such
+    boards share a key per (x16 count, M.2 slot kinds) unless an M.2 slot shares lanes.
+    """
+    if not b.slot_layout_known and not any(m.shares_with for m in b.m2_slots):
+        return (
+            False,
+            len(b.x16_slots),
+            bool(b.pcie_slots),
+            tuple(sorted((m.sata is not False, m.source == "cpu") for m in b.m2_slots)),
+        )
+    return (
+        b.slot_layout_known,
+        tuple(
+            (
+                s.position,
+                s.size,
+                s.lanes,
+                s.source,
+                s.lanes_when_shared,
+                s.shares_with,
+                s.notes.replace(";", ",").split(",")[0] if s.notes else None,
+            )
+            for s in b.pcie_slots
+        ),
+        tuple((w.upstream_lanes,) for w in b.pcie_switches),
+        tuple((m.name, m.source, m.sata, m.shares_with) for m in b.m2_slots),
+    )
+
+
+def _dummy_gpu(width: int | None) -> Gpu:
+    fields: dict[str, Any] = {
+        "id": f"w{width}",
+        "name": f"{width}-slot card",
+        "slot_width": None if width is None else float(width),
+    }
+    return Gpu.model_construct(**fields)
+
+
+def _dummy_drive(sata: bool, i: int) -> Storage:
+    fields: dict[str, Any] = {
+        "id": f"d{i}",
+        "name": "M.2 drive",
+        "kind": "sata-ssd" if sata else "nvme",
+        "form_factor": "M.2 2280",
+        "interface": "SATA" if sata else "NVMe",
+    }
+    return Storage.model_construct(**fields)
+
+
+def place_facts(layout: Layout, width: int | None, n: int) -> PlaceFacts:
+    """Placement of ``n`` cards of ``width`` slots on ``layout`` (memoised on the layout)."""
+    key = (width, n)
+    if key in layout.facts:
+        return layout.facts[key]
+    board = layout.board
+    gpus = [_dummy_gpu(width) for _ in range(n)]
+    place = L.place_gpus(board, gpus)
+    w = width or L.DEFAULT_SLOT_WIDTH
+    choked = False
+    for (_, s1), (_, s2) in zip(place.placed, place.placed[1:], strict=False):
+        if s2.position - (s1.position + w) <= 0:
+            choked = True
+    lanes_known = all(x is not None for x in place.lanes)
+    base_cpu = sum(
+        (lanes or 0)
+        for (_, slot), lanes in zip(place.placed, place.lanes, strict=True)
+        if slot.source == "cpu"
+    ) + sum(sw.upstream_lanes for sw in board.pcie_switches)
+    m2: dict[tuple[bool, int], M2Facts] = {}
+    for sata in (False, True):
+        for q in range(0, MAX_DRIVES + 1):
+            drives = [_dummy_drive(sata, i) for i in range(q)]
+            a = L.assign_m2(board, drives, place)
+            narrowed = dict(a.narrowed) if board.m2_slots else {}
+            known = [
+                min(lanes, narrowed[slot.position]) if slot.position in narrowed else lanes
+                for (_, slot), lanes in zip(place.placed, place.lanes, strict=True)
+                if lanes is not None
+            ]
+            cpu_m2 = sum(4 for _, name in a.slots if _m2_source(board, name) == "cpu")
+            m2[(sata, q)] = M2Facts(
+                unassigned=len(a.unassigned),
+                min_lanes=min(known) if known else None,
+                cpu_lanes=base_cpu + cpu_m2,
+            )
+    facts = PlaceFacts(
+        n=n,
+        x16=len(board.x16_slots),
+        placed=len(place.placed),
+        bottom=place.bottom,
+        lanes_known=lanes_known,
+        choked=choked,
+        m2=m2,
+    )
+    layout.facts[key] = facts
+    return facts
+
+
+def _m2_source(board: Motherboard, name: str) -> str | None:
+    for m in board.m2_slots:
+        if m.name == name:
+            return m.source
+    return None
+
+
+# --- dominance -------------------------------------------------------------------------------
+BIG = 10**9
+
+
+def _known(*values: Any) -> tuple[bool, ...]:
+    return tuple(v is not None for v in values)
+
+
+def _price(p: Part) -> float:
+    return float(p.price_usd or 0.0)
+
+
+def dominance_key(p: Part, chip: GpuChip | None = None) -> tuple[Hashable, tuple[Any, ...]]:
+    """(compatibility class, goodness vector) of a part; higher is better in every entry.
+
+    Entries are numbers or frozensets (a superset is better). Two parts of one class compare
+    entry by entry; price enters as ``-price``.
+    """
+    neg = -_price(p)
+    if isinstance(p, Cpu):
+        return (
+            (p.socket, frozenset(p.memory_types), p.rdimm, *_known(p.pcie_lanes, p.max_memory_gb)),
+            (p.threads, -p.tdp_w, p.pcie_lanes or 0, p.max_memory_gb or 0, neg),
+        )
+    if isinstance(p, Motherboard):
+        return (
+            (
+                p.socket,
+                p.form_factor,
+                p.memory_type,
+                p.rdimm,
+                layout_key(p),
+                *_known(p.max_memory_gb, p.sata_ports),
+            ),
+            (p.memory_slots, p.max_memory_gb or 0, p.sata_ports or 0, neg),
+        )
+    if isinstance(p, Memory):
+        return ((p.type, p.registered, p.ecc, p.modules, p.module_gb), (neg,))
+    if isinstance(p, Gpu):
+        demand = L.gpu_connector_demand([p])
+        tflops = tuple(_peak(chip, d) for d in DTYPES)
+        return (
+            (
+                p.slots_occupied,
+                p.cooling,
+                p.vram_gib,
+                chip.vram_gib if chip else None,
+                chip.vendor if chip else None,
+                chip.tensor_cores if chip else None,
+                L.is_transient_prone(chip.name if chip else p.chip),
+                demand is not None,
+                *_known(p.length_mm, p.pcie_lanes),
+            ),
+            (
+                *tflops,
+                -p.tdp_w,
+                -(p.length_mm or 0),
+                p.pcie_lanes or 0,
+                -(demand.pcie_8pin if demand else 0),
+                -(demand.pcie_12vhpwr if demand else 0),
+                -(demand.adapter_8pin if demand else 0),
+                neg,
+            ),
+        )
+    if isinstance(p, Storage):
+        return (
+            (p.kind, p.form_factor, p.interface.upper().startswith("SATA")),
+            (p.capacity_gb, neg),
+        )
+    if isinstance(p, Psu):
+        eff, _ = L.psu_efficiency(p.efficiency)
+        return (
+            (p.form_factor, p.atx3, *_known(p.pcie_8pin, p.length_mm)),
+            (p.wattage_w, p.pcie_8pin or 0, p.pcie_12vhpwr or 0, eff, -(p.length_mm or 0), neg),
+        )
+    if isinstance(p, Cooler):
+        return (
+            (p.kind, bool(p.sockets), *_known(p.height_mm, p.radiator_mm, p.rated_tdp_w)),
+            (
+                frozenset(p.sockets),
+                -(p.height_mm or 0),
+                -(p.radiator_mm or 0),
+                p.rated_tdp_w or 0,
+                neg,
+            ),
+        )
+    if isinstance(p, Case):
+        fits = tuple(
+            -_FIT_RANK[L.board_fits_case(ff, p.motherboard_form_factors)[0]]
+            for ff in sorted(BOARD_FORM_FACTORS)
+        )
+        mounts = max((m.max_mm for m in p.radiator_mounts), default=0)
+        return (
+            (
+                *_known(
+                    p.max_gpu_length_mm,
+                    p.max_cooler_height_mm,
+                    p.expansion_slots,
+                    p.bays_3_5,
+                    p.bays_2_5,
+                    p.max_psu_length_mm,
+                ),
+                bool(p.radiator_mounts),
+            ),
+            (
+                *fits,
+                frozenset(p.psu_form_factors),
+                p.max_gpu_length_mm or 0,
+                p.max_cooler_height_mm or 0,
+                p.expansion_slots or 0,
+                mounts,
+                p.bays_3_5 or 0,
+                p.bays_2_5 or 0,
+                p.max_psu_length_mm or 0,
+                neg,
+            ),
+        )
+    raise TypeError(f"no dominance key for {type(p).__name__}")
+
+
+_FIT_RANK = {"fits": 0, "likely": 1, "verify": 2, "no": 3}
+
+
+def _peak(chip: GpuChip | None, dtype: str) -> float:
+    if chip is None:
+        return -1.0
+    from dlrig.sizing import effective_tflops
+
+    value = effective_tflops(chip, 1, dtype)
+    return -1.0 if value is None else value
+
+
+def _ge(a: Any, b: Any) -> bool:
+    if isinstance(a, frozenset):
+        return a >= b
+    return bool(a >= b)
+
+
+def dominates(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
+    """True when goodness vector ``a`` is at least as good as ``b`` in every entry."""
+    return all(_ge(x, y) for x, y in zip(a, b, strict=True))
+
+
+def pareto_prune(
+    parts: Sequence[Part],
+    key: Callable[[Part], tuple[Hashable, tuple[Any, ...]]],
+    keep: Iterable[str] = (),
+) -> list[Part]:
+    """Parts not dominated by a no-more-expensive part of their class; ``keep`` ids always stay.
+
+    Among identical parts the cheapest (then the smallest id) stays.
+    """
+    pinned = set(keep)
+    groups: dict[Hashable, list[tuple[tuple[Any, ...], Part]]] = {}
+    for p in parts:
+        k, vec = key(p)
+        groups.setdefault(k, []).append((vec, p))
+    out: list[Part] = []
+    for members in groups.values():
+        members.sort(key=lambda m: (_price(m[1]), m[1].id))
+        kept: list[tuple[tuple[Any, ...], Part]] = []
+        for vec, p in members:
+            if p.id not in pinned and any(dominates(v, vec) for v, _ in kept):
+                continue
+            kept.append((vec, p))
+        out.extend(p for _, p in kept)
+    order = {p.id: i for i, p in enumerate(parts)}
+    out.sort(key=lambda p: order[p.id])
+    return out
+
+
+# --- the preprocessed catalog ----------------------------------------------------------------
+@dataclass
+class Prep:
+    """Candidates per category (priced, usable), chips, keys and slot layouts of one catalog."""
+
+    version: str
+    parts: dict[Category, list[Part]]
+    chips: dict[str, GpuChip]  # gpu id → chip
+    unpriced: dict[Category, int]
+    no_chip: int
+    keys: dict[str, tuple[Hashable, tuple[Any, ...]]]  # part id → dominance key
+    layouts: dict[Hashable, Layout]
+    seconds: float = 0.0
+    pruned_cache: dict[Hashable, dict[Category, list[Part]]] = field(default_factory=dict)
+
+    def key(self, p: Part) -> tuple[Hashable, tuple[Any, ...]]:
+        k = self.keys.get(p.id)
+        if k is None:
+            k = dominance_key(p, self.chips.get(p.id))
+            self.keys[p.id] = k
+        return k
+
+    def layout(self, board: Motherboard) -> Layout:
+        k = layout_key(board)
+        lay = self.layouts.get(k)
+        if lay is None:
+            lay = Layout(
+                k,
+                board,
+                known=board.slot_layout_known and bool(board.pcie_slots),
+                has_slots=bool(board.pcie_slots),
+            )
+            self.layouts[k] = lay
+        return lay
+
+    def pruned(
+        self, parts: dict[Category, list[Part]], signature: Hashable, keep: Iterable[str] = ()
+    ) -> dict[Category, list[Part]]:
+        """Pareto-pruned ``parts`` (memoised by ``signature``, the filters that made them)."""
+        cached = self.pruned_cache.get(signature)
+        if cached is not None:
+            return cached
+        keep = tuple(keep)
+        out = {c: pareto_prune(ps, self.key, keep) for c, ps in parts.items()}
+        if len(self.pruned_cache) > 64:
+            self.pruned_cache.clear()
+        self.pruned_cache[signature] = out
+        return out
+
+
+def build_prep(catalog: Catalog) -> Prep:
+    """Preprocess ``catalog`` (see the module docstring)."""
+    t0 = time.perf_counter()
+    parts: dict[Category, list[Part]] = {}
+    unpriced: dict[Category, int] = {}
+    chips: dict[str, GpuChip] = {}
+    no_chip = 0
+    for cat in Category:
+        usable: list[Part] = []
+        missing = 0
+        for p in catalog.parts(cat):
+            if getattr(p, "price_only", False) or p.custom:
+                continue
+            if p.price_usd is None:
+                missing += 1
+                continue
+            if isinstance(p, Gpu):
+                chip = catalog.chip_of(p)
+                if chip is None:
+                    no_chip += 1
+                    continue
+                chips[p.id] = chip
+            usable.append(p)
+        parts[cat] = usable
+        unpriced[cat] = missing
+    prep = Prep(catalog.version, parts, chips, unpriced, no_chip, {}, {})
+    for ps in parts.values():
+        for p in ps:
+            prep.key(p)
+    widths = sorted(
+        {getattr(g, "slots_occupied", None) for g in parts[Category.GPU]}, key=lambda w: w or 0
+    )
+    for b in parts[Category.MOTHERBOARD]:
+        lay = prep.layout(b)  # type: ignore[arg-type]
+        if lay.facts:
+            continue
+        for w in widths:
+            for n in range(1, MAX_GPUS + 1):
+                f = place_facts(lay, w, n)
+                if f.placed < n:
+                    break
+    prep.seconds = time.perf_counter() - t0
+    return prep
+
+
+_MEMO: dict[str, Prep] = {}
+
+
+def cache_dir() -> Path:
+    """Where the on-disk preprocessing cache lives ($DLRIG_CACHE_DIR, else the user cache)."""
+    env = os.environ.get("DLRIG_CACHE_DIR")
+    if env:
+        return Path(env)
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("dlrig"))
+
+
+def prepare(catalog: Catalog, disk: bool = True) -> Prep:
+    """The preprocessed catalog, from the in-process cache, the disk cache, or computed."""
+    version = catalog.version or f"unversioned-{id(catalog)}"
+    hit = _MEMO.get(version)
+    if hit is not None:
+        return hit
+    path = None
+    if disk and catalog.version:
+        digest = hashlib.sha256(f"{PREP_FORMAT}:{version}".encode()).hexdigest()[:20]
+        path = cache_dir() / f"plan-prep-{digest}.pickle"
+        if path.exists():
+            try:
+                with path.open("rb") as fh:
+                    prep = pickle.load(fh)
+                if isinstance(prep, Prep) and prep.version == version:
+                    _MEMO[version] = prep
+                    return prep
+            except Exception:  # a stale or broken cache file is rebuilt
+                pass
+    prep = build_prep(catalog)
+    _MEMO[version] = prep
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            with tmp.open("wb") as fh:
+                pickle.dump(prep, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            tmp.replace(path)
+        except OSError:
+            pass  # caching is an optimisation only
+    return prep
+
+
+def clear_cache() -> None:
+    """Forget the in-process preprocessing cache (tests, benchmarks)."""
+    _MEMO.clear()
+
+
+def ceil_int(x: float) -> int:
+    return math.ceil(x - 1e-9)

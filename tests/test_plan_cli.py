@@ -1,0 +1,87 @@
+"""`dlrig plan` on the command line: tables, JSON, build files that `dlrig check` accepts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+pytest.importorskip("ortools")
+
+from dlrig.buildfile import load_build
+from dlrig.cli.app import app
+from dlrig.rules import check
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DLRIG_CACHE_DIR", str(tmp_path / "cache"))
+
+
+def test_plan_writes_a_build_that_checks(tmp_path: Path) -> None:
+    out = tmp_path / "build.yaml"
+    r = runner.invoke(app, ["plan", "--budget-usd", "7000", "--no-explain", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "OPTIMAL" in r.output and "proved optimal" in r.output
+    build = load_build(out)
+    assert not check(build).errors
+    assert build.price_usd <= 7000
+
+
+def test_plan_json_shape() -> None:
+    r = runner.invoke(app, ["plan", "--budget-usd", "9000", "--json", "-k", "2", "--no-explain"])
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.stdout)
+    assert data["status"] == "OPTIMAL"
+    assert data["best"]["check"]["ok"] is True
+    assert data["best"]["price_usd"] <= 9000
+    assert len(data["alternatives"]) == 2
+    assert data["stats"]["checker_cuts"] >= 0
+
+
+def test_plan_infeasible_exit_code_and_message() -> None:
+    r = runner.invoke(app, ["plan", "--budget-usd", "200", "--no-explain"])
+    assert r.exit_code == 1
+    assert "cheapest build that fits" in r.output
+
+
+def test_plan_bad_input_is_exit_2() -> None:
+    from dlrig.cli.app import main
+
+    with pytest.raises(SystemExit) as exc:
+        import sys
+
+        argv = sys.argv
+        sys.argv = ["dlrig", "plan", "--budget-usd", "5000", "--objective", "speed"]
+        try:
+            main()
+        finally:
+            sys.argv = argv
+    assert exc.value.code == 2
+
+
+def test_plan_frontier_and_upgrade() -> None:
+    r = runner.invoke(app, ["plan", "--budget-usd", "6000", "--frontier", "--no-explain"])
+    assert r.exit_code == 0, r.output
+    assert "Pareto frontier" in r.output
+    r = runner.invoke(
+        app,
+        [
+            "plan",
+            "--budget-usd",
+            "6000",
+            "--gpus",
+            "1",
+            "--upgrade-to",
+            "3",
+            "--allow",
+            "wall-circuit",
+            "--no-explain",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    assert "upgrade path: 3 GPUs" in r.output
