@@ -3,12 +3,13 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint typecheck clean
+.PHONY: run test clean
 
 $(BIN)/dlrig: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e .
+	# the planner (OR-Tools) is the main job, so the default install includes it
+	$(BIN)/pip install -q -e ".[plan]"
 	touch $(BIN)/dlrig
 
 $(VENV)/.dev: $(BIN)/dlrig
@@ -19,7 +20,7 @@ $(VENV)/.dev: $(BIN)/dlrig
 	touch $(VENV)/.dev
 
 run: $(BIN)/dlrig
-	$(BIN)/dlrig check examples/warmachine.yaml
+	$(BIN)/dlrig plan --budget-usd 7000
 
 test: $(VENV)/.dev
 	$(BIN)/ruff check src tests benchmarks

@@ -211,3 +211,14 @@ def test_lines_map() -> None:
     _, lines = parse_text("name: x\nparts:\n  cpu: a\n  gpu:\n    - b\n    - c\n")
     assert lines[("parts", "cpu")] == 3
     assert lines[("parts", "gpu", 1)] == 6
+
+
+def test_load_build_text_names_its_source(catalog: Any) -> None:
+    from dlrig.buildfile import load_build_text
+
+    text = (Path(__file__).parents[1] / "examples" / "warmachine.yaml").read_text("utf-8")
+    build = load_build_text(text, catalog)
+    assert build.gpu_count == 4 and build.source == "<text>" and build.name == "Warmachine"
+    with pytest.raises(BuildFileError) as exc:
+        load_build_text("name: x\nparts:\n  cpux: 1\n", catalog, source="<pasted>")
+    assert exc.value.line == 3 and str(exc.value.message).startswith("<pasted>:3:")

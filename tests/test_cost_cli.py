@@ -10,6 +10,7 @@ import pytest
 
 from dlrig.catalog import open_catalog
 from dlrig.cost import estimate_cost
+from dlrig.errors import InputError
 
 BUILD = """\
 name: Two 4090s
@@ -149,3 +150,21 @@ def test_bad_cost_section(run_cli: Any, tmp_path: Path) -> None:
 
 def test_catalog_fixture_sanity() -> None:
     assert open_catalog().chip("rtx-4090").bf16_tflops
+
+
+def test_estimate_cost_takes_a_build_and_draws_svg_text(build_file: Path) -> None:
+    from dlrig.buildfile import load_build
+    from dlrig.catalog import open_catalog
+
+    cat = open_catalog()
+    build = load_build(build_file, cat)
+    from_build = estimate_cost(build, hours_per_day=8, catalog=cat).to_dict()
+    assert from_build == estimate_cost(build_file, hours_per_day=8).to_dict()
+    with pytest.raises(InputError, match="not both"):
+        estimate_cost(build, run_hours=3, workload={"model": "llama-3.1-8b"})
+    pytest.importorskip("matplotlib")
+    from dlrig.cost.plot import cumulative_svg
+
+    svg = cumulative_svg(estimate_cost(build, hours_per_day=8))
+    assert svg.lstrip().startswith("<?xml") and "</svg>" in svg
+    assert "Two 4090s: own vs prebuilt vs cloud" in svg

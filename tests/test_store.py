@@ -89,3 +89,14 @@ def test_failing_import_leaves_catalog_unchanged(
     with pytest.raises(CatalogImportError):
         import_dataset(path, "opendb", tmp_path / "does-not-exist")
     assert _snapshot(path) == before
+
+
+def test_gpu_chip_by_chip_or_card_name_in_a_store(tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite"
+    import_dataset(path, "opendb", FIXTURES / "opendb")
+    cat = open_catalog(path)
+    assert cat.gpu_chip("rtx 4090").id == "rtx-4090"
+    assert cat.gpu_chip("MSI GeForce RTX 4090 SUPRIM X 24G").id == "rtx-4090"  # an imported card
+    assert cat.gpu_chip("NVIDIA GeForce RTX 4090 Founders Edition").id == "rtx-4090"
+    with pytest.raises(PartNotFoundError, match="unknown GPU chip 'zzz-9'"):
+        cat.gpu_chip("zzz-9")

@@ -138,3 +138,34 @@ def test_missing_file_and_bad_yaml(tmp_path: Path) -> None:
 def test_relative_path_uses_base_dir() -> None:
     w = load_workload("llama3-8b-lora.yaml", base_dir=EXAMPLES)
     assert w.task == "lora"
+
+
+def test_workload_from_flags_lays_flags_over_the_file() -> None:
+    from dlrig.workload import workload_from_flags
+
+    w = workload_from_flags(
+        EXAMPLES / "llama3-8b-lora.yaml", batch=2, seq=512, lora_rank=32, tokens="1B"
+    )
+    assert (w.task, w.micro_batch, w.sequence) == ("lora", 2, 512)
+    assert w.lora is not None and w.lora.rank == 32 and w.data.tokens == 1e9
+    base = load_workload(EXAMPLES / "llama3-8b-lora.yaml")
+    assert w.lora.targets == base.lora.targets  # type: ignore[union-attr]  # the file's, kept
+    flags_only = workload_from_flags(model="llama-3.1-8b", task="qlora", checkpointing=True)
+    assert flags_only.precision == "int4" and flags_only.gradient_checkpointing is True
+    with pytest.raises(WorkloadError, match="no workload given"):
+        workload_from_flags(task="lora")
+    with pytest.raises(WorkloadError, match="does not exist"):
+        workload_from_flags("nope.yaml", model="llama-3.1-8b")
+
+
+def test_parse_workload_text_never_opens_a_path(tmp_path: Path) -> None:
+    from dlrig.workload import parse_workload_text
+
+    secret = tmp_path / "secret.yaml"
+    secret.write_text("model: llama-3.1-8b\n", encoding="utf-8")
+    with pytest.raises(WorkloadError, match="must be a mapping"):
+        parse_workload_text(str(secret))
+    assert parse_workload_text("model: x\ntask: lora\n") == {"model": "x", "task": "lora"}
+    assert parse_workload_text("") == {}
+    with pytest.raises(WorkloadError, match=r"^workload:2: not valid YAML"):
+        parse_workload_text("model: x\n  task: [\n")

@@ -33,7 +33,7 @@ from pydantic import ValidationError
 
 from dlrig.build import MULTI_CATEGORIES, Build, BuildItem, Site
 from dlrig.errors import BuildFileError, PartNotFoundError
-from dlrig.parts import PART_MODELS, Category, Part
+from dlrig.parts import PART_MODELS, Category, Part, category_key
 
 if TYPE_CHECKING:
     from dlrig.catalog import Catalog
@@ -42,6 +42,7 @@ __all__ = [
     "build_to_dict",
     "dump_build",
     "load_build",
+    "load_build_text",
     "parse_build",
     "read_build_data",
     "write_build",
@@ -50,20 +51,6 @@ __all__ = [
 TOP_KEYS = ("name", "description", "parts", "site", "workload", "cost")
 ITEM_KEYS = ("part", "custom", "count", "price_usd")
 SITE_KEYS = ("mains_voltage_v", "circuit_amps")
-CATEGORY_SYNONYMS = {
-    "ram": "memory",
-    "gpus": "gpu",
-    "video-card": "gpu",
-    "processor": "cpu",
-    "board": "motherboard",
-    "mobo": "motherboard",
-    "power-supply": "psu",
-    "disk": "storage",
-    "drives": "storage",
-    "cpu-cooler": "cooler",
-    "chassis": "case",
-}
-
 try:
     _Loader: Any = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover
@@ -82,6 +69,17 @@ def load_build(path: str | Path, catalog: Catalog | None = None) -> Build:
         catalog = open_catalog()
     default_name = Path(path).stem
     return parse_build(data, catalog, source=str(path), lines=lines, default_name=default_name)
+
+
+def load_build_text(text: str, catalog: Catalog | None = None, source: str = "<text>") -> Build:
+    """Read and validate the text of a build file (YAML or JSON); ``source`` names it in error
+    messages ("<text>:5: ...")."""
+    data, lines = parse_text(text, source)
+    if catalog is None:
+        from dlrig.catalog import open_catalog
+
+        catalog = open_catalog()
+    return parse_build(data, catalog, source, lines=lines)
 
 
 def read_build_data(path: str | Path) -> tuple[dict[str, Any], dict[Path_, int]]:
@@ -241,8 +239,7 @@ def parse_build(
 
 
 def _category(ctx: _Ctx, key: Any) -> Category:
-    text = str(key).strip().lower().replace("_", "-").replace(" ", "-")
-    text = CATEGORY_SYNONYMS.get(text, text)
+    text = category_key(str(key))
     try:
         return Category(text)
     except ValueError:

@@ -228,9 +228,7 @@ class Motherboard(Part):
     _ff_known = field_validator("form_factor")(
         lambda v: _in_set(v, BOARD_FORM_FACTORS, "board form factor")
     )
-    _mem_known = field_validator("memory_type")(
-        lambda v: _in_set(v, MEMORY_TYPES, "memory type")
-    )
+    _mem_known = field_validator("memory_type")(lambda v: _in_set(v, MEMORY_TYPES, "memory type"))
 
     @model_validator(mode="after")
     def _positions_unique(self) -> Motherboard:
@@ -424,26 +422,35 @@ PART_MODELS: dict[Category, type[Part]] = {
 }
 
 
+# Words users write for a category (``--category``, a build file's ``parts:`` keys).
+CATEGORY_SYNONYMS = {
+    "ram": "memory",
+    "mem": "memory",
+    "gpus": "gpu",
+    "video-card": "gpu",
+    "processor": "cpu",
+    "board": "motherboard",
+    "mobo": "motherboard",
+    "power-supply": "psu",
+    "disk": "storage",
+    "drives": "storage",
+    "ssd": "storage",
+    "cpu-cooler": "cooler",
+    "chassis": "case",
+}
+
+
+def category_key(text: str) -> str:
+    """User text as a category value: lower-case, dashes for spaces and underscores, synonyms
+    replaced (it may still name no category)."""
+    key = text.strip().lower().replace("_", "-").replace(" ", "-")
+    return CATEGORY_SYNONYMS.get(key, key)
+
+
 def parse_category(value: str) -> Category:
     """Category from user text, accepting a few common synonyms."""
-    synonyms = {
-        "ram": "memory",
-        "mem": "memory",
-        "gpus": "gpu",
-        "video-card": "gpu",
-        "processor": "cpu",
-        "board": "motherboard",
-        "mobo": "motherboard",
-        "power-supply": "psu",
-        "disk": "storage",
-        "ssd": "storage",
-        "cpu-cooler": "cooler",
-        "chassis": "case",
-    }
-    key = value.strip().lower().replace("_", "-").replace(" ", "-")
-    key = synonyms.get(key, key)
     try:
-        return Category(key)
+        return Category(category_key(value))
     except ValueError:
         from dlrig.errors import InputError
 

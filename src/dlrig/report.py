@@ -13,13 +13,41 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dlrig.build import Build
+from dlrig.parts import Part
 from dlrig.rules import limits
 from dlrig.rules.base import CheckResult, Finding, Rule
 
-__all__ = ["build_totals", "check_result_dict", "finding_dict", "rule_dict"]
+if TYPE_CHECKING:
+    from dlrig.catalog import Catalog
+
+__all__ = [
+    "build_totals",
+    "check_result_dict",
+    "finding_dict",
+    "part_detail",
+    "part_dict",
+    "rule_dict",
+]
+
+
+def part_dict(part: Part) -> dict[str, Any]:
+    """A part as plain JSON (``dlrig catalog list|show|search --json``): its category, then
+    every field (unknown ones as null)."""
+    data = part.model_dump(mode="json", exclude_none=False)
+    return {"category": part.category.value, **data}
+
+
+def part_detail(part: Part, catalog: Catalog) -> dict[str, Any]:
+    """``dlrig catalog show --json``: :func:`part_dict` plus, for a GPU card, its chip spec
+    (``chip_spec``) when the catalog has it."""
+    data = part_dict(part)
+    chip = catalog.chip_of(part)
+    if chip is not None:
+        data["chip_spec"] = chip.model_dump(mode="json")
+    return data
 
 
 def finding_dict(f: Finding) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from dlrig.errors import WorkloadError
+from dlrig.errors import InputError, WorkloadError
 from dlrig.parts import GpuChip
 from dlrig.units import BYTES_PER_GB, BYTES_PER_GIB, TERA, seconds_to_hours
 from dlrig.workload import ModelSpec, Workload, load_workload
@@ -737,3 +737,109 @@ def fit_options(w: Workload, n_gpus: int = 1) -> list[str]:
     elif w.task == "inference":
         opts.append("more GPUs with tensor parallelism")
     return opts
+
+
+# --- ranking every chip for a workload (dlrig gpus) -------------------------------------------
+RANK_SORT_KEYS = ("fit", "perf", "price", "perf-per-dollar", "perf-per-watt")
+
+
+def rank_chips(
+    chips: list[GpuChip],
+    w: Workload | None,
+    n_gpus: int = 1,
+    interconnect: str = "pcie",
+    utilization: float | None = None,
+    sort: str = "fit",
+) -> list[dict[str, Any]]:
+    """One row per chip: fits, perf (tokens/s, samples/s or TFLOPS), price, perf/$ and perf/W.
+
+    Without a workload, perf is the chip's dense 16-bit TFLOPS. ``sort``: fit (fitting chips
+    first, then fastest), perf, price (cheapest first), perf-per-dollar, perf-per-watt. Chips
+    without a price sort last on the price keys.
+    """
+    if n_gpus < 1:
+        raise InputError(f"gpus is {n_gpus}", "use at least 1 GPU")
+    if sort not in RANK_SORT_KEYS:
+        raise InputError(
+            f"unknown sort key '{sort}'", "choose one of: " + ", ".join(RANK_SORT_KEYS)
+        )
+    rows: list[dict[str, Any]] = []
+    for chip in chips:
+        row: dict[str, Any] = {
+            "id": chip.id,
+            "name": chip.name,
+            "vram_gib": chip.vram_gib,
+            "price_usd": chip.launch_price_usd,
+            "tdp_w": chip.tdp_w,
+        }
+        if w is None:
+            perf = chip.peak_tflops("bf16") or chip.peak_tflops("fp16") or chip.fp32_tflops
+            row.update(
+                fits=None,
+                vram_needed_gib=None,
+                time_hours=None,
+                perf=perf,
+                perf_unit="dense 16-bit TFLOPS",
+            )
+        else:
+            r = size(w, chip, n_gpus, interconnect, utilization)
+            rate, unit = r.throughput
+            row.update(
+                fits=r.fits,
+                vram_needed_gib=round(r.vram_per_gpu_gib, 2),
+                time_hours=r.time_hours,
+                perf=rate,
+                perf_unit=unit,
+                gpus_needed=r.gpus_needed,
+            )
+        perf = row["perf"]
+        price = chip.launch_price_usd
+        row["perf_per_1000_usd"] = (
+            None if perf is None or price is None else perf / (price * n_gpus) * 1000
+        )
+        row["perf_per_watt"] = (
+            None if perf is None or chip.tdp_w is None else (perf / (chip.tdp_w * n_gpus))
+        )
+        rows.append(row)
+
+    def neg(v: float | None) -> float:
+        return -v if v is not None else float("inf")
+
+    def key(row: dict[str, Any]) -> tuple[Any, ...]:
+        fit_rank = {True: 0, None: 1, False: 2}[row["fits"]]
+        if sort == "perf":
+            return (neg(row["perf"]), fit_rank, row["name"])
+        if sort == "price":
+            price = row["price_usd"]
+            return (price is None, price or 0.0, fit_rank, row["name"])
+        if sort == "perf-per-dollar":
+            return (
+                row["perf_per_1000_usd"] is None,
+                neg(row["perf_per_1000_usd"]),
+                fit_rank,
+                row["name"],
+            )
+        if sort == "perf-per-watt":
+            return (neg(row["perf_per_watt"]), fit_rank, row["name"])
+        return (fit_rank, neg(row["perf"]), row["price_usd"] is None, row["name"])
+
+    rows.sort(key=key)
+    return rows
+
+
+def gpu_ranking(
+    chips: list[GpuChip],
+    w: Workload | None,
+    n_gpus: int = 1,
+    interconnect: str = "pcie",
+    utilization: float | None = None,
+    sort: str = "fit",
+) -> dict[str, Any]:
+    """The JSON ``dlrig gpus --json`` prints: the workload, the sort and the ranked rows."""
+    rows = rank_chips(chips, w, n_gpus, interconnect, utilization, sort)
+    return {
+        "workload": None if w is None else w.describe(),
+        "n_gpus": n_gpus,
+        "sort": sort,
+        "gpus": rows,
+    }

@@ -101,3 +101,25 @@ def wall_power_w(dc_power_w: float, psu_efficiency: float) -> float:
 def energy_cost_usd(watts: float, hours: float, usd_per_kwh: float) -> float:
     """Cost of running a constant ``watts`` load for ``hours`` at ``usd_per_kwh``."""
     return watts_hours_to_kwh(watts, hours) * usd_per_kwh
+
+
+# --- human-readable numbers (CLI tables and web pages) ----------------------------------------
+def human_count(n: float | None) -> str:
+    """A parameter or token count as 124M / 8.03B / 1.2T; None as an em dash."""
+    if n is None:
+        return "—"
+    for div, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if n >= div:
+            return f"{n / div:.3g}{suffix}"
+    return f"{n:g}"
+
+
+def human_hours(hours: float | None) -> str:
+    """A duration in hours as minutes, hours or days, whichever reads best; None as an em dash."""
+    if hours is None:
+        return "—"
+    if hours < 1:
+        return f"{hours * 60:.1f} min"
+    if hours < 48:
+        return f"{hours:.1f} h"
+    return f"{hours / 24:.1f} days"

@@ -307,25 +307,94 @@ def load_workload(
                 "give the path of a YAML workload file (see examples/workloads/)",
             )
         where = str(path)
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = f":{mark.line + 1}" if mark is not None else ""
-            raise WorkloadError(
-                f"{where}{line}: not valid YAML ({getattr(exc, 'problem', exc)})",
-                "fix the YAML syntax (indentation, colons, quotes)",
-            ) from exc
-        if data is None:
-            data = {}
-    else:
-        data = path_or_mapping
+        return workload_from_mapping(
+            parse_workload_text(path.read_text(encoding="utf-8"), where), where=where
+        )
+    return workload_from_mapping(_mapping(path_or_mapping, where), where=where)
+
+
+def parse_workload_text(text: str, where: str = "workload") -> dict[str, Any]:
+    """The fields in the YAML text of a workload file (empty text: no fields).
+
+    WorkloadError (``where:LINE: not valid YAML``) on bad YAML, or when the text is not a
+    mapping. Never reads a file, whatever the text says.
+    """
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise WorkloadError(
+            f"{where}{line}: not valid YAML ({getattr(exc, 'problem', exc)})",
+            "fix the YAML syntax (indentation, colons, quotes)",
+        ) from exc
+    return _mapping({} if data is None else data, where)
+
+
+def _mapping(data: Any, where: str) -> dict[str, Any]:
     if not isinstance(data, Mapping):
         raise WorkloadError(
             f"{where}: a workload must be a mapping of fields",
             "write e.g. 'task: lora' and 'model: llama-3.1-8b' on separate lines",
         )
-    return workload_from_mapping(dict(data), where=where)
+    return dict(data)
+
+
+def workload_from_flags(
+    path: str | Path | None = None,
+    *,
+    task: str | None = None,
+    model: str | None = None,
+    precision: str | None = None,
+    optimizer: str | None = None,
+    batch: int | None = None,
+    seq: int | None = None,
+    checkpointing: bool | None = None,
+    zero: int | None = None,
+    lora_rank: int | None = None,
+    tokens: str | None = None,
+    samples: str | None = None,
+    epochs: float | None = None,
+) -> Workload:
+    """The workload of the ``dlrig size`` / ``dlrig gpus`` flags: the workload file at ``path``
+    (if any) with every flag that is not None laid over its fields.
+
+    The CLI and the web app's size and GPU pages both build their workload here.
+    """
+    data: dict[str, Any] = {}
+    where = "workload"
+    if path is not None:
+        p = Path(path)
+        if not p.exists():
+            raise WorkloadError(
+                f"workload file {path} does not exist",
+                "give a YAML workload file (see examples/workloads/), or --model PRESET",
+            )
+        load_workload(p)  # validates the file on its own first (file-level errors)
+        where = str(p)
+        data = parse_workload_text(p.read_text(encoding="utf-8"), where)
+    flags: dict[str, Any] = {
+        "task": task,
+        "model": model,
+        "precision": precision,
+        "optimizer": optimizer,
+        "micro_batch": batch,
+        "sequence": seq,
+        "gradient_checkpointing": checkpointing,
+        "zero_stage": zero,
+    }
+    data.update({k: v for k, v in flags.items() if v is not None})
+    if lora_rank is not None:
+        data["lora"] = {**(data.get("lora") or {}), "rank": lora_rank}
+    extra = {"tokens": tokens, "samples": samples, "epochs": epochs}
+    data_spec = {**(data.get("data") or {}), **{k: v for k, v in extra.items() if v is not None}}
+    if data_spec:
+        data["data"] = data_spec
+    if "model" not in data:
+        raise WorkloadError(
+            "no workload given", "pass a workload file, or --model PRESET (see --list-models)"
+        )
+    return workload_from_mapping(data, where=where)
 
 
 def workload_from_mapping(data: dict[str, Any], where: str = "workload") -> Workload:

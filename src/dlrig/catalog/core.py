@@ -124,6 +124,26 @@ class Catalog:
         """The chip spec of a GPU card, or None when the catalog lacks it."""
         return self._chips.get(getattr(gpu, "chip", ""))
 
+    def gpu_chip(self, name: str) -> GpuChip:
+        """The chip spec ``name`` means: a chip id or name, else a GPU card's name or id
+        ("ASUS TUF RTX 4090") resolved through the card to its chip.
+
+        PartNotFoundError when neither matches, or when the card's chip is not in the catalog.
+        """
+        try:
+            return self.chip(name)
+        except PartNotFoundError:
+            try:
+                part = self.resolve(name)
+            except PartNotFoundError:
+                raise PartNotFoundError(
+                    f"unknown GPU chip '{name}'", "list chips with `dlrig catalog chips`"
+                ) from None
+            chip = self.chip_of(part)
+            if chip is None:
+                raise  # the chip lookup's own error (with its suggestions)
+            return chip
+
     # --- names --------------------------------------------------------------------------------
     def resolve(self, text: str, category: Category | None = None) -> Part:
         """The part ``text`` names: exact id, exact name/alias, then a confident fuzzy match."""

@@ -90,12 +90,6 @@ LIST_COLUMNS: dict[Category, list[tuple[str, str]]] = {
 }
 
 
-def part_json(part: Part) -> dict[str, Any]:
-    """A part as plain JSON: its category, id, name and every field."""
-    data = part.model_dump(mode="json", exclude_none=False)
-    return {"category": part.category.value, **data}
-
-
 def _cell(part: Part, attr: str) -> Any:
     if attr == "x16_count":
         slots = getattr(part, "x16_slots", ())
@@ -195,12 +189,14 @@ def list_cmd(
       dlrig catalog list -c gpu -f 'vram_gib>=24' -f 'cooling=blower'
       dlrig catalog list -c psu --json
     """
+    from dlrig.report import part_dict
+
     cat = parse_category(category) if category else None
     cat_obj = _open(catalog)
     if price_only:
         parts: list[Part] = getattr(cat_obj, "price_only_parts", lambda c: [])(cat)
         if json_:
-            print_json([part_json(p) for p in parts])
+            print_json([part_dict(p) for p in parts])
         else:
             stdout.print(
                 table(
@@ -212,7 +208,7 @@ def list_cmd(
         return
     parts = cat_obj.list(cat, filter_ or [])
     if json_:
-        print_json([part_json(p) for p in parts])
+        print_json([part_dict(p) for p in parts])
         return
     render_parts(parts, "catalog " + cat_obj.name)
     if not parts:
@@ -231,15 +227,14 @@ def show_cmd(
       dlrig catalog show "ASUS WS X299 SAGE"
       dlrig catalog show rtx-4090-fe --json
     """
+    from dlrig.report import part_detail
+
     cat_obj = _open(catalog)
     found = cat_obj.resolve(part)
-    chip = cat_obj.chip_of(found)
     if json_:
-        data = part_json(found)
-        if chip is not None:
-            data["chip_spec"] = chip.model_dump(mode="json")
-        print_json(data)
+        print_json(part_detail(found, cat_obj))
         return
+    chip = cat_obj.chip_of(found)
     stdout.print(_fields_table(f"{found.name} ({found.category.value})", found))
     if chip is not None:
         stdout.print(_fields_table(f"GPU chip: {chip.name}", chip))
@@ -258,11 +253,13 @@ def search_cmd(
       dlrig catalog search "rtx 4090"
       dlrig catalog search sage -c motherboard
     """
+    from dlrig.report import part_dict
+
     cat = parse_category(category) if category else None
     cat_obj = _open(catalog)
     parts = cat_obj.search(text, cat)
     if json_:
-        print_json([part_json(p) for p in parts])
+        print_json([part_dict(p) for p in parts])
         return
     if not parts:
         stdout.print(f"nothing matches '{text}'")

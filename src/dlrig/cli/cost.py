@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -66,16 +66,7 @@ def cost_cmd(
       dlrig cost build.yaml --prices my_quotes.csv --run-hours 72 --json
     """
     from dlrig.cost import estimate_cost
-    from dlrig.errors import InputError
 
-    if workload is not None and run_hours is not None:
-        raise InputError("give --workload or --run-hours, not both", "drop one of them")
-    catalog = None
-    if workload is not None:
-        from dlrig.catalog import open_catalog
-
-        catalog = open_catalog()
-        run_hours = _workload_hours(workload, build_file, catalog)
     report = estimate_cost(
         build_file,
         hours_per_day=hours_per_day,
@@ -84,7 +75,7 @@ def cost_cmd(
         versus=versus,
         price_files=tuple(prices or ()),
         run_hours=run_hours,
-        catalog=catalog,
+        workload=workload,
     )
     if plot is not None:
         from dlrig.cost.plot import plot_cumulative
@@ -95,34 +86,6 @@ def cost_cmd(
         print_json(report.to_dict())
         return
     render(report, top)
-
-
-def _workload_hours(workload: Path, build_file: Path, catalog: Any) -> float:
-    """Hours one run of ``workload`` takes on the build's GPUs (via the sizing model)."""
-    from dlrig.errors import InputError
-
-    try:
-        from dlrig import sizing
-        from dlrig.workload import load_workload
-    except ImportError:
-        raise InputError(
-            "--workload needs the sizing model, which this install lacks",
-            "give the run's duration with --run-hours instead",
-        ) from None
-    from dlrig.buildfile import load_build
-
-    build = load_build(build_file, catalog)
-    if not build.gpus:
-        raise InputError("the build has no GPU", "add a GPU to the build file")
-    chip = build.chip(build.gpus[0]) or catalog.chip(build.gpus[0].chip)
-    result = sizing.size(load_workload(workload), chip, build.gpu_count)
-    hours = getattr(result, "time_hours", None)
-    if not hours:
-        raise InputError(
-            f"the sizing model gives no training time for {workload}",
-            "give the workload's tokens or samples, or use --run-hours",
-        )
-    return float(hours)
 
 
 def render(report: CostReport, top: int = 12) -> None:

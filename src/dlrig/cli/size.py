@@ -7,11 +7,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from dlrig.cli.output import fmt_num, print_json, stderr, stdout, table
+from dlrig.units import human_count, human_hours
 
 if TYPE_CHECKING:
-    from dlrig.parts import GpuChip
     from dlrig.sizing import SizingResult
-    from dlrig.workload import Workload
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 CatalogOpt = Annotated[
@@ -55,99 +54,6 @@ UtilOpt = Annotated[
 ]
 
 
-def _workload(
-    path: str | None,
-    task: str | None,
-    model: str | None,
-    precision: str | None,
-    optimizer: str | None,
-    batch: int | None,
-    seq: int | None,
-    checkpointing: bool | None,
-    zero: int | None,
-    lora_rank: int | None,
-    tokens: str | None,
-    samples: str | None,
-    epochs: float | None,
-) -> Workload:
-    """The workload file (if any) with the flags laid over it."""
-    import yaml
-
-    from dlrig.errors import WorkloadError
-    from dlrig.workload import load_workload
-
-    data: dict[str, Any] = {}
-    where = "workload"
-    if path is not None:
-        from pathlib import Path
-
-        p = Path(path)
-        if not p.exists():
-            raise WorkloadError(
-                f"workload file {path} does not exist",
-                "give a YAML workload file (see examples/workloads/), or --model PRESET",
-            )
-        base = load_workload(p)  # validates the file on its own first (file-level errors)
-        del base
-        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-        where = str(p)
-    flags: dict[str, Any] = {
-        "task": task,
-        "model": model,
-        "precision": precision,
-        "optimizer": optimizer,
-        "micro_batch": batch,
-        "sequence": seq,
-        "gradient_checkpointing": checkpointing,
-        "zero_stage": zero,
-    }
-    for key, value in flags.items():
-        if value is not None:
-            data[key] = value
-    if lora_rank is not None:
-        lora = dict(data.get("lora") or {})
-        lora["rank"] = lora_rank
-        data["lora"] = lora
-    data_spec = dict(data.get("data") or {})
-    extra: dict[str, Any] = {"tokens": tokens, "samples": samples, "epochs": epochs}
-    for key, val in extra.items():
-        if val is not None:
-            data_spec[key] = val
-    if data_spec:
-        data["data"] = data_spec
-    if "model" not in data:
-        raise WorkloadError(
-            "no workload given", "pass a workload file, or --model PRESET (see --list-models)"
-        )
-    from dlrig.workload import workload_from_mapping
-
-    return workload_from_mapping(data, where=where)
-
-
-def _chip(name: str | None, catalog: str | None) -> GpuChip | None:
-    if name is None:
-        return None
-    from dlrig.catalog import open_catalog
-    from dlrig.errors import PartNotFoundError
-
-    cat = open_catalog(catalog)
-    try:
-        return cat.chip(name)
-    except PartNotFoundError:
-        # a card name ("ASUS TUF RTX 4090") resolves through its part to the chip
-        try:
-            part = cat.resolve(name)
-        except PartNotFoundError:
-            raise PartNotFoundError(
-                f"unknown GPU chip '{name}'",
-                "list chips with `dlrig catalog chips`",
-            ) from None
-        chip = cat.chip_of(part)
-        if chip is None:
-            raise
-        return chip
-
-
 def _list_models(json_: bool) -> None:
     from dlrig.sizing import count_params
     from dlrig.workload import model_presets
@@ -165,7 +71,7 @@ def _list_models(json_: bool) -> None:
                     m.id,
                     m.name,
                     m.kind,
-                    _count(m.params or count_params(m)),
+                    human_count(m.params or count_params(m)),
                     m.layers,
                     m.hidden,
                     f"{m.heads}/{m.n_kv_heads}" if m.heads else None,
@@ -178,25 +84,6 @@ def _list_models(json_: bool) -> None:
     )
 
 
-def _count(n: float | None) -> str | None:
-    if n is None:
-        return None
-    for div, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if n >= div:
-            return f"{n / div:.3g}{suffix}"
-    return f"{n:g}"
-
-
-def _duration(hours: float | None) -> str:
-    if hours is None:
-        return "—"
-    if hours < 1:
-        return f"{hours * 60:.1f} min"
-    if hours < 48:
-        return f"{hours:.1f} h"
-    return f"{hours / 24:.1f} days"
-
-
 def render_size(r: SizingResult) -> None:
     """The memory breakdown, fit and time/throughput as tables."""
     w = r.workload
@@ -206,8 +93,8 @@ def render_size(r: SizingResult) -> None:
     rows = [[k.replace("_", " "), f"{v:,.2f}"] for k, v in mem.items()]
     stdout.print(table("GPU memory per GPU (GiB)", ["component", "GiB"], rows))
     facts: list[list[Any]] = [
-        ["parameters", _count(r.params)],
-        ["trainable parameters", _count(r.trainable_params)],
+        ["parameters", human_count(r.params)],
+        ["trainable parameters", human_count(r.trainable_params)],
     ]
     if r.chip is not None and r.chip.vram_gib is not None:
         verdict = "yes" if r.fits else f"no — {r.shortfall_gib:.1f} GiB short"
@@ -218,7 +105,7 @@ def render_size(r: SizingResult) -> None:
     if r.effective_tflops is not None:
         facts.append(["sustained TFLOPS", fmt_num(r.effective_tflops, 1)])
     if w.trains:
-        facts.append(["time to train", _duration(r.time_hours)])
+        facts.append(["time to train", human_hours(r.time_hours)])
         rate, unit = r.throughput
         facts.append([f"training {unit}", fmt_num(rate, 0)])
     else:
@@ -279,113 +166,33 @@ def size_cmd(
         _list_models(json_)
         return
     from dlrig.sizing import size
+    from dlrig.workload import workload_from_flags
 
-    w = _workload(
+    w = workload_from_flags(
         workload,
-        task,
-        model,
-        precision,
-        optimizer,
-        batch,
-        seq,
-        checkpointing,
-        zero,
-        lora_rank,
-        tokens,
-        samples,
-        epochs,
+        task=task,
+        model=model,
+        precision=precision,
+        optimizer=optimizer,
+        batch=batch,
+        seq=seq,
+        checkpointing=checkpointing,
+        zero=zero,
+        lora_rank=lora_rank,
+        tokens=tokens,
+        samples=samples,
+        epochs=epochs,
     )
-    chip = _chip(gpu, catalog)
+    chip = None
+    if gpu is not None:
+        from dlrig.catalog import open_catalog
+
+        chip = open_catalog(catalog).gpu_chip(gpu)
     result = size(w, chip, n_gpus=gpus, interconnect=interconnect, utilization=utilization)
     if json_:
         print_json(result.as_dict())
         return
     render_size(result)
-
-
-SORT_KEYS = ("fit", "perf", "price", "perf-per-dollar", "perf-per-watt")
-
-
-def rank_chips(
-    chips: list[GpuChip],
-    w: Workload | None,
-    n_gpus: int = 1,
-    interconnect: str = "pcie",
-    utilization: float | None = None,
-    sort: str = "fit",
-) -> list[dict[str, Any]]:
-    """One row per chip: fits, perf (tokens/s, samples/s or TFLOPS), price, perf/$ and perf/W.
-
-    ``sort``: fit (fitting chips first, then fastest), perf, price (cheapest first),
-    perf-per-dollar, perf-per-watt. Chips without a price sort last on the price keys.
-    """
-    from dlrig.errors import InputError
-    from dlrig.sizing import size
-
-    if sort not in SORT_KEYS:
-        raise InputError(f"unknown sort key '{sort}'", "choose one of: " + ", ".join(SORT_KEYS))
-    rows: list[dict[str, Any]] = []
-    for chip in chips:
-        row: dict[str, Any] = {
-            "id": chip.id,
-            "name": chip.name,
-            "vram_gib": chip.vram_gib,
-            "price_usd": chip.launch_price_usd,
-            "tdp_w": chip.tdp_w,
-        }
-        if w is None:
-            perf = chip.peak_tflops("bf16") or chip.peak_tflops("fp16") or chip.fp32_tflops
-            row.update(
-                fits=None,
-                vram_needed_gib=None,
-                time_hours=None,
-                perf=perf,
-                perf_unit="dense 16-bit TFLOPS",
-            )
-        else:
-            r = size(w, chip, n_gpus, interconnect, utilization)
-            rate, unit = r.throughput
-            row.update(
-                fits=r.fits,
-                vram_needed_gib=round(r.vram_per_gpu_gib, 2),
-                time_hours=r.time_hours,
-                perf=rate,
-                perf_unit=unit,
-                gpus_needed=r.gpus_needed,
-            )
-        perf = row["perf"]
-        price = chip.launch_price_usd
-        row["perf_per_1000_usd"] = (
-            None if perf is None or price is None else perf / (price * n_gpus) * 1000
-        )
-        row["perf_per_watt"] = (
-            None if perf is None or chip.tdp_w is None else (perf / (chip.tdp_w * n_gpus))
-        )
-        rows.append(row)
-
-    def neg(v: float | None) -> float:
-        return -v if v is not None else float("inf")
-
-    def key(row: dict[str, Any]) -> tuple[Any, ...]:
-        fit_rank = {True: 0, None: 1, False: 2}[row["fits"]]
-        if sort == "perf":
-            return (neg(row["perf"]), fit_rank, row["name"])
-        if sort == "price":
-            price = row["price_usd"]
-            return (price is None, price or 0.0, fit_rank, row["name"])
-        if sort == "perf-per-dollar":
-            return (
-                row["perf_per_1000_usd"] is None,
-                neg(row["perf_per_1000_usd"]),
-                fit_rank,
-                row["name"],
-            )
-        if sort == "perf-per-watt":
-            return (neg(row["perf_per_watt"]), fit_rank, row["name"])
-        return (fit_rank, neg(row["perf"]), row["price_usd"] is None, row["name"])
-
-    rows.sort(key=key)
-    return rows
 
 
 def gpus_cmd(
@@ -424,36 +231,31 @@ def gpus_cmd(
       dlrig gpus --json
     """
     from dlrig.catalog import open_catalog
+    from dlrig.sizing import gpu_ranking
+    from dlrig.workload import workload_from_flags
 
     w = None
     if workload is not None or model is not None:
-        w = _workload(
+        w = workload_from_flags(
             workload,
-            task,
-            model,
-            precision,
-            optimizer,
-            batch,
-            seq,
-            checkpointing,
-            zero,
-            lora_rank,
-            tokens,
-            samples,
-            epochs,
+            task=task,
+            model=model,
+            precision=precision,
+            optimizer=optimizer,
+            batch=batch,
+            seq=seq,
+            checkpointing=checkpointing,
+            zero=zero,
+            lora_rank=lora_rank,
+            tokens=tokens,
+            samples=samples,
+            epochs=epochs,
         )
-    chips = open_catalog(catalog).chips
-    rows = rank_chips(chips, w, gpus, interconnect, utilization, sort)
+    ranking = gpu_ranking(open_catalog(catalog).chips, w, gpus, interconnect, utilization, sort)
     if json_:
-        print_json(
-            {
-                "workload": None if w is None else w.describe(),
-                "n_gpus": gpus,
-                "sort": sort,
-                "gpus": rows,
-            }
-        )
+        print_json(ranking)
         return
+    rows = ranking["gpus"]
     if not rows:
         stdout.print("the catalog has no GPU chips")
         return
@@ -483,7 +285,7 @@ def gpus_cmd(
                     r["vram_gib"],
                     r["vram_needed_gib"],
                     {True: "yes", False: "no", None: "—"}[r["fits"]],
-                    _duration(r["time_hours"]),
+                    human_hours(r["time_hours"]),
                     fmt_num(r["perf"], 1),
                     "unknown" if r["price_usd"] is None else fmt_num(r["price_usd"], 0),
                     fmt_num(r["perf_per_1000_usd"], 2),

@@ -11,16 +11,25 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dlrig.cost.model import BreakEven, Electricity, Option, Usage, break_even, resale_fraction
 from dlrig.cost.snapshot import PriceSet, builtin_prices, defaults, load_price_list
-from dlrig.cost.tco import CostInputs, CostReport, check_chips, compare, inputs_from_build
+from dlrig.cost.tco import (
+    CostInputs,
+    CostReport,
+    check_chips,
+    compare,
+    inputs_from_build,
+    workload_run_hours,
+)
 
 if TYPE_CHECKING:
+    from dlrig.build import Build
     from dlrig.catalog import Catalog
 
 __all__ = [
+    "VERSUS",
     "BreakEven",
     "CostInputs",
     "CostReport",
@@ -37,14 +46,16 @@ __all__ = [
     "inputs_from_build",
     "load_price_list",
     "resale_fraction",
+    "workload_run_hours",
 ]
 
 DEFAULT_HOURS_PER_DAY = 24.0
 DEFAULT_YEARS = 3.0
+VERSUS = ("cloud", "prebuilt", "all")
 
 
 def estimate_cost(
-    build_file: str | Path,
+    build: Build | str | Path,
     hours_per_day: float | None = None,
     years: float | None = None,
     kwh_usd: float | None = None,
@@ -52,17 +63,29 @@ def estimate_cost(
     price_files: list[str | Path] | tuple[str | Path, ...] = (),
     run_hours: float | None = None,
     catalog: Catalog | None = None,
+    workload: Any = None,
 ) -> CostReport:
-    """Compare owning the build in ``build_file`` with prebuilt and cloud options."""
+    """Compare owning ``build`` (a Build, or the path of a build file) with prebuilt and cloud
+    options.
+
+    ``run_hours`` (or ``workload``, sized on the build's GPUs) adds the cost of one run.
+    ``price_files`` are the user's own price lists, added to the built-in snapshot.
+    """
+    from dlrig.build import Build
     from dlrig.buildfile import load_build
     from dlrig.catalog import open_catalog
     from dlrig.cost.tco import usage_defaults_from_build
     from dlrig.errors import InputError
 
-    if versus not in ("cloud", "prebuilt", "all"):
+    if workload is not None and run_hours is not None:
+        raise InputError("give --workload or --run-hours, not both", "drop one of them")
+    if versus not in VERSUS:
         raise InputError(f"unknown --vs '{versus}'", "choose cloud, prebuilt or all")
     cat = catalog or open_catalog()
-    build = load_build(build_file, cat)
+    if not isinstance(build, Build):
+        build = load_build(build, cat)
+    if workload is not None:
+        run_hours = workload_run_hours(build, workload, cat)
     hpd_default, years_default = usage_defaults_from_build(build)
     usage = Usage(
         hours_per_day=hours_per_day
@@ -76,5 +99,5 @@ def estimate_cost(
         user = load_price_list(f)
         check_chips(user, cat)
         prices.extend(user)
-    inp = inputs_from_build(build, cat, kwh_usd=kwh_usd, source=str(build_file))
+    inp = inputs_from_build(build, cat, kwh_usd=kwh_usd, source=build.source)
     return compare(inp, usage, cat, prices, versus=versus, run_hours=run_hours)  # type: ignore[arg-type]

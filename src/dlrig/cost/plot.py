@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
+from typing import Any
 
 from dlrig.cost.model import Option
 from dlrig.errors import InputError, MissingExtraError
@@ -11,19 +13,38 @@ PLOT_SUFFIXES = (".png", ".svg")
 
 
 def plot_cumulative(report: object, path: str | Path, max_cloud: int = 6) -> Path:
-    """Write the cumulative-cost chart of a :class:`~dlrig.cost.tco.CostReport` to ``path``.
+    """Write the cumulative-cost chart of a :class:`~dlrig.cost.tco.CostReport` to ``path``
+    (.png or .svg).
 
     Shows the build, every prebuilt and the ``max_cloud`` cheapest cloud options at the horizon,
     with a marker at each break-even.
     """
-    from dlrig.cost.tco import CostReport
-
-    assert isinstance(report, CostReport)
     out = Path(path)
     if out.suffix.lower() not in PLOT_SUFFIXES:
         raise InputError(
             f"cannot write a plot to '{out.name}'", "give a file ending in .png or .svg"
         )
+    fig, plt = _figure(report, max_cloud)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out)
+    plt.close(fig)
+    return out
+
+
+def cumulative_svg(report: object, max_cloud: int = 6) -> str:
+    """The chart :func:`plot_cumulative` draws, as SVG text (no file is written)."""
+    fig, plt = _figure(report, max_cloud)
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _figure(report: object, max_cloud: int) -> tuple[Any, Any]:
+    """The chart's matplotlib figure and the pyplot module (to close it with)."""
+    from dlrig.cost.tco import CostReport
+
+    assert isinstance(report, CostReport)
     try:
         import matplotlib
 
@@ -57,7 +78,4 @@ def plot_cumulative(report: object, path: str | Path, max_cloud: int = 6) -> Pat
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
-    plt.close(fig)
-    return out
+    return fig, plt

@@ -405,6 +405,25 @@ def compare(
     return report
 
 
+def workload_run_hours(build: Build, workload: Any, catalog: Catalog) -> float:
+    """Hours one run of ``workload`` (a workload file path, a mapping or a Workload) takes on
+    the build's GPUs, from the sizing model (``dlrig cost --workload``)."""
+    from dlrig import sizing
+    from dlrig.workload import load_workload
+
+    if not build.gpus:
+        raise InputError("the build has no GPU", "add a GPU to the build file")
+    chip = build.chip(build.gpus[0]) or catalog.chip(build.gpus[0].chip)
+    result = sizing.size(load_workload(workload), chip, build.gpu_count)
+    hours = result.time_hours
+    if not hours:
+        raise InputError(
+            f"the sizing model gives no training time for {workload}",
+            "give the workload's tokens or samples, or use --run-hours",
+        )
+    return float(hours)
+
+
 def cost_per_run(report: CostReport, run_hours: float) -> dict[str, Any]:
     """Cost of one training run that takes ``run_hours`` on the owned machine."""
     if not run_hours > 0:

@@ -34,6 +34,7 @@ from starlette.concurrency import run_in_threadpool
 
 from dlrig import __version__
 from dlrig.catalog import Catalog, open_catalog
+from dlrig.cost import VERSUS
 from dlrig.errors import (
     BuildFileError,
     DlrigError,
@@ -42,18 +43,17 @@ from dlrig.errors import (
     PartNotFoundError,
 )
 from dlrig.parts import Category
+from dlrig.sizing import INTERCONNECTS
+from dlrig.sizing import RANK_SORT_KEYS as SORTS
+from dlrig.units import human_count, human_hours
 from dlrig.web import service
+from dlrig.workload import OPTIMIZERS, PRECISIONS, TASKS, Workload, workload_from_flags
 
 __all__ = ["create_app"]
 
 PACKAGE_DIR = Path(str(resources.files("dlrig.web")))
 EXAMPLE_BUILD = "warmachine.yaml"  # a copy of examples/warmachine.yaml (a test keeps it equal)
-TASKS = ("train", "finetune", "lora", "qlora", "inference")
-PRECISIONS = ("fp32", "bf16", "fp16", "fp8", "int8", "int4")
-OPTIMIZERS = ("adamw", "adamw8bit", "sgd", "adafactor")
-INTERCONNECTS = ("pcie", "pcie-switch", "nvlink", "network")
 OBJECTIVES = ("throughput", "vram", "throughput-per-dollar", "cost")
-SORTS = ("fit", "perf", "price", "perf-per-dollar", "perf-per-watt")
 # Columns the catalog page shows per category: (header, field of the part's JSON). "kit" and
 # "x16" are computed in the template.
 PART_COLUMNS: dict[str, list[tuple[str, str]]] = {
@@ -315,12 +315,13 @@ def _add_api(app: FastAPI, catalogs: _Catalogs) -> None:
         sort: str = "fit",
     ) -> dict[str, Any]:
         """`dlrig gpus --model M --task T ... --json`: every chip ranked for the workload."""
-        flags = service.workload_from_flags(
-            task=task, model=model, precision=precision, optimizer=optimizer, batch=batch,
-            seq=seq, checkpointing=checkpointing, zero=zero, lora_rank=lora_rank,
-            tokens=tokens, samples=samples, epochs=epochs,
-        )  # fmt: skip
-        workload = flags if model else None  # as `dlrig gpus`: flags without a model are unused
+        workload: Workload | None = None  # as `dlrig gpus`: flags without a model are unused
+        if model:
+            workload = workload_from_flags(
+                task=task, model=model, precision=precision, optimizer=optimizer, batch=batch,
+                seq=seq, checkpointing=checkpointing, zero=zero, lora_rank=lora_rank,
+                tokens=tokens, samples=samples, epochs=epochs,
+            )  # fmt: skip
         return service.rank_gpus(catalogs.get(), workload, gpus, interconnect, utilization, sort)
 
     @app.post("/api/cost", tags=["cost"])
@@ -338,8 +339,7 @@ def _add_api(app: FastAPI, catalogs: _Catalogs) -> None:
 
         def work() -> Response:
             cat = catalogs.get()
-            build = service.parse_build_text(text, cat)
-            report = service.cost_report(build, cat, hours_per_day, years, kwh_usd, vs, run_hours)
+            report = service.cost_text(text, cat, hours_per_day, years, kwh_usd, vs, run_hours)
             if plot == "svg":
                 return Response(service.cost_svg(report), media_type="image/svg+xml")
             return JSONResponse(report.to_dict())
@@ -458,17 +458,16 @@ def _add_pages(app: FastAPI, catalogs: _Catalogs, templates: Jinja2Templates) ->
             util = _float_field(form.get("utilization", ""), "utilization")
             inter = form.get("interconnect") or "pcie"
             sort = form.get("sort") or "fit"
-            result = service.size_workload(cat, flags, form.get("gpu") or None, gpus, inter, util)
-            ranking = service.rank_gpus(cat, flags, gpus, inter, util, sort)
+            w = workload_from_flags(**flags)
+            result = service.size_workload(cat, w, form.get("gpu") or None, gpus, inter, util)
+            ranking = service.rank_gpus(cat, w, gpus, inter, util, sort)
             return {"result": result, "ranking": ranking}
 
         return result_page(request, "size.html", work, **context)
 
     @app.get("/cost", response_class=HTMLResponse, include_in_schema=False)
     def cost_form(request: Request) -> HTMLResponse:
-        return page(
-            request, "cost.html", text=example, form={}, result=None, vs_choices=service.VERSUS
-        )
+        return page(request, "cost.html", text=example, form={}, result=None, vs_choices=VERSUS)
 
     @app.post("/cost", response_class=HTMLResponse, include_in_schema=False)
     async def cost_submit(request: Request) -> HTMLResponse:
@@ -476,9 +475,8 @@ def _add_pages(app: FastAPI, catalogs: _Catalogs, templates: Jinja2Templates) ->
         text = form.get("build", "")
 
         def work(cat: Catalog) -> dict[str, Any]:
-            build = service.parse_build_text(text, cat)
-            report = service.cost_report(
-                build,
+            report = service.cost_text(
+                text,
                 cat,
                 hours_per_day=_float_field(form.get("hours_per_day", ""), "hours per day"),
                 years=_float_field(form.get("years", ""), "years"),
@@ -498,7 +496,7 @@ def _add_pages(app: FastAPI, catalogs: _Catalogs, templates: Jinja2Templates) ->
 
         return await run_in_threadpool(
             result_page, request, "cost.html", work, text=text, form=form, result=None,
-            vs_choices=service.VERSUS,
+            vs_choices=VERSUS,
         )  # fmt: skip
 
     _add_plan_page(app, page, result_page)
@@ -573,22 +571,22 @@ def _float_field(text: str, name: str) -> float | None:
 
 
 def _size_flags(form: dict[str, str]) -> dict[str, Any]:
-    """The size page's fields as the workload mapping `dlrig size` builds from its flags."""
+    """The size page's fields as the `dlrig size` flags (keywords of `workload_from_flags`)."""
     ckpt = form.get("checkpointing", "")
-    return service.workload_from_flags(
-        task=form.get("task") or None,
-        model=form.get("model") or None,
-        precision=form.get("precision") or None,
-        optimizer=form.get("optimizer") or None,
-        batch=_int_field(form.get("batch", ""), "batch"),
-        seq=_int_field(form.get("seq", ""), "sequence"),
-        checkpointing={"yes": True, "no": False}.get(ckpt),
-        zero=_int_field(form.get("zero", ""), "ZeRO stage"),
-        lora_rank=_int_field(form.get("lora_rank", ""), "LoRA rank"),
-        tokens=form.get("tokens") or None,
-        samples=form.get("samples") or None,
-        epochs=_float_field(form.get("epochs", ""), "epochs"),
-    )
+    return {
+        "task": form.get("task") or None,
+        "model": form.get("model") or None,
+        "precision": form.get("precision") or None,
+        "optimizer": form.get("optimizer") or None,
+        "batch": _int_field(form.get("batch", ""), "batch"),
+        "seq": _int_field(form.get("seq", ""), "sequence"),
+        "checkpointing": {"yes": True, "no": False}.get(ckpt),
+        "zero": _int_field(form.get("zero", ""), "ZeRO stage"),
+        "lora_rank": _int_field(form.get("lora_rank", ""), "LoRA rank"),
+        "tokens": form.get("tokens") or None,
+        "samples": form.get("samples") or None,
+        "epochs": _float_field(form.get("epochs", ""), "epochs"),
+    }
 
 
 def _plan_options(form: dict[str, str]) -> dict[str, Any]:
@@ -630,8 +628,8 @@ def _add_filters(templates: Jinja2Templates) -> None:
     env = templates.env
     env.filters["num"] = _num
     env.filters["usd"] = lambda v, digits=0: "—" if v is None else f"${v:,.{digits}f}"
-    env.filters["count"] = _count
-    env.filters["duration"] = _duration
+    env.filters["count"] = human_count
+    env.filters["duration"] = human_hours
     env.filters["tojson_pretty"] = lambda v: json.dumps(v, indent=2, ensure_ascii=False)
     env.globals["version"] = __version__
     env.globals["planner"] = service.planner_available()  # the nav shows Plan only with it
@@ -644,22 +642,3 @@ def _num(value: Any, digits: int = 0, unit: str = "") -> str:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return str(value)
     return f"{value:,.{digits}f} {unit}".rstrip()
-
-
-def _count(n: float | None) -> str:
-    if n is None:
-        return "—"
-    for div, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if n >= div:
-            return f"{n / div:.3g}{suffix}"
-    return f"{n:g}"
-
-
-def _duration(hours: float | None) -> str:
-    if hours is None:
-        return "—"
-    if hours < 1:
-        return f"{hours * 60:.1f} min"
-    if hours < 48:
-        return f"{hours:.1f} h"
-    return f"{hours / 24:.1f} days"

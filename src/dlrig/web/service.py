@@ -1,17 +1,12 @@
 """What each web endpoint does, as plain functions: parsed input in, the CLI's JSON dict out.
 
 Every function here calls the same library function as the matching CLI command and returns
-the same shape as its ``--json``. Some CLI commands still do part of their work inline; the
-adapters that repeat that work are marked **ADAPTER** and should move into the library (then
-both the CLI and this module call it and the two cannot drift):
-
-- ``part_json`` and ``rank_chips`` live in ``dlrig.cli.catalog`` / ``dlrig.cli.size``; they are
-  imported from there (same function, no copy) until they move into ``report``/``sizing``.
-- :func:`workload_from_flags` repeats ``cli.size._workload`` without the file argument.
-- :func:`resolve_chip` repeats ``cli.size._chip`` on an open catalog.
-- :func:`cost_report` repeats ``cost.estimate_cost`` on a parsed build instead of a file path.
-- :func:`parse_build_text` is ``buildfile.load_build`` on text instead of a path.
-- :func:`site_from_circuit` repeats ``cli.plan._site``.
+the same shape as its ``--json``; the work itself lives in the library (``report.part_dict``,
+``sizing.gpu_ranking``, ``workload.workload_from_flags``, ``Catalog.gpu_chip``,
+``cost.estimate_cost``, ``buildfile.load_build_text``), so the CLI and the web app cannot drift.
+What stays here is web input handling: size limits on pasted text, and never reading a path on
+the server's disk. :func:`site_from_circuit` still repeats ``cli.plan._site`` (ADAPTER) until
+that moves into the library.
 
 Nothing here imports FastAPI: the functions work without the web extra.
 """
@@ -23,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from dlrig.errors import InputError, PartNotFoundError, WorkloadError
+from dlrig.errors import InputError, WorkloadError
 from dlrig.parts import parse_category
 
 if TYPE_CHECKING:
@@ -31,14 +26,12 @@ if TYPE_CHECKING:
     from dlrig.catalog import Catalog
     from dlrig.cost.tco import CostReport
     from dlrig.optimize import PlanResult
-    from dlrig.parts import GpuChip
     from dlrig.workload import Workload
 
 # The name a build pasted into the browser goes by in error messages ("<build>:5: ...").
 BUILD_SOURCE = "<build>"
 # Text beyond this size is refused before parsing (a build file is a few hundred bytes).
 MAX_TEXT_BYTES = 256 * 1024
-VERSUS = ("cloud", "prebuilt", "all")
 
 
 # --- catalog (dlrig catalog list|search|show|chips --json) ------------------------------------
@@ -49,7 +42,7 @@ def catalog_parts(
     filters: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
     """``catalog list`` (category + filters) or ``catalog search`` (q), filtered either way."""
-    from dlrig.cli.catalog import part_json  # ADAPTER: belongs in dlrig.report
+    from dlrig.report import part_dict
 
     cat = parse_category(category) if category else None
     if q:
@@ -57,19 +50,14 @@ def catalog_parts(
         parts = [p for p in catalog.search(q, cat) if all(f.matches(p) for f in parsed)]
     else:
         parts = catalog.list(cat, list(filters))
-    return [part_json(p) for p in parts]
+    return [part_dict(p) for p in parts]
 
 
 def part_detail(catalog: Catalog, text: str) -> dict[str, Any]:
     """``catalog show --json``: every field of one part (id or fuzzy name) and its chip spec."""
-    from dlrig.cli.catalog import part_json  # ADAPTER: belongs in dlrig.report
+    from dlrig.report import part_detail as detail
 
-    found = catalog.resolve(text)
-    data = part_json(found)
-    chip = catalog.chip_of(found)
-    if chip is not None:
-        data["chip_spec"] = chip.model_dump(mode="json")
-    return data
+    return detail(catalog.resolve(text), catalog)
 
 
 def chips(catalog: Catalog) -> list[dict[str, Any]]:
@@ -79,12 +67,11 @@ def chips(catalog: Catalog) -> list[dict[str, Any]]:
 
 # --- check (dlrig check --json) ---------------------------------------------------------------
 def parse_build_text(text: str, catalog: Catalog, source: str = BUILD_SOURCE) -> Build:
-    """ADAPTER: ``load_build`` on the text of a build file (YAML or JSON) instead of a path."""
-    from dlrig.buildfile import parse_build, parse_text
+    """The build in the text of a build file (YAML or JSON), refused when over the size limit."""
+    from dlrig.buildfile import load_build_text
 
     _check_size(text, "build")
-    data, lines = parse_text(text, source)
-    return parse_build(data, catalog, source, lines=lines)
+    return load_build_text(text, catalog, source)
 
 
 def check_text(text: str, catalog: Catalog, gpus: int | None = None) -> dict[str, Any]:
@@ -98,90 +85,26 @@ def check_text(text: str, catalog: Catalog, gpus: int | None = None) -> dict[str
 
 
 # --- size and gpus (dlrig size --json, dlrig gpus --json) -------------------------------------
-def workload_from_flags(
-    *,
-    task: str | None = None,
-    model: str | None = None,
-    precision: str | None = None,
-    optimizer: str | None = None,
-    batch: int | None = None,
-    seq: int | None = None,
-    checkpointing: bool | None = None,
-    zero: int | None = None,
-    lora_rank: int | None = None,
-    tokens: str | None = None,
-    samples: str | None = None,
-    epochs: float | None = None,
-) -> dict[str, Any]:
-    """ADAPTER (``cli.size._workload`` without a file): the ``dlrig size`` flags as a mapping."""
-    data: dict[str, Any] = {}
-    flags: dict[str, Any] = {
-        "task": task,
-        "model": model,
-        "precision": precision,
-        "optimizer": optimizer,
-        "micro_batch": batch,
-        "sequence": seq,
-        "gradient_checkpointing": checkpointing,
-        "zero_stage": zero,
-    }
-    data.update({k: v for k, v in flags.items() if v is not None})
-    if lora_rank is not None:
-        data["lora"] = {"rank": lora_rank}
-    spec = {
-        k: v
-        for k, v in {"tokens": tokens, "samples": samples, "epochs": epochs}.items()
-        if v is not None
-    }
-    if spec:
-        data["data"] = spec
-    return data
+def load_workload_input(value: Workload | Mapping[str, Any] | str) -> Workload:
+    """A workload from a Workload, a mapping (the workload-file fields) or the text of a
+    workload file (never a path: the text is parsed, not opened)."""
+    from dlrig.workload import Workload, load_workload, parse_workload_text
 
-
-def load_workload_input(value: Mapping[str, Any] | str) -> Workload:
-    """A workload from a mapping (the workload-file fields) or the text of a workload file."""
-    from dlrig.workload import load_workload
-
+    if isinstance(value, Workload):
+        return value
     if isinstance(value, str):
         _check_size(value, "workload")
-        try:
-            value = yaml.safe_load(value) or {}
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = f":{mark.line + 1}" if mark is not None else ""
-            raise WorkloadError(
-                f"workload{line}: not valid YAML ({getattr(exc, 'problem', exc)})",
-                "fix the YAML syntax (indentation, colons, quotes)",
-            ) from None
-    if isinstance(value, Mapping) and "model" not in value:
+        value = parse_workload_text(value)
+    if "model" not in value:
         raise WorkloadError(
             "no workload given", "choose a model preset (see GET /api/models) or give raw numbers"
         )
     return load_workload(value)
 
 
-def resolve_chip(catalog: Catalog, name: str | None) -> GpuChip | None:
-    """ADAPTER (``cli.size._chip``): a GPU chip by id/name, or through a card's name."""
-    if not name:
-        return None
-    try:
-        return catalog.chip(name)
-    except PartNotFoundError:
-        try:
-            part = catalog.resolve(name)
-        except PartNotFoundError:
-            raise PartNotFoundError(
-                f"unknown GPU chip '{name}'", "list chips with `dlrig catalog chips`"
-            ) from None
-        chip = catalog.chip_of(part)
-        if chip is None:
-            raise
-        return chip
-
-
 def size_workload(
     catalog: Catalog,
-    workload: Mapping[str, Any] | str,
+    workload: Workload | Mapping[str, Any] | str,
     gpu: str | None = None,
     gpus: int = 1,
     interconnect: str = "pcie",
@@ -191,31 +114,23 @@ def size_workload(
     from dlrig.sizing import size
 
     w = load_workload_input(workload)
-    chip = resolve_chip(catalog, gpu)
+    chip = catalog.gpu_chip(gpu) if gpu else None
     return size(w, chip, n_gpus=gpus, interconnect=interconnect, utilization=utilization).as_dict()
 
 
 def rank_gpus(
     catalog: Catalog,
-    workload: Mapping[str, Any] | str | None,
+    workload: Workload | Mapping[str, Any] | str | None,
     gpus: int = 1,
     interconnect: str = "pcie",
     utilization: float | None = None,
     sort: str = "fit",
 ) -> dict[str, Any]:
     """``dlrig gpus --json``: every chip ranked for the workload (or by TFLOPS without one)."""
-    from dlrig.cli.size import rank_chips  # ADAPTER: belongs in dlrig.sizing
+    from dlrig.sizing import gpu_ranking
 
     w = None if workload is None else load_workload_input(workload)
-    if gpus < 1:
-        raise InputError(f"gpus is {gpus}", "use at least 1 GPU")
-    rows = rank_chips(catalog.chips, w, gpus, interconnect, utilization, sort)
-    return {
-        "workload": None if w is None else w.describe(),
-        "n_gpus": gpus,
-        "sort": sort,
-        "gpus": rows,
-    }
+    return gpu_ranking(catalog.chips, w, gpus, interconnect, utilization, sort)
 
 
 def model_presets() -> list[dict[str, Any]]:
@@ -234,8 +149,8 @@ def rules() -> list[dict[str, Any]]:
 
 
 # --- cost (dlrig cost --json, --plot FILE.svg) ------------------------------------------------
-def cost_report(
-    build: Build,
+def cost_text(
+    text: str,
     catalog: Catalog,
     hours_per_day: float | None = None,
     years: float | None = None,
@@ -243,35 +158,26 @@ def cost_report(
     versus: str = "all",
     run_hours: float | None = None,
 ) -> CostReport:
-    """ADAPTER (``cost.estimate_cost`` on a Build): own vs prebuilt vs cloud."""
-    from dlrig.cost import DEFAULT_HOURS_PER_DAY, DEFAULT_YEARS, PriceSet, Usage, builtin_prices
-    from dlrig.cost.tco import compare, inputs_from_build, usage_defaults_from_build
+    """``dlrig cost FILE --json`` on the text of a build file: own vs prebuilt vs cloud."""
+    from dlrig.cost import estimate_cost
 
-    if versus not in VERSUS:
-        raise InputError(f"unknown vs '{versus}'", "choose cloud, prebuilt or all")
-    hpd_default, years_default = usage_defaults_from_build(build)
-    usage = Usage(
-        hours_per_day=hours_per_day
-        if hours_per_day is not None
-        else hpd_default or DEFAULT_HOURS_PER_DAY,
-        years=years if years is not None else years_default or DEFAULT_YEARS,
+    build = parse_build_text(text, catalog)
+    return estimate_cost(
+        build,
+        hours_per_day=hours_per_day,
+        years=years,
+        kwh_usd=kwh_usd,
+        versus=versus,
+        run_hours=run_hours,
+        catalog=catalog,
     )
-    prices = PriceSet()
-    prices.extend(builtin_prices())
-    inp = inputs_from_build(build, catalog, kwh_usd=kwh_usd, source=build.source)
-    return compare(inp, usage, catalog, prices, versus=versus, run_hours=run_hours)  # type: ignore[arg-type]
 
 
 def cost_svg(report: CostReport) -> str:
     """The ``dlrig cost --plot FILE.svg`` chart as SVG text (matplotlib, the cost extra)."""
-    import tempfile
-    from pathlib import Path
+    from dlrig.cost.plot import cumulative_svg
 
-    from dlrig.cost.plot import plot_cumulative
-
-    with tempfile.TemporaryDirectory(prefix="dlrig-web-") as tmp:
-        out = plot_cumulative(report, Path(tmp) / "cost.svg")
-        return out.read_text(encoding="utf-8")
+    return cumulative_svg(report)
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -293,7 +199,7 @@ def planner_available() -> bool:
     return callable(getattr(optimize, "plan", None))
 
 
-def site_from_circuit(circuit: str | None) -> Site:
+def site_from_circuit(circuit: str | None) -> Site:  # ADAPTER: see the module docstring
     """ADAPTER (``cli.plan._site``): the wall circuit from VOLTSxAMPS text (default 120x15)."""
     from dlrig.build import Site
 
