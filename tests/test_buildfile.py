@@ -222,3 +222,18 @@ def test_load_build_text_names_its_source(catalog: Any) -> None:
     with pytest.raises(BuildFileError) as exc:
         load_build_text("name: x\nparts:\n  cpux: 1\n", catalog, source="<pasted>")
     assert exc.value.line == 3 and str(exc.value.message).startswith("<pasted>:3:")
+
+
+def test_site_parse_circuit_text() -> None:
+    import pytest as _pytest
+
+    from dlrig.build import Site
+    from dlrig.errors import InputError
+
+    assert Site.parse(None).continuous_limit_w == 1440  # 120 V × 15 A × 80 %
+    site = Site.parse("230V x 16")
+    assert (site.mains_voltage_v, site.circuit_amps) == (230, 16)
+    assert site.continuous_limit_w == _pytest.approx(2944)
+    for bad in ("120", "twelve x 5", "12x5", "120x0"):
+        with _pytest.raises(InputError):
+            Site.parse(bad)

@@ -137,6 +137,28 @@ class Site:
             and self.circuit_amps == DEFAULT_CIRCUIT_AMPS
         )
 
+    @classmethod
+    def parse(cls, circuit: str | None) -> Site:
+        """The site from 'VOLTSxAMPS' text such as '120x20' or '230V x 16' (None → defaults)."""
+        from dlrig.errors import InputError
+
+        if circuit is None or not circuit.strip():
+            return cls()
+        try:
+            volts, amps = (
+                float(x) for x in circuit.lower().replace("v", "").replace(" ", "").split("x")
+            )
+        except ValueError:
+            raise InputError(
+                f"circuit '{circuit}' is not VOLTSxAMPS", "write e.g. 120x20 or 230x16"
+            ) from None
+        if not (90 <= volts <= 480 and 1 <= amps <= 100):
+            raise InputError(
+                f"circuit '{circuit}': {volts:g} V × {amps:g} A is not a plausible branch circuit",
+                "write mains volts (90-480) x breaker amps (1-100), e.g. 120x15 or 230x16",
+            )
+        return cls(volts, amps)
+
 
 PartSpec = Part | BuildItem | tuple[Part, int]
 

@@ -6,25 +6,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from dlrig.build import Site
 from dlrig.cli.output import fmt_num, print_json, stderr, stdout, table
 
 if TYPE_CHECKING:
     from dlrig.optimize import PlannedBuild, PlanResult
-
-
-def _site(circuit: str | None) -> object:
-    from dlrig.build import Site
-    from dlrig.errors import InputError
-
-    if circuit is None:
-        return Site()
-    try:
-        volts, amps = (float(x) for x in circuit.lower().replace("v", "").split("x"))
-    except ValueError:
-        raise InputError(
-            f"--circuit '{circuit}' is not VOLTSxAMPS", "write e.g. 120x20 or 230x16"
-        ) from None
-    return Site(volts, amps)
 
 
 def plan_cmd(
@@ -117,7 +103,7 @@ def plan_cmd(
         include=include or (),
         exclude=exclude or (),
         cooling=cooling or None,
-        site=_site(circuit),  # type: ignore[arg-type]
+        site=Site.parse(circuit),
         allow=allow or (),
         alternatives=alternatives,
         frontier=frontier,

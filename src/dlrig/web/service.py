@@ -5,8 +5,7 @@ the same shape as its ``--json``; the work itself lives in the library (``report
 ``sizing.gpu_ranking``, ``workload.workload_from_flags``, ``Catalog.gpu_chip``,
 ``cost.estimate_cost``, ``buildfile.load_build_text``), so the CLI and the web app cannot drift.
 What stays here is web input handling: size limits on pasted text, and never reading a path on
-the server's disk. :func:`site_from_circuit` still repeats ``cli.plan._site`` (ADAPTER) until
-that moves into the library.
+the server's disk. The wall circuit is parsed by ``build.Site.parse``, as in the CLI.
 
 Nothing here imports FastAPI: the functions work without the web extra.
 """
@@ -18,11 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from dlrig.build import Site
 from dlrig.errors import InputError, WorkloadError
 from dlrig.parts import parse_category
 
 if TYPE_CHECKING:
-    from dlrig.build import Build, Site
+    from dlrig.build import Build
     from dlrig.catalog import Catalog
     from dlrig.cost.tco import CostReport
     from dlrig.optimize import PlanResult
@@ -199,21 +199,6 @@ def planner_available() -> bool:
     return callable(getattr(optimize, "plan", None))
 
 
-def site_from_circuit(circuit: str | None) -> Site:  # ADAPTER: see the module docstring
-    """ADAPTER (``cli.plan._site``): the wall circuit from VOLTSxAMPS text (default 120x15)."""
-    from dlrig.build import Site
-
-    if not circuit:
-        return Site()
-    try:
-        volts, amps = (float(x) for x in circuit.lower().replace("v", "").split("x"))
-    except ValueError:
-        raise InputError(
-            f"circuit '{circuit}' is not VOLTSxAMPS", "write e.g. 120x20 or 230x16"
-        ) from None
-    return Site(volts, amps)
-
-
 def plan_workload(value: Mapping[str, Any] | str | None) -> dict[str, Any] | None:
     """A plan's workload as a mapping: a preset name, YAML text, or the fields themselves.
 
@@ -257,7 +242,7 @@ def plan(
     return run_plan(
         budget_usd,
         plan_workload(workload),
-        site=site_from_circuit(circuit),
+        site=Site.parse(circuit),
         catalog=catalog,
         time_limit_s=time_limit_s,
         **options,
