@@ -169,3 +169,12 @@ def test_parse_workload_text_never_opens_a_path(tmp_path: Path) -> None:
     assert parse_workload_text("") == {}
     with pytest.raises(WorkloadError, match=r"^workload:2: not valid YAML"):
         parse_workload_text("model: x\n  task: [\n")
+
+
+def test_lora_rank_flag_overrides_shorthand_rank(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from dlrig.workload import workload_from_flags
+
+    path = tmp_path / "w.yaml"
+    path.write_text("task: lora\nmodel: llama-3.1-8b\nlora: 16\n", encoding="utf-8")
+    assert workload_from_flags(path, lora_rank=8).lora.rank == 8
+    assert workload_from_flags(path).lora.rank == 16

@@ -385,7 +385,9 @@ def workload_from_flags(
     }
     data.update({k: v for k, v in flags.items() if v is not None})
     if lora_rank is not None:
-        data["lora"] = {**(data.get("lora") or {}), "rank": lora_rank}
+        # `lora: 16` in a file is shorthand for the rank; the flag overrides the rank only
+        existing = data.get("lora")
+        data["lora"] = {**(existing if isinstance(existing, Mapping) else {}), "rank": lora_rank}
     extra = {"tokens": tokens, "samples": samples, "epochs": epochs}
     data_spec = {**(data.get("data") or {}), **{k: v for k, v in extra.items() if v is not None}}
     if data_spec:

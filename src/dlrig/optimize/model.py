@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from dlrig.optimize.prep import MAX_DRIVES, Layout, Prep, ceil_int, place_facts
@@ -168,6 +168,169 @@ def connectors_fail(demand: L.ConnectorDemand, have8: int, havehp: int) -> bool:
     return False
 
 
+def gpu_load10(g: Gpu, n: int, transient: bool = False) -> int:
+    """The load term ×10 of n cards of ``g`` (``transient``: at TRANSIENT_FACTOR × board power)."""
+    tdp: float = g.tdp_w * L.TRANSIENT_FACTOR if transient else g.tdp_w
+    return round(WATT_SCALE * tdp * n)
+
+
+@dataclass
+class LoadTerms:
+    """Load terms ×10 of every non-GPU option (aligned with the Candidates lists) and the base."""
+
+    cpu: list[int]
+    memory: list[int]
+    storage: list[int]
+    cooler: list[int]
+    base: int
+
+    @classmethod
+    def of(cls, c: Candidates) -> LoadTerms:
+        from dlrig.build import system_allowance_w
+
+        base = system_allowance_w(0, 0, 0, None)
+        per_module = system_allowance_w(1, 0, 0, None) - base
+        per_ssd = system_allowance_w(0, 1, 0, None) - base
+        per_hdd = system_allowance_w(0, 0, 1, None) - base
+        cooler = {
+            kind: round(WATT_SCALE * (system_allowance_w(0, 0, 0, kind) - base))
+            for kind in {k.kind for k in c.cooler}
+        }
+        return cls(
+            cpu=[WATT_SCALE * p.tdp_w for p in c.cpu],
+            memory=[round(WATT_SCALE * per_module * k.modules * n) for k, n in c.memory],
+            storage=[
+                round(WATT_SCALE * (per_hdd if s.kind == "hdd" else per_ssd) * n)
+                for s, n in c.storage
+            ],
+            cooler=[cooler[k.kind] for k in c.cooler],
+            base=round(WATT_SCALE * base),
+        )
+
+    def rest_min(self) -> int:
+        """The least load ×10 of everything but the GPUs."""
+        return self.base + sum(
+            min(xs, default=0) for xs in (self.cpu, self.memory, self.storage, self.cooler)
+        )
+
+
+def wall_cap10(p: Psu, site: Site) -> int:
+    """Most DC load ×10 the wall circuit allows through ``p`` (the wall-circuit rule)."""
+    return int(WATT_SCALE * site.continuous_limit_w * L.psu_efficiency(p.efficiency)[0])
+
+
+def reduce_candidates(
+    prep: Prep, cand: Candidates, q: Query, relax: Iterable[str] = ()
+) -> Candidates:
+    """Drop the options no solution of the model (with ``relax`` left out) can choose.
+
+    Every test is a necessary condition of a constraint the model holds, evaluated with the
+    most favourable choice in every other category (cheapest parts for the budget, the biggest
+    PSU for the headroom, ...), so the optimum never changes; parts the request pins
+    (``--include``) always stay. The model is then smaller to build and to presolve. When a
+    category would be emptied the candidates are returned unchanged (CP-SAT proves it).
+    """
+    relax = frozenset(relax)
+
+    def on(group: str) -> bool:
+        return group not in relax
+
+    def avoid(slug: str) -> bool:
+        return slug in q.avoid and slug not in relax
+
+    if not all(cand.sizes().values()):
+        return cand
+    pins = set(q.include_ids)
+    terms = LoadTerms.of(cand)
+    rest10 = terms.rest_min()
+    head = round(L.PSU_HEADROOM * 1000)
+    max_watts = max(1000 * WATT_SCALE * p.wattage_w for p in cand.psu)
+    cap = None
+    if avoid("wall-circuit") and q.site is not None:
+        site = q.site
+        cap = max(wall_cap10(p, site) for p in cand.psu)
+    max_len = max(k.max_gpu_length_mm or 10_000 for k in cand.case)
+    max_threads = max(p.threads for p in cand.cpu)
+    max_mem_gb = max(k.capacity_gb * n for k, n in cand.memory)
+    psu_conn = {(p.pcie_8pin, p.pcie_12vhpwr or 0) for p in cand.psu}
+    conn = [(h8, hp) for h8, hp in psu_conn if h8 is not None]
+    any_conn = len(conn) < len(psu_conn)  # a PSU without known connectors: unchecked
+    min_vram = ceil_int(q.min_vram_gib * 100) if q.min_vram_gib and on("min-vram") else None
+    min_tf = ceil_int(q.min_tflops * TFLOPS_SCALE) if q.min_tflops and on("min-tflops") else None
+
+    def gpu_ok(g: Gpu, n: int) -> bool:
+        if g.id in pins:
+            return True
+        load = rest10 + gpu_load10(g, n)
+        if on("psu-headroom") and max_watts < head * load:
+            return False
+        if cap is not None and load > cap:
+            return False
+        if on("gpu-length") and (g.length_mm or 0) > max_len:
+            return False
+        if avoid("cpu-threads-per-gpu") and L.MIN_THREADS_PER_GPU * n > max_threads:
+            return False
+        if on("gpu-power-connectors") and not any_conn:
+            d = L.gpu_connector_demand([g] * n)
+            if d is not None and all(connectors_fail(d, h8, hp) for h8, hp in conn):
+                return False
+        if avoid("ram-vs-vram") and 100 * max_mem_gb < round(
+            100 * L.RAM_TO_VRAM_RATIO * g.vram_gib * n
+        ):
+            return False
+        need = cand.ram_need_gib.get((g.id, n))
+        if need is not None and on("workload-ram") and max_mem_gb < need:
+            return False
+        threads = cand.threads_need.get(n)
+        if threads is not None and on("workload-threads") and max_threads < threads:
+            return False
+        if min_vram is not None and round(g.vram_gib * 100) * n < min_vram:
+            return False
+        return not (min_tf is not None and cand.tflops[(g.id, n)] < min_tf)
+
+    gpu = [(g, n) for g, n in cand.gpu if gpu_ok(g, n)]
+    if not gpu:
+        return cand
+    out = budget_reduce(replace(cand, gpu=gpu), q, relax)
+    return out if all(out.sizes().values()) else cand
+
+
+def budget_reduce(c: Candidates, q: Query, relax: Iterable[str] = ()) -> Candidates:
+    """Options whose price plus the cheapest choice of every other category fits the budget
+    (all of them when the budget is relaxed or absent; pinned parts always stay)."""
+    if q.budget_cents is None or "budget" in relax or not all(c.sizes().values()):
+        return c
+    budget = q.budget_cents
+    pins = set(q.include_ids)
+    single: dict[str, Sequence[tuple[Part, int]]] = {
+        "cpu": [(p, 1) for p in c.cpu],
+        "board": [(p, 1) for p in c.board],
+        "memory": c.memory,
+        "gpu": c.gpu,
+        "storage": c.storage,
+        "psu": [(p, 1) for p in c.psu],
+        "cooler": [(p, 1) for p in c.cooler],
+        "case": [(p, 1) for p in c.case],
+    }
+    lows = {k: min(cents(p) * n for p, n in opts) for k, opts in single.items()}
+    total = sum(lows.values())
+    keep: dict[str, list[Any]] = {}
+    for k, opts in single.items():
+        room = budget - (total - lows[k])
+        keep[k] = [(p, n) for p, n in opts if p.id in pins or cents(p) * n <= room]
+    return replace(
+        c,
+        cpu=[p for p, _ in keep["cpu"]],
+        board=[p for p, _ in keep["board"]],
+        memory=keep["memory"],
+        gpu=keep["gpu"],
+        storage=keep["storage"],
+        psu=[p for p, _ in keep["psu"]],
+        cooler=[p for p, _ in keep["cooler"]],
+        case=[p for p, _ in keep["case"]],
+    )
+
+
 class PlanModel:
     """The CP-SAT model of one query; ``relax`` names constraint groups left out."""
 
@@ -200,19 +363,23 @@ class PlanModel:
         self.a = [m.new_bool_var(f"case{i}") for i in range(len(cand.case))]
         for vs in (self.x, self.y, self.z, self.w, self.v, self.p, self.o, self.a):
             m.add_exactly_one(vs)
-        self.price: Any = sum(cents(c) * v for c, v in zip(cand.cpu, self.x, strict=True))
-        self.price += sum(cents(c) * v for c, v in zip(cand.board, self.y, strict=True))
-        self.price += sum(cents(k) * n * v for (k, n), v in zip(cand.memory, self.z, strict=True))
-        self.price += sum(cents(g) * n * v for (g, n), v in zip(cand.gpu, self.w, strict=True))
-        self.price += sum(cents(s) * n * v for (s, n), v in zip(cand.storage, self.v, strict=True))
-        for parts, vs in ((cand.psu, self.p), (cand.cooler, self.o), (cand.case, self.a)):
-            self.price += sum(cents(c) * v for c, v in zip(parts, vs, strict=True))
-        self.tflops = sum(
-            cand.tflops[(g.id, n)] * v for (g, n), v in zip(cand.gpu, self.w, strict=True)
+        lsum = cp_model.LinearExpr.weighted_sum
+        self.price: Any = lsum(
+            [*self.x, *self.y, *self.z, *self.w, *self.v, *self.p, *self.o, *self.a],
+            [
+                *(cents(c) for c in cand.cpu),
+                *(cents(c) for c in cand.board),
+                *(cents(k) * n for k, n in cand.memory),
+                *(cents(g) * n for g, n in cand.gpu),
+                *(cents(s) * n for s, n in cand.storage),
+                *(cents(c) for c in cand.psu),
+                *(cents(c) for c in cand.cooler),
+                *(cents(c) for c in cand.case),
+            ],
         )
-        self.vram = sum(
-            round(g.vram_gib * 100) * n * v for (g, n), v in zip(cand.gpu, self.w, strict=True)
-        )
+        self.tflops = lsum(self.w, [cand.tflops[(g.id, n)] for g, n in cand.gpu])
+        self.vram = lsum(self.w, [round(g.vram_gib * 100) * n for g, n in cand.gpu])
+        self.terms = LoadTerms.of(cand)
         self.max_price = self._max_price()
         self._platform()
         self._memory()
@@ -416,33 +583,13 @@ class PlanModel:
     # --- everything that depends on the GPUs -----------------------------------------------
     def _load10(self, opts: Sequence[tuple[Any, Gpu, int]], transient: bool = False) -> Any:
         """Estimated peak DC load ×10: CPU + GPUs + the build's rest-of-system allowance."""
-        from dlrig.build import system_allowance_w
-
-        c = self.cand
-        load: Any = sum(WATT_SCALE * p.tdp_w * v for p, v in zip(c.cpu, self.x, strict=True))
+        t = self.terms
+        lits: list[Any] = [*self.x, *self.z, *self.v, *self.o]
+        coefs: list[int] = [*t.cpu, *t.memory, *t.storage, *t.cooler]
         for lit, g, n in opts:
-            tdp: float = g.tdp_w
-            if transient and L.is_transient_prone(self._chip_name(g)):
-                tdp = g.tdp_w * L.TRANSIENT_FACTOR
-            load += round(WATT_SCALE * tdp * n) * lit
-        base = system_allowance_w(0, 0, 0, None)
-        load += round(WATT_SCALE * base)
-        per_module = system_allowance_w(1, 0, 0, None) - base
-        per_ssd = system_allowance_w(0, 1, 0, None) - base
-        per_hdd = system_allowance_w(0, 0, 1, None) - base
-        load += sum(
-            round(WATT_SCALE * per_module * k.modules * n) * v
-            for (k, n), v in zip(c.memory, self.z, strict=True)
-        )
-        load += sum(
-            round(WATT_SCALE * (per_hdd if s.kind == "hdd" else per_ssd) * n) * v
-            for (s, n), v in zip(c.storage, self.v, strict=True)
-        )
-        load += sum(
-            round(WATT_SCALE * (system_allowance_w(0, 0, 0, k.kind) - base)) * v
-            for k, v in zip(c.cooler, self.o, strict=True)
-        )
-        return load
+            lits.append(lit)
+            coefs.append(gpu_load10(g, n, transient and L.is_transient_prone(self._chip_name(g))))
+        return self.cp.LinearExpr.weighted_sum(lits, coefs) + t.base
 
     def _chip_name(self, g: Gpu) -> str:
         chip = self.prep.chips.get(g.id)
@@ -477,11 +624,8 @@ class PlanModel:
                     if connectors_fail(d, have8, havehp):
                         m.add(sum(lits) + sum(self.p[i] for i in pi) <= 1)
         if self._avoid("wall-circuit") and q.site is not None:
-            limit = q.site.continuous_limit_w
-            cap = sum(
-                int(WATT_SCALE * limit * L.psu_efficiency(p.efficiency)[0]) * v
-                for p, v in zip(c.psu, self.p, strict=True)
-            )
+            site = q.site
+            cap = self.cp.LinearExpr.weighted_sum(self.p, [wall_cap10(p, site) for p in c.psu])
             m.add(self._load10(opts) <= cap)
         if not future and self._on("gpu-length"):
             m.add(

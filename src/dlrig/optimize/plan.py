@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +24,9 @@ from dlrig.optimize.model import (
     PlanModel,
     Query,
     Selection,
+    budget_reduce,
     cents,
+    reduce_candidates,
 )
 from dlrig.optimize.prep import MAX_DRIVES, MAX_GPUS, MAX_KITS, Prep, ceil_int, prepare
 from dlrig.parts import Category, Gpu, Part
@@ -38,6 +40,8 @@ if TYPE_CHECKING:
 OBJECTIVES = ("throughput", "vram", "throughput-per-dollar", "cost")
 COOLING = ("blower", "open-air", "liquid", "passive")
 MAX_CUTS = 200  # re-solves after the checker rejects a build, per solve
+BAND = 4  # GPU options in the first band of best_banded (then ×BAND_GROWTH per band)
+BAND_GROWTH = 3
 FRONTIER_POINTS = 25
 BINDING_GROUPS = (
     "budget",
@@ -225,9 +229,11 @@ def _resolve_terms(catalog: Catalog, terms: Sequence[str], what: str) -> tuple[s
     """(part ids, normalised brands) that ``--include``/``--exclude`` terms name."""
     from dlrig.catalog import normalize
 
-    brands = {normalize(p.brand) for p in catalog.parts()}
     ids: set[str] = set()
     out_brands: set[str] = set()
+    if not terms:
+        return ids, out_brands
+    brands = {normalize(p.brand) for p in catalog.parts()}
     for t in terms:
         key = normalize(t)
         if key in brands:
@@ -287,14 +293,9 @@ def candidates(
 
     filtered = {c: [p for p in ps if keep(p)] for c, ps in prep.parts.items()}
     # pinned GPUs of other categories must match their category's filter too
-    signature = (
-        q.precision,
-        frozenset(ex_ids),
-        frozenset(ex_brands),
-        tuple(cooling or ()),
-        frozenset(avoid & {"tensor-cores", "cuda-support", "pcie-lanes"}),
-        frozenset(pins),
-    )
+    # pruning depends on the filtered parts and the pins only: requests that filter alike (a
+    # workload's precision with the same TFLOPS figures known, ...) share one pruned set
+    signature = (tuple(tuple(p.id for p in ps) for ps in filtered.values()), frozenset(pins))
     before = {c.value: len(ps) for c, ps in filtered.items()}
     pruned = prep.pruned(filtered, signature, keep=pins)
     boards = pruned[Category.MOTHERBOARD]
@@ -391,8 +392,13 @@ class _Planner:
         self.solve_s = 0.0
         self.status = "OPTIMAL"
 
-    def model(self, relax: Iterable[str] = ()) -> PlanModel:
-        return PlanModel(self.prep, self.cand, self.q, relax=relax, workers=self.workers)
+    def reduced(self, relax: Iterable[str] = ()) -> Candidates:
+        """The candidates less the options no solution can use (see reduce_candidates)."""
+        return reduce_candidates(self.prep, self.cand, self.q, relax)
+
+    def model(self, relax: Iterable[str] = (), cand: Candidates | None = None) -> PlanModel:
+        cand = cand if cand is not None else self.reduced(relax)
+        return PlanModel(self.prep, cand, self.q, relax=relax, workers=self.workers)
 
     def make_build(self, sel: Selection, n: int | None = None, name: str = "plan") -> Build:
         from dlrig.build import Build
@@ -520,6 +526,61 @@ class _Planner:
         else:
             st, sel, pb = self.ratio(pm)
         return st, sel, pb
+
+    def best_banded(self, objective: str) -> tuple[str, Selection | None, PlannedBuild | None]:
+        """best() over bands of GPU options, most promising first; the same optimum.
+
+        throughput/vram: the options are ranked by their TFLOPS (VRAM); a band holds every
+        option ranked at least as high as its last one (ties included), so a build found in the
+        first feasible band beats every option left out: it is the optimum. cost: the options
+        are ranked by the least price of a build with them; when the band's cheapest build costs
+        more than the band's last rank, one more solve over every option up to that price makes
+        it exact. A band that proves nothing (time limit) falls back to all remaining options.
+        throughput-per-dollar solves the whole reduced model.
+        """
+        cand = self.reduced()
+        if objective == "throughput-per-dollar" or len(cand.gpu) <= BAND:
+            return self.best(self.model(cand=cand), objective)
+        if objective == "cost":
+            rest = _rest_cents(cand)
+            rank = {o: cents(o[0]) * o[1] + rest for o in cand.gpu}
+        elif objective == "vram":
+            rank = {o: -round(o[0].vram_gib * 100) * o[1] for o in cand.gpu}
+        else:
+            rank = {o: -cand.tflops[(o[0].id, o[1])] for o in cand.gpu}
+        order = sorted(range(len(cand.gpu)), key=lambda i: rank[cand.gpu[i]])
+        start, size = 0, BAND
+        while start < len(order):
+            end = min(len(order), start + size)
+            last = rank[cand.gpu[order[end - 1]]]
+            while end < len(order) and rank[cand.gpu[order[end]]] == last:
+                end += 1
+            sub = budget_reduce(
+                replace(cand, gpu=[cand.gpu[i] for i in sorted(order[start:end])]), self.q
+            )
+            if not all(sub.sizes().values()):  # nothing in this band fits the budget
+                start, size = end, size * BAND_GROWTH
+                continue
+            st, sel, pb = self.best(self.model(cand=sub), objective)
+            if sel is None and st != "INFEASIBLE":  # undecided: everything that is left
+                rest_opts = sorted(order[start:])
+                return self.best(
+                    self.model(cand=replace(cand, gpu=[cand.gpu[i] for i in rest_opts])),
+                    objective,
+                )
+            if sel is not None:
+                if objective == "cost" and end < len(order):
+                    price = sel.price_cents()
+                    more = [i for i in order[end:] if rank[cand.gpu[i]] <= price]
+                    if more:
+                        upto = sorted(order[:end] + more)
+                        wider = replace(cand, gpu=[cand.gpu[i] for i in upto])
+                        pm = self.model(cand=budget_reduce(wider, self.q))
+                        pm.hint(sel)
+                        return self.best(pm, objective)
+                return st, sel, pb
+            start, size = end, size * BAND_GROWTH
+        return "INFEASIBLE", None, None
 
     def ratio(self, pm: PlanModel) -> tuple[str, Selection | None, PlannedBuild | None]:
         """Throughput per dollar by Dinkelbach's method: max T·C* − T*·C until it reaches 0."""
@@ -682,11 +743,9 @@ def plan(
     )
     empty = [k for k, n in cand.sizes().items() if n == 0]
     t_solve = time.perf_counter()
-    pm = None
     sel = None
     if not empty:
-        pm = planner.model()
-        status, sel, best = planner.best(pm, objective)
+        status, sel, best = planner.best_banded(objective)
         if best is not None:
             result.best = best
             result.status = planner.status
@@ -696,7 +755,8 @@ def plan(
     if result.best is None or sel is None:
         result.infeasible = _explain_infeasible(planner, q, cand, info, empty)
     else:
-        if alternatives and pm is not None:
+        if alternatives:
+            pm = planner.model()
             result.alternatives = _alternatives(planner, pm, sel, objective, alternatives, distinct)
         if frontier:
             result.frontier = _frontier(planner)
@@ -717,6 +777,22 @@ def plan(
         **info,
     }
     return result
+
+
+def _rest_cents(c: Candidates) -> int:
+    """The least price of everything but the GPUs."""
+    return sum(
+        min((cents(p) * n for p, n in opts), default=0)
+        for opts in (
+            [(p, 1) for p in c.cpu],
+            [(p, 1) for p in c.board],
+            c.memory,
+            c.storage,
+            [(p, 1) for p in c.psu],
+            [(p, 1) for p in c.cooler],
+            [(p, 1) for p in c.case],
+        )
+    )
 
 
 def _notes(prep: Prep, info: dict[str, Any], q: Query) -> list[str]:
