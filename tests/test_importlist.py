@@ -49,3 +49,11 @@ def test_unknown_line_is_listed(catalog: Any) -> None:
     assert "cpu" in res.missing_categories
     d = res.to_dict()
     assert d["unresolved"][0]["text"].startswith("CPU: Frobozz")
+
+
+def test_binary_file_is_bad_input(run_cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "list.txt"
+    path.write_bytes(b"\x00\xff\xfe binary")
+    r = run_cli("import-list", str(path), "-o", str(tmp_path / "b.yaml"))
+    assert r.exit_code == 2 and "not a text file" in r.stderr
+    assert not (tmp_path / "b.yaml").exists()

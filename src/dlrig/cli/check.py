@@ -194,6 +194,11 @@ def import_list_cmd(
             text = file.read_text(encoding="utf-8")
         except OSError as exc:
             raise InputError(f"{file}: cannot read: {exc.strerror}", "check the path") from None
+        except UnicodeDecodeError:
+            raise InputError(
+                f"{file}: not a text file (not UTF-8)",
+                "export the list as plain text (PCPartPicker: Markup → Text) and save it as UTF-8",
+            ) from None
     result = import_list(text, open_catalog(catalog), name=name or file.stem, source=str(file))
     if json_:
         data: dict[str, Any] = result.to_dict()
