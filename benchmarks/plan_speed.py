@@ -46,7 +46,7 @@ def pct(xs: list[float], p: float) -> float:
     return xs[k]
 
 
-def run_queries(catalog: Any, label: str) -> dict[str, float]:
+def run_queries(catalog: Any, label: str, per_query: bool = False) -> dict[str, float]:
     from dlrig.optimize import plan
     from dlrig.optimize.prep import build_prep, clear_cache, prepare
 
@@ -62,6 +62,14 @@ def run_queries(catalog: Any, label: str) -> dict[str, float]:
         r = plan(budget, w, catalog=catalog, explain=False)
         lat.append(time.perf_counter() - t)
         statuses[r.status] = statuses.get(r.status, 0) + 1
+        if per_query:
+            b = r.best
+            what = f"${b.price_usd:,.2f} {b.tflops:.3f} TFLOPS {b.gpu_count}× " if b else ""
+            print(
+                f"  ${budget:>6,.0f} {'workload' if w else 'none    '} {r.status:10} {what}"
+                f"{b.build.gpus[0].id if b and b.build.gpus else ''} {lat[-1]:.3f} s "
+                f"(solves {r.stats['solves']})"
+            )
     print(
         f"[{label}] {len(lat)} queries: p50 {statistics.median(lat):.3f} s, "
         f"p95 {pct(lat, 95):.3f} s, max {max(lat):.3f} s; preprocessing {cold:.2f} s; "
@@ -240,6 +248,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--store", type=Path, default=Path(tempfile.gettempdir()) / "dlrig-full.db")
     ap.add_argument("--no-full", action="store_true")
+    ap.add_argument("--per-query", action="store_true", help="print each query's result")
     args = ap.parse_args()
     os.environ.setdefault("DLRIG_CACHE_DIR", str(Path(tempfile.gettempdir()) / "dlrig-bench"))
     sys.path.insert(0, str(ROOT / "src"))
@@ -258,7 +267,7 @@ def main() -> None:
 
             n = sum(len(full.parts(c)) for c in Category)
             print(f"[full] {store}: {n} parts, opened in {time.perf_counter() - t:.2f} s")
-            res = run_queries(full, "full")
+            res = run_queries(full, "full", args.per_query)
             ok = res["p95"] <= 0.5 and res["prep"] <= 5
             print(
                 f"[full] targets p95 ≤ 0.5 s and preprocessing ≤ 5 s: {'met' if ok else 'MISSED'}"
