@@ -761,7 +761,12 @@ def plan(
         if frontier:
             result.frontier = _frontier(planner)
         if explain:
-            result.binding = _binding(planner, sel, objective)
+            result.binding, examined = _binding(planner, sel, objective)
+            if examined < len(BINDING_GROUPS):
+                result.notes.append(
+                    f"binding-constraint analysis stopped after {BINDING_BUDGET_S:g} s "
+                    f"({examined} of {len(BINDING_GROUPS)} constraint groups examined)"
+                )
     result.stats = {
         "catalog": cat.name,
         "catalog_version": cat.version,
@@ -837,12 +842,26 @@ def _frontier(planner: _Planner) -> list[PlannedBuild]:
     return points
 
 
-def _binding(planner: _Planner, sel: Selection, objective: str) -> list[Binding]:
-    """Constraint groups whose relaxation improves the objective (budget: +25%)."""
+# The binding analysis re-solves the model once per constraint group; on a large imported
+# catalog that takes far longer than the plan itself, so it gets a fixed time budget.
+BINDING_BUDGET_S = 4.0
+
+
+def _binding(planner: _Planner, sel: Selection, objective: str) -> tuple[list[Binding], int]:
+    """Constraint groups whose relaxation improves the objective (budget: +25%), and how many
+    groups were examined within :data:`BINDING_BUDGET_S`."""
+    import time
+
+    deadline = time.monotonic() + BINDING_BUDGET_S
     base = planner.score(sel, objective)
     out: list[Binding] = []
     q = planner.q
+    examined = 0
     for group in BINDING_GROUPS:
+        left_s = deadline - time.monotonic()
+        if left_s <= 0.05:
+            break
+        examined += 1
         if group == "budget":
             if q.budget_cents is None or objective == "cost":
                 continue
@@ -867,7 +886,7 @@ def _binding(planner: _Planner, sel: Selection, objective: str) -> list[Binding]
         else:
             t0, c0 = planner.cand.tflops[(sel.gpu[0].id, sel.gpu[1])], max(sel.price_cents(), 1)
             obj, maximize = pm.tflops * c0 - pm.price * t0, True
-        status, solver = pm.solve(obj, maximize, min(planner.time_limit_s, 2.0))
+        status, solver = pm.solve(obj, maximize, min(planner.time_limit_s, 2.0, left_s))
         if status not in ("OPTIMAL", "FEASIBLE"):
             continue
         alt = pm.selection(solver)
@@ -881,7 +900,7 @@ def _binding(planner: _Planner, sel: Selection, objective: str) -> list[Binding]
         if objective in ("throughput", "throughput-per-dollar"):
             detail += f", {planner.cand.tflops[(g.id, n)] / TFLOPS_SCALE:,.1f} TFLOPS"
         out.append(Binding(group, GROUP_TEXT.get(group, group), detail, round(gain, 4)))
-    return out
+    return out, examined
 
 
 def _explain_infeasible(
