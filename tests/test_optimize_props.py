@@ -151,3 +151,17 @@ def test_binding_constraints_named() -> None:
     assert r.best is not None
     assert any(b.group == "budget" for b in r.binding)
     assert any(b.group == "multi-gpu-airflow" for b in r.binding)
+
+
+def test_included_part_is_enforced_or_infeasible() -> None:
+    """--include is a demand: a plan either contains the part or says no build exists."""
+    from dlrig.catalog import open_catalog
+    from dlrig.optimize import plan
+
+    cat = open_catalog()
+    six_k = cat.resolve("NVIDIA RTX 6000 Ada Generation")
+    ok = plan(catalog=cat, budget_usd=40000, include=[six_k.name], gpus=2, explain=False)
+    assert ok.best is not None and six_k.id in ok.best.build.part_ids
+    # four 48 GB cards need 192 GB of RAM (RAM >= VRAM), more than any priced board here holds
+    no = plan(catalog=cat, budget_usd=40000, include=[six_k.name], gpus=4, explain=False)
+    assert no.best is None or six_k.id in no.best.build.part_ids

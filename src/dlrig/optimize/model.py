@@ -765,11 +765,16 @@ class PlanModel:
         if q.min_tflops and self._on("min-tflops"):
             m.add(self.tflops >= ceil_int(q.min_tflops * TFLOPS_SCALE))
         if self._on("include"):
-            ids = set(q.include_ids)
-            for parts, lits in self._all_choices():
-                pinned = [v for part, v in zip(parts, lits, strict=True) if part.id in ids]
-                if pinned:
-                    m.add(sum(pinned) == 1)
+            for pid in sorted(set(q.include_ids)):
+                pinned = [
+                    v
+                    for parts, vs in self._all_choices()
+                    for part, v in zip(parts, vs, strict=True)
+                    if part.id == pid
+                ]
+                # An included part that no candidate option carries any more (pruned as unable
+                # to fit this query) makes the query infeasible; never drop the demand silently.
+                m.add(self.cp.LinearExpr.sum(pinned) >= 1)
             for brand in q.include_brands:
                 lits = [
                     v
@@ -777,7 +782,7 @@ class PlanModel:
                     for part, v in zip(parts, vs, strict=True)
                     if _brand(part) == brand
                 ]
-                m.add(sum(lits) >= 1)
+                m.add(self.cp.LinearExpr.sum(lits) >= 1)
 
     def _all_choices(self) -> list[tuple[list[Part], list[Any]]]:
         c = self.cand
