@@ -34,6 +34,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason=f"{DATASETS_DIR} is absent"))
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Tests never read the developer's $DLRIG_CATALOG nor write the user's cache dir."""
+    import os
+
+    os.environ.pop("DLRIG_CATALOG", None)
+    os.environ["DLRIG_CACHE_DIR"] = str(tmp_path_factory.mktemp("dlrig-cache"))
+
+
 @pytest.fixture(scope="session")
 def datasets_dir() -> Path:
     return DATASETS_DIR
