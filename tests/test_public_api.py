@@ -83,7 +83,7 @@ def test_size_takes_a_preset_name_a_file_and_a_card_name(run_cli) -> None:  # ty
 def test_estimate_cost_matches_the_cli(run_cli) -> None:  # type: ignore[no-untyped-def]
     report = dlrig.estimate_cost(WARMACHINE, hours_per_day=8)
     d = report.to_dict()
-    assert d["build"]["upfront_usd"] == 1750.9 and d["own"]["total_usd"] == 3714.48
+    assert d["build"]["upfront_usd"] == 5226.9 and d["own"]["total_usd"] == 7190.48
     cli = run_cli("cost", str(WARMACHINE), "--hours-per-day", "8", "--json").json()
     assert d == cli
     with pytest.raises(dlrig.DlrigError, match="unknown --vs 'moon'"):

@@ -202,8 +202,8 @@ def test_library_errors_carry_the_cli_message(client: TestClient, run_cli) -> No
 # --- cost -------------------------------------------------------------------------------------
 def test_cost_matches_the_cli(client: TestClient, warmachine: str, run_cli) -> None:  # type: ignore[no-untyped-def]
     data = client.post("/api/cost", params={"hours_per_day": 8}, content=warmachine).json()
-    assert data["build"]["upfront_usd"] == 1750.9 and data["build"]["wall_power_w"] == 1400.0
-    assert data["usage"]["use_hours"] == 8766.0 and data["own"]["total_usd"] == 3714.48
+    assert data["build"]["upfront_usd"] == 5226.9 and data["build"]["wall_power_w"] == 1400.0
+    assert data["usage"]["use_hours"] == 8766.0 and data["own"]["total_usd"] == 7190.48
     cli = run_cli("cost", str(WARMACHINE), "--hours-per-day", "8", "--json")
     assert data == cli.json()
 
@@ -311,7 +311,7 @@ def test_cost_page(client: TestClient, warmachine: str) -> None:
     assert "Rosewill Hercules 1600W" in client.get("/cost").text
     page = client.post("/cost", data={"build": warmachine, "hours_per_day": "8", "vs": "all"})
     assert page.status_code == 200
-    assert "$1,751 up front" in page.text and "3,714" in page.text
+    assert "$5,227 up front" in page.text and "7,190" in page.text
     pytest.importorskip("matplotlib")
     assert 'src="data:image/svg+xml;base64,' in page.text
 
