@@ -146,6 +146,19 @@ def test_from_parts(catalog: Any) -> None:
         ),
         ("parts:\n  cpu: Intel Core i9-10920X\n  gpu: RTX 9999 Hyper\n", 3, "unknown gpu part", ""),
         ("parts:\n  gpu: 12\n", 2, "expected a part name", ""),
+        (
+            "parts:\n  gpu: {part: ASUS Turbo GeForce RTX 2080 Ti, count: 1000000000000}\n",
+            2,
+            "count 1,000,000,000,000 is more than one machine holds",
+            "check the number",
+        ),
+        (
+            "parts:\n  storage:\n    - {part: Samsung 970 EVO 1TB, count: 60}\n"
+            "    - {part: Seagate Exos 8TB, count: 60}\n",
+            2,
+            "120 storage units in all",
+            "check the counts",
+        ),
         ("parts:\n  cpus: Intel Core i9-10920X\n", 2, "unknown category 'cpus'", "did you mean"),
         ("parts:\n  cpu: [Intel Core i9-10920X, Intel Core i9-10980XE]\n", 2, "takes one cpu", ""),
         (
@@ -205,6 +218,29 @@ def test_json_build_file(catalog: Any, tmp_path: Path) -> None:
     p = tmp_path / "b.json"
     p.write_text(json.dumps(_data()))
     assert load_build(p, catalog).gpu_count == 4
+
+
+def test_not_utf8_build_file(catalog: Any, tmp_path: Path) -> None:
+    p = tmp_path / "b.yaml"
+    p.write_bytes(b"\xff\xfename: x\n")
+    with pytest.raises(BuildFileError, match="not a text file") as info:
+        load_build(p, catalog)
+    assert "UTF-8" in info.value.hint
+
+
+def test_invalid_json_build_file_says_json(catalog: Any, tmp_path: Path) -> None:
+    p = tmp_path / "b.json"
+    p.write_text('{"name": "x",\n "parts": {"cpu": "Intel Core i9-10920X",, }\n}\n')
+    with pytest.raises(BuildFileError, match="invalid JSON") as info:
+        load_build(p, catalog)
+    assert info.value.line == 2 and "commas" in info.value.hint
+
+
+def test_with_gpu_count_cap(catalog: Any) -> None:
+    build = load_build(WARMACHINE, catalog)
+    assert build.with_gpu_count(64).gpu_count == 64
+    with pytest.raises(InputError, match="more than one machine holds"):
+        build.with_gpu_count(65)
 
 
 def test_lines_map() -> None:

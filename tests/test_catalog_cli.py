@@ -70,6 +70,18 @@ def test_bad_filter_exits_2(run_cli) -> None:  # type: ignore[no-untyped-def]
     assert r.exit_code == 2 and "not a number" in r.stderr
 
 
+def test_filter_number_with_unit_hint(run_cli) -> None:  # type: ignore[no-untyped-def]
+    r = run_cli("catalog", "list", "-c", "gpu", "-f", "vram_gib>=24GB")
+    assert r.exit_code == 2 and "'24GB' is not a number" in r.stderr
+    assert "'vram_gib>=24'" in r.stderr and "carries the unit" in r.stderr
+
+
+def test_search_prints_markup_characters_literally(run_cli) -> None:  # type: ignore[no-untyped-def]
+    r = run_cli("catalog", "search", "zzqx [/] [bold]")
+    assert r.exit_code == 0 and "internal error" not in r.stderr
+    assert "nothing matches 'zzqx [/] [bold]'" in r.stdout
+
+
 def test_unknown_part_exits_2_with_suggestion(run_cli) -> None:  # type: ignore[no-untyped-def]
     r = run_cli("catalog", "show", "ASUS WS X299 SAGEE PRO MAX")
     assert r.exit_code == 2

@@ -83,3 +83,61 @@ def test_import_list(run_cli: Any, tmp_path: Path) -> None:
     d = run_cli("check", str(out), "--json").json()
     assert d["totals"]["gpu_count"] == 4 and d["ok"] is True
     assert d["totals"]["price_complete"] is True
+
+
+def test_check_huge_gpu_count_exit_2(run_cli: Any) -> None:
+    r = run_cli("check", WARMACHINE, "--gpus", "100000000")
+    assert r.exit_code == 2 and "at most 64" in r.stderr and "--gpus 64" in r.stderr
+
+
+def test_ram_vs_vram_beyond_table(run_cli: Any) -> None:
+    # 64 × 48 GB = 3,072 GB of VRAM: past the RAM size table, still a finding (was a crash)
+    r = run_cli("check", str(ROOT / "examples" / "amd-gpu.yaml"), "--gpus", "64", "--json")
+    assert r.exit_code in (0, 1), r.stderr
+    hints = [f["hint"] for f in r.json()["findings"] if f["slug"] == "ram-vs-vram"]
+    assert hints == ["Use at least 3072 GB of RAM (e.g. more or larger modules)."]
+
+
+def test_check_prints_markup_characters_literally(run_cli: Any, tmp_path: Path) -> None:
+    text = (ROOT / "examples" / "warmachine.yaml").read_text()
+    text = text.replace("name: Warmachine", 'name: "rig [/] [bold]x"').replace(
+        "psu: Rosewill Hercules 1600W", 'psu: {custom: {name: "Big [/] PSU", wattage_w: 2000}}'
+    )
+    p = tmp_path / "markup.yaml"
+    p.write_text(text)
+    r = run_cli("check", str(p))
+    assert r.exit_code in (0, 1), r.stderr
+    assert "Traceback" not in r.stderr and "internal error" not in r.stderr
+    assert "Big [/] PSU (custom)" in r.stdout  # parts table
+    assert "PCIe power plugs of Big [/] PSU are unknown" in r.stdout  # unchecked reasons
+    assert "rig [/] [bold]x" in r.stdout
+
+
+def test_import_list_markup_line_printed_literally(run_cli: Any, tmp_path: Path) -> None:
+    p = tmp_path / "list.txt"
+    p.write_text("CPU: Intel [/] thing [red]\n")
+    r = run_cli("import-list", str(p))
+    assert r.exit_code == 1
+    assert "line 1: CPU: Intel [/] thing [red]" in r.stderr
+
+
+def test_internal_error_message_with_markup_does_not_crash(run_cli: Any, monkeypatch: Any) -> None:
+    import dlrig.rules
+
+    def boom(*_: Any, **__: Any) -> None:
+        raise ValueError("closing tag [/bold] in a message")
+
+    monkeypatch.setattr(dlrig.rules, "check", boom)
+    r = run_cli("check", WARMACHINE)
+    assert r.exit_code == 3
+    assert "internal error: ValueError: closing tag [/bold] in a message" in r.stderr
+
+
+def test_import_list_from_stdin_gets_a_name(run_cli: Any, monkeypatch: Any) -> None:
+    import io
+    import sys
+
+    text = (ROOT / "tests" / "data" / "warmachine_pcpartpicker.txt").read_text()
+    monkeypatch.setattr(sys, "stdin", io.StringIO(text))
+    r = run_cli("import-list", "-", "--json")
+    assert r.json()["build"]["name"] == "parts list"  # not '-'

@@ -168,3 +168,52 @@ def test_estimate_cost_takes_a_build_and_draws_svg_text(build_file: Path) -> Non
     svg = cumulative_svg(estimate_cost(build, hours_per_day=8))
     assert svg.lstrip().startswith("<?xml") and "</svg>" in svg
     assert "Two 4090s: own vs prebuilt vs cloud" in svg
+
+
+def test_unpriced_parts_are_named_not_silently_free(run_cli: Any, tmp_path: Path) -> None:
+    # A custom PSU has no price: the up-front cost leaves it out, and says so.
+    text = BUILD.replace("cost: {price_usd: 5000, ", "cost: {").replace(
+        "psu: corsair-hx1000i-2022", 'psu: {custom: {name: "No Price [/] PSU", wattage_w: 1600}}'
+    )
+    p = tmp_path / "unpriced.yaml"
+    p.write_text(text, encoding="utf-8")
+    d = estimate_cost(p).to_dict()
+    assert d["build"]["unpriced_parts"] == ["No Price [/] PSU"]
+    assert any(u.startswith("build: no price for No Price [/] PSU") for u in d["unchecked"])
+    r = run_cli("cost", str(p))
+    assert r.exit_code == 0, r.stderr
+    assert "no price for No Price [/] PSU" in r.stderr
+    # cost.price_usd replaces the parts' sum: nothing is left out then.
+    assert (
+        estimate_cost(build_file_text(tmp_path, BUILD)).to_dict()["build"]["unpriced_parts"] == []
+    )
+
+
+def build_file_text(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "b.yaml"
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def test_cost_prints_markup_in_build_name_literally(run_cli: Any, tmp_path: Path) -> None:
+    p = build_file_text(tmp_path, BUILD.replace("name: Two 4090s", 'name: "rig [/] x"'))
+    r = run_cli("cost", str(p))
+    assert r.exit_code == 0, r.stderr
+    assert "rig [/] x: $" in r.stdout and "internal error" not in r.stderr
+
+
+def test_cost_takes_catalog_option(run_cli: Any, build_file: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "not-a-store.sqlite"
+    bad.write_text("hello")
+    r = run_cli("cost", str(build_file), "--catalog", str(bad))
+    assert r.exit_code == 2 and "is not a dlrig catalog store" in r.stderr
+    r = run_cli("cost", str(build_file), "--catalog", str(tmp_path / "missing.sqlite"))
+    assert r.exit_code == 2 and "no catalog store at" in r.stderr
+
+
+def test_nan_electricity_and_negative_top_exit_2(run_cli: Any, build_file: Path) -> None:
+    # --kwh-usd nan printed a table of nan; --top -1 silently dropped the last cloud row
+    r = run_cli("cost", str(build_file), "--kwh-usd", "nan")
+    assert r.exit_code == 2 and "electricity price nan $/kWh" in r.stderr
+    r = run_cli("cost", str(build_file), "--top", "-1")
+    assert r.exit_code == 2 and "--top" in r.stderr

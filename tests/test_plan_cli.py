@@ -64,6 +64,23 @@ def test_plan_bad_input_is_exit_2() -> None:
     assert exc.value.code == 2
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--budget-usd", "nan"], "budget $nan is not a positive amount"),
+        (["--budget-usd", "inf"], "budget $inf is not a positive amount"),
+        (["--budget-usd", "7000", "--time-limit", "0"], "--time-limit 0 is out of range"),
+        (["--budget-usd", "7000", "--min-vram-gib", "-1"], "--min-vram-gib -1 is out of range"),
+        (["--budget-usd", "7000", "--min-tflops", "nan"], "--min-tflops nan is out of range"),
+    ],
+)
+def test_plan_bad_numbers_exit_2(run_cli, args: list[str], message: str) -> None:  # type: ignore[no-untyped-def]
+    # NaN/inf budgets were internal errors; --time-limit 0 said "no build meets these constraints"
+    r = run_cli("plan", *args, "--no-explain")
+    assert r.exit_code == 2, r.stderr
+    assert message in r.stderr and "internal error" not in r.stderr
+
+
 def test_plan_frontier_and_upgrade() -> None:
     r = runner.invoke(app, ["plan", "--budget-usd", "6000", "--frontier", "--no-explain"])
     assert r.exit_code == 0, r.output

@@ -100,6 +100,20 @@ def test_bad_input_exits_2(run_cli, tmp_path) -> None:  # type: ignore[no-untype
     assert r.exit_code == 2
 
 
+def test_bad_utilization_without_gpu_exits_2(run_cli) -> None:  # type: ignore[no-untyped-def]
+    # -u was silently ignored when no --gpu was given
+    for u in ("2", "0", "-0.5", "nan"):
+        r = run_cli("size", "--model", "gpt2", "-u", u)
+        assert r.exit_code == 2, u
+        assert "outside (0, 1]" in r.stderr and "e.g. 0.4" in r.stderr
+
+
+def test_bad_token_count_hint(run_cli) -> None:  # type: ignore[no-untyped-def]
+    r = run_cli("size", "--model", "gpt2", "--tokens", "10GB")
+    assert r.exit_code == 2 and "data.tokens" in r.stderr
+    assert "10B, 125M or 1e9" in r.stderr
+
+
 def test_gpus_ranks_real_catalog(run_cli, catalog) -> None:  # type: ignore[no-untyped-def]
     r = run_cli(
         "gpus", "--model", "llama-3.1-8b", "--task", "inference", "--precision", "bf16", "--json"
@@ -136,3 +150,14 @@ def test_gpus_without_workload_and_table(run_cli) -> None:  # type: ignore[no-un
     assert r.exit_code == 0 and "launch $" in r.stdout and "unknown" in r.stdout
     r = run_cli("gpus", "--model", "gpt2", "--sort", "cheapest")
     assert r.exit_code == 2
+
+
+def test_unknown_gpu_chip_suggests_chips(run_cli) -> None:  # type: ignore[no-untyped-def]
+    # the chip lookup's "did you mean" was replaced by a bare "list chips" hint
+    r = run_cli("size", "--model", "gpt2", "--gpu", "rtx 4060 ti")
+    assert r.exit_code == 2
+    assert "did you mean 'GeForce RTX 4060 Ti 16 GB'" in r.stderr.replace("\n", " ")
+    r = run_cli("size", "--model", "gpt2", "--gpu", "v100")
+    assert r.exit_code == 2 and "ambiguous" in r.stderr
+    r = run_cli("size", "--model", "gpt2", "--gpu", "Voodoo 5")
+    assert r.exit_code == 2 and "dlrig catalog chips" in r.stderr

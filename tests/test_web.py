@@ -98,6 +98,15 @@ def test_bad_builds_get_message_hint_and_line(client: TestClient) -> None:
 
     body = _error(client.post("/api/check", content=b"\xff\xfe name"), 400)
     assert "UTF-8" in body["message"]
+    assert body["error"] == "BadRequestError"  # a public kind, not a private class name
+
+    big = WARMACHINE.read_text(encoding="utf-8").replace("count: 4", "count: 1000000000000")
+    body = _error(client.post("/api/check", content=big), 422)
+    assert "at most 64" in body["message"] and body["line"] == 6
+    body = _error(
+        client.post("/api/check", params={"gpus": 10**8}, content=WARMACHINE.read_text()), 422
+    )
+    assert "at most 64" in body["message"]
 
     body = _error(client.post("/api/check", params={"gpus": 0}, content="x"), 422)
     assert body["message"].startswith("gpus:")

@@ -60,6 +60,11 @@ DEFAULT_CIRCUIT_AMPS = 15.0
 # Categories a build may list several of (mixed models allowed); the rest take one part.
 MULTI_CATEGORIES = frozenset({Category.MEMORY, Category.GPU, Category.STORAGE})
 
+# Most units of one category a build may hold: far beyond any one machine (a 10-GPU server, a
+# 24-bay storage chassis), low enough that a typo such as count: 4000000 is caught as bad input
+# instead of making every rule loop over millions of parts.
+MAX_COUNT = 64
+
 # Rest-of-system power allowance in watts (load column, upper end), source in the docstring:
 # Tom's Hardware PSU buying guide, "How To Determine Your Power Requirements".
 SYSTEM_POWER_ALLOWANCE_W: dict[str, float] = {
@@ -265,6 +270,11 @@ class Build:
         """
         if n < 0:
             raise InputError(f"GPU count must be 0 or more, not {n}", "pass --gpus 1 or more")
+        if n > MAX_COUNT:
+            raise InputError(
+                f"GPU count {n:,} is more than one machine holds (at most {MAX_COUNT})",
+                f"pass --gpus {MAX_COUNT} or fewer",
+            )
         current = self.items[Category.GPU]
         if not current:
             raise InputError("the build has no GPU to multiply", "add a gpu: to the build file")

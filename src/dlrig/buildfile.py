@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from pydantic import ValidationError
 
-from dlrig.build import MULTI_CATEGORIES, Build, BuildItem, Site
+from dlrig.build import MAX_COUNT, MULTI_CATEGORIES, Build, BuildItem, Site
 from dlrig.errors import BuildFileError, PartNotFoundError
 from dlrig.parts import PART_MODELS, Category, Part, category_key
 
@@ -91,8 +91,16 @@ def read_build_data(path: str | Path) -> tuple[dict[str, Any], dict[Path_, int]]
         raise BuildFileError(
             "file not found", "check the path (build files are YAML or JSON)", str(path)
         ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BuildFileError(f"cannot read the file: {exc}", "check the path", str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise BuildFileError(
+            f"not a text file (byte {exc.start} is not UTF-8)",
+            "save the build file as UTF-8 text (YAML or JSON)",
+            str(path),
+        ) from None
+    except OSError as exc:
+        raise BuildFileError(
+            f"cannot read the file: {exc.strerror or exc}", "check the path", str(path)
+        ) from None
     return parse_text(text, str(path))
 
 
@@ -101,6 +109,8 @@ def parse_text(text: str, source: str = "<inline>") -> tuple[dict[str, Any], dic
     try:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.YAMLError as exc:
+        if source.lower().endswith(".json"):
+            _raise_json_error(text, source)
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
@@ -126,6 +136,21 @@ def parse_text(text: str, source: str = "<inline>") -> tuple[dict[str, Any], dic
             lines.get((), 1),
         )
     return data, lines
+
+
+def _raise_json_error(text: str, source: str) -> None:
+    """A .json build file that YAML cannot read: report it in JSON's terms, at its line."""
+    import json
+
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BuildFileError(
+            f"invalid JSON: {exc.msg} (column {exc.colno})",
+            "fix the syntax (check commas, quotes and brackets)",
+            source,
+            exc.lineno,
+        ) from None
 
 
 def _collect_lines(node: yaml.Node, path: Path_, lines: dict[Path_, int], source: str) -> None:
@@ -270,7 +295,16 @@ def _parse_entries(
             )
         if not value:
             raise ctx.error(path, "empty list", f"list at least one {cat.value}, or write null")
-        return [_parse_entry(ctx, (*path, i), cat, v, catalog) for i, v in enumerate(value)]
+        items = [_parse_entry(ctx, (*path, i), cat, v, catalog) for i, v in enumerate(value)]
+        total = sum(it.count for it in items)
+        if total > MAX_COUNT:
+            raise ctx.error(
+                path,
+                f"{total:,} {cat.value} units in all, more than one machine holds "
+                f"(at most {MAX_COUNT})",
+                "check the counts",
+            )
+        return items
     return [_parse_entry(ctx, path, cat, value, catalog)]
 
 
@@ -313,6 +347,12 @@ def _parse_entry(ctx: _Ctx, path: Path_, cat: Category, value: Any, catalog: Cat
             (*path, "count"),
             f"count must be at least 1, found {count}",
             "remove the entry (or write null) instead of a zero or negative count",
+        )
+    if count > MAX_COUNT:
+        raise ctx.error(
+            (*path, "count"),
+            f"count {count:,} is more than one machine holds (at most {MAX_COUNT})",
+            "check the number, e.g. count: 4",
         )
     if count != 1 and cat not in MULTI_CATEGORIES:
         raise ctx.error(

@@ -569,6 +569,10 @@ def size(
     if n_gpus < 1:
         raise WorkloadError(f"n_gpus is {n_gpus}", "use at least 1 GPU")
     scaling_efficiency(n_gpus, interconnect)  # validates the interconnect name
+    if utilization is not None and not 0 < utilization <= 1:  # also without a chip
+        raise WorkloadError(
+            f"utilization {utilization} is outside (0, 1]", "give a fraction, e.g. 0.4"
+        )
     mem = memory_bytes(w, n_gpus)
     pb = param_breakdown(w.model)
     trainable = 0.0 if w.task == "inference" else (lora_params(w) if w.adapters else pb.total)

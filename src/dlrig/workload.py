@@ -283,6 +283,10 @@ _FIELD_HINTS = {
     "task": "task is one of: " + ", ".join(TASKS),
     "precision": "precision is one of: " + ", ".join(PRECISIONS),
     "optimizer": "optimizer is one of: " + ", ".join(OPTIMIZERS),
+    "data.tokens": "give a token count above 0, e.g. 10B, 125M or 1e9 (a count, not bytes)",
+    "data.samples": "give a sample count above 0, e.g. 1281167 or 1.2M",
+    "data.epochs": "give a number of epochs above 0, e.g. 1 or 0.5",
+    "lora.rank": "give a LoRA rank of 1 or more, e.g. 16",
 }
 
 
@@ -509,7 +513,9 @@ def _validation_error(exc: ValidationError, where: str, prefix: str = "") -> Wor
             else "known fields: " + ", ".join(known)
         )
         return WorkloadError(f"{where}: unknown field '{prefix}{loc}'", hint)
-    hint = _FIELD_HINTS.get(field, "see docs/sizing.md for the workload fields")
+    hint = _FIELD_HINTS.get(loc) or _FIELD_HINTS.get(
+        field, "see docs/sizing.md for the workload fields"
+    )
     return WorkloadError(f"{where}: {prefix}{loc}: {msg}", hint)
 
 

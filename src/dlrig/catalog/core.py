@@ -132,13 +132,15 @@ class Catalog:
         """
         try:
             return self.chip(name)
-        except PartNotFoundError:
+        except PartNotFoundError as chip_error:
             try:
                 part = self.resolve(name)
             except PartNotFoundError:
-                raise PartNotFoundError(
-                    f"unknown GPU chip '{name}'", "list chips with `dlrig catalog chips`"
-                ) from None
+                # The chip lookup's error names the chips it nearly matched ("did you mean",
+                # or the candidates of an ambiguous name); keep it, with the list as a fallback.
+                if not chip_error.candidates:
+                    chip_error.hint = "list chips with `dlrig catalog chips`"
+                raise chip_error from None
             chip = self.chip_of(part)
             if chip is None:
                 raise  # the chip lookup's own error (with its suggestions)

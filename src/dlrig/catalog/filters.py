@@ -40,7 +40,7 @@ class Filter:
         if isinstance(actual, str):  # text compares case-insensitively
             return _OPS[self.op](actual.lower(), self.value.lower())
         try:
-            return _OPS[self.op](actual, _coerce(actual, self.value))
+            return _OPS[self.op](actual, _coerce(actual, self.value, self.field + self.op))
         except TypeError:
             return False
 
@@ -71,7 +71,7 @@ def parse_filter(text: str, fields: set[str]) -> Filter:
     return Filter(field, op, value)
 
 
-def _coerce(actual: Any, value: str) -> Any:
+def _coerce(actual: Any, value: str, lhs: str = "") -> Any:
     """Convert the filter's text to the field's type so 24 compares as a number."""
     if isinstance(actual, bool):
         low = value.lower()
@@ -84,7 +84,14 @@ def _coerce(actual: Any, value: str) -> Any:
         try:
             return float(value)
         except ValueError:
-            raise InputError(
-                f"'{value}' is not a number", "compare numeric fields with numbers"
-            ) from None
+            import re
+
+            number = re.match(r"\s*([-+]?[\d.,]*\d)\s*[^\d\s]+\s*$", value)
+            hint = (
+                f"write the number without a unit, e.g. '{lhs}{number.group(1).replace(',', '')}'"
+                " (the field name carries the unit)"
+                if number
+                else "compare numeric fields with numbers"
+            )
+            raise InputError(f"'{value}' is not a number", hint) from None
     return value

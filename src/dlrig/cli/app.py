@@ -86,7 +86,11 @@ def main() -> None:
             sys.exit(exit_code)
         if debug:
             raise
-        stderr.print(f"[red]internal error:[/red] {type(exc).__name__}: {exc}")
+        from rich.markup import escape
+
+        stderr.print(
+            f"[red]internal error:[/red] {type(exc).__name__}: {escape(str(exc))}", highlight=False
+        )
         stderr.print("  → rerun with --debug for the traceback, and please report it")
         sys.exit(3)
 

@@ -99,7 +99,7 @@ def bench_cmd(
             report = bench(options, cat, build, list(disk or []), progress)
     if output is not None:
         output.write_text(to_markdown(report), encoding="utf-8")
-        stderr.print(f"wrote {output}", highlight=False)
+        stderr.print(f"wrote {output}", markup=False, highlight=False)
     if json_:
         print_json(report_to_dict(report))
     else:
@@ -123,6 +123,8 @@ def _torchrun(mode: str, catalog: Any) -> Any:
 
 def render(report: Any) -> None:
     """Figures, expected values and findings as Rich tables on stdout."""
+    from rich.text import Text
+
     from dlrig.bench.report import fmt_ratio, fmt_value, verdict_text
 
     r = report.result
@@ -134,11 +136,11 @@ def render(report: Any) -> None:
     rows = []
     for c in report.comparisons:
         m = c.measurement
-        verdict: str | None = verdict_text(c)
+        verdict: str | Text | None = verdict_text(c)
         if c.verdict == "low":
-            verdict = "[red]LOW[/red]"
+            verdict = Text("LOW", style="red")
         elif c.verdict == "ok":
-            verdict = "[green]ok[/green]"
+            verdict = Text("ok", style="green")
         elif c.verdict == "unknown":
             verdict = None
         rows.append(
@@ -154,7 +156,7 @@ def render(report: Any) -> None:
     if report.findings:
         style = {"error": "bold red", "warning": "yellow", "info": "cyan"}
         for f in report.findings:
-            stdout.print(f"[{style[f.severity]}]{f.severity}[/]: {f.message}", highlight=False)
+            stdout.print(Text(f"{f.severity}", style=style[f.severity]) + Text(f": {f.message}"))
     else:
         stdout.print("no findings: every figure with an expected value is within range")
 

@@ -262,7 +262,7 @@ def search_cmd(
         print_json([part_dict(p) for p in parts])
         return
     if not parts:
-        stdout.print(f"nothing matches '{text}'")
+        stdout.print(f"nothing matches '{text}'", markup=False, highlight=False)
         return
     render_parts(parts, f"search '{text}'")
 
@@ -318,8 +318,9 @@ def chips_cmd(json_: JsonOpt = False, catalog: CatalogOpt = None) -> None:
 
 def _fields_table(title: str, model: Any) -> Any:
     from rich.table import Table
+    from rich.text import Text
 
-    t = Table(title=title, show_header=True, header_style="bold")
+    t = Table(title=Text(title), show_header=True, header_style="bold")
     t.add_column("field")
     t.add_column("value", overflow="fold")
     for name, value in model.model_dump(mode="json").items():
@@ -329,7 +330,7 @@ def _fields_table(title: str, model: Any) -> Any:
             value = "\n".join(
                 ", ".join(f"{k}={v}" for k, v in d.items() if v not in (None, [])) for d in value
             )
-        t.add_row(name, str(value))
+        t.add_row(name, Text(str(value)))
     return t
 
 

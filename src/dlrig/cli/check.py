@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from dlrig.cli.output import fmt_num, print_json, stderr, stdout, table
 
@@ -114,7 +115,7 @@ def render_check(result: CheckResult) -> None:
     if result.unchecked:
         stdout.print(Text("unchecked (missing data):", style="bold"))
         for u in result.unchecked:
-            stdout.print(f"  {u.rule} {u.slug}: {u.reason}", highlight=False)
+            stdout.print(f"  {u.rule} {u.slug}: {u.reason}", markup=False, highlight=False)
     n_err, n_warn = len(result.errors), len(result.warnings)
     verdict = (
         Text(f"✗ {n_err} error(s), {n_warn} warning(s)", style="bold red")
@@ -159,7 +160,7 @@ def rules_cmd(
     stdout.print(f"[bold]{r.code} {r.slug}[/bold] ({r.severity.value}, {r.topic})")
     stdout.print(d["title"], highlight=False)
     for key in ("why", "bad", "good"):
-        stdout.print(f"\n[bold]{key.capitalize()}:[/bold] {d[key]}", highlight=False)
+        stdout.print(f"\n[bold]{key.capitalize()}:[/bold] {escape(d[key])}", highlight=False)
 
 
 def import_list_cmd(
@@ -199,7 +200,8 @@ def import_list_cmd(
                 f"{file}: not a text file (not UTF-8)",
                 "export the list as plain text (PCPartPicker: Markup → Text) and save it as UTF-8",
             ) from None
-    result = import_list(text, open_catalog(catalog), name=name or file.stem, source=str(file))
+    default_name = "parts list" if str(file) == "-" else file.stem
+    result = import_list(text, open_catalog(catalog), name=name or default_name, source=str(file))
     if json_:
         data: dict[str, Any] = result.to_dict()
         if output is not None and result.build is not None:
@@ -212,9 +214,13 @@ def import_list_cmd(
                 sys.stdout.write(dump_build(result.build))
             else:
                 write_build(result.build, output)
-                stderr.print(f"wrote {output} ({len(result.resolved)} parts)")
+                stderr.print(f"wrote {output} ({len(result.resolved)} parts)", markup=False)
         for u in result.unresolved:
-            stderr.print(f"[yellow]not imported:[/yellow] line {u.line}: {u.text} — {u.reason}")
+            stderr.print(
+                f"[yellow]not imported:[/yellow] line {u.line}: {escape(u.text)} — "
+                f"{escape(u.reason)}",
+                highlight=False,
+            )
         for m in result.missing_categories:
             stderr.print(f"[yellow]missing:[/yellow] no {m} in the list; written as {m}: null")
     if result.unresolved:

@@ -52,8 +52,15 @@ def cost_cmd(
         Path | None,
         typer.Option("--plot", help="Write the cumulative-cost chart to FILE.png or FILE.svg."),
     ] = None,
-    top: Annotated[int, typer.Option("--top", help="Cloud rows shown in the table.")] = 12,
+    top: Annotated[int, typer.Option("--top", min=0, help="Cloud rows shown in the table.")] = 12,
     json_: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+    catalog: Annotated[
+        str | None,
+        typer.Option(
+            "--catalog",
+            help="Catalog store to use (default: $DLRIG_CATALOG, else the built-in catalog).",
+        ),
+    ] = None,
 ) -> None:
     """Total cost of owning a build vs prebuilt workstations and cloud GPUs (same work).
 
@@ -65,6 +72,7 @@ def cost_cmd(
       dlrig cost build.yaml --vs cloud --kwh-usd 0.30 --plot cost.png
       dlrig cost build.yaml --prices my_quotes.csv --run-hours 72 --json
     """
+    from dlrig.catalog import open_catalog
     from dlrig.cost import estimate_cost
 
     report = estimate_cost(
@@ -76,12 +84,13 @@ def cost_cmd(
         price_files=tuple(prices or ()),
         run_hours=run_hours,
         workload=workload,
+        catalog=open_catalog(catalog),
     )
     if plot is not None:
         from dlrig.cost.plot import plot_cumulative
 
         written = plot_cumulative(report, plot)
-        stderr.print(f"wrote {written}")
+        stderr.print(f"wrote {written}", markup=False, highlight=False)
     if json_:
         print_json(report.to_dict())
         return
@@ -89,10 +98,12 @@ def cost_cmd(
 
 
 def render(report: CostReport, top: int = 12) -> None:
+    from rich.markup import escape
+
     d = report.to_dict()
     b, u = d["build"], d["usage"]
     stdout.print(
-        f"[bold]{b['name']}[/bold]: ${b['upfront_usd']:,.0f} up front "
+        f"[bold]{escape(b['name'])}[/bold]: ${b['upfront_usd']:,.0f} up front "
         f"(parts ${b['parts_usd']:,.0f} + extras ${b['extras_usd']:,.0f}), "
         f"{b['gpu_count']} GPU(s), {b['wall_power_w']:,.0f} W at the wall in use "
         f"(peak {b['peak_power_w']:,.0f} W × load {b['load_fraction']:g} ÷ PSU "
@@ -175,12 +186,12 @@ def render(report: CostReport, top: int = 12) -> None:
             chip = note.split("GPU chip '")[1].split("'")[0]
             missing[chip] = missing.get(chip, 0) + 1
         else:
-            stderr.print(f"[yellow]unchecked:[/yellow] {note}", highlight=False)
+            stderr.print(f"[yellow]unchecked:[/yellow] {escape(note)}", highlight=False)
     if missing:
         stderr.print(
             f"[yellow]unchecked:[/yellow] {sum(missing.values())} cloud offering(s) left out: "
             "their GPU chip is not in the chip table ("
-            + ", ".join(f"{c} ×{n}" for c, n in sorted(missing.items()))
+            + ", ".join(f"{escape(c)} ×{n}" for c, n in sorted(missing.items()))
             + "); --json lists them",
             highlight=False,
         )

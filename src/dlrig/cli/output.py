@@ -9,6 +9,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 # Data goes to stdout, everything a human reads while waiting goes to stderr.
 stdout = Console(soft_wrap=False)
@@ -31,13 +32,25 @@ def _default(obj: Any) -> Any:
 
 
 def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Table:
-    """A Rich table; None renders as an em dash so 'unknown' is visible."""
-    t = Table(title=title, show_lines=False, header_style="bold")
+    """A Rich table; None renders as an em dash so 'unknown' is visible.
+
+    Cells and the title are plain text, never Rich markup: they quote part names and file
+    contents ("Big [/] PSU" must print as written, not crash). Pass a ``Text`` for styling.
+    """
+    t = Table(title=Text(title), show_lines=False, header_style="bold")
     for col in columns:
         t.add_column(col, overflow="fold")
     for row in rows:
-        t.add_row(*("—" if v is None else str(v) for v in row))
+        t.add_row(*(_cell(v) for v in row))
     return t
+
+
+def _cell(value: Any) -> Text:
+    if value is None:
+        return Text("—")
+    if isinstance(value, Text):
+        return value
+    return Text(str(value))
 
 
 def fmt_num(value: float | None, digits: int = 0, unit: str = "") -> str:

@@ -115,7 +115,7 @@ def plan_cmd(
         from dlrig.buildfile import write_build
 
         path = write_build(result.best.build, output)
-        stderr.print(f"wrote {path}", highlight=False)
+        stderr.print(f"wrote {path}", markup=False, highlight=False)
     if json_:
         print_json(result.to_dict())
     else:
@@ -145,7 +145,7 @@ def render(r: PlanResult) -> None:
         stdout.print(f"[bold red]no build found[/bold red] ({r.status})")
         if r.infeasible:
             for reason in r.infeasible.reasons:
-                stdout.print(f"  • {reason}", highlight=False)
+                stdout.print(f"  • {reason}", markup=False, highlight=False)
             if r.infeasible.cheapest is not None:
                 _parts_table(r.infeasible.cheapest, "cheapest build that fits")
         return
@@ -176,7 +176,7 @@ def render(r: PlanResult) -> None:
     stdout.print(f"check: no errors; {len(b.check.warnings)} warning(s)", highlight=False)
     for f in b.check.findings:
         if f.severity.value != "info":
-            stdout.print(f"  {f.severity.value}: {f.message}", highlight=False)
+            stdout.print(f"  {f.severity.value}: {f.message}", markup=False, highlight=False)
     if b.check.unchecked:
         stdout.print(
             "unchecked (data missing): " + ", ".join(u.slug for u in b.check.unchecked),
@@ -185,7 +185,7 @@ def render(r: PlanResult) -> None:
     if r.binding:
         stdout.print("binding constraints:")
         for x in r.binding:
-            stdout.print(f"  • {x.text}: {x.detail} (+{x.gain:.0%})", highlight=False)
+            stdout.print(f"  • {x.text}: {x.detail} (+{x.gain:.0%})", markup=False, highlight=False)
     if r.alternatives:
         stdout.print(
             table(
@@ -219,7 +219,7 @@ def render(r: PlanResult) -> None:
             )
         )
     for note in r.notes:
-        stderr.print(f"note: {note}", highlight=False)
+        stderr.print(f"note: {note}", markup=False, highlight=False)
     stderr.print(
         "held as constraints (warnings): " + ", ".join(r.held_warnings) + " — relax with --allow",
         highlight=False,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.text import Text
 
 from dlrig.cli.output import fmt_num, print_json, stderr, stdout, table
 from dlrig.units import human_count, human_hours
@@ -88,7 +89,7 @@ def render_size(r: SizingResult) -> None:
     """The memory breakdown, fit and time/throughput as tables."""
     w = r.workload
     gpu = f"{r.n_gpus} × {r.chip.name}" if r.chip else f"{r.n_gpus} GPU(s), none chosen"
-    stdout.print(f"[bold]{w.describe()}[/bold] on {gpu}", highlight=False)
+    stdout.print(Text(f"{w.describe()}", style="bold") + Text(f" on {gpu}"))
     mem = r.memory_gib
     rows = [[k.replace("_", " "), f"{v:,.2f}"] for k, v in mem.items()]
     stdout.print(table("GPU memory per GPU (GiB)", ["component", "GiB"], rows))
@@ -123,7 +124,7 @@ def render_size(r: SizingResult) -> None:
     ]
     stdout.print(table("requirements", ["", "value"], facts))
     for note in r.notes:
-        stderr.print(f"note: {note}", highlight=False)
+        stderr.print(f"note: {note}", markup=False, highlight=False)
 
 
 def size_cmd(

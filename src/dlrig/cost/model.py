@@ -86,7 +86,7 @@ class Electricity:
                 f"electricity price {self.usd_per_kwh:g} $/kWh is negative",
                 "give the price per kWh, e.g. --kwh-usd 0.16",
             )
-        if self.usd_per_kwh > 5:
+        if not self.usd_per_kwh <= 5:  # also NaN
             raise InputError(
                 f"electricity price {self.usd_per_kwh:g} $/kWh is implausible",
                 "give dollars per kWh (0.16), not cents (16)",

@@ -81,6 +81,8 @@ class CostInputs:
     prebuilt_quote_usd: float | None = None
     prebuilt_quote_name: str = "your prebuilt quote"
     psu_rating: str | None = None
+    # Parts of the build without a price: parts_usd leaves them out (unless cost.price_usd).
+    unpriced_parts: list[str] = field(default_factory=list)
 
     @property
     def gpu_count(self) -> int:
@@ -110,6 +112,7 @@ class CostReport:
             "build": {
                 "name": inp.name,
                 "parts_usd": round(inp.parts_usd, 2),
+                "unpriced_parts": inp.unpriced_parts,
                 "extras_usd": round(inp.extras_usd, 2),
                 "upfront_usd": round(self.own.upfront_usd, 2),
                 "gpu_count": inp.gpu_count,
@@ -198,6 +201,7 @@ def inputs_from_build(
     rating = getattr(psu, "efficiency", None) if psu is not None else None
     eff = raw.get("psu_efficiency") or psu_efficiency(rating, d)
     quote = raw.get("prebuilt_quote_usd")
+    unpriced = [] if "price_usd" in raw else list(dict.fromkeys(p.name for p in build.unpriced))
     return CostInputs(
         name=build.name,
         parts_usd=float(parts_usd),
@@ -213,6 +217,7 @@ def inputs_from_build(
         gpu_chips=chips,
         resale_fraction=raw.get("resale_fraction"),
         cloud_storage_gb=float(raw.get("cloud_storage_gb", 0.0)),
+        unpriced_parts=unpriced,
         prebuilt_quote_usd=quote,
         prebuilt_quote_name=str(raw.get("prebuilt_quote_name", "your prebuilt quote")),
         psu_rating=rating,
@@ -317,6 +322,12 @@ def compare(
     own_tput = _own_throughput(inp, precision)
     options: list[Option] = []
     unchecked: list[str] = []
+    if inp.unpriced_parts:
+        unchecked.append(
+            f"build: no price for {', '.join(inp.unpriced_parts)}; the build's up-front cost "
+            "leaves them out, so owning looks cheaper than it is (give each a price_usd: in "
+            "the build file, or set cost: {price_usd: N})"
+        )
     stale: list[str] = []
     if versus in ("prebuilt", "all"):
         for sysm in prices.prebuilt:

@@ -9,6 +9,7 @@ of an infeasible request.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -660,8 +661,22 @@ def plan(
         raise InputError(
             f"unknown objective '{objective}'", "choose one of: " + ", ".join(OBJECTIVES)
         )
-    if budget_usd is not None and budget_usd <= 0:
-        raise InputError(f"budget ${budget_usd:,.0f} is not positive", "give a budget in USD")
+    if budget_usd is not None and not 0 < budget_usd < math.inf:  # also NaN
+        raise InputError(
+            f"budget ${budget_usd:,.0f} is not a positive amount", "give a budget in USD, e.g. 7000"
+        )
+    for flag, value, least in (
+        ("--min-vram-gib", min_vram_gib, 0.0),  # 0: no minimum
+        ("--min-tflops", min_tflops, 0.0),
+        ("--max-hours", max_hours, None),
+        ("--time-limit", time_limit_s, None),
+    ):
+        if value is None:
+            continue
+        ok = value >= least if least is not None else value > 0
+        if not ok or not value < math.inf:  # NaN fails both comparisons
+            what = "0 or more" if least is not None else "above 0"
+            raise InputError(f"{flag} {value:g} is out of range", f"give {flag} {what}")
     if budget_usd is None and objective != "cost":
         raise InputError("a budget is needed", "pass --budget-usd (or --objective cost)")
     if gpus is not None and not 1 <= gpus <= MAX_GPUS:

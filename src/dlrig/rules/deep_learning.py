@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from itertools import pairwise
 
@@ -39,7 +40,8 @@ def ram_vs_vram(build: Build, ctx: Context) -> Iterator[Hit]:
             sizes[g.vram_gib] = sizes.get(g.vram_gib, 0) + 1
         detail = " + ".join(f"{n}×{_fmt(v)} GB" for v, n in sizes.items())
         target = next(
-            s for s in (32, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 2048) if s >= vram
+            (s for s in (32, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 2048) if s >= vram),
+            math.ceil(vram / 1024) * 1024,
         )
         yield warning(
             f"System RAM {_fmt(ram)} GB is below the total GPU memory of {_fmt(vram)} GB "

@@ -173,12 +173,12 @@ def error_dict(exc: DlrigError) -> dict[str, Any]:
     return out
 
 
-class _BadRequest(InputError):
+class BadRequestError(InputError):
     """A body that cannot be read at all (HTTP 400)."""
 
 
 def error_status(exc: DlrigError) -> int:
-    if isinstance(exc, _BadRequest):
+    if isinstance(exc, BadRequestError):
         return 400
     if isinstance(exc, InputError | PartNotFoundError):
         return 422
@@ -245,7 +245,9 @@ async def _body_text(request: Request) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise _BadRequest("the request body is not UTF-8 text", "send the file as UTF-8") from None
+        raise BadRequestError(
+            "the request body is not UTF-8 text", "send the file as UTF-8"
+        ) from None
 
 
 # --- API --------------------------------------------------------------------------------------
