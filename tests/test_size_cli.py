@@ -161,3 +161,20 @@ def test_unknown_gpu_chip_suggests_chips(run_cli) -> None:  # type: ignore[no-un
     assert r.exit_code == 2 and "ambiguous" in r.stderr
     r = run_cli("size", "--model", "gpt2", "--gpu", "Voodoo 5")
     assert r.exit_code == 2 and "dlrig catalog chips" in r.stderr
+
+
+def test_generic_gpu_family_name_is_ambiguous(run_cli) -> None:  # type: ignore[no-untyped-def]
+    """'a100' covers 40/80 GB and PCIe/SXM parts: never pick one silently."""
+    for family in ("a100", "h100", "v100"):
+        r = run_cli("size", "--model", "gpt2", "--gpu", family)
+        assert r.exit_code == 2 and "ambiguous" in r.stderr, family
+
+
+def test_driver_device_names_resolve(run_cli) -> None:  # type: ignore[no-untyped-def]
+    for device, chip in (
+        ("NVIDIA A100 80GB PCIe", "a100-pcie-80gb"),
+        ("NVIDIA H100 80GB HBM3", "h100-sxm"),
+        ("Tesla V100-SXM2-16GB", "v100-sxm2-16gb"),
+    ):
+        r = run_cli("size", "--model", "gpt2", "--gpu", device, "--json")
+        assert r.exit_code == 0 and r.json()["gpu"]["id"] == chip
