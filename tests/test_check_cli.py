@@ -141,3 +141,22 @@ def test_import_list_from_stdin_gets_a_name(run_cli: Any, monkeypatch: Any) -> N
     monkeypatch.setattr(sys, "stdin", io.StringIO(text))
     r = run_cli("import-list", "-", "--json")
     assert r.json()["build"]["name"] == "parts list"  # not '-'
+
+
+def test_fuzzy_part_names_are_reported(run_cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A name matched by similarity is named on stderr and in the JSON, with its line."""
+    from pathlib import Path
+
+    text = Path("examples/warmachine.yaml").read_text(encoding="utf-8")
+    typo = text.replace("RTX 2080 Ti, count", "RTX 2080 Tii, count")
+    assert typo != text
+    path = tmp_path / "typo.yaml"
+    path.write_text(typo, encoding="utf-8")
+    r = run_cli("check", str(path), "--json")
+    assert r.exit_code == 0
+    assert r.json()["resolved_fuzzy"] == [
+        "line 6: 'ASUS Turbo GeForce RTX 2080 Tii' matched as 'ASUS Turbo GeForce RTX 2080 Ti'"
+    ]
+    assert "matched as 'ASUS Turbo GeForce RTX 2080 Ti'" in r.stderr
+    exact = run_cli("check", "examples/warmachine.yaml", "--json")
+    assert exact.json()["resolved_fuzzy"] == [] and "matched as" not in exact.stderr

@@ -189,6 +189,7 @@ class Build:
         description: str | None = None,
         source: str = "<inline>",
         catalog: Catalog | None = None,
+        resolved_fuzzy: Sequence[str] = (),
     ) -> None:
         self.name = name
         self.items: dict[Category, tuple[BuildItem, ...]] = {
@@ -210,6 +211,9 @@ class Build:
         self.workload = workload
         self.cost = dict(cost) if cost is not None else None
         self.description = description
+        # "line 4: 'RTX 4090 FE' → NVIDIA GeForce RTX 4090 Founders Edition": names that were
+        # matched by spelling similarity, so the user can confirm them before buying
+        self.resolved_fuzzy = tuple(resolved_fuzzy)
         self.source = source
         self.catalog = catalog
         if chips is None and catalog is not None:
@@ -257,6 +261,7 @@ class Build:
             "description": self.description,
             "source": self.source,
             "catalog": self.catalog,
+            "resolved_fuzzy": self.resolved_fuzzy,
         }
         name = changes.pop("name", self.name)
         fields.update(changes)

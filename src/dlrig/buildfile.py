@@ -32,6 +32,7 @@ import yaml
 from pydantic import ValidationError
 
 from dlrig.build import MAX_COUNT, MULTI_CATEGORIES, Build, BuildItem, Site
+from dlrig.catalog.resolve import normalize
 from dlrig.errors import BuildFileError, PartNotFoundError
 from dlrig.parts import PART_MODELS, Category, Part, category_key
 
@@ -180,6 +181,7 @@ class _Ctx:
     def __init__(self, source: str, lines: Mapping[Path_, int] | None) -> None:
         self.source = source
         self.lines = lines or {}
+        self.fuzzy: list[str] = []  # names resolved by similarity, for the user to confirm
 
     def line(self, path: Path_) -> int | None:
         while path:
@@ -260,6 +262,7 @@ def parse_build(
         description=description,
         source=source,
         catalog=catalog,
+        resolved_fuzzy=ctx.fuzzy,
     )
 
 
@@ -375,9 +378,15 @@ def _resolve(ctx: _Ctx, path: Path_, cat: Category, text: str, catalog: Catalog)
     if not text.strip():
         raise ctx.error(path, "empty part name", "write the part's catalog name or id")
     try:
-        return catalog.resolve(text, cat)
+        part = catalog.resolve(text, cat)
     except PartNotFoundError as exc:
         raise ctx.error(path, exc.message, exc.hint) from None
+    labels = {normalize(x) for x in (part.id, part.name, *part.aliases)}
+    if normalize(text) not in labels:
+        line = ctx.line(path)
+        where = f"line {line}: " if line is not None else ""
+        ctx.fuzzy.append(f"{where}'{text.strip()}' matched as '{part.name}'")
+    return part
 
 
 def _custom(ctx: _Ctx, path: Path_, cat: Category, value: Any) -> Part:

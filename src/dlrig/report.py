@@ -91,6 +91,7 @@ def check_result_dict(result: CheckResult) -> dict[str, Any]:
         "unchecked": [u.slug for u in result.unchecked],
         "unchecked_reasons": {u.slug: u.reason for u in result.unchecked},
         "totals": build_totals(result.build),
+        "resolved_fuzzy": list(result.build.resolved_fuzzy),
     }
 
 

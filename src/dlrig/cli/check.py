@@ -51,6 +51,8 @@ def check_cmd(
     if gpus is not None:
         build = build.with_gpu_count(gpus)
     result = check(build)
+    for note in build.resolved_fuzzy:  # the user should confirm a name matched by similarity
+        stderr.print(f"note: {note} (check that this is the part you mean)", markup=False)
     if json_:
         print_json(result.to_dict())
     else:
