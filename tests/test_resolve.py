@@ -128,3 +128,13 @@ def test_duplicate_ids_rejected() -> None:
     g = _gpu("a", "A card")
     with pytest.raises(CatalogError):
         Catalog([g, g], [])
+
+
+def test_search_does_not_pad_with_unrelated_parts(catalog) -> None:  # type: ignore[no-untyped-def]
+    names = [p.name for p in catalog.search("2080 ti")]
+    assert names and all("2080 Ti" in n for n in names)
+
+
+def test_fuzzy_ranking_prefers_the_whole_name(catalog) -> None:  # type: ignore[no-untyped-def]
+    first = catalog.search("rtx 4090 foundrs")[0]
+    assert first.name == "NVIDIA GeForce RTX 4090 Founders Edition"

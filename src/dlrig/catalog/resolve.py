@@ -107,25 +107,34 @@ class NameIndex(Generic[T]):
         )
 
     def ranked(self, text: str, limit: int = 10) -> list[tuple[T, float]]:
-        """Records by fuzzy score, best first, one entry per record."""
+        """Records by fuzzy score, best first, one entry per record.
+
+        WRatio gives many labels the same partial-match score, so ties are broken by how well
+        the whole label matches (token_sort_ratio): 'rtx 4090 foundrs' ranks the Founders
+        Edition above other RTX 4090 cards.
+        """
         from rapidfuzz import fuzz, process, utils
 
+        query = tokens(text)
         hits = process.extract(
-            tokens(text),
+            query,
             self._choices,
             scorer=fuzz.WRatio,
             processor=utils.default_process,
-            limit=limit * 4,
+            limit=max(50, limit * 10),
         )
-        best: dict[str, tuple[T, float]] = {}
-        for _choice, score, idx in hits:
+        best: dict[str, tuple[T, float, float]] = {}
+        for choice, score, idx in hits:
             rec = self._choice_owner[idx]
-            if rec.id not in best or score > best[rec.id][1]:
-                best[rec.id] = (rec, float(score))
-        return sorted(best.values(), key=lambda rs: (-rs[1], rs[0].name))[:limit]
+            whole = fuzz.token_sort_ratio(query, choice)
+            if rec.id not in best or (score, whole) > best[rec.id][1:]:
+                best[rec.id] = (rec, float(score), whole)
+        ordered = sorted(best.values(), key=lambda r: (-r[1], -r[2], r[0].name))
+        return [(rec, score) for rec, score, _ in ordered[:limit]]
 
     def search(self, text: str, limit: int = 20) -> list[T]:
-        """Records containing every word of ``text``, then fuzzy matches above the suggest bar."""
+        """Records containing every word of ``text``; fuzzy matches above the suggestion bar when
+        none does (typos)."""
         words = tokens(text).split()
         found: list[T] = []
         seen: set[str] = set()
@@ -135,7 +144,9 @@ class NameIndex(Generic[T]):
                 found.append(rec)
                 seen.add(rec.id)
         found.sort(key=lambda r: r.name)
-        if len(found) < limit:
+        # Fuzzy matches only when no record has every word: otherwise '2080 ti' would be padded
+        # with unrelated PSUs and memory kits that merely score above the suggestion bar.
+        if not found:
             for rec, score in self.ranked(text, limit=limit):
                 if rec.id not in seen and score >= FUZZY_SUGGEST_SCORE:
                     found.append(rec)
