@@ -155,7 +155,7 @@ def wall_circuit(build: Build, ctx: Context) -> Iterator[Hit]:
         raise Unchecked("no PSU in the build (its efficiency sets the wall draw)")
     eff, assumed = L.psu_efficiency(psu.efficiency)
     dc = build.peak_power_w
-    wall = L.wall_power_w(dc, eff)
+    wall = round(L.wall_power_w(dc, eff), 1)  # as the totals report it, so the two agree
     site = build.site
     limit = site.continuous_limit_w
     if wall <= limit:
