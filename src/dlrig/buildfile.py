@@ -250,6 +250,8 @@ def parse_build(
     workload = data.get("workload")
     if workload is not None and not isinstance(workload, str | Mapping):
         raise ctx.error(("workload",), "must be a file path or a mapping", "see docs/check.md")
+    if workload is not None:
+        _validate_workload(ctx, workload)
     cost = data.get("cost")
     if cost is not None and not isinstance(cost, Mapping):
         raise ctx.error(("cost",), "must be a mapping", "write e.g. cost: {extras_usd: 150}")
@@ -264,6 +266,21 @@ def parse_build(
         catalog=catalog,
         resolved_fuzzy=ctx.fuzzy,
     )
+
+
+def _validate_workload(ctx: _Ctx, workload: str | Mapping[str, Any]) -> None:
+    """Fail early, at the build file's line, on a workload the sizing module would reject.
+
+    The build keeps the raw section (the sizing module parses it again where it is used).
+    """
+    from dlrig.errors import WorkloadError
+    from dlrig.workload import load_workload
+
+    base = Path(ctx.source).parent if ctx.source and not ctx.source.startswith("<") else None
+    try:
+        load_workload(workload, base_dir=base)
+    except WorkloadError as exc:
+        raise ctx.error(("workload",), exc.message, exc.hint) from None
 
 
 def _category(ctx: _Ctx, key: Any) -> Category:

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from dlrig.buildfile import load_build
-from dlrig.errors import WorkloadError
 from dlrig.rules import check, get_rule
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
@@ -42,6 +41,10 @@ def test_workload_file_relative_to_build_file(tmp_path: Path) -> None:
 
 
 def test_bad_workload_in_build_is_input_error(tmp_path: Path) -> None:
+    """A bad workload section fails when the build file is read, at its file and line."""
+    from dlrig.errors import BuildFileError
+
     path = _build_file(tmp_path, "{task: train, model: llama-3.1-8b, precision: int4}")
-    with pytest.raises(WorkloadError, match="without LoRA"):
-        check(load_build(path), rules=["workload-fits"])
+    with pytest.raises(BuildFileError, match="without LoRA") as err:
+        load_build(path)
+    assert err.value.path == str(path) and err.value.line is not None
