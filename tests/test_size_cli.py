@@ -178,3 +178,8 @@ def test_driver_device_names_resolve(run_cli) -> None:  # type: ignore[no-untype
     ):
         r = run_cli("size", "--model", "gpt2", "--gpu", device, "--json")
         assert r.exit_code == 0 and r.json()["gpu"]["id"] == chip
+
+
+def test_build_file_given_as_workload(run_cli) -> None:  # type: ignore[no-untyped-def]
+    r = run_cli("size", "examples/warmachine.yaml")
+    assert r.exit_code == 2 and "build file" in r.stderr and "dlrig check" in r.stderr

@@ -406,6 +406,12 @@ def workload_from_flags(
 def workload_from_mapping(data: dict[str, Any], where: str = "workload") -> Workload:
     """Normalise aliases, resolve the model preset, validate, and check feasibility."""
     data = dict(data)
+    if "model" not in data and "parts" in data:
+        raise WorkloadError(
+            f"{where}: this is a build file (it lists parts), not a workload",
+            "check a build with `dlrig check FILE`; size a workload with a file that has "
+            "model: and task: (see examples/workloads/)",
+        )
     if "model" not in data:
         raise WorkloadError(
             f"{where}: no model given", "add 'model: <preset>' (e.g. llama-3.1-8b) or raw numbers"
