@@ -102,3 +102,13 @@ def test_plan_frontier_and_upgrade() -> None:
     )
     assert r.exit_code == 0, r.output
     assert "upgrade path: 3 GPUs" in r.output
+
+
+def test_budget_written_like_a_price(run_cli) -> None:  # type: ignore[no-untyped-def]
+    from dlrig.units import parse_usd
+
+    assert parse_usd("$7,000") == parse_usd("7k") == parse_usd("7000") == 7000.0
+    r = run_cli("plan", "--budget-usd", "$7,000", "--no-explain", "--json")
+    assert r.exit_code == 0 and r.json()["best"]["price_usd"] <= 7000
+    bad = run_cli("plan", "--budget-usd", "seven")
+    assert bad.exit_code == 2 and "not an amount" in bad.stderr

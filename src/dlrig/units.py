@@ -123,3 +123,22 @@ def human_hours(hours: float | None) -> str:
     if hours < 48:
         return f"{hours:.1f} h"
     return f"{hours / 24:.1f} days"
+
+
+def parse_usd(text: str) -> float:
+    """Dollars from the ways people write them: '7000', '7,000', '$7,000', '7k', '7.5K'."""
+    from dlrig.errors import InputError
+
+    cleaned = text.strip().replace(",", "").replace("_", "").lstrip("$").strip()
+    scale = 1.0
+    if cleaned[-1:] in ("k", "K"):
+        cleaned, scale = cleaned[:-1], 1000.0
+    try:
+        value = float(cleaned) * scale
+    except ValueError:
+        raise InputError(
+            f"'{text}' is not an amount of US dollars", "write e.g. 7000, 7,000, $7,000 or 7k"
+        ) from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise InputError(f"'{text}' is not a finite amount", "write e.g. 7000")
+    return value

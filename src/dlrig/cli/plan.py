@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 
 def plan_cmd(
     budget_usd: Annotated[
-        float | None, typer.Option("--budget-usd", "-b", help="Budget in US dollars.")
+        str | None,
+        typer.Option("--budget-usd", "-b", help="Budget in US dollars (7000, 7,000, $7k)."),
     ] = None,
     workload: Annotated[
         str | None,
@@ -90,8 +91,10 @@ def plan_cmd(
     """
     from dlrig.optimize import plan
 
+    from dlrig.units import parse_usd
+
     result = plan(
-        budget_usd,
+        None if budget_usd is None else parse_usd(budget_usd),
         workload,
         objective=objective,
         task=task,
