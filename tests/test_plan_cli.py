@@ -67,8 +67,8 @@ def test_plan_bad_input_is_exit_2() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--budget-usd", "nan"], "budget $nan is not a positive amount"),
-        (["--budget-usd", "inf"], "budget $inf is not a positive amount"),
+        (["--budget-usd", "nan"], "'nan' is not a finite amount"),
+        (["--budget-usd", "inf"], "'inf' is not a finite amount"),
         (["--budget-usd", "7000", "--time-limit", "0"], "--time-limit 0 is out of range"),
         (["--budget-usd", "7000", "--min-vram-gib", "-1"], "--min-vram-gib -1 is out of range"),
         (["--budget-usd", "7000", "--min-tflops", "nan"], "--min-tflops nan is out of range"),

@@ -90,7 +90,6 @@ def plan_cmd(
       dlrig plan --budget-usd 20000 --frontier --circuit 230x16
     """
     from dlrig.optimize import plan
-
     from dlrig.units import parse_usd
 
     result = plan(
