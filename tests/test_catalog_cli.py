@@ -91,3 +91,10 @@ def test_unknown_part_exits_2_with_suggestion(run_cli) -> None:  # type: ignore[
 def test_unknown_option_exits_2(run_cli) -> None:  # type: ignore[no-untyped-def]
     r = run_cli("catalog", "list", "--colour")
     assert r.exit_code == 2
+
+
+def test_filter_value_typo_is_named(run_cli) -> None:  # type: ignore[no-untyped-def]
+    r = run_cli("catalog", "list", "-c", "gpu", "-f", "cooling=blowr")
+    assert r.exit_code == 2 and "did you mean 'blower'" in r.stderr
+    ok = run_cli("catalog", "list", "-f", "kind=nvme", "--json")
+    assert ok.exit_code == 0 and ok.json() and all(d["kind"] == "nvme" for d in ok.json())

@@ -93,7 +93,9 @@ class Catalog:
         models = [PART_MODELS[category]] if category else list(PART_MODELS.values())
         fields = {f for m in models for f in m.model_fields}
         fields |= {"capacity_gb", "slots_occupied"}  # computed properties worth filtering on
-        return parse_filter(text, fields)
+        flt = parse_filter(text, fields)
+        _check_choice(flt, models)
+        return flt
 
     def get(self, part_id: str) -> Part:
         """The part with exactly this id; PartNotFoundError (with suggestions) otherwise."""
@@ -162,3 +164,39 @@ class Catalog:
         if key not in self._indexes:
             self._indexes[key] = NameIndex(self._name_entries(category))
         return self._indexes[key]
+
+
+def _literal_choices(annotation: Any) -> set[str]:
+    """The allowed values of a Literal[...] (or Optional[Literal[...]]) field; empty otherwise."""
+    import typing
+
+    if typing.get_origin(annotation) is typing.Literal:
+        return {str(a) for a in typing.get_args(annotation)}
+    return {
+        str(a)
+        for arg in typing.get_args(annotation)
+        if typing.get_origin(arg) is typing.Literal
+        for a in typing.get_args(arg)
+    }
+
+
+def _check_choice(flt: Filter, models: list[type[Part]]) -> None:
+    """'cooling=blowr' names no possible value: say so instead of listing nothing."""
+    if flt.op not in ("=", "==", "!="):
+        return
+    choices: set[str] = set()
+    for model in models:
+        info = model.model_fields.get(flt.field)
+        if info is not None:
+            choices |= _literal_choices(info.annotation)
+    if choices and flt.value.lower() not in {c.lower() for c in choices}:
+        from rapidfuzz import process
+
+        from dlrig.errors import InputError
+
+        close = process.extractOne(flt.value, sorted(choices))
+        hint = f"did you mean '{close[0]}'? " if close and close[1] >= 60 else ""
+        raise InputError(
+            f"'{flt.value}' is not a possible {flt.field}",
+            f"{hint}choose one of: {', '.join(sorted(choices))}",
+        )
