@@ -377,3 +377,11 @@ def test_serve_without_the_web_extra(monkeypatch: pytest.MonkeyPatch, run_cli) -
     assert result.exit_code == 2
     assert "this command needs uvicorn, which is not installed" in result.stderr
     assert "pip install 'dlrig" in result.stderr  # cli.app.report_error's Rich markup eats [web]
+
+
+def test_unknown_api_route_uses_the_error_shape(client) -> None:  # type: ignore[no-untyped-def]
+    r = client.get("/api/nope")
+    assert r.status_code == 404
+    body = r.json()
+    assert body["error"] == "NotFound" and "/api/nope" in body["message"] and body["hint"]
+    assert client.delete("/api/check").status_code == 405

@@ -192,6 +192,8 @@ def _is_api(request: Request) -> bool:
 
 
 def _add_error_handlers(app: FastAPI, templates: Jinja2Templates) -> None:
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
     async def on_dlrig_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, DlrigError)
         status = error_status(exc)
@@ -235,8 +237,23 @@ def _add_error_handlers(app: FastAPI, templates: Jinja2Templates) -> None:
             return JSONResponse(body, status_code=500)
         return templates.TemplateResponse(request, "error.html", {"error": body}, status_code=500)
 
+    async def on_http_error(request: Request, exc: Exception) -> Response:
+        # Unknown routes and wrong methods: the API answers in its own error shape too.
+        assert isinstance(exc, StarletteHTTPException)
+        body = {
+            "error": "NotFound" if exc.status_code == 404 else "HTTPError",
+            "message": f"{request.method} {request.url.path}: {exc.detail}",
+            "hint": "see docs/web.md for the endpoints (or /openapi.json)",
+        }
+        if _is_api(request):
+            return JSONResponse(body, status_code=exc.status_code)
+        return templates.TemplateResponse(
+            request, "error.html", {"error": body}, status_code=exc.status_code
+        )
+
     app.add_exception_handler(DlrigError, on_dlrig_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(Exception, on_internal_error)
 
 
