@@ -165,3 +165,26 @@ def test_included_part_is_enforced_or_infeasible() -> None:
     # four 48 GB cards need 192 GB of RAM (RAM >= VRAM), more than any priced board here holds
     no = plan(catalog=cat, budget_usd=40000, include=[six_k.name], gpus=4, explain=False)
     assert no.best is None or six_k.id in no.best.build.part_ids
+
+
+def test_planner_never_pairs_a_chipset_with_a_cpu_it_rejects() -> None:
+    """WRX90 runs only Threadripper PRO: with the board and an sTR5 cooler priced, the plan
+    must pick a PRO CPU for it (the checker's cpu-socket rule, shared limits)."""
+    from dlrig.catalog import open_catalog
+    from dlrig.optimize import plan
+    from dlrig.rules import limits as L
+
+    cat = open_catalog()
+    board = cat.resolve("ASUS Pro WS WRX90E-SAGE SE")
+    result = plan(
+        catalog=cat,
+        budget_usd=60000,
+        include=[board.name],
+        part_prices={board.name: 1299, "Noctua NH-U14S TR5-SP6": 150},
+        explain=False,
+    )
+    assert result.best is not None
+    build = result.best.build
+    assert build.motherboard is not None and build.motherboard.id == board.id
+    assert build.cpu is not None and L.cpu_supported_by_chipset(build.cpu.name, "WRX90")
+    assert "PRO" in build.cpu.name

@@ -112,3 +112,12 @@ def test_budget_written_like_a_price(run_cli) -> None:  # type: ignore[no-untype
     assert r.exit_code == 0 and r.json()["best"]["price_usd"] <= 7000
     bad = run_cli("plan", "--budget-usd", "seven")
     assert bad.exit_code == 2 and "not an amount" in bad.stderr
+
+
+def test_part_price_quotes(run_cli) -> None:  # type: ignore[no-untyped-def]
+    bad = run_cli("plan", "--budget-usd", "7000", "--part-price", "no equals sign")
+    assert bad.exit_code == 2 and "NAME=USD" in bad.stderr
+    neg = run_cli("plan", "--budget-usd", "7000", "--part-price", "Rosewill Hercules 1600W=-5")
+    assert neg.exit_code == 2 and "not a positive amount" in neg.stderr
+    unknown = run_cli("plan", "--budget-usd", "7000", "--part-price", "Hercules 9000 Ultra=99")
+    assert unknown.exit_code == 2

@@ -8,7 +8,8 @@ parts lazily by overriding the small set of hooks below (``_category_parts``, ``
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable, Sequence
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from dlrig.catalog.filters import Filter, parse_filter
@@ -121,6 +122,44 @@ class Catalog:
         if self._chip_idx is None:
             self._chip_idx = NameIndex(self._chips.values())
         return self._chip_idx.resolve(chip_id, what="GPU chip")
+
+    def with_prices(
+        self,
+        quotes: Mapping[str, float],
+        price_date: dt.date | None = None,
+        price_source: str = "user quote",
+    ) -> Catalog:
+        """A copy in which the named parts (id or name → USD) carry the user's prices.
+
+        For parts the catalog has no dated price for (workstation boards, data-center cards) or
+        a local quote; the planner can then use them. The copy's ``version`` covers the quotes,
+        so caches keyed on it stay correct.
+        """
+        import hashlib
+        import math
+
+        from dlrig.errors import InputError
+
+        when = price_date or dt.date.today()
+        by_id: dict[str, float] = {}
+        for name, usd in quotes.items():
+            if not math.isfinite(usd) or usd <= 0:
+                raise InputError(
+                    f"price {usd} for '{name}' is not a positive amount", "write e.g. NAME=1299"
+                )
+            by_id[self.resolve(name).id] = float(usd)
+        parts = [
+            p.model_copy(
+                update={"price_usd": by_id[p.id], "price_date": when, "price_source": price_source}
+            )
+            if p.id in by_id
+            else p
+            for p in self.parts()
+        ]
+        digest = hashlib.sha256(
+            (self.version + repr(sorted(by_id.items())) + when.isoformat()).encode()
+        ).hexdigest()[:16]
+        return Catalog(parts, self.chips, name=f"{self.name} + quotes", version=digest)
 
     def chip_of(self, gpu: Part) -> GpuChip | None:
         """The chip spec of a GPU card, or None when the catalog lacks it."""

@@ -80,6 +80,14 @@ def plan_cmd(
     time_limit: Annotated[
         float, typer.Option("--time-limit", help="Solver time limit per solve (s).")
     ] = 10.0,
+    part_price: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--part-price",
+            help="NAME=USD: your price for a part (e.g. a quote for a board the catalog has no "
+            "price for). Repeat for several parts.",
+        ),
+    ] = None,
 ) -> None:
     """The best compatible build for a budget (and workload), proved optimal.
 
@@ -88,9 +96,21 @@ def plan_cmd(
       dlrig plan --budget-usd 12000 --workload llama-3.1-8b --task lora -k 3
       dlrig plan --budget-usd 5000 --gpus 1 --upgrade-to 4 -o build.yaml
       dlrig plan --budget-usd 20000 --frontier --circuit 230x16
+      dlrig plan --budget-usd 40000 --part-price "ASUS Pro WS WRX90E-SAGE SE=1299"
     """
     from dlrig.optimize import plan
     from dlrig.units import parse_usd
+
+    quotes: dict[str, float] = {}
+    for item in part_price or ():
+        name, sep, usd = item.rpartition("=")
+        if not sep or not name.strip():
+            from dlrig.errors import InputError
+
+            raise InputError(
+                f"--part-price '{item}' is not NAME=USD", "write e.g. --part-price 'RTX A6000=4650'"
+            )
+        quotes[name.strip()] = parse_usd(usd)
 
     result = plan(
         None if budget_usd is None else parse_usd(budget_usd),
@@ -111,6 +131,7 @@ def plan_cmd(
         frontier=frontier,
         explain=explain,
         catalog=catalog,
+        part_prices=quotes,
         time_limit_s=time_limit,
     )
     if output and result.best is not None:

@@ -435,6 +435,14 @@ class PlanModel:
                     sum(v for p, v in zip(c.cpu, self.x, strict=True) if p.socket == s)
                     == sum(v for b, v in zip(c.board, self.y, strict=True) if b.socket == s)
                 )
+            # chipsets that take only part of their socket's CPUs (L.CHIPSET_CPU_FAMILY): a few
+            # boards, so the excluded pairs are listed directly
+            for b, yb in zip(c.board, self.y, strict=True):
+                if b.chipset.upper() not in L.CHIPSET_CPU_FAMILY:
+                    continue
+                for p, xc in zip(c.cpu, self.x, strict=True):
+                    if p.socket == b.socket and not L.cpu_supported_by_chipset(p.name, b.chipset):
+                        m.add(yb + xc <= 1)
         if self._on("cooler-socket"):
             for s in {p.socket for p in c.cpu}:
                 ok = [

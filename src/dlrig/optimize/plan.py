@@ -636,6 +636,7 @@ def plan(
     frontier: bool = False,
     explain: bool = True,
     catalog: Catalog | str | Path | None = None,
+    part_prices: Mapping[str, float] | None = None,
     time_limit_s: float = 10.0,
     workers: int = 1,
 ) -> PlanResult:
@@ -645,7 +646,8 @@ def plan(
     cheapest), throughput-per-dollar, or cost (cheapest build meeting ``min_tflops`` /
     ``max_hours`` and the workload). ``allow`` lists warning rules the plan may trigger (by
     default every warning in :data:`AVOIDABLE_WARNINGS` is held as a constraint). ``site`` is
-    the wall circuit the build runs on (default 120 V / 15 A). ``upgrade_to`` plans the board,
+    the wall circuit the build runs on (default 120 V / 15 A). ``part_prices`` (part id or
+    name → USD) prices parts for this plan, e.g. local quotes. ``upgrade_to`` plans the board,
     case, PSU and cooling for that many GPUs with fewer bought now. Every returned build passes
     :func:`dlrig.rules.check` with no error.
     """
@@ -703,6 +705,8 @@ def plan(
     from dlrig.catalog import Catalog as _Catalog
 
     cat: _Catalog = catalog if isinstance(catalog, _Catalog) else open_catalog(catalog)
+    if part_prices:  # the user's quotes for parts the catalog has no dated price for
+        cat = cat.with_prices(part_prices)
     w, workload_ref = _load_workload(workload, task)
     prec = precision or (w.precision if w is not None else "bf16")
     if max_hours is not None:

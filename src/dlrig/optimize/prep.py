@@ -221,7 +221,15 @@ def dominance_key(p: Part, chip: GpuChip | None = None) -> tuple[Hashable, tuple
     neg = -_price(p)
     if isinstance(p, Cpu):
         return (
-            (p.socket, frozenset(p.memory_types), p.rdimm, *_known(p.pcie_lanes, p.max_memory_gb)),
+            (
+                p.socket,
+                frozenset(p.memory_types),
+                p.rdimm,
+                # which restricted chipsets take it (L.CHIPSET_CPU_FAMILY): a CPU one of them
+                # rejects must never be pruned in favour of one it accepts, or vice versa
+                frozenset(c for c in L.CHIPSET_CPU_FAMILY if L.cpu_supported_by_chipset(p.name, c)),
+                *_known(p.pcie_lanes, p.max_memory_gb),
+            ),
             (p.threads, -p.tdp_w, p.pcie_lanes or 0, p.max_memory_gb or 0, neg),
         )
     if isinstance(p, Motherboard):

@@ -364,6 +364,19 @@ def board_fits_case(board_ff: str, case_ffs: Iterable[str]) -> tuple[FitVerdict,
 
 
 # --- memory --------------------------------------------------------------------------------------
+# Chipsets that take only some of the CPUs of their socket: (chipset, words the CPU name must
+# contain). AMD: the WRX90 chipset supports only Ryzen Threadripper PRO 7000 WX-series CPUs,
+# while TRX50 takes both the Threadripper 7000 and the PRO 7000 WX-series
+# (amd.com, "AMD Ryzen Threadripper 7000 Series processors", chipset support table, 2023-10-19).
+CHIPSET_CPU_FAMILY: dict[str, str] = {"WRX90": "threadripperpro"}
+
+
+def cpu_supported_by_chipset(cpu_name: str, chipset: str | None) -> bool:
+    """False when the board's chipset is known to reject this CPU of the same socket."""
+    need = CHIPSET_CPU_FAMILY.get((chipset or "").upper())
+    return need is None or need in normalize(cpu_name)
+
+
 # Platforms that take registered DIMMs only (vendor platform specs: TRX50/WRX90 sTR5, WRX80 sWRX8,
 # EPYC SP3/SP5/SP6, Xeon W-2400/3400 LGA4677 and Xeon 6 LGA4710).
 RDIMM_ONLY_SOCKETS = frozenset({"sTR5", "sWRX8", "SP3", "SP5", "SP6", "LGA4677", "LGA4710"})

@@ -25,9 +25,10 @@ def _need(build: Build, *what: str) -> None:
 
 @rule("M001", "cpu-socket", Severity.ERROR, "platform")
 def cpu_socket(build: Build, ctx: Context) -> Iterator[Hit]:
-    """The CPU's socket must match the motherboard's.
+    """The CPU's socket must match the motherboard's, and its chipset must support the CPU.
 
-    Why: a CPU only seats in its own socket; there is no adapter.
+    Why: a CPU only seats in its own socket; there is no adapter. Some chipsets take only part of
+    a socket's CPUs (WRX90 boards run only Threadripper PRO, not the non-PRO Threadripper 7000).
     Bad: an AMD Ryzen 9 7950X (AM5) on an ASUS WS X299 SAGE (LGA2066).
     Good: an Intel Core i9-10920X (LGA2066) on an ASUS WS X299 SAGE (LGA2066).
     """
@@ -38,6 +39,15 @@ def cpu_socket(build: Build, ctx: Context) -> Iterator[Hit]:
         yield error(
             f"CPU {cpu.name} uses socket {cpu.socket} but {board.name} has {board.socket}.",
             f"Choose a {board.socket} CPU or a {cpu.socket} motherboard.",
+            cpu,
+            board,
+        )
+    elif not L.cpu_supported_by_chipset(cpu.name, board.chipset):
+        yield error(
+            f"CPU {cpu.name} fits socket {cpu.socket}, but {board.name}'s {board.chipset} chipset "
+            f"does not support it.",
+            f"Choose a CPU the {board.chipset} chipset supports (see the board's CPU support "
+            "list), or a board with a chipset for this CPU.",
             cpu,
             board,
         )
