@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -112,10 +112,6 @@ class Part(Model):
         if self.price_usd is not None and self.price_date is None and not self.custom:
             raise ValueError("price_usd needs a price_date (prices go stale)")
         return self
-
-    def summary(self) -> str:
-        """A one-line description for tables and messages."""
-        return self.name
 
 
 class Cpu(Part):
@@ -458,11 +454,6 @@ def parse_category(value: str) -> Category:
             f"unknown category '{value}'",
             "choose one of: " + ", ".join(c.value for c in Category),
         ) from None
-
-
-def part_from_dict(category: Category, data: dict[str, Any]) -> Part:
-    """Validate ``data`` as a part of ``category`` (raises pydantic.ValidationError)."""
-    return PART_MODELS[category].model_validate(data)
 
 
 def _in_set(value: str, allowed: frozenset[str], what: str) -> str:

@@ -150,9 +150,6 @@ class PriceOnlyPart(Part):
     price_only: ClassVar[bool] = True
     attributes: tuple[tuple[str, str], ...] = ()
 
-    def summary(self) -> str:
-        return f"{self.name} (price only: specs unknown)"
-
 
 PRICE_ONLY_MODELS: dict[Category, type[PriceOnlyPart]] = {
     c: type(f"PriceOnly{c.name.title()}", (PriceOnlyPart,), {"category": c, "__module__": __name__})

@@ -77,13 +77,6 @@ def cpu_threads_per_gpu(build: Build, ctx: Context) -> Iterator[Hit]:
         )
 
 
-def _chip_or_unchecked(build: Build, gpu: Gpu) -> object:
-    chip = build.chip(gpu)
-    if chip is None:
-        raise Unchecked(f"GPU chip '{gpu.chip}' of {gpu.name} is not in the catalog")
-    return chip
-
-
 @rule("D003", "tensor-cores", Severity.WARNING, "deep-learning")
 def tensor_cores(build: Build, ctx: Context) -> Iterator[Hit]:
     """GPUs without tensor cores miss the mixed-precision (FP16/BF16) speed-up.
