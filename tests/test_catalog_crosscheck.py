@@ -140,8 +140,12 @@ def _chip_key(name: str) -> tuple[str, int | None]:
     return " ".join(s.split()), mem
 
 
+def _words(text: str) -> list[str]:
+    return [t for t in re.split(r"[^a-z0-9]+", _clean(text)) if t]
+
+
 def _tokens(text: str) -> set[str]:
-    return {t for t in re.split(r"[^a-z0-9]+", _clean(text)) if t}
+    return set(_words(text))
 
 
 def _pn(text: str) -> str:
@@ -505,10 +509,6 @@ def test_cards_agree_with_opendb(catalog: Catalog, opendb: Callable[[str], list[
 
 
 # --- OpenDB CPU / PSU / case ---------------------------------------------------------------------
-
-
-def _words(text: str) -> list[str]:
-    return [t for t in re.split(r"[^a-z0-9]+", _clean(text)) if t]
 
 
 def _holds(theirs: list[str], phrase: list[str]) -> bool:

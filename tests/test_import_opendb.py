@@ -140,3 +140,20 @@ def test_lane_table() -> None:
     assert cpu_pcie_lanes("AM4", "AMD Ryzen 9 5950X") == (20, 4)
     assert cpu_pcie_lanes("LGA2066", "Intel Core i7 7820X") == (28, 3)
     assert cpu_pcie_lanes("SP5", "AMD EPYC 9654") == (None, None)
+
+
+def test_lane_table_rows_are_sourced_and_dated() -> None:
+    """Every row of platform_pcie_lanes.yaml names its vendor page and when it was read."""
+    import datetime as dt
+
+    from dlrig.catalog.importers.opendb import lane_rules
+    from dlrig.parts import SOCKETS
+
+    rules = lane_rules()
+    assert len(rules) == 19
+    for rule in rules:
+        assert rule["socket"] in SOCKETS, rule["name"]
+        assert rule["source"].startswith(("https://www.intel.com/", "https://www.amd.com/"))
+        assert isinstance(rule["source_date"], dt.date), rule["name"]
+        if rule["lanes"] is not None:  # null = "varies on this platform", never a guess
+            assert 16 <= rule["lanes"] <= 128 and rule["gen"] in (3, 4, 5), rule["name"]

@@ -35,7 +35,7 @@ def test_prices_attach_to_matching_parts(store: Path) -> None:
 
 
 def test_unmatched_priced_rows_become_price_only(store: Path) -> None:
-    import_dataset(store, "pcpartpicker-dataset", FIXTURES / "docyx")
+    report = import_dataset(store, "pcpartpicker-dataset", FIXTURES / "docyx")
     cat = open_store(store)
     [row] = cat.search("Acme Nonexistent")
     assert is_price_only(row) and row.price_usd == 123.45 and row.category is Category.GPU
@@ -43,8 +43,10 @@ def test_unmatched_priced_rows_become_price_only(store: Path) -> None:
     # price-only rows never reach listings (the planner and rules need specs)
     assert row.id not in {p.id for p in cat.parts(Category.GPU)}
     assert [p.id for p in cat.price_only_parts(Category.GPU)] == [row.id]
-    # no price and no match: not imported
-    assert "Acme Unpriced" not in {p.name for p in cat.search("Acme Unpriced")}
+    # no price: skipped, not kept as a price-only row
+    [unpriced] = [r for r in report.rows if r.name == "Acme Unpriced"]
+    assert (unpriced.status, unpriced.reason) == ("skipped", "no price listed")
+    assert not [p for p in cat.price_only_parts() if p.name.startswith("Acme Unpriced")]
 
 
 def test_price_reimport_is_idempotent(store: Path) -> None:

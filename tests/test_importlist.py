@@ -20,8 +20,13 @@ def test_parse_lines_skips_header_totals_and_notes() -> None:
     n, label, text, price = lines[0]
     assert (n, label, price) == (3, "CPU", 699.99)
     assert text == "Intel Core i9-10920X 3.5 GHz 12-Core Processor"
-    purchased = [p for _, _, t, p in lines if p == 1099.0]
-    assert purchased
+    # "(Purchased For $1099.00)" is read as the price of that line
+    assert [(n, label, p) for n, label, _, p in lines if label == "Video Card"] == [
+        (9, "Video Card", 1199.99),
+        (10, "Video Card", 1199.99),
+        (11, "Video Card", 1199.99),
+        (12, "Video Card", 1099.0),
+    ]
 
 
 def test_import_warmachine(catalog: Any) -> None:

@@ -66,7 +66,8 @@ def test_env_var_selects_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     # the Catalog API works across builtin and imported parts
     imported = cat.resolve("msi geforce rtx 4090 suprim x 24g")
     assert cat.get(imported.id) == imported and imported.id in cat
-    assert cat.list(Category.GPU, ["cooling=blower", "vram_gib>=24"])
+    blowers = {p.name for p in cat.list(Category.GPU, ["cooling=blower", "vram_gib>=24"])}
+    assert "ASUS TURBO GeForce RTX 3090 24GB" in blowers  # imported, "1 Fan" in OpenDB
     with pytest.raises(PartNotFoundError):
         cat.get("no-such-part-anywhere")
 

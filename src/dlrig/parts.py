@@ -73,10 +73,6 @@ PSU_EFFICIENCY = (
     "80+ Platinum",
     "80+ Titanium",
 )
-GPU_COOLING = ("blower", "open-air", "liquid", "passive")
-STORAGE_KINDS = ("nvme", "sata-ssd", "hdd")
-COOLER_KINDS = ("air", "aio")
-RADIATOR_POSITIONS = ("front", "top", "rear", "bottom", "side")
 
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.+-]*$", max_length=120)]
 
@@ -91,6 +87,9 @@ class Part(Model):
     """Fields every part has."""
 
     category: ClassVar[Category]
+    # True only for rows known from a price list alone (catalog.store.PriceOnlyPart): no specs,
+    # so rules report them unchecked and the planner never picks them.
+    price_only: ClassVar[bool] = False
 
     id: Slug
     name: str = Field(min_length=1)

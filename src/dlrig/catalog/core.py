@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from dlrig.catalog.filters import Filter, parse_filter
-from dlrig.catalog.resolve import Named, NameIndex
+from dlrig.catalog.resolve import FUZZY_SUGGEST_SCORE, Named, NameIndex
 from dlrig.errors import CatalogError, PartNotFoundError
 from dlrig.parts import PART_MODELS, Category, GpuChip, Part
 
@@ -103,7 +103,11 @@ class Catalog:
         found = self._lookup(part_id)
         if found is not None:
             return found
-        close = [e.id for e, score in self._index(None).ranked(part_id, limit=3) if score >= 55]
+        close = [
+            e.id
+            for e, score in self._index(None).ranked(part_id, limit=3)
+            if score >= FUZZY_SUGGEST_SCORE
+        ]
         hint = (
             "did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
             if close

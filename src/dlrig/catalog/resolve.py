@@ -69,7 +69,7 @@ class NameIndex(Generic[T]):
         text = text.strip()
         if text in self._by_id:
             return self._by_id[text]
-        exact = self._by_norm.get(normalize(text), [])
+        exact = self.exact(text)
         if len(exact) == 1:
             return exact[0]
         if len(exact) > 1:
@@ -90,6 +90,20 @@ class NameIndex(Generic[T]):
             "with {custom: {...}} in the build file"
         )
         raise PartNotFoundError(f"unknown {what} '{text}'", hint, candidates)
+
+    def exact(self, text: str) -> list[T]:
+        """Records whose id, name or an alias equals ``text`` ignoring case and punctuation."""
+        return list(self._by_norm.get(normalize(text), []))
+
+    def containing(self, text: str) -> list[T]:
+        """Records whose id, name and aliases together contain every word of ``text``, in index
+        order."""
+        words = tokens(text).split()
+        return [
+            rec
+            for rec in self._by_id.values()
+            if all(w in tokens(" ".join((rec.name, *rec.aliases, rec.id))) for w in words)
+        ]
 
     @staticmethod
     def _close_spelling(text: str, rec: Named) -> bool:
@@ -135,22 +149,13 @@ class NameIndex(Generic[T]):
     def search(self, text: str, limit: int = 20) -> list[T]:
         """Records containing every word of ``text``; fuzzy matches above the suggestion bar when
         none does (typos)."""
-        words = tokens(text).split()
-        found: list[T] = []
-        seen: set[str] = set()
-        for rec in self._by_id.values():
-            hay = tokens(" ".join((rec.name, *rec.aliases, rec.id)))
-            if all(w in hay for w in words):
-                found.append(rec)
-                seen.add(rec.id)
-        found.sort(key=lambda r: r.name)
+        found = sorted(self.containing(text), key=lambda r: r.name)
         # Fuzzy matches only when no record has every word: otherwise '2080 ti' would be padded
         # with unrelated PSUs and memory kits that merely score above the suggestion bar.
         if not found:
-            for rec, score in self.ranked(text, limit=limit):
-                if rec.id not in seen and score >= FUZZY_SUGGEST_SCORE:
-                    found.append(rec)
-                    seen.add(rec.id)
+            found = [
+                rec for rec, score in self.ranked(text, limit=limit) if score >= FUZZY_SUGGEST_SCORE
+            ]
         return found[:limit]
 
 

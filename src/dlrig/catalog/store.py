@@ -140,7 +140,7 @@ class PriceOnlyPart(Part):
 
     Price datasets name parts the spec datasets lack. Such rows are kept so a user can name
     them in a build and see a price, but they carry none of the facts the rules need: rules
-    must report *unchecked* for them (test ``getattr(part, "price_only", False)``). They are
+    must report *unchecked* for them (test ``part.price_only``). They are
     left out of :meth:`Catalog.parts` / :meth:`Catalog.list` (so the planner never picks a part
     it cannot check) and are found by :meth:`Catalog.get`, ``resolve`` and ``search``.
     ``attributes`` holds the price list's own fields as text pairs, e.g. ``("chipset", ...)``.
@@ -158,7 +158,7 @@ PRICE_ONLY_MODELS: dict[Category, type[PriceOnlyPart]] = {
 
 
 def is_price_only(part: Part) -> bool:
-    return bool(getattr(part, "price_only", False))
+    return part.price_only
 
 
 # --- connection and schema ----------------------------------------------------------------------
@@ -209,20 +209,11 @@ def _has_foreign_tables(conn: sqlite3.Connection) -> bool:
 
 
 def _migrate(conn: sqlite3.Connection, version: int) -> None:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with transaction(conn):
         for step in range(version, SCHEMA_VERSION):
             for statement in _statements(MIGRATIONS[step]):
                 conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {step + 1}")
-        conn.execute(
-            "INSERT OR REPLACE INTO meta (key, value) VALUES ('content_version', ?)",
-            (_new_token(),),
-        )
-        conn.execute("COMMIT")
-    except Exception:
-        conn.execute("ROLLBACK")
-        raise
 
 
 def _statements(script: str) -> list[str]:
@@ -262,16 +253,16 @@ def write_parts(conn: sqlite3.Connection, rows: Iterable[tuple[Any, ...]]) -> No
     data, match) tuples. Keeps the name lookup columns (``search``, ``part_names``) in step."""
     from dlrig.catalog.resolve import normalize, tokens
 
-    rows = list(rows)
+    parts, names = [], []
+    for r in rows:
+        labels = (r[4], *json.loads(r[5]), r[0])  # name, aliases, id
+        parts.append((*r, tokens(" ".join(labels))))
+        names += [(normalize(label), r[0]) for label in dict.fromkeys(labels)]
     conn.executemany(
         "INSERT OR REPLACE INTO parts (id, category, origin, record, name, aliases, price_only, "
         "data, match, search) VALUES (?,?,?,?,?,?,?,?,?,?)",
-        [(*r, tokens(" ".join((r[4], *json.loads(r[5]), r[0])))) for r in rows],
+        parts,
     )
-    names = []
-    for r in rows:
-        for label in dict.fromkeys((r[4], *json.loads(r[5]), r[0])):
-            names.append((normalize(label), r[0]))
     conn.executemany("INSERT INTO part_names (norm, id) VALUES (?, ?)", names)
 
 
@@ -305,6 +296,8 @@ class StoreCatalog(Catalog):
         self.version = f"{builtin.version}+{row[0] if row else '0'}"
         self._loaded: dict[Category, list[Part]] = {}
         self._cache: dict[str, Part] = {}
+        self._bprices: dict[str, Part] | None = None
+        self._choices: dict[str, tuple[list[str], list[str]]] = {}
         self._chips_loaded = False
 
     # parts
@@ -324,15 +317,12 @@ class StoreCatalog(Catalog):
 
     def _builtin_parts(self, category: Category) -> list[Part]:
         priced = self._builtin_prices()
-        out = []
-        for p in self._builtin.parts(category):
-            out.append(priced.get(p.id, p))
-        return out
+        return [priced.get(p.id, p) for p in self._builtin.parts(category)]
 
     def _builtin_prices(self) -> dict[str, Part]:
         """Built-in parts that lacked a price and got one from a price dataset."""
-        if not hasattr(self, "_bprices"):
-            self._bprices: dict[str, Part] = {}
+        if self._bprices is None:
+            self._bprices = {}
             for pid, usd, date, src in self._conn.execute(
                 "SELECT part_id, price_usd, price_date, price_source FROM prices "
                 "WHERE part_id NOT IN (SELECT id FROM parts)"
@@ -408,11 +398,7 @@ class StoreCatalog(Catalog):
         from dlrig.catalog.resolve import FUZZY_SUGGEST_SCORE, tokens
 
         words = tokens(text).split()
-        found: list[Part] = []
-        for p in self._builtin.parts(category):
-            hay = tokens(" ".join((p.name, *p.aliases, p.id)))
-            if all(w in hay for w in words):
-                found.append(self._entry_part(p))
+        found = [self._entry_part(p) for p in self._builtin._index(category).containing(text)]
         sql = "SELECT id FROM parts WHERE 1=1"
         args: list[Any] = []
         if category is not None:
@@ -427,7 +413,7 @@ class StoreCatalog(Catalog):
         if not found:  # nothing contains every word: fall back to fuzzy matching
             from rapidfuzz import fuzz, process
 
-            seen = {p.id for p in found}
+            seen: set[str] = set()
             ids, choices = self._fuzzy_choices(category)
             for _c, _score, idx in process.extract(
                 tokens(text),
@@ -446,8 +432,6 @@ class StoreCatalog(Catalog):
 
     def _fuzzy_choices(self, category: Category | None) -> tuple[list[str], list[str]]:
         key = category.value if category else "*"
-        if not hasattr(self, "_choices"):
-            self._choices: dict[str, tuple[list[str], list[str]]] = {}
         if key not in self._choices:
             from dlrig.catalog.resolve import tokens
 
@@ -472,11 +456,8 @@ class StoreCatalog(Catalog):
         found = self._lookup(text)
         if found is not None and (category is None or found.category is category):
             return found
+        exact = {p.id: self._entry_part(p) for p in self._builtin._index(category).exact(text)}
         key = normalize(text)
-        exact: dict[str, Part] = {}
-        for p in self._builtin.parts(category):
-            if key in {normalize(x) for x in (p.name, *p.aliases, p.id)}:
-                exact[p.id] = self._entry_part(p)
         sql = "SELECT n.id FROM part_names n JOIN parts p ON p.id = n.id WHERE n.norm = ?"
         args: tuple[str, ...] = (key,)
         if category is not None:

@@ -128,11 +128,9 @@ def render_parts(parts: list[Part], title: str) -> None:
     for p in parts:
         by_cat.setdefault(p.category, []).append(p)
     for cat, rows in by_cat.items():
-        if getattr(rows[0], "price_only", False) or any(
-            getattr(p, "price_only", False) for p in rows
-        ):
-            priced = [p for p in rows if getattr(p, "price_only", False)]
-            rows = [p for p in rows if not getattr(p, "price_only", False)]
+        priced = [p for p in rows if p.price_only]
+        if priced:
+            rows = [p for p in rows if not p.price_only]
             stdout.print(
                 table(
                     f"{title}: {cat.value} price-only rows ({len(priced)})",

@@ -69,6 +69,7 @@ def import_cmd(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+    from dlrig.catalog.importers import STATUSES
     from dlrig.catalog.importers.run import import_dataset
 
     store = _store_path(catalog)
@@ -97,27 +98,8 @@ def import_cmd(
         stderr.print(
             table(
                 f"{result.dataset} → {store} ({result.seconds:.1f} s)",
-                [
-                    "category",
-                    "imported",
-                    "updated",
-                    "unchanged",
-                    "skipped",
-                    "quarantined",
-                    "removed",
-                ],
-                [
-                    [
-                        cat,
-                        c["imported"],
-                        c["updated"],
-                        c["unchanged"],
-                        c["skipped"],
-                        c["quarantined"],
-                        c["removed"],
-                    ]
-                    for cat, c in counts.items()
-                ],
+                ["category", *STATUSES],
+                [[cat, *(c[s] for s in STATUSES)] for cat, c in counts.items()],
             )
         )
         for cat in counts:

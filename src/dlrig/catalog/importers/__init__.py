@@ -229,6 +229,29 @@ def validation_reason(exc: ValidationError) -> str:
     return "invalid: " + "; ".join(parts)
 
 
+def shared_datasets_dir() -> Path | None:
+    """``<repo>/../shared/datasets`` for a source checkout, when it exists."""
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        candidate = parent.parent / "shared" / "datasets"
+        if (parent / "pyproject.toml").is_file() and candidate.is_dir():
+            return candidate
+    return None
+
+
+def record_quarantine(conn: sqlite3.Connection, report: ImportReport) -> None:
+    """Replace the stored skipped/quarantined rows of this dataset with this import's."""
+    conn.execute("DELETE FROM quarantine WHERE origin = ?", (report.dataset,))
+    conn.executemany(
+        "INSERT INTO quarantine (origin, category, record, status, reason) VALUES (?,?,?,?,?)",
+        [
+            (report.dataset, r.category, r.record, r.status, r.reason)
+            for r in report.rows
+            if r.status in (SKIPPED, QUARANTINED)
+        ],
+    )
+
+
 def existing_records(conn: sqlite3.Connection, origin: str) -> dict[str, tuple[str, str, str]]:
     """record -> (id, data, category) of the rows an origin already has in the store."""
     return {

