@@ -128,6 +128,13 @@ def test_from_parts(catalog: Any) -> None:
     ("text", "line", "match", "hint"),
     [
         ("name: x\nparts: [1\n", 3, "invalid YAML", "syntax"),
+        ("name: x\nparts:\n\tcpu: Intel Core i9-10920X\n", 3, "invalid YAML", "not allow tabs"),
+        (
+            "parts:\n  gpu: {part: ASUS Turbo GeForce RTX 2080 Ti, count: 1.5}\n",
+            2,
+            "whole number, found 1.5",
+            "count: 2",
+        ),
         ("name: x\nprts: {}\n", 2, "unknown key 'prts'", "did you mean 'parts'"),
         ("name: x\nparts:\n  cpu: Intel Core i9-10920X\n", 2, "missing motherboard", "null"),
         (
@@ -261,15 +268,10 @@ def test_load_build_text_names_its_source(catalog: Any) -> None:
 
 
 def test_site_parse_circuit_text() -> None:
-    import pytest as _pytest
-
-    from dlrig.build import Site
-    from dlrig.errors import InputError
-
     assert Site.parse(None).continuous_limit_w == 1440  # 120 V × 15 A × 80 %
     site = Site.parse("230V x 16")
     assert (site.mains_voltage_v, site.circuit_amps) == (230, 16)
-    assert site.continuous_limit_w == _pytest.approx(2944)
+    assert site.continuous_limit_w == pytest.approx(2944)
     for bad in ("120", "twelve x 5", "12x5", "120x0"):
-        with _pytest.raises(InputError):
+        with pytest.raises(InputError):
             Site.parse(bad)

@@ -104,9 +104,7 @@ def test_limits_are_planner_friendly(catalog: Any) -> None:
     assert L.board_fits_case("SSI CEB", ["ATX"])[0] == "verify"
     assert L.board_fits_case("E-ATX", ["Micro-ATX"])[0] == "no"
     assert L.board_fits_case("ATX", ["E-ATX"])[0] == "fits"
-    assert L.lanes_needed(4, 1) == 36
     gpu = catalog.resolve("NVIDIA GeForce RTX 3090 Founders Edition", Category.GPU)
-    assert L.slots_needed([gpu, gpu]) == 6
     assert L.gpu_power_cap_for_circuit_w(1440, 0.9, 300, 4) == pytest.approx(249)
     board = catalog.resolve("ASUS WS X299 SAGE", Category.MOTHERBOARD)
     place = L.place_gpus(board, [gpu] * 4)

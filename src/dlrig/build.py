@@ -5,11 +5,13 @@ model prices. It is immutable; derived totals (price, power, VRAM) are computed 
 Build files are read and written by :mod:`dlrig.buildfile`.
 
 Power estimate (``peak_power_w``) = CPU TDP + Σ GPU board power + an allowance for the rest of
-the system, itemised in :data:`SYSTEM_POWER_ALLOWANCE_W`. Each allowance is the "load" column of
+the system, itemised in :data:`SYSTEM_POWER_ALLOWANCE_W`. The allowances are the "load" column of
 Tom's Hardware's PSU buying guide table "How To Determine Your Power Requirements"
-(https://www.tomshardware.com/reviews/psu-buying-guide,2916-8.html, read 2024; high-end board
-45 W, 4-6 W per memory module, SSD 4 W, HDD 8-10 W, 2-3 W per fan). We take the upper value of
-each range so the estimate errs on the safe side.
+(https://www.tomshardware.com/reviews/psu-buying-guide,2916-8.html, dated 2016-06-09: high-end
+board 45 W, 4-6 W per memory module, SSD 4 W, HDD 8-10 W, CPU fan 1-3 W, performance case fan
+3 W). We take the upper value of each range so the estimate errs on the safe side. Two figures
+are our own estimates, not from that table: the number of case fans
+(:data:`ASSUMED_CASE_FANS`) and an AIO pump.
 
 Site defaults: 120 V mains and a 15 A branch circuit — the most common US residential outlet
 circuit (NEMA 5-15 receptacle on a 15 A breaker). Set ``site:`` in the build file for 230 V
@@ -21,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from dlrig import units
@@ -41,8 +44,10 @@ from dlrig.parts import (
 
 if TYPE_CHECKING:
     from dlrig.catalog import Catalog
+    from dlrig.workload import Workload
 
 __all__ = [
+    "ASSUMED_CASE_FANS",
     "DEFAULT_CIRCUIT_AMPS",
     "DEFAULT_MAINS_VOLTAGE_V",
     "MULTI_CATEGORIES",
@@ -69,14 +74,17 @@ MAX_COUNT = 64
 # Tom's Hardware PSU buying guide, "How To Determine Your Power Requirements".
 SYSTEM_POWER_ALLOWANCE_W: dict[str, float] = {
     "motherboard": 45.0,  # "High-end board" load
-    "memory_module": 6.0,  # per module (overclocked module estimate; DDR4 sits below it)
+    "memory_module": 6.0,  # per module ("overclocked RAM per module (estimated)", the top row)
     "ssd": 4.0,  # per NVMe/SATA SSD
     "hdd": 10.0,  # per hard disk (8-10 W under load)
     "fan": 3.0,  # per "performance case fan"
-    "case_fans": 4.0,  # fans assumed in a case (count, not watts)
-    "air_cooler": 3.0,  # one CPU fan
-    "aio_cooler": 12.0,  # pump (~6 W) + two radiator fans; pump figure from typical AIO specs
+    "air_cooler": 3.0,  # one CPU fan ("normal CPU fan", 1-3 W)
+    # Our estimate, not in the table: a pump of about 6 W plus two radiator fans at 3 W each.
+    "aio_cooler": 12.0,
 }
+# Case fans assumed in every build (a count, not watts): our estimate for a multi-GPU tower;
+# the catalog does not record how many fans a case holds.
+ASSUMED_CASE_FANS = 4
 
 
 def system_allowance_w(
@@ -90,7 +98,7 @@ def system_allowance_w(
     watts = a["motherboard"] if has_board else 0.0
     watts += memory_modules * a["memory_module"]
     watts += ssds * a["ssd"] + hdds * a["hdd"]
-    watts += a["case_fans"] * a["fan"]
+    watts += ASSUMED_CASE_FANS * a["fan"]
     if cooler_kind == "aio":
         watts += a["aio_cooler"]
     elif cooler_kind == "air":
@@ -145,8 +153,6 @@ class Site:
     @classmethod
     def parse(cls, circuit: str | None) -> Site:
         """The site from 'VOLTSxAMPS' text such as '120x20' or '230V x 16' (None → defaults)."""
-        from dlrig.errors import InputError
-
         if circuit is None or not circuit.strip():
             return cls()
         try:
@@ -174,7 +180,8 @@ class Build:
     ``items[cat]`` is a tuple of :class:`BuildItem` — empty when the category was left out on
     purpose (``cooler: null``). ``chips`` maps GPU chip ids to their specs (filled from the
     catalog), so rules never need the catalog. ``workload`` and ``cost`` are kept exactly as
-    written in the build file; the sizing and cost modules parse them.
+    written in the build file (so the build writes back the same way); :attr:`workload_spec` is
+    the workload parsed, once, and the cost module parses ``cost``.
     """
 
     def __init__(
@@ -190,6 +197,7 @@ class Build:
         source: str = "<inline>",
         catalog: Catalog | None = None,
         resolved_fuzzy: Sequence[str] = (),
+        workload_spec: Workload | None = None,
     ) -> None:
         self.name = name
         self.items: dict[Category, tuple[BuildItem, ...]] = {
@@ -209,6 +217,8 @@ class Build:
                     )
         self.site = site or Site()
         self.workload = workload
+        # ``workload`` parsed; the caller may pass the one it already validated
+        self._workload_spec = workload_spec if workload is not None else None
         self.cost = dict(cost) if cost is not None else None
         self.description = description
         # "line 4: 'RTX 4090 FE' → NVIDIA GeForce RTX 4090 Founders Edition": names that were
@@ -262,7 +272,10 @@ class Build:
             "source": self.source,
             "catalog": self.catalog,
             "resolved_fuzzy": self.resolved_fuzzy,
+            "workload_spec": self._workload_spec,
         }
+        if "workload" in changes and "workload_spec" not in changes:
+            fields["workload_spec"] = None  # parse the new workload when it is asked for
         name = changes.pop("name", self.name)
         fields.update(changes)
         return Build(name, **fields)
@@ -303,6 +316,21 @@ class Build:
                 "edit the counts in the build file instead",
             )
         return self.replace(items={**self.items, Category.GPU: new})
+
+    @property
+    def workload_spec(self) -> Workload | None:
+        """The build's workload parsed (None without one); WorkloadError when it is invalid.
+
+        A relative workload file path is relative to the build file. Parsed on first use and
+        kept, so the workload-fits rule does not re-read it for every check of this build.
+        """
+        if self._workload_spec is None and self.workload is not None:
+            from dlrig.workload import load_workload
+
+            src = Path(self.source)
+            base_dir = src.parent if not self.source.startswith("<") and src.is_file() else None
+            self._workload_spec = load_workload(self.workload, base_dir=base_dir)
+        return self._workload_spec
 
     # --- single parts -------------------------------------------------------------------------
     def _one(self, cat: Category) -> Part | None:

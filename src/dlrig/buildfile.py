@@ -115,9 +115,13 @@ def parse_text(text: str, source: str = "<inline>") -> tuple[dict[str, Any], dic
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        text_lines = text.splitlines()
+        tab = line is not None and line <= len(text_lines) and "\t" in text_lines[line - 1]
         raise BuildFileError(
             f"invalid YAML: {problem}",
-            "fix the syntax (check indentation, colons and brackets)",
+            "indent with spaces: YAML does not allow tabs"
+            if tab
+            else "fix the syntax (check indentation, colons and brackets)",
             source,
             line,
         ) from None
@@ -250,12 +254,10 @@ def parse_build(
     workload = data.get("workload")
     if workload is not None and not isinstance(workload, str | Mapping):
         raise ctx.error(("workload",), "must be a file path or a mapping", "see docs/check.md")
-    if workload is not None:
-        _validate_workload(ctx, workload)
     cost = data.get("cost")
     if cost is not None and not isinstance(cost, Mapping):
         raise ctx.error(("cost",), "must be a mapping", "write e.g. cost: {extras_usd: 150}")
-    return Build(
+    build = Build(
         name.strip(),
         items,
         site=site,
@@ -266,21 +268,16 @@ def parse_build(
         catalog=catalog,
         resolved_fuzzy=ctx.fuzzy,
     )
+    if workload is not None:
+        # Fail early, at the build file's line, on a workload the sizing module would reject.
+        # The build keeps what it parsed, so the workload-fits rule does not parse it again.
+        from dlrig.errors import WorkloadError
 
-
-def _validate_workload(ctx: _Ctx, workload: str | Mapping[str, Any]) -> None:
-    """Fail early, at the build file's line, on a workload the sizing module would reject.
-
-    The build keeps the raw section (the sizing module parses it again where it is used).
-    """
-    from dlrig.errors import WorkloadError
-    from dlrig.workload import load_workload
-
-    base = Path(ctx.source).parent if ctx.source and not ctx.source.startswith("<") else None
-    try:
-        load_workload(workload, base_dir=base)
-    except WorkloadError as exc:
-        raise ctx.error(("workload",), exc.message, exc.hint) from None
+        try:
+            build.workload_spec  # noqa: B018
+        except WorkloadError as exc:
+            raise ctx.error(("workload",), exc.message, exc.hint) from None
+    return build
 
 
 def _category(ctx: _Ctx, key: Any) -> Category:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from dlrig import units
 from dlrig.build import Build
 from dlrig.parts import Part
 from dlrig.rules import limits
@@ -71,7 +72,7 @@ def build_totals(build: Build) -> dict[str, Any]:
         "price_complete": not build.unpriced,
         "unpriced_parts": [p.id for p in build.unpriced],
         "peak_power_w": round(peak, 1),
-        "wall_power_w": round(limits.wall_power_w(peak, eff), 1),
+        "wall_power_w": round(units.wall_power_w(peak, eff), 1),
         "psu_efficiency": eff,
         "psu_efficiency_assumed": assumed,
         "vram_gib": build.total_vram_gib,

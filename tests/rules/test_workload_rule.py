@@ -48,3 +48,26 @@ def test_bad_workload_in_build_is_input_error(tmp_path: Path) -> None:
     with pytest.raises(BuildFileError, match="without LoRA") as err:
         load_build(path)
     assert err.value.path == str(path) and err.value.line is not None
+
+
+def test_rule_uses_the_workload_parsed_at_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The build file's workload is parsed once, when it is read; checking (even a copy with
+    fewer GPUs) does not parse it again."""
+    import dlrig.workload
+
+    build = load_build(_build_file(tmp_path, "{task: finetune, model: llama-3.1-8b}"))
+    assert build.workload_spec is not None and build.workload_spec.task == "finetune"
+
+    def no_reparse(*_: object, **__: object) -> None:
+        raise AssertionError("workload parsed again")
+
+    monkeypatch.setattr(dlrig.workload, "load_workload", no_reparse)
+    for b in (build, build.with_gpu_count(1)):
+        [finding] = check(b, rules=["workload-fits"]).findings
+        assert "GiB short" in finding.message
+    # a new workload is parsed anew, not served from the old one
+    other = build.replace(workload={"task": "qlora", "model": "llama-3.1-8b"})
+    with pytest.raises(AssertionError, match="parsed again"):
+        other.workload_spec  # noqa: B018

@@ -26,7 +26,8 @@ def ram_vs_vram(build: Build, ctx: Context) -> Iterator[Hit]:
 
     Why: datasets, pinned transfer buffers, checkpoints and model loading are staged in host
     memory; with less RAM than VRAM the loader swaps and large models cannot be loaded or
-    offloaded (Tim Dettmers' guide).
+    offloaded. Tim Dettmers' guide asks for at least the largest GPU's memory; with several
+    GPUs each one's loader and buffers add up, so we count them all.
     Bad: 32 GB of RAM with four 11 GB RTX 2080 Ti (44 GB of VRAM).
     Good: 64 GB of RAM with two 24 GB cards (48 GB of VRAM).
     """

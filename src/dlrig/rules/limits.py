@@ -71,11 +71,6 @@ def psu_efficiency(rating: str | None) -> tuple[float, bool]:
     return UNRATED_PSU_EFFICIENCY, True
 
 
-def wall_power_w(dc_load_w: float, efficiency: float) -> float:
-    """AC watts drawn at the wall for a DC load."""
-    return dc_load_w / efficiency
-
-
 def gpu_power_cap_for_circuit_w(
     limit_w: float, efficiency: float, non_gpu_w: float, gpu_count: int
 ) -> float:
@@ -87,7 +82,10 @@ def gpu_power_cap_for_circuit_w(
 
 # --- GPU power connectors ------------------------------------------------------------------------
 # A 6-pin input takes a 6+2-pin plug; a 12VHPWR/12V-2x6 input can be fed by the adapter shipped
-# with the card from PCIe 8-pin plugs, 150 W each (PCIe CEM 8-pin rating), 2-4 of them.
+# with the card from PCIe 8-pin plugs. An 8-pin plug is rated 150 W (PCI Express CEM
+# specification; see "16-pin 12VHPWR connector", Wikipedia: 75 W 6-pin, 150 W 8-pin, 600 W
+# 12VHPWR). Plugs per adapter = board power ÷ 150 W, clamped to 2-4: our estimate from the
+# adapters NVIDIA and its partners ship with RTX 40-series cards (2× to 4× 8-pin).
 WATTS_PER_8PIN = 150
 
 
@@ -114,21 +112,13 @@ def gpu_connector_demand(gpus: Sequence[Gpu]) -> ConnectorDemand | None:
 
 # --- PCIe lanes and slots ------------------------------------------------------------------------
 # Each GPU should get ≥ x8 electrical lanes; x4 still works but slows host↔GPU transfers and
-# multi-GPU all-reduce (Tim Dettmers' guide: x8 per GPU is fine for 4 GPUs; x4 hurts parallel
-# training). Issue 3 sets these thresholds.
+# multi-GPU all-reduce (Tim Dettmers, "A Full Hardware Guide to Deep Learning", timdettmers.com:
+# x8 per GPU is fine for up to 4 GPUs, x4 hurts parallel training). The x8 threshold is our
+# reading of that advice.
 MIN_GPU_LANES = 8
-LOW_GPU_LANES = 4
-DEFAULT_SLOT_WIDTH = 2  # slots a card of unknown thickness is assumed to block
-
-
-def lanes_needed(gpu_count: int, nvme_count: int = 0) -> int:
-    """CPU/switch lanes a build wants: x8 per GPU plus x4 per NVMe drive."""
-    return gpu_count * MIN_GPU_LANES + nvme_count * 4
-
-
-def slots_needed(gpus: Iterable[Gpu]) -> int:
-    """Expansion-slot positions the cards block side by side (unknown thickness → 2)."""
-    return sum(g.slots_occupied or DEFAULT_SLOT_WIDTH for g in gpus)
+# Slots a card of unknown thickness is assumed to block: our estimate (most blower and
+# workstation cards are dual-slot); rules that rely on it also report themselves unchecked.
+DEFAULT_SLOT_WIDTH = 2
 
 
 _CACHE_MAX = 4096
@@ -174,19 +164,16 @@ def _width(g: Gpu) -> int:
     return g.slots_occupied or DEFAULT_SLOT_WIDTH
 
 
-def _slot_lanes(
-    slot: PcieSlot, used: set[int], names: dict[str, int], used_m2: set[str]
-) -> int | None:
-    lanes = slot.lanes
-    if lanes is None:
+def _slot_lanes(slot: PcieSlot, used: set[int], names: dict[str, int]) -> int | None:
+    """Electrical lanes of ``slot`` when the slots at positions ``used`` hold cards (M.2 drives
+    that narrow a slot are applied later, by :func:`assign_m2`)."""
+    if slot.lanes is None:
         return None
-    if slot.shares_with and slot.lanes_when_shared is not None:
+    if slot.lanes_when_shared is not None:
         for other in slot.shares_with:
-            key = normalize(other)
-            pos = names.get(key)
-            if (pos is not None and pos in used) or key in used_m2:
+            if names.get(normalize(other)) in used:
                 return slot.lanes_when_shared
-    return lanes
+    return slot.lanes
 
 
 def place_gpus(board: Motherboard, gpus: Sequence[Gpu]) -> Placement:
@@ -213,7 +200,7 @@ def _place_gpus(board: Motherboard, gpus: Sequence[Gpu]) -> Placement:
     cards = sorted(gpus, key=_width)  # stable: build order within a thickness
     slots = board.x16_slots
     names = slot_names(board)
-    best: tuple[tuple[float, ...], tuple[PcieSlot, ...], int] | None = None
+    best: tuple[tuple[float, ...], tuple[PcieSlot, ...], tuple[int | None, ...], int] | None = None
     for k in range(min(len(cards), len(slots)), 0, -1):
         for combo in combinations(slots, k):
             # feasibility: each card must start below the previous card's covered slots
@@ -225,7 +212,7 @@ def _place_gpus(board: Motherboard, gpus: Sequence[Gpu]) -> Placement:
             if not ok:
                 continue
             used = {s.position for s in combo}
-            lanes = [_slot_lanes(s, used, names, set()) for s in combo]
+            lanes = tuple(_slot_lanes(s, used, names) for s in combo)
             known = [x for x in lanes if x is not None]
             bottom = combo[-1].position + _width(cards[k - 1]) - 1
             gaps = [
@@ -238,21 +225,20 @@ def _place_gpus(board: Motherboard, gpus: Sequence[Gpu]) -> Placement:
                 -float(bottom),
             )
             if best is None or score > best[0]:
-                best = (score, combo, bottom)
+                best = (score, combo, lanes, bottom)
         if best is not None:
             break
+    assumed = tuple(g for g in cards if g.slot_width is None)
     if best is None:
-        return Placement((), (), tuple(cards), 0, tuple(g for g in cards if g.slot_width is None))
-    _, combo, bottom = best
+        return Placement((), (), tuple(cards), 0, assumed)
+    _, combo, lanes, bottom = best
     k = len(combo)
-    used = {s.position for s in combo}
-    final = tuple(_slot_lanes(s, used, names, set()) for s in combo)
     return Placement(
         placed=tuple(zip(cards[:k], combo, strict=True)),
-        lanes=final,
+        lanes=lanes,
         unplaced=tuple(cards[k:]),
         bottom=bottom,
-        assumed_width=tuple(g for g in cards if g.slot_width is None),
+        assumed_width=assumed,
     )
 
 
@@ -377,18 +363,22 @@ def cpu_supported_by_chipset(cpu_name: str, chipset: str | None) -> bool:
     return need is None or need in normalize(cpu_name)
 
 
-# Platforms that take registered DIMMs only (vendor platform specs: TRX50/WRX90 sTR5, WRX80 sWRX8,
-# EPYC SP3/SP5/SP6, Xeon W-2400/3400 LGA4677 and Xeon 6 LGA4710).
+# Platforms that take registered DIMMs only: TRX50/WRX90 (sTR5), WRX80 (sWRX8), EPYC SP3/SP5/SP6,
+# Xeon W-2400/3400 (LGA4677) and Xeon 6 (LGA4710). Source: the vendors' platform specifications
+# (amd.com, intel.com); no page or date was recorded, so re-check there before adding a socket.
 RDIMM_ONLY_SOCKETS = frozenset({"sTR5", "sWRX8", "SP3", "SP5", "SP6", "LGA4677", "LGA4710"})
 
 # --- deep learning -------------------------------------------------------------------------------
-# System RAM at least the total GPU memory (Tim Dettmers' guide: RAM ≥ GPU memory so that data
-# and checkpoints can be staged in host memory without swapping).
+# System RAM at least the total GPU memory. Tim Dettmers' hardware guide asks for at least as much
+# RAM as the largest GPU's memory, so that data, checkpoints and models can be staged in host
+# memory without swapping; counting every GPU's memory (the project brief's "RAM ≥ total VRAM")
+# is our stricter choice for multi-GPU builds, where each GPU's loader and pinned buffers add up.
 RAM_TO_VRAM_RATIO = 1.0
 # CPU threads per GPU for data loading: Dettmers recommends 1-2 CPU cores per GPU for
 # preprocessing; with SMT that is up to 4 threads (also PyTorch's usual num_workers=4 per GPU).
 MIN_THREADS_PER_GPU = 4
 # A drive of at least this size for datasets (decimal GB); below it the rule gives advice.
+# Our estimate: room for a few public datasets plus checkpoints (ImageNet-1k alone is ~150 GB).
 LARGE_DRIVE_GB = 2000
 # NVLink bridges: GeForce RTX 20/30 bridges come in 3- and 4-slot spacing (NVIDIA GeForce RTX
 # NVLink Bridge product pages); professional (Quadro RTX / RTX A) bridges in 2- and 3-slot.

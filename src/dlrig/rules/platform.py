@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from typing import TypeVar
 
 from dlrig.build import Build
-from dlrig.parts import Part
+from dlrig.parts import Motherboard, Part
 from dlrig.rules import limits as L
 from dlrig.rules.base import Context, Hit, Severity, Unchecked, error, info, rule, warning
 
@@ -279,11 +279,8 @@ def pcie_lanes(build: Build, ctx: Context) -> Iterator[Hit]:
         raise Unchecked(f"electrical lanes of some GPU slots of {board.name} are unknown")
 
 
-def _m2_source(board: object, name: str) -> str | None:
-    for m in getattr(board, "m2_slots", ()):
-        if m.name == name:
-            return m.source
-    return None
+def _m2_source(board: Motherboard, name: str) -> str | None:
+    return next((m.source for m in board.m2_slots if m.name == name), None)
 
 
 @rule("M007", "slot-spacing", Severity.ERROR, "platform")

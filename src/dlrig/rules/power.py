@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from dlrig import units
 from dlrig.build import Build
+from dlrig.parts import Gpu
 from dlrig.rules import limits as L
 from dlrig.rules.base import Context, Hit, Severity, Unchecked, error, rule, warning
 
@@ -62,11 +64,11 @@ def psu_headroom(build: Build, ctx: Context) -> Iterator[Hit]:
         return
     if psu.atx3:
         return
-    prone = [(g.tdp_w, L.is_transient_prone(_chip_name(build, g))) for g in build.gpus]
-    if any(p for _, p in prone):
-        spike_need = L.psu_transient_required_w(cpu.tdp_w, prone, rest)
+    prone = [(g, L.is_transient_prone(_chip_name(build, g))) for g in build.gpus]
+    spiky = [g for g, p in prone if p]
+    if spiky:
+        spike_need = L.psu_transient_required_w(cpu.tdp_w, ((g.tdp_w, p) for g, p in prone), rest)
         if psu.wattage_w < spike_need:
-            spiky = [g for g in build.gpus if L.is_transient_prone(_chip_name(build, g))]
             yield warning(
                 f"PSU {psu.name} ({psu.wattage_w:,} W) covers the nominal {need:,.0f} W but not "
                 f"the {spike_need:,.0f} W that {len(spiky)}× {spiky[0].name} can draw in "
@@ -78,9 +80,9 @@ def psu_headroom(build: Build, ctx: Context) -> Iterator[Hit]:
             )
 
 
-def _chip_name(build: Build, gpu: object) -> str:
-    chip = build.chips.get(getattr(gpu, "chip", ""))
-    return chip.name if chip else str(getattr(gpu, "chip", ""))
+def _chip_name(build: Build, gpu: Gpu) -> str:
+    chip = build.chip(gpu)
+    return chip.name if chip else gpu.chip
 
 
 @rule("P002", "gpu-power-connectors", Severity.ERROR, "power")
@@ -155,7 +157,7 @@ def wall_circuit(build: Build, ctx: Context) -> Iterator[Hit]:
         raise Unchecked("no PSU in the build (its efficiency sets the wall draw)")
     eff, assumed = L.psu_efficiency(psu.efficiency)
     dc = build.peak_power_w
-    wall = round(L.wall_power_w(dc, eff), 1)  # as the totals report it, so the two agree
+    wall = round(units.wall_power_w(dc, eff), 1)  # as the totals report it, so the two agree
     site = build.site
     limit = site.continuous_limit_w
     if wall <= limit:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 from dlrig.build import Build
 from dlrig.rules.base import Context, Hit, Severity, Unchecked, error, rule
@@ -30,12 +29,9 @@ def workload_fits(build: Build, ctx: Context) -> Iterator[Hit]:
         raise Unchecked("the build has no GPU to run the workload on")
     from dlrig.sizing import fit_options, gpus_needed, memory_bytes
     from dlrig.units import BYTES_PER_GIB
-    from dlrig.workload import load_workload
 
-    base_dir = None  # a relative workload path is relative to the build file
-    if build.source and Path(build.source).is_file():
-        base_dir = Path(build.source).parent
-    w = load_workload(build.workload, base_dir=base_dir)
+    w = build.workload_spec
+    assert w is not None  # build.workload is set
     n = build.gpu_count
     mem = memory_bytes(w, n)
     need = mem.total / BYTES_PER_GIB
