@@ -90,6 +90,10 @@ def test_cli_table_json_and_plot(run_cli: Any, build_file: Path, tmp_path: Path)
     r = run_cli("cost", str(build_file), "--hours-per-day", "8", "--top", "3")
     assert r.exit_code == 0, r.stderr
     assert "break-even" in r.stdout and "stale" in r.stderr
+    # offerings on a chip the chip table lacks (AWS's A10G) are summarised in one line
+    err = " ".join(r.stderr.split())
+    assert "1 cloud offering(s) left out" in err and "(a10g ×1)" in err
+    assert "GPU chip 'a10g' is not in the chip table" not in err
     r = run_cli("cost", str(build_file), "--vs", "prebuilt", "--json")
     assert r.exit_code == 0, r.stderr
     data = json.loads(r.stdout)
@@ -127,6 +131,13 @@ def test_cli_price_list_errors_exit_2(run_cli: Any, build_file: Path, tmp_path: 
     bad.write_text("provider,offering,chip,gpus,on_demand_usd_per_hour\nA,x,RTX 4090,1\n")
     r = run_cli("cost", str(build_file), "--prices", str(bad))
     assert r.exit_code == 2 and "p.csv:2" in r.stderr
+    r = run_cli("cost", str(build_file), "--prices", str(tmp_path))
+    assert r.exit_code == 2 and "not a folder" in r.stderr
+    bad.write_bytes(b"\xff\xfeprovider")
+    r = run_cli("cost", str(build_file), "--prices", str(bad))
+    assert r.exit_code == 2 and "not a text file" in r.stderr
+    r = run_cli("cost", str(build_file), "--workload", str(tmp_path))
+    assert r.exit_code == 2 and "cannot read the workload file" in r.stderr
     good = tmp_path / "g.csv"
     good.write_text(
         "provider,offering,chip,gpus,on_demand_usd_per_hour,as_of\n"
@@ -146,6 +157,13 @@ def test_bad_cost_section(run_cli: Any, tmp_path: Path) -> None:
     p.write_text(BUILD.replace("tax_rate: 0.08", "tax_rate: 8"), encoding="utf-8")
     r = run_cli("cost", str(p))
     assert r.exit_code == 2 and "fraction" in r.stderr
+    # zeros were silently replaced by the defaults (80 PLUS table, 24 h/day)
+    p.write_text(BUILD.replace("tax_rate: 0.08", "psu_efficiency: 0"), encoding="utf-8")
+    r = run_cli("cost", str(p))
+    assert r.exit_code == 2 and "PSU efficiency must be between 0.5 and 1, got 0" in r.stderr
+    p.write_text(BUILD.replace("tax_rate: 0.08", "hours_per_day: 0"), encoding="utf-8")
+    r = run_cli("cost", str(p))
+    assert r.exit_code == 2 and "hours per day must be above 0" in r.stderr
 
 
 def test_catalog_fixture_sanity() -> None:

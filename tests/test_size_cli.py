@@ -183,3 +183,20 @@ def test_driver_device_names_resolve(run_cli) -> None:  # type: ignore[no-untype
 def test_build_file_given_as_workload(run_cli) -> None:  # type: ignore[no-untyped-def]
     r = run_cli("size", "examples/warmachine.yaml")
     assert r.exit_code == 2 and "build file" in r.stderr and "dlrig check" in r.stderr
+
+
+def test_unreadable_workload_files_exit_2(run_cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # a folder or a binary file was an internal error (exit 3) instead of a clear message
+    binary = tmp_path / "w.yaml"
+    binary.write_bytes(b"\xff\xfe\x00task: lora")
+    tabbed = tmp_path / "t.yaml"
+    tabbed.write_text("task: lora\nmodel:\tllama-3.1-8b\n", encoding="utf-8")
+    for cmd, needle in (
+        (["size", str(tmp_path)], "cannot read the workload file"),
+        (["gpus", "--workload", str(tmp_path)], "cannot read the workload file"),
+        (["size", str(binary)], "not a text file"),
+        (["size", str(tabbed)], "t.yaml:2: not valid YAML"),
+    ):
+        r = run_cli(*cmd)
+        assert r.exit_code == 2, (cmd, r.stderr)
+        assert needle in r.stderr and "internal error" not in r.stderr, cmd

@@ -237,3 +237,21 @@ def test_bad_interconnect_and_gpu_count() -> None:
         size({"model": "gpt2"}, n_gpus=0)
     with pytest.raises(WorkloadError, match="utilization"):
         effective_tflops(RTX_4090, utilization=1.5)
+
+
+def test_every_sizing_constant_has_a_source_and_the_file_a_date() -> None:
+    import datetime as dt
+    from importlib import resources
+
+    import yaml
+
+    from dlrig.sizing import constants
+
+    doc = yaml.safe_load(
+        (resources.files("dlrig") / "sizing_data" / "constants.yaml").read_text("utf-8")
+    )
+    assert isinstance(doc["as_of"], dt.date)
+    assert len(constants()) >= 15
+    for name, row in constants().items():
+        assert "value" in row, name
+        assert len(str(row.get("source", ""))) > 10, name

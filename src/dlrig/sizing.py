@@ -28,7 +28,15 @@ import yaml
 
 from dlrig.errors import InputError, WorkloadError
 from dlrig.parts import GpuChip
-from dlrig.units import BYTES_PER_GB, BYTES_PER_GIB, TERA, seconds_to_hours
+from dlrig.units import (
+    BYTES_PER_GB,
+    BYTES_PER_GIB,
+    BYTES_PER_MIB,
+    bytes_to_gb,
+    bytes_to_gib,
+    seconds_to_hours,
+    tflops_to_flops,
+)
 from dlrig.workload import ModelSpec, Workload, load_workload
 
 INTERCONNECTS = ("pcie", "pcie-switch", "nvlink", "network")
@@ -240,7 +248,7 @@ def transformer_activation_bytes(w: Workload) -> float:
 
 def _vision_activation_bytes(w: Workload) -> float:
     m = w.model
-    per_sample = (m.activation_mib_per_sample or 0.0) * 1024**2
+    per_sample = (m.activation_mib_per_sample or 0.0) * BYTES_PER_MIB
     if w.precision == "fp32":
         per_sample *= 2
     if w.gradient_checkpointing:
@@ -354,7 +362,7 @@ def memory_bytes(w: Workload, n_gpus: int = 1) -> MemoryBytes:
 def vram_required_gib(workload: Workload | Any, n_gpus: int = 1) -> float:
     """GiB of GPU memory each of ``n_gpus`` GPUs needs for the workload (total per GPU)."""
     w = load_workload(workload)
-    return memory_bytes(w, n_gpus).total / BYTES_PER_GIB
+    return bytes_to_gib(memory_bytes(w, n_gpus).total)
 
 
 # --- compute ------------------------------------------------------------------------------
@@ -440,9 +448,15 @@ def training_flops(w: Workload) -> float | None:
     if w.model.kind == "transformer":
         tokens = training_tokens(w)
         return None if tokens is None else tokens * flops_per_token(w)
-    if w.data.samples is None or w.model.forward_gflops is None:
+    per_sample = _vision_training_flops_per_sample(w.model)
+    if w.data.samples is None or per_sample is None:
         return None
-    return 3.0 * w.model.forward_gflops * 1e9 * w.data.samples * w.data.epochs
+    return per_sample * w.data.samples * w.data.epochs
+
+
+def _vision_training_flops_per_sample(m: ModelSpec) -> float | None:
+    """3 × forward FLOPs per sample (backward ≈ 2 × forward); None without forward_gflops."""
+    return None if m.forward_gflops is None else 3.0 * m.forward_gflops * 1e9
 
 
 # --- result -------------------------------------------------------------------------------
@@ -483,11 +497,11 @@ class SizingResult:
             m.overhead,
             m.total,
         )
-        return {k: v / BYTES_PER_GIB for k, v in zip(MEMORY_KEYS, values, strict=True)}
+        return {k: bytes_to_gib(v) for k, v in zip(MEMORY_KEYS, values, strict=True)}
 
     @property
     def vram_per_gpu_gib(self) -> float:
-        return self.memory.total / BYTES_PER_GIB
+        return bytes_to_gib(self.memory.total)
 
     @property
     def fits(self) -> bool | None:
@@ -602,12 +616,12 @@ def size(
     elif eff is not None:
         factor = const("checkpointing_compute_factor") if w.gradient_checkpointing else 1.0
         if result.flops is not None:
-            seconds = result.flops * factor / (eff * TERA)
+            seconds = result.flops * factor / tflops_to_flops(eff)
             result.time_hours = seconds_to_hours(seconds)
         if w.model.kind == "transformer":
-            result.training_tokens_per_s = eff * TERA / (flops_per_token(w) * factor)
-        elif w.model.forward_gflops:
-            result.training_tokens_per_s = eff * TERA / (3e9 * w.model.forward_gflops * factor)
+            result.training_tokens_per_s = tflops_to_flops(eff) / (flops_per_token(w) * factor)
+        elif (per_sample := _vision_training_flops_per_sample(w.model)) is not None:
+            result.training_tokens_per_s = tflops_to_flops(eff) / (per_sample * factor)
     if chip is not None and chip.vram_gib is not None:
         result.gpus_needed = gpus_needed(w, chip.vram_gib)
     result.system = system_requirements(w, mem, n_gpus, chip)
@@ -637,13 +651,13 @@ def _inference_rates(
     weights_total = quantized_weight_bytes(w, param_breakdown(w.model))
     step_bytes = weights_total + kv_cache_bytes(w, context=int(ctx_avg))
     if eff is not None:
-        r.prefill_tokens_per_s = eff * TERA / flops_per_token(w, training=False)
+        r.prefill_tokens_per_s = tflops_to_flops(eff) / flops_per_token(w, training=False)
     if chip.memory_bandwidth_gb_s is not None:
         bw = chip.memory_bandwidth_gb_s * BYTES_PER_GB * n * const("decode_bandwidth_utilization")
         bw *= scaling_efficiency(n, interconnect) if utilization is None else 1.0
         step_s = step_bytes / bw
         if eff is not None:
-            step_s = max(step_s, w.micro_batch * flops_per_token(w, False) / (eff * TERA))
+            step_s = max(step_s, w.micro_batch * flops_per_token(w, False) / tflops_to_flops(eff))
         r.decode_tokens_per_s = w.micro_batch / step_s
         if w.data.tokens is not None:
             r.time_hours = seconds_to_hours(w.data.tokens / r.decode_tokens_per_s)
@@ -656,7 +670,7 @@ def gpus_needed(w: Workload, vram_gib: float, max_gpus: int = 64) -> int | None:
         if n > max_gpus:
             break
         trial = w if n == 1 or not w.trains else w.model_copy(update={"zero_stage": 3})
-        if memory_bytes(trial, n).total / BYTES_PER_GIB <= vram_gib:
+        if bytes_to_gib(memory_bytes(trial, n).total) <= vram_gib:
             return n
     return None
 
@@ -671,10 +685,10 @@ def system_requirements(
     checkpoint loading) and ≥ the 16-bit weights, plus a base for the OS and data loaders.
     Storage: the dataset plus ``checkpoints_kept`` checkpoints (weights + optimizer states).
     """
-    per_gpu_gib = mem.total / BYTES_PER_GIB
+    per_gpu_gib = bytes_to_gib(mem.total)
     vram_gib = chip.vram_gib if chip is not None and chip.vram_gib else per_gpu_gib
     pb = param_breakdown(w.model)
-    weights16_gib = pb.total * 2 / BYTES_PER_GIB
+    weights16_gib = bytes_to_gib(pb.total * 2)
     ram = max(vram_gib * n_gpus, weights16_gib) + float(const("system_ram_base_gib"))
     threads = int(const("cpu_threads_per_gpu")[w.model.kind]) * n_gpus + 2
     dataset_gb = 0.0
@@ -684,15 +698,15 @@ def system_requirements(
                 w.data.samples * w.seq_len if w.data.samples is not None else 0.0
             )
             per_tok = const("bytes_per_token_stored") * (2 if (w.model.vocab or 0) > 65536 else 1)
-            dataset_gb = tokens * per_tok / BYTES_PER_GB
+            dataset_gb = bytes_to_gb(tokens * per_tok)
         elif w.data.samples is not None:
-            dataset_gb = w.data.samples * const("bytes_per_image_stored") / BYTES_PER_GB
+            dataset_gb = bytes_to_gb(w.data.samples * const("bytes_per_image_stored"))
     if w.trains:
         # full training: 16 bytes/param (ZeRO); LoRA: fp32 adapters + AdamW states
         ckpt_bytes = lora_params(w) * (4 + 8) if w.adapters else pb.total * 16
     else:
         ckpt_bytes = quantized_weight_bytes(w, pb)
-    checkpoints_gb = ckpt_bytes * (const("checkpoints_kept") if w.trains else 1) / BYTES_PER_GB
+    checkpoints_gb = bytes_to_gb(ckpt_bytes * (const("checkpoints_kept") if w.trains else 1))
     return {
         "ram_gib": round(ram, 1),
         "cpu_threads": threads,

@@ -7,21 +7,12 @@ from __future__ import annotations
 
 BYTES_PER_GB = 1_000_000_000
 BYTES_PER_GIB = 1024**3
+BYTES_PER_MIB = 1024**2
 HOURS_PER_DAY = 24
-DAYS_PER_MONTH = 365.25 / 12  # mean Gregorian month
-DAYS_PER_YEAR = 365.25
+MONTHS_PER_YEAR = 12
+DAYS_PER_MONTH = 365.25 / MONTHS_PER_YEAR  # mean Gregorian month
 WATTS_PER_KW = 1000.0
 TERA = 1e12
-
-
-def gb_to_gib(gb: float) -> float:
-    """Decimal gigabytes to binary gibibytes."""
-    return gb * BYTES_PER_GB / BYTES_PER_GIB
-
-
-def gib_to_gb(gib: float) -> float:
-    """Binary gibibytes to decimal gigabytes."""
-    return gib * BYTES_PER_GIB / BYTES_PER_GB
 
 
 def bytes_to_gib(n_bytes: float) -> float:
@@ -36,16 +27,8 @@ def tflops_to_flops(tflops: float) -> float:
     return tflops * TERA
 
 
-def flops_to_tflops(flops: float) -> float:
-    return flops / TERA
-
-
 def seconds_to_hours(seconds: float) -> float:
     return seconds / 3600.0
-
-
-def hours_to_seconds(hours: float) -> float:
-    return hours * 3600.0
 
 
 def watts_hours_to_kwh(watts: float, hours: float) -> float:
@@ -69,15 +52,8 @@ def circuit_continuous_limit_w(
     return volts * amps * continuous_fraction
 
 
-MONTHS_PER_YEAR = 12
-
-
 def years_to_months(years: float) -> float:
     return years * MONTHS_PER_YEAR
-
-
-def months_to_years(months: float) -> float:
-    return months / MONTHS_PER_YEAR
 
 
 def months_to_days(months: float) -> float:
@@ -86,11 +62,6 @@ def months_to_days(months: float) -> float:
 
 def days_to_months(days: float) -> float:
     return days / DAYS_PER_MONTH
-
-
-def hours_to_months(hours: float, hours_per_day: float = HOURS_PER_DAY) -> float:
-    """Months it takes to accumulate ``hours`` of use at ``hours_per_day`` a day."""
-    return hours / hours_per_day / DAYS_PER_MONTH
 
 
 def wall_power_w(dc_power_w: float, psu_efficiency: float) -> float:

@@ -300,21 +300,39 @@ def load_workload(
     """
     if isinstance(path_or_mapping, Workload):
         return path_or_mapping
-    where = "workload"
     if isinstance(path_or_mapping, str | Path):
         path = Path(path_or_mapping)
         if base_dir is not None and not path.is_absolute():
             path = Path(base_dir) / path
-        if not path.exists():
-            raise WorkloadError(
-                f"workload file {path} does not exist",
-                "give the path of a YAML workload file (see examples/workloads/)",
-            )
-        where = str(path)
-        return workload_from_mapping(
-            parse_workload_text(path.read_text(encoding="utf-8"), where), where=where
-        )
-    return workload_from_mapping(_mapping(path_or_mapping, where), where=where)
+        return workload_from_mapping(_read_workload_file(path), where=str(path))
+    return workload_from_mapping(_mapping(path_or_mapping, "workload"), where="workload")
+
+
+def _read_workload_file(
+    path: str | Path,
+    hint: str = "give the path of a YAML workload file (see examples/workloads/)",
+) -> dict[str, Any]:
+    """The fields in the workload file at ``path`` (not yet validated).
+
+    WorkloadError when the file is missing, a directory, not UTF-8 text or not a YAML mapping;
+    ``hint`` is the fix offered for a missing file.
+    """
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise WorkloadError(f"workload file {p} does not exist", hint) from None
+    except UnicodeDecodeError as exc:
+        raise WorkloadError(
+            f"{p}: not a text file (byte {exc.start} is not UTF-8)",
+            "save the workload as UTF-8 YAML text",
+        ) from None
+    except OSError as exc:
+        raise WorkloadError(
+            f"{p}: cannot read the workload file: {exc.strerror or exc}",
+            "give the path of a YAML workload file, not a folder",
+        ) from None
+    return parse_workload_text(text, str(p))
 
 
 def parse_workload_text(text: str, where: str = "workload") -> dict[str, Any]:
@@ -368,15 +386,11 @@ def workload_from_flags(
     data: dict[str, Any] = {}
     where = "workload"
     if path is not None:
-        p = Path(path)
-        if not p.exists():
-            raise WorkloadError(
-                f"workload file {path} does not exist",
-                "give a YAML workload file (see examples/workloads/), or --model PRESET",
-            )
-        load_workload(p)  # validates the file on its own first (file-level errors)
-        where = str(p)
-        data = parse_workload_text(p.read_text(encoding="utf-8"), where)
+        where = str(path)
+        data = _read_workload_file(
+            path, "give a YAML workload file (see examples/workloads/), or --model PRESET"
+        )
+        workload_from_mapping(data, where)  # the file must be valid on its own (file errors)
     flags: dict[str, Any] = {
         "task": task,
         "model": model,

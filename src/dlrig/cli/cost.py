@@ -180,12 +180,10 @@ def render(report: CostReport, top: int = 12) -> None:
             "(marked (stale); refresh with --prices)",
             highlight=False,
         )
-    missing: dict[str, int] = {}
+    missing = {chip: len(notes) for chip, notes in report.unknown_chips.items()}
+    summarised = {note for notes in report.unknown_chips.values() for note in notes}
     for note in d["unchecked"]:
-        if "is not in the chip table" in note:
-            chip = note.split("GPU chip '")[1].split("'")[0]
-            missing[chip] = missing.get(chip, 0) + 1
-        else:
+        if note not in summarised:
             stderr.print(f"[yellow]unchecked:[/yellow] {escape(note)}", highlight=False)
     if missing:
         stderr.print(

@@ -160,7 +160,7 @@ def size_cmd(
     Examples:
       dlrig size examples/workloads/llama3-8b-lora.yaml --gpu "RTX 4090"
       dlrig size --model llama-3.1-8b --task qlora --batch 4 --seq 2048 --json
-      dlrig size --model gpt2-124m --task train --tokens 10B --gpu a100 --gpus 8 -u 0.6
+      dlrig size --model gpt2-124m --task train --tokens 10B --gpu a100-sxm4-80gb --gpus 8 -u 0.6
       dlrig size --list-models
     """
     if list_models:

@@ -87,12 +87,11 @@ def estimate_cost(
     if workload is not None:
         run_hours = workload_run_hours(build, workload, cat)
     hpd_default, years_default = usage_defaults_from_build(build)
-    usage = Usage(
-        hours_per_day=hours_per_day
-        if hours_per_day is not None
-        else hpd_default or DEFAULT_HOURS_PER_DAY,
-        years=years if years is not None else years_default or DEFAULT_YEARS,
-    )
+    if hours_per_day is None:
+        hours_per_day = DEFAULT_HOURS_PER_DAY if hpd_default is None else hpd_default
+    if years is None:
+        years = DEFAULT_YEARS if years_default is None else years_default
+    usage = Usage(hours_per_day=hours_per_day, years=years)
     prices = PriceSet()
     prices.extend(builtin_prices())
     for f in price_files:

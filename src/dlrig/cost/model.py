@@ -180,11 +180,6 @@ def break_even(own: Option, other: Option, usage: Usage, gpu_count: int) -> Brea
     return BreakEven(months=months, use_hours=hours, gpu_hours=hours * max(gpu_count, 1))
 
 
-def monthly_cost_usd(usd_per_hour: float, hours_per_day: float = units.HOURS_PER_DAY) -> float:
-    """What an hourly price costs per (mean) month at ``hours_per_day`` hours a day."""
-    return usd_per_hour * units.months_to_hours(1.0, hours_per_day)
-
-
 def timeline(
     options: list[Option], usage: Usage, points: int = 0
 ) -> tuple[list[float], dict[str, list[float]]]:

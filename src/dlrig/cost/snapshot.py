@@ -78,8 +78,6 @@ class Defaults:
 
     electricity_usd_per_kwh: float
     load_fraction: float
-    psu_efficiency: dict[str, float]
-    psu_efficiency_unknown: float
     resale_first_year_loss: float
     resale_later_yearly_loss: float
     max_age_days: int
@@ -143,12 +141,9 @@ def builtin_prices() -> PriceSet:
 def defaults() -> Defaults:
     """The documented default assumptions of the cost model."""
     doc = yaml.safe_load(_data_text(DEFAULTS_FILE))
-    psu = doc["psu_efficiency_by_rating"]
     return Defaults(
         electricity_usd_per_kwh=float(doc["electricity_usd_per_kwh"]["value"]),
         load_fraction=float(doc["load_fraction"]["value"]),
-        psu_efficiency={str(k): float(v) for k, v in psu["values"].items()},
-        psu_efficiency_unknown=float(psu["unknown"]),
         resale_first_year_loss=float(doc["resale"]["first_year_loss"]),
         resale_later_yearly_loss=float(doc["resale"]["later_yearly_loss"]),
         max_age_days=int(doc["snapshot_max_age_days"]),
@@ -175,9 +170,22 @@ def load_price_list(path: str | Path) -> PriceSet:
     and an optional ``storage:`` list.
     """
     p = Path(path)
-    if not p.is_file():
-        raise PriceListError(f"price list '{p}' does not exist", "check the path given to --prices")
-    text = p.read_text(encoding="utf-8")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PriceListError(
+            f"price list '{p}' does not exist", "check the path given to --prices"
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise PriceListError(
+            f"price list '{p}' is not a text file (byte {exc.start} is not UTF-8)",
+            "save it as UTF-8 CSV or YAML (spreadsheets: export as CSV UTF-8)",
+        ) from None
+    except OSError as exc:
+        raise PriceListError(
+            f"cannot read price list '{p}': {exc.strerror or exc}",
+            "give --prices the path of a CSV or YAML file, not a folder",
+        ) from None
     suffix = p.suffix.lower()
     if suffix == ".csv":
         return _from_csv(text, str(p))

@@ -35,6 +35,7 @@ from dlrig.cost.model import BreakEven, Electricity, Option, Usage
 from dlrig.cost.snapshot import Defaults, PriceSet, builtin_prices, defaults, is_stale
 from dlrig.cost.throughput import throughput_tflops
 from dlrig.errors import BuildFileError, DlrigError, InputError
+from dlrig.rules import limits
 
 if TYPE_CHECKING:
     from dlrig.build import Build
@@ -101,6 +102,8 @@ class CostReport:
     unchecked: list[str] = field(default_factory=list)
     stale: list[str] = field(default_factory=list)
     assumptions: dict[str, Any] = field(default_factory=dict)
+    # chip the chip table lacks → the notes in ``unchecked`` of the offerings it left out
+    unknown_chips: dict[str, list[str]] = field(default_factory=dict)
     run: dict[str, Any] | None = None
     own_throughput_tflops: float | None = None
 
@@ -199,7 +202,9 @@ def inputs_from_build(
         chips.append(chip)
     psu = build.psu
     rating = getattr(psu, "efficiency", None) if psu is not None else None
-    eff = raw.get("psu_efficiency") or psu_efficiency(rating, d)
+    eff = raw.get("psu_efficiency")
+    if eff is None:
+        eff = limits.psu_efficiency(rating)[0]  # the same 80 PLUS table as `dlrig check`
     quote = raw.get("prebuilt_quote_usd")
     unpriced = [] if "price_usd" in raw else list(dict.fromkeys(p.name for p in build.unpriced))
     return CostInputs(
@@ -231,14 +236,6 @@ def usage_defaults_from_build(build: Build) -> tuple[float | None, float | None]
         float(hpd) if isinstance(hpd, int | float) else None,
         float(yrs) if isinstance(yrs, int | float) else None,
     )
-
-
-def psu_efficiency(rating: str | None, d: Defaults | None = None) -> float:
-    """Wall-to-DC efficiency for an 80 PLUS rating (at 50% load); the 80% floor if unknown."""
-    d = d or defaults()
-    if rating is None:
-        return d.psu_efficiency_unknown
-    return d.psu_efficiency.get(rating, d.psu_efficiency_unknown)
 
 
 def _validate_cost_section(raw: Mapping[str, Any], source: str | None) -> dict[str, Any]:
@@ -322,6 +319,7 @@ def compare(
     own_tput = _own_throughput(inp, precision)
     options: list[Option] = []
     unchecked: list[str] = []
+    unknown_chips: dict[str, list[str]] = {}
     if inp.unpriced_parts:
         unchecked.append(
             f"build: no price for {', '.join(inp.unpriced_parts)}; the build's up-front cost "
@@ -365,7 +363,9 @@ def compare(
             chip = _resolve_chip(catalog, off.chip)
             label = f"cloud: {off.label}"
             if chip is None:
-                unchecked.append(f"{label}: GPU chip '{off.chip}' is not in the chip table")
+                note = f"{label}: GPU chip '{off.chip}' is not in the chip table"
+                unchecked.append(note)
+                unknown_chips.setdefault(off.chip, []).append(note)
                 continue
             tput = throughput_tflops(chip, off.gpus, precision)
             if own_tput is None or tput is None:
@@ -409,6 +409,7 @@ def compare(
         unchecked=unchecked,
         stale=stale,
         assumptions=_assumptions(inp, d, resale),
+        unknown_chips=unknown_chips,
         own_throughput_tflops=None if own_tput is None else round(own_tput, 2),
     )
     if run_hours is not None:
@@ -438,7 +439,10 @@ def workload_run_hours(build: Build, workload: Any, catalog: Catalog) -> float:
 def cost_per_run(report: CostReport, run_hours: float) -> dict[str, Any]:
     """Cost of one training run that takes ``run_hours`` on the owned machine."""
     if not run_hours > 0:
-        raise InputError(f"a run must take more than 0 hours, got {run_hours:g}", "check it")
+        raise InputError(
+            f"a run must take more than 0 hours, got {run_hours:g}",
+            "give the hours one run takes on this build, e.g. --run-hours 72",
+        )
     usage = report.usage
     own = report.own
     total_hours = usage.use_hours(usage.months)

@@ -1,16 +1,15 @@
 """GPU throughput used to put cloud hours and owned hours on the same work.
 
-Uses the sizing model's sustained throughput (:func:`dlrig.sizing.effective_tflops`) when it is
-available, else the chip's dense peak for the precision (falling back fp16 → fp32 for chips
-without the requested type, e.g. bf16 on Turing). Only ratios matter here, so the same function
-is applied to the owned GPUs and to every cloud offering.
+Uses the sizing model's sustained throughput (:func:`dlrig.sizing.effective_tflops`), trying the
+requested precision and then fp16 → bf16 → fp32 for chips without it (e.g. bf16 on Turing),
+else the chip's dense peak. Only ratios matter here, so the same function is applied to the
+owned GPUs and to every cloud offering.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from dlrig.parts import GpuChip
+from dlrig.sizing import effective_tflops
 
 FALLBACK_PRECISIONS = ("fp16", "bf16", "fp32")
 
@@ -24,31 +23,15 @@ def interconnect_for(chip: GpuChip) -> str:
 def throughput_tflops(
     chip: GpuChip, n_gpus: int = 1, precision: str = "bf16", interconnect: str | None = None
 ) -> float | None:
-    """Throughput of ``n_gpus`` of ``chip`` in TFLOPS (sustained when sizing is available)."""
+    """Throughput of ``n_gpus`` of ``chip`` in TFLOPS (sustained, else dense peak)."""
     link = interconnect or interconnect_for(chip)
-    effective = _effective(chip, n_gpus, precision, link)
-    if effective is not None:
-        return effective
-    for p in (precision, *FALLBACK_PRECISIONS):
+    precisions = (precision, *FALLBACK_PRECISIONS)
+    for p in precisions:
+        sustained = effective_tflops(chip, n_gpus=n_gpus, precision=p, interconnect=link)
+        if sustained:
+            return float(sustained)
+    for p in precisions:
         peak = chip.peak_tflops(p)
         if peak:
             return peak * n_gpus
-    return None
-
-
-def _effective(chip: GpuChip, n_gpus: int, precision: str, link: str) -> float | None:
-    try:
-        from dlrig.sizing import effective_tflops
-    except ImportError:
-        return None
-    fn: Any = effective_tflops
-    for p in (precision, *FALLBACK_PRECISIONS):
-        try:
-            value = fn(chip, n_gpus=n_gpus, precision=p, interconnect=link)
-        except (TypeError, ValueError, KeyError):
-            return None
-        except Exception:  # a sizing error on one chip must not hide the others
-            return None
-        if value:
-            return float(value)
     return None
