@@ -18,7 +18,6 @@ Targets (issue 6): p95 ≤ 0.5 s per query on the full catalog after preprocessi
 from __future__ import annotations
 
 import argparse
-import itertools
 import os
 import statistics
 import sys
@@ -103,46 +102,14 @@ def small_catalog(catalog: Any) -> Any:
 
 def enumerate_best(cat: Any, budget: float, max_gpus: int) -> tuple[float, int]:
     """Exhaustive enumeration through the checker: (best TFLOPS, builds checked)."""
-    from dlrig.build import Build
-    from dlrig.optimize.model import AVOIDABLE_WARNINGS, FIT_RULES
-    from dlrig.parts import Category as C
-    from dlrig.rules import check
-    from dlrig.sizing import effective_tflops
+    from dlrig.optimize.brute import accepted, builds_within
 
-    by = {c: cat.parts(c) for c in C}
-    mems = [(k, m) for k in by[C.MEMORY] for m in (1, 2)]
-    gpus = [(g, n) for g in by[C.GPU] for n in range(1, max_gpus + 1)]
-    best, checked = 0.0, 0
-    for combo in itertools.product(
-        by[C.CPU], by[C.MOTHERBOARD], mems, gpus, by[C.STORAGE], by[C.PSU], by[C.COOLER], by[C.CASE]
-    ):
-        cpu, board, mem, gpu, drive, psu, cooler, case = combo
-        b = Build.from_parts(
-            {
-                "cpu": cpu,
-                "motherboard": board,
-                "memory": mem,
-                "gpu": gpu,
-                "storage": drive,
-                "psu": psu,
-                "cooler": cooler,
-                "case": case,
-            },
-            catalog=cat,
-        )
-        if b.price_usd > budget:
-            continue
+    best, checked = 0, 0
+    for build, tflops_milli, _ in builds_within(cat, budget, max_gpus):
         checked += 1
-        r = check(b)
-        if r.errors or any(
-            f.severity.value == "warning" and f.slug in AVOIDABLE_WARNINGS for f in r.findings
-        ):
-            continue
-        if b.gpu_count >= 2 and any(u.slug in FIT_RULES for u in r.unchecked):
-            continue
-        t = effective_tflops(cat.chip_of(gpu[0]), gpu[1]) or 0.0
-        best = max(best, t)
-    return best, checked
+        if accepted(build):
+            best = max(best, tflops_milli)
+    return best / 1000, checked
 
 
 def speedup(catalog: Any) -> None:

@@ -8,7 +8,6 @@ objective. The planner must reach the same objective value, for every objective.
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import random
 from fractions import Fraction
 
@@ -16,11 +15,11 @@ import pytest
 
 pytest.importorskip("ortools")
 
-from dlrig.build import Build, Site
+from dlrig.build import Build
 from dlrig.catalog.core import Catalog
 from dlrig.optimize import plan
-from dlrig.optimize.model import AVOIDABLE_WARNINGS, FIT_RULES
-from dlrig.optimize.prep import MAX_KITS, clear_cache
+from dlrig.optimize.brute import accepted, builds_within
+from dlrig.optimize.prep import clear_cache
 from dlrig.parts import (
     Case,
     Cooler,
@@ -34,9 +33,6 @@ from dlrig.parts import (
     RadiatorMount,
     Storage,
 )
-from dlrig.rules import check
-from dlrig.rules.base import Severity
-from dlrig.sizing import effective_tflops
 
 DAY = dt.date(2025, 1, 1)
 
@@ -198,59 +194,9 @@ def random_catalog(seed: int) -> Catalog:
     return Catalog(parts, chips, name=f"random-{seed}", version=f"random-{seed}")  # type: ignore[arg-type]
 
 
-def accepted(build: Build) -> bool:
-    r = check(build)
-    if r.errors:
-        return False
-    if any(f.severity is Severity.WARNING and f.slug in AVOIDABLE_WARNINGS for f in r.findings):
-        return False
-    return not (build.gpu_count >= 2 and any(u.slug in FIT_RULES for u in r.unchecked))
-
-
 def enumerate_builds(cat: Catalog, budget: float) -> list[tuple[Build, int, float]]:
     """Every build within budget: (build, TFLOPS ×1000, price), unchecked."""
-    from dlrig.parts import Category as C
-
-    by = {c: cat.parts(c) for c in C}
-    max_slots = max(b.memory_slots for b in by[C.MOTHERBOARD])  # type: ignore[attr-defined]
-    mems = [
-        (k, m) for k in by[C.MEMORY] for m in range(1, MAX_KITS + 1) if k.modules * m <= max_slots
-    ]  # type: ignore[attr-defined]
-    gpus = [(g, n) for g in by[C.GPU] for n in range(1, MAX_GPUS + 1)]
-    out = []
-    for cpu, board, mem, gpu, drive, psu, cooler, case in itertools.product(
-        by[C.CPU],
-        by[C.MOTHERBOARD],
-        mems,
-        gpus,
-        by[C.STORAGE],
-        by[C.PSU],
-        by[C.COOLER],
-        by[C.CASE],
-    ):
-        price = sum(p.price_usd or 0 for p in (cpu, board, drive, psu, cooler, case))
-        price += (mem[0].price_usd or 0) * mem[1] + (gpu[0].price_usd or 0) * gpu[1]
-        if price > budget + 1e-6:
-            continue
-        chip = cat.chip_of(gpu[0])
-        assert chip is not None
-        t = round((effective_tflops(chip, gpu[1]) or 0) * 1000)
-        b = Build.from_parts(
-            {
-                "cpu": cpu,
-                "motherboard": board,
-                "memory": mem,
-                "gpu": gpu,
-                "storage": drive,
-                "psu": psu,
-                "cooler": cooler,
-                "case": case,
-            },
-            catalog=cat,
-            site=Site(),
-        )
-        out.append((b, t, round(price, 2)))
-    return out
+    return list(builds_within(cat, budget, MAX_GPUS))
 
 
 def best_by(builds: list[tuple[Build, int, float]], objective: str) -> tuple[object, ...] | None:

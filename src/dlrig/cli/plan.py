@@ -98,15 +98,16 @@ def plan_cmd(
       dlrig plan --budget-usd 20000 --frontier --circuit 230x16
       dlrig plan --budget-usd 40000 --part-price "ASUS Pro WS WRX90E-SAGE SE=1299"
     """
+    from dlrig.errors import InputError
     from dlrig.optimize import plan
     from dlrig.units import parse_usd
 
+    if output:
+        _check_output(output)  # before the solve, not after it
     quotes: dict[str, float] = {}
     for item in part_price or ():
         name, sep, usd = item.rpartition("=")
         if not sep or not name.strip():
-            from dlrig.errors import InputError
-
             raise InputError(
                 f"--part-price '{item}' is not NAME=USD", "write e.g. --part-price 'RTX A6000=4650'"
             )
@@ -137,7 +138,13 @@ def plan_cmd(
     if output and result.best is not None:
         from dlrig.buildfile import write_build
 
-        path = write_build(result.best.build, output)
+        try:
+            path = write_build(result.best.build, output)
+        except OSError as exc:
+            raise InputError(
+                f"-o {output}: cannot write the build file ({exc.strerror})",
+                "choose a file in a folder you can write to",
+            ) from None
         stderr.print(f"wrote {path}", markup=False, highlight=False)
     if json_:
         print_json(result.to_dict())
@@ -145,6 +152,28 @@ def plan_cmd(
         render(result)
     if result.best is None:
         raise typer.Exit(1)
+
+
+def _check_output(output: str) -> None:
+    """Refuse an ``-o`` path the build file cannot be written to (missing folders are made)."""
+    import os
+    from pathlib import Path
+
+    from dlrig.errors import InputError
+
+    path = Path(output)
+    if path.is_dir():
+        raise InputError(f"-o {output} is a folder", "give a file name, e.g. -o build.yaml")
+    folder = path.parent
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        raise InputError(
+            f"-o {output}: cannot create the file under {folder}",
+            "choose a file in a folder you can write to",
+        )
+    if path.exists() and not os.access(path, os.W_OK):
+        raise InputError(f"-o {output} is not writable", "choose another file name")
 
 
 def _parts_table(pb: PlannedBuild, title: str) -> None:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from dlrig.optimize.prep import MAX_DRIVES, Layout, Prep, ceil_int, place_facts
-from dlrig.parts import Case, Category, Cooler, Cpu, Gpu, Memory, Motherboard, Part, Psu, Storage
+from dlrig.parts import Case, Cooler, Cpu, Gpu, Memory, Motherboard, Part, Psu, Storage
 from dlrig.rules import limits as L
 
 if TYPE_CHECKING:
@@ -89,6 +89,19 @@ class Candidates:
     ram_need_gib: dict[tuple[str, int], int] = field(default_factory=dict)
     threads_need: dict[int, int] = field(default_factory=dict)
     storage_need_gb: int = 0
+
+    def options(self) -> dict[str, Sequence[tuple[Part, int]]]:
+        """Every category's options as (part, count) pairs, in the model's variable order."""
+        return {
+            "cpu": [(p, 1) for p in self.cpu],
+            "motherboard": [(p, 1) for p in self.board],
+            "memory": self.memory,
+            "gpu": self.gpu,
+            "storage": self.storage,
+            "psu": [(p, 1) for p in self.psu],
+            "cooler": [(p, 1) for p in self.cooler],
+            "case": [(p, 1) for p in self.case],
+        }
 
     def sizes(self) -> dict[str, int]:
         return {
@@ -168,6 +181,19 @@ def connectors_fail(demand: L.ConnectorDemand, have8: int, havehp: int) -> bool:
     return False
 
 
+HEADROOM_MILLI = round(L.PSU_HEADROOM * 1000)  # psu-headroom: capacity ≥ HEADROOM_MILLI × load10
+
+
+def psu_capacity(p: Psu) -> int:
+    """The PSU's wattage on the scale of ``HEADROOM_MILLI × load ×10`` (psu-headroom)."""
+    return 1000 * WATT_SCALE * p.wattage_w
+
+
+def psu_plugs(p: Psu) -> tuple[int | None, int]:
+    """(PCIe 8-pin, 12VHPWR) plugs as the gpu-power-connectors rule reads them."""
+    return (p.pcie_8pin, p.pcie_12vhpwr or 0)
+
+
 def gpu_load10(g: Gpu, n: int, transient: bool = False) -> int:
     """The load term ×10 of n cards of ``g`` (``transient``: at TRANSIENT_FACTOR × board power)."""
     tdp: float = g.tdp_w * L.TRANSIENT_FACTOR if transient else g.tdp_w
@@ -219,9 +245,7 @@ def wall_cap10(p: Psu, site: Site) -> int:
     return int(WATT_SCALE * site.continuous_limit_w * L.psu_efficiency(p.efficiency)[0])
 
 
-def reduce_candidates(
-    prep: Prep, cand: Candidates, q: Query, relax: Iterable[str] = ()
-) -> Candidates:
+def reduce_candidates(cand: Candidates, q: Query, relax: Iterable[str] = ()) -> Candidates:
     """Drop the options no solution of the model (with ``relax`` left out) can choose.
 
     Every test is a necessary condition of a constraint the model holds, evaluated with the
@@ -243,8 +267,7 @@ def reduce_candidates(
     pins = set(q.include_ids)
     terms = LoadTerms.of(cand)
     rest10 = terms.rest_min()
-    head = round(L.PSU_HEADROOM * 1000)
-    max_watts = max(1000 * WATT_SCALE * p.wattage_w for p in cand.psu)
+    max_watts = max(psu_capacity(p) for p in cand.psu)
     cap = None
     if avoid("wall-circuit") and q.site is not None:
         site = q.site
@@ -252,7 +275,7 @@ def reduce_candidates(
     max_len = max(k.max_gpu_length_mm or 10_000 for k in cand.case)
     max_threads = max(p.threads for p in cand.cpu)
     max_mem_gb = max(k.capacity_gb * n for k, n in cand.memory)
-    psu_conn = {(p.pcie_8pin, p.pcie_12vhpwr or 0) for p in cand.psu}
+    psu_conn = {psu_plugs(p) for p in cand.psu}
     conn = [(h8, hp) for h8, hp in psu_conn if h8 is not None]
     any_conn = len(conn) < len(psu_conn)  # a PSU without known connectors: unchecked
     min_vram = ceil_int(q.min_vram_gib * 100) if q.min_vram_gib and on("min-vram") else None
@@ -262,7 +285,7 @@ def reduce_candidates(
         if g.id in pins:
             return True
         load = rest10 + gpu_load10(g, n)
-        if on("psu-headroom") and max_watts < head * load:
+        if on("psu-headroom") and max_watts < HEADROOM_MILLI * load:
             return False
         if cap is not None and load > cap:
             return False
@@ -302,16 +325,7 @@ def budget_reduce(c: Candidates, q: Query, relax: Iterable[str] = ()) -> Candida
         return c
     budget = q.budget_cents
     pins = set(q.include_ids)
-    single: dict[str, Sequence[tuple[Part, int]]] = {
-        "cpu": [(p, 1) for p in c.cpu],
-        "board": [(p, 1) for p in c.board],
-        "memory": c.memory,
-        "gpu": c.gpu,
-        "storage": c.storage,
-        "psu": [(p, 1) for p in c.psu],
-        "cooler": [(p, 1) for p in c.cooler],
-        "case": [(p, 1) for p in c.case],
-    }
+    single = c.options()
     lows = {k: min(cents(p) * n for p, n in opts) for k, opts in single.items()}
     total = sum(lows.values())
     keep: dict[str, list[Any]] = {}
@@ -321,7 +335,7 @@ def budget_reduce(c: Candidates, q: Query, relax: Iterable[str] = ()) -> Candida
     return replace(
         c,
         cpu=[p for p, _ in keep["cpu"]],
-        board=[p for p, _ in keep["board"]],
+        board=[p for p, _ in keep["motherboard"]],
         memory=keep["memory"],
         gpu=keep["gpu"],
         storage=keep["storage"],
@@ -361,21 +375,14 @@ class PlanModel:
         self.p = [m.new_bool_var(f"psu{i}") for i in range(len(cand.psu))]
         self.o = [m.new_bool_var(f"cooler{i}") for i in range(len(cand.cooler))]
         self.a = [m.new_bool_var(f"case{i}") for i in range(len(cand.case))]
-        for vs in (self.x, self.y, self.z, self.w, self.v, self.p, self.o, self.a):
+        # one list of booleans per category, in the order of Candidates.options()
+        self.choices = [self.x, self.y, self.z, self.w, self.v, self.p, self.o, self.a]
+        for vs in self.choices:
             m.add_exactly_one(vs)
         lsum = cp_model.LinearExpr.weighted_sum
         self.price: Any = lsum(
-            [*self.x, *self.y, *self.z, *self.w, *self.v, *self.p, *self.o, *self.a],
-            [
-                *(cents(c) for c in cand.cpu),
-                *(cents(c) for c in cand.board),
-                *(cents(k) * n for k, n in cand.memory),
-                *(cents(g) * n for g, n in cand.gpu),
-                *(cents(s) * n for s, n in cand.storage),
-                *(cents(c) for c in cand.psu),
-                *(cents(c) for c in cand.cooler),
-                *(cents(c) for c in cand.case),
-            ],
+            [v for vs in self.choices for v in vs],
+            [cents(p) * n for opts in cand.options().values() for p, n in opts],
         )
         self.tflops = lsum(self.w, [cand.tflops[(g.id, n)] for g, n in cand.gpu])
         self.vram = lsum(self.w, [round(g.vram_gib * 100) * n for g, n in cand.gpu])
@@ -408,15 +415,9 @@ class PlanModel:
         return slug in self.q.avoid and self._on(slug)
 
     def _max_price(self) -> int:
-        c = self.cand
-        total = max((cents(p) for p in c.cpu), default=0)
-        total += max((cents(p) for p in c.board), default=0)
-        total += max((cents(k) * n for k, n in c.memory), default=0)
-        total += max((cents(g) * n for g, n in c.gpu), default=0)
-        total += max((cents(s) * n for s, n in c.storage), default=0)
-        for ps in (c.psu, c.cooler, c.case):
-            total += max((cents(p) for p in ps), default=0)
-        return total
+        return sum(
+            max((cents(p) * n for p, n in opts), default=0) for opts in self.cand.options().values()
+        )
 
     @staticmethod
     def _classes(parts: Sequence[Any], key: Any) -> dict[Any, list[int]]:
@@ -606,8 +607,8 @@ class PlanModel:
     def _gpus(self, opts: list[tuple[Any, Gpu, int]], tag: str) -> None:
         m, c, q = self.m, self.cand, self.q
         future = tag == "future"
-        head = round(L.PSU_HEADROOM * 1000)
-        watts = sum(1000 * WATT_SCALE * p.wattage_w * v for p, v in zip(c.psu, self.p, strict=True))
+        head = HEADROOM_MILLI
+        watts = sum(psu_capacity(p) * v for p, v in zip(c.psu, self.p, strict=True))
         if self._on("psu-headroom"):
             m.add(watts >= head * self._load10(opts))
         if self._avoid("psu-headroom") and any(
@@ -624,7 +625,7 @@ class PlanModel:
                     by_demand[d].append(lit)
             psu_cls: dict[tuple[int | None, int], list[int]] = defaultdict(list)
             for i, p in enumerate(c.psu):
-                psu_cls[(p.pcie_8pin, p.pcie_12vhpwr or 0)].append(i)
+                psu_cls[psu_plugs(p)].append(i)
             for (have8, havehp), pi in psu_cls.items():
                 if have8 is None:
                     continue  # the rule reports unchecked
@@ -793,16 +794,9 @@ class PlanModel:
                 m.add(self.cp.LinearExpr.sum(lits) >= 1)
 
     def _all_choices(self) -> list[tuple[list[Part], list[Any]]]:
-        c = self.cand
         return [
-            (list(c.cpu), self.x),
-            (list(c.board), self.y),
-            ([k for k, _ in c.memory], self.z),
-            ([g for g, _ in c.gpu], self.w),
-            ([s for s, _ in c.storage], self.v),
-            (list(c.psu), self.p),
-            (list(c.cooler), self.o),
-            (list(c.case), self.a),
+            ([p for p, _ in opts], lits)
+            for opts, lits in zip(self.cand.options().values(), self.choices, strict=True)
         ]
 
     # --- cuts and solving ------------------------------------------------------------------
@@ -829,6 +823,22 @@ class PlanModel:
             return
         lits = self.selection_lits(sel)
         self.m.add(sum(lits) <= len(lits) - 1)
+
+    def objective(self, name: str, ref: Selection | None = None) -> tuple[Any, bool]:
+        """(linear objective, maximise?) for objective ``name``: throughput or vram, then cheaper;
+        cost, then faster; throughput-per-dollar linearised at the build ``ref`` (one step of
+        Dinkelbach's method: T·C_ref − T_ref·C)."""
+        big = self.max_price + 1
+        if name == "throughput":
+            return self.tflops * big - self.price, True
+        if name == "vram":
+            return self.vram * big - self.price, True
+        if name == "cost":
+            tmax = max(self.cand.tflops.values(), default=0) + 1
+            return self.price * tmax - self.tflops, False
+        assert ref is not None, "throughput-per-dollar needs a reference build"
+        t_ref = self.cand.tflops[(ref.gpu[0].id, ref.gpu[1])]
+        return self.tflops * max(ref.price_cents(), 1) - self.price * t_ref, True
 
     def solve(self, objective: Any, maximize: bool, time_limit_s: float) -> tuple[str, Any]:
         """(status name, solver) after optimising ``objective``."""
@@ -866,7 +876,7 @@ class PlanModel:
     def hint(self, sel: Selection) -> None:
         self.m.clear_hints()
         chosen = {id(v) for v in self.selection_lits(sel)}
-        for vs in (self.x, self.y, self.z, self.w, self.v, self.p, self.o, self.a):
+        for vs in self.choices:
             for v in vs:
                 self.m.add_hint(v, id(v) in chosen)
 
@@ -903,5 +913,3 @@ __all__ = [
     "connectors_fail",
     "m2_config",
 ]
-
-_ = Category  # re-exported names used by plan.py

@@ -31,6 +31,7 @@ from dlrig.optimize.model import (
 )
 from dlrig.optimize.prep import MAX_DRIVES, MAX_GPUS, MAX_KITS, Prep, ceil_int, prepare
 from dlrig.parts import Category, Gpu, Part
+from dlrig.rules import limits as L
 
 if TYPE_CHECKING:
     from dlrig.build import Build, Site
@@ -283,7 +284,11 @@ def candidates(
                 return False
             if "cuda-support" in avoid and chip.vendor != "nvidia":
                 return False
-            if "pcie-lanes" in avoid and p.pcie_lanes is not None and p.pcie_lanes < 8:
+            if (
+                "pcie-lanes" in avoid
+                and p.pcie_lanes is not None
+                and p.pcie_lanes < L.MIN_GPU_LANES
+            ):
                 return False
             if effective_tflops(chip, 1, q.precision) is None:
                 dropped["gpu without a TFLOPS figure"] = (
@@ -293,7 +298,6 @@ def candidates(
         return True
 
     filtered = {c: [p for p in ps if keep(p)] for c, ps in prep.parts.items()}
-    # pinned GPUs of other categories must match their category's filter too
     # pruning depends on the filtered parts and the pins only: requests that filter alike (a
     # workload's precision with the same TFLOPS figures known, ...) share one pruned set
     signature = (tuple(tuple(p.id for p in ps) for ps in filtered.values()), frozenset(pins))
@@ -395,7 +399,7 @@ class _Planner:
 
     def reduced(self, relax: Iterable[str] = ()) -> Candidates:
         """The candidates less the options no solution can use (see reduce_candidates)."""
-        return reduce_candidates(self.prep, self.cand, self.q, relax)
+        return reduce_candidates(self.cand, self.q, relax)
 
     def model(self, relax: Iterable[str] = (), cand: Candidates | None = None) -> PlanModel:
         cand = cand if cand is not None else self.reduced(relax)
@@ -516,16 +520,9 @@ class _Planner:
     def best(
         self, pm: PlanModel, objective: str
     ) -> tuple[str, Selection | None, PlannedBuild | None]:
-        big = pm.max_price + 1
-        if objective == "throughput":
-            st, sel, pb, _ = self.solve(pm, pm.tflops * big - pm.price, True)
-        elif objective == "vram":
-            st, sel, pb, _ = self.solve(pm, pm.vram * big - pm.price, True)
-        elif objective == "cost":
-            tmax = max(self.cand.tflops.values(), default=0) + 1
-            st, sel, pb, _ = self.solve(pm, pm.price * tmax - pm.tflops, False)
-        else:
-            st, sel, pb = self.ratio(pm)
+        if objective == "throughput-per-dollar":
+            return self.ratio(pm)
+        st, sel, pb, _ = self.solve(pm, *pm.objective(objective))
         return st, sel, pb
 
     def best_banded(self, objective: str) -> tuple[str, Selection | None, PlannedBuild | None]:
@@ -585,13 +582,12 @@ class _Planner:
 
     def ratio(self, pm: PlanModel) -> tuple[str, Selection | None, PlannedBuild | None]:
         """Throughput per dollar by Dinkelbach's method: max T·C* − T*·C until it reaches 0."""
-        big = pm.max_price + 1
-        st, sel, pb, _ = self.solve(pm, pm.tflops * big - pm.price, True)
+        st, sel, pb, _ = self.solve(pm, *pm.objective("throughput"))
         if sel is None:
             return st, None, None
         for _ in range(50):
             t0, c0 = self.cand.tflops[(sel.gpu[0].id, sel.gpu[1])], max(sel.price_cents(), 1)
-            st2, sel2, pb2, value = self.solve(pm, pm.tflops * c0 - pm.price * t0, True)
+            st2, sel2, pb2, value = self.solve(pm, *pm.objective("throughput-per-dollar", sel))
             if sel2 is None or value <= 0:
                 break
             t2, c2 = self.cand.tflops[(sel2.gpu[0].id, sel2.gpu[1])], sel2.price_cents()
@@ -807,15 +803,8 @@ def _rest_cents(c: Candidates) -> int:
     """The least price of everything but the GPUs."""
     return sum(
         min((cents(p) * n for p, n in opts), default=0)
-        for opts in (
-            [(p, 1) for p in c.cpu],
-            [(p, 1) for p in c.board],
-            c.memory,
-            c.storage,
-            [(p, 1) for p in c.psu],
-            [(p, 1) for p in c.cooler],
-            [(p, 1) for p in c.case],
-        )
+        for k, opts in c.options().items()
+        if k != "gpu"
     )
 
 
@@ -850,9 +839,8 @@ def _frontier(planner: _Planner) -> list[PlannedBuild]:
     price cap (each point is optimal for its cap, so no point dominates another)."""
     pm = planner.model()
     points: list[PlannedBuild] = []
-    big = pm.max_price + 1
     for _ in range(FRONTIER_POINTS):
-        _, sel, pb, _ = planner.solve(pm, pm.tflops * big - pm.price, True)
+        _, sel, pb, _ = planner.solve(pm, *pm.objective("throughput"))
         if sel is None or pb is None:
             break
         points.append(pb)
@@ -864,13 +852,12 @@ def _frontier(planner: _Planner) -> list[PlannedBuild]:
 # The binding analysis re-solves the model once per constraint group; on a large imported
 # catalog that takes far longer than the plan itself, so it gets a fixed time budget.
 BINDING_BUDGET_S = 4.0
+PROBE_LIMIT_S = 2.0  # time limit of one relaxed re-solve (binding constraints, infeasibility)
 
 
 def _binding(planner: _Planner, sel: Selection, objective: str) -> tuple[list[Binding], int]:
     """Constraint groups whose relaxation improves the objective (budget: +25%), and how many
     groups were examined within :data:`BINDING_BUDGET_S`."""
-    import time
-
     deadline = time.monotonic() + BINDING_BUDGET_S
     base = planner.score(sel, objective)
     out: list[Binding] = []
@@ -894,18 +881,8 @@ def _binding(planner: _Planner, sel: Selection, objective: str) -> tuple[list[Bi
             pm = planner.model(relax=[group])
             if group not in pm.groups or (group in AVOIDABLE_WARNINGS and group not in q.avoid):
                 continue
-        big = pm.max_price + 1
-        if objective == "throughput":
-            obj, maximize = pm.tflops * big - pm.price, True
-        elif objective == "vram":
-            obj, maximize = pm.vram * big - pm.price, True
-        elif objective == "cost":
-            tmax = max(planner.cand.tflops.values(), default=0) + 1
-            obj, maximize = pm.price * tmax - pm.tflops, False
-        else:
-            t0, c0 = planner.cand.tflops[(sel.gpu[0].id, sel.gpu[1])], max(sel.price_cents(), 1)
-            obj, maximize = pm.tflops * c0 - pm.price * t0, True
-        status, solver = pm.solve(obj, maximize, min(planner.time_limit_s, 2.0, left_s))
+        obj, maximize = pm.objective(objective, sel)
+        status, solver = pm.solve(obj, maximize, min(planner.time_limit_s, PROBE_LIMIT_S, left_s))
         if status not in ("OPTIMAL", "FEASIBLE"):
             continue
         alt = pm.selection(solver)
@@ -947,8 +924,7 @@ def _explain_infeasible(
     cheapest = None
     if q.budget_cents is not None:
         pm = planner.model(relax=["budget"])
-        tmax = max(cand.tflops.values(), default=0) + 1
-        _, sel, pb, _ = planner.solve(pm, pm.price * tmax - pm.tflops, False)
+        _, sel, pb, _ = planner.solve(pm, *pm.objective("cost"))
         if pb is not None and sel is not None:
             cheapest = pb
             reasons.append(
@@ -959,13 +935,11 @@ def _explain_infeasible(
             return Infeasible(reasons, cheapest)
     # still impossible: which single constraint group makes it possible?
     freed = []
-    for group in ("budget", *sorted(set(BINDING_GROUPS) | set(GROUP_TEXT))):
-        if group == "budget":
-            continue
+    for group in sorted((set(BINDING_GROUPS) | set(GROUP_TEXT)) - {"budget"}):
         pm = planner.model(relax=["budget", group])
         if group not in pm.groups:
             continue
-        status, _ = pm.solve(pm.price, False, min(planner.time_limit_s, 2.0))
+        status, _ = pm.solve(pm.price, False, min(planner.time_limit_s, PROBE_LIMIT_S))
         if status in ("OPTIMAL", "FEASIBLE"):
             freed.append(GROUP_TEXT.get(group, group))
     if freed:

@@ -201,9 +201,6 @@ def _m2_source(board: Motherboard, name: str) -> str | None:
 
 
 # --- dominance -------------------------------------------------------------------------------
-BIG = 10**9
-
-
 def _known(*values: Any) -> tuple[bool, ...]:
     return tuple(v is not None for v in values)
 
