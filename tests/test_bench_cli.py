@@ -62,6 +62,22 @@ def test_bench_bad_input_exits_2(run_cli, tmp_path: Path) -> None:  # type: igno
     assert r.exit_code == 2 and "unknown device 'tpu'" in r.stderr
     r = run_cli("bench", "--device", "cpu", "--build", str(tmp_path / "nope.yaml"))
     assert r.exit_code == 2 and "Traceback" not in r.stderr
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nparts:\n  cpu: [oops\n")
+    r = run_cli("bench", "--device", "cpu", "--only", "gemm", "--build", str(bad))
+    assert r.exit_code == 2 and f"error: {bad}:4: invalid YAML" in r.stderr
+    assert "figure(s)" not in r.stderr  # refused before any probe ran
+
+
+def test_bench_output_into_a_missing_directory_exits_2(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "missing" / "report.md"
+    r = run_cli("bench", "--device", "cpu", "--only", "gemm", "-o", str(out))
+    assert r.exit_code == 2
+    assert f"error: -o {out}: the directory {out.parent} does not exist" in r.stderr
+    assert "figure(s)" not in r.stderr  # refused before any probe ran
+    assert list(tmp_path.iterdir()) == []
+    r = run_cli("bench", "--device", "cpu", "--only", "gemm", "-o", str(tmp_path))
+    assert r.exit_code == 2 and f"error: -o {tmp_path}: is a directory" in r.stderr
 
 
 def test_cli_import_does_not_import_torch() -> None:

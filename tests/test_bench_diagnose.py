@@ -1,5 +1,6 @@
-"""Comparison and diagnosis on recorded runs: a healthy RTX 4090, an x4 link, thermal
-throttling and a lowered power limit, a slow disk (fixtures in tests/bench_data/)."""
+"""Comparison and diagnosis on bench runs saved as JSON (tests/bench_data/): a healthy RTX 4090,
+an x4 link, thermal throttling and a lowered power limit, a slow disk. The GPU runs and the
+slow disk are constructed, not recorded (see tests/bench_data/README.md); the CPU run is real."""
 
 from __future__ import annotations
 
@@ -107,12 +108,20 @@ def test_x4_link_is_named_with_its_fix() -> None:
     )
     pinned = next(c for c in report.comparisons if c.measurement.key == "membw.h2d.pinned.gpu1")
     assert pinned.verdict == "low" and pinned.ratio == pytest.approx(6.3 / 31.5, abs=1e-3)
-    assert "GPU 1 runs at PCIe x4" in (pinned.diagnosis or "")
+    assert pinned.diagnosis == (
+        "membw.h2d.pinned.gpu1 at 20% of expected (6.3 of 31.5 GB/s, PCIe 4.0 x16): GPU 1 runs "
+        "at PCIe x4: check its slot, or lane sharing with an M.2 drive"
+    )
     # GPU 0 is fine; all-reduce is bound by the x4 card and far below one x16 link
     gpu0 = next(c for c in report.comparisons if c.measurement.key == "membw.h2d.pinned.gpu0")
     assert gpu0.verdict == "ok"
     ar = next(c for c in report.comparisons if c.measurement.key == "allreduce.busbw")
-    assert ar.verdict == "low" and "GeForce cards have no P2P" in (ar.diagnosis or "")
+    assert ar.verdict == "low" and ar.ratio == pytest.approx(5.2 / 31.5, abs=1e-3)
+    assert ar.diagnosis == (
+        "allreduce.busbw at 17% of expected (5.2 of 31.5 GB/s, slowest GPU link: PCIe 4.0 x16): "
+        "check peer-to-peer support (`nvidia-smi topo -m`; GeForce cards have no P2P), that "
+        "NCCL_P2P_DISABLE is not set, and every GPU's PCIe width"
+    )
     # no P2P: the peer copy has no expectation rather than a false alarm
     p2p = next(c for c in report.comparisons if c.measurement.key.startswith("membw.p2p"))
     assert p2p.verdict == "unknown"
@@ -122,8 +131,23 @@ def test_x4_link_without_build_still_flagged() -> None:
     result = load("x4_link")
     plan = plan_from_detected(result.gpus, None)
     report = compare(result, plan)
-    assert any("GPU 1 runs at PCIe x4" in m for m in messages(report, "warning"))
-    assert any("not in the chip table" in m for m in messages(report, "info"))
+    assert messages(report, "warning") == [
+        "GPU 1 runs at PCIe x4: check its slot, or lane sharing with an M.2 drive "
+        "(deep-learning cards are x8 or x16)"
+    ]
+    assert messages(report, "info") == [
+        f"GPU {i} ('NVIDIA GeForce RTX 3090') is not in the chip table: its figures have no "
+        "expected value — pass the build file with --build, or add the chip"
+        for i in (0, 1)
+    ]
+    # the PCIe rates need no chip: x16 is assumed, and the message says so
+    low = {c.measurement.key: c.ratio for c in report.comparisons if c.verdict == "low"}
+    assert low == {
+        "membw.h2d.pinned.gpu1": pytest.approx(6.3 / 31.5, abs=1e-3),
+        "membw.d2h.pinned.gpu1": pytest.approx(6.5 / 31.5, abs=1e-3),
+        "allreduce.busbw": pytest.approx(5.2 / 31.5, abs=1e-3),
+    }
+    assert "(6.3 of 31.5 GB/s, PCIe 4.0 x16 (x16 assumed))" in messages(report, "error")[0]
 
 
 def test_thermal_throttle_and_power_limit() -> None:
@@ -156,8 +180,10 @@ def test_thermal_throttle_and_power_limit() -> None:
 
 def test_gpu_count_mismatch_is_an_error() -> None:
     report = compare(load("rtx4090_healthy"), build_plan(RTX_4090, 4))
-    [err] = messages(report, "error")
-    assert err.startswith("the build lists 4 GPU(s) but 1 were detected")
+    assert messages(report, "error") == [
+        "the build lists 4 GPU(s) but 1 were detected: check that each card is seated and has "
+        "every PCIe power cable, 'Above 4G decoding' in the BIOS, and `nvidia-smi -L`"
+    ]
 
 
 def test_slow_disk_and_cached_disk() -> None:
@@ -167,12 +193,16 @@ def test_slow_disk_and_cached_disk() -> None:
     slow = next(c for c in report.comparisons if c.measurement.key == "disk.read./data")
     assert slow.expected == 7450 and slow.ratio == pytest.approx(455 / 7450, abs=1e-3)
     assert slow.verdict == "low"
-    [err] = messages(report, "error")
-    assert err.startswith("/data reads at 455 MB/s, 6% of the 7,450 MB/s spec of Samsung 990 PRO")
-    assert "M.2 slot" in err
-    assert any(
-        "/dev/shm: the page cache could not be bypassed" in m for m in messages(report, "warning")
-    )
+    assert messages(report, "error") == [
+        "/data reads at 455 MB/s, 6% of the 7,450 MB/s spec of Samsung 990 PRO 2TB: check that "
+        "the path is on that drive, that its M.2 slot gives it all its PCIe lanes (chipset slots "
+        "and lane sharing halve them), and the drive's temperature (an NVMe drive without a "
+        "heatsink throttles)"
+    ]
+    assert messages(report, "warning") == [
+        "/dev/shm: the page cache could not be bypassed, so the read figure may measure RAM, "
+        "not the disk"
+    ]
 
 
 def test_disk_without_a_known_drive_has_no_expectation() -> None:
@@ -195,7 +225,11 @@ def test_recorded_cpu_run_compares_cleanly() -> None:
 def test_report_json_and_markdown() -> None:
     report = compare(load("x4_link"), build_plan(RTX_3090, 2))
     data = report_to_dict(report)
-    assert data["summary"]["errors"] >= 1 and data["summary"]["figures"]["low"] >= 2
+    assert data["summary"] == {
+        "errors": 4,  # the x4 link itself, both pinned copies on GPU 1, and the all-reduce
+        "warnings": 0,
+        "figures": {"ok": 12, "low": 3, "unknown": 3, "skipped": 0, "error": 0},
+    }
     fig = next(f for f in data["figures"] if f["key"] == "gemm.bf16.gpu0")
     assert fig["expected"] == 71.0 and fig["verdict"] == "ok" and fig["unit"] == "TFLOPS"
     md = to_markdown(report)
@@ -207,9 +241,63 @@ def test_report_json_and_markdown() -> None:
 def test_detected_names_resolve_against_the_chip_table(catalog) -> None:  # type: ignore[no-untyped-def]
     if not catalog.chips:
         pytest.skip("the chip table is empty")
-    chip = resolve_chip("NVIDIA GeForce RTX 4090", catalog)
-    assert chip is not None and chip.bf16_tflops and chip.bf16_tflops > 100
-    assert resolve_chip("NVIDIA A100-SXM4-80GB", catalog) is None or "sxm" in (
-        resolve_chip("NVIDIA A100-SXM4-80GB", catalog).name.lower()
-    )  # type: ignore[union-attr]
-    assert resolve_chip("Totally Unknown GPU 9000", catalog) is None
+
+    def chip_id(device_name: str) -> str | None:
+        chip = resolve_chip(device_name, catalog)
+        return None if chip is None else chip.id
+
+    assert chip_id("NVIDIA GeForce RTX 4090") == "rtx-4090"
+    # driver spellings differ from the table's; SXM modules never match a PCIe card's entry
+    assert chip_id("NVIDIA A100 80GB PCIe") == "a100-pcie-80gb"
+    assert chip_id("NVIDIA A100-SXM4-80GB") == "a100-sxm4-80gb"
+    assert chip_id("NVIDIA H100 80GB HBM3") == "h100-sxm"
+    assert chip_id("Totally Unknown GPU 9000") is None
+
+
+@pytest.mark.parametrize(
+    ("facts", "warning"),
+    [
+        (
+            {"pcie_width_current": 8},
+            "GPU 0 links at x8 although card and slot allow x16: reseat the card, and check any "
+            "riser cable",
+        ),
+        (
+            {"pcie_gen_current": 3},
+            "GPU 0 linked at PCIe gen 3 under load (gen 4 possible): set the slot's PCIe mode to "
+            "Auto or Gen4 in the BIOS, check any riser cable",
+        ),
+        (
+            {"pcie_gen_max_link": 3},
+            "GPU 0 can link at PCIe gen 3 at most (the card does gen 4): the slot may hang off the "
+            "chipset, the BIOS may force a lower generation, or a riser cable limits it",
+        ),
+        (
+            {"throttle_reasons": ["hw_power_brake_slowdown"]},
+            "GPU 0 reports hardware slowdown: check the PCIe power cables (one cable per "
+            "connector) and that the PSU covers every GPU at full power",
+        ),
+    ],
+)
+def test_nvml_facts_alone_are_diagnosed(facts: dict[str, object], warning: str) -> None:
+    healthy = load("rtx4090_healthy")
+    result = healthy.model_copy(update={"gpus": [healthy.gpus[0].model_copy(update=facts)]})
+    report = compare(result, build_plan(RTX_4090, 1, lanes=None))  # lanes not in the build
+    assert messages(report, "warning") == [warning] and not report.has_errors
+
+
+def test_poor_loader_scaling_is_a_warning() -> None:
+    healthy = load("rtx4090_healthy")
+    knee = healthy.get("loader.knee")
+    assert knee is not None and knee.params["best_workers"] == 32
+    slow = knee.model_copy(update={"params": {**knee.params, "speedup_over_one_worker": 3.1}})
+    measurements = [slow if m.key == "loader.knee" else m for m in healthy.measurements]
+    report = compare(
+        healthy.model_copy(update={"measurements": measurements}), build_plan(RTX_4090, 1)
+    )
+    # 32 workers on 24 physical cores: the ideal is 24×, and 3.1× is below half of it
+    assert messages(report, "warning") == [
+        "the data loader speeds up only 3.1× with 24 workers: the CPU cores are busy or share "
+        "little memory bandwidth — close other jobs, check the CPU's power/thermal limits, or "
+        "pre-decode data to a faster format"
+    ]

@@ -14,6 +14,7 @@ pytest.importorskip("jinja2")
 
 from fastapi.testclient import TestClient
 
+from dlrig.errors import WorkloadError
 from dlrig.web import service
 from dlrig.web.app import create_app
 
@@ -275,6 +276,11 @@ def test_plan_workload_is_never_a_server_path() -> None:
     assert service.plan_workload("llama-3.1-8b") == {"model": "llama-3.1-8b"}
     assert service.plan_workload("model: x\ntask: lora\n") == {"model": "x", "task": "lora"}
     assert service.plan_workload("  ") is None
+    # YAML text is read by the library's workload parser: its message, with the line
+    with pytest.raises(WorkloadError, match=r"^workload:2: not valid YAML"):
+        service.plan_workload("model: x\ntask: [lora\n")
+    with pytest.raises(WorkloadError, match="must be a mapping of fields"):
+        service.plan_workload("- x\n- y\n")
 
 
 # --- pages ------------------------------------------------------------------------------------
@@ -376,7 +382,7 @@ def test_serve_without_the_web_extra(monkeypatch: pytest.MonkeyPatch, run_cli) -
     result = run_cli("serve", "--port", "8999")
     assert result.exit_code == 2
     assert "this command needs uvicorn, which is not installed" in result.stderr
-    assert "pip install 'dlrig" in result.stderr  # cli.app.report_error's Rich markup eats [web]
+    assert "→ install it with: pip install 'dlrig[web]'" in result.stderr
 
 
 def test_unknown_api_route_uses_the_error_shape(client) -> None:  # type: ignore[no-untyped-def]

@@ -2,8 +2,9 @@
 
 No GPU machine was available when these were made, so the GPU runs are *constructed*: figures
 typical of each machine (public RTX 4090 / RTX 3090 benchmark results), bent where the fault
-would bend them. ``cpu_2core_quick.json`` is a real recording (``dlrig bench --quick`` on a
-2-core CPU box). Every fixture validates as a BenchResult.
+would bend them. ``slow_disk.json`` is constructed too: the CPU recording with made-up disk
+figures. Only ``cpu_2core_quick.json`` is a real recording (``dlrig bench --quick`` on a
+2-core CPU box). README.md lists each file's origin. Every fixture validates as a BenchResult.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ probes report "skipped: needs torch". Nothing here imports torch at import time.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -31,25 +32,8 @@ __all__ = [
     "Plan",
     "bench",
     "compare",
-    "make_plan",
     "run_bench",
 ]
-
-
-def make_plan(
-    result: BenchResult,
-    catalog: Any,
-    build_path: str | Path | None = None,
-    disk_args: list[str] | None = None,
-) -> Plan:
-    """What ``result`` is compared with: the build file's parts, else the detected GPUs."""
-    plan = (
-        load_build_plan(build_path, catalog)
-        if build_path
-        else plan_from_detected(result.gpus, catalog)
-    )
-    attach_disks(plan, disk_args or [], catalog)
-    return plan
 
 
 def bench(
@@ -69,11 +53,10 @@ def bench(
 
         catalog = open_catalog()
     # Read the build file and resolve drive names first: bad input fails before the measuring.
-    plan = load_build_plan(build_path, catalog) if build_path else None
-    paths = attach_disks(plan or Plan(source=""), disk_args or [], catalog)
+    build_plan = load_build_plan(build_path, catalog) if build_path else None
+    named = build_plan or Plan(source="")
+    paths = attach_disks(named, disk_args or [], catalog)
     options.disk_paths = options.disk_paths or tuple(paths)
     result = run_bench(options, progress)
-    if plan is None:
-        plan = plan_from_detected(result.gpus, catalog)
-        attach_disks(plan, disk_args or [], catalog)
+    plan = build_plan or replace(plan_from_detected(result.gpus, catalog), disks=named.disks)
     return compare(result, plan, catalog)

@@ -7,7 +7,6 @@ tests run every probe with :func:`tiny_sizes` so the same code runs on a 2-core 
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -172,11 +171,17 @@ def best_time(fn: Callable[[], float], warmup: int, repeats: int) -> float:
     return min(fn() for _ in range(max(1, repeats)))
 
 
-def wall(fn: Callable[[], Any]) -> float:
-    """Seconds ``fn`` took on the host clock."""
-    t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
+def cuda_seconds(torch: Any, dev: Any, fn: Callable[[], Any], calls: int = 1) -> float:
+    """Seconds per call of ``fn`` on ``dev``, timed with CUDA events around ``calls`` calls."""
+    with torch.cuda.device(dev):
+        start = torch.cuda.Event(enable_timing=True)
+        end = torch.cuda.Event(enable_timing=True)
+        start.record()
+        for _ in range(calls):
+            fn()
+        end.record()
+        end.synchronize()
+        return float(start.elapsed_time(end)) / 1000.0 / calls
 
 
 def cpu_count() -> int:

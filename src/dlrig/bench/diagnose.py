@@ -20,11 +20,21 @@ from dlrig.bench.model import (
     Severity,
 )
 
+# Our own judgement, not published figures (no vendor states these limits):
+# - a card that holds its boost clock loses only a few % over a long run as it warms; losing
+#   more than 15% of its burst means it throttled;
 SUSTAINED_DROP = 0.85  # sustained / burst GEMM below this means the GPU throttled under load
+# - 5 °C below NVML's slowdown threshold leaves no headroom for a warmer room or a longer run;
 TEMP_MARGIN_C = 5  # within this of the slowdown temperature counts as "hot"
+# - vendors' default limits are whole watts; 5% tolerates rounding and board-partner defaults
+#   while catching a deliberate cap (e.g. 450 W → 300 W);
 POWER_LIMIT_LOWERED = 0.95  # power limit below 95% of the default counts as lowered
+# - decode-and-augment is embarrassingly parallel, so workers on free cores should give well
+#   over half the ideal speed-up; less means the cores are busy or starved of memory bandwidth.
 LOADER_MIN_SCALING = 0.5  # best speed-up below half the worker count (up to the cores) is poor
 THERMAL = ("hw_thermal_slowdown", "sw_thermal_slowdown")
+HW_SLOWDOWN = ("hw_slowdown", "hw_power_brake_slowdown")
+HEAT_FIX = "improve case airflow, leave a free slot between cards, or use blower-style cards"
 
 
 def compare(result: BenchResult, plan: Plan, catalog: object | None = None) -> BenchReport:
@@ -130,10 +140,7 @@ def _gemm_cause(g: GpuFacts | None, index: int | None) -> str:
     if g is not None:
         if any(r in g.throttle_reasons for r in THERMAL) or _hot(g):
             temp = f" at {g.temperature_c:.0f} °C" if g.temperature_c is not None else ""
-            return (
-                f"it throttles for heat{temp} — improve case airflow, leave a free slot "
-                "between cards, or use blower-style cards in multi-GPU builds"
-            )
+            return f"it throttles for heat{temp} — {HEAT_FIX} in multi-GPU builds"
         if _power_lowered(g):
             return (
                 f"its power limit is {g.power_limit_w:.0f} W (default "
@@ -145,7 +152,7 @@ def _gemm_cause(g: GpuFacts | None, index: int | None) -> str:
                 "it runs at its power limit — check the PSU and that every PCIe power "
                 "connector is plugged in (`nvidia-smi -q -d PERFORMANCE,POWER`)"
             )
-        if "hw_slowdown" in g.throttle_reasons or "hw_power_brake_slowdown" in g.throttle_reasons:
+        if _hw_slowdown(g):
             return (
                 "NVML reports hardware slowdown — check the PCIe power cables (one cable "
                 "per connector, no daisy-chain) and that the PSU is large enough"
@@ -162,6 +169,10 @@ def _hot(g: GpuFacts) -> bool:
         and g.temperature_slowdown_c is not None
         and g.temperature_c >= g.temperature_slowdown_c - TEMP_MARGIN_C
     )
+
+
+def _hw_slowdown(g: GpuFacts) -> bool:
+    return any(r in g.throttle_reasons for r in HW_SLOWDOWN)
 
 
 def _power_lowered(g: GpuFacts) -> bool:
@@ -207,8 +218,8 @@ def _gpu_inventory(result: BenchResult, plan: Plan, catalog: object | None) -> l
                         keys=[f"gpu{g.index}"],
                         message=(
                             f"GPU {g.index} ('{g.name}') is not in the chip table: its figures "
-                            "have no "
-                            "expected value — pass the build file with --build, or add the chip"
+                            "have no expected value — pass the build file with --build, or add "
+                            "the chip"
                         ),
                     )
                 )
@@ -234,8 +245,7 @@ def _gpu_inventory(result: BenchResult, plan: Plan, catalog: object | None) -> l
                 message=(
                     f"the build lists {planned} GPU(s) but {len(result.gpus)} were detected: check "
                     "that each card is seated and has every PCIe power cable, 'Above 4G decoding' "
-                    "in "
-                    "the BIOS, and `nvidia-smi -L`"
+                    "in the BIOS, and `nvidia-smi -L`"
                 ),
             )
         )
@@ -331,7 +341,6 @@ def _thermal_power_findings(g: GpuFacts) -> list[Finding]:
     out: list[Finding] = []
     key = [f"gpu{g.index}.nvml"]
     thermal = [r for r in g.throttle_reasons if r in THERMAL]
-    fix = "improve case airflow, leave a free slot between cards, or use blower-style cards"
     if thermal:
         temp = f" at {g.temperature_c:.0f} °C" if g.temperature_c is not None else ""
         limit = (
@@ -339,14 +348,13 @@ def _thermal_power_findings(g: GpuFacts) -> list[Finding]:
             if g.temperature_slowdown_c is not None
             else ""
         )
-        message = (
-            f"GPU {g.index} throttles for heat{temp} ({limit}NVML: {', '.join(thermal)}): {fix}"
-        )
+        reasons = ", ".join(thermal)
+        message = f"GPU {g.index} throttles for heat{temp} ({limit}NVML: {reasons}): {HEAT_FIX}"
         out.append(Finding(severity="warning", keys=key, message=message))
     elif _hot(g):
         message = (
             f"GPU {g.index} runs at {g.temperature_c:.0f} °C, within {TEMP_MARGIN_C} °C of its "
-            f"{g.temperature_slowdown_c:.0f} °C slowdown point: {fix}"
+            f"{g.temperature_slowdown_c:.0f} °C slowdown point: {HEAT_FIX}"
         )
         out.append(Finding(severity="warning", keys=key, message=message))
     if _power_lowered(g):
@@ -361,7 +369,7 @@ def _thermal_power_findings(g: GpuFacts) -> list[Finding]:
                 ),
             )
         )
-    if "hw_slowdown" in g.throttle_reasons or "hw_power_brake_slowdown" in g.throttle_reasons:
+    if _hw_slowdown(g):
         out.append(
             Finding(
                 severity="warning",

@@ -48,7 +48,8 @@ def measure_path(path: Path, file_bytes: int, block_bytes: int, threads: int) ->
     n_blocks = max(1, file_bytes // block)
     size = n_blocks * block
     label = f"disk sequential read ({path})"
-    if not path.is_dir():
+
+    def failed(note: str) -> list[Measurement]:
         return [
             Measurement(
                 key=_key(path),
@@ -56,33 +57,28 @@ def measure_path(path: Path, file_bytes: int, block_bytes: int, threads: int) ->
                 label=label,
                 unit="MB/s",
                 status="error",
-                note=f"not a directory: {path}",
+                note=note,
                 params={"path": str(path)},
             )
         ]
-    fd, name = tempfile.mkstemp(prefix=".dlrig-bench-", dir=path)
+
+    if not path.is_dir():
+        return failed(f"not a directory: {path}")
+    fd, name = -1, ""
     try:
+        fd, name = tempfile.mkstemp(prefix=".dlrig-bench-", dir=path)
         write_s = _write(fd, block, n_blocks)
         os.close(fd)
         fd = -1
         method, read_s = _read(Path(name), block, n_blocks, threads)
     except OSError as exc:
-        return [
-            Measurement(
-                key=_key(path),
-                probe="disk",
-                label=label,
-                unit="MB/s",
-                status="error",
-                note=f"failed: {exc}",
-                params={"path": str(path)},
-            )
-        ]
+        return failed(f"failed: {exc}")
     finally:
         if fd >= 0:
             os.close(fd)
-        with contextlib.suppress(OSError):
-            os.unlink(name)
+        if name:
+            with contextlib.suppress(OSError):
+                os.unlink(name)
     params = {"path": str(path), "bytes": size, "block_bytes": block, "threads": threads}
     return [
         Measurement(

@@ -3,16 +3,15 @@ the GPUs the run detected (resolved against the catalog's GPU chip table).
 
 Each expected figure carries its source and two thresholds, as ratios of measured to expected:
 at or above ``ok_ratio`` a figure is fine; below ``bad_ratio`` the shortfall is an error (the
-machine does not perform as planned); in between it is a warning. The ratios are what healthy
-machines reach, not 100%: a large cuBLAS GEMM reaches roughly 70–90% of a chip's dense
-tensor peak, a copy kernel 80–90% of memory bandwidth, a pinned PCIe copy about 80% of the
-link's raw rate (packet overhead), and a drive's spec-sheet sequential read is measured at
-queue depths a single test file rarely matches.
+machine does not perform as planned); in between it is a warning. The expected values are
+published specs (the chip table, PCI-SIG link rates, the drive's data sheet); the thresholds in
+:data:`THRESHOLDS` are not.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +33,19 @@ PCIE_GB_S_PER_LANE: dict[int, float] = {
 }
 ASSUMED_GPU_LANES = 16  # when neither the build nor the card says otherwise
 
-# (ok_ratio, bad_ratio) per kind of figure; see the module docstring for the reasoning.
+# (ok_ratio, bad_ratio) per kind of figure. These are our own judgement, not published numbers:
+# no vendor states what fraction of a spec a healthy machine reaches, so each pair leaves room
+# below what a healthy machine typically measures, and sets the error line where only a fault
+# (throttling, a lowered power limit, missing lanes, a chipset slot) explains the shortfall.
+# - gemm: a large cuBLAS GEMM typically reaches ~70-90% of the dense tensor peak, less for
+#   the quick mode's single shape and for fp32; a 40% floor sits below any healthy card.
+# - membw.device: a copy kernel typically reaches ~80-90% of the spec'd memory bandwidth.
+# - membw.pinned: PCIe packet headers cap a pinned copy near ~80% of the raw link rate; x8
+#   instead of x16 lands at ~40%, so 35% means at most half the planned link.
+# - membw.p2p / allreduce: peer copies and NCCL rings pass switches and the CPU's root complex
+#   and vary most between boards, hence the widest band; 25% is a quarter of one link.
+# - disk: spec-sheet reads are measured at queue depths a few reader threads on one file rarely
+#   match; 30% (e.g. an NVMe drive at SATA speed) points at the slot or a hot drive.
 THRESHOLDS: dict[str, tuple[float, float]] = {
     "gemm": (0.60, 0.40),
     "membw.device": (0.70, 0.50),
@@ -220,6 +231,19 @@ def gpu_link(plan: Plan, facts: GpuFacts | None, index: int) -> tuple[int, int, 
     return gen, lanes, src
 
 
+def _slowest_link(
+    plan: Plan, facts: dict[int, GpuFacts], gpus: Iterable[int]
+) -> tuple[float, str] | None:
+    """(GB/s, source) of the slowest PCIe link among ``gpus``; None when any link is unknown."""
+    rates = []
+    for g in gpus:
+        link = gpu_link(plan, facts.get(g), g)
+        if link is None:
+            return None
+        rates.append((pcie_gb_s(link[0], link[1]), link[2]))
+    return min(rates, key=lambda r: r[0]) if rates else None
+
+
 def expectations(result: BenchResult, plan: Plan) -> dict[str, Expectation]:
     """Expected value for every measurement the plan says something about."""
     out: dict[str, Expectation] = {}
@@ -241,24 +265,18 @@ def expectations(result: BenchResult, plan: Plan) -> dict[str, Expectation]:
             if link:
                 e = _exp(m.key, pcie_gb_s(link[0], link[1]), link[2], "membw.pinned")
         elif m.key.startswith("membw.p2p.") and m.params.get("peer_access"):
-            links = [gpu_link(plan, facts.get(g), g) for g in (m.params["src"], m.params["dst"])]
-            if all(links):
-                slow = min(links, key=lambda lk: pcie_gb_s(lk[0], lk[1]))  # type: ignore[index]
-                assert slow is not None
-                e = _exp(m.key, pcie_gb_s(slow[0], slow[1]), f"slower link: {slow[2]}", "membw.p2p")
+            slow = _slowest_link(plan, facts, (m.params["src"], m.params["dst"]))
+            if slow:
+                e = _exp(m.key, slow[0], f"slower link: {slow[1]}", "membw.p2p")
         elif (
             m.key == "allreduce.busbw"
             and m.params.get("backend") == "nccl"
             and m.params.get("nodes", 1) == 1
         ):
             # PCIe is the floor: with NVLink bridges the figure lands above it, which is fine.
-            links = [gpu_link(plan, facts.get(g), g) for g in range(int(m.params["ranks"]))]
-            if links and all(links):
-                slow = min(links, key=lambda lk: pcie_gb_s(lk[0], lk[1]))  # type: ignore[index]
-                assert slow is not None
-                e = _exp(
-                    m.key, pcie_gb_s(slow[0], slow[1]), f"slowest GPU link: {slow[2]}", "allreduce"
-                )
+            slow = _slowest_link(plan, facts, range(int(m.params["ranks"])))
+            if slow:
+                e = _exp(m.key, slow[0], f"slowest GPU link: {slow[1]}", "allreduce")
         elif m.key.startswith("disk.read."):
             drive = drive_for(plan, str(m.params.get("path", "")))
             if drive is not None:

@@ -10,9 +10,10 @@ Full mode adds a sustained bf16 run on every GPU at once, which is what shows th
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
-from dlrig.bench.context import ProbeContext, best_time, import_numpy
+from dlrig.bench.context import ProbeContext, best_time, cuda_seconds, import_numpy
 from dlrig.bench.model import Measurement
 
 GPU_DTYPES = ("fp32", "tf32", "fp16", "bf16", "fp8")
@@ -95,39 +96,44 @@ def _measurement(
 
 
 def _cpu_numpy(np: Any, ctx: ProbeContext) -> Measurement:
-    per_shape = []
     rng = np.random.default_rng(0)
-    for m, n, k in ctx.sizes.gemm_shapes_cpu:
+
+    def operands(m: int, n: int, k: int) -> tuple[Any, Any, Any]:
         a = rng.standard_normal((m, k), dtype=np.float32)
         b = rng.standard_normal((k, n), dtype=np.float32)
-        c = np.empty((m, n), dtype=np.float32)
+        return a, b, np.empty((m, n), dtype=np.float32)
 
-        def once(a: Any = a, b: Any = b, c: Any = c) -> float:
-            t0 = time.perf_counter()
-            np.matmul(a, b, out=c)
-            return time.perf_counter() - t0
-
-        t = best_time(once, ctx.sizes.gemm_warmup, ctx.sizes.gemm_repeats)
-        per_shape.append(((m, n, k), gemm_flops(m, n, k) / t / 1e12))
-    return _measurement("fp32", None, per_shape, "numpy")
+    return _measurement("fp32", None, _cpu_per_shape(ctx, operands, np.matmul), "numpy")
 
 
 def _cpu_torch(torch: Any, ctx: ProbeContext, dtype: str) -> Measurement:
     tdtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[dtype]
-    per_shape = []
-    for m, n, k in ctx.sizes.gemm_shapes_cpu:
+
+    def operands(m: int, n: int, k: int) -> tuple[Any, Any, Any]:
         a = torch.randn(m, k).to(tdtype)
         b = torch.randn(k, n).to(tdtype)
-        c = torch.empty(m, n, dtype=tdtype)
+        return a, b, torch.empty(m, n, dtype=tdtype)
+
+    per_shape = _cpu_per_shape(ctx, operands, torch.matmul)
+    return _measurement(dtype, None, per_shape, f"torch-cpu ({torch.get_num_threads()} threads)")
+
+
+def _cpu_per_shape(
+    ctx: ProbeContext, operands: Callable[[int, int, int], tuple[Any, Any, Any]], matmul: Any
+) -> list[tuple[tuple[int, int, int], float]]:
+    """TFLOPS of ``matmul(a, b, out=c)`` per CPU shape, host-clock timed (best of the repeats)."""
+    per_shape = []
+    for m, n, k in ctx.sizes.gemm_shapes_cpu:
+        a, b, c = operands(m, n, k)
 
         def once(a: Any = a, b: Any = b, c: Any = c) -> float:
             t0 = time.perf_counter()
-            torch.matmul(a, b, out=c)
+            matmul(a, b, out=c)
             return time.perf_counter() - t0
 
         t = best_time(once, ctx.sizes.gemm_warmup, ctx.sizes.gemm_repeats)
         per_shape.append(((m, n, k), gemm_flops(m, n, k) / t / 1e12))
-    return _measurement(dtype, None, per_shape, f"torch-cpu ({torch.get_num_threads()} threads)")
+    return per_shape
 
 
 def _gpu_dtype(torch: Any, ctx: ProbeContext, gpu: int, dtype: str) -> Measurement:
@@ -149,7 +155,7 @@ def _gpu_dtype(torch: Any, ctx: ProbeContext, gpu: int, dtype: str) -> Measureme
             fn = _gpu_kernel(torch, dev, dtype, m, n, k)
             inner = ctx.sizes.gemm_inner_gpu
             t = best_time(
-                lambda fn=fn, inner=inner: _time_events(torch, dev, fn, inner),  # type: ignore[misc]
+                lambda fn=fn, inner=inner: cuda_seconds(torch, dev, fn, inner),  # type: ignore[misc]
                 ctx.sizes.gemm_warmup,
                 ctx.sizes.gemm_repeats,
             )
@@ -183,19 +189,6 @@ def _gpu_kernel(torch: Any, dev: Any, dtype: str, m: int, n: int, k: int) -> Any
     return lambda: torch.matmul(a, b, out=c)
 
 
-def _time_events(torch: Any, dev: Any, fn: Any, inner: int) -> float:
-    """Seconds per call of ``fn``, timed with CUDA events around ``inner`` calls."""
-    with torch.cuda.device(dev):
-        start = torch.cuda.Event(enable_timing=True)
-        end = torch.cuda.Event(enable_timing=True)
-        start.record()
-        for _ in range(inner):
-            fn()
-        end.record()
-        end.synchronize()
-        return float(start.elapsed_time(end)) / 1000.0 / inner
-
-
 def sustained_gpu(torch: Any, ctx: ProbeContext, dtype: str = "bf16") -> list[Measurement]:
     """bf16 GEMM on every GPU at once for ``gemm_soak_s`` seconds, in ~1 s windows.
 
@@ -210,7 +203,7 @@ def sustained_gpu(torch: Any, ctx: ProbeContext, dtype: str = "bf16") -> list[Me
         dtype = "fp16"
     fns = [_gpu_kernel(torch, d, dtype, m, n, k) for d in devs]
     # calibrate calls per ~1 s window on each GPU
-    per_call = [_time_events(torch, d, f, 3) for d, f in zip(devs, fns, strict=True)]
+    per_call = [cuda_seconds(torch, d, f, 3) for d, f in zip(devs, fns, strict=True)]
     calls = [max(1, int(1.0 / max(t, 1e-6))) for t in per_call]
     windows: list[list[float]] = [[] for _ in devs]
     deadline = time.monotonic() + ctx.sizes.gemm_soak_s
@@ -263,6 +256,6 @@ def queue_load(torch: Any, gpu_count: int, seconds: float = 0.5) -> None:
     for i in range(gpu_count):
         dev = torch.device("cuda", i)
         fn = _gpu_kernel(torch, dev, "fp16", 4096, 4096, 4096)
-        t = _time_events(torch, dev, fn, 2)
+        t = cuda_seconds(torch, dev, fn, 2)
         for _ in range(max(1, int(seconds / max(t, 1e-6)))):
             fn()

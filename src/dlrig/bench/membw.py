@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from dlrig.bench.context import ProbeContext, best_time, import_numpy
+from dlrig.bench.context import ProbeContext, best_time, cuda_seconds, import_numpy
 from dlrig.bench.model import Measurement
 
 
@@ -85,17 +85,6 @@ def _cpu_copy(torch: Any, ctx: ProbeContext) -> Measurement:
     )
 
 
-def _time_cuda(torch: Any, dev: Any, fn: Any) -> float:
-    with torch.cuda.device(dev):
-        start = torch.cuda.Event(enable_timing=True)
-        end = torch.cuda.Event(enable_timing=True)
-        start.record()
-        fn()
-        end.record()
-        end.synchronize()
-        return float(start.elapsed_time(end)) / 1000.0
-
-
 def _device_copy(torch: Any, ctx: ProbeContext, gpu: int) -> Measurement:
     dev = torch.device("cuda", gpu)
     n = ctx.sizes.membw_bytes_gpu
@@ -105,7 +94,7 @@ def _device_copy(torch: Any, ctx: ProbeContext, gpu: int) -> Measurement:
     def copy() -> None:
         dst.copy_(src)
 
-    t = best_time(lambda: _time_cuda(torch, dev, copy), 2, ctx.sizes.bw_repeats)
+    t = best_time(lambda: cuda_seconds(torch, dev, copy), 2, ctx.sizes.bw_repeats)
     return Measurement(
         key=f"membw.device.gpu{gpu}",
         probe="membw",
@@ -132,7 +121,7 @@ def _host_device(
         else:
             host.copy_(device, non_blocking=pinned)
 
-    t = best_time(lambda: _time_cuda(torch, dev, copy), 1, ctx.sizes.bw_repeats)
+    t = best_time(lambda: cuda_seconds(torch, dev, copy), 1, ctx.sizes.bw_repeats)
     kind = "pinned" if pinned else "pageable"
     arrow = "host → device" if direction == "h2d" else "device → host"
     return Measurement(

@@ -1,7 +1,7 @@
 """The bench data model: what a probe measured, the machine it ran on, and the comparison.
 
 A :class:`BenchResult` holds only measurements and system facts, so it can be recorded as JSON
-and compared again later (tests do this with recorded runs of healthy and faulty machines).
+and compared again later (tests do this with saved runs of healthy and faulty machines).
 The comparison with the plan lives in :class:`Comparison` / :class:`Finding`.
 """
 

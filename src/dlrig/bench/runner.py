@@ -12,7 +12,7 @@ import os
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Literal, Protocol
@@ -65,7 +65,6 @@ class BenchOptions:
     probes: tuple[str, ...] = tuple(PROBES)
     sizes: Sizes | None = None  # overrides the mode's sizes (tests use tiny_sizes())
     disk_file_bytes: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def choose_device(requested: str | None) -> Literal["cpu", "cuda"]:
@@ -87,18 +86,22 @@ def choose_device(requested: str | None) -> Literal["cpu", "cuda"]:
     return "cuda" if torch is not None and torch.cuda.is_available() else "cpu"
 
 
+def check_disk_path(path: str) -> None:
+    """InputError unless ``path`` is a directory this process may write its test file in."""
+    hint = "give a directory on the drive to test; a temporary file is written there and removed"
+    if not Path(path).is_dir():
+        raise InputError(f"--disk {path}: not a directory", hint)
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise InputError(f"--disk {path}: the directory is not writable (read-only?)", hint)
+
+
 def run_bench(options: BenchOptions, progress: Progress | None = None) -> BenchResult:
     """Run the selected probes and return what they measured (no comparison yet)."""
     unknown = [p for p in options.probes if p not in PROBES]
     if unknown:
         raise InputError(f"unknown probe '{unknown[0]}'", "choose from: " + ", ".join(PROBES))
     for path in options.disk_paths:
-        if not Path(path).is_dir():
-            raise InputError(
-                f"--disk {path}: not a directory",
-                "give a directory on the drive "
-                "to test; a temporary file is written there and removed",
-            )
+        check_disk_path(path)
     progress = progress or NullProgress()
     device = choose_device(options.device)
     sizes = options.sizes or (full_sizes() if options.mode == "full" else quick_sizes())

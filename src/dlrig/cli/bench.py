@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import typer
 
 from dlrig.cli.output import print_json, stderr, stdout, table
-
-PROBE_NAMES = ("gemm", "membw", "loader", "disk", "allreduce")
+from dlrig.errors import InputError
 
 
 def bench_cmd(
@@ -81,6 +81,8 @@ def bench_cmd(
     from dlrig.units import BYTES_PER_GB
 
     mode: Literal["quick", "full"] = "quick" if quick else "full"
+    if output is not None:
+        _check_output(output)  # before minutes of measuring, not after
     cat = open_catalog(catalog)
     if launched_by_torchrun():
         report = _torchrun(mode, cat)
@@ -90,15 +92,19 @@ def bench_cmd(
         options = BenchOptions(
             mode=mode,
             device=device,  # type: ignore[arg-type]  # checked by choose_device
-            probes=tuple(only) if only else PROBE_NAMES,
             disk_file_bytes=disk_size_mb * BYTES_PER_GB // 1000 if disk_size_mb else None,
         )
+        if only:
+            options.probes = tuple(only)
         from dlrig.bench.runner import RichProgress
 
         with RichProgress(stderr) as progress:
             report = bench(options, cat, build, list(disk or []), progress)
     if output is not None:
-        output.write_text(to_markdown(report), encoding="utf-8")
+        try:
+            output.write_text(to_markdown(report), encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"-o {output}: {exc.strerror or exc}", _OUTPUT_HINT) from None
         stderr.print(f"wrote {output}", markup=False, highlight=False)
     if json_:
         print_json(report_to_dict(report))
@@ -106,6 +112,20 @@ def bench_cmd(
         render(report)
     if report.has_errors:
         raise typer.Exit(1)
+
+
+_OUTPUT_HINT = "give a file in an existing directory you can write to"
+
+
+def _check_output(output: Path) -> None:
+    """InputError unless the Markdown report can be written at ``output``."""
+    parent = output.parent
+    if output.is_dir():
+        raise InputError(f"-o {output}: is a directory", _OUTPUT_HINT)
+    if not parent.is_dir():
+        raise InputError(f"-o {output}: the directory {parent} does not exist", _OUTPUT_HINT)
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(f"-o {output}: the directory {parent} is not writable", _OUTPUT_HINT)
 
 
 def _torchrun(mode: str, catalog: Any) -> Any:

@@ -15,8 +15,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from dlrig.build import Site
 from dlrig.errors import InputError, WorkloadError
 from dlrig.parts import parse_category
@@ -211,17 +209,9 @@ def plan_workload(value: Mapping[str, Any] | str | None) -> dict[str, Any] | Non
         if "\n" not in text and ":" not in text:
             return {"model": text}
         _check_size(text, "workload")
-        try:
-            value = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise WorkloadError(
-                f"workload: not valid YAML ({getattr(exc, 'problem', exc)})",
-                "fix the YAML syntax, or give a model preset name",
-            ) from None
-        if not isinstance(value, Mapping):
-            raise WorkloadError(
-                "workload: expected a mapping of fields", "write e.g. model: llama-3.1-8b"
-            )
+        from dlrig.workload import parse_workload_text
+
+        return parse_workload_text(text)
     return dict(value)
 
 
