@@ -275,3 +275,20 @@ def test_site_parse_circuit_text() -> None:
     for bad in ("120", "twelve x 5", "12x5", "120x0"):
         with pytest.raises(InputError):
             Site.parse(bad)
+
+
+def test_write_build_failure_is_bad_input_and_keeps_old_file(tmp_path, catalog) -> None:  # type: ignore[no-untyped-def]
+    import pytest as _pytest
+
+    from dlrig.buildfile import load_build, write_build
+    from dlrig.errors import BuildFileError
+
+    build = load_build("examples/warmachine.yaml", catalog)
+    blocker = tmp_path / "file"
+    blocker.write_text("x", encoding="utf-8")
+    with _pytest.raises(BuildFileError, match="cannot write the build file"):
+        write_build(build, blocker / "b.yaml")  # a folder that is a file
+    target = tmp_path / "b.yaml"
+    write_build(build, target)
+    assert load_build(target, catalog).gpu_count == 4
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.yaml", "file"]  # no .tmp left

@@ -334,19 +334,19 @@ class Build:
 
     # --- single parts -------------------------------------------------------------------------
     def _one(self, cat: Category) -> Part | None:
-        its = [it for it in self.items[cat] if not _price_only(it.part)]
+        its = [it for it in self.items[cat] if not it.part.price_only]
         return its[0].part if its else None
 
     def _expanded(self, cat: Category) -> tuple[Part, ...]:
         """Parts of ``cat`` with specs, repeated by count (price-only rows have no specs)."""
         return tuple(
-            it.part for it in self.items[cat] if not _price_only(it.part) for _ in range(it.count)
+            it.part for it in self.items[cat] if not it.part.price_only for _ in range(it.count)
         )
 
     @cached_property
     def price_only_parts(self) -> tuple[Part, ...]:
         """Parts known only from a price list: the rules cannot check them."""
-        return tuple(p for p in self.parts if _price_only(p))
+        return tuple(p for p in self.parts if p.price_only)
 
     @cached_property
     def cpu(self) -> Cpu | None:
@@ -500,8 +500,3 @@ def _chips_from(catalog: Catalog, gpus: Iterable[BuildItem]) -> dict[str, GpuChi
         if chip is not None:
             chips[chip.id] = chip
     return chips
-
-
-def _price_only(part: Part) -> bool:
-    """True for a row imported from a price list only (see catalog.store.PriceOnlyPart)."""
-    return bool(getattr(part, "price_only", False))

@@ -549,8 +549,18 @@ def dump_build(build: Build) -> str:
 def write_build(build: Build, path: str | Path) -> Path:
     """Write ``build`` as a YAML build file that ``dlrig check`` accepts; returns the path."""
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(dump_build(build), encoding="utf-8")
+    text = dump_build(build)  # before touching the file: a failure must not leave it half-written
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        tmp = p.with_name(p.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(p)  # atomic on POSIX: the old file stays whole until the new one is complete
+    except OSError as exc:
+        raise BuildFileError(
+            f"cannot write the build file ({exc.strerror or exc})",
+            "choose a file in a folder you can write to",
+            str(p),
+        ) from None
     return p
 
 

@@ -138,13 +138,7 @@ def plan_cmd(
     if output and result.best is not None:
         from dlrig.buildfile import write_build
 
-        try:
-            path = write_build(result.best.build, output)
-        except OSError as exc:
-            raise InputError(
-                f"-o {output}: cannot write the build file ({exc.strerror})",
-                "choose a file in a folder you can write to",
-            ) from None
+        path = write_build(result.best.build, output)
         stderr.print(f"wrote {path}", markup=False, highlight=False)
     if json_:
         print_json(result.to_dict())

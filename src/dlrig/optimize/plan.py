@@ -384,12 +384,14 @@ class _Planner:
         workload_ref: Any,
         time_limit_s: float,
         workers: int,
+        workload_spec: Workload | None = None,
     ) -> None:
         self.catalog = catalog
         self.prep = prep
         self.cand = cand
         self.q = q
         self.workload_ref = workload_ref
+        self.workload_spec = workload_spec
         self.time_limit_s = time_limit_s
         self.workers = workers
         self.cuts = 0
@@ -424,6 +426,7 @@ class _Planner:
             catalog=self.catalog,
             site=self.q.site,
             workload=self.workload_ref,
+            workload_spec=self.workload_spec,  # parsed once per plan, not once per check
         )
 
     def rejects(self, result: CheckResult, future: bool = False) -> list[str]:
@@ -747,7 +750,7 @@ def plan(
     t_cand = time.perf_counter()
     cand, info = candidates(prep, q, ex_ids, ex_brands, cooling)
     cand_s = time.perf_counter() - t_cand
-    planner = _Planner(cat, prep, cand, q, workload_ref, time_limit_s, workers)
+    planner = _Planner(cat, prep, cand, q, workload_ref, time_limit_s, workers, w)
     notes = _notes(prep, info, q)
     result = PlanResult(
         status="INFEASIBLE",

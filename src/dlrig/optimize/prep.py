@@ -437,7 +437,7 @@ def build_prep(catalog: Catalog) -> Prep:
         usable: list[Part] = []
         missing = 0
         for p in catalog.parts(cat):
-            if getattr(p, "price_only", False) or p.custom:
+            if p.price_only or p.custom:
                 continue
             if p.price_usd is None:
                 missing += 1
