@@ -292,3 +292,23 @@ def test_write_build_failure_is_bad_input_and_keeps_old_file(tmp_path, catalog) 
     write_build(build, target)
     assert load_build(target, catalog).gpu_count == 4
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b.yaml", "file"]  # no .tmp left
+
+
+def test_unreadable_files_share_one_set_of_messages(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Build files, workloads and price lists report a folder / non-UTF-8 file the same way."""
+    import pytest as _pytest
+
+    from dlrig.buildfile import read_build_data
+    from dlrig.cost.snapshot import load_price_list
+    from dlrig.errors import InputError
+    from dlrig.workload import load_workload
+
+    binary = tmp_path / "x.yaml"
+    binary.write_bytes(b"\xff\xfe\x00")
+    for read in (read_build_data, load_workload, load_price_list):
+        with _pytest.raises(InputError, match=r"not a text file \(byte 0 is not UTF-8\)"):
+            read(binary)
+        with _pytest.raises(InputError, match="is a folder, not a file"):
+            read(tmp_path)
+        with _pytest.raises(InputError, match="file not found"):
+            read(tmp_path / "missing.yaml")

@@ -132,12 +132,12 @@ def test_cli_price_list_errors_exit_2(run_cli: Any, build_file: Path, tmp_path: 
     r = run_cli("cost", str(build_file), "--prices", str(bad))
     assert r.exit_code == 2 and "p.csv:2" in r.stderr
     r = run_cli("cost", str(build_file), "--prices", str(tmp_path))
-    assert r.exit_code == 2 and "not a folder" in r.stderr
+    assert r.exit_code == 2 and "is a folder, not a file" in r.stderr
     bad.write_bytes(b"\xff\xfeprovider")
     r = run_cli("cost", str(build_file), "--prices", str(bad))
     assert r.exit_code == 2 and "not a text file" in r.stderr
     r = run_cli("cost", str(build_file), "--workload", str(tmp_path))
-    assert r.exit_code == 2 and "cannot read the workload file" in r.stderr
+    assert r.exit_code == 2 and "is a folder, not a file" in r.stderr
     good = tmp_path / "g.csv"
     good.write_text(
         "provider,offering,chip,gpus,on_demand_usd_per_hour,as_of\n"

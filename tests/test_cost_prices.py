@@ -136,5 +136,5 @@ def test_yaml_price_list_and_errors(tmp_path: Path) -> None:
         load_price_list(_write(tmp_path, "c.yaml", "- 1\n"))
     with pytest.raises(PriceListError, match="unknown format"):
         load_price_list(_write(tmp_path, "d.xlsx", "x"))
-    with pytest.raises(PriceListError, match="does not exist"):
+    with pytest.raises(PriceListError, match="file not found"):
         load_price_list(tmp_path / "nope.csv")

@@ -76,7 +76,7 @@ def test_size_takes_a_preset_name_a_file_and_a_card_name(run_cli) -> None:  # ty
     assert from_file.as_dict() == cli and from_file.n_gpus == 2
     card = dlrig.size("llama-3.1-8b", gpu="NVIDIA GeForce RTX 4090 Founders Edition")
     assert card.chip is not None and card.chip.id == "rtx-4090"
-    with pytest.raises(dlrig.DlrigError, match="does not exist"):
+    with pytest.raises(dlrig.DlrigError, match="file not found"):
         dlrig.size("missing-workload.yaml")
 
 

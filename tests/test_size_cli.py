@@ -192,8 +192,8 @@ def test_unreadable_workload_files_exit_2(run_cli, tmp_path) -> None:  # type: i
     tabbed = tmp_path / "t.yaml"
     tabbed.write_text("task: lora\nmodel:\tllama-3.1-8b\n", encoding="utf-8")
     for cmd, needle in (
-        (["size", str(tmp_path)], "cannot read the workload file"),
-        (["gpus", "--workload", str(tmp_path)], "cannot read the workload file"),
+        (["size", str(tmp_path)], "is a folder, not a file"),
+        (["gpus", "--workload", str(tmp_path)], "is a folder, not a file"),
         (["size", str(binary)], "not a text file"),
         (["size", str(tabbed)], "t.yaml:2: not valid YAML"),
     ):

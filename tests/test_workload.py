@@ -126,7 +126,7 @@ def test_bad_input_is_a_workload_error(data: dict, message: str, hint: str) -> N
 
 
 def test_missing_file_and_bad_yaml(tmp_path: Path) -> None:
-    with pytest.raises(WorkloadError, match="does not exist"):
+    with pytest.raises(WorkloadError, match="file not found"):
         load_workload(tmp_path / "nope.yaml")
     bad = tmp_path / "bad.yaml"
     bad.write_text("task: lora\nmodel: [llama\n", encoding="utf-8")
@@ -154,7 +154,7 @@ def test_workload_from_flags_lays_flags_over_the_file() -> None:
     assert flags_only.precision == "int4" and flags_only.gradient_checkpointing is True
     with pytest.raises(WorkloadError, match="no workload given"):
         workload_from_flags(task="lora")
-    with pytest.raises(WorkloadError, match="does not exist"):
+    with pytest.raises(WorkloadError, match="file not found"):
         workload_from_flags("nope.yaml", model="llama-3.1-8b")
 
 

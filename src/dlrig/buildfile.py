@@ -35,6 +35,7 @@ from dlrig.build import MAX_COUNT, MULTI_CATEGORIES, Build, BuildItem, Site
 from dlrig.catalog.resolve import normalize
 from dlrig.errors import BuildFileError, PartNotFoundError
 from dlrig.parts import PART_MODELS, Category, Part, category_key
+from dlrig.textfile import read_text
 
 if TYPE_CHECKING:
     from dlrig.catalog import Catalog
@@ -85,23 +86,12 @@ def load_build_text(text: str, catalog: Catalog | None = None, source: str = "<t
 
 def read_build_data(path: str | Path) -> tuple[dict[str, Any], dict[Path_, int]]:
     """The raw mapping in a build file plus the 1-based line of every key/value in it."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise BuildFileError(
-            "file not found", "check the path (build files are YAML or JSON)", str(path)
-        ) from None
-    except UnicodeDecodeError as exc:
-        raise BuildFileError(
-            f"not a text file (byte {exc.start} is not UTF-8)",
-            "save the build file as UTF-8 text (YAML or JSON)",
-            str(path),
-        ) from None
-    except OSError as exc:
-        raise BuildFileError(
-            f"cannot read the file: {exc.strerror or exc}", "check the path", str(path)
-        ) from None
+    text = read_text(
+        path,
+        "build file (YAML or JSON)",
+        lambda message, hint: BuildFileError(message, hint, str(path)),
+        "check the path (build files are YAML or JSON)",
+    )
     return parse_text(text, str(path))
 
 

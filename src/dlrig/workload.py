@@ -317,21 +317,12 @@ def _read_workload_file(
     WorkloadError when the file is missing, a directory, not UTF-8 text or not a YAML mapping;
     ``hint`` is the fix offered for a missing file.
     """
+    from dlrig.textfile import read_text
+
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise WorkloadError(f"workload file {p} does not exist", hint) from None
-    except UnicodeDecodeError as exc:
-        raise WorkloadError(
-            f"{p}: not a text file (byte {exc.start} is not UTF-8)",
-            "save the workload as UTF-8 YAML text",
-        ) from None
-    except OSError as exc:
-        raise WorkloadError(
-            f"{p}: cannot read the workload file: {exc.strerror or exc}",
-            "give the path of a YAML workload file, not a folder",
-        ) from None
+    text = read_text(
+        p, "workload file (YAML)", lambda message, h: WorkloadError(f"{p}: {message}", h), hint
+    )
     return parse_workload_text(text, str(p))
 
 

@@ -193,15 +193,14 @@ def import_list_cmd(
     if str(file) == "-":
         text = sys.stdin.read()
     else:
-        try:
-            text = file.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InputError(f"{file}: cannot read: {exc.strerror}", "check the path") from None
-        except UnicodeDecodeError:
-            raise InputError(
-                f"{file}: not a text file (not UTF-8)",
-                "export the list as plain text (PCPartPicker: Markup → Text) and save it as UTF-8",
-            ) from None
+        from dlrig.textfile import read_text
+
+        text = read_text(
+            file,
+            "parts list (PCPartPicker: Markup → Text)",
+            lambda message, hint: InputError(f"{file}: {message}", hint),
+            "check the path of the exported parts list",
+        )
     default_name = "parts list" if str(file) == "-" else file.stem
     result = import_list(text, open_catalog(catalog), name=name or default_name, source=str(file))
     if json_:

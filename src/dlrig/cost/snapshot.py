@@ -169,23 +169,15 @@ def load_price_list(path: str | Path) -> PriceSet:
     YAML: a mapping with ``offerings:`` and/or ``systems:`` lists (the shipped snapshot format)
     and an optional ``storage:`` list.
     """
+    from dlrig.textfile import read_text
+
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise PriceListError(
-            f"price list '{p}' does not exist", "check the path given to --prices"
-        ) from None
-    except UnicodeDecodeError as exc:
-        raise PriceListError(
-            f"price list '{p}' is not a text file (byte {exc.start} is not UTF-8)",
-            "save it as UTF-8 CSV or YAML (spreadsheets: export as CSV UTF-8)",
-        ) from None
-    except OSError as exc:
-        raise PriceListError(
-            f"cannot read price list '{p}': {exc.strerror or exc}",
-            "give --prices the path of a CSV or YAML file, not a folder",
-        ) from None
+    text = read_text(
+        p,
+        "price list (CSV or YAML; spreadsheets: export as CSV UTF-8)",
+        lambda message, hint: PriceListError(f"price list '{p}': {message}", hint),
+        "check the path given to --prices",
+    )
     suffix = p.suffix.lower()
     if suffix == ".csv":
         return _from_csv(text, str(p))
