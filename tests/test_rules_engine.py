@@ -171,3 +171,16 @@ def test_property_never_crashes_deterministic_names_parts(catalog: Any) -> None:
         check_result_dict(first)  # serialisable
 
     prop()
+
+
+def test_check_plugs_verdicts_shared_by_rule_and_planner() -> None:
+    from dlrig.rules import limits as L
+
+    two_4090 = L.ConnectorDemand(pcie_8pin=0, pcie_12vhpwr=2, adapter_8pin=6)  # 3 plugs per card
+    assert L.check_plugs(two_4090, 6, 2).verdict == "ok"
+    adapter = L.check_plugs(two_4090, 6, 1)
+    assert (adapter.verdict, adapter.short_native, adapter.adapter_plugs) == ("adapter", 1, 3)
+    assert L.check_plugs(two_4090, 2, 1).verdict == "short-12vhpwr"
+    four_3090 = L.ConnectorDemand(pcie_8pin=8, pcie_12vhpwr=0, adapter_8pin=0)
+    assert L.check_plugs(four_3090, 6, 2).verdict == "short-8pin"
+    assert L.check_plugs(four_3090, 8, 0).spare_8pin == 0

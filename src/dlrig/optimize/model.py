@@ -172,13 +172,7 @@ def m2_config(s: Storage, q: int) -> tuple[bool, int]:
 
 def connectors_fail(demand: L.ConnectorDemand, have8: int, havehp: int) -> bool:
     """The gpu-power-connectors rule's error condition (rules/power.py, P002)."""
-    if demand.pcie_8pin > have8:
-        return True
-    if demand.pcie_12vhpwr > havehp:
-        short = demand.pcie_12vhpwr - havehp
-        per = demand.adapter_8pin // max(1, demand.pcie_12vhpwr)
-        return have8 - demand.pcie_8pin < short * per
-    return False
+    return L.check_plugs(demand, have8, havehp).verdict.startswith("short")
 
 
 HEADROOM_MILLI = round(L.PSU_HEADROOM * 1000)  # psu-headroom: capacity ≥ HEADROOM_MILLI × load10

@@ -110,6 +110,34 @@ def gpu_connector_demand(gpus: Sequence[Gpu]) -> ConnectorDemand | None:
     return ConnectorDemand(eight, hp, adapter)
 
 
+@dataclass(frozen=True, slots=True)
+class PlugCheck:
+    """How a PSU's plugs cover a connector demand (the gpu-power-connectors verdict).
+
+    ``verdict``: "ok"; "adapter" (12VHPWR inputs fed from spare 8-pin plugs: works, warning);
+    "short-8pin" or "short-12vhpwr" (cannot be powered: error).
+    """
+
+    verdict: str
+    short_native: int  # 12VHPWR inputs without a native plug
+    adapter_plugs: int  # 8-pin plugs those inputs need through adapters
+    spare_8pin: int  # 8-pin plugs left after the 6/8-pin inputs
+
+
+def check_plugs(demand: ConnectorDemand, have_8pin: int, have_12vhpwr: int) -> PlugCheck:
+    """Whether ``have_8pin`` PCIe 6+2-pin and ``have_12vhpwr`` plugs power ``demand``."""
+    spare = have_8pin - demand.pcie_8pin
+    short = max(0, demand.pcie_12vhpwr - have_12vhpwr)
+    per = demand.adapter_8pin // max(1, demand.pcie_12vhpwr)
+    if spare < 0:
+        verdict = "short-8pin"
+    elif short == 0:
+        verdict = "ok"
+    else:
+        verdict = "adapter" if spare >= short * per else "short-12vhpwr"
+    return PlugCheck(verdict, short, short * per, spare)
+
+
 # --- PCIe lanes and slots ------------------------------------------------------------------------
 # Each GPU should get ≥ x8 electrical lanes; x4 still works but slows host↔GPU transfers and
 # multi-GPU all-reduce (Tim Dettmers, "A Full Hardware Guide to Deep Learning", timdettmers.com:

@@ -112,34 +112,30 @@ def gpu_power_connectors(build: Build, ctx: Context) -> Iterator[Hit]:
     if psu.pcie_8pin is None:
         raise Unchecked(f"PCIe power plugs of {psu.name} are unknown")
     have8, havehp = psu.pcie_8pin, psu.pcie_12vhpwr or 0
+    plugs = L.check_plugs(demand, have8, havehp)
     parts = (psu, *build.gpus)
-    if demand.pcie_8pin > have8:
+    if plugs.verdict == "short-8pin":
         yield error(
             f"The GPUs need {demand.pcie_8pin} PCIe 6+2-pin plugs but {psu.name} has {have8}.",
             f"Choose a PSU with at least {demand.pcie_8pin} PCIe 6+2-pin plugs, or fewer GPUs.",
             *parts,
         )
-        return
-    if demand.pcie_12vhpwr > havehp:
-        short = demand.pcie_12vhpwr - havehp
-        per = demand.adapter_8pin // max(1, demand.pcie_12vhpwr)
-        spare = have8 - demand.pcie_8pin
-        if spare >= short * per:
-            yield warning(
-                f"{psu.name} has {havehp} 12VHPWR/12V-2x6 plug(s) for {demand.pcie_12vhpwr} GPU "
-                f"input(s); {short} card(s) must use the 8-pin adapter ({short * per} of the "
-                f"{spare} spare PCIe 8-pin plugs).",
-                "That works; a PSU with native 12V-2x6 plugs is tidier and avoids adapter bends.",
-                *parts,
-            )
-        else:
-            yield error(
-                f"The GPUs need {demand.pcie_12vhpwr} 12VHPWR/12V-2x6 plugs; {psu.name} has "
-                f"{havehp} and only {spare} spare PCIe 8-pin plugs for adapters "
-                f"({short * per} needed).",
-                f"Choose a PSU with {demand.pcie_12vhpwr} native 12V-2x6 plugs.",
-                *parts,
-            )
+    elif plugs.verdict == "adapter":
+        yield warning(
+            f"{psu.name} has {havehp} 12VHPWR/12V-2x6 plug(s) for {demand.pcie_12vhpwr} GPU "
+            f"input(s); {plugs.short_native} card(s) must use the 8-pin adapter "
+            f"({plugs.adapter_plugs} of the {plugs.spare_8pin} spare PCIe 8-pin plugs).",
+            "That works; a PSU with native 12V-2x6 plugs is tidier and avoids adapter bends.",
+            *parts,
+        )
+    elif plugs.verdict == "short-12vhpwr":
+        yield error(
+            f"The GPUs need {demand.pcie_12vhpwr} 12VHPWR/12V-2x6 plugs; {psu.name} has "
+            f"{havehp} and only {plugs.spare_8pin} spare PCIe 8-pin plugs for adapters "
+            f"({plugs.adapter_plugs} needed).",
+            f"Choose a PSU with {demand.pcie_12vhpwr} native 12V-2x6 plugs.",
+            *parts,
+        )
 
 
 @rule("P003", "wall-circuit", Severity.WARNING, "power")
