@@ -184,3 +184,11 @@ def test_check_plugs_verdicts_shared_by_rule_and_planner() -> None:
     four_3090 = L.ConnectorDemand(pcie_8pin=8, pcie_12vhpwr=0, adapter_8pin=0)
     assert L.check_plugs(four_3090, 6, 2).verdict == "short-8pin"
     assert L.check_plugs(four_3090, 8, 0).spare_8pin == 0
+
+
+def test_psu_form_fit_shared_by_rule_and_planner() -> None:
+    from dlrig.rules import limits as L
+
+    assert L.psu_form_fit("ATX", ("ATX",)) == "ok"
+    assert L.psu_form_fit("SFX", ("ATX",)) == "bracket"
+    assert L.psu_form_fit("ATX", ("SFX", "SFX-L")) == "no"

@@ -544,8 +544,7 @@ class PlanModel:
             cpf = self._classes(cases, lambda k: tuple(k.psu_form_factors))
             for ff, pi in pff.items():
                 for listed, ci in cpf.items():
-                    sfx_ok = ff in ("SFX", "SFX-L") and "ATX" in listed
-                    if ff not in listed and not sfx_ok:
+                    if L.psu_form_fit(ff, listed) == "no":
                         m.add(sum(self.p[i] for i in pi) + sum(self.a[i] for i in ci) <= 1)
             # the rule checks the length only when both lengths are known
             for k, v in zip(cases, self.a, strict=True):
@@ -569,7 +568,10 @@ class PlanModel:
                     for k, v in zip(cases, self.a, strict=True)
                 )
             )
-            m.add(small <= sum(_small_room(k) * v for k, v in zip(cases, self.a, strict=True)))
+            # the rule: 2.5-inch drives use 2.5-inch bays plus the 3.5-inch bays left free
+            m.add(
+                big + small <= sum(_small_room(k) * v for k, v in zip(cases, self.a, strict=True))
+            )
             sata = sum(n * v for (s, n), v in drives if s.interface.upper().startswith("SATA"))
             m.add(
                 sata

@@ -206,22 +206,22 @@ def psu_fit(build: Build, ctx: Context) -> Iterator[Hit]:
     _case(build)
     case = build.case
     assert case
-    if psu.form_factor not in case.psu_form_factors:
-        if psu.form_factor in ("SFX", "SFX-L") and "ATX" in case.psu_form_factors:
-            yield info(
-                f"{psu.name} is {psu.form_factor}; {case.name} takes ATX PSUs.",
-                "Use an SFX-to-ATX bracket (often included with the PSU).",
-                psu,
-                case,
-            )
-        else:
-            yield error(
-                f"{psu.name} is {psu.form_factor}; {case.name} takes "
-                f"{', '.join(case.psu_form_factors)} PSUs.",
-                f"Choose a {case.psu_form_factors[0]} PSU or a case that takes {psu.form_factor}.",
-                psu,
-                case,
-            )
+    fit = L.psu_form_fit(psu.form_factor, case.psu_form_factors)
+    if fit == "bracket":
+        yield info(
+            f"{psu.name} is {psu.form_factor}; {case.name} takes ATX PSUs.",
+            "Use an SFX-to-ATX bracket (often included with the PSU).",
+            psu,
+            case,
+        )
+    elif fit == "no":
+        yield error(
+            f"{psu.name} is {psu.form_factor}; {case.name} takes "
+            f"{', '.join(case.psu_form_factors)} PSUs.",
+            f"Choose a {case.psu_form_factors[0]} PSU or a case that takes {psu.form_factor}.",
+            psu,
+            case,
+        )
     if case.max_psu_length_mm is None or psu.length_mm is None:
         what = case.name if case.max_psu_length_mm is None else psu.name
         raise Unchecked(f"PSU length limit or length unknown ({what})")

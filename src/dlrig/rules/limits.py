@@ -138,6 +138,15 @@ def check_plugs(demand: ConnectorDemand, have_8pin: int, have_12vhpwr: int) -> P
     return PlugCheck(verdict, short, short * per, spare)
 
 
+def psu_form_fit(psu_form_factor: str, case_takes: Sequence[str]) -> str:
+    """'ok', 'bracket' (an SFX/SFX-L unit in an ATX bay with an adapter bracket) or 'no'."""
+    if psu_form_factor in case_takes:
+        return "ok"
+    if psu_form_factor in ("SFX", "SFX-L") and "ATX" in case_takes:
+        return "bracket"
+    return "no"
+
+
 # --- PCIe lanes and slots ------------------------------------------------------------------------
 # Each GPU should get ≥ x8 electrical lanes; x4 still works but slows host↔GPU transfers and
 # multi-GPU all-reduce (Tim Dettmers, "A Full Hardware Guide to Deep Learning", timdettmers.com:
