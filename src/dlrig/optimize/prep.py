@@ -158,11 +158,6 @@ def place_facts(layout: Layout, width: int | None, n: int) -> PlaceFacts:
         if s2.position - (s1.position + w) <= 0:
             choked = True
     lanes_known = all(x is not None for x in place.lanes)
-    base_cpu = sum(
-        (lanes or 0)
-        for (_, slot), lanes in zip(place.placed, place.lanes, strict=True)
-        if slot.source == "cpu"
-    ) + sum(sw.upstream_lanes for sw in board.pcie_switches)
     m2: dict[tuple[bool, int], M2Facts] = {}
     for sata in (False, True):
         for q in range(0, MAX_DRIVES + 1):
@@ -174,11 +169,10 @@ def place_facts(layout: Layout, width: int | None, n: int) -> PlaceFacts:
                 for (_, slot), lanes in zip(place.placed, place.lanes, strict=True)
                 if lanes is not None
             ]
-            cpu_m2 = sum(4 for _, name in a.slots if _m2_source(board, name) == "cpu")
             m2[(sata, q)] = M2Facts(
                 unassigned=len(a.unassigned),
                 min_lanes=min(known) if known else None,
-                cpu_lanes=base_cpu + cpu_m2,
+                cpu_lanes=L.cpu_lane_demand(board, place, a),
             )
     facts = PlaceFacts(
         n=n,
@@ -191,13 +185,6 @@ def place_facts(layout: Layout, width: int | None, n: int) -> PlaceFacts:
     )
     layout.facts[key] = facts
     return facts
-
-
-def _m2_source(board: Motherboard, name: str) -> str | None:
-    for m in board.m2_slots:
-        if m.name == name:
-            return m.source
-    return None
 
 
 # --- dominance -------------------------------------------------------------------------------

@@ -336,6 +336,25 @@ def assign_m2(board: Motherboard, drives: Sequence[Storage], placement: Placemen
     return M2Assignment(tuple(assigned), tuple(left), tuple(narrowed))
 
 
+# An M.2 NVMe drive on CPU lanes takes four of them (the M.2 M-key slot is PCIe x4).
+M2_CPU_LANES = 4
+
+
+def cpu_lane_demand(board: Motherboard, placement: Placement, m2: M2Assignment) -> int:
+    """CPU lanes asked for by the GPUs in CPU-wired slots, the PCIe switches' uplinks and the
+    M.2 drives in CPU-wired M.2 slots (compared with the CPU's lanes by pcie-lanes)."""
+    m2_source = {m.name: m.source for m in board.m2_slots}
+    return (
+        sum(
+            lanes or 0
+            for (_, slot), lanes in zip(placement.placed, placement.lanes, strict=True)
+            if slot.source == "cpu"
+        )
+        + sum(sw.upstream_lanes for sw in board.pcie_switches)
+        + sum(M2_CPU_LANES for _, name in m2.slots if m2_source.get(name) == "cpu")
+    )
+
+
 # --- form factors --------------------------------------------------------------------------------
 # Board outlines in mm (depth × width): ATX 2.2 spec (305 × 244), microATX 1.2 (244 × 244),
 # Mini-ITX (170 × 170), SSI CEB 1.4.1 (305 × 267), SSI EEB 3.61 (305 × 330); E-ATX has no single

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from typing import TypeVar
 
 from dlrig.build import Build
-from dlrig.parts import Motherboard, Part
+from dlrig.parts import Part
 from dlrig.rules import limits as L
 from dlrig.rules.base import Context, Hit, Severity, Unchecked, error, info, rule, warning
 
@@ -259,12 +259,7 @@ def pcie_lanes(build: Build, ctx: Context) -> Iterator[Hit]:
             )
     cpu = build.cpu
     if cpu is not None and cpu.pcie_lanes is not None:
-        demand = 0
-        for (_, slot), lanes in zip(place.placed, place.lanes, strict=True):
-            if slot.source == "cpu" and lanes:
-                demand += lanes
-        demand += sum(sw.upstream_lanes for sw in board.pcie_switches)
-        demand += sum(4 for _, name in ctx.m2.slots if _m2_source(board, name) == "cpu")
+        demand = L.cpu_lane_demand(board, place, ctx.m2)
         if demand > cpu.pcie_lanes:
             yield warning(
                 f"The slots and M.2 drives in use ask for {demand} CPU lanes; {cpu.name} has "
@@ -277,10 +272,6 @@ def pcie_lanes(build: Build, ctx: Context) -> Iterator[Hit]:
             )
     if unknown:
         raise Unchecked(f"electrical lanes of some GPU slots of {board.name} are unknown")
-
-
-def _m2_source(board: Motherboard, name: str) -> str | None:
-    return next((m.source for m in board.m2_slots if m.name == name), None)
 
 
 @rule("M007", "slot-spacing", Severity.ERROR, "platform")
