@@ -301,3 +301,22 @@ def test_poor_loader_scaling_is_a_warning() -> None:
         "little memory bandwidth — close other jobs, check the CPU's power/thermal limits, or "
         "pre-decode data to a faster format"
     ]
+
+
+def test_failed_probe_is_a_finding_not_a_clean_bill() -> None:
+    from dlrig.bench.diagnose import compare
+    from dlrig.bench.expected import Plan
+    from dlrig.bench.model import BenchResult, Measurement
+
+    failed = Measurement(
+        key="disk.read./data",
+        probe="disk",
+        label="disk read /data",
+        unit="MB/s",
+        status="error",
+        note="PermissionError: /data",
+    )
+    result = BenchResult(mode="quick", device="cpu", measurements=[failed])
+    report = compare(result, Plan(source="test"))
+    assert [(f.severity, f.keys) for f in report.findings] == [("warning", ["disk.read./data"])]
+    assert "the probe failed (PermissionError: /data)" in report.findings[0].message

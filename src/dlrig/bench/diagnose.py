@@ -71,6 +71,16 @@ def _compare_one(
     findings: list[Finding],
 ) -> Comparison:
     if m.status != "ok" or m.value is None:
+        if m.status == "error":
+            # a probe that failed measured nothing: say so instead of "everything within range"
+            findings.append(
+                Finding(
+                    severity="warning",
+                    message=f"{m.label}: the probe failed ({m.note or 'no reason given'}); "
+                    "this figure was not measured.",
+                    keys=[m.key],
+                )
+            )
         return Comparison(
             measurement=m, verdict="skipped" if m.status == "skipped" else "error", diagnosis=m.note
         )
