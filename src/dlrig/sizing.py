@@ -107,7 +107,12 @@ def count_params(m: ModelSpec) -> float | None:
 def _breakdown_from_shape(m: ModelSpec) -> ParamBreakdown:
     h, layers, vocab = m.hidden or 0, m.layers or 0, m.vocab or 0
     f, kv = m.ffn, m.kv_dim
-    linear = 2 * h * h + 2 * h * kv + (3 if m.mlp == "swiglu" else 2) * h * f
+    attn = 2 * h * h + 2 * h * kv
+    mlp = (3 if m.mlp == "swiglu" else 2) * h * f
+    # Mixture of experts (Shazeer et al. 2017; Mixtral, Jiang et al. 2024): every expert holds a
+    # full MLP, plus an h x experts router; all experts are stored, only top-k run per token.
+    experts = m.experts or 1
+    linear = attn + experts * mlp + (h * experts if m.is_moe else 0)
     other = 0.0
     if m.arch in ("gpt2", "bert"):
         # biases of q, o (h each), k, v (kv each), MLP up (f) and down (h), plus two LayerNorms
@@ -117,6 +122,15 @@ def _breakdown_from_shape(m: ModelSpec) -> ParamBreakdown:
         other = h + 2 * kv + 2 * h  # q,k,v biases + two RMSNorm weights
     else:
         other = 2 * h  # two RMSNorm weights
+    blocks = layers * (linear + other)
+    if m.decoder_layers:
+        # T5-style decoder block: self-attention, cross-attention, MLP and three norms
+        # (Raffel et al. 2020, §2.1); the encoder blocks are the `layers` above.
+        dec_linear = 2 * attn + experts * mlp
+        blocks += m.decoder_layers * (dec_linear + 3 * h)
+        linear = layers * linear + m.decoder_layers * dec_linear
+    else:
+        linear = layers * linear
     embedding = vocab * h
     extra = 0.0
     if m.arch in ("gpt2", "bert"):
@@ -126,10 +140,10 @@ def _breakdown_from_shape(m: ModelSpec) -> ParamBreakdown:
         embedding += 2 * h  # token types
         extra += h * h + h  # pooler
     elif m.arch != "gpt2":
-        extra += h  # final RMSNorm
+        extra += h * (2 if m.decoder_layers else 1)  # final norm(s)
     lm_head = 0.0 if m.tie_embeddings else vocab * h
-    total = layers * (linear + other) + embedding + lm_head + extra
-    return ParamBreakdown(total, layers * linear, embedding, lm_head, layers * other + extra)
+    total = blocks + embedding + lm_head + extra
+    return ParamBreakdown(total, linear, embedding, lm_head, total - linear - embedding - lm_head)
 
 
 def param_breakdown(m: ModelSpec) -> ParamBreakdown:
@@ -162,8 +176,20 @@ def lora_params(w: Workload) -> float:
     }
     if m.mlp != "swiglu":  # GELU MLPs have one up and one down matrix
         dims.pop("gate_proj")
-    per_layer = sum(lora.rank * (a + b) for t, (a, b) in dims.items() if t in lora.targets)
-    return float(m.layers * per_layer)
+    attn = sum(
+        lora.rank * (a + b)
+        for t, (a, b) in dims.items()
+        if t in lora.targets and t.startswith(("q_", "k_", "v_", "o_"))
+    )
+    mlp = sum(
+        lora.rank * (a + b)
+        for t, (a, b) in dims.items()
+        if t in lora.targets and t.startswith(("gate", "up", "down"))
+    )
+    mlp *= m.experts or 1  # MoE: every expert's MLP carries its own adapter
+    # encoder-decoder: decoder blocks have self- and cross-attention
+    total = m.layers * (attn + mlp) + (m.decoder_layers or 0) * (2 * attn + mlp)
+    return float(total)
 
 
 # --- bytes per value ----------------------------------------------------------------------
@@ -197,12 +223,136 @@ def quantized_weight_bytes(w: Workload, pb: ParamBreakdown) -> float:
     return pb.linear * per_linear + (pb.total - pb.linear) * _wbytes("bf16")
 
 
+# --- framework profiles -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The memory-relevant defaults of a workload's framework, overridden by the workload.
+
+    Profiles live with their sources in ``sizing_data/frameworks.yaml``; ``default`` is the
+    textbook accounting used when no framework is named.
+    """
+
+    framework: str
+    mixed_precision: str
+    adapter_dtype: str
+    loss: str
+    loss_chunks: int
+    multi_gpu_frozen: str
+    quant_saves_input: bool
+    activation_offload: bool
+    full_logits: bool
+    fragmentation: float
+    cuda_context_gib: float
+
+
+def settings(w: Workload) -> Settings:
+    """The workload's effective memory settings: its own fields, else its framework's."""
+    from dlrig.workload import framework_profiles
+
+    profiles = framework_profiles()
+    name = w.framework or "default"
+    p: dict[str, Any] = {**profiles["default"], **profiles.get(name, {})}
+    context = w.cuda_context_gib
+    if context is None:
+        context = float(p.get("cuda_context_gib", const("cuda_context_gib")))
+    offload = w.activation_offload
+    full_logits = w.inference.full_logits
+    return Settings(
+        framework=name,
+        mixed_precision=w.mixed_precision or str(p["mixed_precision"]),
+        adapter_dtype=w.adapter_dtype or str(p["adapter_dtype"]),
+        loss=w.loss or str(p["loss"]),
+        loss_chunks=max(int(p.get("loss_chunks", 1)), 1),
+        multi_gpu_frozen=str(p["multi_gpu_frozen"]),
+        quant_saves_input=bool(p["quant_saves_input"]),
+        activation_offload=bool(p["activation_offload"]) if offload is None else offload,
+        full_logits=bool(p["full_logits"]) if full_logits is None else full_logits,
+        fragmentation=float(p.get("fragmentation_fraction", const("fragmentation_fraction"))),
+        cuda_context_gib=float(context),
+    )
+
+
+_DTYPE_BYTES = {"fp32": 4.0, "bf16": 2.0, "fp16": 2.0}
+
+
+def optimizer_state_bytes(optimizer: str, state_bytes: float = 4.0) -> float:
+    """Optimizer state bytes per trained parameter; torch optimizers keep their states in the
+    parameter's dtype (``state_bytes``), 8-bit optimizers in 8 bits whatever the parameter."""
+    fp32 = float(const("optimizer_state_bytes")[optimizer])
+    if optimizer == "adamw8bit":
+        return fp32
+    return fp32 * state_bytes / 4.0
+
+
+# --- memory -------------------------------------------------------------------------------
+
+
 def _act_bytes(w: Workload) -> float:
     """Bytes per stored activation: 4 in fp32 training, else 2 (fp8 recipes keep bf16 copies)."""
     return 4.0 if w.precision == "fp32" else 2.0
 
 
-# --- memory -------------------------------------------------------------------------------
+def _frozen_base(w: Workload) -> str:
+    """How the frozen base of LoRA saves inputs: 'trained' (full training), 'quantized'
+    (bitsandbytes 4/8-bit linears save their input), 'frozen' (16-bit frozen linears do not)."""
+    if not w.adapters:
+        return "trained"
+    if w.precision in ("int4", "int8") and settings(w).quant_saves_input:
+        return "quantized"
+    return "frozen"
+
+
+def _layer_bytes_per_token(w: Workload, s_kv: int, cross_tokens: int = 0) -> float:
+    """Bytes one transformer block saves for backward, per token (Korthikanti et al. 2022 §4.1,
+    generalised term by term; see :func:`transformer_activation_bytes`)."""
+    m = w.model
+    st = settings(w)
+    h, a = m.hidden or 0, m.heads or 1
+    f, kv = m.ffn, m.kv_dim
+    ab = _act_bytes(w)
+    amp = st.mixed_precision == "amp" and w.precision != "fp32"
+    # Autocast (torch.amp): layer norms run in fp32 and the residual stream adds 16-bit matmul
+    # outputs to fp32 inputs, so norm inputs are fp32; matmul inputs are saved as 16-bit casts.
+    norm_b = 4.0 if amp or m.arch in ("llama", "qwen2") else ab  # RMSNorm upcasts to fp32
+    mm_b = 2.0 if amp else ab
+    base = _frozen_base(w)
+    k = m.active_experts
+    mlp_f = (4 if m.mlp == "swiglu" else 2) * f  # gate, up, act(gate), product / in, act
+    if base == "frozen":
+        # A frozen linear saves no input (its weight needs no gradient): the q/k/v input, the
+        # MLP input and the down-projection input are dropped.
+        mlp_f -= f
+        linear_in = 0.0
+    else:
+        linear_in = 2 * h  # q/k/v input, MLP input
+    values = linear_in + h + 2 * kv + h  # + Q, K, V, attention output (out-proj input)
+    per_token = 2 * h * norm_b + values * mm_b + k * mlp_f * mm_b
+    if m.is_moe:
+        per_token += (m.experts or 1) * 4.0  # router logits (fp32 softmax)
+    if w.attention == "eager":
+        # softmax output (fp32 under autocast, + its 16-bit cast for the PV matmul), plus the
+        # dropout mask (1 byte) and dropped scores with dropout: 5 bytes in 16-bit (Korthikanti)
+        score_b = (4.0 + 2.0) if amp else ab
+        if w.dropout:
+            score_b += 1.0 if amp else 1.0 + ab
+        per_token += a * s_kv * score_b
+    if w.dropout:
+        per_token += 2 * h  # 1-byte masks after attention and MLP
+    if cross_tokens:
+        # decoder cross-attention: norm, query input, Q, output (4h) per decoder token; the
+        # encoder-side K and V are counted per layer by the caller
+        per_token += h * norm_b + 3 * h * mm_b
+        if w.attention == "eager":
+            per_token += a * cross_tokens * (6.0 if amp else ab)
+    if w.lora is not None and w.adapters and w.lora.dropout > 0:
+        # PEFT/LitGPT apply a separate dropout to each adapted module's input: a 1-byte mask
+        # plus the dropped copy the adapter's A matrix saves
+        dims = {"q_proj": h, "k_proj": h, "v_proj": h, "o_proj": h}
+        dims.update({"gate_proj": h, "up_proj": h, "down_proj": f})
+        per_token += sum((mm_b + 1.0) * d for t, d in dims.items() if t in w.lora.targets)
+    return per_token
 
 
 def transformer_activation_bytes(w: Workload) -> float:
@@ -212,38 +362,73 @@ def transformer_activation_bytes(w: Workload) -> float:
     arXiv:2205.05198, §4.1) give sbh(34 + 5as/h) bytes per layer for GPT with 16-bit
     activations, dropout and materialised attention scores. Generalised term by term:
 
-    - layer norms: 2 inputs × sbh values;
+    - layer norms: 2 inputs × sbh values (RMSNorm implementations upcast to fp32: 4 bytes);
     - attention: QKV input sbh, Q sbh, K and V 2·sb·kv_dim, output-projection input sbh;
       scores a·s²·b values (softmax output) plus, with dropout, a mask (1 byte) and the dropped
-      scores — 5as²b bytes as in the paper; FlashAttention stores no scores (Dao et al. 2022);
+      scores — 5as²b bytes as in the paper; FlashAttention/SDPA store none (Dao et al. 2022);
     - MLP: input sbh, GELU input and output 2·sb·f (f = 4h gives the paper's 19sbh with the
-      mask); SwiGLU keeps gate, up, SiLU(gate) and their product: 4·sb·f;
+      mask); SwiGLU keeps gate, up, SiLU(gate) and their product: 4·sb·f; MoE: × top-k;
     - dropout masks: 2·sbh bytes per layer when dropout is on.
 
+    Frozen 16-bit base weights (LoRA) save no linear inputs (autograd keeps a matmul input only
+    when the weight needs a gradient); bitsandbytes 4-bit linears do (``MatMul4Bit`` saves A).
+    Autocast (``mixed_precision: amp``) keeps norm inputs and softmax outputs in fp32.
+
     With full recomputation (gradient checkpointing) only each layer's input (sbh values) is
-    kept, plus one layer's activations while it is recomputed (Korthikanti §4.2). The LM head
-    adds the logits s·b·V in 16-bit plus their fp32 upcast for the loss (4 bytes).
+    kept, plus one layer's activations while it is recomputed (Korthikanti §4.2); activation
+    offloading moves the kept inputs to CPU memory (about two layers stay on the GPU). The LM
+    head adds the logits (:func:`logits_bytes`). Tensor parallelism with sequence parallelism
+    divides activations by the TP size (Korthikanti §4.2.2); the first pipeline stage holds
+    p micro-batches of L/p layers, the same as L layers of one micro-batch (§4.2.3).
     """
     m = w.model
+    st = settings(w)
     s, b = w.seq_len, w.micro_batch
-    h, layers, a = m.hidden or 0, m.layers or 0, m.heads or 1
-    f, kv = m.ffn, m.kv_dim
+    h = m.hidden or 0
     ab = _act_bytes(w)
-    sb = s * b
-    values = 2 * sb * h  # layer norm inputs
-    values += sb * h + sb * h + 2 * sb * kv + sb * h  # qkv input, Q, K+V, out-proj input
-    values += sb * h + (4 if m.mlp == "swiglu" else 2) * sb * f  # MLP
-    per_layer = values * ab
-    if w.attention == "eager":
-        # softmax output, plus the dropout mask (1 byte) and dropped scores: 5 bytes in 16-bit
-        per_layer += a * s * s * b * (ab + (1.0 + ab if w.dropout else 0.0))
-    if w.dropout:
-        per_layer += 2 * sb * h  # 1-byte masks after attention and MLP
-    stored = layers * sb * h * ab + per_layer if w.gradient_checkpointing else layers * per_layer
-    stored += 2 * sb * h * ab  # embedding output and final norm
+    amp = st.mixed_precision == "amp" and w.precision != "fp32"
+    resid_b = 4.0 if amp else ab
+    enc_layers = m.layers or 0
+    dec_layers = m.decoder_layers or 0
+    s_dec = w.decoder_sequence or s if dec_layers else 0
+    enc = _layer_bytes_per_token(w, s) * s * b
+    dec = _layer_bytes_per_token(w, s_dec, cross_tokens=s) * s_dec * b if dec_layers else 0.0
+    # cross-attention K and V over the encoder output, per decoder layer
+    dec += 2 * m.kv_dim * s * b * ab if dec_layers else 0.0
+    layer_inputs = (enc_layers * s + dec_layers * s_dec) * b * h * resid_b
+    biggest = max(enc, dec)
+    if w.gradient_checkpointing:
+        kept = 2 * biggest if st.activation_offload else layer_inputs
+        stored = kept + biggest
+    elif st.activation_offload:
+        stored = 2 * biggest
+    else:
+        stored = enc_layers * enc + dec_layers * dec
+    stored += 2 * (s + s_dec) * b * h * resid_b  # embedding output and final norm
+    stored /= w.tensor_parallel
     if w.vocab_logits and m.vocab:
-        stored += sb * m.vocab * (ab + 4.0)
+        stored += logits_bytes(w, (s_dec or s) * b)
     return stored
+
+
+def logits_bytes(w: Workload, tokens: int) -> float:
+    """Logits memory of the loss over ``tokens`` positions.
+
+    full: 16-bit logits plus their fp32 upcast for cross-entropy (transformers ForCausalLMLoss);
+    chunked: the 16-bit logits stay, fp32 one chunk at a time (torchtune
+    CEWithChunkedOutputLoss, LitGPT chunked_cross_entropy); fused: the logits are never
+    materialised, one chunk of fp32 logits at a time (Liger FusedLinearCrossEntropy, Unsloth,
+    Cut Cross-Entropy, Wijmans et al. 2024).
+    """
+    st = settings(w)
+    vocab = (w.model.vocab or 0) / w.tensor_parallel
+    ab = _act_bytes(w)
+    full = tokens * vocab
+    if st.loss == "fused":
+        return full * (ab + 4.0) / max(st.loss_chunks, 8)
+    if st.loss == "chunked":
+        return full * (ab + 4.0 / st.loss_chunks)
+    return full * (ab + 4.0)
 
 
 def _vision_activation_bytes(w: Workload) -> float:
@@ -271,12 +456,24 @@ def kv_cache_bytes(w: Workload, context: int | None = None, batch: int | None = 
     )
     tokens = context if context is not None else w.seq_len
     seqs = batch if batch is not None else w.micro_batch
-    return 2.0 * (m.layers or 0) * m.kv_dim * _wbytes(kv_prec) * tokens * seqs
+    layers = (m.layers or 0) + (m.decoder_layers or 0)
+    return 2.0 * layers * m.kv_dim * _wbytes(kv_prec) * tokens * seqs
 
 
-def _inference_activation_bytes(w: Workload) -> float:
-    """Transient prefill buffers: one layer's MLP intermediate plus last-token logits in fp32.
+def _kv_shards(w: Workload, tp: int) -> float:
+    """Tensor parallelism splits the KV heads; with fewer KV heads than GPUs each GPU keeps a
+    replica of one head (vLLM ``get_num_kv_heads``: max(1, kv_heads // tp))."""
+    kv_heads = w.model.n_kv_heads
+    return tp if kv_heads >= tp else float(kv_heads)
 
+
+def _inference_activation_bytes(w: Workload, tp: int = 1) -> float:
+    """Transient prefill buffers: one layer's MLP intermediate plus the logits.
+
+    Logits are fp32 for the last token only, or for every prompt token when the framework
+    computes them (``full_logits``: transformers ``generate`` before 4.45, 16-bit plus the fp32
+    upcast). Eager attention materialises one layer's scores: 16-bit QKᵀ, the fp32 softmax and
+    its 16-bit cast (transformers ``eager_attention_forward``), 8 bytes per score.
     4-bit weights are dequantized to bf16 one matrix at a time before the matmul (bitsandbytes
     ``dequantize_4bit``; HF "Optimizing LLMs for Speed and Memory"), so the largest block
     matrix is live in 16-bit too.
@@ -284,10 +481,20 @@ def _inference_activation_bytes(w: Workload) -> float:
     m = w.model
     if m.kind != "transformer":
         return _vision_activation_bytes(w) / 3  # no stored graph: roughly the live forward
-    tokens = w.micro_batch * w.inference.prompt_tokens
-    live = tokens * ((m.hidden or 0) + 2 * m.ffn) * 2.0 + w.micro_batch * (m.vocab or 0) * 4.0
+    st = settings(w)
+    prompt = w.inference.prompt_tokens + w.images * (m.image_tokens or 0)
+    tokens = w.micro_batch * prompt
+    h, f = m.hidden or 0, m.ffn * m.active_experts
+    vocab = m.vocab or 0
+    live = tokens * (h + 2 * f / tp) * 2.0
+    if st.full_logits:
+        live += tokens * vocab * (2.0 + 4.0)
+    else:
+        live += w.micro_batch * vocab * 4.0
+    if w.attention == "eager":
+        live += w.micro_batch * (m.heads or 1) / tp * prompt * prompt * 8.0
     if w.precision == "int4":
-        live += (m.hidden or 0) * m.ffn * 2.0
+        live += h * m.ffn * 2.0
     return live
 
 
@@ -310,53 +517,138 @@ class MemoryBytes:
         return self.context + self.fragmentation
 
     @property
+    def reserved(self) -> float:
+        """What torch.cuda.max_memory_reserved reports: allocated plus allocator slack."""
+        return self.allocated + self.fragmentation
+
+    @property
     def total(self) -> float:
         return self.allocated + self.overhead
+
+
+def parallel_layout(w: Workload, n_gpus: int) -> tuple[int, int, int]:
+    """(tensor, pipeline, data) parallel sizes for ``n_gpus``: the workload's TP and PP, the
+    rest data parallel; inference without a layout is tensor parallel over all GPUs."""
+    n = max(int(n_gpus), 1)
+    tp, pp = w.tensor_parallel, w.pipeline_parallel
+    if w.task == "inference" and tp == 1 and pp == 1:
+        tp = n
+    if n % (tp * pp):
+        raise WorkloadError(
+            f"{n} GPUs cannot be split into tensor_parallel {tp} × pipeline_parallel {pp}",
+            f"use a multiple of {tp * pp} GPUs, or change tensor_parallel / pipeline_parallel",
+        )
+    return tp, pp, n // (tp * pp)
+
+
+def _training_states(w: Workload, pb: ParamBreakdown) -> tuple[float, float, float]:
+    """(weights, gradients, optimizer) bytes of the whole model, before any sharding."""
+    st = settings(w)
+    if w.adapters:
+        trainable = lora_params(w)
+        ad = _DTYPE_BYTES[st.adapter_dtype]
+        weights = quantized_weight_bytes(w, pb) + trainable * ad
+        grads = trainable * ad
+        opt = trainable * optimizer_state_bytes(w.optimizer, ad)
+        return weights, grads, opt
+    p = pb.total
+    if w.precision == "fp32":
+        return p * 4.0, p * 4.0, p * optimizer_state_bytes(w.optimizer)
+    if st.mixed_precision == "amp":
+        # fp32 parameters, gradients and states; autocast caches 16-bit copies of the matmul
+        # weights, which the backward pass keeps alive (HF "Model training anatomy": 6 bytes
+        # per parameter of weights in mixed precision)
+        return p * 4.0 + pb.matmul * 2.0, p * 4.0, p * optimizer_state_bytes(w.optimizer)
+    if st.mixed_precision == "pure":
+        return p * 2.0, p * 2.0, p * optimizer_state_bytes(w.optimizer, 2.0)
+    master = const("mixed_precision_master_bytes") if w.master_weights else 0.0
+    return p * 2.0, p * 2.0, p * (optimizer_state_bytes(w.optimizer) + master)
 
 
 def memory_bytes(w: Workload, n_gpus: int = 1) -> MemoryBytes:
     """Memory per GPU, by component (see the module docstring for the formulas).
 
-    ZeRO (Rajbhandari et al. 2020, §5): stage 1 shards optimizer states, stage 2 also
-    gradients, stage 3 also the weights, each ÷ n. FSDP full-shard is stage 3. Inference with
-    n GPUs is tensor parallel (Shoeybi et al. 2019): weights and KV cache ÷ n.
+    Model states divide over tensor × pipeline parallel GPUs (Megatron-LM, Shoeybi et al. 2019;
+    Narayanan et al. 2021). ZeRO over the data-parallel GPUs (Rajbhandari et al. 2020, §5):
+    stage 1 shards optimizer states, stage 2 also gradients, stage 3 also the weights (+ the
+    all-gathered unit being computed and the one prefetched). FSDP full-shard is stage 3.
+    Inference with n GPUs is tensor parallel: weights and KV heads ÷ n.
     """
-    n = max(int(n_gpus), 1)
-    z = w.zero_stage if n > 1 else 0
+    tp, pp, dp = parallel_layout(w, n_gpus)
+    split = tp * pp
+    st = settings(w)
+    z = w.zero_stage if dp > 1 else 0
     pb = param_breakdown(w.model)
-    weights = quantized_weight_bytes(w, pb)
     grads = opt = acts = kv = 0.0
     if w.task == "inference":
-        weights /= n
-        kv = kv_cache_bytes(w) / n
-        acts = _inference_activation_bytes(w)
+        weights = quantized_weight_bytes(w, pb) / split
+        kv = kv_cache_bytes(w) / _kv_shards(w, tp) / pp
+        acts = _inference_activation_bytes(w, tp)
     else:
-        if w.adapters:
-            trainable = lora_params(w)
-            adapter_bytes = 4.0  # PEFT keeps adapters in fp32 (autocast_adapter_dtype=True)
-            weights += trainable * adapter_bytes
-            grads = trainable * adapter_bytes
-            opt = trainable * const("optimizer_state_bytes")[w.optimizer]
-        else:
-            wb = 4.0 if w.precision == "fp32" else 2.0
-            master = const("mixed_precision_master_bytes") if wb < 4 and w.master_weights else 0.0
-            grads = pb.total * wb
-            opt = pb.total * (const("optimizer_state_bytes")[w.optimizer] + master)
-        if z >= 3:
-            weights /= n
-        if z >= 2:
-            grads /= n
+        weights, grads, opt = (x / split for x in _training_states(w, pb))
+        if w.optimizer_in_backward:
+            # each gradient is applied and freed as soon as it is computed (LOMO, Lv et al.
+            # 2023; torchtune optimizer_in_bwd): only the largest parameter's gradient is live
+            grads = min(grads, _largest_tensor(w) * grads / max(_trainable(w, pb), 1.0))
+        if w.paged_optimizer:
+            opt = 0.0  # paged to CPU RAM under memory pressure (QLoRA §3, bitsandbytes paged)
         if z >= 1:
-            opt /= n
+            opt /= dp
+        if z >= 2:
+            grads /= dp
+        if z >= 3:
+            weights = _sharded_weights(w, weights, dp, st)
+        weights, grads, opt = _offload(w, weights, grads, opt)
         if w.model.kind == "transformer":
             acts = transformer_activation_bytes(w)
         else:
             acts = _vision_activation_bytes(w)
-    context = (
-        w.cuda_context_gib if w.cuda_context_gib is not None else const("cuda_context_gib")
-    ) * BYTES_PER_GIB
-    frag = const("fragmentation_fraction") * (weights + grads + opt + acts + kv)
+    context = st.cuda_context_gib * BYTES_PER_GIB
+    frag = st.fragmentation * (weights + grads + opt + acts + kv)
     return MemoryBytes(weights, grads, opt, acts, kv, context, frag)
+
+
+def _trainable(w: Workload, pb: ParamBreakdown) -> float:
+    return lora_params(w) if w.adapters else pb.total
+
+
+def _largest_tensor(w: Workload) -> float:
+    """Parameters in the largest trained tensor (the embedding or one MLP matrix)."""
+    m = w.model
+    h = m.hidden or 0
+    if w.adapters:
+        return float(w.lora.rank * max(h, m.ffn)) if w.lora else 0.0
+    return float(max((m.vocab or 0) * h, m.ffn * h, 1))
+
+
+def _sharded_weights(w: Workload, weights: float, dp: int, st: Settings) -> float:
+    """ZeRO-3 / FSDP weights per GPU: the 1/dp shard plus two all-gathered blocks (the one
+    computing and the one prefetched; Zhao et al. 2023, FSDP §3.2). LitGPT's FSDP LoRA keeps the
+    gathered frozen weights (``replicate+shard``)."""
+    if w.adapters and st.multi_gpu_frozen == "replicate+shard":
+        return weights + weights / dp
+    if w.model.layers is None:  # no block structure known: the shard alone (ZeRO Fig. 1)
+        return weights / dp
+    unit = weights / (w.model.layers + (w.model.decoder_layers or 0))
+    return min(weights, weights / dp + 2 * unit)
+
+
+def _offload(w: Workload, weights: float, grads: float, opt: float) -> tuple[float, float, float]:
+    """CPU offload (ZeRO-Offload, Ren et al. 2021; ZeRO-Infinity; FSDP CPUOffload).
+
+    optimizer: optimizer states and fp32 master weights live in CPU memory and gradients
+    stream there through one reduce bucket (DeepSpeed reduce_bucket_size, 5e8 elements);
+    params: the weights too, with at most stage3_max_live_parameters (1e9) resident on the GPU.
+    """
+    if w.cpu_offload == "none":
+        return weights, grads, opt
+    bucket = float(const("zero_reduce_bucket_elements")) * 2.0
+    opt = 0.0
+    grads = min(grads, bucket)
+    if w.cpu_offload == "params":
+        live = float(const("zero3_max_live_parameters")) * 2.0
+        weights = min(weights, live)
+    return weights, grads, opt
 
 
 def vram_required_gib(workload: Workload | Any, n_gpus: int = 1) -> float:
