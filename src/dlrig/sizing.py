@@ -142,6 +142,8 @@ def _breakdown_from_shape(m: ModelSpec) -> ParamBreakdown:
     elif m.arch != "gpt2":
         extra += h * (2 if m.decoder_layers else 1)  # final norm(s)
     lm_head = 0.0 if m.tie_embeddings else vocab * h
+    # vision-language: the vision tower and projector (Liu et al. 2023, LLaVA) stay 16-bit
+    extra += m.vision_params or 0.0
     total = blocks + embedding + lm_head + extra
     return ParamBreakdown(total, linear, embedding, lm_head, total - linear - embedding - lm_head)
 
@@ -239,6 +241,7 @@ class Settings:
     adapter_dtype: str
     loss: str
     loss_chunks: int
+    loss_upcast: bool
     multi_gpu_frozen: str
     quant_saves_input: bool
     activation_offload: bool
@@ -265,6 +268,7 @@ def settings(w: Workload) -> Settings:
         adapter_dtype=w.adapter_dtype or str(p["adapter_dtype"]),
         loss=w.loss or str(p["loss"]),
         loss_chunks=max(int(p.get("loss_chunks", 1)), 1),
+        loss_upcast=bool(p.get("loss_upcast", True)),
         multi_gpu_frozen=str(p["multi_gpu_frozen"]),
         quant_saves_input=bool(p["quant_saves_input"]),
         activation_offload=bool(p["activation_offload"]) if offload is None else offload,
@@ -328,6 +332,10 @@ def _layer_bytes_per_token(w: Workload, s_kv: int, cross_tokens: int = 0) -> flo
     else:
         linear_in = 2 * h  # q/k/v input, MLP input
     values = linear_in + h + 2 * kv + h  # + Q, K, V, attention output (out-proj input)
+    if base != "frozen" and w.attention != "eager":
+        # Flash/SDPA saves its own output; the out-projection input is a separate reshaped
+        # copy, saved by a trained or 4-bit linear (a frozen 16-bit one saves nothing)
+        values += h
     per_token = 2 * h * norm_b + values * mm_b + k * mlp_f * mm_b
     if m.is_moe:
         per_token += (m.experts or 1) * 4.0  # router logits (fp32 softmax)
@@ -412,23 +420,28 @@ def transformer_activation_bytes(w: Workload) -> float:
 
 
 def logits_bytes(w: Workload, tokens: int) -> float:
-    """Logits memory of the loss over ``tokens`` positions.
+    """Logits memory of the loss over ``tokens`` positions, at the start of the backward pass.
 
-    full: 16-bit logits plus their fp32 upcast for cross-entropy (transformers ForCausalLMLoss);
-    chunked: the 16-bit logits stay, fp32 one chunk at a time (torchtune
-    CEWithChunkedOutputLoss, LitGPT chunked_cross_entropy); fused: the logits are never
-    materialised, one chunk of fp32 logits at a time (Liger FusedLinearCrossEntropy, Unsloth,
-    Cut Cross-Entropy, Wijmans et al. 2024).
+    full: the 16-bit logits, their fp32 upcast and the fp32 log-softmax that cross-entropy saves
+    for backward (transformers ForCausalLMLoss upcasts with ``logits.float()``; PyTorch
+    ``log_softmax`` saves its output): 16-bit + 4 + 4 bytes per logit;
+    chunked: the 16-bit logits and every chunk's saved log-softmax stay, the fp32 upcast exists
+    for one chunk at a time (torchtune CEWithChunkedOutputLoss); without the upcast (LitGPT
+    chunked_cross_entropy on bf16 logits) the log-softmax is 16-bit;
+    fused: the logits are never materialised, one chunk at a time (Liger
+    FusedLinearCrossEntropy, Unsloth, Cut Cross-Entropy, Wijmans et al. 2024).
     """
     st = settings(w)
     vocab = (w.model.vocab or 0) / w.tensor_parallel
     ab = _act_bytes(w)
     full = tokens * vocab
     if st.loss == "fused":
-        return full * (ab + 4.0) / max(st.loss_chunks, 8)
+        return full * (ab + 8.0) / max(st.loss_chunks, 8)
     if st.loss == "chunked":
-        return full * (ab + 4.0 / st.loss_chunks)
-    return full * (ab + 4.0)
+        if not st.loss_upcast:
+            return full * 2 * ab
+        return full * (ab + 4.0 + 4.0 / st.loss_chunks)
+    return full * (ab + 8.0)
 
 
 def _vision_activation_bytes(w: Workload) -> float:
