@@ -968,50 +968,98 @@ def _inference_rates(
             r.time_hours = seconds_to_hours(w.data.tokens / r.decode_tokens_per_s)
 
 
-def gpus_needed(w: Workload, vram_gib: float, max_gpus: int = 64) -> int | None:
-    """Fewest GPUs of ``vram_gib`` each that hold the workload (training with ZeRO-3 when more
-    than one is needed, inference tensor parallel); None when even ``max_gpus`` do not."""
-    for n in (1, 2, 4, 8, 16, 32, 64):
+GPU_COUNTS = (1, 2, 4, 8, 16, 32, 64)
+# Tensor parallelism stays inside one node (8 GPUs on NVLink); beyond that, pipeline stages
+# span nodes over InfiniBand (Narayanan et al. 2021, §3.3: "tensor model parallelism within a
+# multi-GPU server, pipeline model parallelism across servers").
+MAX_TENSOR_PARALLEL = 8
+
+
+def scale_out(w: Workload, vram_gib: float, max_gpus: int = 64) -> tuple[int, str] | None:
+    """(fewest GPUs of ``vram_gib`` each that hold the workload, the parallelism used), or None
+    when even ``max_gpus`` do not. Training shards with ZeRO-3 / FSDP; inference is tensor
+    parallel within a node, then pipeline parallel across nodes."""
+    for n in GPU_COUNTS:
         if n > max_gpus:
             break
-        trial = w if n == 1 or not w.trains else w.model_copy(update={"zero_stage": 3})
-        if bytes_to_gib(memory_bytes(trial, n).total) <= vram_gib:
-            return n
+        trial, label = _scaled(w, n)
+        if trial is None:
+            continue
+        try:
+            need = bytes_to_gib(memory_bytes(trial, n).total)
+        except WorkloadError:
+            continue
+        if need <= vram_gib:
+            return n, label
     return None
+
+
+def _scaled(w: Workload, n: int) -> tuple[Workload | None, str]:
+    """The workload laid out on ``n`` GPUs, and a label for it."""
+    if n == 1:
+        return w.model_copy(update={"tensor_parallel": 1, "pipeline_parallel": 1}), "1 GPU"
+    if w.trains:
+        if w.tensor_parallel * w.pipeline_parallel > 1:
+            return (w if n % (w.tensor_parallel * w.pipeline_parallel) == 0 else None), (
+                f"TP {w.tensor_parallel} × PP {w.pipeline_parallel} × DP"
+            )
+        return w.model_copy(update={"zero_stage": 3}), f"ZeRO-3 / FSDP × {n}"
+    heads = w.model.heads or 1
+    tp = min(n, MAX_TENSOR_PARALLEL)
+    while tp > 1 and heads % tp:
+        tp //= 2
+    pp = n // tp
+    layers = w.model.layers or pp
+    if pp > layers:
+        return None, ""
+    label = f"tensor parallel {tp}" + (f" × pipeline {pp}" if pp > 1 else "")
+    return w.model_copy(update={"tensor_parallel": tp, "pipeline_parallel": pp}), label
+
+
+def gpus_needed(w: Workload, vram_gib: float, max_gpus: int = 64) -> int | None:
+    """Fewest GPUs of ``vram_gib`` each that hold the workload (see :func:`scale_out`)."""
+    found = scale_out(w, vram_gib, max_gpus)
+    return None if found is None else found[0]
 
 
 def system_requirements(
     w: Workload, mem: MemoryBytes, n_gpus: int, chip: GpuChip | None
 ) -> dict[str, float]:
-    """System RAM, CPU threads and storage (constants: cpu_threads_per_gpu, system_ram_base_gib,
-    bytes_per_token_stored, bytes_per_image_stored, checkpoints_kept).
+    """System RAM, CPU threads and storage, each from the workload (constants in
+    ``sizing_data/constants.yaml``: system_ram_base_gib, ram_per_largest_gpu,
+    ram_per_loader_worker_gib, dataset_cache_max_gib, loader_prefetch_batches,
+    cpu_threads_per_gpu, bytes_per_token_stored, bytes_per_image_stored, checkpoints_kept).
 
-    RAM ≥ total VRAM (Dettmers' hardware guide: at least the GPU memory, for pinned staging and
-    checkpoint loading) and ≥ the 16-bit weights, plus a base for the OS and data loaders.
-    Storage: the dataset plus ``checkpoints_kept`` checkpoints (weights + optimizer states).
+    RAM = OS base + max(largest GPU's memory (Dettmers' hardware guide: RAM ≥ the largest GPU),
+    one copy of the checkpoint being loaded or saved) + pinned staging of the prefetched
+    batches + data-loader workers + page cache for a small dataset + whatever the workload
+    offloads to the CPU (ZeRO-Offload states, offloaded activations). Not a multiple of the
+    total VRAM: each GPU's process streams its own batches and shards.
+    Storage: the dataset, the base model download and ``checkpoints_kept`` checkpoints.
     """
     per_gpu_gib = bytes_to_gib(mem.total)
-    vram_gib = chip.vram_gib if chip is not None and chip.vram_gib else per_gpu_gib
+    largest_gib = chip.vram_gib if chip is not None and chip.vram_gib else per_gpu_gib
     pb = param_breakdown(w.model)
-    weights16_gib = bytes_to_gib(pb.total * 2)
-    ram = max(vram_gib * n_gpus, weights16_gib) + float(const("system_ram_base_gib"))
+    stored = quantized_weight_bytes(w, pb) if not w.trains or w.adapters else pb.total * 2.0
+    load_gib = bytes_to_gib(stored)
     threads = int(const("cpu_threads_per_gpu")[w.model.kind]) * n_gpus + 2
-    dataset_gb = 0.0
+    dataset_gb = _dataset_gb(w)
+    ram = float(const("system_ram_base_gib"))
+    ram += max(largest_gib * float(const("ram_per_largest_gpu")), load_gib)
+    ram += bytes_to_gib(_batch_bytes(w) * n_gpus * float(const("loader_prefetch_batches")))
+    ram += (threads - 2) * float(const("ram_per_loader_worker_gib"))
     if w.trains:
-        if w.model.kind == "transformer":
-            tokens = w.data.tokens or (
-                w.data.samples * w.seq_len if w.data.samples is not None else 0.0
-            )
-            per_tok = const("bytes_per_token_stored") * (2 if (w.model.vocab or 0) > 65536 else 1)
-            dataset_gb = bytes_to_gb(tokens * per_tok)
-        elif w.data.samples is not None:
-            dataset_gb = bytes_to_gb(w.data.samples * const("bytes_per_image_stored"))
+        ram += min(dataset_gb * BYTES_PER_GB / BYTES_PER_GIB, float(const("dataset_cache_max_gib")))
+        ram += bytes_to_gib(_offloaded_bytes(w, pb))
     if w.trains:
-        # full training: 16 bytes/param (ZeRO); LoRA: fp32 adapters + AdamW states
+        # full training: 16 bytes/param (ZeRO); LoRA: adapters + AdamW states
         ckpt_bytes = lora_params(w) * (4 + 8) if w.adapters else pb.total * 16
+        ckpt_bytes *= const("checkpoints_kept")
+        if w.task != "train":
+            ckpt_bytes += pb.total * 2.0  # the base model being fine-tuned, downloaded
     else:
         ckpt_bytes = quantized_weight_bytes(w, pb)
-    checkpoints_gb = bytes_to_gb(ckpt_bytes * (const("checkpoints_kept") if w.trains else 1))
+    checkpoints_gb = bytes_to_gb(ckpt_bytes)
     return {
         "ram_gib": round(ram, 1),
         "cpu_threads": threads,
@@ -1019,6 +1067,41 @@ def system_requirements(
         "checkpoints_gb": round(checkpoints_gb, 1),
         "storage_gb": round(dataset_gb + checkpoints_gb, 1),
     }
+
+
+def _dataset_gb(w: Workload) -> float:
+    if not w.trains:
+        return 0.0
+    if w.model.kind == "transformer":
+        tokens = w.data.tokens or (w.data.samples * w.seq_len if w.data.samples is not None else 0)
+        per_tok = const("bytes_per_token_stored") * (2 if (w.model.vocab or 0) > 65536 else 1)
+        return bytes_to_gb(tokens * per_tok)
+    if w.data.samples is not None:
+        return bytes_to_gb(w.data.samples * const("bytes_per_image_stored"))
+    return 0.0
+
+
+def _batch_bytes(w: Workload) -> float:
+    """One micro-batch as the data loader hands it over: int64 token ids and labels, or fp32
+    images (3 × size²)."""
+    if w.model.kind == "transformer":
+        return w.micro_batch * w.seq_len * 8.0 * 2
+    side = w.model.image_size or 224
+    return w.micro_batch * 3 * side * side * 4.0
+
+
+def _offloaded_bytes(w: Workload, pb: ParamBreakdown) -> float:
+    """Bytes the workload keeps in CPU memory instead of the GPU."""
+    total = 0.0
+    if w.cpu_offload != "none" or w.paged_optimizer:
+        _, grads, opt = _training_states(w, pb)
+        total += opt + (grads if w.cpu_offload != "none" else 0.0)
+        if w.cpu_offload == "params":
+            total += _training_states(w, pb)[0]
+    if settings(w).activation_offload and w.model.kind == "transformer":
+        m = w.model
+        total += (m.layers or 0) * w.seq_len * w.micro_batch * (m.hidden or 0) * _act_bytes(w)
+    return total
 
 
 def _notes(w: Workload, chip: GpuChip | None, r: SizingResult) -> list[str]:
@@ -1076,8 +1159,10 @@ def rank_chips(
 ) -> list[dict[str, Any]]:
     """One row per chip: fits, perf (tokens/s, samples/s or TFLOPS), price, perf/$ and perf/W.
 
-    Without a workload, perf is the chip's dense 16-bit TFLOPS. ``sort``: fit (fitting chips
-    first, then fastest), perf, price (cheapest first), perf-per-dollar, perf-per-watt. Chips
+    Without a workload, perf is the chip's dense 16-bit TFLOPS. ``sort``: fit (fastest
+    first), perf, price (cheapest first), perf-per-dollar, perf-per-watt. Every order puts the
+    chips that hold the workload on ``n_gpus`` first, then those that need more GPUs (fewest
+    first; ``gpus_needed`` and ``parallelism`` say how many and how), then the rest. Chips
     without a price sort last on the price keys.
     """
     if n_gpus < 1:
@@ -1107,13 +1192,15 @@ def rank_chips(
         else:
             r = size(w, chip, n_gpus, interconnect, utilization)
             rate, unit = r.throughput
+            layout = None if chip.vram_gib is None else scale_out(w, chip.vram_gib)
             row.update(
                 fits=r.fits,
                 vram_needed_gib=round(r.vram_per_gpu_gib, 2),
                 time_hours=r.time_hours,
                 perf=rate,
                 perf_unit=unit,
-                gpus_needed=r.gpus_needed,
+                gpus_needed=None if layout is None else layout[0],
+                parallelism=None if layout is None else layout[1],
             )
         perf = row["perf"]
         price = chip.launch_price_usd
@@ -1129,22 +1216,25 @@ def rank_chips(
         return -v if v is not None else float("inf")
 
     def key(row: dict[str, Any]) -> tuple[Any, ...]:
+        # a chip that fits always ranks above one that does not, whatever the sort key
         fit_rank = {True: 0, None: 1, False: 2}[row["fits"]]
+        needed = row.get("gpus_needed") or (10**6 if row["fits"] is False else 0)
+        head = (fit_rank, needed if row["fits"] is False else 0)
         if sort == "perf":
-            return (neg(row["perf"]), fit_rank, row["name"])
+            return (*head, neg(row["perf"]), row["name"])
         if sort == "price":
             price = row["price_usd"]
-            return (price is None, price or 0.0, fit_rank, row["name"])
+            return (*head, price is None, price or 0.0, row["name"])
         if sort == "perf-per-dollar":
             return (
+                *head,
                 row["perf_per_1000_usd"] is None,
                 neg(row["perf_per_1000_usd"]),
-                fit_rank,
                 row["name"],
             )
         if sort == "perf-per-watt":
-            return (neg(row["perf_per_watt"]), fit_rank, row["name"])
-        return (fit_rank, neg(row["perf"]), row["price_usd"] is None, row["name"])
+            return (*head, neg(row["perf_per_watt"]), row["name"])
+        return (*head, neg(row["perf"]), row["price_usd"] is None, row["name"])
 
     rows.sort(key=key)
     return rows

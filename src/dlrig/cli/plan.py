@@ -25,6 +25,10 @@ def plan_cmd(
     task: Annotated[
         str | None, typer.Option("--task", help="train, finetune, lora, qlora or inference.")
     ] = None,
+    precision: Annotated[
+        str | None,
+        typer.Option("--precision", "-p", help="fp32, bf16, fp16, fp8, int8 or int4."),
+    ] = None,
     objective: Annotated[
         str,
         typer.Option("--objective", help="throughput, vram, throughput-per-dollar or cost."),
@@ -118,6 +122,7 @@ def plan_cmd(
         workload,
         objective=objective,
         task=task,
+        precision=precision,
         gpus=gpus,
         upgrade_to=upgrade_to,
         min_vram_gib=min_vram_gib,

@@ -273,6 +273,7 @@ def gpus_cmd(
                 "VRAM GiB",
                 "needs GiB",
                 "fits",
+                "GPUs needed",
                 "time",
                 unit,
                 "launch $",
@@ -286,6 +287,7 @@ def gpus_cmd(
                     r["vram_gib"],
                     r["vram_needed_gib"],
                     {True: "yes", False: "no", None: "—"}[r["fits"]],
+                    _needed(r),
                     human_hours(r["time_hours"]),
                     fmt_num(r["perf"], 1),
                     "unknown" if r["price_usd"] is None else fmt_num(r["price_usd"], 0),
@@ -296,6 +298,16 @@ def gpus_cmd(
             ],
         )
     )
+
+
+def _needed(row: dict[str, Any]) -> str:
+    """'2 (tensor parallel 2)' for a chip that needs several; '—' without a workload."""
+    if row["fits"] is None:
+        return "—"
+    n = row.get("gpus_needed")
+    if n is None:
+        return "more than 64"
+    return str(n) if n == 1 else f"{n} ({row.get('parallelism')})"
 
 
 def register(app: typer.Typer) -> None:
