@@ -256,3 +256,24 @@ def test_every_sizing_constant_has_a_source_and_the_file_a_date() -> None:
     for name, row in constants().items():
         assert "value" in row, name
         assert len(str(row.get("source", ""))) > 10, name
+
+
+@pytest.mark.parametrize(("model", "gpu_gib"), [("llama-1-33b", 24.0), ("llama-1-65b", 48.0)])
+def test_qlora_paper_runs_fit(model: str, gpu_gib: float) -> None:
+    # QLoRA (Dettmers et al. 2023): Guanaco 33B on one 24 GB GPU, 65B on one 48 GB GPU, with
+    # artidoro/qlora's setup: NF4 + double quant, r=64 on all linear layers, bf16 adapters,
+    # paged 32-bit AdamW, gradient checkpointing, batch 1, 16 + 512 tokens.
+    w = {
+        "framework": "hf-trainer",
+        "task": "qlora",
+        "model": model,
+        "optimizer": "paged_adamw_32bit",
+        "adapter_dtype": "bf16",
+        "micro_batch": 1,
+        "sequence": 528,
+        "lora": {"rank": 64, "targets": "all-linear", "dropout": 0.05},
+    }
+    need = vram_required_gib(w)
+    assert need <= gpu_gib
+    # without paging and with fp32 adapters the same run needs more memory
+    assert vram_required_gib({**w, "optimizer": "adamw", "adapter_dtype": "fp32"}) > need

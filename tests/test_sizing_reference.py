@@ -450,7 +450,9 @@ def _lit(model: str, measured: float, what: str, **kw: object) -> Case:
     batch = int(kw.get("batch", 1))  # type: ignore[call-overload]
     cid = f"litgpt-{model}-{quant or 'bf16'}-b{batch}" + (f"-{gpus}gpu" if gpus > 1 else "")
     wl = litgpt_lora(model, batch, quant, gpus)  # type: ignore[arg-type]
-    return Case(cid, "training", what, measured, "GB", 0.15, LITGPT_SRC, lambda: _alloc_gb(wl, gpus))
+    return Case(
+        cid, "training", what, measured, "GB", 0.15, LITGPT_SRC, lambda: _alloc_gb(wl, gpus)
+    )
 
 
 def _lit_inf(model: str, measured: float, what: str, quant: str | None = None) -> Case:

@@ -787,6 +787,7 @@ class SizingResult:
     prefill_tokens_per_s: float | None = None
     decode_tokens_per_s: float | None = None
     gpus_needed: int | None = None
+    parallelism: str | None = None
     system: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -845,6 +846,7 @@ class SizingResult:
                 "gradient_checkpointing": w.gradient_checkpointing,
                 "zero_stage": w.zero_stage,
                 "lora_rank": w.lora.rank if w.lora else None,
+                "framework": w.framework,
             },
             "gpu": None
             if self.chip is None
@@ -858,6 +860,7 @@ class SizingResult:
             "fits": self.fits,
             "shortfall_gib": None if self.shortfall_gib is None else round(self.shortfall_gib, 3),
             "gpus_needed": self.gpus_needed,
+            "parallelism": self.parallelism,
             "flops": self.flops,
             "effective_tflops": self.effective_tflops,
             "utilization": self.utilization,
@@ -928,7 +931,9 @@ def size(
         elif (per_sample := _vision_training_flops_per_sample(w.model)) is not None:
             result.training_tokens_per_s = tflops_to_flops(eff) / (per_sample * factor)
     if chip is not None and chip.vram_gib is not None:
-        result.gpus_needed = gpus_needed(w, chip.vram_gib)
+        layout = scale_out(w, chip.vram_gib)
+        if layout is not None:
+            result.gpus_needed, result.parallelism = layout
     result.system = system_requirements(w, mem, n_gpus, chip)
     result.notes = _notes(w, chip, result)
     return result

@@ -473,6 +473,7 @@ def workload_from_flags(
     tokens: str | None = None,
     samples: str | None = None,
     epochs: float | None = None,
+    framework: str | None = None,
 ) -> Workload:
     """The workload of the ``dlrig size`` / ``dlrig gpus`` flags: the workload file at ``path``
     (if any) with every flag that is not None laid over its fields.
@@ -496,6 +497,7 @@ def workload_from_flags(
         "sequence": seq,
         "gradient_checkpointing": checkpointing,
         "zero_stage": zero,
+        "framework": framework,
     }
     data.update({k: v for k, v in flags.items() if v is not None})
     if lora_rank is not None:

@@ -45,6 +45,14 @@ SamplesOpt = Annotated[
     str | None, typer.Option("--samples", help="Training samples per epoch (vision).")
 ]
 EpochsOpt = Annotated[float | None, typer.Option("--epochs", help="Epochs (default 1).")]
+FrameworkOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--framework",
+        help="Framework profile: hf-trainer, torchtune, deepspeed, fsdp, litgpt, unsloth, "
+        "vllm or llama.cpp.",
+    ),
+]
 GpusOpt = Annotated[int, typer.Option("--gpus", "-n", help="Number of GPUs.", min=1)]
 InterconnectOpt = Annotated[
     str, typer.Option("--interconnect", help="pcie, pcie-switch, nvlink or network.")
@@ -100,7 +108,12 @@ def render_size(r: SizingResult) -> None:
     if r.chip is not None and r.chip.vram_gib is not None:
         verdict = "yes" if r.fits else f"no — {r.shortfall_gib:.1f} GiB short"
         facts.append(["fits in " + f"{r.chip.vram_gib:g} GiB", verdict])
-        facts.append(["GPUs needed", r.gpus_needed if r.gpus_needed else "more than 64"])
+        facts.append(
+            [
+                "GPUs needed",
+                f"{r.gpus_needed} ({r.parallelism})" if r.gpus_needed else "more than 64",
+            ]
+        )
     if r.flops is not None:
         facts.append(["training FLOPs", f"{r.flops:.3g}"])
     if r.effective_tflops is not None:
@@ -149,6 +162,7 @@ def size_cmd(
     tokens: TokensOpt = None,
     samples: SamplesOpt = None,
     epochs: EpochsOpt = None,
+    framework: FrameworkOpt = None,
     list_models: Annotated[
         bool, typer.Option("--list-models", help="List the model presets and exit.")
     ] = False,
@@ -183,6 +197,7 @@ def size_cmd(
         tokens=tokens,
         samples=samples,
         epochs=epochs,
+        framework=framework,
     )
     chip = None
     if gpu is not None:
@@ -218,6 +233,7 @@ def gpus_cmd(
     tokens: TokensOpt = None,
     samples: SamplesOpt = None,
     epochs: EpochsOpt = None,
+    framework: FrameworkOpt = None,
     json_: JsonOpt = False,
     catalog: CatalogOpt = None,
 ) -> None:
@@ -251,6 +267,7 @@ def gpus_cmd(
             tokens=tokens,
             samples=samples,
             epochs=epochs,
+            framework=framework,
         )
     ranking = gpu_ranking(open_catalog(catalog).chips, w, gpus, interconnect, utilization, sort)
     if json_:
