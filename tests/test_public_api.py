@@ -63,17 +63,17 @@ def test_size_preset_matches_the_cli(run_cli) -> None:  # type: ignore[no-untype
     cli = run_cli(
         "size", "--model", "llama-3.1-8b", "--task", "qlora", "--gpu", "rtx 4090", "--json"
     ).json()
-    assert r.as_dict() == cli
-    assert cli["memory_gib"]["total_per_gpu"] == r.as_dict()["memory_gib"]["total_per_gpu"]
+    assert r.to_dict() == cli
+    assert cli["memory_gib"]["total_per_gpu"] == r.to_dict()["memory_gib"]["total_per_gpu"]
 
 
 def test_size_takes_a_preset_name_a_file_and_a_card_name(run_cli) -> None:  # type: ignore[no-untyped-def]
     bare = dlrig.size("llama-3.1-8b")
     assert bare.workload.model.id == "llama-3.1-8b" and bare.chip is None
-    assert bare.as_dict() == run_cli("size", "--model", "llama-3.1-8b", "--json").json()
+    assert bare.to_dict() == run_cli("size", "--model", "llama-3.1-8b", "--json").json()
     from_file = dlrig.size(QLORA_FILE, gpu="RTX 3090", gpus=2)
     cli = run_cli("size", str(QLORA_FILE), "--gpu", "RTX 3090", "--gpus", "2", "--json").json()
-    assert from_file.as_dict() == cli and from_file.n_gpus == 2
+    assert from_file.to_dict() == cli and from_file.n_gpus == 2
     card = dlrig.size("llama-3.1-8b", gpu="NVIDIA GeForce RTX 4090 Founders Edition")
     assert card.chip is not None and card.chip.id == "rtx-4090"
     with pytest.raises(dlrig.DlrigError, match="file not found"):

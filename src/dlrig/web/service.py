@@ -113,7 +113,7 @@ def size_workload(
 
     w = load_workload_input(workload)
     chip = catalog.gpu_chip(gpu) if gpu else None
-    return size(w, chip, n_gpus=gpus, interconnect=interconnect, utilization=utilization).as_dict()
+    return size(w, chip, n_gpus=gpus, interconnect=interconnect, utilization=utilization).to_dict()
 
 
 def rank_gpus(
