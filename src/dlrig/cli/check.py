@@ -125,7 +125,9 @@ def rules_cmd(
     if slug is None:
         rules = list(iter_rules())
         if json_:
-            print_json([r.to_dict() for r in rules])
+            from dlrig.app.catalog import RuleList
+
+            print_json(RuleList(rules))
             return
         stdout.print(
             table(

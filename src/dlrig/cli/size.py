@@ -18,12 +18,14 @@ if TYPE_CHECKING:
 
 def _list_models(json_: bool) -> None:
     from dlrig.sizing import count_params
-    from dlrig.workload import model_presets
 
-    presets = list(model_presets().values())
+    from dlrig.app.catalog import presets as all_presets
+
+    specs = all_presets()
     if json_:
-        print_json([m.model_dump(mode="json") for m in presets])
+        print_json(specs)
         return
+    presets = specs.items
     stdout.print(
         table(
             "model presets",
