@@ -51,10 +51,22 @@ def test_check(run_cli: Any, client: TestClient) -> None:
 
 def test_size(run_cli: Any, client: TestClient) -> None:
     out = _same(
-        run_cli("size", "--model", "llama-3.1-8b", "--task", "qlora", "--gpu", "rtx 4090",
-                "--batch", "2", "--json"),  # fmt: skip
-        client.post("/api/size", json={"model": "llama-3.1-8b", "task": "qlora",
-                                       "gpu": "rtx 4090", "batch": 2}),  # fmt: skip
+        run_cli(
+            "size",
+            "--model",
+            "llama-3.1-8b",
+            "--task",
+            "qlora",
+            "--gpu",
+            "rtx 4090",
+            "--batch",
+            "2",
+            "--json",
+        ),
+        client.post(
+            "/api/size",
+            json={"model": "llama-3.1-8b", "task": "qlora", "gpu": "rtx 4090", "batch": 2},
+        ),
         dlrig.to_json(dlrig.size(model="llama-3.1-8b", task="qlora", gpu="rtx 4090", batch=2)),
     )
     assert '"micro_batch": 2' in out

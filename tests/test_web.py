@@ -14,10 +14,10 @@ pytest.importorskip("jinja2")
 
 from fastapi.testclient import TestClient
 
-from dlrig.errors import WorkloadError
 from dlrig.app import catalog as app_catalog
 from dlrig.app.base import workload_ref
 from dlrig.app.plan import planner_available
+from dlrig.errors import WorkloadError
 from dlrig.web.app import PACKAGE_DIR, create_app
 
 REPO = Path(__file__).resolve().parents[1]
@@ -276,7 +276,10 @@ def test_plan_infeasible_and_errors(client: TestClient) -> None:
 def test_plan_workload_is_never_a_server_path() -> None:
     assert workload_ref("/etc/passwd", read_files=False) == {"model": "/etc/passwd"}
     assert workload_ref("llama-3.1-8b", read_files=False) == {"model": "llama-3.1-8b"}
-    assert workload_ref("model: x\ntask: lora\n", read_files=False) == {"model": "x", "task": "lora"}
+    assert workload_ref("model: x\ntask: lora\n", read_files=False) == {
+        "model": "x",
+        "task": "lora",
+    }
     assert workload_ref("  ", read_files=False) is None
     # YAML text is read by the library's workload parser: its message, with the line
     with pytest.raises(WorkloadError, match=r"^workload:2: not valid YAML"):

@@ -29,9 +29,9 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from dlrig.app.gpus import GpuRanking
     from dlrig.build import Build
     from dlrig.catalog import Catalog
-    from dlrig.app.gpus import GpuRanking
     from dlrig.cost.tco import CostReport
     from dlrig.optimize import PlanResult
     from dlrig.parts import Category

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Protocol, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from dlrig.errors import InputError, WorkloadError
 
@@ -112,7 +112,9 @@ def request_error(errors: Any, model: type[BaseModel] | None = None) -> InputErr
     if kind == "greater_than_equal":
         return InputError(f"{name}: {value} is below {ctx['ge']}", f"give {ctx['ge']} or more")
     if kind == "greater_than":
-        return InputError(f"{name}: {value} is not above {ctx['gt']}", f"give more than {ctx['gt']}")
+        return InputError(
+            f"{name}: {value} is not above {ctx['gt']}", f"give more than {ctx['gt']}"
+        )
     if kind == "less_than_equal":
         return InputError(f"{name}: {value} is above {ctx['le']}", f"give {ctx['le']} or less")
     return InputError(f"{name}: {first.get('msg', 'invalid value')}", f"fix {name}")
@@ -149,18 +151,40 @@ class WorkloadFlags(Request):
     """The twelve workload flags of ``dlrig size`` and ``dlrig gpus`` (laid over a workload
     file's fields; see :func:`dlrig.workload.workload_from_flags`)."""
 
-    task: Annotated[str | None, Cli("--task")] = None
-    model: Annotated[str | None, Cli("--model", "-m")] = None
-    precision: Annotated[str | None, Cli("--precision", "-p")] = None
-    optimizer: Annotated[str | None, Cli("--optimizer")] = None
-    batch: Annotated[int | None, Cli("--batch", "-b")] = None
-    seq: Annotated[int | None, Cli("--seq", "-s")] = None
-    checkpointing: Annotated[bool | None, Cli("--checkpointing/--no-checkpointing")] = None
-    zero: Annotated[int | None, Cli("--zero")] = None
-    lora_rank: Annotated[int | None, Cli("--lora-rank")] = None
-    tokens: Annotated[str | None, Cli("--tokens")] = None
-    samples: Annotated[str | None, Cli("--samples")] = None
-    epochs: Annotated[float | None, Cli("--epochs")] = None
+    task: Annotated[str | None, Cli("--task")] = Field(
+        None, description="train, finetune, lora, qlora or inference."
+    )
+    model: Annotated[str | None, Cli("--model", "-m")] = Field(
+        None, description="Model preset (see --list-models)."
+    )
+    precision: Annotated[str | None, Cli("--precision", "-p")] = Field(
+        None, description="fp32, bf16, fp16, fp8, int8 or int4."
+    )
+    optimizer: Annotated[str | None, Cli("--optimizer")] = Field(
+        None, description="adamw, adamw8bit, sgd or adafactor."
+    )
+    batch: Annotated[int | None, Cli("--batch", "-b")] = Field(
+        None, description="Micro-batch per GPU."
+    )
+    seq: Annotated[int | None, Cli("--seq", "-s")] = Field(
+        None, description="Sequence length (tokens)."
+    )
+    checkpointing: Annotated[bool | None, Cli("--checkpointing/--no-checkpointing")] = Field(
+        None, description="Gradient checkpointing."
+    )
+    zero: Annotated[int | None, Cli("--zero")] = Field(
+        None, description="ZeRO stage 0-3 (3 = FSDP)."
+    )
+    lora_rank: Annotated[int | None, Cli("--lora-rank")] = Field(None, description="LoRA rank.")
+    tokens: Annotated[str | None, Cli("--tokens")] = Field(
+        None, description="Training tokens per epoch, e.g. 10B or 1e9."
+    )
+    samples: Annotated[str | None, Cli("--samples")] = Field(
+        None, description="Training samples per epoch (vision)."
+    )
+    epochs: Annotated[float | None, Cli("--epochs")] = Field(
+        None, description="Epochs (default 1)."
+    )
 
     def flags(self) -> dict[str, Any]:
         """The flags as :func:`dlrig.workload.workload_from_flags` keywords."""

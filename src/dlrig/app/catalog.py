@@ -20,11 +20,11 @@ if TYPE_CHECKING:
     from dlrig.parts import GpuChip, Part
 
 __all__ = [
-    "SpecList",
     "PartDetail",
     "PartList",
     "PartsRequest",
     "ShowRequest",
+    "SpecList",
     "part_dict",
     "presets",
     "rules",
@@ -121,7 +121,9 @@ def run(req: PartsRequest, catalog: Catalog) -> PartList:
         return PartList(getattr(catalog, "price_only_parts", lambda c: [])(cat))
     if req.q:
         parsed = [catalog.parse_filter(f, cat) for f in req.filter]
-        return PartList([p for p in catalog.search(req.q, cat) if all(f.matches(p) for f in parsed)])
+        return PartList(
+            [p for p in catalog.search(req.q, cat) if all(f.matches(p) for f in parsed)]
+        )
     return PartList(catalog.list(cat, list(req.filter)))
 
 

@@ -55,7 +55,7 @@ class CostRequest(Request):
     run_hours: Annotated[float | None, Cli("--run-hours")] = Field(
         None, description="Or: hours one training run takes on this build."
     )
-    prices: Annotated[list[Path], Cli("--prices", metavar="FILE")] = Field(
+    prices: Annotated[list[Path], Cli("--prices", metavar="<path>")] = Field(
         [], description="Your own price list (CSV or YAML); repeatable."
     )
 

@@ -29,7 +29,7 @@ __all__ = ["PlanRequest", "planner_available", "run"]
 class PlanRequest(Request):
     """What ``dlrig plan`` takes (names as in ``dlrig plan --json``'s request echo)."""
 
-    budget_usd: Annotated[Usd | None, Cli("--budget-usd", "-b", metavar="USD")] = Field(
+    budget_usd: Annotated[Usd | None, Cli("--budget-usd", "-b", metavar="<usd>")] = Field(
         None, description="Budget in US dollars (7000, 7,000, $7k)."
     )
     workload: Annotated[
@@ -83,7 +83,7 @@ class PlanRequest(Request):
     time_limit: Annotated[float, Cli("--time-limit")] = Field(
         10.0, description="Solver time limit per solve (s)."
     )
-    part_price: Annotated[dict[str, float], Cli("--part-price", metavar="NAME=USD")] = Field(
+    part_price: Annotated[dict[str, float], Cli("--part-price", metavar="<name=usd>")] = Field(
         {},
         description="NAME=USD: your price for a part (e.g. a quote for a board the catalog has "
         "no price for). Repeat for several parts.",

@@ -8,7 +8,7 @@ import typer
 
 from dlrig.cli.options import CatalogOpt, JsonOpt
 from dlrig.cli.output import print_json, stdout, table
-from dlrig.parts import Category, GpuChip, Part, parse_category
+from dlrig.parts import Category, GpuChip, Part
 
 catalog_app = typer.Typer(
     help="Browse the parts catalog (built-in, or an imported store with --catalog); import "
@@ -182,9 +182,7 @@ def list_cmd(
     """
     from dlrig.app import catalog as app_catalog
 
-    req = app_catalog.PartsRequest.parse(
-        category=category, filter=filter_, price_only=price_only
-    )
+    req = app_catalog.PartsRequest.parse(category=category, filter=filter_, price_only=price_only)
     cat_obj = _open(catalog)
     parts = app_catalog.run(req, cat_obj)
     if json_:

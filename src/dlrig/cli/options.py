@@ -45,9 +45,13 @@ CATALOG = option("catalog", CatalogOpt)
 
 
 def cli_fields(model: type[BaseModel]) -> dict[str, tuple[FieldInfo, Cli]]:
-    """The request fields that have a CLI option or argument, with their :class:`Cli`."""
+    """The request fields that have a CLI option or argument, with their :class:`Cli`: the
+    model's own fields first, then those it inherits (e.g. the workload flags)."""
+    own = set(model.__annotations__)
+    names = sorted(model.model_fields, key=lambda n: n not in own)  # stable: field order kept
     out: dict[str, tuple[FieldInfo, Cli]] = {}
-    for name, info in model.model_fields.items():
+    for name in names:
+        info = model.model_fields[name]
         cli = next((m for m in info.metadata if isinstance(m, Cli)), None)
         if cli is not None:
             out[name] = (info, cli)
@@ -83,7 +87,7 @@ def _parameter(name: str, info: FieldInfo, cli: Cli) -> inspect.Parameter:
     required = info.is_required()
     help_text = info.description or ""
     if not (required or default in (None, [], {}) or kind == "bool"):
-        help_text += f" [default: {default}]"
+        help_text += f"  [default: {default}]"
     # Everything but a flag reaches the model as typed: the model parses it (one message).
     value_type: Any = bool if kind == "bool" else (list[str] if many else str)
     metavar = cli.metavar or (None if kind == "bool" else _METAVAR[kind])
@@ -91,7 +95,8 @@ def _parameter(name: str, info: FieldInfo, cli: Cli) -> inspect.Parameter:
         spec: Any = typer.Argument(help=help_text, metavar=metavar, show_default=False)
     else:
         spec = typer.Option(*cli.flags, help=help_text, metavar=metavar, show_default=False)
-    annotation = Annotated[value_type if required else value_type | None, spec]
+    optional: Any = value_type if required else value_type | None
+    annotation: Any = Annotated[optional, spec]
     return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY,
                              default=inspect.Parameter.empty if required else None,
                              annotation=annotation)  # fmt: skip
@@ -119,4 +124,3 @@ def from_request(
         return command
 
     return decorate
-

@@ -16,10 +16,10 @@ from dlrig.units import human_count, human_hours
 if TYPE_CHECKING:
     from dlrig.sizing import SizingResult
 
-def _list_models(json_: bool) -> None:
-    from dlrig.sizing import count_params
 
+def _list_models(json_: bool) -> None:
     from dlrig.app.catalog import presets as all_presets
+    from dlrig.sizing import count_params
 
     specs = all_presets()
     if json_:
@@ -148,8 +148,10 @@ def gpus_cmd(req: GpusRequest, json_: bool = False, catalog: str | None = None) 
         stdout.print("the catalog has no GPU chips")
         return
     unit = rows[0]["perf_unit"]
-    title = f"GPU chips for {ranking.workload}" if ranking.workload else (
-        "GPU chips by dense 16-bit TFLOPS"
+    title = (
+        f"GPU chips for {ranking.workload}"
+        if ranking.workload
+        else ("GPU chips by dense 16-bit TFLOPS")
     )
     if req.gpus > 1:
         title += f" ({req.gpus} per machine)"

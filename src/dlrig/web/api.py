@@ -111,8 +111,9 @@ def add_api(app: FastAPI, catalogs: Catalogs) -> None:
         _add_plan_api(app, catalogs)
 
 
-# Solver seconds a web request may ask for: the server's time is shared.
+# What one web request may ask of the planner: the server's time is shared.
 MAX_WEB_TIME_LIMIT_S = 60.0
+MAX_WEB_ALTERNATIVES = 10
 
 
 def _add_plan_api(app: FastAPI, catalogs: Catalogs) -> None:
@@ -141,10 +142,11 @@ def _add_plan_api(app: FastAPI, catalogs: Catalogs) -> None:
 
 
 def capped(req: plan.PlanRequest) -> plan.PlanRequest:
-    """A plan request within the server's cap on solver time."""
-    if not req.time_limit <= MAX_WEB_TIME_LIMIT_S:
-        raise InputError(
-            f"time_limit: {req.time_limit:g} is above {MAX_WEB_TIME_LIMIT_S:g}",
-            f"give {MAX_WEB_TIME_LIMIT_S:g} or less",
-        )
+    """A plan request within the server's caps on solver time and alternatives."""
+    for name, value, most in (
+        ("time_limit", req.time_limit, MAX_WEB_TIME_LIMIT_S),
+        ("alternatives", req.alternatives, MAX_WEB_ALTERNATIVES),
+    ):
+        if not value <= most:
+            raise InputError(f"{name}: {value:g} is above {most:g}", f"give {most:g} or less")
     return req
