@@ -647,20 +647,20 @@ def _sharded_weights(w: Workload, weights: float, dp: int, st: Settings) -> floa
 
 
 def _offload(w: Workload, weights: float, grads: float, opt: float) -> tuple[float, float, float]:
-    """CPU offload (ZeRO-Offload, Ren et al. 2021; ZeRO-Infinity; FSDP CPUOffload).
+    """CPU offload (ZeRO-Offload, Ren et al. 2021; ZeRO-Infinity; FSDP CPUOffload), with
+    DeepSpeed's own accounting (``estimate_zero3_model_states_mem_needs``): the GPU keeps a
+    working buffer of the largest layer (4 bytes per parameter) for gradients in flight.
 
-    optimizer: optimizer states and fp32 master weights live in CPU memory and gradients
-    stream there through one reduce bucket (DeepSpeed reduce_bucket_size, 5e8 elements);
-    params: the weights too, with at most stage3_max_live_parameters (1e9) resident on the GPU.
+    optimizer: optimizer states, fp32 master weights and gradients live in CPU memory;
+    params: the weights too, so only the largest layer is resident on the GPU.
     """
     if w.cpu_offload == "none":
         return weights, grads, opt
-    bucket = float(const("zero_reduce_bucket_elements")) * 2.0
+    largest = _largest_tensor(w) * 4.0
     opt = 0.0
-    grads = min(grads, bucket)
+    grads = min(grads, largest)
     if w.cpu_offload == "params":
-        live = float(const("zero3_max_live_parameters")) * 2.0
-        weights = min(weights, live)
+        weights = 0.0
     return weights, grads, opt
 
 
