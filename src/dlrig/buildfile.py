@@ -35,7 +35,7 @@ from dlrig.build import MAX_COUNT, MULTI_CATEGORIES, Build, BuildItem, Site
 from dlrig.catalog.resolve import normalize
 from dlrig.errors import BuildFileError, PartNotFoundError
 from dlrig.parts import PART_MODELS, Category, Part, category_key
-from dlrig.textfile import read_text
+from dlrig.textfile import TextError, parse_yaml, read_text
 
 if TYPE_CHECKING:
     from dlrig.catalog import Catalog
@@ -53,10 +53,9 @@ __all__ = [
 TOP_KEYS = ("name", "description", "parts", "site", "workload", "cost")
 ITEM_KEYS = ("part", "custom", "count", "price_usd")
 SITE_KEYS = ("mains_voltage_v", "circuit_amps")
-try:
-    _Loader: Any = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover
-    _Loader = yaml.SafeLoader
+# Values in one build file after alias expansion: a 64-GPU build with custom parts has a few
+# hundred; anything near this limit is not a build file.
+MAX_BUILD_VALUES = 20_000
 
 Path_ = tuple[str | int, ...]
 
@@ -96,33 +95,18 @@ def read_build_data(path: str | Path) -> tuple[dict[str, Any], dict[Path_, int]]
 
 
 def parse_text(text: str, source: str = "<inline>") -> tuple[dict[str, Any], dict[Path_, int]]:
-    """YAML/JSON text → (mapping, lines)."""
+    """YAML/JSON text → (mapping, lines), through the safe loader (:mod:`dlrig.textfile`)."""
     try:
-        node = yaml.compose(text, Loader=_Loader)
-    except yaml.YAMLError as exc:
-        if source.lower().endswith(".json"):
+        doc = parse_yaml(text, max_nodes=MAX_BUILD_VALUES)
+    except TextError as exc:
+        if source.lower().endswith(".json") and exc.message.startswith("invalid YAML"):
             _raise_json_error(text, source)
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        text_lines = text.splitlines()
-        tab = line is not None and line <= len(text_lines) and "\t" in text_lines[line - 1]
-        raise BuildFileError(
-            f"invalid YAML: {problem}",
-            "indent with spaces: YAML does not allow tabs"
-            if tab
-            else "fix the syntax (check indentation, colons and brackets)",
-            source,
-            line,
-        ) from None
+        raise BuildFileError(exc.message, exc.hint, source, exc.line) from None
+    node, data = doc.node, doc.data
     if node is None:
         raise BuildFileError("the file is empty", "start from examples/warmachine.yaml", source)
     lines: dict[Path_, int] = {}
     _collect_lines(node, (), lines, source)
-    try:
-        data = yaml.load(text, Loader=_Loader)
-    except yaml.YAMLError as exc:  # pragma: no cover - compose already parsed it
-        raise BuildFileError(f"invalid YAML: {exc}", "fix the syntax", source) from None
     if not isinstance(data, dict):
         raise BuildFileError(
             f"expected a mapping with 'name' and 'parts', found {_type_name(data)}",

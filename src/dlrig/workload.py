@@ -93,6 +93,25 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# Upper bounds on workload numbers: far above any real model or run (our judgement), low enough
+# that every product the sizing formulas form stays a finite float. Whole numbers are strict:
+# ``micro_batch: true`` or ``4.5`` is refused, not read as 1 or 4.
+def _whole(minimum: int, maximum: float, default: int | None = None, **kw: Any) -> Any:
+    return Field(default=default, ge=minimum, le=int(maximum), strict=True, **kw)
+
+
+def _amount(maximum: float, default: float | None = None, **kw: Any) -> Any:
+    return Field(default=default, gt=0, le=maximum, allow_inf_nan=False, **kw)
+
+
+MAX_PARAMS = 1e15  # 1,000x the largest published dense models
+MAX_TOKENS = 1e18
+MAX_SEQUENCE = 100_000_000  # tokens per sequence
+MAX_MICRO_BATCH = 1_000_000
+MAX_DIM = 10_000_000  # hidden, intermediate, vocabulary, heads, image size
+MAX_WORKLOAD_VALUES = 5_000  # values in a workload file after alias expansion
+
+
 class ModelSpec(_Strict):
     """A model's shape. Presets fill every field; raw specs need params or the transformer shape.
 
@@ -104,21 +123,21 @@ class ModelSpec(_Strict):
     aliases: tuple[str, ...] = ()
     kind: ModelKind = "transformer"
     arch: Literal["gpt2", "bert", "llama", "qwen2", "generic"] = "generic"
-    params: float | None = Field(default=None, gt=0)
-    layers: int | None = Field(default=None, ge=1)
-    hidden: int | None = Field(default=None, ge=1)
-    heads: int | None = Field(default=None, ge=1)
-    kv_heads: int | None = Field(default=None, ge=1)
-    intermediate: int | None = Field(default=None, ge=1)
-    vocab: int | None = Field(default=None, ge=1)
-    context: int | None = Field(default=None, ge=1)
+    params: float | None = _amount(MAX_PARAMS)
+    layers: int | None = _whole(1, 100_000)
+    hidden: int | None = _whole(1, MAX_DIM)
+    heads: int | None = _whole(1, MAX_DIM)
+    kv_heads: int | None = _whole(1, MAX_DIM)
+    intermediate: int | None = _whole(1, MAX_DIM)
+    vocab: int | None = _whole(1, MAX_DIM)
+    context: int | None = _whole(1, MAX_SEQUENCE)
     mlp: Literal["gelu", "swiglu"] = "gelu"
     tie_embeddings: bool = False
-    forward_gflops: float | None = Field(
-        default=None, gt=0, description="FLOPs per sample, forward (vision/diffusion)"
+    forward_gflops: float | None = _amount(
+        1e12, description="FLOPs per sample, forward (vision/diffusion)"
     )
-    image_size: int | None = Field(default=None, ge=1)
-    activation_mib_per_sample: float | None = Field(default=None, gt=0)
+    image_size: int | None = _whole(1, MAX_DIM)
+    activation_mib_per_sample: float | None = _amount(1e9)
     source: str = "user input"
 
     @model_validator(mode="after")
@@ -160,20 +179,20 @@ class ModelSpec(_Strict):
 
 
 class LoraSpec(_Strict):
-    rank: int = Field(default=16, ge=1)
-    alpha: float | None = None
+    rank: int = _whole(1, MAX_DIM, 16)
+    alpha: float | None = Field(default=None, allow_inf_nan=False, ge=-1e6, le=1e6)
     targets: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
 
 
 class DataSpec(_Strict):
-    tokens: float | None = Field(default=None, gt=0, description="training tokens per epoch")
-    samples: float | None = Field(default=None, gt=0, description="samples (images) per epoch")
-    epochs: float = Field(default=1.0, gt=0)
+    tokens: float | None = _amount(MAX_TOKENS, description="training tokens per epoch")
+    samples: float | None = _amount(MAX_TOKENS, description="samples (images) per epoch")
+    epochs: float = _amount(1e6, 1.0)
 
 
 class InferenceSpec(_Strict):
-    prompt_tokens: int = Field(default=512, ge=1)
-    new_tokens: int = Field(default=256, ge=1)
+    prompt_tokens: int = _whole(1, MAX_SEQUENCE, 512)
+    new_tokens: int = _whole(1, MAX_SEQUENCE, 256)
     kv_precision: Precision | None = None
 
 
@@ -184,15 +203,15 @@ class Workload(_Strict):
     model: ModelSpec
     precision: Precision = "bf16"
     optimizer: Optimizer = "adamw"
-    micro_batch: int = Field(default=1, ge=1)
-    sequence: int | None = Field(default=None, ge=1, description="tokens per sequence")
+    micro_batch: int = _whole(1, MAX_MICRO_BATCH, 1)
+    sequence: int | None = _whole(1, MAX_SEQUENCE, description="tokens per sequence")
     gradient_checkpointing: bool = False
     attention: Literal["flash", "eager"] = "flash"
     dropout: bool = False
     vocab_logits: bool = Field(
         default=True, description="language-model head over the vocabulary (False: classifier)"
     )
-    zero_stage: int = Field(default=0, ge=0, le=3)
+    zero_stage: int = _whole(0, 3, 0)
     master_weights: bool = True
     lora: LoraSpec | None = None
     data: DataSpec = DataSpec()
@@ -201,9 +220,10 @@ class Workload(_Strict):
         default=None,
         gt=0,
         le=16,
+        allow_inf_nan=False,
         description="bits per quantized weight incl. scales (default: NF4 + double quant 4.127)",
     )
-    cuda_context_gib: float | None = Field(default=None, ge=0)
+    cuda_context_gib: float | None = Field(default=None, ge=0, le=1024, allow_inf_nan=False)
     name: str | None = None
 
     @property
@@ -332,15 +352,16 @@ def parse_workload_text(text: str, where: str = "workload") -> dict[str, Any]:
     WorkloadError (``where:LINE: not valid YAML``) on bad YAML, or when the text is not a
     mapping. Never reads a file, whatever the text says.
     """
+    from dlrig.textfile import TextError, parse_yaml
+
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        raise WorkloadError(
-            f"{where}{line}: not valid YAML ({getattr(exc, 'problem', exc)})",
-            "fix the YAML syntax (indentation, colons, quotes)",
-        ) from exc
+        data = parse_yaml(text, max_nodes=MAX_WORKLOAD_VALUES).data
+    except TextError as exc:
+        line = f":{exc.line}" if exc.line is not None else ""
+        message = exc.message
+        if message.startswith("invalid YAML: "):
+            message = f"not valid YAML ({message.removeprefix('invalid YAML: ')})"
+        raise WorkloadError(f"{where}{line}: {message}", exc.hint) from None
     return _mapping({} if data is None else data, where)
 
 
