@@ -353,7 +353,9 @@ def parse_json(text: str) -> Any:
     def number(text: str) -> float:
         value = float(text)
         if not math.isfinite(value) or len(text) > MAX_NUMBER_DIGITS + 10:
-            raise TextError(f"the number {short(text, 30)} is out of range", "write a finite number")
+            raise TextError(
+                f"the number {short(text, 30)} is out of range", "write a finite number"
+            )
         return value
 
     def integer(text: str) -> int:
@@ -373,7 +375,9 @@ def parse_json(text: str) -> Any:
             exc.lineno,
         ) from None
     except RecursionError:
-        raise TextError(f"nested more than {MAX_DEPTH} levels deep", "flatten the document") from None
+        raise TextError(
+            f"nested more than {MAX_DEPTH} levels deep", "flatten the document"
+        ) from None
     check_numbers(data)
     return data
 
