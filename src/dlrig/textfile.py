@@ -50,6 +50,7 @@ __all__ = [
     "TextError",
     "YamlDoc",
     "check_numbers",
+    "one_line",
     "parse_json",
     "parse_yaml",
     "read_stream",
@@ -104,6 +105,11 @@ def short(text: str, limit: int = 60) -> str:
     return text[: limit - 1] + f"… ({len(text):,} characters)"
 
 
+def one_line(text: str, limit: int = 2000) -> str:
+    """``text`` on one line (newlines and tabs as spaces), cut to ``limit`` characters."""
+    return short(" ".join(str(text).split()), limit)
+
+
 # --- files --------------------------------------------------------------------------------------
 def read_text(
     path: str | Path,
@@ -139,11 +145,14 @@ def read_text(
 
 
 def read_stream(
-    stream: IO[bytes], what: str, make_error: ErrorFactory, max_bytes: int = MAX_FILE_BYTES
+    stream: IO[Any], what: str, make_error: ErrorFactory, max_bytes: int = MAX_FILE_BYTES
 ) -> str:
-    """The UTF-8 text on a byte stream (stdin), read up to the limit, with :func:`read_text`'s
-    checks."""
-    raw = stream.read(max_bytes + 1)
+    """The UTF-8 text on a stream (stdin: its byte buffer where it has one), read up to the
+    limit, with :func:`read_text`'s checks."""
+    source = getattr(stream, "buffer", stream)
+    raw = source.read(max_bytes + 1)
+    if isinstance(raw, str):  # a text stream without a buffer (a test's StringIO)
+        raw = raw.encode("utf-8", "surrogateescape")
     return decode(raw, what, make_error, max_bytes)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -82,7 +83,7 @@ def _coerce(actual: Any, value: str, lhs: str = "") -> Any:
         raise InputError(f"'{value}' is not true or false", "write true or false")
     if isinstance(actual, int | float):
         try:
-            return float(value)
+            number = float(value)
         except ValueError:
             import re
 
@@ -94,4 +95,9 @@ def _coerce(actual: Any, value: str, lhs: str = "") -> Any:
                 else "compare numeric fields with numbers"
             )
             raise InputError(f"'{value}' is not a number", hint) from None
+        if not math.isfinite(number):
+            raise InputError(
+                f"filter '{lhs}{value}': {value} is not a finite number", "compare with a number"
+            )
+        return number
     return value

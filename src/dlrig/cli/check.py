@@ -190,11 +190,15 @@ def import_list_cmd(
     from dlrig.errors import InputError
     from dlrig.importlist import import_list
 
-    if str(file) == "-":
-        text = sys.stdin.read()
-    else:
-        from dlrig.textfile import read_text
+    from dlrig.textfile import read_stream, read_text
 
+    if str(file) == "-":
+        text = read_stream(
+            sys.stdin,
+            "parts list (PCPartPicker: Markup → Text)",
+            lambda message, hint: InputError(f"stdin: {message}", hint),
+        )
+    else:
         text = read_text(
             file,
             "parts list (PCPartPicker: Markup → Text)",
