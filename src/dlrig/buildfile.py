@@ -35,10 +35,11 @@ from dlrig.build import MAX_COUNT, MULTI_CATEGORIES, Build, BuildItem, Site
 from dlrig.catalog.resolve import normalize
 from dlrig.errors import BuildFileError, PartNotFoundError
 from dlrig.parts import PART_MODELS, Category, Part, category_key
-from dlrig.textfile import TextError, parse_yaml, read_text
+from dlrig.textfile import TextError, parse_yaml, read_text, short
 
 if TYPE_CHECKING:
     from dlrig.catalog import Catalog
+    from dlrig.workload import Workload
 
 __all__ = [
     "build_to_dict",
@@ -72,15 +73,18 @@ def load_build(path: str | Path, catalog: Catalog | None = None) -> Build:
     return parse_build(data, catalog, source=str(path), lines=lines, default_name=default_name)
 
 
-def load_build_text(text: str, catalog: Catalog | None = None, source: str = "<text>") -> Build:
+def load_build_text(
+    text: str, catalog: Catalog | None = None, source: str = "<text>", *, read_files: bool = True
+) -> Build:
     """Read and validate the text of a build file (YAML or JSON); ``source`` names it in error
-    messages ("<text>:5: ...")."""
+    messages ("<text>:5: ..."). With ``read_files=False`` (text from a web request) the build's
+    ``workload:`` may be inline fields or a model preset name, never a file to open."""
     data, lines = parse_text(text, source)
     if catalog is None:
         from dlrig.catalog import open_catalog
 
         catalog = open_catalog()
-    return parse_build(data, catalog, source, lines=lines)
+    return parse_build(data, catalog, source, lines=lines, read_files=read_files)
 
 
 def read_build_data(path: str | Path) -> tuple[dict[str, Any], dict[Path_, int]]:
@@ -181,8 +185,10 @@ def parse_build(
     *,
     lines: Mapping[Path_, int] | None = None,
     default_name: str = "build",
+    read_files: bool = True,
 ) -> Build:
-    """Validate a build-file mapping and resolve its parts in ``catalog``."""
+    """Validate a build-file mapping and resolve its parts in ``catalog``; ``read_files=False``
+    refuses a workload file path (see :func:`load_build_text`)."""
     ctx = _Ctx(source, lines)
     if not isinstance(data, Mapping):
         raise ctx.error((), f"expected a mapping, found {_type_name(data)}", "see docs/check.md")
@@ -228,6 +234,9 @@ def parse_build(
     workload = data.get("workload")
     if workload is not None and not isinstance(workload, str | Mapping):
         raise ctx.error(("workload",), "must be a file path or a mapping", "see docs/check.md")
+    spec = None
+    if isinstance(workload, str) and not read_files:
+        spec = _preset_workload(ctx, workload)
     cost = data.get("cost")
     if cost is not None and not isinstance(cost, Mapping):
         raise ctx.error(("cost",), "must be a mapping", "write e.g. cost: {extras_usd: 150}")
@@ -241,6 +250,7 @@ def parse_build(
         source=source,
         catalog=catalog,
         resolved_fuzzy=ctx.fuzzy,
+        workload_spec=spec,
     )
     if workload is not None:
         # Fail early, at the build file's line, on a workload the sizing module would reject.
@@ -252,6 +262,27 @@ def parse_build(
         except WorkloadError as exc:
             raise ctx.error(("workload",), exc.message, exc.hint) from None
     return build
+
+
+def _preset_workload(ctx: _Ctx, name: str) -> Workload:
+    """A build's ``workload: NAME`` read as a model preset, never as a file to open."""
+    from dlrig.errors import WorkloadError
+    from dlrig.workload import load_workload
+
+    looks_like_path = any(c in name for c in "/\\") or name.lower().endswith(
+        (".yaml", ".yml", ".json")
+    )
+    if looks_like_path:
+        raise ctx.error(
+            ("workload",),
+            f"'{short(name, 60)}' is a file path; a build sent to the web app cannot name a file",
+            "write the workload's fields under workload: (e.g. workload: {model: llama-3.1-8b, "
+            "task: lora}), or a model preset name",
+        )
+    try:
+        return load_workload({"model": name})
+    except WorkloadError as exc:
+        raise ctx.error(("workload",), exc.message, exc.hint) from None
 
 
 def _category(ctx: _Ctx, key: Any) -> Category:

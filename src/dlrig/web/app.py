@@ -18,7 +18,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ from urllib.parse import parse_qs
 
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field
@@ -47,6 +47,8 @@ from dlrig.sizing import INTERCONNECTS
 from dlrig.sizing import RANK_SORT_KEYS as SORTS
 from dlrig.units import human_count, human_hours
 from dlrig.web import service
+from dlrig.web.security import DEFAULT_ALLOWED_HOSTS, SecurityGate, run_guarded
+from dlrig.web.security import StrictJSONResponse as JSONResponse
 from dlrig.workload import OPTIMIZERS, PRECISIONS, TASKS, Workload, workload_from_flags
 
 __all__ = ["create_app"]
@@ -142,8 +144,11 @@ class PlanRequest(BaseModel):
         return d
 
 
-def create_app(catalog_path: str | Path | None = None) -> FastAPI:
-    """The dlrig web app over the catalog at ``catalog_path`` ($DLRIG_CATALOG, else built-in)."""
+def create_app(
+    catalog_path: str | Path | None = None, allowed_hosts: Iterable[str] | None = None
+) -> FastAPI:
+    """The dlrig web app over the catalog at ``catalog_path`` ($DLRIG_CATALOG, else built-in);
+    ``allowed_hosts`` are the Host names it answers to (localhost names by default)."""
     catalogs = _Catalogs(catalog_path)
     app = FastAPI(
         title="dlrig",
@@ -151,7 +156,9 @@ def create_app(catalog_path: str | Path | None = None) -> FastAPI:
         description="Check, size, cost and plan a self-built deep-learning machine.",
         docs_url=None,  # the Swagger UI loads from a CDN; /openapi.json stays
         redoc_url=None,
+        default_response_class=JSONResponse,
     )
+    app.add_middleware(SecurityGate, allowed_hosts=allowed_hosts or DEFAULT_ALLOWED_HOSTS)
     app.state.catalogs = catalogs
     templates = Jinja2Templates(directory=str(PACKAGE_DIR / "templates"))
     _add_filters(templates)
@@ -228,9 +235,9 @@ def _add_error_handlers(app: FastAPI, templates: Jinja2Templates) -> None:
         return JSONResponse(body, status_code=422)
 
     async def on_internal_error(request: Request, exc: Exception) -> Response:
-        body = {
+        body = {  # never the exception's text: it can quote server paths and internals
             "error": "InternalError",
-            "message": f"internal error: {type(exc).__name__}: {exc}",
+            "message": "internal error",
             "hint": "please report it, with the input that caused it",
         }
         if _is_api(request):
@@ -374,9 +381,13 @@ def _add_plan_api(app: FastAPI, catalogs: _Catalogs) -> None:
         return
 
     @app.post("/api/plan", tags=["plan"])
-    def api_plan(req: PlanRequest, output: str | None = Query(None, pattern="^yaml$")) -> Any:
+    async def api_plan(
+        request: Request, req: PlanRequest, output: str | None = Query(None, pattern="^yaml$")
+    ) -> Any:
         """`dlrig plan --json`; with output=yaml, the best build's file (`-o build.yaml`)."""
-        result = service.plan(catalogs.get(), **req.plan_kwargs())
+        result = await run_guarded(
+            request, lambda: service.plan(catalogs.get(), **req.plan_kwargs())
+        )
         if output == "yaml":
             if result.best is None:
                 raise InputError(
@@ -527,7 +538,7 @@ def _add_plan_page(app: FastAPI, page: Page, result_page: Page) -> None:
         return
 
     @app.get("/plan", response_class=HTMLResponse, include_in_schema=False)
-    def plan_page(request: Request) -> HTMLResponse:
+    async def plan_page(request: Request) -> HTMLResponse:
         form = dict(request.query_params)
         context: dict[str, Any] = {
             "form": form,
@@ -548,7 +559,9 @@ def _add_plan_page(app: FastAPI, page: Page, result_page: Page) -> None:
             return {"result": result.to_dict(),
                     "build_text": dump_build(best.build) if best is not None else None}  # fmt: skip
 
-        return result_page(request, "plan.html", work, **context)
+        return await run_guarded(
+            request, lambda: result_page(request, "plan.html", work, **context)
+        )
 
 
 # --- form helpers -----------------------------------------------------------------------------

@@ -69,7 +69,7 @@ def parse_build_text(text: str, catalog: Catalog, source: str = BUILD_SOURCE) ->
     from dlrig.buildfile import load_build_text
 
     _check_size(text, "build")
-    return load_build_text(text, catalog, source)
+    return load_build_text(text, catalog, source, read_files=False)  # never open a named path
 
 
 def check_text(text: str, catalog: Catalog, gpus: int | None = None) -> dict[str, Any]:
