@@ -184,7 +184,7 @@ def _too_large(size: int, limit: int) -> str:
 def _without_timestamps(base: Any) -> Any:
     """``base`` without implicit timestamps: ``2024-13-45`` stays the text it is."""
 
-    class Loader(base):  # type: ignore[misc,valid-type]
+    class Loader(base):
         pass
 
     Loader.yaml_implicit_resolvers = {
@@ -256,7 +256,7 @@ def _check_events(text: str, max_nodes: int, loader_type: Any) -> None:
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
             tag = getattr(event, "tag", None)
-            if tag not in PLAIN_TAGS:
+            if tag is not None and tag not in PLAIN_TAGS:
                 shown = "!!" + tag[len(_YAML) :] if tag.startswith(_YAML) else tag
                 raise TextError(
                     f"the YAML tag {short(shown, 40)} is not allowed",

@@ -46,8 +46,19 @@ class Filter:
             return False
 
 
+# A filter is a field, an operator and a value: a few dozen characters.
+MAX_FILTER_CHARS = 200
+
+
 def parse_filter(text: str, fields: set[str]) -> Filter:
     """Parse 'vram_gib>=24' or 'vram_gib >= 24'; ``fields`` are the valid field names."""
+    if len(text) > MAX_FILTER_CHARS:
+        from dlrig.textfile import short
+
+        raise InputError(
+            f"filter '{short(text, 40)}' is longer than {MAX_FILTER_CHARS} characters",
+            "write FIELD OP VALUE, e.g. 'vram_gib>=24'",
+        )
     for op in sorted(OPERATORS, key=len, reverse=True):
         if op in text:
             field, _, value = text.partition(op)
@@ -87,11 +98,11 @@ def _coerce(actual: Any, value: str, lhs: str = "") -> Any:
         except ValueError:
             import re
 
-            number = re.match(r"\s*([-+]?[\d.,]*\d)\s*[^\d\s]+\s*$", value)
+            unit = re.match(r"\s*([-+]?[\d.,]*\d)\s*[^\d\s]+\s*$", value)
             hint = (
-                f"write the number without a unit, e.g. '{lhs}{number.group(1).replace(',', '')}'"
+                f"write the number without a unit, e.g. '{lhs}{unit.group(1).replace(',', '')}'"
                 " (the field name carries the unit)"
-                if number
+                if unit
                 else "compare numeric fields with numbers"
             )
             raise InputError(f"'{value}' is not a number", hint) from None

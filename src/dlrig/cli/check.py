@@ -189,7 +189,6 @@ def import_list_cmd(
     from dlrig.catalog import open_catalog
     from dlrig.errors import InputError
     from dlrig.importlist import import_list
-
     from dlrig.textfile import read_stream, read_text
 
     if str(file) == "-":

@@ -50,7 +50,6 @@ def serve_cmd(
     except ImportError as exc:
         raise MissingExtraError(exc.name or "fastapi", "web") from None
     from dlrig.web.app import create_app
-
     from dlrig.web.security import DEFAULT_ALLOWED_HOSTS
 
     hosts = [*DEFAULT_ALLOWED_HOSTS, *(allow_host or [])]

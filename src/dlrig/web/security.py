@@ -286,7 +286,6 @@ async def run_guarded(
         raise
 
 
-
 class StrictJSONResponse(JSONResponse):
     """JSON bodies through :func:`dlrig.jsonout.dumps`: never NaN or Infinity."""
 
