@@ -91,7 +91,9 @@ def mutate_yaml(rng: random.Random, text: str) -> str:
     """``text`` with one hostile change: a value replaced, a key added, bytes broken, ..."""
     lines = text.splitlines()
     kind = rng.randrange(10)
-    value_lines = [i for i, line in enumerate(lines) if ":" in line and not line.strip().startswith("#")]
+    value_lines = [
+        i for i, line in enumerate(lines) if ":" in line and not line.strip().startswith("#")
+    ]
     if kind <= 4 and value_lines:  # replace a value
         i = rng.choice(value_lines)
         key, _, _ = lines[i].partition(":")
@@ -133,7 +135,9 @@ def mutate_yaml(rng: random.Random, text: str) -> str:
         chars = list(text)
         for _ in range(rng.randrange(1, 6)):
             pos = rng.randrange(len(chars))
-            chars[pos] = rng.choice(["\x00", "\x7f", "\ufffd", "'", '"', ":", "{", "[", "&", "*", "!", "\t", "\n"])
+            chars[pos] = rng.choice(
+                ["\x00", "\x7f", "\ufffd", "'", '"', ":", "{", "[", "&", "*", "!", "\t", "\n"]
+            )
         return "".join(chars)
     # an indent change
     if lines:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from fuzz_inputs import (
     HOSTILE_SCALARS,
     PARTS_LIST,
@@ -187,7 +188,11 @@ def test_alias_bomb_refused_fast_and_small(run_cli: Any, tmp_path: Path) -> None
     assert len(bomb.read_bytes()) < 1100  # the 1 KB, 10^9-value document
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t0 = time.perf_counter()
-    for cmd in (["check", str(bomb)], ["size", str(bomb)], ["cost", "x.yaml", "--prices", str(bomb)]):
+    for cmd in (
+        ["check", str(bomb)],
+        ["size", str(bomb)],
+        ["cost", "x.yaml", "--prices", str(bomb)],
+    ):
         r = run_cli(*cmd)
         assert r.exit_code == 2, r.stderr
     assert time.perf_counter() - t0 < 1.0
