@@ -70,7 +70,7 @@ def _case(rng: random.Random, tmp: Path, n: int) -> list[str]:
         if rng.random() < 0.5:
             lines = PRICE_CSV.splitlines()
             cells = lines[1].split(",")
-            cells[rng.randrange(len(cells))] = rng.choice(NUMBER_FLAGS + ["2024-13-45"])
+            cells[rng.randrange(len(cells))] = rng.choice([*NUMBER_FLAGS, "2024-13-45"])
             prices = write("prices.csv", lines[0] + "\n" + ",".join(cells) + "\n")
         else:
             doc = (

@@ -123,7 +123,8 @@ def _request(rng: random.Random) -> tuple[str, str, dict[str, Any]]:
         ] = rng.choice(NUMBERS)
         return "GET", "/api/gpus?" + urlencode(q), {}
     if kind == 9:
-        f = f"{rng.choice(['vram_gib', 'tdp_w', 'cooling', 'nope'])}{rng.choice(['>=', '<', '='])}{rng.choice(NUMBERS + ['x' * 3000])}"
+        field = rng.choice(["vram_gib", "tdp_w", "cooling", "nope"])
+        f = f"{field}{rng.choice(['>=', '<', '='])}{rng.choice([*NUMBERS, 'x' * 3000])}"
         q = {
             "category": rng.choice(["gpu", "cpu", "nope", ""]),
             "filter": f,

@@ -168,13 +168,13 @@ class _Cursor(sqlite3.Cursor):
 
     def execute(self, *args: Any) -> _Cursor:
         try:
-            return super().execute(*args)  # type: ignore[return-value]
+            return super().execute(*args)
         except sqlite3.DatabaseError as exc:
             raise _read_error(self.connection, exc) from None
 
     def executemany(self, *args: Any) -> _Cursor:
         try:
-            return super().executemany(*args)  # type: ignore[return-value]
+            return super().executemany(*args)
         except sqlite3.DatabaseError as exc:
             raise _read_error(self.connection, exc) from None
 
@@ -202,13 +202,13 @@ class _Connection(sqlite3.Connection):
 
     store_path: Path = Path()
 
-    def cursor(self, factory: Any = _Cursor) -> Any:  # type: ignore[override]
+    def cursor(self, factory: Any = _Cursor) -> Any:
         return super().cursor(factory)
 
-    def execute(self, *args: Any) -> Any:  # type: ignore[override]
+    def execute(self, *args: Any) -> Any:
         return self.cursor().execute(*args)
 
-    def executemany(self, *args: Any) -> Any:  # type: ignore[override]
+    def executemany(self, *args: Any) -> Any:
         return self.cursor().executemany(*args)
 
 
