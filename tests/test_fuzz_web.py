@@ -318,22 +318,23 @@ def test_plan_numbers_bounded(client: TestClient) -> None:
 
 def test_plan_budget_stops_the_solver() -> None:
     """A plan past its request budget is stopped (a 422 with the reason), not left running."""
+    from dlrig.app import plan
     from dlrig.budget import Budget, BudgetExceededError, work_budget
     from dlrig.catalog.builtin import builtin_catalog
-    from dlrig.web import service
 
-    if not service.planner_available():
+    if not plan.planner_available():
         pytest.skip("planner not installed")
+    big = plan.PlanRequest.parse({"budget_usd": 8000, "alternatives": 10, "frontier": True})
     budget = Budget(0.05, "the plan")
     t0 = time.perf_counter()
     with pytest.raises(BudgetExceededError), work_budget(budget):
-        service.plan(builtin_catalog(), budget_usd=8000, alternatives=10, frontier=True)
+        plan.run(big, builtin_catalog(), read_files=False)
     assert time.perf_counter() - t0 < 5
     cancelled = Budget(60, "the plan")
     cancelled.cancel()
     t0 = time.perf_counter()
     with pytest.raises(BudgetExceededError, match="cancelled"), work_budget(cancelled):
-        service.plan(builtin_catalog(), budget_usd=8000)
+        plan.run(plan.PlanRequest.parse({"budget_usd": 8000}), builtin_catalog())
     assert time.perf_counter() - t0 < 5
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import PurePath
 from typing import Any
 
 __all__ = ["dumps", "strict"]
@@ -32,6 +33,8 @@ def strict(data: Any) -> Any:
         return strict(data.model_dump(mode="json"))
     if hasattr(data, "isoformat"):
         return data.isoformat()
+    if isinstance(data, PurePath):
+        return str(data)
     raise TypeError(f"cannot serialise {type(data).__name__}")
 
 
@@ -41,8 +44,13 @@ def dumps(data: Any, indent: int | None = 2) -> str:
 
 
 def _key(key: Any) -> str:
+    """A mapping key as ``json.dumps`` writes it (enums by their value)."""
     if isinstance(key, str):
         return key
+    if isinstance(key, bool) or key is None:
+        return json.dumps(key)
     if isinstance(key, float) and not math.isfinite(key):
         return "null"
-    return str(key) if not hasattr(key, "value") else str(key.value)
+    if isinstance(key, int | float):
+        return json.dumps(key)
+    return str(getattr(key, "value", key))

@@ -15,11 +15,12 @@ stdout = Console(soft_wrap=False)
 stderr = Console(stderr=True)
 
 
-def print_json(data: Any) -> None:
-    """One strict JSON document on stdout (dates and sets serialised sensibly, never NaN)."""
-    from dlrig.jsonout import dumps
+def print_json(result: Any) -> None:
+    """A result's JSON on stdout: :func:`dlrig.app.base.to_json`, byte for byte what the web
+    API answers."""
+    from dlrig.app.base import to_json
 
-    sys.stdout.write(dumps(data) + "\n")
+    sys.stdout.write(to_json(result) + "\n")
 
 
 def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Table:
