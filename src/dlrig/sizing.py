@@ -40,6 +40,8 @@ from dlrig.units import (
 from dlrig.workload import ModelSpec, Workload, load_workload
 
 INTERCONNECTS = ("pcie", "pcie-switch", "nvlink", "network")
+# Most GPUs a sizing may spread a workload over: about the largest training clusters built.
+MAX_SIZED_GPUS = 1_000_000
 
 MEMORY_KEYS = (
     "weights",
@@ -888,8 +890,10 @@ def size(
     (``data.tokens`` / ``data.samples``); inference throughput needs the chip's bandwidth.
     """
     w = load_workload(workload)
-    if n_gpus < 1:
-        raise WorkloadError(f"n_gpus is {n_gpus}", "use at least 1 GPU")
+    if not 1 <= n_gpus <= MAX_SIZED_GPUS:
+        raise WorkloadError(
+            f"n_gpus is {n_gpus}", f"use 1 to {MAX_SIZED_GPUS:,} GPUs (the largest clusters)"
+        )
     scaling_efficiency(n_gpus, interconnect)  # validates the interconnect name
     if utilization is not None and not 0 < utilization <= 1:  # also without a chip
         raise WorkloadError(
@@ -1170,8 +1174,10 @@ def rank_chips(
     first; ``gpus_needed`` and ``parallelism`` say how many and how), then the rest. Chips
     without a price sort last on the price keys.
     """
-    if n_gpus < 1:
-        raise InputError(f"gpus is {n_gpus}", "use at least 1 GPU")
+    if not 1 <= n_gpus <= MAX_SIZED_GPUS:
+        raise InputError(
+            f"gpus is {n_gpus}", f"use 1 to {MAX_SIZED_GPUS:,} GPUs (the largest clusters)"
+        )
     if sort not in RANK_SORT_KEYS:
         raise InputError(
             f"unknown sort key '{sort}'", "choose one of: " + ", ".join(RANK_SORT_KEYS)

@@ -172,12 +172,15 @@ def import_list_cmd(
     from dlrig.catalog import open_catalog
     from dlrig.errors import InputError
     from dlrig.importlist import import_list
+    from dlrig.textfile import read_stream, read_text
 
     if str(file) == "-":
-        text = sys.stdin.read()
+        text = read_stream(
+            sys.stdin,
+            "parts list (PCPartPicker: Markup → Text)",
+            lambda message, hint: InputError(f"stdin: {message}", hint),
+        )
     else:
-        from dlrig.textfile import read_text
-
         text = read_text(
             file,
             "parts list (PCPartPicker: Markup → Text)",
