@@ -379,3 +379,22 @@ def test_framework_profiles_change_memory_the_documented_way() -> None:
     assert obw.gradients < memory_bytes(ds).gradients / 10
     assert load_workload({**base, "framework": "torchtune"}).zero_stage == 3
     assert load_workload({**base, "framework": "ollama"}).framework == "llama.cpp"
+
+
+def test_system_ram_follows_the_workload_not_the_total_vram() -> None:
+    from dlrig.sizing import system_requirements
+
+    a100 = RTX_4090.model_copy(update={"id": "a100", "name": "A100", "vram_gib": 80})
+    gpt2 = load_workload(
+        {"model": "gpt2-124m", "micro_batch": 64, "sequence": 1024, "data": {"tokens": "10B"}}
+    )
+    ram = system_requirements(gpt2, memory_bytes(gpt2, 8), 8, a100)["ram_gib"]
+    assert 80 < ram < 160  # largest GPU + base + workers + dataset cache; was 656 (8 x 80 + 16)
+    serve = load_workload({"task": "inference", "model": "llama-3.1-70b", "precision": "int4"})
+    ram = system_requirements(serve, memory_bytes(serve, 2), 2, RTX_4090)["ram_gib"]
+    assert 38 < ram < 64  # one copy of the 4-bit weights + base; was 147
+    ft = load_workload({"task": "finetune", "model": "llama-3.1-8b", "framework": "deepspeed"})
+    off = ft.model_copy(update={"cpu_offload": "optimizer"})
+    plain = system_requirements(ft, memory_bytes(ft), 1, RTX_4090)["ram_gib"]
+    offloaded = system_requirements(off, memory_bytes(off), 1, RTX_4090)["ram_gib"]
+    assert offloaded - plain > 8e9 * 12 / BYTES_PER_GIB  # fp32 master + Adam states on the CPU

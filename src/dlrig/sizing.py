@@ -1203,15 +1203,14 @@ def rank_chips(
         else:
             r = size(w, chip, n_gpus, interconnect, utilization)
             rate, unit = r.throughput
-            layout = None if chip.vram_gib is None else scale_out(w, chip.vram_gib)
             row.update(
                 fits=r.fits,
                 vram_needed_gib=round(r.vram_per_gpu_gib, 2),
                 time_hours=r.time_hours,
                 perf=rate,
                 perf_unit=unit,
-                gpus_needed=None if layout is None else layout[0],
-                parallelism=None if layout is None else layout[1],
+                gpus_needed=r.gpus_needed,
+                parallelism=r.parallelism,
             )
         perf = row["perf"]
         price = chip.launch_price_usd
