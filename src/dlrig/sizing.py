@@ -408,7 +408,9 @@ def transformer_activation_bytes(w: Workload) -> float:
     layer_inputs = (enc_layers * s + dec_layers * s_dec) * b * h * resid_b
     biggest = max(enc, dec)
     if w.gradient_checkpointing:
-        kept = 2 * biggest if st.activation_offload else layer_inputs
+        # offloaded checkpoints: only the two layer inputs in flight stay on the GPU
+        in_flight = 2 * max(s, s_dec) * b * h * resid_b
+        kept = in_flight if st.activation_offload else layer_inputs
         stored = kept + biggest
     elif st.activation_offload:
         stored = 2 * biggest
