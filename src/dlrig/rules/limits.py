@@ -47,8 +47,38 @@ UNRATED_PSU_EFFICIENCY = 0.80  # assumption for a PSU without a known rating (th
 
 
 def psu_required_w(cpu_tdp_w: float, gpu_tdps_w: Iterable[float], rest_w: float) -> float:
-    """Minimum PSU watts: 1.1 × (CPU TDP + Σ GPU board power + rest of system)."""
+    """Minimum PSU watts: 1.1 × (CPU TDP + Σ GPU power (limits honoured) + rest of system)."""
     return PSU_HEADROOM * (cpu_tdp_w + sum(gpu_tdps_w) + rest_w)
+
+
+# Server PSUs derate on 100-127 V mains (e.g. a 2,000 W CRPS module gives 1,000 W there): the
+# rating that applies is the low-line one when the circuit is below this voltage. 200 V separates
+# the 100-127 V and 200-240 V input ranges of those units' data sheets.
+LOW_LINE_MAX_V = 200.0
+
+
+def psu_usable_w(
+    wattage_w: float, wattage_low_line_w: float | None, mains_voltage_v: float
+) -> float:
+    """The PSU rating that applies on this mains voltage (the low-line rating where it derates)."""
+    if mains_voltage_v < LOW_LINE_MAX_V and wattage_low_line_w is not None:
+        return float(min(wattage_w, wattage_low_line_w))
+    return float(wattage_w)
+
+
+def gpu_spike_w(power_w: float, transient_factor: float | None) -> float:
+    """A card's millisecond peak: its sustained power × its generation's transient factor
+    (dlrig.gpu_power; 1 where unmeasured)."""
+    return power_w * (transient_factor or 1.0)
+
+
+def gpu_power_cap_for_psu_w(
+    psu_w: float, non_gpu_w: float, gpu_count: int, headroom: float = PSU_HEADROOM
+) -> float:
+    """Per-GPU power limit (W) that keeps ``headroom`` × the load within ``psu_w``."""
+    if gpu_count <= 0:
+        return 0.0
+    return max(0.0, (psu_w / headroom - non_gpu_w) / gpu_count)
 
 
 def is_transient_prone(chip_name: str) -> bool:
