@@ -605,6 +605,10 @@ def _override(ctx: _Ctx, path: Path_, cat: Category, part: Part, value: Any) -> 
         json.dumps(dict(value), sort_keys=True, default=str).encode()
     ).hexdigest()[:6]
     fields = part.model_dump()
+    if "name" in value:
+        # a renamed part is another product: the base part's price and shop names do not apply
+        for key in ("price_usd", "price_date", "price_source", "aliases"):
+            fields.pop(key, None)
     fields.update(value)
     fields["id"] = f"{part.id}+{digest}"[:120]
     changes = ", ".join(f"{k}={v}" for k, v in value.items())

@@ -43,7 +43,7 @@ SOCKETS = frozenset(
         "LGA3647",  # C621 / W-3200 (Xeon Scalable 1st/2nd gen, Xeon W-3200)
         "LGA4677",  # W790 / Sapphire Rapids
         "LGA4710",  # Xeon 6 (Granite Rapids-W)
-        "TR4",  # X399 (Threadripper 1000/2000)
+        "sTR4",  # X399 (Threadripper 1000/2000; AMD calls the socket sTR4 or TR4)
         "sTRX4",
         "sWRX8",
         "sTR5",
