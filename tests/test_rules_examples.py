@@ -37,6 +37,7 @@ EXPECTED: dict[str, tuple[set[str], set[tuple[str, str]]]] = {
     ),
     "four-3090-uncapped-1600w": ({"psu-headroom"}, set()),
     "two-titan-xp-850w": (set(), {("psu-headroom", "warning")}),
+    "epyc-open-frame-risers": (set(), {("gpu-placement", "info")}),
 }
 
 

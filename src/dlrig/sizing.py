@@ -834,6 +834,7 @@ def rank_chips(
             return (
                 row["perf_per_1000_usd"] is None,
                 neg(row["perf_per_1000_usd"]),
+                row["price_usd"] is None,  # unpriced chips last, as the docstring says
                 fit_rank,
                 row["name"],
             )
