@@ -255,7 +255,9 @@ def test_slot_assignment_is_honoured_by_placement(catalog: Any) -> None:
 
 
 def test_riser_generation_limits_the_link(catalog: Any) -> None:
-    build = load_build(EXAMPLES / "epyc-open-frame-risers.yaml", catalog).to_dict()
+    from dlrig.buildfile import build_to_dict
+
+    build = build_to_dict(load_build(EXAMPLES / "epyc-open-frame-risers.yaml", catalog))
     build["parts"]["gpu"][0]["riser"] = {"length_mm": 300, "pcie_gen": 3}
     result = check(parse_build(build, catalog), ["gpu-placement"])
     info = result.findings[0]

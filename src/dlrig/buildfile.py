@@ -41,10 +41,11 @@ from dlrig.build import MAX_COUNT, MULTI_CATEGORIES, Build, BuildItem, Site
 from dlrig.catalog.resolve import normalize
 from dlrig.errors import BuildFileError, PartNotFoundError
 from dlrig.parts import PART_MODELS, Category, Gpu, Part, Riser, category_key
-from dlrig.textfile import read_text
+from dlrig.textfile import TextError, parse_yaml, read_text, short
 
 if TYPE_CHECKING:
     from dlrig.catalog import Catalog
+    from dlrig.workload import Workload
 
 __all__ = [
     "build_to_dict",
@@ -76,10 +77,9 @@ QUOTE_HINT = (
     "a part name that contains a colon or a comma must be quoted, e.g. "
     'cpu: "AMD EPYC 7003: 64 cores"'
 )
-try:
-    _Loader: Any = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover
-    _Loader = yaml.SafeLoader
+# Values in one build file after alias expansion: a 64-GPU build with custom parts has a few
+# hundred; anything near this limit is not a build file.
+MAX_BUILD_VALUES = 20_000
 
 Path_ = tuple[str | int, ...]
 
@@ -96,15 +96,18 @@ def load_build(path: str | Path, catalog: Catalog | None = None) -> Build:
     return parse_build(data, catalog, source=str(path), lines=lines, default_name=default_name)
 
 
-def load_build_text(text: str, catalog: Catalog | None = None, source: str = "<text>") -> Build:
+def load_build_text(
+    text: str, catalog: Catalog | None = None, source: str = "<text>", *, read_files: bool = True
+) -> Build:
     """Read and validate the text of a build file (YAML or JSON); ``source`` names it in error
-    messages ("<text>:5: ...")."""
+    messages ("<text>:5: ..."). With ``read_files=False`` (text from a web request) the build's
+    ``workload:`` may be inline fields or a model preset name, never a file to open."""
     data, lines = parse_text(text, source)
     if catalog is None:
         from dlrig.catalog import open_catalog
 
         catalog = open_catalog()
-    return parse_build(data, catalog, source, lines=lines)
+    return parse_build(data, catalog, source, lines=lines, read_files=read_files)
 
 
 def read_build_data(path: str | Path) -> tuple[dict[str, Any], dict[Path_, int]]:
@@ -119,32 +122,21 @@ def read_build_data(path: str | Path) -> tuple[dict[str, Any], dict[Path_, int]]
 
 
 def parse_text(text: str, source: str = "<inline>") -> tuple[dict[str, Any], dict[Path_, int]]:
-    """YAML/JSON text → (mapping, lines)."""
+    """YAML/JSON text → (mapping, lines), through the safe loader (:mod:`dlrig.textfile`)."""
     try:
-        node = yaml.compose(text, Loader=_Loader)
-    except yaml.YAMLError as exc:
-        if source.lower().endswith(".json"):
+        doc = parse_yaml(text, max_nodes=MAX_BUILD_VALUES)
+    except TextError as exc:
+        if source.lower().endswith(".json") and exc.message.startswith("invalid YAML"):
             _raise_json_error(text, source)
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        text_lines = text.splitlines()
-        tab = line is not None and line <= len(text_lines) and "\t" in text_lines[line - 1]
-        if tab:
-            hint = "indent with spaces: YAML does not allow tabs"
-        elif "mapping values" in problem or "expected ',' or '}'" in problem:
+        hint = exc.hint
+        if "mapping values" in exc.message or "expected ',' or '}'" in exc.message:
             hint = "fix the syntax: " + QUOTE_HINT
-        else:
-            hint = "fix the syntax (check indentation, colons and brackets)"
-        raise BuildFileError(f"invalid YAML: {problem}", hint, source, line) from None
+        raise BuildFileError(exc.message, hint, source, exc.line) from None
+    node, data = doc.node, doc.data
     if node is None:
         raise BuildFileError("the file is empty", "start from examples/warmachine.yaml", source)
     lines: dict[Path_, int] = {}
     _collect_lines(node, (), lines, source)
-    try:
-        data = yaml.load(text, Loader=_Loader)
-    except yaml.YAMLError as exc:  # pragma: no cover - compose already parsed it
-        raise BuildFileError(f"invalid YAML: {exc}", "fix the syntax", source) from None
     if not isinstance(data, dict):
         raise BuildFileError(
             f"expected a mapping with 'name' and 'parts', found {_type_name(data)}",
@@ -219,8 +211,10 @@ def parse_build(
     *,
     lines: Mapping[Path_, int] | None = None,
     default_name: str = "build",
+    read_files: bool = True,
 ) -> Build:
-    """Validate a build-file mapping and resolve its parts in ``catalog``."""
+    """Validate a build-file mapping and resolve its parts in ``catalog``; ``read_files=False``
+    refuses a workload file path (see :func:`load_build_text`)."""
     ctx = _Ctx(source, lines)
     if not isinstance(data, Mapping):
         raise ctx.error((), f"expected a mapping, found {_type_name(data)}", "see docs/check.md")
@@ -266,6 +260,9 @@ def parse_build(
     workload = data.get("workload")
     if workload is not None and not isinstance(workload, str | Mapping):
         raise ctx.error(("workload",), "must be a file path or a mapping", "see docs/check.md")
+    spec = None
+    if isinstance(workload, str) and not read_files:
+        spec = _preset_workload(ctx, workload)
     cost = data.get("cost")
     if cost is not None and not isinstance(cost, Mapping):
         raise ctx.error(("cost",), "must be a mapping", "write e.g. cost: {extras_usd: 150}")
@@ -279,6 +276,7 @@ def parse_build(
         source=source,
         catalog=catalog,
         resolved_fuzzy=ctx.fuzzy,
+        workload_spec=spec,
     )
     _check_indices(ctx, build, raw_keys)
     if workload is not None:
@@ -331,6 +329,27 @@ def _check_indices(ctx: _Ctx, build: Build, raw_keys: Mapping[Category, str]) ->
                 f"circuit: {it.circuit} but site lists {n_circ} circuit(s)",
                 "list them under site: {circuits: [{mains_voltage_v: 120, circuit_amps: 15}, ...]}",
             )
+
+
+def _preset_workload(ctx: _Ctx, name: str) -> Workload:
+    """A build's ``workload: NAME`` read as a model preset, never as a file to open."""
+    from dlrig.errors import WorkloadError
+    from dlrig.workload import load_workload
+
+    looks_like_path = any(c in name for c in "/\\") or name.lower().endswith(
+        (".yaml", ".yml", ".json")
+    )
+    if looks_like_path:
+        raise ctx.error(
+            ("workload",),
+            f"'{short(name, 60)}' is a file path; a build sent to the web app cannot name a file",
+            "write the workload's fields under workload: (e.g. workload: {model: llama-3.1-8b, "
+            "task: lora}), or a model preset name",
+        )
+    try:
+        return load_workload({"model": name})
+    except WorkloadError as exc:
+        raise ctx.error(("workload",), exc.message, exc.hint) from None
 
 
 def _category(ctx: _Ctx, key: Any) -> Category:
