@@ -1242,6 +1242,7 @@ def rank_chips(
                 *head,
                 row["perf_per_1000_usd"] is None,
                 neg(row["perf_per_1000_usd"]),
+                row["price_usd"] is None,  # unpriced chips last, as the docstring says
                 row["name"],
             )
         if sort == "perf-per-watt":
