@@ -409,3 +409,12 @@ def test_qlora_ram_need_does_not_grow_with_the_gpu_count() -> None:
     ram = [system_requirements(w, memory_bytes(w, n), n, RTX_4090)["ram_gib"] for n in (1, 4)]
     assert ram[1] - ram[0] < 8  # only loader workers and staging grow with the GPU count
     assert ram[1] < 64
+
+
+def test_vllm_notes_its_up_front_reservation() -> None:
+    big = RTX_4090.model_copy(update={"vram_gib": 80})
+    w = {"framework": "vllm", "task": "inference", "model": "llama-3.1-8b"}
+    r = size(w, big)
+    note = next(n for n in r.notes if "reserves 90%" in n)
+    assert "72.0 GiB" in note and "KV cache" in note
+    assert not any("reserves" in n for n in size({**w, "framework": "hf-trainer"}, big).notes)
