@@ -142,8 +142,12 @@ class PlanRequest(BaseModel):
         return d
 
 
-def create_app(catalog_path: str | Path | None = None) -> FastAPI:
-    """The dlrig web app over the catalog at ``catalog_path`` ($DLRIG_CATALOG, else built-in)."""
+def create_app(
+    catalog_path: str | Path | None = None, db_path: str | Path | None = None
+) -> FastAPI:
+    """The dlrig web app over the catalog at ``catalog_path`` ($DLRIG_CATALOG, else built-in);
+    saved builds go to the SQLite file ``db_path`` (default: the user data folder, on first
+    save)."""
     catalogs = _Catalogs(catalog_path)
     app = FastAPI(
         title="dlrig",
@@ -159,6 +163,11 @@ def create_app(catalog_path: str | Path | None = None) -> FastAPI:
     _add_error_handlers(app, templates)
     _add_api(app, catalogs)
     _add_pages(app, catalogs, templates)
+    from dlrig.web import editor, saved  # the build editor, saved builds and share links
+
+    app.state.build_store = saved.StoreHolder(db_path)
+    app.include_router(editor.router(catalogs, templates))
+    app.include_router(saved.router(catalogs, templates))
     return app
 
 
