@@ -75,7 +75,7 @@ def _price_note(it: BuildItem) -> str:
 
 def text_list(build: Build) -> str:
     """A PCPartPicker-style plain-text list: one line per unit, as PCPartPicker writes them."""
-    out = [f"dlrig Part List: {build.name}", ""]
+    out = [f"Part List: {build.name}", ""]  # a header line import-list skips, as PCPartPicker's
     for cat, it in _lines(build):
         price = it.unit_price_usd
         tail = "" if price is None else f"  (${price:,.2f} @ {_price_note(it)})"

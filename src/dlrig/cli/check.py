@@ -11,6 +11,7 @@ from rich.markup import escape
 from dlrig.cli.output import fmt_num, print_json, stderr, stdout, table
 
 if TYPE_CHECKING:
+    from dlrig.build import Build
     from dlrig.rules.base import CheckResult
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
@@ -33,6 +34,13 @@ def check_cmd(
         typer.Option("--gpus", min=1, help="Check the build with N of its GPU instead."),
     ] = None,
     catalog: CatalogOpt = None,
+    slot_map: Annotated[
+        Path | None,
+        typer.Option(
+            "--slot-map",
+            help="Also draw the board's slots with each GPU in its slot, as an SVG file.",
+        ),
+    ] = None,
 ) -> None:
     """Check a build for deep-learning compatibility: every finding with its fix.
 
@@ -42,6 +50,7 @@ def check_cmd(
       dlrig check examples/warmachine.yaml
       dlrig check examples/warmachine.yaml --gpus 1
       dlrig check my-build.yaml --json
+      dlrig check examples/warmachine.yaml --slot-map slots.svg
     """
     from dlrig.buildfile import load_build
     from dlrig.catalog import open_catalog
@@ -51,6 +60,8 @@ def check_cmd(
     if gpus is not None:
         build = build.with_gpu_count(gpus)
     result = check(build)
+    if slot_map is not None:
+        _write_slot_map(build, slot_map)
     for note in build.resolved_fuzzy:  # the user should confirm a name matched by similarity
         stderr.print(f"note: {note} (check that this is the part you mean)", markup=False)
     if json_:
@@ -59,6 +70,23 @@ def check_cmd(
         render_check(result)
     if not result.ok:
         raise typer.Exit(1)
+
+
+def _write_slot_map(build: Build, path: Path) -> None:
+    """The slot map SVG (dlrig.drawings) to ``path``; a path that cannot be written is bad input."""
+    from dlrig.drawings import slot_map_svg
+    from dlrig.errors import InputError
+
+    if path.suffix.lower() != ".svg":
+        raise InputError(f"cannot write a slot map to '{path.name}'", "give a file ending in .svg")
+    try:
+        path.write_text(slot_map_svg(build), encoding="utf-8")
+    except OSError as exc:
+        raise InputError(
+            f"cannot write the slot map {path}: {exc.strerror or exc}",
+            "choose a file in a folder you can write to",
+        ) from None
+    stderr.print(f"wrote {path}", markup=False, highlight=False)
 
 
 def render_check(result: CheckResult) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -24,6 +25,13 @@ def serve_cmd(
             help="Catalog store to use (default: $DLRIG_CATALOG, else the built-in catalog).",
         ),
     ] = None,
+    db: Annotated[
+        Path | None,
+        typer.Option(
+            "--db",
+            help="SQLite file for saved builds (default: $DLRIG_DB, else the user data folder).",
+        ),
+    ] = None,
 ) -> None:
     """Serve the web app: the same checks, sizing, costs and plans in a browser, plus a JSON API.
 
@@ -32,6 +40,7 @@ def serve_cmd(
     Examples:
       dlrig serve
       dlrig serve --port 8080 --catalog ~/.local/share/dlrig/catalog.sqlite
+      dlrig serve --db ~/dlrig/builds.sqlite
     """
     from dlrig.errors import MissingExtraError
 
@@ -43,7 +52,8 @@ def serve_cmd(
         raise MissingExtraError(exc.name or "fastapi", "web") from None
     from dlrig.web.app import create_app
 
-    app = create_app(catalog)  # opens the catalog now: a bad --catalog fails before listening
+    # opens the catalog (and --db) now: a bad path fails before the server listens
+    app = create_app(catalog, db)
     if host not in ("127.0.0.1", "localhost", "::1"):
         stderr.print(
             f"[yellow]warning:[/yellow] listening on {host}: anyone who can reach this address "

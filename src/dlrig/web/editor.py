@@ -271,23 +271,28 @@ def _value(part: Part, key: str, catalog: Catalog) -> Any:
 def picker_rows(
     catalog: Catalog, category: Category, q: str = "", sort: str = "price", desc: bool = False
 ) -> tuple[list[dict[str, Any]], int]:
-    """The part list: rows of ``category`` matching ``q`` (search words and FIELD OP VALUE
-    filters such as ``vram_gib>=24``), sorted by ``sort``; and how many matched in all."""
+    """The part list: rows of ``category`` matching ``q`` (search words, each found in the
+    part's name, aliases or text fields, and FIELD OP VALUE filters such as ``vram_gib>=24``),
+    sorted by ``sort``; and how many matched in all. When no part holds every word, the
+    closest names by spelling (the catalog's fuzzy search) are listed instead."""
     words, filters = [], []
     for token in q.split():
-        (filters if any(op in token for op in _FILTER_OPS) else words).append(token)
+        (filters if any(op in token for op in _FILTER_OPS) else words).append(token.lower())
     parsed = [catalog.parse_filter(f, category) for f in filters]
-    if words:
-        parts = catalog.search(" ".join(words), category, limit=10_000)
-    else:
-        parts = catalog.parts(category)
-    parts = [p for p in parts if all(f.matches(p) for f in parsed)]
+    parts = [
+        p
+        for p in catalog.parts(category)
+        if all(w in _haystack(p) for w in words) and all(f.matches(p) for f in parsed)
+    ]
+    if not parts and words:
+        found = catalog.search(" ".join(words), category, limit=20)
+        parts = [p for p in found if all(f.matches(p) for f in parsed)]
     keys = {k for k, _, _ in COLUMNS[category]} | {"price", "name"}
     key = sort if sort in keys else "price"
     with_value = [(p, _value(p, key, catalog)) for p in parts]
     known = sorted(
         (pv for pv in with_value if pv[1] is not None),
-        key=lambda pv: pv[1].lower() if isinstance(pv[1], str) else pv[1],
+        key=lambda pv: (pv[1].lower() if isinstance(pv[1], str) else pv[1]),
         reverse=desc,
     )
     unknown = [pv for pv in with_value if pv[1] is None]  # unknown values last, either way
@@ -297,6 +302,16 @@ def picker_rows(
         rows.append({"id": p.id, "name": p.name, "price_usd": p.price_usd,
                      "price_date": p.price_date, "cells": cells})  # fmt: skip
     return rows, len(parts)
+
+
+_NOT_SEARCHED = frozenset({"notes", "source", "price_source", "origin"})
+
+
+def _haystack(p: Part) -> str:
+    """The words a filter word may match: name, id, aliases and every short text field
+    (socket, chip, cooling, form factor...), never notes or source URLs."""
+    texts = [v for k, v in p if isinstance(v, str) and k not in _NOT_SEARCHED]
+    return " ".join([*texts, *p.aliases]).lower()
 
 
 def _cell(v: Any) -> str:
@@ -444,6 +459,8 @@ def too_large_response(exc: BodyTooLargeError) -> Any:
 def router(catalogs: Any, templates: Jinja2Templates) -> APIRouter:
     """The editor's routes; ``catalogs.get()`` is this thread's catalog."""
     r = APIRouter()
+    # pages name parts, never ids (the check's JSON lists unpriced parts by id)
+    templates.env.filters["part_name"] = lambda part_id: _part_name(catalogs.get(), part_id)
 
     def render(template: str, ctx: dict[str, Any]) -> str:
         return templates.get_template(template).render(**ctx)
@@ -537,6 +554,13 @@ def router(catalogs: Any, templates: Jinja2Templates) -> APIRouter:
         return export_response(res.build, res.result, format)
 
     return r
+
+
+def _part_name(catalog: Catalog, part_id: str) -> str:
+    try:
+        return catalog.get(part_id).name
+    except DlrigError:
+        return part_id  # a custom part: its id is all the check's JSON has
 
 
 def export_response(build: Build, result: CheckResult, fmt: str) -> Any:

@@ -190,6 +190,12 @@ def _check_size(text: str, what: str) -> None:
 # --- plan (dlrig plan --json) -----------------------------------------------------------------
 def planner_available() -> bool:
     """Whether this install has the planner (``dlrig.optimize.plan``)."""
+    import importlib.util
+
+    # dlrig.optimize imports without OR-Tools (it loads it lazily), so ask for OR-Tools itself:
+    # without it the Plan page and its links would only answer "install dlrig[plan]"
+    if importlib.util.find_spec("ortools") is None:
+        return False
     try:
         from dlrig import optimize
     except ImportError:

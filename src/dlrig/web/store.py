@@ -72,10 +72,14 @@ class SavedBuild:
 
 
 def default_db_path() -> Path:
-    """Where saved builds live unless ``dlrig serve --db PATH`` says otherwise."""
+    """Where saved builds live unless ``dlrig serve --db PATH`` says otherwise: $DLRIG_DB, else
+    ``saved-builds.sqlite`` in the user data folder."""
+    import os
+
     from platformdirs import user_data_dir
 
-    return Path(user_data_dir("dlrig")) / "saved-builds.sqlite"
+    env = os.environ.get("DLRIG_DB")
+    return Path(env) if env else Path(user_data_dir("dlrig")) / "saved-builds.sqlite"
 
 
 class BuildStore:

@@ -54,7 +54,7 @@ function liveEditor(form) {
       return;
     }
     restoreFocus(focusId);
-    if (fields.op.startsWith("show:") && !picker.contains(document.activeElement)) {
+    if ((fields.op || "").startsWith("show:") && !picker.contains(document.activeElement)) {
       picker.scrollIntoView({block: "start"});  // "choose a cpu" in the panel: show the list
       const first = picker.querySelector("tbody button");
       if (first) first.focus({preventScroll: true});
