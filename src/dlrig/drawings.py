@@ -101,7 +101,7 @@ def slot_map_svg(build: Build) -> str:
                 f"{len(placement.unplaced)} GPU(s) without a slot: {names}",
                 12,
                 f"fill='{_COLOURS['blocked']}'",
-            )  # fmt: skip
+            )
         )
     out.append("</svg>")
     return "\n".join(out) + "\n"
@@ -109,8 +109,10 @@ def slot_map_svg(build: Build) -> str:
 
 def _rows(board: Motherboard, placement: limits.Placement) -> list[_Row]:
     by_pos = {s.position: s for s in board.pcie_slots}
-    seated = {s.position: (g, lanes) for (g, s), lanes in zip(placement.placed, placement.lanes,
-                                                               strict=True)}  # fmt: skip
+    seated = {
+        s.position: (g, lanes)
+        for (g, s), lanes in zip(placement.placed, placement.lanes, strict=True)
+    }
     covered: dict[int, Gpu] = {}
     for g, s in placement.placed:
         for p in range(s.position + 1, s.position + _width(g)):
@@ -120,9 +122,7 @@ def _rows(board: Motherboard, placement: limits.Placement) -> list[_Row]:
     for p in range(1, last + 1):
         g_l = seated.get(p)
         rows.append(
-            _Row(
-                p, by_pos.get(p), g_l[0] if g_l else None, g_l[1] if g_l else None, covered.get(p)
-            )  # fmt: skip
+            _Row(p, by_pos.get(p), g_l[0] if g_l else None, g_l[1] if g_l else None, covered.get(p))
         )
     return rows
 
@@ -151,9 +151,7 @@ def _slot_row(row: _Row, y: float) -> list[str]:
     out.append(_t(x_label, mid + 4, label, 11, "fill='#1d2330'"))
     if row.covered_by is not None and row.seated is None:
         out.append(
-            _t(
-                x_label, mid + 16, "blocked by the card above", 10, f"fill='{_COLOURS['blocked']}'"
-            )  # fmt: skip
+            _t(x_label, mid + 16, "blocked by the card above", 10, f"fill='{_COLOURS['blocked']}'")
         )
     return out
 
@@ -183,8 +181,9 @@ def _cards(
             f"fill-opacity='0.85' rx='5'><title>{escape(g.name)}, {note}</title></rect>"
         )
         out.append(_t(x + 8, y + 17, _fit(g.name, w - 16), 12, "fill='#fff' font-weight='600'"))
-        out.append(_t(x + 8, y + 32, note + (f", {g.cooling}" if g.cooling else ""), 11,
-                      "fill='#fff'"))  # fmt: skip
+        out.append(
+            _t(x + 8, y + 32, note + (f", {g.cooling}" if g.cooling else ""), 11, "fill='#fff'")
+        )
     return out
 
 
@@ -206,14 +205,22 @@ def _gaps_and_bridges(
         gap = s2.position - s1.position - _width(g1)
         y = top + (s2.position - 1) * pitch + pitch / 2 - 10
         if gap >= 1:
-            out.append(_t(x_mark - 150, y, f"air gap: {gap} slot(s)", 10,
-                          f"fill='{_COLOURS['gap']}'"))  # fmt: skip
+            out.append(
+                _t(x_mark - 150, y, f"air gap: {gap} slot(s)", 10, f"fill='{_COLOURS['gap']}'")
+            )
         elif g1.cooling == "blower" and g2.cooling == "blower":
             # blowers exhaust out of the back bracket: stacking them is what they are made for
             out.append(_t(x_mark - 150, y, "no air gap (blowers)", 10, "fill='#52606d'"))
         else:
-            out.append(_t(x_mark - 150, y, "no air gap: cards touch", 10,
-                          f"fill='{_COLOURS['blocked']}' font-weight='600'"))  # fmt: skip
+            out.append(
+                _t(
+                    x_mark - 150,
+                    y,
+                    "no air gap: cards touch",
+                    10,
+                    f"fill='{_COLOURS['blocked']}' font-weight='600'",
+                )
+            )
         spacing = s2.position - s1.position
         if _bridgeable(build, g1, g2, spacing):
             y1 = top + (s1.position - 1) * pitch + pitch / 2
@@ -243,14 +250,18 @@ def _bridgeable(build: Build, g1: Gpu, g2: Gpu, spacing: int) -> bool:
 
 
 def _legend(y: float, placement: limits.Placement) -> str:
-    items = [("card", "GPU at its thickness"), ("slot", "PCIe slot (length = size)"),
-             ("bridge", "NVLink bridge")]  # fmt: skip
+    items = [
+        ("card", "GPU at its thickness"),
+        ("slot", "PCIe slot (length = size)"),
+        ("bridge", "NVLink bridge"),
+    ]
     if placement.assumed_width:
         items.insert(1, ("card_assumed", f"thickness unknown: {limits.DEFAULT_SLOT_WIDTH} assumed"))
     parts, x = [], 8.0
     for key, text in items:
-        parts.append(f"<rect x='{x:.1f}' y='{y - 10:.1f}' width='14' height='10' "
-                     f"fill='{_COLOURS[key]}'/>")  # fmt: skip
+        parts.append(
+            f"<rect x='{x:.1f}' y='{y - 10:.1f}' width='14' height='10' fill='{_COLOURS[key]}'/>"
+        )
         parts.append(_t(x + 18, y, text, 11))
         x += 26 + 6.4 * len(text)
     return "".join(parts)
@@ -282,8 +293,11 @@ def power_bar_svg(build: Build) -> str:
     y1 = 40.0
     out.append(_t(8, y1 + 15, "DC load vs PSU", 12))
     x = x0
-    segs = [("cpu", "CPU", cpu_w), ("gpu", f"{build.gpu_count} GPU(s)", gpu_w),
-            ("rest", "rest", rest_w)]  # fmt: skip
+    segs = [
+        ("cpu", "CPU", cpu_w),
+        ("gpu", f"{build.gpu_count} GPU(s)", gpu_w),
+        ("rest", "rest", rest_w),
+    ]
     for key, label, w in segs:
         if w <= 0:
             continue
@@ -320,15 +334,16 @@ def power_bar_svg(build: Build) -> str:
     eff_text = f"PSU {eff:.0%}" + (" assumed" if assumed else "")
     out.append(_t(x0 + 4, y2 + 15, f"{wall:,.0f} W at the wall ({eff_text})", 11, "fill='#fff'"))
     site = build.site
+    where = f"{site.mains_voltage_v:g} V × {site.circuit_amps:g} A × 80%"
     out.append(
         _marker(
             px(circuit),
             y2 - 4,
             30,
             _COLOURS["limit"],
-            f"circuit {circuit:,.0f} W ({site.mains_voltage_v:g} V × {site.circuit_amps:g} A × 80%)",
+            f"circuit {circuit:,.0f} W ({where})",
             above=False,
-        )  # fmt: skip
+        )
     )
     out.append("</svg>")
     return "\n".join(out) + "\n"

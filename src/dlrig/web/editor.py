@@ -15,6 +15,7 @@ byte for byte what ``dlrig check FILE --json`` prints for the same build.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -43,28 +44,60 @@ EMPTY_NAME = "My build"
 
 # Part-list columns per category: (key, header, numeric). Values come from :func:`_value`.
 COLUMNS: dict[Category, list[tuple[str, str, bool]]] = {
-    Category.CPU: [("cores", "cores", True), ("threads", "threads", True),
-                   ("socket", "socket", False), ("tdp_w", "TDP W", True),
-                   ("pcie_lanes", "PCIe lanes", True)],
-    Category.MOTHERBOARD: [("socket", "socket", False), ("chipset", "chipset", False),
-                           ("form_factor", "form factor", False),
-                           ("memory_type", "memory", False), ("x16", "x16 slots", True)],
-    Category.MEMORY: [("type", "type", False), ("speed_mts", "MT/s", True),
-                      ("capacity_gb", "GB", True), ("ecc", "ECC", False)],
-    Category.GPU: [("vram_gib", "VRAM GiB", True), ("tflops", "FP16 TFLOPS", True),
-                   ("tdp_w", "W", True), ("length_mm", "length mm", True),
-                   ("slot_width", "slots", True), ("cooling", "cooling", False)],
-    Category.STORAGE: [("kind", "kind", False), ("capacity_gb", "GB", True),
-                       ("seq_read_mb_s", "read MB/s", True), ("form_factor", "form", False)],
-    Category.PSU: [("wattage_w", "W", True), ("efficiency", "rating", False),
-                   ("length_mm", "length mm", True), ("pcie_8pin", "6+2-pin", True),
-                   ("pcie_12vhpwr", "12V-2x6", True)],
-    Category.COOLER: [("kind", "kind", False), ("height_mm", "height mm", True),
-                      ("radiator_mm", "radiator mm", True), ("rated_tdp_w", "rated W", True)],
-    Category.CASE: [("form_factor", "type", False), ("max_gpu_length_mm", "max GPU mm", True),
-                    ("expansion_slots", "slots", True),
-                    ("max_cooler_height_mm", "max cooler mm", True)],
-}  # fmt: skip
+    Category.CPU: [
+        ("cores", "cores", True),
+        ("threads", "threads", True),
+        ("socket", "socket", False),
+        ("tdp_w", "TDP W", True),
+        ("pcie_lanes", "PCIe lanes", True),
+    ],
+    Category.MOTHERBOARD: [
+        ("socket", "socket", False),
+        ("chipset", "chipset", False),
+        ("form_factor", "form factor", False),
+        ("memory_type", "memory", False),
+        ("x16", "x16 slots", True),
+    ],
+    Category.MEMORY: [
+        ("type", "type", False),
+        ("speed_mts", "MT/s", True),
+        ("capacity_gb", "GB", True),
+        ("ecc", "ECC", False),
+    ],
+    Category.GPU: [
+        ("vram_gib", "VRAM GiB", True),
+        ("tflops", "FP16 TFLOPS", True),
+        ("tdp_w", "W", True),
+        ("length_mm", "length mm", True),
+        ("slot_width", "slots", True),
+        ("cooling", "cooling", False),
+    ],
+    Category.STORAGE: [
+        ("kind", "kind", False),
+        ("capacity_gb", "GB", True),
+        ("seq_read_mb_s", "read MB/s", True),
+        ("form_factor", "form", False),
+    ],
+    Category.PSU: [
+        ("wattage_w", "W", True),
+        ("efficiency", "rating", False),
+        ("length_mm", "length mm", True),
+        ("pcie_8pin", "6+2-pin", True),
+        ("pcie_12vhpwr", "12V-2x6", True),
+    ],
+    Category.COOLER: [
+        ("kind", "kind", False),
+        ("height_mm", "height mm", True),
+        ("radiator_mm", "radiator mm", True),
+        ("rated_tdp_w", "rated W", True),
+    ],
+    Category.CASE: [
+        ("form_factor", "type", False),
+        ("max_gpu_length_mm", "max GPU mm", True),
+        ("expansion_slots", "slots", True),
+        ("max_cooler_height_mm", "max cooler mm", True),
+    ],
+}
 _FILTER_OPS = ("<=", ">=", "!=", "=", "<", ">", "~")
 
 
@@ -105,9 +138,12 @@ def edit(fields: Mapping[str, str], catalog: Catalog) -> EditResult:
 
     op = fields.get("op", "") or "update"
     text = fields.get("build", "")
-    out = EditResult(text=text, parent=fields.get("parent", ""),
-                     fallback_name=fields.get("name", ""),
-                     fallback_circuit=fields.get("circuit", ""))  # fmt: skip
+    out = EditResult(
+        text=text,
+        parent=fields.get("parent", ""),
+        fallback_name=fields.get("name", ""),
+        fallback_circuit=fields.get("circuit", ""),
+    )
     _view(out, fields, op)
     try:
         _check_size(text)
@@ -152,10 +188,8 @@ def _view(out: EditResult, fields: Mapping[str, str], op: str) -> None:
     out.desc = fields.get("dir") == "desc"
     kind, _, arg = op.partition(":")
     if kind == "show":
-        try:
+        with contextlib.suppress(DlrigError):
             out.category = parse_category(arg)
-        except DlrigError:
-            pass
         out.q, out.sort, out.desc = "", "price", False
         out.picker_changed = True
     elif kind == "sort":
@@ -275,7 +309,8 @@ def picker_rows(
     part's name, aliases or text fields, and FIELD OP VALUE filters such as ``vram_gib>=24``),
     sorted by ``sort``; and how many matched in all. When no part holds every word, the
     closest names by spelling (the catalog's fuzzy search) are listed instead."""
-    words, filters = [], []
+    words: list[str] = []
+    filters: list[str] = []
     for token in q.split():
         (filters if any(op in token for op in _FILTER_OPS) else words).append(token.lower())
     parsed = [catalog.parse_filter(f, category) for f in filters]
@@ -292,15 +327,22 @@ def picker_rows(
     with_value = [(p, _value(p, key, catalog)) for p in parts]
     known = sorted(
         (pv for pv in with_value if pv[1] is not None),
-        key=lambda pv: (pv[1].lower() if isinstance(pv[1], str) else pv[1]),
+        key=lambda pv: pv[1].lower() if isinstance(pv[1], str) else pv[1],
         reverse=desc,
     )
     unknown = [pv for pv in with_value if pv[1] is None]  # unknown values last, either way
     rows = []
     for p, _ in (known + unknown)[:PICKER_LIMIT]:
         cells = [(_cell(_value(p, k, catalog)), num) for k, _, num in COLUMNS[category]]
-        rows.append({"id": p.id, "name": p.name, "price_usd": p.price_usd,
-                     "price_date": p.price_date, "cells": cells})  # fmt: skip
+        rows.append(
+            {
+                "id": p.id,
+                "name": p.name,
+                "price_usd": p.price_usd,
+                "price_date": p.price_date,
+                "cells": cells,
+            }
+        )
     return rows, len(parts)
 
 
@@ -354,7 +396,7 @@ def panel_context(res: EditResult) -> dict[str, Any]:
                 "own_price": it.price_usd is not None,
                 "findings": by_part.get(it.part.id, []),
                 "multi": cat in MULTI_CATEGORIES,
-            }  # fmt: skip
+            }
             for i, it in enumerate(build.items[cat])
         ]
         rows.append({"category": cat.value, "items": items})
@@ -474,8 +516,13 @@ def router(catalogs: Any, templates: Jinja2Templates) -> APIRouter:
         from dlrig.web.saved import saved_text
 
         qp = request.query_params
-        fields = {"category": category, "q": q, "sort": qp.get("sort", ""),
-                  "dir": qp.get("dir", ""), "op": "update"}  # fmt: skip
+        fields = {
+            "category": category,
+            "q": q,
+            "sort": qp.get("sort", ""),
+            "dir": qp.get("dir", ""),
+            "op": "update",
+        }
         token = qp.get("from", "")
         fields["build"], fields["parent"] = empty_build_text(), ""
         if token:
@@ -581,9 +628,15 @@ def export_response(build: Build, result: CheckResult, fmt: str) -> Any:
 
 
 def _picker_context(res: EditResult, catalog: Catalog) -> dict[str, Any]:
-    ctx: dict[str, Any] = {"category": res.category.value, "q": res.q, "sort": res.sort,
-                           "desc": res.desc, "categories": [c.value for c in Category],
-                           "columns": COLUMNS[res.category], "picker_error": None}  # fmt: skip
+    ctx: dict[str, Any] = {
+        "category": res.category.value,
+        "q": res.q,
+        "sort": res.sort,
+        "desc": res.desc,
+        "categories": [c.value for c in Category],
+        "columns": COLUMNS[res.category],
+        "picker_error": None,
+    }
     try:
         rows, total = picker_rows(catalog, res.category, res.q, res.sort, res.desc)
     except DlrigError as exc:
@@ -599,9 +652,13 @@ def _page_context(res: EditResult, catalog: Catalog) -> dict[str, Any]:
     ctx.update(text=res.text, parent=res.parent)
     ctx.setdefault("name", res.fallback_name)
     ctx.setdefault("circuit", res.fallback_circuit)
-    ctx["export_formats"] = [("yaml", "YAML build file"), ("text", "Text list (PCPartPicker)"),
-                             ("markdown", "Markdown table"), ("json", "JSON build file"),
-                             ("check-json", "Check JSON")]  # fmt: skip
+    ctx["export_formats"] = [
+        ("yaml", "YAML build file"),
+        ("text", "Text list (PCPartPicker)"),
+        ("markdown", "Markdown table"),
+        ("json", "JSON build file"),
+        ("check-json", "Check JSON"),
+    ]
     return ctx
 
 

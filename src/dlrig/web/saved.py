@@ -152,8 +152,13 @@ def router(catalogs: Any, templates: Jinja2Templates) -> APIRouter:
             return not_found(request, exc)
         res = edit({"build": saved.text, "op": "apply"}, catalogs.get())
         ctx = panel_context(res)
-        ctx.update(saved=saved, versions=store(request).versions(saved.lineage), readonly=True,
-                   text=saved.text, permalink=str(request.url))  # fmt: skip
+        ctx.update(
+            saved=saved,
+            versions=store(request).versions(saved.lineage),
+            readonly=True,
+            text=saved.text,
+            permalink=str(request.url),
+        )
         return templates.TemplateResponse(request, "saved.html", ctx)
 
     @r.get("/b/{token}/export/{fmt}", include_in_schema=False)
@@ -163,8 +168,9 @@ def router(catalogs: Any, templates: Jinja2Templates) -> APIRouter:
         except NotSavedError as exc:
             return not_found(request, exc)
         if fmt not in ("yaml", "json", "text", "markdown", "check-json"):
-            err = InputError(f"unknown export format '{fmt}'",
-                             "choose yaml, json, text, markdown or check-json")  # fmt: skip
+            err = InputError(
+                f"unknown export format '{fmt}'", "choose yaml, json, text, markdown or check-json"
+            )
             return JSONResponse(error_dict(err), status_code=404)
         res = edit({"build": saved.text, "op": "apply"}, catalogs.get())
         assert res.build is not None and res.result is not None  # saved builds were valid
@@ -207,8 +213,13 @@ def router(catalogs: Any, templates: Jinja2Templates) -> APIRouter:
 
 
 def _saved_dict(saved: SavedBuild) -> dict[str, Any]:
-    return {"token": saved.token, "url": f"/b/{saved.token}", "name": saved.name,
-            "version": saved.version, "created_at": saved.created_at}  # fmt: skip
+    return {
+        "token": saved.token,
+        "url": f"/b/{saved.token}",
+        "name": saved.name,
+        "version": saved.version,
+        "created_at": saved.created_at,
+    }
 
 
 def _cost_context(text: str, form: dict[str, str], catalog: Any) -> dict[str, Any]:
@@ -225,10 +236,14 @@ def _cost_context(text: str, form: dict[str, str], catalog: Any) -> dict[str, An
         from dlrig.web import service
 
         report = service.cost_text(
-            text, catalog, hours_per_day=number("hours_per_day", "hours per day"),
-            years=number("years", "years"), kwh_usd=number("kwh_usd", "electricity price"),
-            versus=form.get("vs") or "all", run_hours=number("run_hours", "run hours"),
-        )  # fmt: skip
+            text,
+            catalog,
+            hours_per_day=number("hours_per_day", "hours per day"),
+            years=number("years", "years"),
+            kwh_usd=number("kwh_usd", "electricity price"),
+            versus=form.get("vs") or "all",
+            run_hours=number("run_hours", "run hours"),
+        )
     except DlrigError as exc:
         ctx["error"] = error_dict(exc)
         return ctx
