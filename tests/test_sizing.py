@@ -138,7 +138,7 @@ def test_result_shape_and_fit() -> None:
         },
         RTX_4090,
     )
-    d = r.as_dict()
+    d = r.to_dict()
     assert set(d["memory_gib"]) == set(MEMORY_KEYS)
     parts = sum(v for k, v in d["memory_gib"].items() if k != "total_per_gpu")
     assert parts == pytest.approx(d["memory_gib"]["total_per_gpu"], abs=0.01)

@@ -476,12 +476,6 @@ class Build:
         )
         return f"Build({self.name!r}, {counts})"
 
-    def to_dict(self) -> dict[str, Any]:
-        """The build as a build-file mapping (see :func:`dlrig.buildfile.write_build`)."""
-        from dlrig.buildfile import build_to_dict
-
-        return build_to_dict(self)
-
 
 def _item(spec: Any) -> BuildItem:
     if isinstance(spec, BuildItem):

@@ -464,7 +464,7 @@ def _vision_training_flops_per_sample(m: ModelSpec) -> float | None:
 
 @dataclass
 class SizingResult:
-    """What :func:`size` returns; ``as_dict()`` is the JSON shape of ``dlrig size --json``."""
+    """What :func:`size` returns; ``to_dict()`` is the JSON shape of ``dlrig size --json``."""
 
     workload: Workload
     chip: GpuChip | None
@@ -525,7 +525,7 @@ class SizingResult:
             "tokens/s" if self.workload.model.kind == "transformer" else "samples/s"
         )
 
-    def as_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         w = self.workload
         rate, unit = self.throughput
         return {
@@ -843,21 +843,3 @@ def rank_chips(
 
     rows.sort(key=key)
     return rows
-
-
-def gpu_ranking(
-    chips: list[GpuChip],
-    w: Workload | None,
-    n_gpus: int = 1,
-    interconnect: str = "pcie",
-    utilization: float | None = None,
-    sort: str = "fit",
-) -> dict[str, Any]:
-    """The JSON ``dlrig gpus --json`` prints: the workload, the sort and the ranked rows."""
-    rows = rank_chips(chips, w, n_gpus, interconnect, utilization, sort)
-    return {
-        "workload": None if w is None else w.describe(),
-        "n_gpus": n_gpus,
-        "sort": sort,
-        "gpus": rows,
-    }

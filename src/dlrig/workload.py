@@ -354,7 +354,7 @@ def _mapping(data: Any, where: str) -> dict[str, Any]:
 
 
 def workload_from_flags(
-    path: str | Path | None = None,
+    path: str | Path | Mapping[str, Any] | None = None,
     *,
     task: str | None = None,
     model: str | None = None,
@@ -370,13 +370,15 @@ def workload_from_flags(
     epochs: float | None = None,
 ) -> Workload:
     """The workload of the ``dlrig size`` / ``dlrig gpus`` flags: the workload file at ``path``
-    (if any) with every flag that is not None laid over its fields.
+    (or the workload-file fields ``path`` maps) with every flag that is not None laid over.
 
-    The CLI and the web app's size and GPU pages both build their workload here.
+    Every front door of ``size`` and ``gpus`` builds its workload here (see dlrig.app).
     """
     data: dict[str, Any] = {}
     where = "workload"
-    if path is not None:
+    if isinstance(path, Mapping):
+        data = dict(path)
+    elif path is not None:
         where = str(path)
         data = _read_workload_file(
             path, "give a YAML workload file (see examples/workloads/), or --model PRESET"

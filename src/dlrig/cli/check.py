@@ -8,39 +8,29 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.markup import escape
 
+from dlrig.app.check import CheckRequest
+from dlrig.cli.options import CATALOG, JSON, CatalogOpt, JsonOpt, from_request, option
 from dlrig.cli.output import fmt_num, print_json, stderr, stdout, table
 
 if TYPE_CHECKING:
     from dlrig.build import Build
     from dlrig.rules.base import CheckResult
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
-CatalogOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--catalog",
-        help="Catalog store to use (default: $DLRIG_CATALOG, else the built-in catalog).",
-    ),
-]
-
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 
+SlotMapOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--slot-map",
+        help="Also draw the board's slots with each GPU in its slot, as an SVG file.",
+    ),
+]
+
+
+@from_request(CheckRequest, JSON, CATALOG, option("slot_map", SlotMapOpt))
 def check_cmd(
-    file: Annotated[Path, typer.Argument(help="Build file (YAML or JSON).")],
-    json_: JsonOpt = False,
-    gpus: Annotated[
-        int | None,
-        typer.Option("--gpus", min=1, help="Check the build with N of its GPU instead."),
-    ] = None,
-    catalog: CatalogOpt = None,
-    slot_map: Annotated[
-        Path | None,
-        typer.Option(
-            "--slot-map",
-            help="Also draw the board's slots with each GPU in its slot, as an SVG file.",
-        ),
-    ] = None,
+    req: CheckRequest, json_: bool = False, catalog: str | None = None, slot_map: Path | None = None
 ) -> None:
     """Check a build for deep-learning compatibility: every finding with its fix.
 
@@ -52,20 +42,16 @@ def check_cmd(
       dlrig check my-build.yaml --json
       dlrig check examples/warmachine.yaml --slot-map slots.svg
     """
-    from dlrig.buildfile import load_build
+    from dlrig.app import check
     from dlrig.catalog import open_catalog
-    from dlrig.rules import check
 
-    build = load_build(file, open_catalog(catalog))
-    if gpus is not None:
-        build = build.with_gpu_count(gpus)
-    result = check(build)
+    result = check.run(req, open_catalog(catalog))
     if slot_map is not None:
-        _write_slot_map(build, slot_map)
-    for note in build.resolved_fuzzy:  # the user should confirm a name matched by similarity
+        _write_slot_map(result.build, slot_map)
+    for note in result.build.resolved_fuzzy:  # the user should confirm a fuzzy name match
         stderr.print(f"note: {note} (check that this is the part you mean)", markup=False)
     if json_:
-        print_json(result.to_dict())
+        print_json(result)
     else:
         render_check(result)
     if not result.ok:
@@ -93,7 +79,7 @@ def render_check(result: CheckResult) -> None:
     """The Rich report: findings with fixes, totals, unchecked rules."""
     from rich.text import Text
 
-    from dlrig.report import build_totals
+    from dlrig.rules.totals import build_totals
 
     build = result.build
     title = f"dlrig check: {build.name}" + (f" ({build.source})" if build.source else "")
@@ -166,13 +152,14 @@ def rules_cmd(
       dlrig rules psu-headroom
       dlrig rules --json
     """
-    from dlrig.report import rule_dict
     from dlrig.rules import get_rule, iter_rules
 
     if slug is None:
         rules = list(iter_rules())
         if json_:
-            print_json([rule_dict(r) for r in rules])
+            from dlrig.app.catalog import RuleList
+
+            print_json(RuleList(rules))
             return
         stdout.print(
             table(
@@ -183,7 +170,7 @@ def rules_cmd(
         )
         return
     r = get_rule(slug)
-    d = rule_dict(r)
+    d = r.to_dict()
     if json_:
         print_json(d)
         return

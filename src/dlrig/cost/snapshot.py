@@ -61,7 +61,10 @@ class PrebuiltSystem:
 
     @property
     def label(self) -> str:
-        return self.name if self.vendor.startswith("(") else f"{self.vendor} {self.name}"
+        # "(typical vendor)" rows and names that already start with the vendor stand alone
+        if self.vendor.startswith("(") or self.name.startswith(self.vendor):
+            return self.name
+        return f"{self.vendor} {self.name}"
 
 
 @dataclass(frozen=True)

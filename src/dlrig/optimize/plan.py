@@ -104,8 +104,6 @@ class PlannedBuild:
     future_price_usd: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        from dlrig.report import check_result_dict
-
         b = self.build
         out: dict[str, Any] = {
             "name": b.name,
@@ -125,7 +123,7 @@ class PlannedBuild:
                 ]
                 for c in Category
             },
-            "check": check_result_dict(self.check),
+            "check": self.check.to_dict(),
             "workload": self.workload,
         }
         if self.future is not None:
@@ -133,7 +131,7 @@ class PlannedBuild:
                 "gpu_count": self.future.gpu_count,
                 "tflops": self.future_tflops,
                 "price_usd": self.future_price_usd,
-                "check": check_result_dict(self.future_check) if self.future_check else None,
+                "check": self.future_check.to_dict() if self.future_check else None,
             }
         return out
 

@@ -129,6 +129,17 @@ class Finding:
     hint: str
     parts: tuple[str, ...]
 
+    def to_dict(self) -> dict[str, Any]:
+        """One finding of ``dlrig check --json``."""
+        return {
+            "rule": self.rule,
+            "slug": self.slug,
+            "severity": self.severity.value,
+            "message": self.message,
+            "hint": self.hint,
+            "parts": list(self.parts),
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class UncheckedRule:
@@ -159,6 +170,20 @@ class Rule:
     def sections(self) -> dict[str, str]:
         """The docstring split into 'summary', 'why', 'bad' and 'good'."""
         return _sections(self.doc)
+
+    def to_dict(self) -> dict[str, Any]:
+        """One rule of ``dlrig rules --json`` (and of the generated docs)."""
+        s = self.sections
+        return {
+            "rule": self.code,
+            "slug": self.slug,
+            "severity": self.severity.value,
+            "topic": self.topic,
+            "title": self.title,
+            "why": s["why"],
+            "bad": s["bad"],
+            "good": s["good"],
+        }
 
     def run(self, build: Build, ctx: Context) -> tuple[list[Finding], str | None]:
         """Findings, and the unchecked reason (None when the rule ran to the end)."""
@@ -266,9 +291,18 @@ class CheckResult:
         return {f.slug for f in self.findings if severity is None or f.severity is severity}
 
     def to_dict(self) -> dict[str, Any]:
-        from dlrig.report import check_result_dict
+        """The JSON object ``dlrig check --json`` prints (documented in docs/check.md)."""
+        from dlrig.rules.totals import build_totals
 
-        return check_result_dict(self)
+        return {
+            "ok": self.ok,
+            "build": self.build.name,
+            "findings": [f.to_dict() for f in self.findings],
+            "unchecked": [u.slug for u in self.unchecked],
+            "unchecked_reasons": {u.slug: u.reason for u in self.unchecked},
+            "totals": build_totals(self.build),
+            "resolved_fuzzy": list(self.build.resolved_fuzzy),
+        }
 
 
 def check(build: Build, rules: Iterable[str] | None = None) -> CheckResult:

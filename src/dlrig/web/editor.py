@@ -154,7 +154,7 @@ def edit(fields: Mapping[str, str], catalog: Catalog) -> EditResult:
         out.notes = list(build.resolved_fuzzy)
         out.text = dump_build(build)
         out.build = build
-        out.result = _check(build)
+        out.result = _check(build, catalog)
     except DlrigError as exc:
         out.error = exc
     return out
@@ -169,10 +169,11 @@ def _check_size(text: str) -> None:
         )
 
 
-def _check(build: Build) -> CheckResult:
-    from dlrig.rules import check
+def _check(build: Build, catalog: Catalog) -> CheckResult:
+    """The check, through the same front door as ``dlrig check`` (the app layer)."""
+    from dlrig.app.check import CheckRequest, run
 
-    return check(build)
+    return run(CheckRequest.parse(build=build), catalog, read_files=False)
 
 
 def _view(out: EditResult, fields: Mapping[str, str], op: str) -> None:
@@ -417,17 +418,11 @@ def panel_context(res: EditResult) -> dict[str, Any]:
 
 
 def check_json(result: CheckResult) -> str:
-    """``dlrig check --json``'s output for this result, byte for byte (two-space indent, UTF-8,
-    dates as ISO text, a final newline)."""
+    """``dlrig check --json``'s output for this result, byte for byte: the one serialiser the CLI
+    and the API share, plus the newline the CLI ends with."""
+    from dlrig.app.base import to_json
 
-    def default(obj: Any) -> Any:
-        if hasattr(obj, "isoformat"):
-            return obj.isoformat()
-        if isinstance(obj, set | frozenset | tuple):
-            return list(obj)
-        raise TypeError(f"cannot serialise {type(obj).__name__}")
-
-    return json.dumps(result.to_dict(), indent=2, default=default, ensure_ascii=False) + "\n"
+    return to_json(result) + "\n"
 
 
 def error_dict(exc: DlrigError) -> dict[str, Any]:

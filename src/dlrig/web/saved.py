@@ -223,37 +223,13 @@ def _saved_dict(saved: SavedBuild) -> dict[str, Any]:
 
 
 def _cost_context(text: str, form: dict[str, str], catalog: Any) -> dict[str, Any]:
-    """The cost page's context for a saved build (the same as ``POST /cost`` renders)."""
+    """The cost page's context for a saved build (what ``POST /cost`` renders for its text)."""
     from dlrig.cost import VERSUS
-    from dlrig.web import app as web_app
+    from dlrig.web.pages import cost_result
 
     ctx: dict[str, Any] = {"text": text, "form": form, "result": None, "vs_choices": VERSUS}
-
-    def number(name: str, label: str) -> float | None:
-        return web_app._float_field(form.get(name, ""), label)
-
     try:
-        from dlrig.web import service
-
-        report = service.cost_text(
-            text,
-            catalog,
-            hours_per_day=number("hours_per_day", "hours per day"),
-            years=number("years", "years"),
-            kwh_usd=number("kwh_usd", "electricity price"),
-            versus=form.get("vs") or "all",
-            run_hours=number("run_hours", "run hours"),
-        )
+        ctx.update(cost_result({k: v for k, v in form.items() if v}, text, catalog))
     except DlrigError as exc:
         ctx["error"] = error_dict(exc)
-        return ctx
-    data = report.to_dict()
-    ctx.update(result=data, rows=web_app._cost_rows(data), chart=None, chart_note=None)
-    try:
-        import base64
-
-        svg = service.cost_svg(report)
-        ctx["chart"] = base64.b64encode(svg.encode("utf-8")).decode("ascii")
-    except DlrigError as exc:
-        ctx["chart_note"] = f"{exc.message} ({exc.hint})"
     return ctx
