@@ -75,7 +75,7 @@ def pages(base: str, token: str, planner: bool) -> dict[str, str]:
 def main(out_dir: str = "screenshots") -> None:
     from playwright.sync_api import sync_playwright
 
-    from dlrig.web import service
+    from dlrig.app.plan import planner_available
 
     exe = chromium_path()
     if exe is None:
@@ -92,7 +92,7 @@ def main(out_dir: str = "screenshots") -> None:
             browser = p.chromium.launch(executable_path=exe, args=["--no-sandbox"])
             for width_name, width in WIDTHS.items():
                 page = browser.new_page(viewport={"width": width, "height": 900})
-                for name, url in pages(base, token, service.planner_available()).items():
+                for name, url in pages(base, token, planner_available()).items():
                     page.goto(url)
                     if name in ("check", "cost"):
                         page.locator("form.editor button[type=submit]").first.click()

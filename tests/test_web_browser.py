@@ -160,9 +160,9 @@ def test_save_reload_edit_and_save_a_second_version(page: Any, base: str) -> Non
 
 
 def test_share_a_plan_link(page: Any, base: str) -> None:
-    from dlrig.web import service
+    from dlrig.app.plan import planner_available
 
-    if not service.planner_available():
+    if not planner_available():
         pytest.skip("the planner (OR-Tools) is not installed")
     page.goto(f"{base}/plan")
     page.fill("input[name=budget_usd]", "7000")

@@ -294,3 +294,32 @@ def test_json_content_type_only_for_json() -> None:
         "build": "x",
         "count": "2",
     }
+
+
+# --- the smaller defects ----------------------------------------------------------------
+def test_check_page_names_unpriced_parts_and_shows_fuzzy_matches(client: TestClient) -> None:
+    page = client.post("/check", data={"build": WARMACHINE}).text
+    assert (
+        "without a price: Rosewill Hercules 1600W, Corsair H115i PRO, Corsair Carbide Air 540"
+        in (page)
+    )
+    assert "rosewill-hercules-1600s" not in page.split("<details>")[0]  # ids only in the JSON
+    fuzzy = client.post(
+        "/check", data={"build": WARMACHINE.replace("ASUS WS X299 SAGE", "asus ws x299 sag")}
+    ).text
+    visible = fuzzy.split("<details>")[0]
+    assert "Check these names" in visible and "ASUS WS X299 SAGE" in visible
+
+
+def test_no_plan_link_without_the_planner(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import importlib.util
+
+    from dlrig.app.plan import planner_available
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "ortools" else real(name, *a)
+    )
+    assert planner_available() is False
+    home = TestClient(create_app(db_path=tmp_path / "b.sqlite")).get("/").text
+    assert 'href="/plan"' not in home

@@ -173,7 +173,9 @@ def router(catalogs: Any, templates: Jinja2Templates) -> APIRouter:
             )
             return JSONResponse(error_dict(err), status_code=404)
         res = edit({"build": saved.text, "op": "apply"}, catalogs.get())
-        assert res.build is not None and res.result is not None  # saved builds were valid
+        if res.build is None or res.result is None:  # e.g. a part this catalog no longer has
+            err = res.error or InputError("the saved build cannot be read", "open it in the editor")
+            return JSONResponse(error_dict(err), status_code=422)
         return export_response(res.build, res.result, fmt)
 
     @r.get("/b/{token}/cost", response_class=HTMLResponse, include_in_schema=False)
