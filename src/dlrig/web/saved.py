@@ -168,13 +168,15 @@ def router(catalogs: Any, templates: Jinja2Templates) -> APIRouter:
         except NotSavedError as exc:
             return not_found(request, exc)
         if fmt not in ("yaml", "json", "text", "markdown", "check-json"):
-            err = InputError(
+            unknown = InputError(
                 f"unknown export format '{fmt}'", "choose yaml, json, text, markdown or check-json"
             )
-            return JSONResponse(error_dict(err), status_code=404)
+            return JSONResponse(error_dict(unknown), status_code=404)
         res = edit({"build": saved.text, "op": "apply"}, catalogs.get())
         if res.build is None or res.result is None:  # e.g. a part this catalog no longer has
-            err = res.error or InputError("the saved build cannot be read", "open it in the editor")
+            err: DlrigError = res.error or InputError(
+                "the saved build cannot be read", "open it in the editor"
+            )
             return JSONResponse(error_dict(err), status_code=422)
         return export_response(res.build, res.result, fmt)
 
