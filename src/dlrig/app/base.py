@@ -23,6 +23,7 @@ from dlrig.errors import InputError, WorkloadError
 __all__ = [
     "MAX_TEXT_BYTES",
     "Cli",
+    "GpuFlags",
     "JsonResult",
     "Request",
     "TextList",
@@ -192,6 +193,18 @@ class WorkloadFlags(Request):
 
     def has_flags(self) -> bool:
         return any(v is not None for v in self.flags().values())
+
+
+class GpuFlags(Request):
+    """The GPUs a workload runs on, as ``dlrig size`` and ``dlrig gpus`` take them."""
+
+    gpus: Annotated[int, Cli("--gpus", "-n")] = Field(1, ge=1, description="Number of GPUs.")
+    interconnect: Annotated[str, Cli("--interconnect")] = Field(
+        "pcie", description="pcie, pcie-switch, nvlink or network."
+    )
+    utilization: Annotated[float | None, Cli("--utilization", "-u")] = Field(
+        None, description="Model FLOPs utilisation (default 0.40)."
+    )
 
 
 # --- inputs -----------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ web API field, the page's form field and the Python keyword all come from this m
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -17,7 +16,6 @@ from pydantic import Field, field_validator
 
 from dlrig.app.base import Cli, Request, TextList, Usd, workload_ref
 from dlrig.errors import InputError
-from dlrig.workload import Workload
 
 if TYPE_CHECKING:
     from dlrig.catalog import Catalog
@@ -32,9 +30,9 @@ class PlanRequest(Request):
     budget_usd: Annotated[Usd | None, Cli("--budget-usd", "-b", metavar="<usd>")] = Field(
         None, description="Budget in US dollars (7000, 7,000, $7k)."
     )
-    workload: Annotated[
-        Workload | Mapping[str, Any] | Path | str | None, Cli("--workload", "-w")
-    ] = Field(None, description="Workload YAML file or model preset.")
+    workload: Annotated[Any, Cli("--workload", "-w")] = Field(
+        None, description="Workload YAML file or model preset."
+    )
     task: Annotated[str | None, Cli("--task")] = Field(
         None, description="train, finetune, lora, qlora or inference."
     )
