@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Protocol, Self
@@ -23,6 +23,7 @@ from dlrig.errors import InputError, WorkloadError
 __all__ = [
     "MAX_TEXT_BYTES",
     "Cli",
+    "Command",
     "GpuFlags",
     "JsonResult",
     "Request",
@@ -259,6 +260,26 @@ def require_model(data: Any) -> None:
         raise WorkloadError(
             "no workload given", "choose a model preset (see dlrig size --list-models)"
         )
+
+
+# --- commands -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Command:
+    """A command as the front doors see it; each ``dlrig/app/<module>.py`` declares one as
+    ``COMMAND`` and :func:`dlrig.app.commands` finds it.
+
+    A command without a hand-written CLI command, API route or page gets generic ones: ``dlrig
+    NAME`` (options from ``request``; ``--json``; a table of the result), ``/api/NAME`` (GET with
+    the fields as query parameters, or POST with ``text_field``'s text as the body) and the page
+    ``/NAME`` (a form generated from ``request``).
+    """
+
+    name: str  # "check" → dlrig check, /api/check, /check
+    request: type[Request]
+    run: Callable[..., Any]  # run(request, catalog, read_files=...) → result with to_dict()
+    summary: str  # one line: what the command answers
+    text_field: str | None = None  # the field the web body's text fills (a build, a list)
+    web: bool = True  # False: no API route or page (e.g. bench measures this machine)
 
 
 # --- results ----------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field
 
-from dlrig.app.base import Cli, Request, check_text_size
+from dlrig.app.base import Cli, Command, Request, check_text_size
 
 if TYPE_CHECKING:
     from dlrig.build import Build
@@ -63,3 +63,12 @@ def run(req: CheckRequest, catalog: Catalog, read_files: bool = True) -> CheckRe
     if req.gpus is not None:
         build = build.with_gpu_count(req.gpus)
     return check(build)
+
+
+COMMAND = Command(
+    "check",
+    CheckRequest,
+    run,
+    "Every compatibility finding for a build, with its fix.",
+    text_field="build",
+)

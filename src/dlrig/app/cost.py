@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field
 
-from dlrig.app.base import Cli, Request, workload_ref
+from dlrig.app.base import Cli, Command, Request, workload_ref
 from dlrig.app.check import load_build_input
 from dlrig.errors import InputError
 
@@ -81,3 +81,12 @@ def cost_svg(report: CostReport) -> str:
     from dlrig.cost.plot import cumulative_svg
 
     return cumulative_svg(report)
+
+
+COMMAND = Command(
+    "cost",
+    CostRequest,
+    run,
+    "Owning a build vs prebuilt and cloud GPUs, for the same work.",
+    text_field="build",
+)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field
 
-from dlrig.app.base import Cli, GpuFlags, WorkloadFlags
+from dlrig.app.base import Cli, Command, GpuFlags, WorkloadFlags
 from dlrig.app.size import load_workload_input
 
 if TYPE_CHECKING:
@@ -57,3 +57,6 @@ def run(req: GpusRequest, catalog: Catalog, read_files: bool = True) -> GpuRanki
         w = load_workload_input(req, req.workload, read_files)
     rows = rank_chips(catalog.chips, w, req.gpus, req.interconnect, req.utilization, req.sort)
     return GpuRanking(None if w is None else w.describe(), req.gpus, req.sort, rows)
+
+
+COMMAND = Command("gpus", GpusRequest, run, "Every GPU chip ranked for a workload.")

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field, field_validator
 
-from dlrig.app.base import Cli, Request, TextList, Usd, workload_ref
+from dlrig.app.base import Cli, Command, Request, TextList, Usd, workload_ref
 from dlrig.errors import InputError
 
 if TYPE_CHECKING:
@@ -146,3 +146,8 @@ def run(req: PlanRequest, catalog: Catalog, read_files: bool = True) -> PlanResu
         part_prices=req.part_price,
         time_limit_s=req.time_limit,
     )
+
+
+COMMAND = Command(
+    "plan", PlanRequest, run, "The provably optimal compatible build for a budget and workload."
+)

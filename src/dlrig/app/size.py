@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field
 
-from dlrig.app.base import Cli, GpuFlags, WorkloadFlags, workload_ref
+from dlrig.app.base import Cli, Command, GpuFlags, WorkloadFlags, workload_ref
 
 if TYPE_CHECKING:
     from dlrig.catalog import Catalog
@@ -64,3 +64,8 @@ def run(req: SizeRequest, catalog: Catalog, read_files: bool = True) -> SizingRe
         interconnect=req.interconnect,
         utilization=req.utilization,
     )
+
+
+COMMAND = Command(
+    "size", SizeRequest, run, "GPU memory, compute, time and system needs of a workload."
+)
