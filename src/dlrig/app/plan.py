@@ -36,6 +36,11 @@ class PlanRequest(Request):
     task: Annotated[str | None, Cli("--task")] = Field(
         None, description="train, finetune, lora, qlora or inference."
     )
+    precision: Annotated[str | None, Cli("--precision", "-p")] = Field(
+        None,
+        description="Rank GPUs by this precision's TFLOPS: fp32, bf16, fp16, fp8, int8 or int4 "
+        "(default: the workload's, else bf16).",
+    )
     objective: Annotated[str, Cli("--objective")] = Field(
         "throughput", description="throughput, vram, throughput-per-dollar or cost."
     )
@@ -87,6 +92,16 @@ class PlanRequest(Request):
         "no price for). Repeat for several parts.",
     )
 
+    @field_validator("precision")
+    @classmethod
+    def _precision(cls, value: str | None) -> str | None:
+        """One of the precisions the sizing model knows (the planner would find no GPU else)."""
+        from dlrig.workload import PRECISIONS
+
+        if value is not None and value not in PRECISIONS:
+            raise InputError(f"unknown precision '{value}'", "choose " + ", ".join(PRECISIONS))
+        return value
+
     @field_validator("part_price", mode="before")
     @classmethod
     def _quotes(cls, value: Any) -> Any:
@@ -129,6 +144,7 @@ def run(req: PlanRequest, catalog: Catalog, read_files: bool = True) -> PlanResu
         str(ref) if isinstance(ref, Path) else ref,  # a file: the build file names it
         objective=req.objective,
         task=req.task,
+        precision=req.precision,
         gpus=req.gpus,
         upgrade_to=req.upgrade_to,
         min_vram_gib=req.min_vram_gib,
