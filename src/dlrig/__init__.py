@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from dlrig.app.gpus import GpuRanking
+    from dlrig.app.power import PowerBudget
     from dlrig.bench.results import BenchReport
     from dlrig.build import Build
     from dlrig.catalog import Catalog
@@ -53,6 +54,7 @@ __all__ = [
     "import_list",
     "open_catalog",
     "plan",
+    "power",
     "size",
     "to_json",
 ]
@@ -180,6 +182,19 @@ def benchmark(catalog: Catalog | str | Path | None = None, **options: Any) -> Be
     from dlrig.app import bench as command
 
     req = command.BenchRequest.parse(**options)
+    return command.run(req, _catalog(catalog))
+
+
+def power(
+    build_or_path: Build | str | Path,
+    catalog: Catalog | str | Path | None = None,
+    gpus: int | None = None,
+) -> PowerBudget:
+    """``dlrig power``: a build's power budget — the PSU it needs, its draw at the wall against
+    the circuit's limit, and the per-GPU power limit that fits both."""
+    from dlrig.app import power as command
+
+    req = command.PowerRequest.parse(build=build_or_path, gpus=gpus)
     return command.run(req, _catalog(catalog))
 
 
