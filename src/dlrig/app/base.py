@@ -9,7 +9,6 @@ the same budget everywhere and a bad value gets the same one-line message everyw
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -150,7 +149,7 @@ TextList = Annotated[list[str], BeforeValidator(_words)]
 
 
 class WorkloadFlags(Request):
-    """The twelve workload flags of ``dlrig size`` and ``dlrig gpus`` (laid over a workload
+    """The workload flags of ``dlrig size`` and ``dlrig gpus`` (laid over a workload
     file's fields; see :func:`dlrig.workload.workload_from_flags`)."""
 
     task: Annotated[str | None, Cli("--task")] = Field(
@@ -186,6 +185,11 @@ class WorkloadFlags(Request):
     )
     epochs: Annotated[float | None, Cli("--epochs")] = Field(
         None, description="Epochs (default 1)."
+    )
+    framework: Annotated[str | None, Cli("--framework")] = Field(
+        None,
+        description="Framework profile: hf-trainer, torchtune, deepspeed, fsdp, litgpt, "
+        "unsloth, vllm or llama.cpp.",
     )
 
     def flags(self) -> dict[str, Any]:
@@ -293,17 +297,7 @@ def to_json(result: JsonResult | Any) -> str:
     """The JSON text of a result, byte for byte what the CLI prints with ``--json`` and what the
     web API answers: ``to_dict()`` (or the plain data), two-space indented, UTF-8, no trailing
     newline."""
+    from dlrig.jsonout import dumps
+
     data = result.to_dict() if hasattr(result, "to_dict") else result
-    return json.dumps(data, indent=2, default=_default, ensure_ascii=False)
-
-
-def _default(obj: Any) -> Any:
-    if hasattr(obj, "isoformat"):
-        return obj.isoformat()
-    if isinstance(obj, set | frozenset | tuple):
-        return list(obj)
-    if isinstance(obj, Path):
-        return str(obj)
-    if hasattr(obj, "model_dump"):
-        return obj.model_dump(mode="json")
-    raise TypeError(f"cannot serialise {type(obj).__name__}")
+    return dumps(data)  # strict JSON: a non-finite number becomes null, never NaN/Infinity

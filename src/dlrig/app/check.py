@@ -52,7 +52,7 @@ def load_build_input(value: Build | Path | str, catalog: Catalog, read_files: bo
 
     text = str(value)
     check_text_size(text, "build")
-    return load_build_text(text, catalog, BUILD_SOURCE)
+    return load_build_text(text, catalog, BUILD_SOURCE, read_files=read_files)
 
 
 def run(req: CheckRequest, catalog: Catalog, read_files: bool = True) -> CheckResult:

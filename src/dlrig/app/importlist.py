@@ -47,12 +47,18 @@ def _list_text(value: Any, read_files: bool) -> tuple[str, str, str]:
         text = str(value)
         check_text_size(text, "parts list")
         return text, PASTED, "<list>"
+    from dlrig.errors import InputError
+    from dlrig.textfile import read_stream, read_text
+
     if str(value) == "-":
         import sys
 
-        return sys.stdin.read(), PASTED, "-"
-    from dlrig.errors import InputError
-    from dlrig.textfile import read_text
+        text = read_stream(
+            sys.stdin,
+            "parts list (PCPartPicker: Markup → Text)",
+            lambda message, hint: InputError(f"stdin: {message}", hint),
+        )
+        return text, PASTED, "-"
 
     path = Path(value)
     text = read_text(

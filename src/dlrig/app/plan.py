@@ -39,7 +39,7 @@ class PlanRequest(Request):
     precision: Annotated[str | None, Cli("--precision", "-p")] = Field(
         None,
         description="Rank GPUs by this precision's TFLOPS: fp32, bf16, fp16, fp8, int8 or int4 "
-        "(default: the workload's, else bf16).",
+        "(laid over the workload's; default bf16).",
     )
     objective: Annotated[str, Cli("--objective")] = Field(
         "throughput", description="throughput, vram, throughput-per-dollar or cost."

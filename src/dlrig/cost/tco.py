@@ -451,11 +451,16 @@ def workload_run_hours(build: Build, workload: Any, catalog: Catalog) -> float:
     return float(hours)
 
 
+# Longest run we price: 10 years of one machine busy around the clock.
+MAX_RUN_HOURS = 87_600.0
+
+
 def cost_per_run(report: CostReport, run_hours: float) -> dict[str, Any]:
     """Cost of one training run that takes ``run_hours`` on the owned machine."""
-    if not run_hours > 0:
+    if not 0 < run_hours <= MAX_RUN_HOURS:  # also NaN
         raise InputError(
-            f"a run must take more than 0 hours, got {run_hours:g}",
+            f"a run must take more than 0 and at most {MAX_RUN_HOURS:,.0f} hours, "
+            f"got {run_hours:g}",
             "give the hours one run takes on this build, e.g. --run-hours 72",
         )
     usage = report.usage

@@ -18,6 +18,7 @@ from dlrig.app import catalog as app_catalog
 from dlrig.app import check, cost, gpus, plan, size
 from dlrig.app.base import to_json
 from dlrig.errors import InputError, PartNotFoundError
+from dlrig.web.security import run_guarded
 
 if TYPE_CHECKING:
     from dlrig.app.base import Command
@@ -174,7 +175,7 @@ def _add_plan_api(app: FastAPI, catalogs: Catalogs) -> None:
         req = capped(plan.PlanRequest.parse(await body_json(request)))
 
         def work() -> Response:
-            result = plan.run(req, catalogs.get(), read_files=False)
+            result = plan.run(req, catalogs.get(), read_files=False)  # under run_guarded's budget
             if output == "yaml":
                 if result.best is None:
                     raise InputError(
@@ -185,7 +186,7 @@ def _add_plan_api(app: FastAPI, catalogs: Catalogs) -> None:
                 return Response(dump_build(result.best.build), media_type="application/yaml")
             return json_response(result)
 
-        return await run_in_threadpool(work)
+        return await run_guarded(request, work)  # a time budget; stopped if the client leaves
 
 
 def capped(req: plan.PlanRequest) -> plan.PlanRequest:

@@ -21,6 +21,7 @@ from dlrig.errors import DlrigError, MissingExtraError, PartNotFoundError
 from dlrig.parts import Category
 from dlrig.sizing import INTERCONNECTS
 from dlrig.sizing import RANK_SORT_KEYS as SORTS
+from dlrig.web.security import run_guarded
 from dlrig.workload import OPTIMIZERS, PRECISIONS, TASKS
 
 if TYPE_CHECKING:
@@ -188,7 +189,7 @@ def _add_plan_page(app: FastAPI, page: Page, result_page: Page) -> None:
     from dlrig.web.api import capped
 
     @app.get("/plan", response_class=HTMLResponse, include_in_schema=False)
-    def plan_page(request: Request) -> HTMLResponse:
+    async def plan_page(request: Request) -> HTMLResponse:
         form = dict(request.query_params)
         context: dict[str, Any] = {
             "form": form,
@@ -209,7 +210,10 @@ def _add_plan_page(app: FastAPI, page: Page, result_page: Page) -> None:
             return {"result": result.to_dict(),
                     "build_text": dump_build(best.build) if best is not None else None}  # fmt: skip
 
-        return result_page(request, "plan.html", work, **context)
+        # a time budget for the whole plan; the solver stops when the browser goes away
+        return await run_guarded(
+            request, lambda: result_page(request, "plan.html", work, **context)
+        )
 
 
 def _add_generic_pages(
