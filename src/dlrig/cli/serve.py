@@ -32,6 +32,14 @@ def serve_cmd(
             help="SQLite file for saved builds (default: $DLRIG_DB, else the user data folder).",
         ),
     ] = None,
+    allow_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-host",
+            help="Another host name the app answers to (besides localhost and --host); repeat "
+            "for several. Requests naming any other host are refused (DNS rebinding).",
+        ),
+    ] = None,
 ) -> None:
     """Serve the web app: the same checks, sizing, costs and plans in a browser, plus a JSON API.
 
@@ -51,9 +59,13 @@ def serve_cmd(
     except ImportError as exc:
         raise MissingExtraError(exc.name or "fastapi", "web") from None
     from dlrig.web.app import create_app
+    from dlrig.web.security import DEFAULT_ALLOWED_HOSTS
 
+    hosts = [*DEFAULT_ALLOWED_HOSTS, *(allow_host or [])]
+    if host not in ("0.0.0.0", "::", ""):
+        hosts.append(host)
     # opens the catalog (and --db) now: a bad path fails before the server listens
-    app = create_app(catalog, db)
+    app = create_app(catalog, allowed_hosts=hosts, db_path=db)
     if host not in ("127.0.0.1", "localhost", "::1"):
         stderr.print(
             f"[yellow]warning:[/yellow] listening on {host}: anyone who can reach this address "
