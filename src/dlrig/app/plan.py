@@ -77,6 +77,9 @@ class PlanRequest(Request):
     alternatives: Annotated[int, Cli("--alternatives", "-k")] = Field(
         0, ge=0, description="Next-best distinct builds."
     )
+    distinct: Annotated[str, Cli("--distinct")] = Field(
+        "gpu", description="Alternatives differ in their GPU (gpu) or in any part (build)."
+    )
     frontier: Annotated[bool, Cli("--frontier")] = Field(
         False, description="Print the Pareto frontier of cost vs throughput."
     )
@@ -162,6 +165,7 @@ def run(req: PlanRequest, catalog: Catalog, read_files: bool = True) -> PlanResu
         site=Site.parse(req.circuit),
         allow=req.allow,
         alternatives=req.alternatives,
+        distinct=req.distinct,
         frontier=req.frontier,
         explain=req.explain,
         catalog=catalog,

@@ -104,6 +104,7 @@ def main() -> None:
 
 
 def report_error(exc: DlrigError) -> None:
+    """A dlrig error as the CLI prints it: "error: MESSAGE" and "→ HINT" on stderr."""
     from rich.markup import escape
 
     from dlrig.textfile import one_line

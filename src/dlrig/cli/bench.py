@@ -134,4 +134,5 @@ def render(report: Any) -> None:
 
 
 def register(app: typer.Typer) -> None:
+    """Add ``dlrig bench`` to the CLI."""
     app.command("bench")(bench_cmd)

@@ -241,6 +241,7 @@ def import_list_cmd(
 
 
 def register(app: typer.Typer) -> None:
+    """Add ``dlrig check``, ``dlrig rules`` and ``dlrig import-list`` to the CLI."""
     app.command("check")(check_cmd)
     app.command("rules")(rules_cmd)
     app.command("import-list")(import_list_cmd)

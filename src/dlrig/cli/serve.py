@@ -77,4 +77,5 @@ def serve_cmd(
 
 
 def register(app: typer.Typer) -> None:
+    """Add ``dlrig serve`` to the CLI."""
     app.command("serve")(serve_cmd)

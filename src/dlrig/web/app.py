@@ -58,6 +58,7 @@ class Catalogs:
         self._local.catalog = self.first
 
     def get(self) -> Catalog:
+        """This thread's catalog (opened on its first request)."""
         cat: Catalog | None = getattr(self._local, "catalog", None)
         if cat is None:
             cat = open_catalog(self.path)
@@ -118,6 +119,7 @@ class BadRequestError(InputError):
 
 
 def error_status(exc: DlrigError) -> int:
+    """The HTTP status of an error: 400 unreadable body, 422 bad input, 501 missing extra."""
     if isinstance(exc, BadRequestError):
         return 400
     if isinstance(exc, InputError | PartNotFoundError):
