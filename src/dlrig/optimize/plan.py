@@ -662,7 +662,9 @@ def plan(
     """
     t_start = time.perf_counter()
     try:
-        import ortools.sat.python.cp_model  # noqa: F401
+        from dlrig.optimize.cpsat import load_cp_model
+
+        load_cp_model()  # without pandas: see optimize/cpsat.py
     except ImportError:  # pragma: no cover - depends on the install
         raise MissingExtraError("ortools", "plan") from None
     from dlrig.build import Site
