@@ -13,7 +13,7 @@ import pytest
 
 pytest.importorskip("ortools")
 
-from dlrig.optimize import plan  # noqa: E402
+from dlrig.optimize import plan
 
 # The module holding the binding analysis and its budget.
 binding_mod = importlib.import_module(plan.__module__)
