@@ -318,3 +318,24 @@ def test_limits_module_keeps_the_planners_functions() -> None:
     assert L.psu_required_w(165, [300, 300], 100) == pytest.approx(1.1 * 865)
     assert L.gpu_power_cap_for_psu_w(1600, 277, 4) == pytest.approx((1600 / 1.1 - 277) / 4)
     assert L.psu_usable_w(2000, 1000, 120) == 1000 and L.psu_usable_w(2000, 1000, 230) == 2000
+
+
+def test_custom_parts_may_leave_facts_unknown(catalog: Any) -> None:
+    text = BASE.format(gpu="ASUS Turbo GeForce RTX 2080 Ti", psu="Rosewill Hercules 1600W")
+    text = text.replace(
+        "cpu: Intel Core i9-10920X",
+        "cpu: {custom: {name: Used Xeon, vendor: intel, socket: LGA2066, cores: 10, threads: 20, "
+        "tdp_w: 140}}",
+    ).replace("cooler: Corsair H115i PRO", "cooler: {custom: {name: Some cooler, kind: air}}")
+    text = text.replace(
+        "case: Corsair Carbide Air 540", "case: {custom: {name: Old tower, form_factor: Tower}}"
+    )
+    build = load_build_text(text, catalog)
+    result = check(build, ["memory-type", "cooler-socket", "case-form-factor"])
+    assert not result.findings
+    reasons = {u.slug: u.reason for u in result.unchecked}
+    assert reasons == {
+        "memory-type": "memory types of Used Xeon are unknown",
+        "cooler-socket": reasons["cooler-socket"],
+        "case-form-factor": "board form factors Old tower takes are unknown",
+    }

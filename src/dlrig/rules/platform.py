@@ -74,7 +74,7 @@ def memory_type(build: Build, ctx: Context) -> Iterator[Hit]:
                 kit,
                 board,
             )
-        elif cpu is not None and kit.type not in cpu.memory_types:
+        elif cpu is not None and cpu.memory_types and kit.type not in cpu.memory_types:
             yield error(
                 f"Memory {kit.name} is {kit.type} but CPU {cpu.name} supports "
                 f"{'/'.join(cpu.memory_types)}.",
@@ -82,6 +82,8 @@ def memory_type(build: Build, ctx: Context) -> Iterator[Hit]:
                 kit,
                 cpu,
             )
+    if cpu is not None and not cpu.memory_types and build.memory_kits:
+        raise Unchecked(f"memory types of {cpu.name} are unknown")
 
 
 @rule("M003", "memory-capacity", Severity.ERROR, "platform")
