@@ -14,7 +14,8 @@ from itertools import combinations, pairwise
 from typing import Literal
 
 from dlrig.catalog.resolve import normalize
-from dlrig.parts import Gpu, Motherboard, PcieSlot, Riser, Storage
+from dlrig import gpu_power
+from dlrig.parts import Gpu, GpuChip, Motherboard, PcieSlot, Riser, Storage
 
 # --- power ---------------------------------------------------------------------------------------
 # PSU headroom: PSU watts ≥ 1.1 × (CPU + GPUs + rest). Tim Dettmers, "Which GPU(s) to Get for
@@ -27,6 +28,9 @@ PSU_HEADROOM = 1.1
 # range ("NVIDIA GeForce RTX 3090 Founders Edition Review", igorslab.de, 2020-09-24), and NVIDIA
 # recommends a 750 W PSU for one 350 W card. We require PSU ≥ 1.1 × load with those cards at
 # TRANSIENT_FACTOR × board power before calling the margin comfortable.
+# The checker now takes the factor per chip or architecture from catalog/data/gpu_power.yaml
+# (gpu_transient_factor below: RTX 3090 ×1.5, Pascal GP102 ×1.225, ...); these two constants are
+# what the planner (optimize/) still uses, to be moved onto gpu_transient_factor there.
 TRANSIENT_SPIKE_CHIPS = ("rtx3090",)
 TRANSIENT_FACTOR = 1.5
 # ATX 3.x PSUs are specified to ride through 200% power excursions (Intel ATX 3.0 Multi Rail
@@ -64,6 +68,12 @@ def psu_usable_w(
     if mains_voltage_v < LOW_LINE_MAX_V and wattage_low_line_w is not None:
         return float(min(wattage_w, wattage_low_line_w))
     return float(wattage_w)
+
+
+def gpu_transient_factor(chip_id: str, chip: GpuChip | None = None) -> float | None:
+    """Millisecond excursions of a chip as a factor × its power limit (None: unmeasured), from
+    the sourced table in catalog/data/gpu_power.yaml; psu-headroom uses it, the planner can."""
+    return gpu_power.transient_factor(chip_id, chip)
 
 
 def gpu_spike_w(power_w: float, transient_factor: float | None) -> float:

@@ -84,7 +84,7 @@ def _cap_hint(gpus: Sequence[GpuUnit], per_gpu_w: float) -> str:
 
 
 def _chip_factor(build: Build, gpu: Gpu) -> float | None:
-    return gpu_power.transient_factor(gpu.chip, build.chip(gpu))
+    return L.gpu_transient_factor(gpu.chip, build.chip(gpu))
 
 
 @rule("P001", "psu-headroom", Severity.ERROR, "power")
