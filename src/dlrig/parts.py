@@ -384,7 +384,9 @@ class Cooler(Part):
     category: ClassVar[Category] = Category.COOLER
 
     kind: Literal["air", "aio"]
-    sockets: tuple[str, ...] = Field(default=(), description="sockets it mounts on (empty: unknown)")
+    sockets: tuple[str, ...] = Field(
+        default=(), description="sockets it mounts on (empty: unknown)"
+    )
     height_mm: int | None = Field(default=None, ge=20, le=200, description="air coolers")
     radiator_mm: int | None = Field(default=None, ge=120, le=480, description="AIO radiators")
     rated_tdp_w: int | None = Field(default=None, ge=50, le=600)

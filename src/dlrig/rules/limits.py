@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from itertools import combinations, pairwise
 from typing import Literal
 
-from dlrig.catalog.resolve import normalize
 from dlrig import gpu_power
+from dlrig.catalog.resolve import normalize
 from dlrig.parts import Gpu, GpuChip, Motherboard, PcieSlot, Riser, Storage
 
 # --- power ---------------------------------------------------------------------------------------
