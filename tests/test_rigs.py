@@ -339,3 +339,11 @@ def test_custom_parts_may_leave_facts_unknown(catalog: Any) -> None:
         "cooler-socket": reasons["cooler-socket"],
         "case-form-factor": "board form factors Old tower takes are unknown",
     }
+
+
+def test_cap_hints_say_how_much_throughput_the_cap_keeps(catalog: Any) -> None:
+    # four RTX 3090 on a 120 V / 15 A circuit: the cap that fits keeps ~94% (measured curve)
+    result = check(load_build(EXAMPLES / "four-3090-capped-1600w.yaml", catalog), ["wall-circuit"])
+    hint = result.findings[0].hint
+    assert "cap each GPU at 261 W (nvidia-smi -pl 261), keeping about 94%" in hint
+    assert gpu_power.relative_throughput("rtx-3090", 350, 261) == pytest.approx(0.9388, abs=1e-3)

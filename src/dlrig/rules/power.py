@@ -75,12 +75,22 @@ def _cap_hint(gpus: Sequence[GpuUnit], per_gpu_w: float) -> str:
             f"; capping cannot get there: {cap} W per GPU is below the {floor:g} W minimum "
             "power limit"
         )
+    keep = _throughput_text(gpus, cap)
     if len(known) < len(floors):
         return (
-            f" or cap each GPU at {cap} W (nvidia-smi -pl {cap}) if its driver accepts it "
-            "(its minimum power limit is not in the catalog)"
+            f" or cap each GPU at {cap} W (nvidia-smi -pl {cap}){keep} if its driver accepts "
+            "it (its minimum power limit is not in the catalog)"
         )
-    return f" or cap each GPU at {cap} W (nvidia-smi -pl {cap})"
+    return f" or cap each GPU at {cap} W (nvidia-smi -pl {cap}){keep}"
+
+
+def _throughput_text(gpus: Sequence[GpuUnit], cap_w: float) -> str:
+    """', keeping about 95% of their throughput' where a measured curve covers every card."""
+    fractions = [gpu_power.relative_throughput(u.gpu.chip, u.gpu.tdp_w, cap_w) for u in gpus]
+    if not fractions or any(f is None for f in fractions):
+        return ""
+    worst = min(f for f in fractions if f is not None)
+    return f", keeping about {worst:.0%} of their throughput (measured power-limit curve)"
 
 
 def _chip_factor(build: Build, gpu: Gpu) -> float | None:
