@@ -347,3 +347,22 @@ def test_cap_hints_say_how_much_throughput_the_cap_keeps(catalog: Any) -> None:
     hint = result.findings[0].hint
     assert "cap each GPU at 261 W (nvidia-smi -pl 261), keeping about 94%" in hint
     assert gpu_power.relative_throughput("rtx-3090", 350, 261) == pytest.approx(0.945, abs=1e-3)
+
+
+def test_with_overrides_are_written_back_as_written(catalog: Any) -> None:
+    from dlrig.buildfile import build_to_dict
+
+    build = load_build(EXAMPLES / "four-3090-capped-1600w.yaml", catalog)
+    board = build_to_dict(build)["parts"]["motherboard"]
+    assert board == {
+        "part": "ASUS WS X299 SAGE",
+        "with": {
+            "name": "ASUS WS C422 SAGE/10G",
+            "chipset": "C422",
+            "ecc": True,
+            "rdimm": True,
+            "max_memory_gb": None,
+        },
+    }
+    again = parse_build(build_to_dict(build), catalog)
+    assert again.motherboard == build.motherboard
