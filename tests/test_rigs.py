@@ -366,3 +366,13 @@ def test_with_overrides_are_written_back_as_written(catalog: Any) -> None:
     }
     again = parse_build(build_to_dict(build), catalog)
     assert again.motherboard == build.motherboard
+
+
+def test_electricity_cost_counts_capped_cards_at_their_limit(catalog: Any) -> None:
+    from dlrig.cost.tco import inputs_from_build
+
+    capped = load_build(EXAMPLES / "four-3090-capped-1600w.yaml", catalog)
+    stock = load_build(EXAMPLES / "four-3090-uncapped-1600w.yaml", catalog)
+    a, b = inputs_from_build(capped, catalog), inputs_from_build(stock, catalog)
+    assert b.peak_power_w - a.peak_power_w == pytest.approx(200)
+    assert a.peak_power_w == pytest.approx(1477)
