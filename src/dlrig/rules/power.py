@@ -173,9 +173,10 @@ def _check_psu(build: Build, load: PsuLoad) -> Iterator[Hit]:
         factor = max(f or 1 for _, f in factors)
         capped = " (at their power limit)" if any(u.power_limit_w for u in spiky) else ""
         yield warning(
-            f"{label} ({usable:,.0f} W) covers the sustained {need:,.0f} W but not the "
-            f"{spike_need:,.0f} W that {len(spiky)}× {spiky[0].gpu.name}{capped} can draw in "
-            f"millisecond spikes (×{factor:g} their power, measured for this GPU generation).",
+            f"{label} ({usable:,.0f} W) covers the {need:,.0f} W the sustained "
+            f"{sustained:,.0f} W needs (×{L.PSU_HEADROOM}) but not the {spike_need:,.0f} W with "
+            f"the millisecond spikes of {len(spiky)}× {spiky[0].gpu.name}{capped} (×{factor:g} "
+            "their power, measured for this GPU generation).",
             f"Choose a PSU of at least {_round_up(spike_need):,} W or an ATX 3.x PSU, or "
             "cap the GPUs' power limit lower.",
             psu,
