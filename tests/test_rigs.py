@@ -376,3 +376,15 @@ def test_electricity_cost_counts_capped_cards_at_their_limit(catalog: Any) -> No
     a, b = inputs_from_build(capped, catalog), inputs_from_build(stock, catalog)
     assert b.peak_power_w - a.peak_power_w == pytest.approx(200)
     assert a.peak_power_w == pytest.approx(1477)
+
+
+def test_cap_to_fit_answers_the_planners_question(catalog: Any) -> None:
+    # "4x RTX 3090 on one 120 V / 15 A circuit": the cap that fits and what it keeps
+    gpu = catalog.resolve("Gigabyte GeForce RTX 3090 TURBO 24G")
+    fit = L.cap_to_fit(gpu, 4, non_gpu_w=280, wall_limit_w=1440, efficiency=0.92)
+    assert fit.needed and fit.cap_w == 261  # (1440 × 0.92 − 280) / 4 = 261.2
+    assert fit.throughput == pytest.approx(0.945, abs=1e-3)
+    assert L.cap_to_fit(gpu, 2, 280, psu_w=1600).needed is False
+    # a 4090 cannot go below 150 W: eight of them on 15 A do not fit at any cap
+    fe = catalog.resolve("NVIDIA GeForce RTX 4090 Founders Edition")
+    assert L.cap_to_fit(fe, 8, 280, wall_limit_w=1440, efficiency=0.92).cap_w is None

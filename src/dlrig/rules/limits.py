@@ -120,6 +120,46 @@ def gpu_power_cap_for_circuit_w(
     return max(0.0, (limit_w * efficiency - non_gpu_w) / gpu_count)
 
 
+@dataclass(frozen=True, slots=True)
+class CapFit:
+    """The highest uniform power limit that makes ``n`` cards fit a PSU and a circuit.
+
+    ``cap_w`` is None when even the card's minimum limit does not fit (or the floor is unknown
+    and the cap would go below half the board power, where no curve or range vouches for it);
+    ``throughput`` is the fraction of stock throughput kept (None: no measured curve).
+    """
+
+    cap_w: float | None
+    throughput: float | None
+    needed: bool  # False when the stock cards already fit
+
+
+def cap_to_fit(
+    gpu: Gpu,
+    n: int,
+    non_gpu_w: float,
+    psu_w: float | None = None,
+    wall_limit_w: float | None = None,
+    efficiency: float = UNRATED_PSU_EFFICIENCY,
+) -> CapFit:
+    """The power limit the planner (or a hint) may set: the highest one that keeps ``n`` cards
+    within ``psu_w`` with PSU_HEADROOM and within ``wall_limit_w`` at ``efficiency``, never
+    below the card's driver minimum (dlrig.gpu_power)."""
+    bounds = [float(gpu.tdp_w)]
+    if psu_w is not None:
+        bounds.append(gpu_power_cap_for_psu_w(psu_w, non_gpu_w, n))
+    if wall_limit_w is not None:
+        bounds.append(gpu_power_cap_for_circuit_w(wall_limit_w, efficiency, non_gpu_w, n))
+    cap = min(bounds)
+    if cap >= gpu.tdp_w:
+        return CapFit(float(gpu.tdp_w), 1.0, False)
+    floor = gpu_power.lowest_safe_cap_w(gpu)
+    if (floor is not None and cap < floor) or (floor is None and cap < gpu.tdp_w / 2):
+        return CapFit(None, None, True)
+    cap = float(int(cap))
+    return CapFit(cap, gpu_power.relative_throughput(gpu.chip, gpu.tdp_w, cap), True)
+
+
 # --- GPU power connectors ------------------------------------------------------------------------
 # A 6-pin input takes a 6+2-pin plug; a 12VHPWR/12V-2x6 input can be fed by the adapter shipped
 # with the card from PCIe 8-pin plugs. An 8-pin plug is rated 150 W (PCI Express CEM
