@@ -388,3 +388,19 @@ def test_cap_to_fit_answers_the_planners_question(catalog: Any) -> None:
     # a 4090 cannot go below 150 W: eight of them on 15 A do not fit at any cap
     fe = catalog.resolve("NVIDIA GeForce RTX 4090 Founders Edition")
     assert L.cap_to_fit(fe, 8, 280, wall_limit_w=1440, efficiency=0.92).cap_w is None
+
+
+def test_a_gpu_on_an_m2_adapter_sits_in_the_m2_slot(catalog: Any) -> None:
+    gpus = (
+        "[{part: ASUS Turbo GeForce RTX 2080 Ti, count: 4}, {part: ASUS Turbo GeForce RTX "
+        "2080 Ti, slot: M.2_2, riser: {kind: m2-adapter, length_mm: 300, pcie_gen: 3}}]"
+    )
+    build = _build(catalog, gpus)
+    result = check(build)
+    placement = [f for f in result.findings if f.slug == "gpu-placement"][0]
+    assert "GPU 5 → M.2 slot M.2_2 via an M.2-to-PCIe adapter: x4 PCIe 3.0" in placement.message
+    lanes = [f for f in result.findings if f.slug == "pcie-lanes"]
+    assert lanes and "on an M.2 adapter in M.2_2" in lanes[0].message and "x4" in lanes[0].message
+    assert "gpu-slots" not in result.slugs()  # five GPUs, but the fifth needs no x16 slot
+    # the Samsung 970 EVO takes the other M.2 slot
+    assert "m2-slots" not in result.slugs(Severity.ERROR)

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import combinations, pairwise
 from typing import Literal
 
 from dlrig import gpu_power
 from dlrig.catalog.resolve import normalize
-from dlrig.parts import Gpu, GpuChip, Motherboard, PcieSlot, Riser, Storage
+from dlrig.parts import Gpu, GpuChip, M2Slot, Motherboard, PcieSlot, Riser, Storage
 
 # --- power ---------------------------------------------------------------------------------------
 # PSU headroom: PSU watts ≥ 1.1 × (CPU + GPUs + rest). Tim Dettmers, "Which GPU(s) to Get for
@@ -304,6 +304,36 @@ def slot_position(board: Motherboard, label: str) -> int | None:
         pos = int(text)
         return pos if any(s.position == pos for s in board.pcie_slots) else None
     return slot_names(board).get(normalize(text))
+
+
+def m2_slot_named(board: Motherboard, label: str) -> M2Slot | None:
+    """The board's M.2 slot a build file names ('M2_1', 'M.2_1'), or None."""
+    key = normalize(label)
+    return next((m for m in board.m2_slots if normalize(m.name) == key), None)
+
+
+def place_units(
+    board: Motherboard,
+    gpus: Sequence[Gpu],
+    slots: Sequence[str | None],
+    riser_kinds: Sequence[str | None],
+) -> tuple[Placement, tuple[tuple[int, M2Slot], ...]]:
+    """Place a build's GPUs: cards on an M.2-to-PCIe adapter whose slot: names an M.2 slot sit
+    there (returned as (index, M.2 slot)); the others go through :func:`place_gpus` with their
+    slot: pins and risers, and the placement's indices refer to the build order."""
+    m2_hosted: list[tuple[int, M2Slot]] = []
+    keep: list[int] = []
+    for i, (label, kind) in enumerate(zip(slots, riser_kinds, strict=True)):
+        m2 = m2_slot_named(board, label) if kind == "m2-adapter" and label else None
+        if m2 is not None and all(m2.name != taken.name for _, taken in m2_hosted):
+            m2_hosted.append((i, m2))
+        else:
+            keep.append(i)
+    pins = [None if slots[i] is None else slot_position(board, slots[i] or "") for i in keep]
+    place = place_gpus(
+        board, [gpus[i] for i in keep], pins, [riser_kinds[i] is not None for i in keep]
+    )
+    return replace(place, indices=tuple(keep[j] for j in place.indices)), tuple(m2_hosted)
 
 
 def place_gpus(
