@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -237,26 +236,3 @@ def shared_datasets_dir() -> Path | None:
         if (parent / "pyproject.toml").is_file() and candidate.is_dir():
             return candidate
     return None
-
-
-def record_quarantine(conn: sqlite3.Connection, report: ImportReport) -> None:
-    """Replace the stored skipped/quarantined rows of this dataset with this import's."""
-    conn.execute("DELETE FROM quarantine WHERE origin = ?", (report.dataset,))
-    conn.executemany(
-        "INSERT INTO quarantine (origin, category, record, status, reason) VALUES (?,?,?,?,?)",
-        [
-            (report.dataset, r.category, r.record, r.status, r.reason)
-            for r in report.rows
-            if r.status in (SKIPPED, QUARANTINED)
-        ],
-    )
-
-
-def existing_records(conn: sqlite3.Connection, origin: str) -> dict[str, tuple[str, str, str]]:
-    """record -> (id, data, category) of the rows an origin already has in the store."""
-    return {
-        rec: (pid, data, cat)
-        for rec, pid, data, cat in conn.execute(
-            "SELECT record, id, data, category FROM parts WHERE origin = ?", (origin,)
-        )
-    }
