@@ -39,6 +39,7 @@ from dlrig.catalog.importers import (
     SKIPPED,
     ImportReport,
     Quarantine,
+    Skip,
     read_records,
     slugify,
     validation_reason,
@@ -205,6 +206,7 @@ class DocyxImporter:
         self.matches: dict[str, tuple[str, list[tuple[str, float, str]]]] = {}
         self.price_only: dict[str, tuple[Category, dict[str, Any], str]] = {}
         self.stats: dict[str, dict[str, int]] = {}
+        self.seen: set[str] = set()
 
     def fetch(self, path: Path | None) -> Fetched:
         if path is None:
@@ -254,8 +256,11 @@ class DocyxImporter:
             raise Quarantine("missing name")
         if price is not None and not 0 < price < 100_000:
             raise Quarantine(f"implausible price {price:g}")
-        s["priced"] += price is not None
         record = _record_id(cat, rec)
+        if record in self.seen:  # the id is a digest of the row: the same row again
+            raise Skip(f"duplicate of an earlier row ({record})")
+        self.seen.add(record)
+        s["priced"] += price is not None
         if price is None:  # nothing to attach: not worth matching
             s["unpriced"] += 1
             return Mapped(SKIPPED, record, "no price listed", name)

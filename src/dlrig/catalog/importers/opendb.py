@@ -659,8 +659,8 @@ class OpenDbImporter:
             label = category.value if category else folder.lower()
             self.folders[label] = folder
             for where, rec, err in read_records(file):
-                if category is None:  # out of scope whatever the record holds
-                    out.append(SourceRow(label, where, rec or {}))
+                if category is None:  # out of scope (map skips it), or unreadable (quarantined)
+                    out.append(SourceRow(label, where, rec, err))
                     continue
                 record = rec.get("opendb_id") if rec is not None else None
                 name = _get(rec, "metadata", "name") if rec is not None else None
