@@ -28,7 +28,7 @@ pytestmark = pytest.mark.skipif(
 
 
 def _dataset(folder: Path, n: int, tdp: int) -> Path:
-    """An OpenDB folder: the fixture files plus ``n`` copies of a card (so a write takes a while)."""
+    """An OpenDB folder: the fixture files plus ``n`` copies of a card (a longer write)."""
     shutil.copytree(FIXTURES / "opendb", folder)
     base = json.loads(
         (FIXTURES / "opendb" / "GPU.jsonl").read_text(encoding="utf-8").splitlines()[0]
