@@ -139,6 +139,11 @@ def test_pick_the_warmachine_part_by_part_gives_the_cli_check(page: Any, base: s
     _act(page, page.locator("#apply-yaml"))
     assert page.locator("input[name=count-gpu-0]").input_value() == "2"
     assert "22 GiB (2 GPUs)" in page.locator("#totals").inner_text()
+    # a count typed into the list is checked when the field is left
+    page.fill("#count-gpu-0", "3")
+    _act(page, page.locator("#count-gpu-0"), "Tab")
+    assert "33 GiB (3 GPUs)" in page.locator("#totals").inner_text()
+    assert "count: 3" in page.locator("#yaml").input_value()
 
 
 def test_save_reload_edit_and_save_a_second_version(page: Any, base: str) -> None:
