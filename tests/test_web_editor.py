@@ -125,7 +125,7 @@ def test_pages_render_without_javascript(client: TestClient) -> None:
     assert "not yet chosen: cpu, motherboard, memory, gpu, storage, psu, cooler, case" in page.text
     added = client.post("/build", data={"build": WARMACHINE, "op": f"add:gpu:{GPU}"})
     assert added.status_code == 200
-    assert 'name="count-gpu-0" value="5"' in added.text
+    assert 'id="count-gpu-0" value="5"' in added.text
     assert "<svg" in added.text and "slot 7" in added.text  # the slot map is server-side
     bad = client.post("/build", data={"build": "parts: [", "op": "apply"})
     assert bad.status_code == 422 and "invalid YAML" in bad.text
