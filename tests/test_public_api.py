@@ -124,9 +124,10 @@ def test_plan_goes_through_the_request_model(monkeypatch: pytest.MonkeyPatch) ->
 
 def test_size_takes_a_chip_spec() -> None:
     chip = dlrig.open_catalog().gpu_chip("rtx 4090")
-    assert dlrig.size("llama-3.1-8b", gpu=chip).to_dict() == dlrig.size(
-        "llama-3.1-8b", gpu="rtx 4090"
-    ).to_dict()
+    assert (
+        dlrig.size("llama-3.1-8b", gpu=chip).to_dict()
+        == dlrig.size("llama-3.1-8b", gpu="rtx 4090").to_dict()
+    )
 
 
 def test_gpus_zero_is_refused_alike() -> None:
