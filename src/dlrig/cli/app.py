@@ -17,6 +17,7 @@ from dlrig.cli import catalog as catalog_cmd
 from dlrig.cli import check as check_cmd
 from dlrig.cli import cost as cost_cmd
 from dlrig.cli import plan as plan_cmd
+from dlrig.cli import prices as prices_cmd
 from dlrig.cli import serve as serve_cmd
 from dlrig.cli import size as size_cmd
 from dlrig.cli.output import stderr
@@ -57,6 +58,7 @@ catalog_cmd.register(app)
 check_cmd.register(app)
 cost_cmd.register(app)
 plan_cmd.register(app)
+prices_cmd.register(app)
 serve_cmd.register(app)
 size_cmd.register(app)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from dlrig import units
+from dlrig.catalog.offers import price_summary
 from dlrig.rules import limits
 
 if TYPE_CHECKING:
@@ -34,4 +35,6 @@ def build_totals(build: Build) -> dict[str, Any]:
         "memory_gb": build.memory_gb,
         "storage_gb": build.storage_gb,
         "circuit_limit_w": round(build.site.continuous_limit_w, 1),
+        # how old the prices are, which are launch MSRPs and which are used offers
+        "prices": price_summary(build.parts).to_dict(),
     }
