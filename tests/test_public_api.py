@@ -59,7 +59,7 @@ def test_check_a_build_object_matches_the_cli(run_cli) -> None:  # type: ignore[
 
 def test_size_preset_matches_the_cli(run_cli) -> None:  # type: ignore[no-untyped-def]
     r = dlrig.size({"model": "llama-3.1-8b", "task": "qlora"}, gpu="rtx 4090")
-    assert round(r.vram_per_gpu_gib, 3) == 19.739 and r.fits is True and r.chip is not None
+    assert round(r.vram_per_gpu_gib, 3) == 10.494 and r.fits is True and r.chip is not None
     cli = run_cli(
         "size", "--model", "llama-3.1-8b", "--task", "qlora", "--gpu", "rtx 4090", "--json"
     ).json()

@@ -63,7 +63,12 @@ def render_size(r: SizingResult) -> None:
     if r.chip is not None and r.chip.vram_gib is not None:
         verdict = "yes" if r.fits else f"no — {r.shortfall_gib:.1f} GiB short"
         facts.append(["fits in " + f"{r.chip.vram_gib:g} GiB", verdict])
-        facts.append(["GPUs needed", r.gpus_needed if r.gpus_needed else "more than 64"])
+        facts.append(
+            [
+                "GPUs needed",
+                f"{r.gpus_needed} ({r.parallelism})" if r.gpus_needed else "more than 64",
+            ]
+        )
     if r.flops is not None:
         facts.append(["training FLOPs", f"{r.flops:.3g}"])
     if r.effective_tflops is not None:
@@ -164,6 +169,7 @@ def gpus_cmd(req: GpusRequest, json_: bool = False, catalog: str | None = None) 
                 "VRAM GiB",
                 "needs GiB",
                 "fits",
+                "GPUs needed",
                 "time",
                 unit,
                 "launch $",
@@ -177,6 +183,7 @@ def gpus_cmd(req: GpusRequest, json_: bool = False, catalog: str | None = None) 
                     r["vram_gib"],
                     r["vram_needed_gib"],
                     {True: "yes", False: "no", None: "—"}[r["fits"]],
+                    _needed(r),
                     human_hours(r["time_hours"]),
                     fmt_num(r["perf"], 1),
                     "unknown" if r["price_usd"] is None else fmt_num(r["price_usd"], 0),
@@ -190,5 +197,16 @@ def gpus_cmd(req: GpusRequest, json_: bool = False, catalog: str | None = None) 
 
 
 def register(app: typer.Typer) -> None:
+    """Add ``dlrig size`` and ``dlrig gpus`` to the CLI."""
     app.command("size")(size_cmd)
     app.command("gpus")(gpus_cmd)
+
+
+def _needed(row: dict[str, Any]) -> str:
+    """'2 (tensor parallel 2)' for a chip that needs several; '—' without a workload."""
+    if row["fits"] is None:
+        return "—"
+    n = row.get("gpus_needed")
+    if n is None:
+        return "more than 64"
+    return str(n) if n == 1 else f"{n} ({row.get('parallelism')})"
