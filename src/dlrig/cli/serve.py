@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -19,6 +20,13 @@ def serve_cmd(
         int, typer.Option("--port", help="Port to listen on.", min=1, max=65535)
     ] = 8000,
     catalog: CatalogOpt = None,
+    db: Annotated[
+        Path | None,
+        typer.Option(
+            "--db",
+            help="SQLite file for saved builds (default: $DLRIG_DB, else the user data folder).",
+        ),
+    ] = None,
     allow_host: Annotated[
         list[str] | None,
         typer.Option(
@@ -35,6 +43,7 @@ def serve_cmd(
     Examples:
       dlrig serve
       dlrig serve --port 8080 --catalog ~/.local/share/dlrig/catalog.sqlite
+      dlrig serve --db ~/dlrig/builds.sqlite
     """
     from dlrig.errors import MissingExtraError
 
@@ -50,8 +59,8 @@ def serve_cmd(
     hosts = [*DEFAULT_ALLOWED_HOSTS, *(allow_host or [])]
     if host not in ("0.0.0.0", "::", ""):
         hosts.append(host)
-    # opens the catalog now: a bad --catalog fails before listening
-    app = create_app(catalog, allowed_hosts=hosts)
+    # opens the catalog (and --db) now: a bad path fails before the server listens
+    app = create_app(catalog, allowed_hosts=hosts, db_path=db)
     if host not in ("127.0.0.1", "localhost", "::1"):
         stderr.print(
             f"[yellow]warning:[/yellow] listening on {host}: anyone who can reach this address "

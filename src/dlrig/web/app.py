@@ -67,10 +67,14 @@ class Catalogs:
 
 
 def create_app(
-    catalog_path: str | Path | None = None, allowed_hosts: Iterable[str] | None = None
+    catalog_path: str | Path | None = None,
+    allowed_hosts: Iterable[str] | None = None,
+    db_path: str | Path | None = None,
 ) -> FastAPI:
     """The dlrig web app over the catalog at ``catalog_path`` ($DLRIG_CATALOG, else built-in);
-    ``allowed_hosts`` are the Host names it answers to (localhost names by default)."""
+    ``allowed_hosts`` are the Host names it answers to (localhost names by default); saved
+    builds go to the SQLite file ``db_path`` ($DLRIG_DB, else the user data folder, opened on
+    the first save)."""
     catalogs = Catalogs(catalog_path)
     app = FastAPI(
         title="dlrig",
@@ -91,6 +95,11 @@ def create_app(
 
     add_api(app, catalogs)
     add_pages(app, catalogs, templates)
+    from dlrig.web import editor, saved  # the build editor, saved builds and share links
+
+    app.state.build_store = saved.StoreHolder(db_path)
+    app.include_router(editor.router(catalogs, templates))
+    app.include_router(saved.router(catalogs, templates))
     return app
 
 

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from dlrig.catalog import Catalog
     from dlrig.web.app import Catalogs
 
-__all__ = ["add_pages"]
+__all__ = ["add_pages", "cost_result"]
 
 EXAMPLE_BUILD = "warmachine.yaml"  # a copy of examples/warmachine.yaml (a test keeps it equal)
 COST_TOP = 12  # cloud rows on the cost page, as `dlrig cost` shows by default
@@ -158,17 +158,7 @@ def add_pages(app: FastAPI, catalogs: Catalogs, templates: Jinja2Templates) -> N
         text = form.get("build", "")
 
         def work(cat: Catalog) -> dict[str, Any]:
-            fields = {("versus" if k == "vs" else k): v for k, v in form.items()}
-            report = cost.run(cost.CostRequest.from_form(fields, build=text), cat, False)
-            data = report.to_dict()
-            chart, chart_note = None, None
-            try:
-                svg = cost.cost_svg(report)
-                chart = base64.b64encode(svg.encode("utf-8")).decode("ascii")
-            except MissingExtraError as exc:
-                chart_note = f"{exc.message} ({exc.hint})"
-            return {"result": data, "rows": _cost_rows(data), "chart": chart,
-                    "chart_note": chart_note}  # fmt: skip
+            return cost_result(form, text, cat)
 
         return await run_in_threadpool(
             result_page, request, "cost.html", work, text=text, form=form, result=None,
@@ -228,6 +218,8 @@ def _add_generic_pages(
     more: list[str] = []
     templates.env.globals["more_pages"] = more
     for command in commands().values():
+        if command.name == "plan" and not plan.planner_available():
+            continue  # without OR-Tools a Plan page could only say "install dlrig[plan]"
         if command.web and f"/{command.name}" not in taken:
             more.append(command.name)
             methods = ["GET"] if command.text_field is None else ["GET", "POST"]
@@ -292,6 +284,21 @@ async def _form(request: Request) -> dict[str, str]:
 
     text = await body_text(request)
     return {k: v[-1] for k, v in parse_qs(text, keep_blank_values=True).items()}
+
+
+def cost_result(form: dict[str, str], text: str, cat: Catalog) -> dict[str, Any]:
+    """The cost page's result for a build file's text and the page's fields (also the saved
+    builds' cost links)."""
+    fields = {("versus" if k == "vs" else k): v for k, v in form.items()}
+    report = cost.run(cost.CostRequest.from_form(fields, build=text), cat, False)
+    data = report.to_dict()
+    chart, chart_note = None, None
+    try:
+        svg = cost.cost_svg(report)
+        chart = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    except MissingExtraError as exc:
+        chart_note = f"{exc.message} ({exc.hint})"
+    return {"result": data, "rows": _cost_rows(data), "chart": chart, "chart_note": chart_note}
 
 
 def _cost_rows(d: dict[str, Any]) -> list[dict[str, Any]]:
