@@ -408,7 +408,9 @@ def transformer_activation_bytes(w: Workload) -> float:
     layer_inputs = (enc_layers * s + dec_layers * s_dec) * b * h * resid_b
     biggest = max(enc, dec)
     if w.gradient_checkpointing:
-        kept = 2 * biggest if st.activation_offload else layer_inputs
+        # offloaded checkpoints: only the two layer inputs in flight stay on the GPU
+        in_flight = 2 * max(s, s_dec) * b * h * resid_b
+        kept = in_flight if st.activation_offload else layer_inputs
         stored = kept + biggest
     elif st.activation_offload:
         stored = 2 * biggest
@@ -649,20 +651,20 @@ def _sharded_weights(w: Workload, weights: float, dp: int, st: Settings) -> floa
 
 
 def _offload(w: Workload, weights: float, grads: float, opt: float) -> tuple[float, float, float]:
-    """CPU offload (ZeRO-Offload, Ren et al. 2021; ZeRO-Infinity; FSDP CPUOffload).
+    """CPU offload (ZeRO-Offload, Ren et al. 2021; ZeRO-Infinity; FSDP CPUOffload), with
+    DeepSpeed's own accounting (``estimate_zero3_model_states_mem_needs``): the GPU keeps a
+    working buffer of the largest layer (4 bytes per parameter) for gradients in flight.
 
-    optimizer: optimizer states and fp32 master weights live in CPU memory and gradients
-    stream there through one reduce bucket (DeepSpeed reduce_bucket_size, 5e8 elements);
-    params: the weights too, with at most stage3_max_live_parameters (1e9) resident on the GPU.
+    optimizer: optimizer states, fp32 master weights and gradients live in CPU memory;
+    params: the weights too, so only the largest layer is resident on the GPU.
     """
     if w.cpu_offload == "none":
         return weights, grads, opt
-    bucket = float(const("zero_reduce_bucket_elements")) * 2.0
+    largest = _largest_tensor(w) * 4.0
     opt = 0.0
-    grads = min(grads, bucket)
+    grads = min(grads, largest)
     if w.cpu_offload == "params":
-        live = float(const("zero3_max_live_parameters")) * 2.0
-        weights = min(weights, live)
+        weights = 0.0
     return weights, grads, opt
 
 
@@ -1127,7 +1129,32 @@ def _notes(w: Workload, chip: GpuChip | None, r: SizingResult) -> list[str]:
         notes.append("no data size given (data.tokens or data.samples): no time-to-train")
     if w.model.kind == "diffusion":
         notes.append("diffusion FLOPs and activation figures are estimates (see docs/sizing.md)")
+    notes += _preallocation_note(w, chip, r)
     return notes
+
+
+def _preallocation_note(w: Workload, chip: GpuChip | None, r: SizingResult) -> list[str]:
+    """A serving engine that reserves a fixed share of GPU memory (vLLM's
+    gpu_memory_utilization) shows that share in nvidia-smi, whatever the workload needs; the
+    rest of the reservation becomes KV cache for more concurrent tokens."""
+    from dlrig.workload import framework_profiles
+
+    share = framework_profiles().get(w.framework or "", {}).get("kv_preallocate")
+    if share is None or chip is None or chip.vram_gib is None or w.task != "inference":
+        return []
+    reserved = float(share) * chip.vram_gib
+    spare = reserved - r.vram_per_gpu_gib
+    if spare <= 0:
+        return []
+    per_token = kv_cache_bytes(w, context=1, batch=1) / _kv_shards(
+        w, parallel_layout(w, r.n_gpus)[0]
+    )
+    tokens = spare * BYTES_PER_GIB / per_token if per_token else 0.0
+    return [
+        f"{w.framework} reserves {float(share):.0%} of each GPU ({reserved:.1f} GiB) up front; "
+        f"the {spare:.1f} GiB beyond this workload's need becomes KV cache for about "
+        f"{tokens:,.0f} more tokens"
+    ]
 
 
 def fit_options(w: Workload, n_gpus: int = 1) -> list[str]:
@@ -1203,15 +1230,14 @@ def rank_chips(
         else:
             r = size(w, chip, n_gpus, interconnect, utilization)
             rate, unit = r.throughput
-            layout = None if chip.vram_gib is None else scale_out(w, chip.vram_gib)
             row.update(
                 fits=r.fits,
                 vram_needed_gib=round(r.vram_per_gpu_gib, 2),
                 time_hours=r.time_hours,
                 perf=rate,
                 perf_unit=unit,
-                gpus_needed=None if layout is None else layout[0],
-                parallelism=None if layout is None else layout[1],
+                gpus_needed=r.gpus_needed,
+                parallelism=r.parallelism,
             )
         perf = row["perf"]
         price = chip.launch_price_usd
@@ -1241,6 +1267,7 @@ def rank_chips(
                 *head,
                 row["perf_per_1000_usd"] is None,
                 neg(row["perf_per_1000_usd"]),
+                row["price_usd"] is None,  # unpriced chips last, as the docstring says
                 row["name"],
             )
         if sort == "perf-per-watt":
