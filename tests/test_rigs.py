@@ -404,3 +404,14 @@ def test_a_gpu_on_an_m2_adapter_sits_in_the_m2_slot(catalog: Any) -> None:
     assert "gpu-slots" not in result.slugs()  # five GPUs, but the fifth needs no x16 slot
     # the Samsung 970 EVO takes the other M.2 slot
     assert "m2-slots" not in result.slugs(Severity.ERROR)
+
+
+def test_power_budget_counts_caps_and_measured_transients() -> None:
+    import dlrig
+
+    capped = dlrig.power(EXAMPLES / "four-3090-capped-1600w.yaml")
+    assert capped.gpu_w == 1200 and capped.peak_dc_w == pytest.approx(1477)
+    assert capped.psu_needed_spikes_w == pytest.approx(1.1 * (165 + 1200 * 1.5 + 112), abs=0.1)
+    assert capped.gpu_limit_for_circuit_w == pytest.approx((1440 * 0.92 - 277) / 4, abs=0.1)
+    titan = dlrig.power(EXAMPLES / "two-titan-xp-850w.yaml")
+    assert titan.psu_needed_spikes_w == pytest.approx(930.1, abs=0.1)  # Pascal ×1.225
