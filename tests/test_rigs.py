@@ -397,7 +397,7 @@ def test_a_gpu_on_an_m2_adapter_sits_in_the_m2_slot(catalog: Any) -> None:
     )
     build = _build(catalog, gpus)
     result = check(build)
-    placement = [f for f in result.findings if f.slug == "gpu-placement"][0]
+    placement = next(f for f in result.findings if f.slug == "gpu-placement")
     assert "GPU 5 → M.2 slot M.2_2 via an M.2-to-PCIe adapter: x4 PCIe 3.0" in placement.message
     lanes = [f for f in result.findings if f.slug == "pcie-lanes"]
     assert lanes and "on an M.2 adapter in M.2_2" in lanes[0].message and "x4" in lanes[0].message
