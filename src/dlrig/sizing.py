@@ -857,7 +857,9 @@ def rank_chips(
 ) -> list[dict[str, Any]]:
     """One row per chip: fits, perf (tokens/s, samples/s or TFLOPS), price, perf/$ and perf/W.
 
-    Without a workload, perf is the chip's dense 16-bit TFLOPS. ``sort``: fit (fitting chips
+    Without a workload, perf is the performance model's default mix in effective model TFLOPS
+    (docs/performance.md). Every row says where its figure comes from (provenance: measured,
+    interpolated, modelled, given) and its expected error. ``sort``: fit (fitting chips
     first, then fastest), perf, price (cheapest first), perf-per-dollar, perf-per-watt. Chips
     without a price sort last on the price keys.
     """
@@ -877,17 +879,20 @@ def rank_chips(
             "tdp_w": chip.tdp_w,
         }
         if w is None:
-            perf = chip.peak_tflops("bf16") or chip.peak_tflops("fp16") or chip.fp32_tflops
+            from dlrig.perf.objective import mix_estimate
+
+            est = mix_estimate(chip, n_gpus, interconnect)
             row.update(
                 fits=None,
                 vram_needed_gib=None,
                 time_hours=None,
-                perf=perf,
-                perf_unit="dense 16-bit TFLOPS",
+                perf=est.rate,
+                perf_unit=est.unit,
             )
         else:
             r = size(w, chip, n_gpus, interconnect, utilization)
             rate, unit = r.throughput
+            est = r.performance
             row.update(
                 fits=r.fits,
                 vram_needed_gib=round(r.vram_per_gpu_gib, 2),
@@ -896,6 +901,11 @@ def rank_chips(
                 perf_unit=unit,
                 gpus_needed=r.gpus_needed,
             )
+        row.update(
+            provenance=None if est is None else est.provenance,
+            expected_error=None if est is None else est.expected_error,
+            perf_note=None if est is None else (est.reason or est.basis),
+        )
         perf = row["perf"]
         price = chip.launch_price_usd
         row["perf_per_1000_usd"] = (

@@ -85,6 +85,13 @@ def _list_models(json_: bool) -> None:
     )
 
 
+def provenance_cell(provenance: str | None, error: float | None) -> str:
+    """'measured ±7%', 'modelled ±21%', 'given' (the caller's MFU) or '—'."""
+    if provenance is None:
+        return "—"
+    return provenance + ("" if error is None else f" ±{error:.0%}")
+
+
 def render_size(r: SizingResult) -> None:
     """The memory breakdown, fit and time/throughput as tables."""
     w = r.workload
@@ -105,6 +112,13 @@ def render_size(r: SizingResult) -> None:
         facts.append(["training FLOPs", f"{r.flops:.3g}"])
     if r.effective_tflops is not None:
         facts.append(["sustained TFLOPS", fmt_num(r.effective_tflops, 1)])
+    if r.utilization is not None:
+        facts.append(["MFU", f"{r.utilization:.0%}"])
+    if r.performance is not None:
+        p = r.performance
+        facts.append(["throughput from", provenance_cell(p.provenance, p.expected_error)])
+        if p.basis:
+            facts.append(["", p.basis])
     if w.trains:
         facts.append(["time to train", human_hours(r.time_hours)])
         rate, unit = r.throughput
@@ -260,8 +274,8 @@ def gpus_cmd(
     if not rows:
         stdout.print("the catalog has no GPU chips")
         return
-    unit = rows[0]["perf_unit"]
-    title = f"GPU chips for {w.describe()}" if w else "GPU chips by dense 16-bit TFLOPS"
+    unit = rows[0]["perf_unit"] if w else "mix TFLOPS"
+    title = f"GPU chips for {w.describe()}" if w else "GPU chips for the default mix"
     if gpus > 1:
         title += f" ({gpus} per machine)"
     stdout.print(
@@ -275,6 +289,7 @@ def gpus_cmd(
                 "fits",
                 "time",
                 unit,
+                "source ±err",
                 "launch $",
                 f"{unit} per $1k",
                 f"{unit} per W",
@@ -288,6 +303,7 @@ def gpus_cmd(
                     {True: "yes", False: "no", None: "—"}[r["fits"]],
                     human_hours(r["time_hours"]),
                     fmt_num(r["perf"], 1),
+                    provenance_cell(r["provenance"], r["expected_error"]),
                     "unknown" if r["price_usd"] is None else fmt_num(r["price_usd"], 0),
                     fmt_num(r["perf_per_1000_usd"], 2),
                     fmt_num(r["perf_per_watt"], 3),

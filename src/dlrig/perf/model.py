@@ -36,10 +36,6 @@ TRAINING_CLASSES = ("llm-train", "lora", "qlora", "encoder-finetune", "cnn-train
 INFERENCE_CLASSES = ("prefill", "decode", "decode-b1")
 WORKLOAD_CLASSES = TRAINING_CLASSES + INFERENCE_CLASSES
 
-# Transformer memory-bound traffic per FLOP falls as 1/hidden (elementwise work per token grows
-# with h, matmul FLOPs with h²); the fitted bytes_per_flop is quoted at this hidden size.
-REFERENCE_HIDDEN = 1024
-
 
 @dataclass(frozen=True)
 class Work:
@@ -84,8 +80,16 @@ def fitted() -> dict[str, Any]:
     return fit
 
 
-def _hidden_scale(work: Work) -> float:
-    return REFERENCE_HIDDEN / work.hidden if work.hidden else 1.0
+# Classes without cross-GPU measurements of their own use a calibrated class's matmul
+# efficiency and memory share; their extra memory traffic (QLoRA's dequantisation, the smaller
+# optimizer step of LoRA) is modelled explicitly in Work. Decode's compute floor runs at
+# prefill's rate.
+CLASS_PROXY = {"lora": "llm-train", "qlora": "llm-train", "decode": "prefill", "decode-b1": "prefill"}
+
+
+def class_params(p: dict[str, Any], cls: str) -> dict[str, Any]:
+    classes: dict[str, Any] = p["classes"]
+    return dict(classes.get(cls) or classes[CLASS_PROXY[cls]])
 
 
 def _activation_scale(work: Work) -> float:
@@ -102,8 +106,7 @@ def compute_rate_flops(
     peak = C.tensor_tflops(chip, work.precision, accumulate)
     if peak is None:
         return None
-    cls = "prefill" if work.cls in ("decode", "decode-b1") else work.cls
-    eff = float(p["classes"][cls]["efficiency"])
+    eff = float(class_params(p, work.cls)["efficiency"])
     gen = float(p.get("generation", {}).get(str(chip.tensor_core_gen or 0), 1.0))
     seg = float(p["segment"][C.segment(chip)])
     return achievable_tflops(chip, peak, p) * 1e12 * eff * seg * gen
@@ -143,9 +146,11 @@ def rate_per_gpu(
     bw = bandwidth_bytes(chip, work, p)
     if work.cls in ("decode", "decode-b1"):
         return _decode_rate(work, flops, bw, p)
-    if flops is None or bw is None:
+    if flops is None:
         return None
-    k = float(p["classes"][work.cls]["bytes_per_flop"]) * _activation_scale(work)
+    if bw is None:
+        bw = math.inf  # no bandwidth figure: the memory-bound part is left out (optimistic)
+    k = float(class_params(p, work.cls)["bytes_per_flop"]) * _activation_scale(work)
     hw_flops = work.flops_per_item * (4.0 / 3.0 if work.recompute else 1.0)
     step_bytes = work.optimizer_bytes_per_step + work.dequant_bytes_per_step
     if work.cls == "prefill":

@@ -21,7 +21,7 @@ from typing import Any
 
 from dlrig.parts import GpuChip
 from dlrig.perf import model as M
-from dlrig.perf.estimate import estimate
+from dlrig.perf.estimate import Estimate, estimate
 
 
 def _mix() -> dict[str, Any]:
@@ -73,15 +73,62 @@ def coefficient(
     if workload is not None:
         w = load_workload(workload)
         return _model_tflops(chip, work_of(w, n_gpus), n_gpus, interconnect)
+    return _mix_coefficient(chip.id, chip, n_gpus, precision, interconnect)
+
+
+_MIX_CACHE: dict[tuple[str, int, str, str], float | None] = {}
+
+
+def _mix_coefficient(
+    key: str, chip: GpuChip, n_gpus: int, precision: str, interconnect: str
+) -> float | None:
+    """The default mix's coefficient (cached per chip id: the planner asks for every card)."""
+    k = (key if chip.origin == "builtin" else f"{key}@{id(chip)}", n_gpus, precision, interconnect)
+    if k not in _MIX_CACHE:
+        _MIX_CACHE[k] = _mix_value(chip, n_gpus, precision, interconnect)
+    return _MIX_CACHE[k]
+
+
+def _mix_value(chip: GpuChip, n_gpus: int, precision: str, interconnect: str) -> float | None:
     ref = _reference_chip()
-    total = 0.0
+    total = weights = 0.0
     for weight, work in _mix_works(precision):
         mine = _model_tflops(chip, work, n_gpus, interconnect)
-        if mine is None:
-            return None
         base = _model_tflops(ref, work, 1, "pcie")
-        if not base:
-            return None
+        if mine is None and chip.memory_bandwidth_gb_s is not None:
+            return None  # no rate for the precision (e.g. bf16 on Turing, no tensor figure)
+        if mine is None or not base:
+            continue  # decode on a chip without a bandwidth figure: the rest of the mix
         total += weight * mine / base
+        weights += weight
+    if not weights:
+        return None
     ref_train = _model_tflops(ref, _mix_works(precision)[0][1], 1, "pcie") or 0.0
-    return total * ref_train
+    return total / weights * ref_train
+
+
+def mix_estimate(chip: GpuChip, n_gpus: int = 1, interconnect: str = "pcie") -> Estimate:
+    """The default mix as an :class:`Estimate` (for ``dlrig gpus`` without a workload): the
+    coefficient at the chip's best 16-bit training precision, the weakest provenance of the
+    mix's parts and the largest expected error among them."""
+    precision = "bf16" if chip.bf16_tflops is not None else "fp16"
+    value = coefficient(chip, n_gpus, None, precision, interconnect)
+    unit = f"mix TFLOPS ({precision})"
+    if value is None:
+        from dlrig.perf.chips import why_no_rate
+
+        return Estimate(None, unit, n_gpus, reason=why_no_rate(chip, precision))
+    parts = [estimate(chip, work, n_gpus, interconnect) for _, work in _mix_works(precision)]
+    order = {"measured": 0, "given": 0, "interpolated": 1, "modelled": 2}
+    worst = max((e for e in parts if e.rate is not None), key=lambda e: order[e.provenance])
+    errors = [e.expected_error for e in parts if e.expected_error is not None]
+    return Estimate(
+        rate=value,
+        unit=unit,
+        n_gpus=n_gpus,
+        per_gpu=value / n_gpus,
+        provenance=worst.provenance,
+        expected_error=max(errors) if errors else None,
+        basis=f"default mix, {precision} (docs/performance.md); "
+        + (worst.basis if chip.vendor != "nvidia" else "weakest part: " + worst.provenance),
+    )
