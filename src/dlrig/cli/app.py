@@ -88,8 +88,12 @@ def main() -> None:
             raise
         from rich.markup import escape
 
+        from dlrig.textfile import one_line
+
         stderr.print(
-            f"[red]internal error:[/red] {type(exc).__name__}: {escape(str(exc))}", highlight=False
+            f"[red]internal error:[/red] {type(exc).__name__}: {escape(one_line(str(exc)))}",
+            highlight=False,
+            soft_wrap=True,
         )
         stderr.print("  → rerun with --debug for the traceback, and please report it")
         sys.exit(3)
@@ -98,7 +102,14 @@ def main() -> None:
 def report_error(exc: DlrigError) -> None:
     from rich.markup import escape
 
+    from dlrig.textfile import one_line
+
     # Messages quote user input and shell commands ('dlrig[web]'): never read them as markup.
-    stderr.print(f"[bold red]error:[/bold red] {escape(exc.message)}", highlight=False)
+    # One line each, however long the terminal or the input (no wrapping, no embedded newlines).
+    stderr.print(
+        f"[bold red]error:[/bold red] {escape(one_line(exc.message))}",
+        highlight=False,
+        soft_wrap=True,
+    )
     if exc.hint:
-        stderr.print(f"  → {escape(exc.hint)}", highlight=False)
+        stderr.print(f"  → {escape(one_line(exc.hint))}", highlight=False, soft_wrap=True)

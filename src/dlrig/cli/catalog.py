@@ -6,8 +6,9 @@ from typing import Annotated, Any
 
 import typer
 
+from dlrig.cli.options import CatalogOpt, JsonOpt
 from dlrig.cli.output import print_json, stdout, table
-from dlrig.parts import Category, GpuChip, Part, parse_category
+from dlrig.parts import Category, GpuChip, Part
 
 catalog_app = typer.Typer(
     help="Browse the parts catalog (built-in, or an imported store with --catalog); import "
@@ -16,14 +17,6 @@ catalog_app = typer.Typer(
 )
 _catalog_state: dict[str, str | None] = {"catalog": None}
 
-CatalogOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--catalog",
-        help="Catalog store to use (default: $DLRIG_CATALOG, else the built-in catalog).",
-    ),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 CategoryOpt = Annotated[
     str | None,
     typer.Option(
@@ -187,29 +180,25 @@ def list_cmd(
       dlrig catalog list -c gpu -f 'vram_gib>=24' -f 'cooling=blower'
       dlrig catalog list -c psu --json
     """
-    from dlrig.report import part_dict
+    from dlrig.app import catalog as app_catalog
 
-    cat = parse_category(category) if category else None
+    req = app_catalog.PartsRequest.parse(category=category, filter=filter_, price_only=price_only)
     cat_obj = _open(catalog)
-    if price_only:
-        parts: list[Part] = getattr(cat_obj, "price_only_parts", lambda c: [])(cat)
-        if json_:
-            print_json([part_dict(p) for p in parts])
-        else:
-            stdout.print(
-                table(
-                    f"price-only rows ({len(parts)})",
-                    ["id", "name", "price", "date"],
-                    [[p.id, p.name, _price(p), p.price_date] for p in parts],
-                )
-            )
-        return
-    parts = cat_obj.list(cat, filter_ or [])
+    parts = app_catalog.run(req, cat_obj)
     if json_:
-        print_json([part_dict(p) for p in parts])
+        print_json(parts)
         return
-    render_parts(parts, "catalog " + cat_obj.name)
-    if not parts:
+    if price_only:
+        stdout.print(
+            table(
+                f"price-only rows ({len(parts.parts)})",
+                ["id", "name", "price", "date"],
+                [[p.id, p.name, _price(p), p.price_date] for p in parts.parts],
+            )
+        )
+        return
+    render_parts(parts.parts, "catalog " + cat_obj.name)
+    if not parts.parts:
         stdout.print("no parts match")
 
 
@@ -225,14 +214,13 @@ def show_cmd(
       dlrig catalog show "ASUS WS X299 SAGE"
       dlrig catalog show rtx-4090-fe --json
     """
-    from dlrig.report import part_detail
+    from dlrig.app import catalog as app_catalog
 
-    cat_obj = _open(catalog)
-    found = cat_obj.resolve(part)
+    detail = app_catalog.show(app_catalog.ShowRequest.parse(part=part), _open(catalog))
     if json_:
-        print_json(part_detail(found, cat_obj))
+        print_json(detail)
         return
-    chip = cat_obj.chip_of(found)
+    found, chip = detail.part, detail.chip
     stdout.print(_fields_table(f"{found.name} ({found.category.value})", found))
     if chip is not None:
         stdout.print(_fields_table(f"GPU chip: {chip.name}", chip))
@@ -251,13 +239,12 @@ def search_cmd(
       dlrig catalog search "rtx 4090"
       dlrig catalog search sage -c motherboard
     """
-    from dlrig.report import part_dict
+    from dlrig.app import catalog as app_catalog
 
-    cat = parse_category(category) if category else None
-    cat_obj = _open(catalog)
-    parts = cat_obj.search(text, cat)
+    req = app_catalog.PartsRequest.parse(category=category, q=text)
+    parts = app_catalog.run(req, _open(catalog)).parts
     if json_:
-        print_json([part_dict(p) for p in parts])
+        print_json(app_catalog.PartList(parts))
         return
     if not parts:
         stdout.print(f"nothing matches '{text}'", markup=False, highlight=False)
@@ -272,10 +259,13 @@ def chips_cmd(json_: JsonOpt = False, catalog: CatalogOpt = None) -> None:
     Example:
       dlrig catalog chips --json
     """
-    chips: list[GpuChip] = _open(catalog).chips
+    from dlrig.app import catalog as app_catalog
+
+    specs = app_catalog.chips(_open(catalog))
     if json_:
-        print_json([c.model_dump(mode="json") for c in chips])
+        print_json(specs)
         return
+    chips: list[GpuChip] = specs.items
     stdout.print(
         table(
             "GPU chips (dense TFLOPS; fp16/bf16 = tensor with FP32 accumulate)",

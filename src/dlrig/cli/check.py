@@ -8,32 +8,18 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.markup import escape
 
+from dlrig.app.check import CheckRequest
+from dlrig.cli.options import CATALOG, JSON, CatalogOpt, JsonOpt, from_request
 from dlrig.cli.output import fmt_num, print_json, stderr, stdout, table
 
 if TYPE_CHECKING:
     from dlrig.rules.base import CheckResult
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
-CatalogOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--catalog",
-        help="Catalog store to use (default: $DLRIG_CATALOG, else the built-in catalog).",
-    ),
-]
-
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 
-def check_cmd(
-    file: Annotated[Path, typer.Argument(help="Build file (YAML or JSON).")],
-    json_: JsonOpt = False,
-    gpus: Annotated[
-        int | None,
-        typer.Option("--gpus", min=1, help="Check the build with N of its GPU instead."),
-    ] = None,
-    catalog: CatalogOpt = None,
-) -> None:
+@from_request(CheckRequest, JSON, CATALOG)
+def check_cmd(req: CheckRequest, json_: bool = False, catalog: str | None = None) -> None:
     """Check a build for deep-learning compatibility: every finding with its fix.
 
     Exit status: 0 no errors, 1 errors found, 2 bad input.
@@ -43,18 +29,14 @@ def check_cmd(
       dlrig check examples/warmachine.yaml --gpus 1
       dlrig check my-build.yaml --json
     """
-    from dlrig.buildfile import load_build
+    from dlrig.app import check
     from dlrig.catalog import open_catalog
-    from dlrig.rules import check
 
-    build = load_build(file, open_catalog(catalog))
-    if gpus is not None:
-        build = build.with_gpu_count(gpus)
-    result = check(build)
-    for note in build.resolved_fuzzy:  # the user should confirm a name matched by similarity
+    result = check.run(req, open_catalog(catalog))
+    for note in result.build.resolved_fuzzy:  # the user should confirm a fuzzy name match
         stderr.print(f"note: {note} (check that this is the part you mean)", markup=False)
     if json_:
-        print_json(result.to_dict())
+        print_json(result)
     else:
         render_check(result)
     if not result.ok:
@@ -65,7 +47,7 @@ def render_check(result: CheckResult) -> None:
     """The Rich report: findings with fixes, totals, unchecked rules."""
     from rich.text import Text
 
-    from dlrig.report import build_totals
+    from dlrig.rules.totals import build_totals
 
     build = result.build
     title = f"dlrig check: {build.name}" + (f" ({build.source})" if build.source else "")
@@ -138,13 +120,14 @@ def rules_cmd(
       dlrig rules psu-headroom
       dlrig rules --json
     """
-    from dlrig.report import rule_dict
     from dlrig.rules import get_rule, iter_rules
 
     if slug is None:
         rules = list(iter_rules())
         if json_:
-            print_json([rule_dict(r) for r in rules])
+            from dlrig.app.catalog import RuleList
+
+            print_json(RuleList(rules))
             return
         stdout.print(
             table(
@@ -155,7 +138,7 @@ def rules_cmd(
         )
         return
     r = get_rule(slug)
-    d = rule_dict(r)
+    d = r.to_dict()
     if json_:
         print_json(d)
         return
@@ -189,12 +172,15 @@ def import_list_cmd(
     from dlrig.catalog import open_catalog
     from dlrig.errors import InputError
     from dlrig.importlist import import_list
+    from dlrig.textfile import read_stream, read_text
 
     if str(file) == "-":
-        text = sys.stdin.read()
+        text = read_stream(
+            sys.stdin,
+            "parts list (PCPartPicker: Markup → Text)",
+            lambda message, hint: InputError(f"stdin: {message}", hint),
+        )
     else:
-        from dlrig.textfile import read_text
-
         text = read_text(
             file,
             "parts list (PCPartPicker: Markup → Text)",
