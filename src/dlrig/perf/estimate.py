@@ -196,9 +196,17 @@ def _measured(chip: GpuChip, work: M.Work, n: int, link: str | None) -> tuple[fl
     return value, ", ".join(sorted({s for _, s in found}))
 
 
-def _residual(chip: GpuChip, cls: str) -> float | None:
+# Classes without measurements of their own take the chip's residual in the class that
+# stands in for them (lora/qlora: llm-train; batched decode: batch-1 decode).
+RESIDUAL_PROXY = {"lora": "llm-train", "qlora": "llm-train", "decode": "decode-b1"}
+
+
+def _residual(chip: GpuChip, cls: str) -> tuple[float, str] | None:
     table: dict[str, dict[str, float]] = M.fitted().get("chip_residuals", {})
-    return table.get(cls, {}).get(chip.id)
+    for c in (cls, RESIDUAL_PROXY.get(cls)):
+        if c is not None and chip.id in table.get(c, {}):
+            return table[c][chip.id], c
+    return None
 
 
 def estimate(
@@ -230,11 +238,12 @@ def estimate(
         prov, basis = "measured", f"measured: {source}"
         single = rate / n
     else:
-        residual = _residual(chip, work.cls)
-        if residual is not None and chip.vendor == "nvidia":
+        found = _residual(chip, work.cls)
+        if found is not None and chip.vendor == "nvidia":
+            residual, in_cls = found
             single *= residual
             prov = "interpolated"
-            basis = f"model × {chip.name}'s measured residual in {work.cls} ({residual:g})"
+            basis = f"model × {chip.name}'s measured residual in {in_cls} ({residual:g})"
         else:
             prov, basis = "modelled", "roofline model (no measurement of this chip in the class)"
         # decode with n GPUs is tensor parallel: the work already holds 1/n of the weights and

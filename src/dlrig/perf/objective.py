@@ -95,7 +95,7 @@ def _mix_value(chip: GpuChip, n_gpus: int, precision: str, interconnect: str) ->
     for weight, work in _mix_works(precision):
         mine = _model_tflops(chip, work, n_gpus, interconnect)
         base = _model_tflops(ref, work, 1, "pcie")
-        if mine is None and chip.memory_bandwidth_gb_s is not None:
+        if mine is None and (chip.memory_bandwidth_gb_s is not None or work.trains):
             return None  # no rate for the precision (e.g. bf16 on Turing, no tensor figure)
         if mine is None or not base:
             continue  # decode on a chip without a bandwidth figure: the rest of the mix
