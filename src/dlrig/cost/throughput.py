@@ -1,8 +1,9 @@
 """GPU throughput used to put cloud hours and owned hours on the same work.
 
-Uses the performance model (:mod:`dlrig.perf`): the planner's objective coefficient, i.e. the
-default mix's throughput at the requested precision, or a given workload's own rate, both in
-effective model TFLOPS. A chip with no figure for the precision (bf16 on Turing or Volta) is
+Uses the performance model (:mod:`dlrig.perf`): the planner's objective coefficient for the
+training workloads of the default mix at the requested precision (renting a GPU by the hour
+is compared for training work), or a given workload's own rate, both in effective model
+TFLOPS. A chip with no figure for the precision (bf16 on Turing or Volta) is
 measured in fp16 instead, the precision it would train in; a chip with no figure at all gives
 None. Only ratios matter here, so the same function is applied to the owned GPUs and to every
 cloud offering.
@@ -38,7 +39,7 @@ def throughput_tflops(
     p: str | None = precision
     while p is not None and p not in seen:
         seen.add(p)
-        value = coefficient(chip, n_gpus, workload, p, link)
+        value = coefficient(chip, n_gpus, workload, p, link, mix="training")
         if value:
             return float(value)
         p = FALLBACK_PRECISIONS.get(p)

@@ -155,7 +155,9 @@ def rate_per_gpu(
     step_bytes = work.optimizer_bytes_per_step + work.dequant_bytes_per_step
     if work.cls == "prefill":
         step_bytes += work.weight_bytes  # the weights are read once per prompt batch
-    per_item_bytes = work.flops_per_item * k + step_bytes / max(work.items_per_step, 1.0)
+    # recomputation runs the forward again: its matmuls and its memory traffic (4/3 of both)
+    per_item_bytes = work.flops_per_item * k * (4.0 / 3.0 if work.recompute else 1.0)
+    per_item_bytes += step_bytes / max(work.items_per_step, 1.0)
     rate = 1.0 / combine(hw_flops / flops, per_item_bytes / bw, float(p.get("overlap", 1.0)))
     if not ceiling:
         return rate

@@ -63,36 +63,43 @@ def coefficient(
     workload: Any = None,
     precision: str = "bf16",
     interconnect: str = "pcie",
+    mix: str = "all",
 ) -> float | None:
     """Effective model TFLOPS of ``n_gpus`` of ``chip`` for ``workload`` (a Workload, mapping
     or path), or for the default mix at ``precision`` without one; None when the chip has no
-    figure for it (e.g. bf16 on Turing)."""
+    figure for it (e.g. bf16 on Turing). ``mix="training"`` keeps the mix's training workloads
+    only (``dlrig cost`` compares rented *training* hours)."""
     from dlrig.sizing import work_of
     from dlrig.workload import load_workload
 
     if workload is not None:
         w = load_workload(workload)
         return _model_tflops(chip, work_of(w, n_gpus), n_gpus, interconnect)
-    return _mix_coefficient(chip.id, chip, n_gpus, precision, interconnect)
+    return _mix_coefficient(chip, n_gpus, precision, interconnect, mix)
 
 
-_MIX_CACHE: dict[tuple[str, int, str, str], float | None] = {}
+_MIX_CACHE: dict[tuple[str, int, str, str, str], float | None] = {}
 
 
 def _mix_coefficient(
-    key: str, chip: GpuChip, n_gpus: int, precision: str, interconnect: str
+    chip: GpuChip, n_gpus: int, precision: str, interconnect: str, mix: str
 ) -> float | None:
     """The default mix's coefficient (cached per chip id: the planner asks for every card)."""
-    k = (key if chip.origin == "builtin" else f"{key}@{id(chip)}", n_gpus, precision, interconnect)
+    key = chip.id if chip.origin == "builtin" else f"{chip.id}@{id(chip)}"
+    k = (key, n_gpus, precision, interconnect, mix)
     if k not in _MIX_CACHE:
-        _MIX_CACHE[k] = _mix_value(chip, n_gpus, precision, interconnect)
+        _MIX_CACHE[k] = _mix_value(chip, n_gpus, precision, interconnect, mix)
     return _MIX_CACHE[k]
 
 
-def _mix_value(chip: GpuChip, n_gpus: int, precision: str, interconnect: str) -> float | None:
+def _mix_value(
+    chip: GpuChip, n_gpus: int, precision: str, interconnect: str, mix: str
+) -> float | None:
     ref = _reference_chip()
     total = weights = 0.0
     for weight, work in _mix_works(precision):
+        if mix == "training" and not work.trains:
+            continue
         mine = _model_tflops(chip, work, n_gpus, interconnect)
         base = _model_tflops(ref, work, 1, "pcie")
         if mine is None and (chip.memory_bandwidth_gb_s is not None or work.trains):
