@@ -86,9 +86,7 @@ def test_a10g_resolves_and_has_no_training_rate() -> None:
 
 
 def test_qlora_l4_and_a10_not_faster_than_3090() -> None:
-    rate = {
-        c: size(QLORA_8B, chip(c)).training_tokens_per_s for c in ("rtx-3090", "l4", "a10")
-    }
+    rate = {c: size(QLORA_8B, chip(c)).training_tokens_per_s for c in ("rtx-3090", "l4", "a10")}
     assert rate["l4"] is not None and rate["a10"] is not None and rate["rtx-3090"] is not None
     assert rate["l4"] < rate["rtx-3090"] and rate["a10"] < rate["rtx-3090"]
 

@@ -23,10 +23,7 @@ def test_published_run_reproduced_within_3_percent(run: dict[str, object]) -> No
     t = T.run_time(run)  # type: ignore[arg-type]
     pub = run["published"]
     assert isinstance(pub, dict)
-    if pub["unit"] == "gpu-hours":
-        got = t["gpu_hours"]
-    else:
-        got = t["hours"] / UNIT_HOURS[pub["unit"]]
+    got = t["gpu_hours"] if pub["unit"] == "gpu-hours" else t["hours"] / UNIT_HOURS[pub["unit"]]
     assert got == pytest.approx(float(pub["value"]), rel=0.03), run["id"]
 
 

@@ -18,7 +18,6 @@ ZeRO: Rajbhandari et al. 2020 (mixed-precision Adam = 2+2+12 = 16 bytes/param).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -35,7 +34,6 @@ from dlrig.units import (
     bytes_to_gb,
     bytes_to_gib,
     seconds_to_hours,
-    tflops_to_flops,
 )
 from dlrig.workload import ModelSpec, Workload, load_workload
 
@@ -775,7 +773,9 @@ def workload_class(w: Workload) -> str:
     return "encoder-finetune" if w.model.arch == "bert" else "llm-train"
 
 
-def model_flops_per_token(w: Workload, training: bool = True, context: float | None = None) -> float:
+def model_flops_per_token(
+    w: Workload, training: bool = True, context: float | None = None
+) -> float:
     """Model FLOPs per token, attention counted as PaLM (Chowdhery et al. 2022, appendix B)
     and Megatron (Narayanan et al. 2021) do: training 6N + 12·L·h·s, LoRA/QLoRA 4N + 12·L·h·s
     (no weight gradients for the frozen matrices, Hu et al. 2021 §4.2), forward 2N + 4·L·h·s.
@@ -1272,6 +1272,7 @@ def rank_chips(
         )
     rows: list[dict[str, Any]] = []
     for chip in chips:
+        est: Estimate | None
         row: dict[str, Any] = {
             "id": chip.id,
             "name": chip.name,

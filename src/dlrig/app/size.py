@@ -39,10 +39,12 @@ class SizeRequest(WorkloadFlags):
     )
     gpus: Annotated[int, Cli("--gpus", "-n")] = Field(1, ge=1, description="Number of GPUs.")
     interconnect: Annotated[str, Cli("--interconnect")] = Field(
-        "pcie", description="pcie, pcie-p2p, pcie-switch, nvlink, nvlink-bridge, nvswitch or network."
+        "pcie",
+        description="pcie, pcie-p2p, pcie-switch, nvlink, nvlink-bridge, nvswitch or network.",
     )
     utilization: Annotated[float | None, Cli("--utilization", "-u")] = Field(
-        None, description="Model FLOPs utilisation, PaLM accounting (default: the performance model)."
+        None,
+        description="Model FLOPs utilisation, PaLM accounting (default: the performance model).",
     )
 
 

@@ -31,6 +31,7 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -320,14 +321,16 @@ def chip_residuals(p: dict[str, Any], pts: list[Point]) -> dict[str, dict[str, f
         for cls, chip, v in vals:
             per[(cls, chip)].append(v - mean)
     out: dict[str, dict[str, float]] = defaultdict(dict)
-    for (cls, chip), vals in sorted(per.items()):
-        out[cls][chip] = round(math.exp(sum(vals) / len(vals)), 3)
+    for (cls, chip), logs in sorted(per.items()):
+        out[cls][chip] = round(math.exp(sum(logs) / len(logs)), 3)
     return dict(out)
 
 
 def scaling_table(pts: list[Point] | tuple[Point, ...]) -> dict[str, dict[int, float]]:
     """Median rate(n) ÷ (n × rate(1)) per interconnect and GPU count over measured rows."""
-    single = {(pt.source, pt.bench, pt.chip.id, pt.precision): pt.value for pt in pts if pt.gpus == 1}
+    single = {
+        (pt.source, pt.bench, pt.chip.id, pt.precision): pt.value for pt in pts if pt.gpus == 1
+    }
     ratios: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
     for pt in pts:
         if pt.gpus > 1 and pt.interconnect:
@@ -403,7 +406,7 @@ def relative_predictions(p: dict[str, Any], pts: list[Point]) -> list[tuple[Poin
         pred = _predict(p, pt)
         if pred:
             groups[(pt.source, pt.bench, pt.precision)].append((pt, pred))
-    out = []
+    out: list[tuple[Point, float, float]] = []
     for members in groups.values():
         if len(members) < 2:
             continue
@@ -482,7 +485,7 @@ def calibrate() -> dict[str, Any]:
 def write(path: str | None = None) -> str:
     """Rewrite the fit and validation sections of model.yaml; returns the file's path."""
     target = path or str(resources.files("dlrig.perf") / "data" / "model.yaml")
-    text = open(target, encoding="utf-8").read()
+    text = Path(target).read_text(encoding="utf-8")
     head = text.split("\nfit:", 1)[0].rstrip() + "\n"
     body = yaml.safe_dump(calibrate(), sort_keys=False, default_flow_style=None, width=100)
     with open(target, "w", encoding="utf-8") as f:

@@ -84,7 +84,12 @@ def fitted() -> dict[str, Any]:
 # efficiency and memory share; their extra memory traffic (QLoRA's dequantisation, the smaller
 # optimizer step of LoRA) is modelled explicitly in Work. Decode's compute floor runs at
 # prefill's rate.
-CLASS_PROXY = {"lora": "llm-train", "qlora": "llm-train", "decode": "prefill", "decode-b1": "prefill"}
+CLASS_PROXY = {
+    "lora": "llm-train",
+    "qlora": "llm-train",
+    "decode": "prefill",
+    "decode-b1": "prefill",
+}
 
 
 def class_params(p: dict[str, Any], cls: str) -> dict[str, Any]:
@@ -121,7 +126,9 @@ def achievable_tflops(chip: GpuChip, peak: float, p: dict[str, Any]) -> float:
     return peak
 
 
-def bandwidth_bytes(chip: GpuChip, work: Work, params: dict[str, Any] | None = None) -> float | None:
+def bandwidth_bytes(
+    chip: GpuChip, work: Work, params: dict[str, Any] | None = None
+) -> float | None:
     """Achievable memory bytes/s of one GPU for ``work``'s memory-bound kernels."""
     p = params or fitted()
     if chip.memory_bandwidth_gb_s is None:
@@ -163,8 +170,8 @@ def rate_per_gpu(
         return rate
     # no training run or prefill reaches more than the MFU ceiling of the chip's peak
     peak = C.tensor_tflops(chip, work.precision, "fp32" if work.trains else "fp16") or 0.0
-    ceiling = float(model_data()["mfu_ceiling"]["value"]) * peak * 1e12 / work.flops_per_item
-    return min(rate, ceiling)
+    cap = float(model_data()["mfu_ceiling"]["value"]) * peak * 1e12 / work.flops_per_item
+    return min(rate, cap)
 
 
 def combine(compute_s: float, memory_s: float, q: float) -> float:
