@@ -418,7 +418,9 @@ def transformer_activation_bytes(w: Workload) -> float:
     layer_inputs = (enc_layers * s + dec_layers * s_dec) * b * h * resid_b
     biggest = max(enc, dec)
     if w.gradient_checkpointing:
-        kept = 2 * biggest if st.activation_offload else layer_inputs
+        # offloaded checkpoints: only the two layer inputs in flight stay on the GPU
+        in_flight = 2 * max(s, s_dec) * b * h * resid_b
+        kept = in_flight if st.activation_offload else layer_inputs
         stored = kept + biggest
     elif st.activation_offload:
         stored = 2 * biggest
@@ -1213,7 +1215,32 @@ def _notes(w: Workload, chip: GpuChip | None, r: SizingResult) -> list[str]:
         notes.append("no data size given (data.tokens or data.samples): no time-to-train")
     if w.model.kind == "diffusion":
         notes.append("diffusion FLOPs and activation figures are estimates (see docs/sizing.md)")
+    notes += _preallocation_note(w, chip, r)
     return notes
+
+
+def _preallocation_note(w: Workload, chip: GpuChip | None, r: SizingResult) -> list[str]:
+    """A serving engine that reserves a fixed share of GPU memory (vLLM's
+    gpu_memory_utilization) shows that share in nvidia-smi, whatever the workload needs; the
+    rest of the reservation becomes KV cache for more concurrent tokens."""
+    from dlrig.workload import framework_profiles
+
+    share = framework_profiles().get(w.framework or "", {}).get("kv_preallocate")
+    if share is None or chip is None or chip.vram_gib is None or w.task != "inference":
+        return []
+    reserved = float(share) * chip.vram_gib
+    spare = reserved - r.vram_per_gpu_gib
+    if spare <= 0:
+        return []
+    per_token = kv_cache_bytes(w, context=1, batch=1) / _kv_shards(
+        w, parallel_layout(w, r.n_gpus)[0]
+    )
+    tokens = spare * BYTES_PER_GIB / per_token if per_token else 0.0
+    return [
+        f"{w.framework} reserves {float(share):.0%} of each GPU ({reserved:.1f} GiB) up front; "
+        f"the {spare:.1f} GiB beyond this workload's need becomes KV cache for about "
+        f"{tokens:,.0f} more tokens"
+    ]
 
 
 def fit_options(w: Workload, n_gpus: int = 1) -> list[str]:
@@ -1295,15 +1322,14 @@ def rank_chips(
             r = size(w, chip, n_gpus, interconnect, utilization)
             rate, unit = r.throughput
             est = r.performance
-            layout = None if chip.vram_gib is None else scale_out(w, chip.vram_gib)
             row.update(
                 fits=r.fits,
                 vram_needed_gib=round(r.vram_per_gpu_gib, 2),
                 time_hours=r.time_hours,
                 perf=rate,
                 perf_unit=unit,
-                gpus_needed=None if layout is None else layout[0],
-                parallelism=None if layout is None else layout[1],
+                gpus_needed=r.gpus_needed,
+                parallelism=r.parallelism,
             )
         row.update(
             provenance=None if est is None else est.provenance,

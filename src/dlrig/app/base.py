@@ -10,7 +10,7 @@ the same budget everywhere and a bad value gets the same one-line message everyw
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Protocol, Self
@@ -22,6 +22,8 @@ from dlrig.errors import InputError, WorkloadError
 __all__ = [
     "MAX_TEXT_BYTES",
     "Cli",
+    "Command",
+    "GpuFlags",
     "JsonResult",
     "Request",
     "TextList",
@@ -195,7 +197,22 @@ class WorkloadFlags(Request):
         return {name: getattr(self, name) for name in WorkloadFlags.model_fields}
 
     def has_flags(self) -> bool:
+        """Whether any workload flag was given."""
         return any(v is not None for v in self.flags().values())
+
+
+class GpuFlags(Request):
+    """The GPUs a workload runs on, as ``dlrig size`` and ``dlrig gpus`` take them."""
+
+    gpus: Annotated[int, Cli("--gpus", "-n")] = Field(1, ge=1, description="Number of GPUs.")
+    interconnect: Annotated[str, Cli("--interconnect")] = Field(
+        "pcie",
+        description="pcie, pcie-p2p, pcie-switch, nvlink, nvlink-bridge, nvswitch or network.",
+    )
+    utilization: Annotated[float | None, Cli("--utilization", "-u")] = Field(
+        None,
+        description="Model FLOPs utilisation, PaLM accounting (default: the performance model).",
+    )
 
 
 # --- inputs -----------------------------------------------------------------------------------
@@ -250,6 +267,26 @@ def require_model(data: Any) -> None:
         raise WorkloadError(
             "no workload given", "choose a model preset (see dlrig size --list-models)"
         )
+
+
+# --- commands -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Command:
+    """A command as the front doors see it; each ``dlrig/app/<module>.py`` declares one as
+    ``COMMAND`` and :func:`dlrig.app.commands` finds it.
+
+    A command without a hand-written CLI command, API route or page gets generic ones: ``dlrig
+    NAME`` (options from ``request``; ``--json``; a table of the result), ``/api/NAME`` (GET with
+    the fields as query parameters, or POST with ``text_field``'s text as the body) and the page
+    ``/NAME`` (a form generated from ``request``).
+    """
+
+    name: str  # "check" → dlrig check, /api/check, /check
+    request: type[Request]
+    run: Callable[..., Any]  # run(request, catalog, read_files=...) → result with to_dict()
+    summary: str  # one line: what the command answers
+    text_field: str | None = None  # the field the web body's text fills (a build, a list)
+    web: bool = True  # False: no API route or page (e.g. bench measures this machine)
 
 
 # --- results ----------------------------------------------------------------------------------

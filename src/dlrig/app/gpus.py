@@ -7,12 +7,11 @@ Front doors: ``dlrig gpus``, ``GET /api/gpus``, the ranking on the ``/size`` pag
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field
 
-from dlrig.app.base import Cli, WorkloadFlags
+from dlrig.app.base import Cli, Command, GpuFlags, WorkloadFlags
 from dlrig.app.size import load_workload_input
 
 if TYPE_CHECKING:
@@ -21,20 +20,11 @@ if TYPE_CHECKING:
 __all__ = ["GpuRanking", "GpusRequest", "run"]
 
 
-class GpusRequest(WorkloadFlags):
+class GpusRequest(GpuFlags, WorkloadFlags):
     """What ``dlrig gpus`` takes: an optional workload and how to rank."""
 
-    workload: Annotated[Path | str | None, Cli("--workload", "-w")] = Field(
+    workload: Annotated[Any, Cli("--workload", "-w")] = Field(
         None, description="Workload YAML file (or model preset)."
-    )
-    gpus: Annotated[int, Cli("--gpus", "-n")] = Field(1, ge=1, description="Number of GPUs.")
-    interconnect: Annotated[str, Cli("--interconnect")] = Field(
-        "pcie",
-        description="pcie, pcie-p2p, pcie-switch, nvlink, nvlink-bridge, nvswitch or network.",
-    )
-    utilization: Annotated[float | None, Cli("--utilization", "-u")] = Field(
-        None,
-        description="Model FLOPs utilisation, PaLM accounting (default: the performance model).",
     )
     sort: Annotated[str, Cli("--sort")] = Field(
         "fit", description="fit, perf, price, perf-per-dollar or perf-per-watt."
@@ -43,8 +33,8 @@ class GpusRequest(WorkloadFlags):
 
 @dataclass(frozen=True)
 class GpuRanking:
-    """The ranked chips: ``workload`` (its description, or None: ranked by the performance
-    model's default mix), the GPUs per machine, the sort key and one row per chip."""
+    """The ranked chips: ``workload`` (its description, or None: ranked by dense 16-bit
+    TFLOPS), the GPUs per machine, the sort key and one row per chip."""
 
     workload: str | None
     n_gpus: int
@@ -59,7 +49,7 @@ class GpuRanking:
 
 def run(req: GpusRequest, catalog: Catalog, read_files: bool = True) -> GpuRanking:
     """Rank every chip of ``catalog`` for the workload (flags without a model or a workload
-    file rank by the default mix, as they size nothing)."""
+    file rank by TFLOPS, as they size nothing)."""
     from dlrig.sizing import rank_chips
 
     w = None
@@ -67,3 +57,6 @@ def run(req: GpusRequest, catalog: Catalog, read_files: bool = True) -> GpuRanki
         w = load_workload_input(req, req.workload, read_files)
     rows = rank_chips(catalog.chips, w, req.gpus, req.interconnect, req.utilization, req.sort)
     return GpuRanking(None if w is None else w.describe(), req.gpus, req.sort, rows)
+
+
+COMMAND = Command("gpus", GpusRequest, run, "Every GPU chip ranked for a workload.")

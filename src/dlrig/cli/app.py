@@ -1,7 +1,9 @@
 """The `dlrig` command line. Each command lives in its own module and registers itself here.
 
-Commands are thin: parse input, call one library function, render its result. Heavy libraries
-are imported inside the commands so `dlrig --help` stays instant.
+Commands are thin: their options come from the command's request model (dlrig.app), they call
+its run function and render its result. A command of dlrig.app without a module here gets a
+generic one (cli/generic.py). Heavy libraries are imported inside the commands so
+`dlrig --help` stays instant.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dlrig.cli import cost as cost_cmd
 from dlrig.cli import plan as plan_cmd
 from dlrig.cli import serve as serve_cmd
 from dlrig.cli import size as size_cmd
+from dlrig.cli.generic import register_generic
 from dlrig.cli.output import stderr
 from dlrig.errors import DlrigError
 
@@ -59,6 +62,7 @@ cost_cmd.register(app)
 plan_cmd.register(app)
 serve_cmd.register(app)
 size_cmd.register(app)
+register_generic(app)  # every other command of dlrig.app, with options from its request
 
 
 def main() -> None:
@@ -100,6 +104,7 @@ def main() -> None:
 
 
 def report_error(exc: DlrigError) -> None:
+    """A dlrig error as the CLI prints it: "error: MESSAGE" and "→ HINT" on stderr."""
     from rich.markup import escape
 
     from dlrig.textfile import one_line

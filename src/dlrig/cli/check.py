@@ -9,17 +9,30 @@ import typer
 from rich.markup import escape
 
 from dlrig.app.check import CheckRequest
-from dlrig.cli.options import CATALOG, JSON, CatalogOpt, JsonOpt, from_request
+from dlrig.app.importlist import ImportListRequest
+from dlrig.cli.options import CATALOG, JSON, JsonOpt, from_request, option
 from dlrig.cli.output import fmt_num, print_json, stderr, stdout, table
 
 if TYPE_CHECKING:
+    from dlrig.build import Build
     from dlrig.rules.base import CheckResult
 
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 
-@from_request(CheckRequest, JSON, CATALOG)
-def check_cmd(req: CheckRequest, json_: bool = False, catalog: str | None = None) -> None:
+SlotMapOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--slot-map",
+        help="Also draw the board's slots with each GPU in its slot, as an SVG file.",
+    ),
+]
+
+
+@from_request(CheckRequest, JSON, CATALOG, option("slot_map", SlotMapOpt))
+def check_cmd(
+    req: CheckRequest, json_: bool = False, catalog: str | None = None, slot_map: Path | None = None
+) -> None:
     """Check a build for deep-learning compatibility: every finding with its fix.
 
     Exit status: 0 no errors, 1 errors found, 2 bad input.
@@ -28,11 +41,14 @@ def check_cmd(req: CheckRequest, json_: bool = False, catalog: str | None = None
       dlrig check examples/warmachine.yaml
       dlrig check examples/warmachine.yaml --gpus 1
       dlrig check my-build.yaml --json
+      dlrig check examples/warmachine.yaml --slot-map slots.svg
     """
     from dlrig.app import check
     from dlrig.catalog import open_catalog
 
     result = check.run(req, open_catalog(catalog))
+    if slot_map is not None:
+        _write_slot_map(result.build, slot_map)
     for note in result.build.resolved_fuzzy:  # the user should confirm a fuzzy name match
         stderr.print(f"note: {note} (check that this is the part you mean)", markup=False)
     if json_:
@@ -41,6 +57,23 @@ def check_cmd(req: CheckRequest, json_: bool = False, catalog: str | None = None
         render_check(result)
     if not result.ok:
         raise typer.Exit(1)
+
+
+def _write_slot_map(build: Build, path: Path) -> None:
+    """The slot map SVG (dlrig.drawings) to ``path``; a path that cannot be written is bad input."""
+    from dlrig.drawings import slot_map_svg
+    from dlrig.errors import InputError
+
+    if path.suffix.lower() != ".svg":
+        raise InputError(f"cannot write a slot map to '{path.name}'", "give a file ending in .svg")
+    try:
+        path.write_text(slot_map_svg(build), encoding="utf-8")
+    except OSError as exc:
+        raise InputError(
+            f"cannot write the slot map {path}: {exc.strerror or exc}",
+            "choose a file in a folder you can write to",
+        ) from None
+    stderr.print(f"wrote {path}", markup=False, highlight=False)
 
 
 def render_check(result: CheckResult) -> None:
@@ -148,14 +181,23 @@ def rules_cmd(
         stdout.print(f"\n[bold]{key.capitalize()}:[/bold] {escape(d[key])}", highlight=False)
 
 
+@from_request(
+    ImportListRequest,
+    option(
+        "output",
+        Annotated[
+            Path | None,
+            typer.Option("--output", "-o", help="Build file to write (default: stdout)."),
+        ],
+    ),
+    JSON,
+    CATALOG,
+)
 def import_list_cmd(
-    file: Annotated[Path, typer.Argument(help="PCPartPicker plain-text list ('-' for stdin).")],
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Build file to write (default: stdout).")
-    ] = None,
-    name: Annotated[str | None, typer.Option("--name", help="Build name.")] = None,
-    json_: JsonOpt = False,
-    catalog: CatalogOpt = None,
+    req: ImportListRequest,
+    output: Path | None = None,
+    json_: bool = False,
+    catalog: str | None = None,
 ) -> None:
     """Turn a PCPartPicker plain-text parts list into a build file.
 
@@ -168,27 +210,11 @@ def import_list_cmd(
     """
     import sys
 
+    from dlrig.app import importlist
     from dlrig.buildfile import dump_build, write_build
     from dlrig.catalog import open_catalog
-    from dlrig.errors import InputError
-    from dlrig.importlist import import_list
-    from dlrig.textfile import read_stream, read_text
 
-    if str(file) == "-":
-        text = read_stream(
-            sys.stdin,
-            "parts list (PCPartPicker: Markup → Text)",
-            lambda message, hint: InputError(f"stdin: {message}", hint),
-        )
-    else:
-        text = read_text(
-            file,
-            "parts list (PCPartPicker: Markup → Text)",
-            lambda message, hint: InputError(f"{file}: {message}", hint),
-            "check the path of the exported parts list",
-        )
-    default_name = "parts list" if str(file) == "-" else file.stem
-    result = import_list(text, open_catalog(catalog), name=name or default_name, source=str(file))
+    result = importlist.run(req, open_catalog(catalog))
     if json_:
         data: dict[str, Any] = result.to_dict()
         if output is not None and result.build is not None:
@@ -215,6 +241,7 @@ def import_list_cmd(
 
 
 def register(app: typer.Typer) -> None:
+    """Add ``dlrig check``, ``dlrig rules`` and ``dlrig import-list`` to the CLI."""
     app.command("check")(check_cmd)
     app.command("rules")(rules_cmd)
     app.command("import-list")(import_list_cmd)

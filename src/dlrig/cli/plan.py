@@ -93,6 +93,7 @@ def _parts_table(pb: PlannedBuild, title: str) -> None:
 
 
 def render(r: PlanResult) -> None:
+    """The plan as tables: the best build, its check, the binding constraints, alternatives."""
     if r.best is None:
         stdout.print(f"[bold red]no build found[/bold red] ({r.status})")
         if r.infeasible:
@@ -179,4 +180,5 @@ def render(r: PlanResult) -> None:
 
 
 def register(app: typer.Typer) -> None:
+    """Add ``dlrig plan`` to the CLI."""
     app.command("plan")(plan_cmd)

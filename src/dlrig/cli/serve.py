@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -24,6 +25,13 @@ def serve_cmd(
             help="Catalog store to use (default: $DLRIG_CATALOG, else the built-in catalog).",
         ),
     ] = None,
+    db: Annotated[
+        Path | None,
+        typer.Option(
+            "--db",
+            help="SQLite file for saved builds (default: $DLRIG_DB, else the user data folder).",
+        ),
+    ] = None,
     allow_host: Annotated[
         list[str] | None,
         typer.Option(
@@ -40,6 +48,7 @@ def serve_cmd(
     Examples:
       dlrig serve
       dlrig serve --port 8080 --catalog ~/.local/share/dlrig/catalog.sqlite
+      dlrig serve --db ~/dlrig/builds.sqlite
     """
     from dlrig.errors import MissingExtraError
 
@@ -55,8 +64,8 @@ def serve_cmd(
     hosts = [*DEFAULT_ALLOWED_HOSTS, *(allow_host or [])]
     if host not in ("0.0.0.0", "::", ""):
         hosts.append(host)
-    # opens the catalog now: a bad --catalog fails before listening
-    app = create_app(catalog, allowed_hosts=hosts)
+    # opens the catalog (and --db) now: a bad path fails before the server listens
+    app = create_app(catalog, allowed_hosts=hosts, db_path=db)
     if host not in ("127.0.0.1", "localhost", "::1"):
         stderr.print(
             f"[yellow]warning:[/yellow] listening on {host}: anyone who can reach this address "
@@ -68,4 +77,5 @@ def serve_cmd(
 
 
 def register(app: typer.Typer) -> None:
+    """Add ``dlrig serve`` to the CLI."""
     app.command("serve")(serve_cmd)

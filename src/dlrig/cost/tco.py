@@ -31,8 +31,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from dlrig.cost import model
-from dlrig.cost.model import BreakEven, Electricity, Option, Usage
+from dlrig.cost import economics
+from dlrig.cost.economics import BreakEven, Electricity, Option, Usage
 from dlrig.cost.snapshot import (
     Defaults,
     PrebuiltSystem,
@@ -116,7 +116,7 @@ class CostReport:
     own_throughput_tflops: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        months, series = model.timeline([self.own, *self.options], self.usage)
+        months, series = economics.timeline([self.own, *self.options], self.usage)
         inp = self.inputs
         elec = _electricity(inp)
         return {
@@ -311,7 +311,7 @@ def compare(
     resale = (
         inp.resale_fraction
         if inp.resale_fraction is not None
-        else model.resale_fraction(
+        else economics.resale_fraction(
             usage.years, d.resale_first_year_loss, d.resale_later_yearly_loss
         )
     )
@@ -423,7 +423,7 @@ def compare(
         usage=usage,
         own=own,
         options=options,
-        break_even={o.label: model.break_even(own, o, usage, inp.gpu_count) for o in options},
+        break_even={o.label: economics.break_even(own, o, usage, inp.gpu_count) for o in options},
         unchecked=unchecked,
         stale=stale,
         assumptions=_assumptions(inp, d, resale),

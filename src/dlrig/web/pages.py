@@ -25,10 +25,11 @@ from dlrig.web.security import run_guarded
 from dlrig.workload import OPTIMIZERS, PRECISIONS, TASKS
 
 if TYPE_CHECKING:
+    from dlrig.app.base import Command
     from dlrig.catalog import Catalog
     from dlrig.web.app import Catalogs
 
-__all__ = ["add_pages"]
+__all__ = ["add_pages", "cost_result"]
 
 EXAMPLE_BUILD = "warmachine.yaml"  # a copy of examples/warmachine.yaml (a test keeps it equal)
 COST_TOP = 12  # cloud rows on the cost page, as `dlrig cost` shows by default
@@ -157,17 +158,7 @@ def add_pages(app: FastAPI, catalogs: Catalogs, templates: Jinja2Templates) -> N
         text = form.get("build", "")
 
         def work(cat: Catalog) -> dict[str, Any]:
-            fields = {("versus" if k == "vs" else k): v for k, v in form.items()}
-            report = cost.run(cost.CostRequest.from_form(fields, build=text), cat, False)
-            data = report.to_dict()
-            chart, chart_note = None, None
-            try:
-                svg = cost.cost_svg(report)
-                chart = base64.b64encode(svg.encode("utf-8")).decode("ascii")
-            except MissingExtraError as exc:
-                chart_note = f"{exc.message} ({exc.hint})"
-            return {"result": data, "rows": _cost_rows(data), "chart": chart,
-                    "chart_note": chart_note}  # fmt: skip
+            return cost_result(form, text, cat)
 
         return await run_in_threadpool(
             result_page, request, "cost.html", work, text=text, form=form, result=None,
@@ -176,6 +167,7 @@ def add_pages(app: FastAPI, catalogs: Catalogs, templates: Jinja2Templates) -> N
 
     if plan.planner_available():
         _add_plan_page(app, page, result_page)
+    _add_generic_pages(app, page, result_page, templates)
 
 
 Page = Callable[..., HTMLResponse]
@@ -214,12 +206,94 @@ def _add_plan_page(app: FastAPI, page: Page, result_page: Page) -> None:
         )
 
 
+def _add_generic_pages(
+    app: FastAPI, page: Page, result_page: Page, templates: Jinja2Templates
+) -> None:
+    """The page ``/NAME`` for every command of dlrig.app without one: a form generated from its
+    request model (a text area for its ``text_field``), and its result as tables. The menu
+    lists them after the hand-made pages."""
+    from dlrig.app import commands
+
+    taken = {getattr(r, "path", None) for r in app.routes}
+    more: list[str] = []
+    templates.env.globals["more_pages"] = more
+    for command in commands().values():
+        if command.name == "plan" and not plan.planner_available():
+            continue  # without OR-Tools a Plan page could only say "install dlrig[plan]"
+        if command.web and f"/{command.name}" not in taken:
+            more.append(command.name)
+            methods = ["GET"] if command.text_field is None else ["GET", "POST"]
+            app.add_api_route(f"/{command.name}", _generic_page(command, page, result_page),
+                              methods=methods, response_class=HTMLResponse,
+                              include_in_schema=False)  # fmt: skip
+
+
+def _generic_page(command: Command, page: Page, result_page: Page) -> Callable[..., Any]:
+    fields = [_form_field(name, info) for name, info in command.request.model_fields.items()]
+
+    async def generic(request: Request) -> HTMLResponse:
+        form = dict(request.query_params)
+        if request.method == "POST":
+            form.update(await _form(request))
+        context = {"command": command, "fields": fields, "form": form, "result": None}
+        if not form.pop("run", None):
+            return page(request, "command.html", **context)
+
+        def work(cat: Catalog) -> dict[str, Any]:
+            req = command.request.from_form(form)
+            data = command.run(req, cat, read_files=False).to_dict()
+            return {"result": data, **_tables(data)}
+
+        return await run_in_threadpool(result_page, request, "command.html", work, **context)
+
+    return generic
+
+
+def _form_field(name: str, info: Any) -> dict[str, Any]:
+    default = info.get_default(call_default_factory=True)
+    kind = "bool" if info.annotation is bool else "text"
+    placeholder = "" if default in (None, [], {}) else str(default)
+    return {"name": name, "label": name.replace("_", " "), "help": info.description or "",
+            "kind": kind, "placeholder": placeholder}  # fmt: skip
+
+
+def _tables(data: Any) -> dict[str, Any]:
+    """A result's JSON as the generic page shows it: plain fields, then each list of objects."""
+    if isinstance(data, list):
+        data = {"items": data}
+    plain: list[tuple[str, Any]] = []
+    lists: list[tuple[str, list[Any], list[str]]] = []
+    for key, value in data.items():
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            lists.append((key, value, list(dict.fromkeys(k for row in value for k in row))))
+        elif isinstance(value, dict):
+            plain += [(f"{key}.{k}", v) for k, v in value.items()]
+        else:
+            plain.append((key, value))
+    return {"fields_table": plain, "lists": lists}
+
+
 async def _form(request: Request) -> dict[str, str]:
     """An urlencoded form body as {name: last value} (no python-multipart needed)."""
     from dlrig.web.app import body_text
 
     text = await body_text(request)
     return {k: v[-1] for k, v in parse_qs(text, keep_blank_values=True).items()}
+
+
+def cost_result(form: dict[str, str], text: str, cat: Catalog) -> dict[str, Any]:
+    """The cost page's result for a build file's text and the page's fields (also the saved
+    builds' cost links)."""
+    fields = {("versus" if k == "vs" else k): v for k, v in form.items()}
+    report = cost.run(cost.CostRequest.from_form(fields, build=text), cat, False)
+    data = report.to_dict()
+    chart, chart_note = None, None
+    try:
+        svg = cost.cost_svg(report)
+        chart = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    except MissingExtraError as exc:
+        chart_note = f"{exc.message} ({exc.hint})"
+    return {"result": data, "rows": _cost_rows(data), "chart": chart, "chart_note": chart_note}
 
 
 def _cost_rows(d: dict[str, Any]) -> list[dict[str, Any]]:
