@@ -24,8 +24,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--write", action="store_true", help="refresh perf/data/model.yaml")
     args = ap.parse_args()
-    from dlrig.perf import calibrate as K
-    from dlrig.perf import training as T
+    from dlrig.perfcal import calibrate as K
+    from dlrig.perfcal import training as T
 
     t0 = time.perf_counter()
     if args.write:

@@ -10,7 +10,7 @@ from dlrig.parts import GpuChip
 from dlrig.perf import chips as C
 from dlrig.perf import model as M
 from dlrig.perf.estimate import estimate, scaling_efficiency
-from dlrig.perf.objective import coefficient
+from dlrig.sizing import objective_coefficient as coefficient
 from dlrig.sizing import size, work_of
 from dlrig.workload import load_workload
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dlrig.perf import calibrate as K
 from dlrig.perf import model as M
+from dlrig.perfcal import calibrate as K
 
 
 def test_every_point_names_a_known_source_bench_and_chip() -> None:

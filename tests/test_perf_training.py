@@ -2,14 +2,14 @@
 
 Each run in perf/data/measurements.yaml (training_runs) is reproduced from its tokens, its GPUs
 and the MFU its source states, counted in the FLOPs accounting the source itself uses
-(dlrig.perf.training): within ±3 % of the published time or GPU-hours.
+(dlrig.perfcal.training): within ±3 % of the published time or GPU-hours.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from dlrig.perf import training as T
+from dlrig.perfcal import training as T
 
 UNIT_HOURS = {"minutes": 1 / 60, "days": 24.0}
 

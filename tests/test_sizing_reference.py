@@ -114,7 +114,7 @@ def _llmc_gpt2_minutes() -> float:
         "data": {"tokens": 10e9},
     }
     # llm.c reports ~60 % MFU counted as 6N + 6·L·C·T (gpt2_estimate_mfu); -u is PaLM's count
-    from dlrig.perf.training import convert_mfu
+    from dlrig.perfcal.training import convert_mfu
 
     mfu = convert_mfu(0.60, "gpt2-124m", 1024, "llmc")
     r = size(w, A100_SXM, n_gpus=8, interconnect="nvlink", utilization=mfu)
@@ -130,7 +130,7 @@ def _train_flops(model: dict[str, object] | str, tokens: float, seq: int) -> flo
 
 def _six_nd_share(model: dict[str, object], seq: int) -> float:
     """6N ÷ (6N + 12·L·h·s): the part of PaLM-accounted FLOPs a 6·N·D figure counts."""
-    from dlrig.perf.training import flops_per_token
+    from dlrig.perfcal.training import flops_per_token
 
     return flops_per_token(model, seq, "6n") / flops_per_token(model, seq, "palm")
 

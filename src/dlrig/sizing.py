@@ -706,13 +706,12 @@ def effective_tflops(
 ) -> float | None:
     """Sustained model TFLOPS of ``n_gpus`` GPUs of ``chip`` (None: no figure, e.g. bf16 on
     Turing) for the performance model's default mix at ``precision``
-    (:func:`dlrig.perf.objective.coefficient`).
+    (:func:`objective_coefficient`).
 
     A given ``utilization`` is the job's MFU as papers report it (whole job, all GPUs, PaLM
     accounting): n × the dense peak of the precision's matmul dtype × utilization.
     """
     from dlrig.perf.chips import tensor_tflops
-    from dlrig.perf.objective import coefficient
 
     n = max(int(n_gpus), 1)
     if utilization is not None:
@@ -722,7 +721,7 @@ def effective_tflops(
             )
         peak = tensor_tflops(chip, precision)
         return None if peak is None else n * peak * utilization
-    return coefficient(chip, n, None, precision, interconnect)
+    return objective_coefficient(chip, n, None, precision, interconnect)
 
 
 def flops_per_token(w: Workload, training: bool = True) -> float:
@@ -868,6 +867,124 @@ def work_of(w: Workload, n_gpus: int = 1, phase: str = "decode") -> Work:
         dequant_bytes_per_step=dequant,
         model=m.id,
         sequence=w.seq_len,
+    )
+
+
+# --- the planner's objective (docs/performance.md, "The planner's objective") ---------------
+
+
+def objective_coefficient(
+    chip: GpuChip,
+    n_gpus: int = 1,
+    workload: Any = None,
+    precision: str = "bf16",
+    interconnect: str = "pcie",
+    mix: str = "all",
+) -> float | None:
+    """What ``dlrig plan`` maximises per (card, count): effective model TFLOPS of ``n_gpus`` of
+    ``chip``.
+
+    With a workload (a Workload, mapping or path): its estimated rate (tokens/s for inference
+    decode, tokens/s or samples/s for training) × its model FLOPs per token or sample, so for
+    one workload it is proportional to its own figure of merit (tokens/s, or 1 ÷ time to
+    train). Without one: the default mix at ``precision`` (perf data ``default_mix``): each
+    reference workload's rate relative to the reference card's (stored by the calibration),
+    weighted, × the reference card's model TFLOPS on the first workload. ``mix="training"``
+    keeps the mix's training workloads (``dlrig cost`` compares rented training hours). None
+    when the chip has no figure (bf16 on Turing, no published tensor rate).
+    """
+    if workload is not None:
+        w = load_workload(workload)
+        return _model_tflops(chip, work_of(w, n_gpus), n_gpus, interconnect)
+    key = chip.id if chip.origin == "builtin" else f"{chip.id}@{id(chip)}"
+    k = (key, n_gpus, precision, interconnect, mix)
+    if k not in _MIX_CACHE:
+        _MIX_CACHE[k] = _mix_value(chip, n_gpus, precision, interconnect, mix)
+    return _MIX_CACHE[k]
+
+
+_MIX_CACHE: dict[tuple[str, int, str, str, str], float | None] = {}
+
+
+def _model_tflops(chip: GpuChip, work: Work, n: int, interconnect: str) -> float | None:
+    from dlrig.perf.estimate import estimate
+
+    est = estimate(chip, work, n, interconnect)
+    return None if est.rate is None else est.rate * work.flops_per_item / 1e12
+
+
+def default_mix_works(precision: str) -> list[tuple[float, Work]]:
+    """(weight, work) of the default mix's workloads at ``precision`` (QLoRA and inference keep
+    their own quantised precision)."""
+    from dlrig.perf.model import model_data
+
+    out = []
+    for item in model_data()["default_mix"]["workloads"]:
+        spec = dict(item["workload"])
+        if spec.get("task") not in ("inference", "qlora"):
+            # quantised weights cannot be trained: they fine-tune in their compute dtype
+            spec["precision"] = compute_dtype(precision)
+        out.append((float(item["weight"]), work_of(load_workload(spec))))
+    return out
+
+
+def _mix_reference(precision: str) -> list[float] | None:
+    from dlrig.perf.model import fitted
+
+    table: dict[str, list[float]] = fitted().get("default_mix_reference", {})
+    return table.get(precision)
+
+
+def _mix_value(
+    chip: GpuChip, n_gpus: int, precision: str, interconnect: str, mix: str
+) -> float | None:
+    reference = _mix_reference(precision)
+    if reference is None:
+        return None
+    total = weights = 0.0
+    for (weight, work), base in zip(default_mix_works(precision), reference, strict=True):
+        if mix == "training" and not work.trains:
+            continue
+        mine = _model_tflops(chip, work, n_gpus, interconnect)
+        if mine is None and (chip.memory_bandwidth_gb_s is not None or work.trains):
+            return None  # no rate for the precision (e.g. bf16 on Turing, no tensor figure)
+        if mine is None or not base:
+            continue  # decode on a chip without a bandwidth figure: the rest of the mix
+        total += weight * mine / base
+        weights += weight
+    if not weights:
+        return None
+    return total / weights * reference[0]
+
+
+def mix_estimate(chip: GpuChip, n_gpus: int = 1, interconnect: str = "pcie") -> Estimate:
+    """The default mix as an :class:`~dlrig.perf.estimate.Estimate` (``dlrig gpus`` without a
+    workload): the coefficient at the chip's best 16-bit training precision, the weakest
+    provenance of the mix's parts and the largest expected error among them."""
+    from dlrig.perf.chips import why_no_rate
+    from dlrig.perf.estimate import Estimate, estimate
+
+    precision = "bf16" if chip.bf16_tflops is not None else "fp16"
+    value = objective_coefficient(chip, n_gpus, None, precision, interconnect)
+    unit = f"mix TFLOPS ({precision})"
+    if value is None:
+        return Estimate(None, unit, n_gpus, reason=why_no_rate(chip, precision))
+    parts = [estimate(chip, work, n_gpus, interconnect) for _, work in default_mix_works(precision)]
+    order = {"measured": 0, "given": 0, "interpolated": 1, "modelled": 2}
+    known = [e for e in parts if e.rate is not None]
+    worst = max(known, key=lambda e: order[e.provenance])
+    errors = [e.expected_error for e in known if e.expected_error is not None]
+    basis = f"default mix, {precision} (docs/performance.md); " + (
+        worst.basis if chip.vendor != "nvidia" else "weakest part: " + worst.provenance
+    )
+    return Estimate(
+        rate=value,
+        unit=unit,
+        n_gpus=n_gpus,
+        per_gpu=value / n_gpus,
+        provenance=worst.provenance,
+        expected_error=max(errors) if errors else None,
+        basis=basis,
     )
 
 
@@ -1308,8 +1425,6 @@ def rank_chips(
             "tdp_w": chip.tdp_w,
         }
         if w is None:
-            from dlrig.perf.objective import mix_estimate
-
             est = mix_estimate(chip, n_gpus, interconnect)
             row.update(
                 fits=None,

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from dlrig.parts import GpuChip
-from dlrig.perf.objective import coefficient
+from dlrig.sizing import objective_coefficient as coefficient
 
 # bf16 on a chip without it trains in fp16 (loss scaling), the closest it can run
 FALLBACK_PRECISIONS = {"bf16": "fp16", "fp8": "bf16"}

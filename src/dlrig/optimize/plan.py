@@ -271,7 +271,7 @@ def candidates(
 ) -> tuple[Candidates, dict[str, Any]]:
     """Filter, prune and expand (part × count) the options of one query."""
     from dlrig.catalog import normalize
-    from dlrig.perf.objective import coefficient
+    from dlrig.sizing import objective_coefficient as coefficient
 
     ex_ids, ex_brands = set(exclude_ids), set(exclude_brands)
     pins = set(q.include_ids)
@@ -335,7 +335,7 @@ def candidates(
                 continue
             if w is not None and vram_need[n] > g.vram_gib:
                 continue
-            # the workload's own figure of merit (dlrig.perf.objective), in model TFLOPS
+            # the workload's own figure of merit (sizing.objective_coefficient), model TFLOPS
             t = coefficient(chip, n, w, q.precision)
             assert t is not None
             tflops[(g.id, n)] = round(t * TFLOPS_SCALE)
@@ -467,7 +467,7 @@ class _Planner:
                 return None
             planned.future, planned.future_check = fb, fr
             chip = self.prep.chips[sel.gpu[0].id]
-            from dlrig.perf.objective import coefficient
+            from dlrig.sizing import objective_coefficient as coefficient
 
             planned.future_tflops = coefficient(
                 chip, self.q.upgrade_to, self.q.workload, self.q.precision

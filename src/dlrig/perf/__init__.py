@@ -4,7 +4,7 @@
 - :mod:`dlrig.perf.model`: the roofline per workload class (below :mod:`dlrig.sizing`);
 - :mod:`dlrig.perf.estimate`: a figure with its provenance (measured / interpolated /
   modelled), expected error and multi-GPU scaling;
-- :mod:`dlrig.perf.calibrate`: the fit to ``data/measurements.yaml`` and its
+- :mod:`dlrig.perfcal.calibrate`: the fit to ``data/measurements.yaml`` and its
   leave-one-source-out validation;
 - :mod:`dlrig.perf.objective`: the planner's per-card objective coefficient.
 

@@ -13,7 +13,7 @@ Training and prefill add the two times (the kernels run one after the other); ba
 takes the larger of its memory and compute time per step (the roofline) plus a fixed latency
 per layer (kernel launches, which dominate small quantised models on fast GPUs).
 
-The fitted numbers live in ``perf/data/model.yaml`` (written by :mod:`dlrig.perf.calibrate`,
+The fitted numbers live in ``perf/data/model.yaml`` (written by :mod:`dlrig.perfcal.calibrate`,
 checked by tests/test_perf_calibration.py); docs/performance.md lists them with the fit's
 residuals. This module sits below :mod:`dlrig.sizing`: it takes a :class:`Work` (the numbers of
 one workload) and never imports sizing.

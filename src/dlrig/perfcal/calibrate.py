@@ -1,6 +1,6 @@
 """Fit the performance model to the measured points and validate it leaving one source out.
 
-``python -m dlrig.perf.calibrate --write`` refits and rewrites the ``fit:`` and
+``python -m dlrig.perfcal.calibrate --write`` refits and rewrites the ``fit:`` and
 ``validation:`` sections of ``perf/data/model.yaml``; benchmarks/perf_validate.py prints the
 leave-one-source-out figures. Pure Python (coordinate descent over log-spaced grids): the base
 install has no numpy.
@@ -371,6 +371,31 @@ def network_factor(p: dict[str, Any], table: dict[str, dict[int, float]]) -> dic
     return {"factor": round(min(factor, 1.0), 3), "calibrated_gpus": int(run["gpus"])}
 
 
+MIX_PRECISIONS = ("fp32", "tf32", "fp16", "bf16", "fp8", "int8", "int4")
+
+
+def default_mix_reference(p: dict[str, Any]) -> dict[str, list[float]]:
+    """Per precision, the reference card's model TFLOPS on each default-mix workload (what
+    :func:`dlrig.sizing.objective_coefficient` normalises by), with the fitted ``p``."""
+    from dlrig.perf.estimate import estimate
+    from dlrig.sizing import default_mix_works
+
+    chip = _catalog_chips()[str(M.model_data()["default_mix"]["reference_chip"])]
+    saved = M.fitted
+    M.fitted = lambda: p  # estimate() with the fresh fit
+    try:
+        out: dict[str, list[float]] = {}
+        for precision in MIX_PRECISIONS:
+            values = []
+            for _, work in default_mix_works(precision):
+                est = estimate(chip, work)
+                values.append(0.0 if est.rate is None else est.rate * work.flops_per_item / 1e12)
+            out[precision] = [float(f"{v:.5g}") for v in values]
+        return out
+    finally:
+        M.fitted = saved
+
+
 # --- validation ----------------------------------------------------------------------------
 
 
@@ -478,6 +503,7 @@ def calibrate() -> dict[str, Any]:
     p["chip_residuals"] = chip_residuals(p, pts)
     p["scaling"] = {k: {int(n): v for n, v in by_n.items()} for k, by_n in table.items()}
     p["network"] = network_factor(p, table)
+    p["default_mix_reference"] = default_mix_reference(p)
     loso = leave_one_source_out(pts)
     return {"fit": p, "validation": {"leave_one_source_out": loso, "summary": summarize(loso)}}
 
