@@ -11,7 +11,15 @@ from rich.markup import escape
 from dlrig.app.check import CheckRequest
 from dlrig.app.importlist import ImportListRequest
 from dlrig.cli.options import CATALOG, JSON, JsonOpt, from_request, option
-from dlrig.cli.output import fmt_num, print_json, stderr, stdout, table
+from dlrig.cli.output import (
+    fmt_num,
+    price_note,
+    print_json,
+    print_price_summary,
+    stderr,
+    stdout,
+    table,
+)
 
 if TYPE_CHECKING:
     from dlrig.build import Build
@@ -95,9 +103,10 @@ def render_check(result: CheckResult) -> None:
                     it.part.name + (" (custom)" if it.part.custom else ""),
                     it.count,
                     None if price is None else f"${price:,.0f}",
+                    price_note(it.part),
                 ]
             )
-    stdout.print(table("parts", ["category", "part", "count", "unit price"], parts_rows))
+    stdout.print(table("parts", ["category", "part", "count", "unit price", "priced"], parts_rows))
     if result.findings:
         for f in result.findings:
             line = Text()
@@ -129,6 +138,7 @@ def render_check(result: CheckResult) -> None:
             ],
         )
     )
+    print_price_summary(build.parts)
     if result.unchecked:
         stdout.print(Text("unchecked (missing data):", style="bold"))
         for u in result.unchecked:
