@@ -525,9 +525,11 @@ def _ref_name(build: Build, part: Part) -> str:
     return part.name if same else part.id
 
 
-def dump_build(build: Build) -> str:
-    """The build file text (YAML)."""
-    return yaml.safe_dump(
+def dump_build(build: Build, comments: Sequence[str] = ()) -> str:
+    """The build file text (YAML), after ``comments`` (e.g. names matched word by word, for
+    the user to confirm) as ``#`` lines."""
+    head = "".join("# " + " ".join(c.split()) + "\n" for c in comments)
+    return head + yaml.safe_dump(
         build_to_dict(build),
         sort_keys=False,
         allow_unicode=True,
@@ -536,10 +538,10 @@ def dump_build(build: Build) -> str:
     )
 
 
-def write_build(build: Build, path: str | Path) -> Path:
+def write_build(build: Build, path: str | Path, comments: Sequence[str] = ()) -> Path:
     """Write ``build`` as a YAML build file that ``dlrig check`` accepts; returns the path."""
     p = Path(path)
-    text = dump_build(build)  # before touching the file: a failure must not leave it half-written
+    text = dump_build(build, comments)  # before touching the file: a failure must not leave it half-written
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
         tmp = p.with_name(p.name + ".tmp")

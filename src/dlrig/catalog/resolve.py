@@ -61,7 +61,7 @@ _BOILERPLATE = re.compile(
     r"80\s*\+\s*(?:titanium|platinum|gold|silver|bronze|white)?\s*(?:certified)?|"
     r"80\s*plus\s*(?:titanium|platinum|gold|silver|bronze|white)?|certified|fully\s+modular|"
     r"semi-modular|semi\s+modular|non-modular|modular|atx\s*3\.\d|atx|ssi\s+ceb|ssi\s+eeb|"
-    r"e-atx|eatx|micro\s+atx|micro-atx|matx|mini\s+itx|mini-itx|itx|lga\s*\d{3,4}|"
+    r"e-atx|eatx|eeb|ceb|micro\s+atx|micro-atx|matx|mini\s+itx|mini-itx|itx|lga\s*\d{3,4}|"
     r"am[45]|str[x]?\d|swrx8|str5|tempered\s+glass|fan|internal|desktop)\b",
     re.I,
 )
@@ -77,12 +77,14 @@ _COLOURS = frozenset(
 )
 # Words that change the model when added: "2080" vs "2080 Ti", "970 EVO" vs "970 EVO Plus".
 MODEL_SUFFIXES = frozenset(
-    "ti super xt xtx gre pro plus max ultra se lite mini nano evo".split()
+    "ti super xt xtx gre pro plus max ultra se lite mini nano evo xl xxl compact ii iii iv".split()
 )
 # Words a name may or may not carry without naming a different part: the GPU maker on a
 # partner card ("NVIDIA" on an ASUS card), filler.
 _SOFT = frozenset("nvidia geforce radeon amd ati the and with for series edition".split())
 _WORD = re.compile(r"[a-z0-9]+")
+# Shop spellings of words catalog names write differently.
+_SYNONYMS = ((re.compile(r"\bwestern\s+digital\b"), "wd"), (re.compile(r"\bregistered\b"), "rdimm"))
 _CHUNK = re.compile(r"[a-z]+|[0-9]+")
 
 
@@ -135,6 +137,8 @@ def parse_name(text: str) -> ParsedName:
         spec("gb", _gb(m.group(1), m.group(2)))
         return " "
 
+    for pattern, replacement in _SYNONYMS:
+        t = pattern.sub(replacement, t)
     t = _KIT.sub(kit, t)
     t = _BYTES.sub(size, t)
     t = _WATTS.sub(lambda m: spec("w", m.group(1)) or " ", t)

@@ -188,7 +188,7 @@ def import_list_cmd(
     from dlrig.buildfile import dump_build, write_build
     from dlrig.catalog import open_catalog
     from dlrig.errors import InputError
-    from dlrig.importlist import import_list
+    from dlrig.importlist import file_comments, import_list
 
     if str(file) == "-":
         text = sys.stdin.read()
@@ -203,27 +203,35 @@ def import_list_cmd(
         )
     default_name = "parts list" if str(file) == "-" else file.stem
     result = import_list(text, open_catalog(catalog), name=name or default_name, source=str(file))
+    comments = file_comments(result)
+    if result.notes:  # names matched word by word: the user confirms them
+        stderr.print("note: names matched word by word; check each is the part you mean:")
+        for note in result.notes:
+            stderr.print(f"  {note}", markup=False, highlight=False)
     if json_:
         data: dict[str, Any] = result.to_dict()
         if output is not None and result.build is not None:
-            write_build(result.build, output)
+            write_build(result.build, output, comments)
             data["written"] = str(output)
         print_json(data)
     else:
         if result.build is not None:
             if output is None:
-                sys.stdout.write(dump_build(result.build))
+                sys.stdout.write(dump_build(result.build, comments))
             else:
-                write_build(result.build, output)
+                write_build(result.build, output, comments)
                 stderr.print(f"wrote {output} ({len(result.resolved)} parts)", markup=False)
+        for u in result.skipped:
+            stderr.print(f"skipped: line {u.line}: {u.text} ({u.reason})", markup=False)
         for u in result.unresolved:
             stderr.print(
                 f"[yellow]not imported:[/yellow] line {u.line}: {escape(u.text)} — "
                 f"{escape(u.reason)}",
                 highlight=False,
             )
-        for m in result.missing_categories:
-            stderr.print(f"[yellow]missing:[/yellow] no {m} in the list; written as {m}: null")
+        if result.missing_categories:
+            missing = ", ".join(result.missing_categories)
+            stderr.print(f"[yellow]missing:[/yellow] no {missing} in the list; written as null")
     if result.unresolved:
         raise typer.Exit(1)
 
