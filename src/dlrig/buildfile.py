@@ -24,7 +24,7 @@ file and line and says how to fix it (:class:`~dlrig.errors.BuildFileError`).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +32,6 @@ import yaml
 from pydantic import ValidationError
 
 from dlrig.build import MAX_COUNT, MULTI_CATEGORIES, Build, BuildItem, Site
-from dlrig.catalog.resolve import normalize
 from dlrig.errors import BuildFileError, PartNotFoundError
 from dlrig.parts import PART_MODELS, Category, Part, category_key
 from dlrig.textfile import read_text
@@ -241,6 +240,12 @@ def parse_build(
             f"add {missing[0]}: <catalog name or id> under parts (or {missing[0]}: null to "
             "leave it out on purpose; the rules that need it report unchecked)",
         )
+    if not any(items.values()):  # every part null: nothing to check, not a build
+        raise ctx.error(
+            ("parts",),
+            "every part is null: the build names no part",
+            "write at least the CPU, motherboard, PSU and case (catalog name or id)",
+        )
     workload = data.get("workload")
     if workload is not None and not isinstance(workload, str | Mapping):
         raise ctx.error(("workload",), "must be a file path or a mapping", "see docs/check.md")
@@ -382,15 +387,14 @@ def _resolve(ctx: _Ctx, path: Path_, cat: Category, text: str, catalog: Catalog)
     if not text.strip():
         raise ctx.error(path, "empty part name", "write the part's catalog name or id")
     try:
-        part = catalog.resolve(text, cat)
+        found = catalog.match(text, cat)
     except PartNotFoundError as exc:
         raise ctx.error(path, exc.message, exc.hint) from None
-    labels = {normalize(x) for x in (part.id, part.name, *part.aliases)}
-    if normalize(text) not in labels:
+    if found.note is not None:  # matched word by word: the user confirms it
         line = ctx.line(path)
         where = f"line {line}: " if line is not None else ""
-        ctx.fuzzy.append(f"{where}'{text.strip()}' matched as '{part.name}'")
-    return part
+        ctx.fuzzy.append(where + found.note)
+    return found.part
 
 
 def _custom(ctx: _Ctx, path: Path_, cat: Category, value: Any) -> Part:
@@ -541,7 +545,8 @@ def dump_build(build: Build, comments: Sequence[str] = ()) -> str:
 def write_build(build: Build, path: str | Path, comments: Sequence[str] = ()) -> Path:
     """Write ``build`` as a YAML build file that ``dlrig check`` accepts; returns the path."""
     p = Path(path)
-    text = dump_build(build, comments)  # before touching the file: a failure must not leave it half-written
+    # before touching the file: a failure must not leave it half-written
+    text = dump_build(build, comments)
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
         tmp = p.with_name(p.name + ".tmp")

@@ -182,7 +182,8 @@ def import_list(
     result = ImportResult(build=None)
     items: dict[Category, list[BuildItem]] = {}
     lines = parse_lines(text)
-    if not any(ln[1].lower() in LIST_CATEGORIES or ln[1].lower() in OTHER_CATEGORIES for ln in lines):
+    labels = {ln[1].lower() for ln in lines}
+    if not labels & (set(LIST_CATEGORIES) | OTHER_CATEGORIES):
         raise InputError(
             f"{source}: no PCPartPicker part lines (such as 'CPU: ...' or 'Video Card: ...')",
             "export the list on PCPartPicker with Markup → Text and save that text",

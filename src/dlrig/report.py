@@ -87,6 +87,7 @@ def check_result_dict(result: CheckResult) -> dict[str, Any]:
     """The JSON object ``dlrig check --json`` prints."""
     return {
         "ok": result.ok,
+        "missing_core": result.missing_core,
         "build": result.build.name,
         "findings": [finding_dict(f) for f in result.findings],
         "unchecked": [u.slug for u in result.unchecked],

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
-from dataclasses import dataclass
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from dlrig.catalog.filters import Filter, parse_filter

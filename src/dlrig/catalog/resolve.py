@@ -23,9 +23,9 @@ and every pattern here is linear (no nested quantifiers).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from dlrig.errors import AmbiguousPartError, PartNotFoundError
 
@@ -73,15 +73,54 @@ _CL = re.compile(r"\bcl\s*(\d{1,2})\b")
 _MM = re.compile(r"\b(\d{2,3})\s*mm\b")
 _INCH = re.compile(r'\b\d\.5\s*(?:"|-?inch\b)')
 _COLOURS = frozenset(
-    "black white red blue green silver grey gray pink purple gold yellow orange".split()
+    [
+        "black",
+        "white",
+        "red",
+        "blue",
+        "green",
+        "silver",
+        "grey",
+        "gray",
+        "pink",
+        "purple",
+        "gold",
+        "yellow",
+        "orange",
+    ]
 )
+# Stated specs that define the model: a label stating one is used only when the text states it.
+STRICT_SPECS = ("gb", "w")
 # Words that change the model when added: "2080" vs "2080 Ti", "970 EVO" vs "970 EVO Plus".
 MODEL_SUFFIXES = frozenset(
-    "ti super xt xtx gre pro plus max ultra se lite mini nano evo xl xxl compact ii iii iv".split()
+    [
+        "ti",
+        "super",
+        "xt",
+        "xtx",
+        "gre",
+        "pro",
+        "plus",
+        "max",
+        "ultra",
+        "se",
+        "lite",
+        "mini",
+        "nano",
+        "evo",
+        "xl",
+        "xxl",
+        "compact",
+        "ii",
+        "iii",
+        "iv",
+    ]
 )
 # Words a name may or may not carry without naming a different part: the GPU maker on a
 # partner card ("NVIDIA" on an ASUS card), filler.
-_SOFT = frozenset("nvidia geforce radeon amd ati the and with for series edition".split())
+_SOFT = frozenset(
+    ["nvidia", "geforce", "radeon", "amd", "ati", "the", "and", "with", "for", "series", "edition"]
+)
 _WORD = re.compile(r"[a-z0-9]+")
 # Shop spellings of words catalog names write differently.
 _SYNONYMS = ((re.compile(r"\bwestern\s+digital\b"), "wd"), (re.compile(r"\bregistered\b"), "rdimm"))
@@ -126,24 +165,24 @@ def parse_name(text: str) -> ParsedName:
 
     specs: dict[str, set[str]] = {}
 
-    def spec(kind: str, value: str) -> None:
+    def spec(kind: str, value: str) -> str:
+        """Record a stated spec; the text it came from becomes a space."""
         specs.setdefault(kind, set()).add(value)
+        return " "
 
     def kit(m: re.Match[str]) -> str:
-        spec("kit", f"{m.group(1)}x{m.group(2)}")
-        return " "
+        return spec("kit", f"{m.group(1)}x{m.group(2)}")
 
     def size(m: re.Match[str]) -> str:
-        spec("gb", _gb(m.group(1), m.group(2)))
-        return " "
+        return spec("gb", _gb(m.group(1), m.group(2)))
 
     for pattern, replacement in _SYNONYMS:
         t = pattern.sub(replacement, t)
     t = _KIT.sub(kit, t)
     t = _BYTES.sub(size, t)
-    t = _WATTS.sub(lambda m: spec("w", m.group(1)) or " ", t)
-    t = _CL.sub(lambda m: spec("cl", m.group(1)) or " ", t)
-    t = _MM.sub(lambda m: spec("mm", m.group(1)) or " ", t)
+    t = _WATTS.sub(lambda m: spec("w", m.group(1)), t)
+    t = _CL.sub(lambda m: spec("cl", m.group(1)), t)
+    t = _MM.sub(lambda m: spec("mm", m.group(1)), t)
     t = _INCH.sub(drop, t)
     t = _BOILERPLATE.sub(drop, t)
     words: set[str] = set()
@@ -170,15 +209,13 @@ def parse_name(text: str) -> ParsedName:
     )
 
 
-def describe_specs(parsed: ParsedName) -> list[str]:
+def describe_specs(specs: Mapping[str, frozenset[str]]) -> list[str]:
     """The specs a name states, as text ('24 GB', '1600 W')."""
     unit = {"gb": "GB", "w": "W", "mm": "mm"}
     out = []
-    for kind, vals in sorted(parsed.specs.items()):
+    for kind, vals in sorted(specs.items()):
         for v in sorted(vals):
-            out.append(
-                f"{v} {unit[kind]}" if kind in unit else (f"CL{v}" if kind == "cl" else v)
-            )
+            out.append(f"{v} {unit[kind]}" if kind in unit else (f"CL{v}" if kind == "cl" else v))
     return out
 
 
@@ -357,14 +394,14 @@ class NameIndex(Generic[T]):
         pools.sort(key=len)
         found = set(pools[0]).intersection(*pools[1:])
         out: list[_Candidate[T]] = []
-        pool: list[T] = []
+        near: list[T] = []
         for idx in sorted(found, key=lambda i: self._records[i].name):
             cand = self._check(idx, query, alternatives)
             if cand is not None:
                 out.append(cand)
             elif self._specs_agree(idx, query):
-                pool.append(self._records[idx])
-        return out, pool
+                near.append(self._records[idx])
+        return out, near
 
     def _specs_agree(self, idx: int, query: ParsedName) -> bool:
         sig = self._sigs[idx]
@@ -393,6 +430,8 @@ class NameIndex(Generic[T]):
         for label in sig.labels:
             if not label.model <= present:
                 continue  # the label names a model token the text lacks ('Ti', 'T2')
+            if any(kind in label.specs and kind not in query.specs for kind in STRICT_SPECS):
+                continue  # a capacity or wattage the text does not state ('4060 Ti' ≠ '16 GB')
             extra = tuple(
                 sorted((label.words | label.model) - present)
                 + sorted(k for k in label.specs if k not in query.specs and k != "colour")
@@ -401,13 +440,7 @@ class NameIndex(Generic[T]):
                 best = extra
         if best is None:
             return None
-        unstated = ParsedName(
-            frozenset(),
-            frozenset(),
-            frozenset(),
-            {k: v for k, v in query.specs.items() if k not in sig.specs},
-            (),
-        )
+        unstated = {k: v for k, v in query.specs.items() if k not in sig.specs}
         return _Candidate(self._records[idx], best, read_as, tuple(describe_specs(unstated)))
 
     def _not_found(self, text: str, what: str, query: ParsedName) -> PartNotFoundError:
@@ -493,13 +526,13 @@ def _model_difference(query: ParsedName, near: _Sig) -> str:
         parts.append("it has " + ", ".join(f"'{t}'" for t in missing))
     for kind, vals in query.specs.items():
         if kind in near.specs and not vals <= near.specs[kind]:
-            mine = describe_specs(ParsedName(*([frozenset()] * 3), {kind: vals}, ()))
-            its = describe_specs(ParsedName(*([frozenset()] * 3), {kind: near.specs[kind]}, ()))
+            mine = describe_specs({kind: vals})
+            its = describe_specs({kind: near.specs[kind]})
             parts.append(f"you wrote {', '.join(mine)}, it has {', '.join(its)}")
     return "; ".join(parts)
 
 
-def _note(text: str, query: ParsedName, cand: _Candidate[Named]) -> str:
+def _note(text: str, query: ParsedName, cand: _Candidate[Any]) -> str:
     """What the user should confirm about a word match."""
     details = []
     if cand.read_as:

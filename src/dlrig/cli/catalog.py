@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from dlrig.cli.output import print_json, stdout, table
+from dlrig.cli.output import print_json, stderr, stdout, table
 from dlrig.parts import Category, GpuChip, Part, parse_category
 
 catalog_app = typer.Typer(
@@ -242,10 +242,13 @@ def show_cmd(
 def search_cmd(
     text: Annotated[str, typer.Argument(help="Words to look for in names and aliases.")],
     category: CategoryOpt = None,
+    limit: Annotated[
+        int, typer.Option("--limit", min=0, help="Show at most N matches (0: all).")
+    ] = 20,
     json_: JsonOpt = False,
     catalog: CatalogOpt = None,
 ) -> None:
-    """Search part names and aliases (all words, then fuzzy).
+    """Search part names and aliases (all words, then the resolver's word match, then fuzzy).
 
     Examples:
       dlrig catalog search "rtx 4090"
@@ -255,14 +258,20 @@ def search_cmd(
 
     cat = parse_category(category) if category else None
     cat_obj = _open(catalog)
-    parts = cat_obj.search(text, cat)
+    found = cat_obj.search(text, cat, limit=None)
+    parts = found if limit == 0 else found[:limit]
     if json_:
         print_json([part_dict(p) for p in parts])
-        return
-    if not parts:
+    elif not parts:
         stdout.print(f"nothing matches '{text}'", markup=False, highlight=False)
-        return
-    render_parts(parts, f"search '{text}'")
+    else:
+        render_parts(parts, f"search '{text}'")
+    if len(parts) < len(found):  # never cut the list silently
+        stderr.print(
+            f"showing {len(parts)} of {len(found)} matches; --limit 0 shows all, or add words "
+            "or --category to narrow the search",
+            markup=False,
+        )
 
 
 @catalog_app.command("chips")

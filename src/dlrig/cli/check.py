@@ -119,9 +119,18 @@ def render_check(result: CheckResult) -> None:
         for u in result.unchecked:
             stdout.print(f"  {u.rule} {u.slug}: {u.reason}", markup=False, highlight=False)
     n_err, n_warn = len(result.errors), len(result.warnings)
+    if result.missing_core:  # no tick: what those parts decide was never checked
+        missing = ", ".join(result.missing_core)
+        stdout.print(
+            Text(
+                f"incomplete build: no {missing}; the rules that need them did not run. "
+                "→ Add the missing parts (catalog name, id or {custom: {...}}).",
+                style="bold red",
+            )
+        )
     verdict = (
         Text(f"✗ {n_err} error(s), {n_warn} warning(s)", style="bold red")
-        if n_err
+        if n_err or result.missing_core
         else Text(f"✓ no errors, {n_warn} warning(s)", style="bold green")
     )
     stdout.print(verdict)

@@ -249,7 +249,19 @@ class CheckResult:
 
     @property
     def ok(self) -> bool:
-        return not any(f.severity is Severity.ERROR for f in self.findings)
+        """No errors, and a complete build: a build without a CPU, board, PSU or case has not
+        been checked for what those parts decide, so it gets no pass."""
+        return not self.missing_core and not any(
+            f.severity is Severity.ERROR for f in self.findings
+        )
+
+    @property
+    def missing_core(self) -> list[str]:
+        """The core categories (CPU, motherboard, PSU, case) the build leaves out."""
+        from dlrig.parts import Category
+
+        core = (Category.CPU, Category.MOTHERBOARD, Category.PSU, Category.CASE)
+        return [c.value for c in core if not self.build.items.get(c)]
 
     def by_severity(self, severity: Severity) -> list[Finding]:
         return [f for f in self.findings if f.severity is severity]

@@ -45,7 +45,7 @@ def catalog_parts(
     cat = parse_category(category) if category else None
     if q:
         parsed = [catalog.parse_filter(f, cat) for f in filters]
-        parts = [p for p in catalog.search(q, cat) if all(f.matches(p) for f in parsed)]
+        parts = [p for p in catalog.search(q, cat, limit=None) if all(f.matches(p) for f in parsed)]
     else:
         parts = catalog.list(cat, list(filters))
     return [part_dict(p) for p in parts]
