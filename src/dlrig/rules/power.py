@@ -110,6 +110,8 @@ def gpu_power_connectors(build: Build, ctx: Context) -> Iterator[Hit]:
         ]
         raise Unchecked(f"power connectors of {unknown[0]} are unknown")
     if psu.pcie_8pin is None:
+        if demand.pcie_8pin == 0 and (psu.pcie_12vhpwr or 0) >= demand.pcie_12vhpwr:
+            return  # every input is 12V-2x6 and the PSU has a native plug for each
         raise Unchecked(f"PCIe power plugs of {psu.name} are unknown")
     have8, havehp = psu.pcie_8pin, psu.pcie_12vhpwr or 0
     plugs = L.check_plugs(demand, have8, havehp)
@@ -149,16 +151,15 @@ def wall_circuit(build: Build, ctx: Context) -> Iterator[Hit]:
     Good: the same build on a 230 V / 16 A circuit (2,944 W continuous).
     """
     psu = build.psu
-    if psu is None:
-        raise Unchecked("no PSU in the build (its efficiency sets the wall draw)")
-    eff, assumed = L.psu_efficiency(psu.efficiency)
+    # Without a PSU the efficiency is assumed (80%, low), as the totals assume it.
+    eff, assumed = L.psu_efficiency(psu.efficiency if psu else None)
     dc = build.peak_power_w
     wall = round(units.wall_power_w(dc, eff), 1)  # as the totals report it, so the two agree
     site = build.site
     limit = site.continuous_limit_w
     if wall <= limit:
         return
-    rating = f"{psu.efficiency or 'unrated (assumed)'} {eff:.0%}"
+    rating = f"{psu.efficiency if psu and psu.efficiency else 'unrated (assumed)'} {eff:.0%}"
     non_gpu = dc - build.gpu_tdp_w
     fix = "Use a 20 A or 240 V circuit"
     if build.gpu_count:
@@ -169,7 +170,7 @@ def wall_circuit(build: Build, ctx: Context) -> Iterator[Hit]:
         f"{limit:,.0f} W continuous limit of a {site.mains_voltage_v:g} V / "
         f"{site.circuit_amps:g} A circuit (80%)." + (" Efficiency assumed." if assumed else ""),
         fix + "; set site: in the build file if your circuit differs.",
-        psu,
+        *([psu] if psu else []),
         *build.gpus,
         *([build.cpu] if build.cpu else []),
     )
