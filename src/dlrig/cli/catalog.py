@@ -274,6 +274,45 @@ def search_cmd(
         )
 
 
+@catalog_app.command("coverage")
+def coverage_cmd(
+    missing: Annotated[
+        bool, typer.Option("--missing", help="Also list the ids of the parts lacking each fact.")
+    ] = False,
+    json_: JsonOpt = False,
+    catalog: CatalogOpt = None,
+) -> None:
+    """Per rule: how many parts lack the facts it needs (those make it report unchecked).
+
+    Examples:
+      dlrig catalog coverage
+      dlrig catalog coverage --missing --json
+    """
+    from dlrig.catalog.coverage import coverage
+
+    rows = coverage(_open(catalog).parts())
+    if json_:
+        data = [r.to_dict() for r in rows]
+        if not missing:
+            for d in data:
+                d.pop("missing_ids")
+        print_json(data)
+        return
+    stdout.print(
+        table(
+            "catalog coverage (facts the rules need)",
+            ["rule", "category", "fact", "known", "missing", "coverage"]
+            + (["missing parts"] if missing else []),
+            [
+                [r.rule, r.category.value, r.fact, f"{r.known}/{r.parts}", len(r.missing)]
+                + [f"{r.percent:.0f}%"]
+                + ([", ".join(r.missing)] if missing else [])
+                for r in rows
+            ],
+        )
+    )
+
+
 @catalog_app.command("chips")
 def chips_cmd(json_: JsonOpt = False, catalog: CatalogOpt = None) -> None:
     """List the GPU chip specs (dense TFLOPS, bandwidth, VRAM, launch price).
