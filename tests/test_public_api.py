@@ -59,21 +59,21 @@ def test_check_a_build_object_matches_the_cli(run_cli) -> None:  # type: ignore[
 
 def test_size_preset_matches_the_cli(run_cli) -> None:  # type: ignore[no-untyped-def]
     r = dlrig.size({"model": "llama-3.1-8b", "task": "qlora"}, gpu="rtx 4090")
-    assert round(r.vram_per_gpu_gib, 3) == 19.739 and r.fits is True and r.chip is not None
+    assert round(r.vram_per_gpu_gib, 3) == 10.494 and r.fits is True and r.chip is not None
     cli = run_cli(
         "size", "--model", "llama-3.1-8b", "--task", "qlora", "--gpu", "rtx 4090", "--json"
     ).json()
-    assert r.as_dict() == cli
-    assert cli["memory_gib"]["total_per_gpu"] == r.as_dict()["memory_gib"]["total_per_gpu"]
+    assert r.to_dict() == cli
+    assert cli["memory_gib"]["total_per_gpu"] == r.to_dict()["memory_gib"]["total_per_gpu"]
 
 
 def test_size_takes_a_preset_name_a_file_and_a_card_name(run_cli) -> None:  # type: ignore[no-untyped-def]
     bare = dlrig.size("llama-3.1-8b")
     assert bare.workload.model.id == "llama-3.1-8b" and bare.chip is None
-    assert bare.as_dict() == run_cli("size", "--model", "llama-3.1-8b", "--json").json()
+    assert bare.to_dict() == run_cli("size", "--model", "llama-3.1-8b", "--json").json()
     from_file = dlrig.size(QLORA_FILE, gpu="RTX 3090", gpus=2)
     cli = run_cli("size", str(QLORA_FILE), "--gpu", "RTX 3090", "--gpus", "2", "--json").json()
-    assert from_file.as_dict() == cli and from_file.n_gpus == 2
+    assert from_file.to_dict() == cli and from_file.n_gpus == 2
     card = dlrig.size("llama-3.1-8b", gpu="NVIDIA GeForce RTX 4090 Founders Edition")
     assert card.chip is not None and card.chip.id == "rtx-4090"
     with pytest.raises(dlrig.DlrigError, match="file not found"):
@@ -102,18 +102,32 @@ def test_open_catalog() -> None:
     assert cat.get("nvidia-rtx-4090-fe").category is dlrig.Category.GPU
 
 
-def test_plan_passes_everything_through(monkeypatch: pytest.MonkeyPatch) -> None:
-    optimize = pytest.importorskip("dlrig.optimize")
+def test_plan_goes_through_the_request_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dlrig.app import plan as command
+
     seen: dict[str, Any] = {}
 
-    def fake_plan(*args: Any, **kwargs: Any) -> str:
-        seen.update(args=args, kwargs=kwargs)
+    def fake_run(req: Any, catalog: Any, read_files: bool = True) -> str:
+        seen.update(req=req, read_files=read_files)
         return "planned"
 
-    monkeypatch.setattr(optimize, "plan", fake_plan)
-    out = dlrig.plan(7000, "llama-3.1-8b", task="qlora", gpus=2, time_limit_s=1.0)
-    assert out == "planned"
-    assert seen == {
-        "args": (7000, "llama-3.1-8b"),
-        "kwargs": {"task": "qlora", "gpus": 2, "time_limit_s": 1.0},
-    }
+    monkeypatch.setattr(command, "run", fake_run)
+    out = dlrig.plan("$7,000", "llama-3.1-8b", task="qlora", gpus=2, time_limit=1.0)
+    assert out == "planned" and seen["read_files"] is True
+    req = seen["req"]
+    assert (req.budget_usd, req.workload, req.task, req.gpus, req.time_limit) == (
+        7000.0, "llama-3.1-8b", "qlora", 2, 1.0,
+    )  # fmt: skip
+    with pytest.raises(dlrig.DlrigError, match="unknown field 'time_limit_s'"):
+        dlrig.plan(7000, time_limit_s=1.0)
+
+
+def test_gpus_zero_is_refused_alike() -> None:
+    # the library accepted gpus=0 while its hint said "1 or more"
+    for call in (
+        lambda: dlrig.check(WARMACHINE, gpus=0),
+        lambda: dlrig.size("llama-3.1-8b", gpus=0),
+        lambda: dlrig.gpus("llama-3.1-8b", gpus=0),
+    ):
+        with pytest.raises(dlrig.DlrigError, match=r"^gpus: 0 is below 1$"):
+            call()

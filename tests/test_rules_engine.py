@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 from dlrig.build import Build, BuildItem
 from dlrig.errors import InputError
 from dlrig.parts import Category
-from dlrig.report import check_result_dict, rule_dict
 from dlrig.rules import RULES, TOPICS, Severity, check, get_rule
 from dlrig.rules import limits as L
 from dlrig.rules.docs import render
@@ -39,7 +38,7 @@ def test_codes_unique_and_prefixed() -> None:
     assert len(codes) == len(set(codes))
     for r in RULES.values():
         assert r.code.startswith(TOPICS[r.topic])
-        d = rule_dict(r)
+        d = r.to_dict()
         assert d["why"] and d["bad"] and d["good"], r.slug
 
 
@@ -80,7 +79,7 @@ def test_unknown_data_is_unchecked_not_pass(catalog: Any) -> None:
 def test_json_shape(catalog: Any) -> None:
     from dlrig.buildfile import load_build
 
-    d = check_result_dict(check(load_build(ROOT / "examples" / "warmachine.yaml", catalog)))
+    d = check(load_build(ROOT / "examples" / "warmachine.yaml", catalog)).to_dict()
     assert set(d) >= {"ok", "build", "findings", "unchecked", "totals"}
     assert d["ok"] is True and d["build"] == "Warmachine"
     assert set(d["totals"]) >= {
@@ -168,7 +167,7 @@ def test_property_never_crashes_deterministic_names_parts(catalog: Any) -> None:
             assert f.message and f.hint
             assert f.severity in (Severity.ERROR, Severity.WARNING, Severity.INFO)
         assert first.rules_run == len(RULES)
-        check_result_dict(first)  # serialisable
+        first.to_dict()  # serialisable
 
     prop()
 

@@ -49,6 +49,7 @@ OCTO_SRC = "https://huggingface.co/docs/transformers/llm_tutorial_optimization"
 ANATOMY_SRC = "https://huggingface.co/docs/transformers/model_memory_anatomy"
 ZERO_SRC = "https://arxiv.org/abs/1910.02054"
 BERT_LARGE_TRAIN = {
+    "framework": "hf-trainer",  # Trainer, fp32 model (fp16=True runs autocast over it)
     "task": "finetune",
     "model": "bert-large",
     "precision": "fp32",
@@ -90,8 +91,8 @@ def _octo(precision: str, quant_bits: float | None = None) -> float:
     return _gib(memory_bytes(w).allocated)  # torch.cuda.max_memory_allocated: no context
 
 
-def _bert_large(batch: int) -> float:
-    return size({**BERT_LARGE_TRAIN, "micro_batch": batch}).vram_per_gpu_gib * 1024
+def _bert_large(batch: int, **changes: object) -> float:
+    return size({**BERT_LARGE_TRAIN, "micro_batch": batch, **changes}).vram_per_gpu_gib * 1024
 
 
 def _kv_gib(preset: str, tokens: int) -> float:
@@ -374,6 +375,316 @@ REFERENCE_CASES: list[Case] = [
 ]
 
 
+# --- issue 13: frameworks, QLoRA, autocast, encoder-decoder, multi-GPU replication ----------
+LITGPT_SRC = "https://github.com/Lightning-AI/litgpt/blob/main/tutorials/resource-tables.md"
+PEFT_SRC = "https://github.com/huggingface/peft/blob/main/README.md"
+BERT_SRC = "https://huggingface.co/docs/transformers/v4.27.2/en/perf_train_gpu_one"
+# LitGPT resource tables (commit 8641822, A100-SXM4-40GB, --precision bf16-true, Alpaca): the
+# longest training example sets the padded length of the first batch; finetune/lora.py
+# defaults r=8, alpha 16, dropout 0.05 on query and value; multi-GPU runs use FSDP with
+# activation checkpointing per Block. "Max GPU RAM" is torch.cuda.max_memory_allocated in GB.
+LITGPT_SEQ = {"phi-1.5": 1044, "stablelm-alpha-3b": 1034, "llama-2-7b": 1304, "llama-2-13b": 1304}
+
+
+def litgpt_lora(model: str, batch: int = 1, quant: str | None = None, gpus: int = 1) -> dict:  # type: ignore[type-arg]
+    """The workload of one LitGPT resource-table LoRA row (quant: None, 'nf4' or 'nf4-dq')."""
+    w: dict[str, object] = {
+        "framework": "litgpt",
+        "task": "qlora" if quant else "lora",
+        "model": model,
+        "precision": "int4" if quant else "bf16",
+        "micro_batch": batch,
+        "sequence": LITGPT_SEQ[model],
+        "gradient_checkpointing": gpus > 1,
+        "zero_stage": 3 if gpus > 1 else 0,
+        "lora": {"rank": 8, "targets": ["q_proj", "v_proj"], "dropout": 0.05},
+    }
+    if quant == "nf4":
+        w["quant_bits"] = 4.5  # NF4 without double quantisation: fp32 absmax per 64 weights
+    return w
+
+
+def litgpt_generate(model: str, quant: str | None = None) -> dict:  # type: ignore[type-arg]
+    """LitGPT generate/base.py: one short prompt, 50 new tokens (default max_new_tokens)."""
+    w: dict[str, object] = {
+        "framework": "litgpt",
+        "task": "inference",
+        "model": model,
+        "precision": "int4" if quant else "bf16",
+        "inference": {"prompt_tokens": 16, "new_tokens": 50},
+    }
+    if quant == "nf4":
+        w["quant_bits"] = 4.5
+    return w
+
+
+# PEFT README "Use Cases" table: examples/conditional_generation/peft_lora_seq2seq_accelerate_*
+# (fp32 model, batch 8, inputs padded to 64 tokens, labels of the twitter_complaints classes
+# padded to the longest label: 8 tokens here), LoRA r=8 on the default q/v targets with
+# dropout 0.1; peak torch.cuda.max_memory_allocated, read as decimal GB.
+PEFT_RUN = {
+    "framework": "hf-trainer",
+    "precision": "fp32",
+    "micro_batch": 8,
+    "sequence": 64,
+    "lora": {"rank": 8, "targets": ["q_proj", "v_proj"], "dropout": 0.1},
+}
+
+
+def _alloc_gb(workload: dict, gpus: int = 1) -> float:  # type: ignore[type-arg]
+    return _gb(memory_bytes(load_workload(workload), gpus).allocated)
+
+
+def _peft(model: str, task: str) -> float:
+    w: dict[str, object] = {**PEFT_RUN, "task": task, "model": model}
+    if task != "lora":
+        w.pop("lora")
+    if model in ("t0-3b", "mt0-xxl"):
+        w["decoder_sequence"] = 8
+    return _alloc_gb(w)
+
+
+def _lit(model: str, measured: float, what: str, **kw: object) -> Case:
+    gpus = int(kw.get("gpus", 1))  # type: ignore[call-overload]
+    quant = kw.get("quant")
+    batch = int(kw.get("batch", 1))  # type: ignore[call-overload]
+    cid = f"litgpt-{model}-{quant or 'bf16'}-b{batch}" + (f"-{gpus}gpu" if gpus > 1 else "")
+    wl = litgpt_lora(model, batch, quant, gpus)  # type: ignore[arg-type]
+    return Case(
+        cid, "training", what, measured, "GB", 0.15, LITGPT_SRC, lambda: _alloc_gb(wl, gpus)
+    )
+
+
+def _lit_inf(model: str, measured: float, what: str, quant: str | None = None) -> Case:
+    wl = litgpt_generate(model, quant)
+    cid = f"litgpt-generate-{model}-{quant or 'bf16'}"
+    return Case(cid, "inference", what, measured, "GB", 0.05, LITGPT_SRC, lambda: _alloc_gb(wl))
+
+
+ISSUE13_CASES: list[Case] = [
+    _lit("phi-1.5", 4.82, "LitGPT LoRA Phi-1.5, bf16-true, batch 1 × 1044, 1×A100"),
+    _lit("phi-1.5", 3.78, "LitGPT QLoRA Phi-1.5 (bnb.nf4), batch 1", quant="nf4"),
+    _lit("phi-1.5", 3.72, "LitGPT QLoRA Phi-1.5 (bnb.nf4-dq), batch 1", quant="nf4-dq"),
+    _lit("phi-1.5", 6.76, "LitGPT LoRA Phi-1.5, batch 2", batch=2),
+    _lit("phi-1.5", 10.68, "LitGPT LoRA Phi-1.5, batch 4", batch=4),
+    _lit("stablelm-alpha-3b", 9.69, "LitGPT LoRA StableLM-Alpha 3B, batch 1 × 1034"),
+    _lit("stablelm-alpha-3b", 6.19, "LitGPT QLoRA StableLM 3B (nf4-dq), batch 1", quant="nf4-dq"),
+    _lit("stablelm-alpha-3b", 16.92, "LitGPT LoRA StableLM 3B, batch 4", batch=4),
+    _lit("llama-2-7b", 21.30, "LitGPT LoRA Llama 2 7B, batch 1 × 1304"),
+    _lit("llama-2-7b", 14.14, "LitGPT QLoRA Llama 2 7B (bnb.nf4), batch 1", quant="nf4"),
+    _lit("llama-2-7b", 13.84, "LitGPT QLoRA Llama 2 7B (bnb.nf4-dq), batch 1", quant="nf4-dq"),
+    _lit("llama-2-7b", 29.07, "LitGPT LoRA Llama 2 7B, batch 2", batch=2),
+    _lit("llama-2-13b", 38.12, "LitGPT LoRA Llama 2 13B, batch 1 × 1304"),
+    _lit("llama-2-13b", 22.55, "LitGPT QLoRA Llama 2 13B (nf4-dq), batch 1", quant="nf4-dq"),
+    _lit("phi-1.5", 5.88, "LitGPT LoRA Phi-1.5 on 2×A100 (FSDP), batch 4", batch=4, gpus=2),
+    _lit("stablelm-alpha-3b", 12.75, "LitGPT LoRA StableLM 3B on 2×A100 (FSDP), batch 1", gpus=2),
+    _lit("llama-2-7b", 22.18, "LitGPT LoRA Llama 2 7B on 2×A100 (FSDP), batch 1", gpus=2),
+    _lit("llama-2-7b", 23.39, "LitGPT LoRA Llama 2 7B on 2×A100 (FSDP), batch 4", batch=4, gpus=2),
+    _lit("llama-2-13b", 35.57, "LitGPT LoRA Llama 2 13B on 4×A100 (FSDP), batch 1", gpus=4),
+    _lit_inf("stablelm-alpha-3b", 7.30, "LitGPT generate StableLM 3B, bf16"),
+    _lit_inf("llama-2-7b", 13.52, "LitGPT generate Llama 2 7B, bf16"),
+    _lit_inf("llama-2-7b", 4.26, "LitGPT generate Llama 2 7B, bnb.nf4-dq", "nf4-dq"),
+    _lit_inf("llama-2-13b", 26.21, "LitGPT generate Llama 2 13B, bf16"),
+    _lit_inf("llama-2-13b", 7.72, "LitGPT generate Llama 2 13B, bnb.nf4-dq", "nf4-dq"),
+    _lit_inf("codellama-34b", 18.95, "LitGPT generate Code Llama 34B, bnb.nf4-dq", "nf4-dq"),
+    _lit_inf("falcon-40b", 24.63, "LitGPT generate Falcon 40B, bnb.nf4-dq", "nf4-dq"),
+    _lit_inf("llama-2-70b", 37.21, "LitGPT generate Llama 2 70B, bnb.nf4-dq", "nf4-dq"),
+    Case(
+        "bert-large-ckpt-b1",
+        "training",
+        "BERT-large, fp32, gradient checkpointing, batch 1 × 512, V100 (nvidia-smi)",
+        6775.0,
+        "MiB",
+        0.15,
+        BERT_SRC,
+        lambda: _bert_large(1, gradient_checkpointing=True),
+    ),
+    Case(
+        "bert-large-fp16-b4",
+        "training",
+        "BERT-large, Trainer fp16=True (autocast), batch 4 × 512, V100",
+        13939.0,
+        "MiB",
+        0.15,
+        BERT_SRC,
+        lambda: _bert_large(4, precision="fp16"),
+    ),
+    Case(
+        "bert-large-fp16-ckpt-b1",
+        "training",
+        "BERT-large, fp16 autocast + gradient checkpointing, batch 1 × 512, V100",
+        7275.0,
+        "MiB",
+        0.15,
+        BERT_SRC,
+        lambda: _bert_large(1, precision="fp16", gradient_checkpointing=True),
+    ),
+    Case(
+        "bert-large-adafactor-b4",
+        "training",
+        "BERT-large, fp32, Adafactor, batch 4 × 512, V100",
+        12295.0,
+        "MiB",
+        0.15,
+        BERT_SRC,
+        lambda: _bert_large(4, optimizer="adafactor"),
+    ),
+    Case(
+        "bert-large-fp16-ckpt-adafactor-b1",
+        "training",
+        "BERT-large, fp16 autocast + checkpointing + Adafactor, batch 1 × 512, V100",
+        4847.0,
+        "MiB",
+        0.15,
+        BERT_SRC,
+        lambda: _bert_large(
+            1, precision="fp16", gradient_checkpointing=True, optimizer="adafactor"
+        ),
+    ),
+    Case(
+        "bert-large-adam8bit-b4",
+        "training",
+        "BERT-large, fp32, bitsandbytes 8-bit Adam, batch 4 × 512, V100",
+        13085.0,
+        "MiB",
+        0.15,
+        BERT_SRC,
+        lambda: _bert_large(4, optimizer="adamw8bit"),
+    ),
+    Case(
+        "bert-large-fp16-ckpt-adam8bit-b1",
+        "training",
+        "BERT-large, fp16 autocast + checkpointing + 8-bit Adam, batch 1 × 512, V100",
+        5363.0,
+        "MiB",
+        0.15,
+        BERT_SRC,
+        lambda: _bert_large(
+            1, precision="fp16", gradient_checkpointing=True, optimizer="adamw8bit"
+        ),
+    ),
+    Case(
+        "peft-t0-3b-full",
+        "training",
+        "T0 3B (encoder-decoder) full fine-tune, fp32 AdamW, batch 8 × 64, A100 80GB",
+        47.14,
+        "GB",
+        0.15,
+        PEFT_SRC,
+        lambda: _peft("t0-3b", "finetune"),
+    ),
+    Case(
+        "peft-t0-3b-lora",
+        "training",
+        "T0 3B (encoder-decoder) PEFT LoRA r=8, fp32 base, batch 8 × 64, A100 80GB",
+        14.4,
+        "GB",
+        0.15,
+        PEFT_SRC,
+        lambda: _peft("t0-3b", "lora"),
+    ),
+    Case(
+        "peft-mt0-xxl-lora",
+        "training",
+        "mT0-XXL 13B (encoder-decoder) PEFT LoRA r=8, fp32 base, batch 8 × 64, A100 80GB",
+        56.0,
+        "GB",
+        0.15,
+        PEFT_SRC,
+        lambda: _peft("mt0-xxl", "lora"),
+    ),
+    Case(
+        "peft-bloomz-7b1-lora",
+        "training",
+        "BLOOMZ 7B1 PEFT LoRA r=8, fp32 base, batch 8 × 64, A100 80GB",
+        32.0,
+        "GB",
+        0.15,
+        PEFT_SRC,
+        lambda: _peft("bloomz-7b1", "lora"),
+    ),
+]
+DS_SRC = "https://huggingface.co/docs/transformers/main/en/deepspeed"
+# T5Model (AutoModel: no LM head) of T0 3B, 2,783M parameters, fp16 ZeRO-3 on one GPU;
+# DeepSpeed's estimate_zero3_model_states_mem_needs_all_live, as printed in the HF docs (GiB).
+T0_NO_HEAD = {"preset": "t0-3b", "tie_embeddings": True}
+
+
+def _ds_t0(offload: str) -> float:
+    w = {
+        "framework": "deepspeed",
+        "task": "finetune",
+        "model": T0_NO_HEAD,
+        "precision": "fp16",
+        "zero_stage": 3,
+        "cpu_offload": offload,
+    }
+    m = memory_bytes(load_workload(w))
+    return _gib(m.weights + m.gradients + m.optimizer)
+
+
+def _vllm_weights_gib(preset: str, gpus: int) -> float:
+    w = load_workload({"framework": "vllm", "task": "inference", "model": preset})
+    return _gib(memory_bytes(w, gpus).weights)
+
+
+ISSUE13_CASES += [
+    Case(
+        "vllm-llama31-8b-tp2-2nodes",
+        "inference",
+        "vLLM Llama 3.1 8B Instruct bf16, tensor parallel 2 across two nodes (1 L40S each, "
+        "EFA): 'Loading model weights took 7.5100 GB' per GPU (vLLM prints GiB)",
+        7.51,
+        "GiB",
+        0.05,
+        "https://github.com/aws-ia/terraform-aws-eks-blueprints/blob/main/docs/patterns/"
+        "multi-node-vllm.md",
+        lambda: _vllm_weights_gib("llama-3.1-8b", 2),
+    ),
+    Case(
+        "deepspeed-t0-3b-zero3",
+        "training",
+        "DeepSpeed ZeRO-3 model states per GPU, T0 3B (2,783M), 1 GPU, no offload",
+        46.91,
+        "GiB",
+        0.15,
+        DS_SRC,
+        lambda: _ds_t0("none"),
+    ),
+    Case(
+        "deepspeed-t0-3b-offload-optimizer",
+        "training",
+        "DeepSpeed ZeRO-3 model states per GPU, T0 3B, offload_optimizer=cpu",
+        5.43,
+        "GiB",
+        0.15,
+        DS_SRC,
+        lambda: _ds_t0("optimizer"),
+    ),
+    Case(
+        "deepspeed-t0-3b-offload-params",
+        "training",
+        "DeepSpeed ZeRO-3 model states per GPU, T0 3B, offload_param=cpu + offload_optimizer=cpu",
+        0.25,
+        "GiB",
+        0.15,
+        DS_SRC,
+        lambda: _ds_t0("params"),
+    ),
+    Case(
+        "mixtral-8x7b-fp16",
+        "weights",
+        'Mixtral 8x7B (MoE: all 8 experts stored) weights in float16: "> 90 GB"',
+        90.0,
+        "GB",
+        0.05,
+        "https://huggingface.co/blog/mixtral",
+        lambda: _weights_gb("mixtral-8x7b", "fp16"),
+    ),
+]
+REFERENCE_CASES += ISSUE13_CASES
+
+
 def error(case: Case) -> float:
     """Signed relative error of dlrig's estimate against the published figure."""
     return case.estimate() / case.published - 1.0
@@ -381,11 +692,31 @@ def error(case: Case) -> float:
 
 @pytest.mark.parametrize("case", REFERENCE_CASES, ids=lambda c: c.id)
 def test_reference_case(case: Case) -> None:
+    if case.id in KNOWN_MISSES:
+        pytest.skip(f"known miss, reason in docs/sizing.md: {KNOWN_MISSES[case.id]}")
     err = error(case)
     assert abs(err) <= case.tolerance, (
         f"{case.id}: estimate {case.estimate():.4g} vs published {case.published:.4g} "
         f"{case.unit} ({err:+.1%}, tolerance ±{case.tolerance:.0%})"
     )
+
+
+# Cases outside their tolerance, each listed with its reason in docs/sizing.md. The issue-13
+# target is at least 90% of the new cases within tolerance (test below).
+KNOWN_MISSES = {
+    "litgpt-phi-1.5-bf16-b4": "activations of Phi-1.5 in LitGPT under-counted (~25%/sample)",
+    "litgpt-generate-llama-2-7b-nf4-dq": "bitsandbytes 4-bit load/bookkeeping not modelled",
+}
+
+
+def test_issue13_cases_within_tolerance() -> None:
+    """≥ 30 new measured cases, ≥ 90% within tolerance; a known miss that starts passing (or a
+    new miss) fails here so the list in docs/sizing.md stays true."""
+    assert len(ISSUE13_CASES) >= 30
+    misses = {c.id for c in REFERENCE_CASES if abs(error(c)) > c.tolerance}
+    assert misses == set(KNOWN_MISSES)
+    new_misses = [c for c in ISSUE13_CASES if c.id in misses]
+    assert len(new_misses) / len(ISSUE13_CASES) <= 0.10
 
 
 def test_at_least_ten_cases_with_sources() -> None:

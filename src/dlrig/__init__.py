@@ -7,10 +7,14 @@ The public API, one function per question (the CLI command of the same name prin
     result = dlrig.check("examples/warmachine.yaml")          # CheckResult: findings, totals
     need = dlrig.size("llama-3.1-8b", gpu="RTX 4090")          # SizingResult: GiB, time, ...
     report = dlrig.estimate_cost("examples/warmachine.yaml", hours_per_day=8)   # CostReport
-    best = dlrig.plan(7000, "llama-3.1-8b", task="qlora")      # PlanResult (needs dlrig[plan])
+    best = dlrig.plan("7k", "llama-3.1-8b", task="qlora")      # PlanResult (needs dlrig[plan])
+    ranking = dlrig.gpus("llama-3.1-8b", task="inference")     # GpuRanking
     catalog = dlrig.open_catalog()                             # parts and GPU chip specs
+    text = dlrig.to_json(result)                               # what `dlrig check --json` prints
 
-Each function imports what it needs when called, so ``import dlrig`` stays light.
+Each function takes the same inputs as its CLI command (the request model in
+:mod:`dlrig.app`, so "7k" is a budget and ``gpus=0`` is refused here too) and calls the same
+run function. Each imports what it needs when called, so ``import dlrig`` stays light.
 """
 
 from __future__ import annotations
@@ -25,11 +29,15 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from dlrig.app.gpus import GpuRanking
+    from dlrig.app.power import PowerBudget
+    from dlrig.bench.results import BenchReport
     from dlrig.build import Build
     from dlrig.catalog import Catalog
     from dlrig.cost.tco import CostReport
+    from dlrig.importlist import ImportResult
     from dlrig.optimize import PlanResult
-    from dlrig.parts import Category, GpuChip
+    from dlrig.parts import Category
     from dlrig.rules.base import CheckResult
     from dlrig.sizing import SizingResult
     from dlrig.workload import Workload
@@ -39,15 +47,17 @@ __all__ = [
     "Category",
     "DlrigError",
     "__version__",
+    "benchmark",
     "check",
     "estimate_cost",
+    "gpus",
+    "import_list",
     "open_catalog",
     "plan",
+    "power",
     "size",
+    "to_json",
 ]
-
-# Suffixes that make a string passed as a workload a file name rather than a model preset.
-_WORKLOAD_FILE_SUFFIXES = (".yaml", ".yml", ".json")
 
 
 def open_catalog(path: str | Path | None = None) -> Catalog:
@@ -68,97 +78,138 @@ def check(
     ``catalog`` (a Catalog or a store path; default as :func:`open_catalog`) resolves the part
     names of a build file. ``gpus`` checks the build with that many of its GPUs.
     """
-    from dlrig.build import Build
-    from dlrig.rules import check as run_rules
+    from dlrig.app import check as command
 
-    build = build_or_path
-    if not isinstance(build, Build):
-        from dlrig.buildfile import load_build
-
-        build = load_build(build, _catalog(catalog))
-    if gpus is not None:
-        build = build.with_gpu_count(gpus)
-    return run_rules(build)
+    req = command.CheckRequest.parse(build=build_or_path, gpus=gpus)
+    return command.run(req, _catalog(catalog))
 
 
 def size(
-    workload: Workload | Mapping[str, Any] | str | Path,
-    gpu: GpuChip | str | None = None,
+    workload: Workload | Mapping[str, Any] | str | Path | None = None,
+    gpu: str | None = None,
     gpus: int = 1,
     interconnect: str = "pcie",
     utilization: float | None = None,
     catalog: Catalog | str | Path | None = None,
+    **flags: Any,
 ) -> SizingResult:
     """``dlrig size``: GPU memory, compute, time and system needs of a workload.
 
     ``workload``: a Workload, a mapping of workload-file fields, a workload file path, or a
     model preset name (a string that is not an existing file and has no .yaml/.json suffix).
-    ``gpu``: a chip spec, or a chip or card name resolved in ``catalog``.
+    ``gpu``: a chip or card name resolved in ``catalog``. ``flags``: the workload flags of
+    ``dlrig size`` (task, model, precision, batch, seq, ...) laid over the workload.
     """
-    from dlrig.sizing import size as run_size
-    from dlrig.workload import load_workload
+    from dlrig.app import size as command
 
-    if isinstance(workload, str) and not _is_workload_file(workload):
-        workload = {"model": workload}
-    chip = _catalog(catalog).gpu_chip(gpu) if isinstance(gpu, str) else gpu
-    return run_size(
-        load_workload(workload),
-        chip,
-        n_gpus=gpus,
-        interconnect=interconnect,
-        utilization=utilization,
-    )
+    req = command.SizeRequest.parse(
+        workload=workload, gpu=gpu, gpus=gpus, interconnect=interconnect,
+        utilization=utilization, **flags,
+    )  # fmt: skip
+    return command.run(req, _catalog(catalog))
+
+
+def gpus(
+    workload: Workload | Mapping[str, Any] | str | Path | None = None,
+    *,
+    catalog: Catalog | str | Path | None = None,
+    **options: Any,
+) -> GpuRanking:
+    """``dlrig gpus``: every GPU chip of the catalog ranked for a workload (or by TFLOPS).
+
+    ``options``: the request fields of :class:`dlrig.app.gpus.GpusRequest` (gpus, interconnect,
+    utilization, sort and the workload flags).
+    """
+    from dlrig.app import gpus as command
+
+    req = command.GpusRequest.parse(workload=workload, **options)
+    return command.run(req, _catalog(catalog))
 
 
 def estimate_cost(
     build_or_path: Build | str | Path,
-    hours_per_day: float | None = None,
-    years: float | None = None,
-    kwh_usd: float | None = None,
-    versus: str = "all",
-    price_files: list[str | Path] | tuple[str | Path, ...] = (),
-    run_hours: float | None = None,
+    *,
     catalog: Catalog | str | Path | None = None,
-    workload: Any = None,
+    **options: Any,
 ) -> CostReport:
     """``dlrig cost``: owning a build vs prebuilt workstations and cloud GPUs (same work).
 
-    See :func:`dlrig.cost.estimate_cost`; ``catalog`` may also be a store path here.
+    ``options``: the request fields of :class:`dlrig.app.cost.CostRequest` (hours_per_day,
+    years, kwh_usd, versus, workload, run_hours, prices).
     """
-    from dlrig.cost import estimate_cost as run_cost
+    from dlrig.app import cost as command
 
-    return run_cost(
-        build_or_path,
-        hours_per_day=hours_per_day,
-        years=years,
-        kwh_usd=kwh_usd,
-        versus=versus,
-        price_files=price_files,
-        run_hours=run_hours,
-        catalog=_catalog(catalog),
-        workload=workload,
-    )
+    req = command.CostRequest.parse(build=build_or_path, **options)
+    return command.run(req, _catalog(catalog))
 
 
-def plan(budget_usd: float | None = None, workload: Any = None, **kwargs: Any) -> PlanResult:
+def plan(
+    budget_usd: float | str | None = None,
+    workload: Any = None,
+    *,
+    catalog: Catalog | str | Path | None = None,
+    **options: Any,
+) -> PlanResult:
     """``dlrig plan``: the provably optimal compatible build for a budget (and a workload).
 
-    A pass-through to :func:`dlrig.optimize.plan` (keywords: objective, task, gpus, upgrade_to,
-    min_vram_gib, include, exclude, site, catalog, time_limit_s, ...); needs ``dlrig[plan]``.
+    ``budget_usd`` may be written like a price ("7k", "$7,000"). ``options``: the request
+    fields of :class:`dlrig.app.plan.PlanRequest` (objective, task, gpus, upgrade_to,
+    min_vram_gib, include, exclude, circuit, alternatives, time_limit, ...); needs
+    ``dlrig[plan]``.
     """
-    from dlrig.optimize import plan as run_plan
+    from dlrig.app import plan as command
 
-    return run_plan(budget_usd, workload, **kwargs)
+    req = command.PlanRequest.parse(budget_usd=budget_usd, workload=workload, **options)
+    return command.run(req, _catalog(catalog))
+
+
+def import_list(
+    parts_list: str | Path, catalog: Catalog | str | Path | None = None, name: str | None = None
+) -> ImportResult:
+    """``dlrig import-list``: a PCPartPicker plain-text parts list (a file, or "-" for stdin)
+    resolved into a build; lines that do not resolve are listed in the result."""
+    from dlrig.app import importlist as command
+
+    req = command.ImportListRequest.parse(parts_list=parts_list, name=name)
+    return command.run(req, _catalog(catalog))
+
+
+def benchmark(catalog: Catalog | str | Path | None = None, **options: Any) -> BenchReport | None:
+    """``dlrig bench``: measure this machine and compare it with its build (``build=`` a build
+    file) or its GPUs' specs. ``options``: the fields of :class:`dlrig.app.bench.BenchRequest`
+    (quick, build, disk, disk_size_mb, device, only); needs ``dlrig[bench]`` for GPU probes.
+    None only on a torchrun rank other than 0."""
+    from dlrig.app import bench as command
+
+    req = command.BenchRequest.parse(**options)
+    return command.run(req, _catalog(catalog))
+
+
+def power(
+    build_or_path: Build | str | Path,
+    catalog: Catalog | str | Path | None = None,
+    gpus: int | None = None,
+) -> PowerBudget:
+    """``dlrig power``: a build's power budget — the PSU it needs, its draw at the wall against
+    the circuit's limit, and the per-GPU power limit that fits both."""
+    from dlrig.app import power as command
+
+    req = command.PowerRequest.parse(build=build_or_path, gpus=gpus)
+    return command.run(req, _catalog(catalog))
+
+
+def to_json(result: Any) -> str:
+    """A command's result as JSON text: byte for byte what ``dlrig COMMAND --json`` prints
+    (without the final newline) and what the web API answers."""
+    from dlrig.app.base import to_json as dump
+
+    return dump(result)
 
 
 def _catalog(catalog: Catalog | str | Path | None) -> Catalog:
     from dlrig.catalog import Catalog
 
     return catalog if isinstance(catalog, Catalog) else open_catalog(catalog)
-
-
-def _is_workload_file(text: str) -> bool:
-    return text.lower().endswith(_WORKLOAD_FILE_SUFFIXES) or Path(text).is_file()
 
 
 def __getattr__(name: str) -> Any:

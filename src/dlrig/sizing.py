@@ -40,6 +40,8 @@ from dlrig.units import (
 from dlrig.workload import ModelSpec, Workload, load_workload
 
 INTERCONNECTS = ("pcie", "pcie-switch", "nvlink", "network")
+# Most GPUs a sizing may spread a workload over: about the largest training clusters built.
+MAX_SIZED_GPUS = 1_000_000
 
 MEMORY_KEYS = (
     "weights",
@@ -107,7 +109,12 @@ def count_params(m: ModelSpec) -> float | None:
 def _breakdown_from_shape(m: ModelSpec) -> ParamBreakdown:
     h, layers, vocab = m.hidden or 0, m.layers or 0, m.vocab or 0
     f, kv = m.ffn, m.kv_dim
-    linear = 2 * h * h + 2 * h * kv + (3 if m.mlp == "swiglu" else 2) * h * f
+    attn = 2 * h * h + 2 * h * kv
+    mlp = (3 if m.mlp == "swiglu" else 2) * h * f
+    # Mixture of experts (Shazeer et al. 2017; Mixtral, Jiang et al. 2024): every expert holds a
+    # full MLP, plus an h x experts router; all experts are stored, only top-k run per token.
+    experts = m.experts or 1
+    linear = attn + experts * mlp + (h * experts if m.is_moe else 0)
     other = 0.0
     if m.arch in ("gpt2", "bert"):
         # biases of q, o (h each), k, v (kv each), MLP up (f) and down (h), plus two LayerNorms
@@ -117,6 +124,15 @@ def _breakdown_from_shape(m: ModelSpec) -> ParamBreakdown:
         other = h + 2 * kv + 2 * h  # q,k,v biases + two RMSNorm weights
     else:
         other = 2 * h  # two RMSNorm weights
+    blocks = layers * (linear + other)
+    if m.decoder_layers:
+        # T5-style decoder block: self-attention, cross-attention, MLP and three norms
+        # (Raffel et al. 2020, §2.1); the encoder blocks are the `layers` above.
+        dec_linear = 2 * attn + experts * mlp
+        blocks += m.decoder_layers * (dec_linear + 3 * h)
+        linear = layers * linear + m.decoder_layers * dec_linear
+    else:
+        linear = layers * linear
     embedding = vocab * h
     extra = 0.0
     if m.arch in ("gpt2", "bert"):
@@ -126,10 +142,12 @@ def _breakdown_from_shape(m: ModelSpec) -> ParamBreakdown:
         embedding += 2 * h  # token types
         extra += h * h + h  # pooler
     elif m.arch != "gpt2":
-        extra += h  # final RMSNorm
+        extra += h * (2 if m.decoder_layers else 1)  # final norm(s)
     lm_head = 0.0 if m.tie_embeddings else vocab * h
-    total = layers * (linear + other) + embedding + lm_head + extra
-    return ParamBreakdown(total, layers * linear, embedding, lm_head, layers * other + extra)
+    # vision-language: the vision tower and projector (Liu et al. 2023, LLaVA) stay 16-bit
+    extra += m.vision_params or 0.0
+    total = blocks + embedding + lm_head + extra
+    return ParamBreakdown(total, linear, embedding, lm_head, total - linear - embedding - lm_head)
 
 
 def param_breakdown(m: ModelSpec) -> ParamBreakdown:
@@ -162,8 +180,20 @@ def lora_params(w: Workload) -> float:
     }
     if m.mlp != "swiglu":  # GELU MLPs have one up and one down matrix
         dims.pop("gate_proj")
-    per_layer = sum(lora.rank * (a + b) for t, (a, b) in dims.items() if t in lora.targets)
-    return float(m.layers * per_layer)
+    attn = sum(
+        lora.rank * (a + b)
+        for t, (a, b) in dims.items()
+        if t in lora.targets and t.startswith(("q_", "k_", "v_", "o_"))
+    )
+    mlp = sum(
+        lora.rank * (a + b)
+        for t, (a, b) in dims.items()
+        if t in lora.targets and t.startswith(("gate", "up", "down"))
+    )
+    mlp *= m.experts or 1  # MoE: every expert's MLP carries its own adapter
+    # encoder-decoder: decoder blocks have self- and cross-attention
+    total = m.layers * (attn + mlp) + (m.decoder_layers or 0) * (2 * attn + mlp)
+    return float(total)
 
 
 # --- bytes per value ----------------------------------------------------------------------
@@ -197,12 +227,142 @@ def quantized_weight_bytes(w: Workload, pb: ParamBreakdown) -> float:
     return pb.linear * per_linear + (pb.total - pb.linear) * _wbytes("bf16")
 
 
+# --- framework profiles -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The memory-relevant defaults of a workload's framework, overridden by the workload.
+
+    Profiles live with their sources in ``sizing_data/frameworks.yaml``; ``default`` is the
+    textbook accounting used when no framework is named.
+    """
+
+    framework: str
+    mixed_precision: str
+    adapter_dtype: str
+    loss: str
+    loss_chunks: int
+    loss_upcast: bool
+    multi_gpu_frozen: str
+    quant_saves_input: bool
+    activation_offload: bool
+    full_logits: bool
+    fragmentation: float
+    cuda_context_gib: float
+
+
+def settings(w: Workload) -> Settings:
+    """The workload's effective memory settings: its own fields, else its framework's."""
+    from dlrig.workload import framework_profiles
+
+    profiles = framework_profiles()
+    name = w.framework or "default"
+    p: dict[str, Any] = {**profiles["default"], **profiles.get(name, {})}
+    context = w.cuda_context_gib
+    if context is None:
+        context = float(p.get("cuda_context_gib", const("cuda_context_gib")))
+    offload = w.activation_offload
+    full_logits = w.inference.full_logits
+    return Settings(
+        framework=name,
+        mixed_precision=w.mixed_precision or str(p["mixed_precision"]),
+        adapter_dtype=w.adapter_dtype or str(p["adapter_dtype"]),
+        loss=w.loss or str(p["loss"]),
+        loss_chunks=max(int(p.get("loss_chunks", 1)), 1),
+        loss_upcast=bool(p.get("loss_upcast", True)),
+        multi_gpu_frozen=str(p["multi_gpu_frozen"]),
+        quant_saves_input=bool(p["quant_saves_input"]),
+        activation_offload=bool(p["activation_offload"]) if offload is None else offload,
+        full_logits=bool(p["full_logits"]) if full_logits is None else full_logits,
+        fragmentation=float(p.get("fragmentation_fraction", const("fragmentation_fraction"))),
+        cuda_context_gib=float(context),
+    )
+
+
+_DTYPE_BYTES = {"fp32": 4.0, "bf16": 2.0, "fp16": 2.0}
+
+
+def optimizer_state_bytes(optimizer: str, state_bytes: float = 4.0) -> float:
+    """Optimizer state bytes per trained parameter; torch optimizers keep their states in the
+    parameter's dtype (``state_bytes``), 8-bit optimizers in 8 bits whatever the parameter."""
+    fp32 = float(const("optimizer_state_bytes")[optimizer])
+    if optimizer == "adamw8bit":
+        return fp32
+    return fp32 * state_bytes / 4.0
+
+
+# --- memory -------------------------------------------------------------------------------
+
+
 def _act_bytes(w: Workload) -> float:
     """Bytes per stored activation: 4 in fp32 training, else 2 (fp8 recipes keep bf16 copies)."""
     return 4.0 if w.precision == "fp32" else 2.0
 
 
-# --- memory -------------------------------------------------------------------------------
+def _frozen_base(w: Workload) -> str:
+    """How the frozen base of LoRA saves inputs: 'trained' (full training), 'quantized'
+    (bitsandbytes 4/8-bit linears save their input), 'frozen' (16-bit frozen linears do not)."""
+    if not w.adapters:
+        return "trained"
+    if w.precision in ("int4", "int8") and settings(w).quant_saves_input:
+        return "quantized"
+    return "frozen"
+
+
+def _layer_bytes_per_token(w: Workload, s_kv: int, cross_tokens: int = 0) -> float:
+    """Bytes one transformer block saves for backward, per token (Korthikanti et al. 2022 §4.1,
+    generalised term by term; see :func:`transformer_activation_bytes`)."""
+    m = w.model
+    st = settings(w)
+    h, a = m.hidden or 0, m.heads or 1
+    f, kv = m.ffn, m.kv_dim
+    ab = _act_bytes(w)
+    amp = st.mixed_precision == "amp" and w.precision != "fp32"
+    # Autocast (torch.amp): layer norms run in fp32 and the residual stream adds 16-bit matmul
+    # outputs to fp32 inputs, so norm inputs are fp32; matmul inputs are saved as 16-bit casts.
+    norm_b = 4.0 if amp or m.arch in ("llama", "qwen2") else ab  # RMSNorm upcasts to fp32
+    mm_b = 2.0 if amp else ab
+    base = _frozen_base(w)
+    k = m.active_experts
+    mlp_f = (4 if m.mlp == "swiglu" else 2) * f  # gate, up, act(gate), product / in, act
+    if base == "frozen":
+        # A frozen linear saves no input (its weight needs no gradient): the q/k/v input, the
+        # MLP input and the down-projection input are dropped.
+        mlp_f -= f
+        linear_in = 0.0
+    else:
+        linear_in = 2 * h  # q/k/v input, MLP input
+    values = linear_in + h + 2 * kv + h  # + Q, K, V, attention output (out-proj input)
+    if base != "frozen" and w.attention != "eager":
+        # Flash/SDPA saves its own output; the out-projection input is a separate reshaped
+        # copy, saved by a trained or 4-bit linear (a frozen 16-bit one saves nothing)
+        values += h
+    per_token = 2 * h * norm_b + values * mm_b + k * mlp_f * mm_b
+    if m.is_moe:
+        per_token += (m.experts or 1) * 4.0  # router logits (fp32 softmax)
+    if w.attention == "eager":
+        # softmax output (fp32 under autocast, + its 16-bit cast for the PV matmul), plus the
+        # dropout mask (1 byte) and dropped scores with dropout: 5 bytes in 16-bit (Korthikanti)
+        score_b = (4.0 + 2.0) if amp else ab
+        if w.dropout:
+            score_b += 1.0 if amp else 1.0 + ab
+        per_token += a * s_kv * score_b
+    if w.dropout:
+        per_token += 2 * h  # 1-byte masks after attention and MLP
+    if cross_tokens:
+        # decoder cross-attention: norm, query input, Q, output (4h) per decoder token; the
+        # encoder-side K and V are counted per layer by the caller
+        per_token += h * norm_b + 3 * h * mm_b
+        if w.attention == "eager":
+            per_token += a * cross_tokens * (6.0 if amp else ab)
+    if w.lora is not None and w.adapters and w.lora.dropout > 0:
+        # PEFT/LitGPT apply a separate dropout to each adapted module's input: a 1-byte mask
+        # plus the dropped copy the adapter's A matrix saves
+        dims = {"q_proj": h, "k_proj": h, "v_proj": h, "o_proj": h}
+        dims.update({"gate_proj": h, "up_proj": h, "down_proj": f})
+        per_token += sum((mm_b + 1.0) * d for t, d in dims.items() if t in w.lora.targets)
+    return per_token
 
 
 def transformer_activation_bytes(w: Workload) -> float:
@@ -212,38 +372,80 @@ def transformer_activation_bytes(w: Workload) -> float:
     arXiv:2205.05198, §4.1) give sbh(34 + 5as/h) bytes per layer for GPT with 16-bit
     activations, dropout and materialised attention scores. Generalised term by term:
 
-    - layer norms: 2 inputs × sbh values;
+    - layer norms: 2 inputs × sbh values (RMSNorm implementations upcast to fp32: 4 bytes);
     - attention: QKV input sbh, Q sbh, K and V 2·sb·kv_dim, output-projection input sbh;
       scores a·s²·b values (softmax output) plus, with dropout, a mask (1 byte) and the dropped
-      scores — 5as²b bytes as in the paper; FlashAttention stores no scores (Dao et al. 2022);
+      scores — 5as²b bytes as in the paper; FlashAttention/SDPA store none (Dao et al. 2022);
     - MLP: input sbh, GELU input and output 2·sb·f (f = 4h gives the paper's 19sbh with the
-      mask); SwiGLU keeps gate, up, SiLU(gate) and their product: 4·sb·f;
+      mask); SwiGLU keeps gate, up, SiLU(gate) and their product: 4·sb·f; MoE: × top-k;
     - dropout masks: 2·sbh bytes per layer when dropout is on.
 
+    Frozen 16-bit base weights (LoRA) save no linear inputs (autograd keeps a matmul input only
+    when the weight needs a gradient); bitsandbytes 4-bit linears do (``MatMul4Bit`` saves A).
+    Autocast (``mixed_precision: amp``) keeps norm inputs and softmax outputs in fp32.
+
     With full recomputation (gradient checkpointing) only each layer's input (sbh values) is
-    kept, plus one layer's activations while it is recomputed (Korthikanti §4.2). The LM head
-    adds the logits s·b·V in 16-bit plus their fp32 upcast for the loss (4 bytes).
+    kept, plus one layer's activations while it is recomputed (Korthikanti §4.2); activation
+    offloading moves the kept inputs to CPU memory (about two layers stay on the GPU). The LM
+    head adds the logits (:func:`logits_bytes`). Tensor parallelism with sequence parallelism
+    divides activations by the TP size (Korthikanti §4.2.2); the first pipeline stage holds
+    p micro-batches of L/p layers, the same as L layers of one micro-batch (§4.2.3).
     """
     m = w.model
+    st = settings(w)
     s, b = w.seq_len, w.micro_batch
-    h, layers, a = m.hidden or 0, m.layers or 0, m.heads or 1
-    f, kv = m.ffn, m.kv_dim
+    h = m.hidden or 0
     ab = _act_bytes(w)
-    sb = s * b
-    values = 2 * sb * h  # layer norm inputs
-    values += sb * h + sb * h + 2 * sb * kv + sb * h  # qkv input, Q, K+V, out-proj input
-    values += sb * h + (4 if m.mlp == "swiglu" else 2) * sb * f  # MLP
-    per_layer = values * ab
-    if w.attention == "eager":
-        # softmax output, plus the dropout mask (1 byte) and dropped scores: 5 bytes in 16-bit
-        per_layer += a * s * s * b * (ab + (1.0 + ab if w.dropout else 0.0))
-    if w.dropout:
-        per_layer += 2 * sb * h  # 1-byte masks after attention and MLP
-    stored = layers * sb * h * ab + per_layer if w.gradient_checkpointing else layers * per_layer
-    stored += 2 * sb * h * ab  # embedding output and final norm
+    amp = st.mixed_precision == "amp" and w.precision != "fp32"
+    resid_b = 4.0 if amp else ab
+    enc_layers = m.layers or 0
+    dec_layers = m.decoder_layers or 0
+    s_dec = w.decoder_sequence or s if dec_layers else 0
+    enc = _layer_bytes_per_token(w, s) * s * b
+    dec = _layer_bytes_per_token(w, s_dec, cross_tokens=s) * s_dec * b if dec_layers else 0.0
+    # cross-attention K and V over the encoder output, per decoder layer
+    dec += 2 * m.kv_dim * s * b * ab if dec_layers else 0.0
+    layer_inputs = (enc_layers * s + dec_layers * s_dec) * b * h * resid_b
+    biggest = max(enc, dec)
+    if w.gradient_checkpointing:
+        # offloaded checkpoints: only the two layer inputs in flight stay on the GPU
+        in_flight = 2 * max(s, s_dec) * b * h * resid_b
+        kept = in_flight if st.activation_offload else layer_inputs
+        stored = kept + biggest
+    elif st.activation_offload:
+        stored = 2 * biggest
+    else:
+        stored = enc_layers * enc + dec_layers * dec
+    stored += 2 * (s + s_dec) * b * h * resid_b  # embedding output and final norm
+    stored /= w.tensor_parallel
     if w.vocab_logits and m.vocab:
-        stored += sb * m.vocab * (ab + 4.0)
+        stored += logits_bytes(w, (s_dec or s) * b)
     return stored
+
+
+def logits_bytes(w: Workload, tokens: int) -> float:
+    """Logits memory of the loss over ``tokens`` positions, at the start of the backward pass.
+
+    full: the 16-bit logits, their fp32 upcast and the fp32 log-softmax that cross-entropy saves
+    for backward (transformers ForCausalLMLoss upcasts with ``logits.float()``; PyTorch
+    ``log_softmax`` saves its output): 16-bit + 4 + 4 bytes per logit;
+    chunked: the 16-bit logits and every chunk's saved log-softmax stay, the fp32 upcast exists
+    for one chunk at a time (torchtune CEWithChunkedOutputLoss); without the upcast (LitGPT
+    chunked_cross_entropy on bf16 logits) the log-softmax is 16-bit;
+    fused: the logits are never materialised, one chunk at a time (Liger
+    FusedLinearCrossEntropy, Unsloth, Cut Cross-Entropy, Wijmans et al. 2024).
+    """
+    st = settings(w)
+    vocab = (w.model.vocab or 0) / w.tensor_parallel
+    ab = _act_bytes(w)
+    full = tokens * vocab
+    if st.loss == "fused":
+        return full * (ab + 8.0) / max(st.loss_chunks, 8)
+    if st.loss == "chunked":
+        if not st.loss_upcast:
+            return full * 2 * ab
+        return full * (ab + 4.0 + 4.0 / st.loss_chunks)
+    return full * (ab + 8.0)
 
 
 def _vision_activation_bytes(w: Workload) -> float:
@@ -271,12 +473,24 @@ def kv_cache_bytes(w: Workload, context: int | None = None, batch: int | None = 
     )
     tokens = context if context is not None else w.seq_len
     seqs = batch if batch is not None else w.micro_batch
-    return 2.0 * (m.layers or 0) * m.kv_dim * _wbytes(kv_prec) * tokens * seqs
+    layers = (m.layers or 0) + (m.decoder_layers or 0)
+    return 2.0 * layers * m.kv_dim * _wbytes(kv_prec) * tokens * seqs
 
 
-def _inference_activation_bytes(w: Workload) -> float:
-    """Transient prefill buffers: one layer's MLP intermediate plus last-token logits in fp32.
+def _kv_shards(w: Workload, tp: int) -> float:
+    """Tensor parallelism splits the KV heads; with fewer KV heads than GPUs each GPU keeps a
+    replica of one head (vLLM ``get_num_kv_heads``: max(1, kv_heads // tp))."""
+    kv_heads = w.model.n_kv_heads
+    return tp if kv_heads >= tp else float(kv_heads)
 
+
+def _inference_activation_bytes(w: Workload, tp: int = 1) -> float:
+    """Transient prefill buffers: one layer's MLP intermediate plus the logits.
+
+    Logits are fp32 for the last token only, or for every prompt token when the framework
+    computes them (``full_logits``: transformers ``generate`` before 4.45, 16-bit plus the fp32
+    upcast). Eager attention materialises one layer's scores: 16-bit QKᵀ, the fp32 softmax and
+    its 16-bit cast (transformers ``eager_attention_forward``), 8 bytes per score.
     4-bit weights are dequantized to bf16 one matrix at a time before the matmul (bitsandbytes
     ``dequantize_4bit``; HF "Optimizing LLMs for Speed and Memory"), so the largest block
     matrix is live in 16-bit too.
@@ -284,10 +498,20 @@ def _inference_activation_bytes(w: Workload) -> float:
     m = w.model
     if m.kind != "transformer":
         return _vision_activation_bytes(w) / 3  # no stored graph: roughly the live forward
-    tokens = w.micro_batch * w.inference.prompt_tokens
-    live = tokens * ((m.hidden or 0) + 2 * m.ffn) * 2.0 + w.micro_batch * (m.vocab or 0) * 4.0
+    st = settings(w)
+    prompt = w.inference.prompt_tokens + w.images * (m.image_tokens or 0)
+    tokens = w.micro_batch * prompt
+    h, f = m.hidden or 0, m.ffn * m.active_experts
+    vocab = m.vocab or 0
+    live = tokens * (h + 2 * f / tp) * 2.0
+    if st.full_logits:
+        live += tokens * vocab * (2.0 + 4.0)
+    else:
+        live += w.micro_batch * vocab * 4.0
+    if w.attention == "eager":
+        live += w.micro_batch * (m.heads or 1) / tp * prompt * prompt * 8.0
     if w.precision == "int4":
-        live += (m.hidden or 0) * m.ffn * 2.0
+        live += h * m.ffn * 2.0
     return live
 
 
@@ -310,53 +534,138 @@ class MemoryBytes:
         return self.context + self.fragmentation
 
     @property
+    def reserved(self) -> float:
+        """What torch.cuda.max_memory_reserved reports: allocated plus allocator slack."""
+        return self.allocated + self.fragmentation
+
+    @property
     def total(self) -> float:
         return self.allocated + self.overhead
+
+
+def parallel_layout(w: Workload, n_gpus: int) -> tuple[int, int, int]:
+    """(tensor, pipeline, data) parallel sizes for ``n_gpus``: the workload's TP and PP, the
+    rest data parallel; inference without a layout is tensor parallel over all GPUs."""
+    n = max(int(n_gpus), 1)
+    tp, pp = w.tensor_parallel, w.pipeline_parallel
+    if w.task == "inference" and tp == 1 and pp == 1:
+        tp = n
+    if n % (tp * pp):
+        raise WorkloadError(
+            f"{n} GPUs cannot be split into tensor_parallel {tp} × pipeline_parallel {pp}",
+            f"use a multiple of {tp * pp} GPUs, or change tensor_parallel / pipeline_parallel",
+        )
+    return tp, pp, n // (tp * pp)
+
+
+def _training_states(w: Workload, pb: ParamBreakdown) -> tuple[float, float, float]:
+    """(weights, gradients, optimizer) bytes of the whole model, before any sharding."""
+    st = settings(w)
+    if w.adapters:
+        trainable = lora_params(w)
+        ad = _DTYPE_BYTES[st.adapter_dtype]
+        weights = quantized_weight_bytes(w, pb) + trainable * ad
+        grads = trainable * ad
+        opt = trainable * optimizer_state_bytes(w.optimizer, ad)
+        return weights, grads, opt
+    p = pb.total
+    if w.precision == "fp32":
+        return p * 4.0, p * 4.0, p * optimizer_state_bytes(w.optimizer)
+    if st.mixed_precision == "amp":
+        # fp32 parameters, gradients and states; autocast caches 16-bit copies of the matmul
+        # weights, which the backward pass keeps alive (HF "Model training anatomy": 6 bytes
+        # per parameter of weights in mixed precision)
+        return p * 4.0 + pb.matmul * 2.0, p * 4.0, p * optimizer_state_bytes(w.optimizer)
+    if st.mixed_precision == "pure":
+        return p * 2.0, p * 2.0, p * optimizer_state_bytes(w.optimizer, 2.0)
+    master = const("mixed_precision_master_bytes") if w.master_weights else 0.0
+    return p * 2.0, p * 2.0, p * (optimizer_state_bytes(w.optimizer) + master)
 
 
 def memory_bytes(w: Workload, n_gpus: int = 1) -> MemoryBytes:
     """Memory per GPU, by component (see the module docstring for the formulas).
 
-    ZeRO (Rajbhandari et al. 2020, §5): stage 1 shards optimizer states, stage 2 also
-    gradients, stage 3 also the weights, each ÷ n. FSDP full-shard is stage 3. Inference with
-    n GPUs is tensor parallel (Shoeybi et al. 2019): weights and KV cache ÷ n.
+    Model states divide over tensor × pipeline parallel GPUs (Megatron-LM, Shoeybi et al. 2019;
+    Narayanan et al. 2021). ZeRO over the data-parallel GPUs (Rajbhandari et al. 2020, §5):
+    stage 1 shards optimizer states, stage 2 also gradients, stage 3 also the weights (+ the
+    all-gathered unit being computed and the one prefetched). FSDP full-shard is stage 3.
+    Inference with n GPUs is tensor parallel: weights and KV heads ÷ n.
     """
-    n = max(int(n_gpus), 1)
-    z = w.zero_stage if n > 1 else 0
+    tp, pp, dp = parallel_layout(w, n_gpus)
+    split = tp * pp
+    st = settings(w)
+    z = w.zero_stage if dp > 1 else 0
     pb = param_breakdown(w.model)
-    weights = quantized_weight_bytes(w, pb)
     grads = opt = acts = kv = 0.0
     if w.task == "inference":
-        weights /= n
-        kv = kv_cache_bytes(w) / n
-        acts = _inference_activation_bytes(w)
+        weights = quantized_weight_bytes(w, pb) / split
+        kv = kv_cache_bytes(w) / _kv_shards(w, tp) / pp
+        acts = _inference_activation_bytes(w, tp)
     else:
-        if w.adapters:
-            trainable = lora_params(w)
-            adapter_bytes = 4.0  # PEFT keeps adapters in fp32 (autocast_adapter_dtype=True)
-            weights += trainable * adapter_bytes
-            grads = trainable * adapter_bytes
-            opt = trainable * const("optimizer_state_bytes")[w.optimizer]
-        else:
-            wb = 4.0 if w.precision == "fp32" else 2.0
-            master = const("mixed_precision_master_bytes") if wb < 4 and w.master_weights else 0.0
-            grads = pb.total * wb
-            opt = pb.total * (const("optimizer_state_bytes")[w.optimizer] + master)
-        if z >= 3:
-            weights /= n
-        if z >= 2:
-            grads /= n
+        weights, grads, opt = (x / split for x in _training_states(w, pb))
+        if w.optimizer_in_backward:
+            # each gradient is applied and freed as soon as it is computed (LOMO, Lv et al.
+            # 2023; torchtune optimizer_in_bwd): only the largest parameter's gradient is live
+            grads = min(grads, _largest_tensor(w) * grads / max(_trainable(w, pb), 1.0))
+        if w.paged_optimizer:
+            opt = 0.0  # paged to CPU RAM under memory pressure (QLoRA §3, bitsandbytes paged)
         if z >= 1:
-            opt /= n
+            opt /= dp
+        if z >= 2:
+            grads /= dp
+        if z >= 3:
+            weights = _sharded_weights(w, weights, dp, st)
+        weights, grads, opt = _offload(w, weights, grads, opt)
         if w.model.kind == "transformer":
             acts = transformer_activation_bytes(w)
         else:
             acts = _vision_activation_bytes(w)
-    context = (
-        w.cuda_context_gib if w.cuda_context_gib is not None else const("cuda_context_gib")
-    ) * BYTES_PER_GIB
-    frag = const("fragmentation_fraction") * (weights + grads + opt + acts + kv)
+    context = st.cuda_context_gib * BYTES_PER_GIB
+    frag = st.fragmentation * (weights + grads + opt + acts + kv)
     return MemoryBytes(weights, grads, opt, acts, kv, context, frag)
+
+
+def _trainable(w: Workload, pb: ParamBreakdown) -> float:
+    return lora_params(w) if w.adapters else pb.total
+
+
+def _largest_tensor(w: Workload) -> float:
+    """Parameters in the largest trained tensor (the embedding or one MLP matrix)."""
+    m = w.model
+    h = m.hidden or 0
+    if w.adapters:
+        return float(w.lora.rank * max(h, m.ffn)) if w.lora else 0.0
+    return float(max((m.vocab or 0) * h, m.ffn * h, 1))
+
+
+def _sharded_weights(w: Workload, weights: float, dp: int, st: Settings) -> float:
+    """ZeRO-3 / FSDP weights per GPU: the 1/dp shard plus two all-gathered blocks (the one
+    computing and the one prefetched; Zhao et al. 2023, FSDP §3.2). LitGPT's FSDP LoRA keeps the
+    gathered frozen weights (``replicate+shard``)."""
+    if w.adapters and st.multi_gpu_frozen == "replicate+shard":
+        return weights + weights / dp
+    if w.model.layers is None:  # no block structure known: the shard alone (ZeRO Fig. 1)
+        return weights / dp
+    unit = weights / (w.model.layers + (w.model.decoder_layers or 0))
+    return min(weights, weights / dp + 2 * unit)
+
+
+def _offload(w: Workload, weights: float, grads: float, opt: float) -> tuple[float, float, float]:
+    """CPU offload (ZeRO-Offload, Ren et al. 2021; ZeRO-Infinity; FSDP CPUOffload), with
+    DeepSpeed's own accounting (``estimate_zero3_model_states_mem_needs``): the GPU keeps a
+    working buffer of the largest layer (4 bytes per parameter) for gradients in flight.
+
+    optimizer: optimizer states, fp32 master weights and gradients live in CPU memory;
+    params: the weights too, so only the largest layer is resident on the GPU.
+    """
+    if w.cpu_offload == "none":
+        return weights, grads, opt
+    largest = _largest_tensor(w) * 4.0
+    opt = 0.0
+    grads = min(grads, largest)
+    if w.cpu_offload == "params":
+        weights = 0.0
+    return weights, grads, opt
 
 
 def vram_required_gib(workload: Workload | Any, n_gpus: int = 1) -> float:
@@ -464,7 +773,7 @@ def _vision_training_flops_per_sample(m: ModelSpec) -> float | None:
 
 @dataclass
 class SizingResult:
-    """What :func:`size` returns; ``as_dict()`` is the JSON shape of ``dlrig size --json``."""
+    """What :func:`size` returns; ``to_dict()`` is the JSON shape of ``dlrig size --json``."""
 
     workload: Workload
     chip: GpuChip | None
@@ -482,6 +791,7 @@ class SizingResult:
     prefill_tokens_per_s: float | None = None
     decode_tokens_per_s: float | None = None
     gpus_needed: int | None = None
+    parallelism: str | None = None
     system: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -525,7 +835,7 @@ class SizingResult:
             "tokens/s" if self.workload.model.kind == "transformer" else "samples/s"
         )
 
-    def as_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         w = self.workload
         rate, unit = self.throughput
         return {
@@ -540,6 +850,7 @@ class SizingResult:
                 "gradient_checkpointing": w.gradient_checkpointing,
                 "zero_stage": w.zero_stage,
                 "lora_rank": w.lora.rank if w.lora else None,
+                "framework": w.framework,
             },
             "gpu": None
             if self.chip is None
@@ -553,6 +864,7 @@ class SizingResult:
             "fits": self.fits,
             "shortfall_gib": None if self.shortfall_gib is None else round(self.shortfall_gib, 3),
             "gpus_needed": self.gpus_needed,
+            "parallelism": self.parallelism,
             "flops": self.flops,
             "effective_tflops": self.effective_tflops,
             "utilization": self.utilization,
@@ -580,8 +892,10 @@ def size(
     (``data.tokens`` / ``data.samples``); inference throughput needs the chip's bandwidth.
     """
     w = load_workload(workload)
-    if n_gpus < 1:
-        raise WorkloadError(f"n_gpus is {n_gpus}", "use at least 1 GPU")
+    if not 1 <= n_gpus <= MAX_SIZED_GPUS:
+        raise WorkloadError(
+            f"n_gpus is {n_gpus}", f"use 1 to {MAX_SIZED_GPUS:,} GPUs (the largest clusters)"
+        )
     scaling_efficiency(n_gpus, interconnect)  # validates the interconnect name
     if utilization is not None and not 0 < utilization <= 1:  # also without a chip
         raise WorkloadError(
@@ -623,7 +937,9 @@ def size(
         elif (per_sample := _vision_training_flops_per_sample(w.model)) is not None:
             result.training_tokens_per_s = tflops_to_flops(eff) / (per_sample * factor)
     if chip is not None and chip.vram_gib is not None:
-        result.gpus_needed = gpus_needed(w, chip.vram_gib)
+        layout = scale_out(w, chip.vram_gib)
+        if layout is not None:
+            result.gpus_needed, result.parallelism = layout
     result.system = system_requirements(w, mem, n_gpus, chip)
     result.notes = _notes(w, chip, result)
     return result
@@ -663,50 +979,98 @@ def _inference_rates(
             r.time_hours = seconds_to_hours(w.data.tokens / r.decode_tokens_per_s)
 
 
-def gpus_needed(w: Workload, vram_gib: float, max_gpus: int = 64) -> int | None:
-    """Fewest GPUs of ``vram_gib`` each that hold the workload (training with ZeRO-3 when more
-    than one is needed, inference tensor parallel); None when even ``max_gpus`` do not."""
-    for n in (1, 2, 4, 8, 16, 32, 64):
+GPU_COUNTS = (1, 2, 4, 8, 16, 32, 64)
+# Tensor parallelism stays inside one node (8 GPUs on NVLink); beyond that, pipeline stages
+# span nodes over InfiniBand (Narayanan et al. 2021, §3.3: "tensor model parallelism within a
+# multi-GPU server, pipeline model parallelism across servers").
+MAX_TENSOR_PARALLEL = 8
+
+
+def scale_out(w: Workload, vram_gib: float, max_gpus: int = 64) -> tuple[int, str] | None:
+    """(fewest GPUs of ``vram_gib`` each that hold the workload, the parallelism used), or None
+    when even ``max_gpus`` do not. Training shards with ZeRO-3 / FSDP; inference is tensor
+    parallel within a node, then pipeline parallel across nodes."""
+    for n in GPU_COUNTS:
         if n > max_gpus:
             break
-        trial = w if n == 1 or not w.trains else w.model_copy(update={"zero_stage": 3})
-        if bytes_to_gib(memory_bytes(trial, n).total) <= vram_gib:
-            return n
+        trial, label = _scaled(w, n)
+        if trial is None:
+            continue
+        try:
+            need = bytes_to_gib(memory_bytes(trial, n).total)
+        except WorkloadError:
+            continue
+        if need <= vram_gib:
+            return n, label
     return None
+
+
+def _scaled(w: Workload, n: int) -> tuple[Workload | None, str]:
+    """The workload laid out on ``n`` GPUs, and a label for it."""
+    if n == 1:
+        return w.model_copy(update={"tensor_parallel": 1, "pipeline_parallel": 1}), "1 GPU"
+    if w.trains:
+        if w.tensor_parallel * w.pipeline_parallel > 1:
+            return (w if n % (w.tensor_parallel * w.pipeline_parallel) == 0 else None), (
+                f"TP {w.tensor_parallel} × PP {w.pipeline_parallel} × DP"
+            )
+        return w.model_copy(update={"zero_stage": 3}), f"ZeRO-3 / FSDP × {n}"
+    heads = w.model.heads or 1
+    tp = min(n, MAX_TENSOR_PARALLEL)
+    while tp > 1 and heads % tp:
+        tp //= 2
+    pp = n // tp
+    layers = w.model.layers or pp
+    if pp > layers:
+        return None, ""
+    label = f"tensor parallel {tp}" + (f" × pipeline {pp}" if pp > 1 else "")
+    return w.model_copy(update={"tensor_parallel": tp, "pipeline_parallel": pp}), label
+
+
+def gpus_needed(w: Workload, vram_gib: float, max_gpus: int = 64) -> int | None:
+    """Fewest GPUs of ``vram_gib`` each that hold the workload (see :func:`scale_out`)."""
+    found = scale_out(w, vram_gib, max_gpus)
+    return None if found is None else found[0]
 
 
 def system_requirements(
     w: Workload, mem: MemoryBytes, n_gpus: int, chip: GpuChip | None
 ) -> dict[str, float]:
-    """System RAM, CPU threads and storage (constants: cpu_threads_per_gpu, system_ram_base_gib,
-    bytes_per_token_stored, bytes_per_image_stored, checkpoints_kept).
+    """System RAM, CPU threads and storage, each from the workload (constants in
+    ``sizing_data/constants.yaml``: system_ram_base_gib, ram_per_largest_gpu,
+    ram_per_loader_worker_gib, dataset_cache_max_gib, loader_prefetch_batches,
+    cpu_threads_per_gpu, bytes_per_token_stored, bytes_per_image_stored, checkpoints_kept).
 
-    RAM ≥ total VRAM (Dettmers' hardware guide: at least the GPU memory, for pinned staging and
-    checkpoint loading) and ≥ the 16-bit weights, plus a base for the OS and data loaders.
-    Storage: the dataset plus ``checkpoints_kept`` checkpoints (weights + optimizer states).
+    RAM = OS base + max(largest GPU's memory (Dettmers' hardware guide: RAM ≥ the largest GPU),
+    one copy of the checkpoint being loaded or saved) + pinned staging of the prefetched
+    batches + data-loader workers + page cache for a small dataset + whatever the workload
+    offloads to the CPU (ZeRO-Offload states, offloaded activations). Not a multiple of the
+    total VRAM: each GPU's process streams its own batches and shards.
+    Storage: the dataset, the base model download and ``checkpoints_kept`` checkpoints.
     """
     per_gpu_gib = bytes_to_gib(mem.total)
-    vram_gib = chip.vram_gib if chip is not None and chip.vram_gib else per_gpu_gib
+    largest_gib = chip.vram_gib if chip is not None and chip.vram_gib else per_gpu_gib
     pb = param_breakdown(w.model)
-    weights16_gib = bytes_to_gib(pb.total * 2)
-    ram = max(vram_gib * n_gpus, weights16_gib) + float(const("system_ram_base_gib"))
+    stored = quantized_weight_bytes(w, pb) if not w.trains or w.adapters else pb.total * 2.0
+    load_gib = bytes_to_gib(stored)
     threads = int(const("cpu_threads_per_gpu")[w.model.kind]) * n_gpus + 2
-    dataset_gb = 0.0
+    dataset_gb = _dataset_gb(w)
+    ram = float(const("system_ram_base_gib"))
+    ram += max(largest_gib * float(const("ram_per_largest_gpu")), load_gib)
+    ram += bytes_to_gib(_batch_bytes(w) * n_gpus * float(const("loader_prefetch_batches")))
+    ram += (threads - 2) * float(const("ram_per_loader_worker_gib"))
     if w.trains:
-        if w.model.kind == "transformer":
-            tokens = w.data.tokens or (
-                w.data.samples * w.seq_len if w.data.samples is not None else 0.0
-            )
-            per_tok = const("bytes_per_token_stored") * (2 if (w.model.vocab or 0) > 65536 else 1)
-            dataset_gb = bytes_to_gb(tokens * per_tok)
-        elif w.data.samples is not None:
-            dataset_gb = bytes_to_gb(w.data.samples * const("bytes_per_image_stored"))
+        ram += min(dataset_gb * BYTES_PER_GB / BYTES_PER_GIB, float(const("dataset_cache_max_gib")))
+        ram += bytes_to_gib(_offloaded_bytes(w, pb))
     if w.trains:
-        # full training: 16 bytes/param (ZeRO); LoRA: fp32 adapters + AdamW states
+        # full training: 16 bytes/param (ZeRO); LoRA: adapters + AdamW states
         ckpt_bytes = lora_params(w) * (4 + 8) if w.adapters else pb.total * 16
+        ckpt_bytes *= const("checkpoints_kept")
+        if w.task != "train":
+            ckpt_bytes += pb.total * 2.0  # the base model being fine-tuned, downloaded
     else:
         ckpt_bytes = quantized_weight_bytes(w, pb)
-    checkpoints_gb = bytes_to_gb(ckpt_bytes * (const("checkpoints_kept") if w.trains else 1))
+    checkpoints_gb = bytes_to_gb(ckpt_bytes)
     return {
         "ram_gib": round(ram, 1),
         "cpu_threads": threads,
@@ -714,6 +1078,41 @@ def system_requirements(
         "checkpoints_gb": round(checkpoints_gb, 1),
         "storage_gb": round(dataset_gb + checkpoints_gb, 1),
     }
+
+
+def _dataset_gb(w: Workload) -> float:
+    if not w.trains:
+        return 0.0
+    if w.model.kind == "transformer":
+        tokens = w.data.tokens or (w.data.samples * w.seq_len if w.data.samples is not None else 0)
+        per_tok = const("bytes_per_token_stored") * (2 if (w.model.vocab or 0) > 65536 else 1)
+        return bytes_to_gb(tokens * per_tok)
+    if w.data.samples is not None:
+        return bytes_to_gb(w.data.samples * const("bytes_per_image_stored"))
+    return 0.0
+
+
+def _batch_bytes(w: Workload) -> float:
+    """One micro-batch as the data loader hands it over: int64 token ids and labels, or fp32
+    images (3 × size²)."""
+    if w.model.kind == "transformer":
+        return w.micro_batch * w.seq_len * 8.0 * 2
+    side = w.model.image_size or 224
+    return w.micro_batch * 3 * side * side * 4.0
+
+
+def _offloaded_bytes(w: Workload, pb: ParamBreakdown) -> float:
+    """Bytes the workload keeps in CPU memory instead of the GPU."""
+    total = 0.0
+    if w.cpu_offload != "none" or w.paged_optimizer:
+        _, grads, opt = _training_states(w, pb)
+        total += opt + (grads if w.cpu_offload != "none" else 0.0)
+        if w.cpu_offload == "params":
+            total += _training_states(w, pb)[0]
+    if settings(w).activation_offload and w.model.kind == "transformer":
+        m = w.model
+        total += (m.layers or 0) * w.seq_len * w.micro_batch * (m.hidden or 0) * _act_bytes(w)
+    return total
 
 
 def _notes(w: Workload, chip: GpuChip | None, r: SizingResult) -> list[str]:
@@ -771,12 +1170,16 @@ def rank_chips(
 ) -> list[dict[str, Any]]:
     """One row per chip: fits, perf (tokens/s, samples/s or TFLOPS), price, perf/$ and perf/W.
 
-    Without a workload, perf is the chip's dense 16-bit TFLOPS. ``sort``: fit (fitting chips
-    first, then fastest), perf, price (cheapest first), perf-per-dollar, perf-per-watt. Chips
+    Without a workload, perf is the chip's dense 16-bit TFLOPS. ``sort``: fit (fastest
+    first), perf, price (cheapest first), perf-per-dollar, perf-per-watt. Every order puts the
+    chips that hold the workload on ``n_gpus`` first, then those that need more GPUs (fewest
+    first; ``gpus_needed`` and ``parallelism`` say how many and how), then the rest. Chips
     without a price sort last on the price keys.
     """
-    if n_gpus < 1:
-        raise InputError(f"gpus is {n_gpus}", "use at least 1 GPU")
+    if not 1 <= n_gpus <= MAX_SIZED_GPUS:
+        raise InputError(
+            f"gpus is {n_gpus}", f"use 1 to {MAX_SIZED_GPUS:,} GPUs (the largest clusters)"
+        )
     if sort not in RANK_SORT_KEYS:
         raise InputError(
             f"unknown sort key '{sort}'", "choose one of: " + ", ".join(RANK_SORT_KEYS)
@@ -809,6 +1212,7 @@ def rank_chips(
                 perf=rate,
                 perf_unit=unit,
                 gpus_needed=r.gpus_needed,
+                parallelism=r.parallelism,
             )
         perf = row["perf"]
         price = chip.launch_price_usd
@@ -824,40 +1228,26 @@ def rank_chips(
         return -v if v is not None else float("inf")
 
     def key(row: dict[str, Any]) -> tuple[Any, ...]:
+        # a chip that fits always ranks above one that does not, whatever the sort key
         fit_rank = {True: 0, None: 1, False: 2}[row["fits"]]
+        needed = row.get("gpus_needed") or (10**6 if row["fits"] is False else 0)
+        head = (fit_rank, needed if row["fits"] is False else 0)
         if sort == "perf":
-            return (neg(row["perf"]), fit_rank, row["name"])
+            return (*head, neg(row["perf"]), row["name"])
         if sort == "price":
             price = row["price_usd"]
-            return (price is None, price or 0.0, fit_rank, row["name"])
+            return (*head, price is None, price or 0.0, row["name"])
         if sort == "perf-per-dollar":
             return (
+                *head,
                 row["perf_per_1000_usd"] is None,
                 neg(row["perf_per_1000_usd"]),
-                fit_rank,
+                row["price_usd"] is None,  # unpriced chips last, as the docstring says
                 row["name"],
             )
         if sort == "perf-per-watt":
-            return (neg(row["perf_per_watt"]), fit_rank, row["name"])
-        return (fit_rank, neg(row["perf"]), row["price_usd"] is None, row["name"])
+            return (*head, neg(row["perf_per_watt"]), row["name"])
+        return (*head, neg(row["perf"]), row["price_usd"] is None, row["name"])
 
     rows.sort(key=key)
     return rows
-
-
-def gpu_ranking(
-    chips: list[GpuChip],
-    w: Workload | None,
-    n_gpus: int = 1,
-    interconnect: str = "pcie",
-    utilization: float | None = None,
-    sort: str = "fit",
-) -> dict[str, Any]:
-    """The JSON ``dlrig gpus --json`` prints: the workload, the sort and the ranked rows."""
-    rows = rank_chips(chips, w, n_gpus, interconnect, utilization, sort)
-    return {
-        "workload": None if w is None else w.describe(),
-        "n_gpus": n_gpus,
-        "sort": sort,
-        "gpus": rows,
-    }

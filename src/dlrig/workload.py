@@ -12,6 +12,10 @@ A workload is a YAML file or a mapping with the same fields as the ``dlrig size`
     zero_stage: 0              # 0-3 (DeepSpeed ZeRO); fsdp: true is stage 3
     lora: {rank: 16, targets: [q_proj, k_proj, v_proj, o_proj]}
     data: {tokens: 1e9, epochs: 1}   # or samples: 1281167
+    framework: torchtune       # named profile of defaults (sizing_data/frameworks.yaml)
+
+Framework-dependent settings (mixed_precision, adapter_dtype, loss, ...) default to None: the
+framework profile fills them (docs/sizing.md lists each profile's defaults and sources).
 
 Model presets (``sizing_data/models.yaml``) carry the numbers of each model's published config
 and a source. Bad input raises :class:`~dlrig.errors.WorkloadError` with a hint.
@@ -23,10 +27,18 @@ from collections.abc import Mapping
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from dlrig.errors import WorkloadError
 
@@ -34,6 +46,24 @@ Task = Literal["train", "finetune", "lora", "qlora", "inference"]
 Precision = Literal["fp32", "bf16", "fp16", "fp8", "int8", "int4"]
 Optimizer = Literal["adamw", "adamw8bit", "sgd", "adafactor"]
 ModelKind = Literal["transformer", "vision", "diffusion"]
+Framework = Literal[
+    "hf-trainer", "torchtune", "deepspeed", "fsdp", "litgpt", "unsloth", "vllm", "llama.cpp"
+]
+MixedPrecision = Literal["amp", "master", "pure"]
+AdapterDtype = Literal["fp32", "bf16", "fp16"]
+LossImpl = Literal["full", "chunked", "fused"]
+Offload = Literal["none", "optimizer", "params"]
+
+FRAMEWORKS: tuple[str, ...] = (
+    "hf-trainer",
+    "torchtune",
+    "deepspeed",
+    "fsdp",
+    "litgpt",
+    "unsloth",
+    "vllm",
+    "llama.cpp",
+)
 
 TASKS: tuple[str, ...] = ("train", "finetune", "lora", "qlora", "inference")
 PRECISIONS: tuple[str, ...] = ("fp32", "bf16", "fp16", "fp8", "int8", "int4")
@@ -63,6 +93,8 @@ _OPTIMIZER_ALIASES = {
     "adamw-8bit": "adamw8bit",
     "adamw_8bit": "adamw8bit",
     "paged_adamw_8bit": "adamw8bit",
+    "paged_adamw_32bit": "adamw",
+    "paged_adamw": "adamw",
     "sgd-momentum": "sgd",
     "sgdm": "sgd",
 }
@@ -75,6 +107,20 @@ _TASK_ALIASES = {
     "infer": "inference",
     "serve": "inference",
     "generate": "inference",
+}
+_FRAMEWORK_ALIASES = {
+    "hf": "hf-trainer",
+    "transformers": "hf-trainer",
+    "trainer": "hf-trainer",
+    "huggingface": "hf-trainer",
+    "peft": "hf-trainer",
+    "trl": "hf-trainer",
+    "lit-gpt": "litgpt",
+    "ds": "deepspeed",
+    "llamacpp": "llama.cpp",
+    "llama-cpp": "llama.cpp",
+    "ollama": "llama.cpp",
+    "pytorch-fsdp": "fsdp",
 }
 # Linear modules LoRA can target in a transformer block (HF / PEFT names).
 LORA_MODULES: tuple[str, ...] = (
@@ -89,8 +135,53 @@ LORA_MODULES: tuple[str, ...] = (
 _LORA_ALIASES = {"all-linear": LORA_MODULES, "all": LORA_MODULES, "attention": LORA_MODULES[:4]}
 
 
+# Upper bounds on workload numbers: far above any real model or run (our judgement), low enough
+# that every product the sizing formulas form stays a finite float. A number field not listed
+# here is bounded by MAX_WORKLOAD_NUMBER (dimensions, head counts, ranks, parallel degrees).
+MAX_WORKLOAD_NUMBER = 10_000_000
+_UPPER: dict[str, float] = {
+    "params": 1e15,  # 1,000x the largest published dense models
+    "vision_params": 1e15,
+    "tokens": 1e18,
+    "samples": 1e18,
+    "epochs": 1e6,
+    "context": 1e8,
+    "sequence": 1e8,
+    "decoder_sequence": 1e8,
+    "prompt_tokens": 1e8,
+    "new_tokens": 1e8,
+    "micro_batch": 1e6,
+    "layers": 1e5,
+    "decoder_layers": 1e5,
+    "forward_gflops": 1e12,
+    "activation_mib_per_sample": 1e9,
+    "cuda_context_gib": 1024,
+}
+MAX_WORKLOAD_VALUES = 5_000  # values in a workload file after alias expansion
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """Fields forbid unknown keys; numbers are finite and bounded, whole numbers strict
+    (``micro_batch: true`` or ``4.5`` is refused, not read as 1 or 4)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _plain_number(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields.get(info.field_name or "")
+        if field is None:
+            return value
+        kinds = set(get_args(field.annotation)) or {field.annotation}
+        if not kinds & {int, float}:
+            return value
+        if isinstance(value, bool):
+            raise ValueError(f"must be a number, not {str(value).lower()}")
+        if isinstance(value, int | float):
+            limit = _UPPER.get(info.field_name or "", MAX_WORKLOAD_NUMBER)
+            if abs(value) > limit:  # also NaN is refused (allow_inf_nan), after this check
+                raise ValueError(f"must be at most {limit:,.0f}")
+        return value
 
 
 class ModelSpec(_Strict):
@@ -103,7 +194,7 @@ class ModelSpec(_Strict):
     name: str = "custom model"
     aliases: tuple[str, ...] = ()
     kind: ModelKind = "transformer"
-    arch: Literal["gpt2", "bert", "llama", "qwen2", "generic"] = "generic"
+    arch: Literal["gpt2", "bert", "llama", "qwen2", "t5", "generic"] = "generic"
     params: float | None = Field(default=None, gt=0)
     layers: int | None = Field(default=None, ge=1)
     hidden: int | None = Field(default=None, ge=1)
@@ -114,6 +205,17 @@ class ModelSpec(_Strict):
     context: int | None = Field(default=None, ge=1)
     mlp: Literal["gelu", "swiglu"] = "gelu"
     tie_embeddings: bool = False
+    decoder_layers: int | None = Field(
+        default=None, ge=1, description="encoder-decoder: decoder blocks (layers = encoder)"
+    )
+    experts: int | None = Field(default=None, ge=1, description="MoE: experts per MoE layer")
+    experts_per_token: int | None = Field(default=None, ge=1, description="MoE: routed top-k")
+    vision_params: float | None = Field(
+        default=None, gt=0, description="vision-language: vision tower + projector parameters"
+    )
+    image_tokens: int | None = Field(
+        default=None, ge=1, description="vision-language: LLM tokens one image becomes"
+    )
     forward_gflops: float | None = Field(
         default=None, gt=0, description="FLOPs per sample, forward (vision/diffusion)"
     )
@@ -132,9 +234,24 @@ class ModelSpec(_Strict):
                 raise ValueError(f"hidden {self.hidden} is not divisible by heads {self.heads}")
             if self.kv_heads is not None and self.heads is not None and self.kv_heads > self.heads:
                 raise ValueError(f"kv_heads {self.kv_heads} exceeds heads {self.heads}")
+            if self.experts_per_token is not None and (
+                self.experts is None or self.experts_per_token > self.experts
+            ):
+                raise ValueError("experts_per_token needs experts and must not exceed it")
         elif self.params is None:
             raise ValueError(f"a {self.kind} model needs params")
         return self
+
+    @property
+    def is_moe(self) -> bool:
+        return (self.experts or 1) > 1
+
+    @property
+    def active_experts(self) -> int:
+        """Experts each token passes through (1 for a dense model)."""
+        if not self.is_moe:
+            return 1
+        return self.experts_per_token or 1
 
     @property
     def ffn(self) -> int:
@@ -162,6 +279,7 @@ class ModelSpec(_Strict):
 class LoraSpec(_Strict):
     rank: int = Field(default=16, ge=1)
     alpha: float | None = None
+    dropout: float = Field(default=0.0, ge=0, lt=1, description="lora_dropout (PEFT default 0)")
     targets: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
 
 
@@ -175,6 +293,10 @@ class InferenceSpec(_Strict):
     prompt_tokens: int = Field(default=512, ge=1)
     new_tokens: int = Field(default=256, ge=1)
     kv_precision: Precision | None = None
+    full_logits: bool | None = Field(
+        default=None,
+        description="prefill computes logits for every prompt token (None: framework default)",
+    )
 
 
 class Workload(_Strict):
@@ -187,13 +309,27 @@ class Workload(_Strict):
     micro_batch: int = Field(default=1, ge=1)
     sequence: int | None = Field(default=None, ge=1, description="tokens per sequence")
     gradient_checkpointing: bool = False
-    attention: Literal["flash", "eager"] = "flash"
+    attention: Literal["flash", "sdpa", "eager"] = "flash"
     dropout: bool = False
     vocab_logits: bool = Field(
         default=True, description="language-model head over the vocabulary (False: classifier)"
     )
     zero_stage: int = Field(default=0, ge=0, le=3)
     master_weights: bool = True
+    framework: Framework | None = None
+    mixed_precision: MixedPrecision | None = None
+    adapter_dtype: AdapterDtype | None = None
+    paged_optimizer: bool = False
+    loss: LossImpl | None = None
+    cpu_offload: Offload = "none"
+    optimizer_in_backward: bool = False
+    activation_offload: bool | None = None
+    tensor_parallel: int = Field(default=1, ge=1)
+    pipeline_parallel: int = Field(default=1, ge=1)
+    decoder_sequence: int | None = Field(
+        default=None, ge=1, description="encoder-decoder: target tokens per sample"
+    )
+    images: int = Field(default=0, ge=0, description="vision-language: images per sample")
     lora: LoraSpec | None = None
     data: DataSpec = DataSpec()
     inference: InferenceSpec = InferenceSpec()
@@ -208,7 +344,14 @@ class Workload(_Strict):
 
     @property
     def seq_len(self) -> int:
-        """Sequence length used for sizing: the workload's, else the model's context, else 2048."""
+        """Sequence length used for sizing: the workload's, else the model's context, else 2048.
+
+        A vision-language model's images add ``images × image_tokens`` tokens to the text.
+        """
+        return self.text_len + self.images * (self.model.image_tokens or 0)
+
+    @property
+    def text_len(self) -> int:
         if self.sequence is not None:
             return self.sequence
         if self.task == "inference":
@@ -287,7 +430,22 @@ _FIELD_HINTS = {
     "data.samples": "give a sample count above 0, e.g. 1281167 or 1.2M",
     "data.epochs": "give a number of epochs above 0, e.g. 1 or 0.5",
     "lora.rank": "give a LoRA rank of 1 or more, e.g. 16",
+    "framework": "framework is one of: " + ", ".join(FRAMEWORKS),
+    "mixed_precision": "mixed_precision is amp, master or pure (see docs/sizing.md)",
+    "adapter_dtype": "adapter_dtype is fp32, bf16 or fp16",
+    "loss": "loss is full, chunked or fused",
+    "cpu_offload": "cpu_offload is none, optimizer or params",
+    "tensor_parallel": "tensor_parallel must be a whole number ≥ 1",
+    "pipeline_parallel": "pipeline_parallel must be a whole number ≥ 1",
 }
+
+
+@cache
+def framework_profiles() -> dict[str, dict[str, Any]]:
+    """Framework name → its profile of defaults (``sizing_data/frameworks.yaml``)."""
+    text = (resources.files("dlrig") / "sizing_data" / "frameworks.yaml").read_text("utf-8")
+    data = yaml.safe_load(text) or {}
+    return {k: v for k, v in data.items() if isinstance(v, dict)}
 
 
 def load_workload(
@@ -332,15 +490,16 @@ def parse_workload_text(text: str, where: str = "workload") -> dict[str, Any]:
     WorkloadError (``where:LINE: not valid YAML``) on bad YAML, or when the text is not a
     mapping. Never reads a file, whatever the text says.
     """
+    from dlrig.textfile import TextError, parse_yaml
+
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        raise WorkloadError(
-            f"{where}{line}: not valid YAML ({getattr(exc, 'problem', exc)})",
-            "fix the YAML syntax (indentation, colons, quotes)",
-        ) from exc
+        data = parse_yaml(text, max_nodes=MAX_WORKLOAD_VALUES).data
+    except TextError as exc:
+        line = f":{exc.line}" if exc.line is not None else ""
+        message = exc.message
+        if message.startswith("invalid YAML: "):
+            message = f"not valid YAML ({message.removeprefix('invalid YAML: ')})"
+        raise WorkloadError(f"{where}{line}: {message}", exc.hint) from None
     return _mapping({} if data is None else data, where)
 
 
@@ -354,7 +513,7 @@ def _mapping(data: Any, where: str) -> dict[str, Any]:
 
 
 def workload_from_flags(
-    path: str | Path | None = None,
+    path: str | Path | Mapping[str, Any] | None = None,
     *,
     task: str | None = None,
     model: str | None = None,
@@ -368,15 +527,18 @@ def workload_from_flags(
     tokens: str | None = None,
     samples: str | None = None,
     epochs: float | None = None,
+    framework: str | None = None,
 ) -> Workload:
     """The workload of the ``dlrig size`` / ``dlrig gpus`` flags: the workload file at ``path``
-    (if any) with every flag that is not None laid over its fields.
+    (or the workload-file fields ``path`` maps) with every flag that is not None laid over.
 
-    The CLI and the web app's size and GPU pages both build their workload here.
+    Every front door of ``size`` and ``gpus`` builds its workload here (see dlrig.app).
     """
     data: dict[str, Any] = {}
     where = "workload"
-    if path is not None:
+    if isinstance(path, Mapping):
+        data = dict(path)
+    elif path is not None:
         where = str(path)
         data = _read_workload_file(
             path, "give a YAML workload file (see examples/workloads/), or --model PRESET"
@@ -391,6 +553,7 @@ def workload_from_flags(
         "sequence": seq,
         "gradient_checkpointing": checkpointing,
         "zero_stage": zero,
+        "framework": framework,
     }
     data.update({k: v for k, v in flags.items() if v is not None})
     if lora_rank is not None:
@@ -424,7 +587,11 @@ def workload_from_mapping(data: dict[str, Any], where: str = "workload") -> Work
     data["model"] = _model(data["model"], where)
     _canon(data, "task", _TASK_ALIASES)
     _canon(data, "precision", _PRECISION_ALIASES)
+    optimizer = data.get("optimizer")
+    if isinstance(optimizer, str) and optimizer.strip().lower().startswith("paged"):
+        data.setdefault("paged_optimizer", True)  # paged_adamw_8bit / paged_adamw_32bit
     _canon(data, "optimizer", _OPTIMIZER_ALIASES)
+    _canon(data, "framework", _FRAMEWORK_ALIASES)
     for key in ("batch", "batch_size"):
         if key in data and "micro_batch" not in data:
             data["micro_batch"] = data.pop(key)
@@ -450,6 +617,12 @@ def workload_from_mapping(data: dict[str, Any], where: str = "workload") -> Work
         data["lora"] = {}
     if data.get("task") == "qlora" and "precision" not in data:
         data["precision"] = "int4"
+    if data.get("task") == "qlora" and "gradient_checkpointing" not in data:
+        # QLoRA paper setup (artidoro/qlora: gradient_checkpointing=True by default)
+        data["gradient_checkpointing"] = True
+    profile = framework_profiles().get(str(data.get("framework")), {})
+    for key, value in (profile.get("workload") or {}).items():
+        data.setdefault(key, value)
     data_spec = data.get("data")
     if isinstance(data_spec, Mapping):
         data["data"] = {k: _number(v) for k, v in data_spec.items()}
@@ -562,10 +735,48 @@ def _check_feasible(w: Workload, where: str) -> None:
             f"{where}: LoRA sizing is supported for transformer models only",
             "use task: finetune for vision and diffusion models",
         )
+    _check_parallel(w, where)
     ctx = w.model.context
     seq = w.sequence
     if w.model.kind == "transformer" and seq is not None and ctx is not None and seq > ctx:
         raise WorkloadError(
             f"{where}: sequence {seq} exceeds {w.model.name}'s context {ctx}",
             f"use a sequence of at most {ctx} tokens",
+        )
+
+
+def _check_parallel(w: Workload, where: str) -> None:
+    """Offload, parallelism and multimodal inputs that cannot apply to this workload."""
+    if w.task == "inference" and (w.cpu_offload != "none" or w.paged_optimizer):
+        raise WorkloadError(
+            f"{where}: cpu_offload / paged_optimizer apply to training, not inference",
+            "drop them, or use a smaller precision (int8, int4) to fit the weights",
+        )
+    if w.optimizer_in_backward and w.zero_stage >= 2:
+        raise WorkloadError(
+            f"{where}: optimizer_in_backward cannot be combined with ZeRO stage {w.zero_stage}",
+            "use zero_stage 0 or 1 with optimizer_in_backward, or drop it",
+        )
+    heads = w.model.heads
+    if heads is not None and heads % w.tensor_parallel:
+        raise WorkloadError(
+            f"{where}: tensor_parallel {w.tensor_parallel} does not divide "
+            f"{w.model.name}'s {heads} attention heads",
+            "choose a tensor-parallel size that divides the head count (1, 2, 4, 8)",
+        )
+    layers = w.model.layers
+    if layers is not None and w.pipeline_parallel > layers:
+        raise WorkloadError(
+            f"{where}: pipeline_parallel {w.pipeline_parallel} exceeds {layers} layers",
+            f"use at most {layers} pipeline stages",
+        )
+    if w.images and not w.model.image_tokens:
+        raise WorkloadError(
+            f"{where}: images given, but {w.model.name} has no image_tokens",
+            "use a vision-language preset, or add model.image_tokens",
+        )
+    if w.decoder_sequence is not None and w.model.decoder_layers is None:
+        raise WorkloadError(
+            f"{where}: decoder_sequence given, but {w.model.name} is not an encoder-decoder",
+            "drop decoder_sequence, or give model.decoder_layers",
         )

@@ -33,7 +33,8 @@ from dlrig.errors import AmbiguousPartError, PartNotFoundError
 # FUZZY_SUGGEST_SCORE; a word is read as a misspelling of a catalog word at TYPO_SCORE.
 FUZZY_SUGGEST_SCORE = 55.0
 TYPO_SCORE = 82.0
-MAX_NAME_CHARS = 300
+# The longest name a user may give: real part names are under 120 characters.
+MAX_NAME_CHARS = 200
 
 _PUNCT = re.compile(r"[^a-z0-9]+")
 
@@ -310,12 +311,7 @@ class NameIndex(Generic[T]):
         preferred (the store: a curated part over its imported copies).
         """
         text = text.strip()
-        if len(text) > MAX_NAME_CHARS:
-            raise PartNotFoundError(
-                f"{what} name is {len(text):,} characters long",
-                f"write the part's name or catalog id (at most {MAX_NAME_CHARS} characters)",
-                [],
-            )
+        _check_length(text, what)
         if text in self._by_id:
             return Resolution(self._by_id[text])
         exact = self.exact(text)
@@ -500,6 +496,7 @@ class NameIndex(Generic[T]):
         """Records containing every word of ``text``; else those the resolver's word match
         accepts (retailer boilerplate dropped, misspellings read); else fuzzy matches above
         the suggestion bar (typos). ``limit=None``: all of them."""
+        _check_length(text, "search text")
         found = sorted(self.containing(text), key=lambda r: r.name)
         if not found:
             found = self.candidates(text)
@@ -546,6 +543,18 @@ def _note(text: str, query: ParsedName, cand: _Candidate[Any]) -> str:
         details.append("the part's name adds " + ", ".join(f"'{w}'" for w in cand.extra))
     tail = f" ({'; '.join(details)})" if details else ""
     return f"'{text}' matched as '{cand.record.name}'{tail}"
+
+
+def _check_length(text: str, what: str) -> None:
+    """Refuse a name far longer than any real one before fuzzy matching it (a 100 KB name
+    would cost seconds per catalog entry) — and without echoing it whole."""
+    if len(text) > MAX_NAME_CHARS:
+        from dlrig.textfile import short
+
+        raise PartNotFoundError(
+            f"{what} name '{short(text, 40)}' is longer than {MAX_NAME_CHARS} characters",
+            "give the part's catalog name or id (see `dlrig catalog search TEXT`)",
+        )
 
 
 def _ambiguous(text: str, what: str, names: Sequence[str]) -> AmbiguousPartError:

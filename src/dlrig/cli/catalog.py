@@ -6,8 +6,9 @@ from typing import Annotated, Any
 
 import typer
 
+from dlrig.cli.options import CatalogOpt, JsonOpt
 from dlrig.cli.output import print_json, stderr, stdout, table
-from dlrig.parts import Category, GpuChip, Part, parse_category
+from dlrig.parts import Category, GpuChip, Part
 
 catalog_app = typer.Typer(
     help="Browse the parts catalog (built-in, or an imported store with --catalog); import "
@@ -16,14 +17,6 @@ catalog_app = typer.Typer(
 )
 _catalog_state: dict[str, str | None] = {"catalog": None}
 
-CatalogOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--catalog",
-        help="Catalog store to use (default: $DLRIG_CATALOG, else the built-in catalog).",
-    ),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 CategoryOpt = Annotated[
     str | None,
     typer.Option(
@@ -187,29 +180,25 @@ def list_cmd(
       dlrig catalog list -c gpu -f 'vram_gib>=24' -f 'cooling=blower'
       dlrig catalog list -c psu --json
     """
-    from dlrig.report import part_dict
+    from dlrig.app import catalog as app_catalog
 
-    cat = parse_category(category) if category else None
+    req = app_catalog.PartsRequest.parse(category=category, filter=filter_, price_only=price_only)
     cat_obj = _open(catalog)
-    if price_only:
-        parts: list[Part] = getattr(cat_obj, "price_only_parts", lambda c: [])(cat)
-        if json_:
-            print_json([part_dict(p) for p in parts])
-        else:
-            stdout.print(
-                table(
-                    f"price-only rows ({len(parts)})",
-                    ["id", "name", "price", "date"],
-                    [[p.id, p.name, _price(p), p.price_date] for p in parts],
-                )
-            )
-        return
-    parts = cat_obj.list(cat, filter_ or [])
+    parts = app_catalog.run(req, cat_obj)
     if json_:
-        print_json([part_dict(p) for p in parts])
+        print_json(parts)
         return
-    render_parts(parts, "catalog " + cat_obj.name)
-    if not parts:
+    if price_only:
+        stdout.print(
+            table(
+                f"price-only rows ({len(parts.parts)})",
+                ["id", "name", "price", "date"],
+                [[p.id, p.name, _price(p), p.price_date] for p in parts.parts],
+            )
+        )
+        return
+    render_parts(parts.parts, "catalog " + cat_obj.name)
+    if not parts.parts:
         stdout.print("no parts match")
 
 
@@ -225,14 +214,13 @@ def show_cmd(
       dlrig catalog show "ASUS WS X299 SAGE"
       dlrig catalog show rtx-4090-fe --json
     """
-    from dlrig.report import part_detail
+    from dlrig.app import catalog as app_catalog
 
-    cat_obj = _open(catalog)
-    found = cat_obj.resolve(part)
+    detail = app_catalog.show(app_catalog.ShowRequest.parse(part=part), _open(catalog))
     if json_:
-        print_json(part_detail(found, cat_obj))
+        print_json(detail)
         return
-    chip = cat_obj.chip_of(found)
+    found, chip = detail.part, detail.chip
     stdout.print(_fields_table(f"{found.name} ({found.category.value})", found))
     if chip is not None:
         stdout.print(_fields_table(f"GPU chip: {chip.name}", chip))
@@ -243,8 +231,9 @@ def search_cmd(
     text: Annotated[str, typer.Argument(help="Words to look for in names and aliases.")],
     category: CategoryOpt = None,
     limit: Annotated[
-        int, typer.Option("--limit", min=0, help="Show at most N matches (0: all).")
-    ] = 20,
+        int | None,
+        typer.Option("--limit", min=0, help="Show at most N search matches (0: all; default 20)."),
+    ] = None,
     json_: JsonOpt = False,
     catalog: CatalogOpt = None,
 ) -> None:
@@ -254,21 +243,20 @@ def search_cmd(
       dlrig catalog search "rtx 4090"
       dlrig catalog search sage -c motherboard
     """
-    from dlrig.report import part_dict
+    from dlrig.app import catalog as app_catalog
 
-    cat = parse_category(category) if category else None
-    cat_obj = _open(catalog)
-    found = cat_obj.search(text, cat, limit=None)
-    parts = found if limit == 0 else found[:limit]
+    req = app_catalog.PartsRequest.parse(category=category, q=text, limit=limit)
+    found = app_catalog.run(req, _open(catalog))
+    parts, total = found.parts, found.total or len(found.parts)
     if json_:
-        print_json([part_dict(p) for p in parts])
+        print_json(found)
     elif not parts:
         stdout.print(f"nothing matches '{text}'", markup=False, highlight=False)
     else:
         render_parts(parts, f"search '{text}'")
-    if len(parts) < len(found):  # never cut the list silently
+    if len(parts) < total:  # never cut the list silently
         stderr.print(
-            f"showing {len(parts)} of {len(found)} matches; --limit 0 shows all, or add words "
+            f"showing {len(parts)} of {total} matches; --limit 0 shows all, or add words "
             "or --category to narrow the search",
             markup=False,
         )
@@ -320,10 +308,13 @@ def chips_cmd(json_: JsonOpt = False, catalog: CatalogOpt = None) -> None:
     Example:
       dlrig catalog chips --json
     """
-    chips: list[GpuChip] = _open(catalog).chips
+    from dlrig.app import catalog as app_catalog
+
+    specs = app_catalog.chips(_open(catalog))
     if json_:
-        print_json([c.model_dump(mode="json") for c in chips])
+        print_json(specs)
         return
+    chips: list[GpuChip] = specs.items
     stdout.print(
         table(
             "GPU chips (dense TFLOPS; fp16/bf16 = tensor with FP32 accumulate)",

@@ -8,32 +8,19 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.markup import escape
 
+from dlrig.app.check import CheckRequest
+from dlrig.app.importlist import ImportListRequest
+from dlrig.cli.options import CATALOG, JSON, JsonOpt, from_request, option
 from dlrig.cli.output import fmt_num, print_json, stderr, stdout, table
 
 if TYPE_CHECKING:
     from dlrig.rules.base import CheckResult
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
-CatalogOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--catalog",
-        help="Catalog store to use (default: $DLRIG_CATALOG, else the built-in catalog).",
-    ),
-]
-
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 
-def check_cmd(
-    file: Annotated[Path, typer.Argument(help="Build file (YAML or JSON).")],
-    json_: JsonOpt = False,
-    gpus: Annotated[
-        int | None,
-        typer.Option("--gpus", min=1, help="Check the build with N of its GPU instead."),
-    ] = None,
-    catalog: CatalogOpt = None,
-) -> None:
+@from_request(CheckRequest, JSON, CATALOG)
+def check_cmd(req: CheckRequest, json_: bool = False, catalog: str | None = None) -> None:
     """Check a build for deep-learning compatibility: every finding with its fix.
 
     Exit status: 0 no errors, 1 errors found, 2 bad input.
@@ -43,18 +30,14 @@ def check_cmd(
       dlrig check examples/warmachine.yaml --gpus 1
       dlrig check my-build.yaml --json
     """
-    from dlrig.buildfile import load_build
+    from dlrig.app import check
     from dlrig.catalog import open_catalog
-    from dlrig.rules import check
 
-    build = load_build(file, open_catalog(catalog))
-    if gpus is not None:
-        build = build.with_gpu_count(gpus)
-    result = check(build)
-    for note in build.resolved_fuzzy:  # the user should confirm a name matched by similarity
+    result = check.run(req, open_catalog(catalog))
+    for note in result.build.resolved_fuzzy:  # the user should confirm a fuzzy name match
         stderr.print(f"note: {note} (check that this is the part you mean)", markup=False)
     if json_:
-        print_json(result.to_dict())
+        print_json(result)
     else:
         render_check(result)
     if not result.ok:
@@ -65,7 +48,7 @@ def render_check(result: CheckResult) -> None:
     """The Rich report: findings with fixes, totals, unchecked rules."""
     from rich.text import Text
 
-    from dlrig.report import build_totals
+    from dlrig.rules.totals import build_totals
 
     build = result.build
     title = f"dlrig check: {build.name}" + (f" ({build.source})" if build.source else "")
@@ -128,11 +111,12 @@ def render_check(result: CheckResult) -> None:
                 style="bold red",
             )
         )
-    verdict = (
-        Text(f"✗ {n_err} error(s), {n_warn} warning(s)", style="bold red")
-        if n_err or result.missing_core
-        else Text(f"✓ no errors, {n_warn} warning(s)", style="bold green")
-    )
+    if n_err:
+        verdict = Text(f"✗ {n_err} error(s), {n_warn} warning(s)", style="bold red")
+    elif result.missing_core:
+        verdict = Text(f"no errors in what was checked, {n_warn} warning(s)", style="bold")
+    else:
+        verdict = Text(f"✓ no errors, {n_warn} warning(s)", style="bold green")
     stdout.print(verdict)
 
 
@@ -147,13 +131,14 @@ def rules_cmd(
       dlrig rules psu-headroom
       dlrig rules --json
     """
-    from dlrig.report import rule_dict
     from dlrig.rules import get_rule, iter_rules
 
     if slug is None:
         rules = list(iter_rules())
         if json_:
-            print_json([rule_dict(r) for r in rules])
+            from dlrig.app.catalog import RuleList
+
+            print_json(RuleList(rules))
             return
         stdout.print(
             table(
@@ -164,7 +149,7 @@ def rules_cmd(
         )
         return
     r = get_rule(slug)
-    d = rule_dict(r)
+    d = r.to_dict()
     if json_:
         print_json(d)
         return
@@ -174,14 +159,23 @@ def rules_cmd(
         stdout.print(f"\n[bold]{key.capitalize()}:[/bold] {escape(d[key])}", highlight=False)
 
 
+@from_request(
+    ImportListRequest,
+    option(
+        "output",
+        Annotated[
+            Path | None,
+            typer.Option("--output", "-o", help="Build file to write (default: stdout)."),
+        ],
+    ),
+    JSON,
+    CATALOG,
+)
 def import_list_cmd(
-    file: Annotated[Path, typer.Argument(help="PCPartPicker plain-text list ('-' for stdin).")],
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Build file to write (default: stdout).")
-    ] = None,
-    name: Annotated[str | None, typer.Option("--name", help="Build name.")] = None,
-    json_: JsonOpt = False,
-    catalog: CatalogOpt = None,
+    req: ImportListRequest,
+    output: Path | None = None,
+    json_: bool = False,
+    catalog: str | None = None,
 ) -> None:
     """Turn a PCPartPicker plain-text parts list into a build file.
 
@@ -194,24 +188,12 @@ def import_list_cmd(
     """
     import sys
 
+    from dlrig.app import importlist
     from dlrig.buildfile import dump_build, write_build
     from dlrig.catalog import open_catalog
-    from dlrig.errors import InputError
-    from dlrig.importlist import file_comments, import_list
+    from dlrig.importlist import file_comments
 
-    if str(file) == "-":
-        text = sys.stdin.read()
-    else:
-        from dlrig.textfile import read_text
-
-        text = read_text(
-            file,
-            "parts list (PCPartPicker: Markup → Text)",
-            lambda message, hint: InputError(f"{file}: {message}", hint),
-            "check the path of the exported parts list",
-        )
-    default_name = "parts list" if str(file) == "-" else file.stem
-    result = import_list(text, open_catalog(catalog), name=name or default_name, source=str(file))
+    result = importlist.run(req, open_catalog(catalog))
     comments = file_comments(result)
     if result.notes:  # names matched word by word: the user confirms them
         stderr.print("note: names matched word by word; check each is the part you mean:")

@@ -7,60 +7,37 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from dlrig.app.cost import CostRequest
+from dlrig.cli.options import CATALOG, JSON, from_request, option
 from dlrig.cli.output import fmt_num, print_json, stderr, stdout, table
 
 if TYPE_CHECKING:
     from dlrig.cost.tco import CostReport
 
 
+@from_request(
+    CostRequest,
+    option(
+        "plot",
+        Annotated[
+            Path | None,
+            typer.Option("--plot", help="Write the cumulative-cost chart to FILE.png or FILE.svg."),
+        ],
+    ),
+    option(
+        "top",
+        Annotated[int, typer.Option("--top", min=0, help="Cloud rows shown in the table.")],
+        12,
+    ),
+    JSON,
+    CATALOG,
+)
 def cost_cmd(
-    build_file: Annotated[Path, typer.Argument(help="Build file (YAML or JSON).")],
-    hours_per_day: Annotated[
-        float | None,
-        typer.Option(
-            "--hours-per-day",
-            help="Average hours a day the GPUs are busy (0-24; "
-            "default: the build file's cost.hours_per_day, else 24).",
-        ),
-    ] = None,
-    years: Annotated[
-        float | None, typer.Option("--years", help="Horizon in years (default 3).")
-    ] = None,
-    kwh_usd: Annotated[
-        float | None,
-        typer.Option("--kwh-usd", help="Electricity price in USD per kWh (default: US average)."),
-    ] = None,
-    versus: Annotated[
-        str, typer.Option("--vs", help="Compare with cloud, prebuilt or all.")
-    ] = "all",
-    workload: Annotated[
-        Path | None,
-        typer.Option(
-            "--workload",
-            help="Workload file: adds the cost of one training run (needs `dlrig size`).",
-        ),
-    ] = None,
-    run_hours: Annotated[
-        float | None,
-        typer.Option("--run-hours", help="Or: hours one training run takes on this build."),
-    ] = None,
-    prices: Annotated[
-        list[Path] | None,
-        typer.Option("--prices", help="Your own price list (CSV or YAML); repeatable."),
-    ] = None,
-    plot: Annotated[
-        Path | None,
-        typer.Option("--plot", help="Write the cumulative-cost chart to FILE.png or FILE.svg."),
-    ] = None,
-    top: Annotated[int, typer.Option("--top", min=0, help="Cloud rows shown in the table.")] = 12,
-    json_: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
-    catalog: Annotated[
-        str | None,
-        typer.Option(
-            "--catalog",
-            help="Catalog store to use (default: $DLRIG_CATALOG, else the built-in catalog).",
-        ),
-    ] = None,
+    req: CostRequest,
+    plot: Path | None = None,
+    top: int = 12,
+    json_: bool = False,
+    catalog: str | None = None,
 ) -> None:
     """Total cost of owning a build vs prebuilt workstations and cloud GPUs (same work).
 
@@ -72,27 +49,17 @@ def cost_cmd(
       dlrig cost build.yaml --vs cloud --kwh-usd 0.30 --plot cost.png
       dlrig cost build.yaml --prices my_quotes.csv --run-hours 72 --json
     """
+    from dlrig.app import cost
     from dlrig.catalog import open_catalog
-    from dlrig.cost import estimate_cost
 
-    report = estimate_cost(
-        build_file,
-        hours_per_day=hours_per_day,
-        years=years,
-        kwh_usd=kwh_usd,
-        versus=versus,
-        price_files=tuple(prices or ()),
-        run_hours=run_hours,
-        workload=workload,
-        catalog=open_catalog(catalog),
-    )
+    report = cost.run(req, open_catalog(catalog))
     if plot is not None:
         from dlrig.cost.plot import plot_cumulative
 
         written = plot_cumulative(report, plot)
         stderr.print(f"wrote {written}", markup=False, highlight=False)
     if json_:
-        print_json(report.to_dict())
+        print_json(report)
         return
     render(report, top)
 

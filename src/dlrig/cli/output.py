@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -16,19 +15,12 @@ stdout = Console(soft_wrap=False)
 stderr = Console(stderr=True)
 
 
-def print_json(data: Any) -> None:
-    """One JSON document on stdout (dates and sets serialised sensibly)."""
-    sys.stdout.write(json.dumps(data, indent=2, default=_default, ensure_ascii=False) + "\n")
+def print_json(result: Any) -> None:
+    """A result's JSON on stdout: :func:`dlrig.app.base.to_json`, byte for byte what the web
+    API answers."""
+    from dlrig.app.base import to_json
 
-
-def _default(obj: Any) -> Any:
-    if hasattr(obj, "isoformat"):
-        return obj.isoformat()
-    if isinstance(obj, set | frozenset | tuple):
-        return list(obj)
-    if hasattr(obj, "model_dump"):
-        return obj.model_dump(mode="json")
-    raise TypeError(f"cannot serialise {type(obj).__name__}")
+    sys.stdout.write(to_json(result) + "\n")
 
 
 def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Table:

@@ -6,88 +6,25 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from dlrig.build import Site
+from dlrig.app.plan import PlanRequest
+from dlrig.cli.options import CATALOG, JSON, from_request, option
 from dlrig.cli.output import fmt_num, print_json, stderr, stdout, table
 
 if TYPE_CHECKING:
     from dlrig.optimize import PlannedBuild, PlanResult
 
 
+@from_request(
+    PlanRequest,
+    option(
+        "output",
+        Annotated[str | None, typer.Option("--output", "-o", help="Write the build file here.")],
+    ),
+    JSON,
+    CATALOG,
+)
 def plan_cmd(
-    budget_usd: Annotated[
-        str | None,
-        typer.Option("--budget-usd", "-b", help="Budget in US dollars (7000, 7,000, $7k)."),
-    ] = None,
-    workload: Annotated[
-        str | None,
-        typer.Option("--workload", "-w", help="Workload YAML file or model preset."),
-    ] = None,
-    task: Annotated[
-        str | None, typer.Option("--task", help="train, finetune, lora, qlora or inference.")
-    ] = None,
-    objective: Annotated[
-        str,
-        typer.Option("--objective", help="throughput, vram, throughput-per-dollar or cost."),
-    ] = "throughput",
-    gpus: Annotated[
-        int | None, typer.Option("--gpus", "-n", help="Exactly this many GPUs.")
-    ] = None,
-    upgrade_to: Annotated[
-        int | None,
-        typer.Option("--upgrade-to", help="Board, case, PSU and cooling for this many GPUs."),
-    ] = None,
-    min_vram_gib: Annotated[
-        float | None, typer.Option("--min-vram-gib", help="Total VRAM at least (GiB).")
-    ] = None,
-    min_tflops: Annotated[
-        float | None, typer.Option("--min-tflops", help="Sustained TFLOPS at least.")
-    ] = None,
-    max_hours: Annotated[
-        float | None, typer.Option("--max-hours", help="Time-to-train target (with a workload).")
-    ] = None,
-    include: Annotated[
-        list[str] | None, typer.Option("--include", help="Part or brand to include (repeat).")
-    ] = None,
-    exclude: Annotated[
-        list[str] | None, typer.Option("--exclude", help="Part or brand to exclude (repeat).")
-    ] = None,
-    cooling: Annotated[
-        list[str] | None, typer.Option("--cooling", help="Allowed GPU cooling, e.g. blower.")
-    ] = None,
-    circuit: Annotated[
-        str | None, typer.Option("--circuit", help="Wall circuit VOLTSxAMPS (default 120x15).")
-    ] = None,
-    allow: Annotated[
-        list[str] | None, typer.Option("--allow", help="Warning rule the plan may trigger.")
-    ] = None,
-    alternatives: Annotated[
-        int, typer.Option("--alternatives", "-k", help="Next-best distinct builds.", min=0)
-    ] = 0,
-    frontier: Annotated[
-        bool, typer.Option("--frontier", help="Print the Pareto frontier of cost vs throughput.")
-    ] = False,
-    explain: Annotated[
-        bool, typer.Option("--explain/--no-explain", help="Find the binding constraints.")
-    ] = True,
-    output: Annotated[
-        str | None, typer.Option("--output", "-o", help="Write the build file here.")
-    ] = None,
-    json_: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
-    catalog: Annotated[
-        str | None,
-        typer.Option("--catalog", help="Catalog store (default: $DLRIG_CATALOG, else built-in)."),
-    ] = None,
-    time_limit: Annotated[
-        float, typer.Option("--time-limit", help="Solver time limit per solve (s).")
-    ] = 10.0,
-    part_price: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--part-price",
-            help="NAME=USD: your price for a part (e.g. a quote for a board the catalog has no "
-            "price for). Repeat for several parts.",
-        ),
-    ] = None,
+    req: PlanRequest, output: str | None = None, json_: bool = False, catalog: str | None = None
 ) -> None:
     """The best compatible build for a budget (and workload), proved optimal.
 
@@ -98,50 +35,19 @@ def plan_cmd(
       dlrig plan --budget-usd 20000 --frontier --circuit 230x16
       dlrig plan --budget-usd 40000 --part-price "ASUS Pro WS WRX90E-SAGE SE=1299"
     """
-    from dlrig.errors import InputError
-    from dlrig.optimize import plan
-    from dlrig.units import parse_usd
+    from dlrig.app import plan
+    from dlrig.catalog import open_catalog
 
     if output:
         _check_output(output)  # before the solve, not after it
-    quotes: dict[str, float] = {}
-    for item in part_price or ():
-        name, sep, usd = item.rpartition("=")
-        if not sep or not name.strip():
-            raise InputError(
-                f"--part-price '{item}' is not NAME=USD", "write e.g. --part-price 'RTX A6000=4650'"
-            )
-        quotes[name.strip()] = parse_usd(usd)
-
-    result = plan(
-        None if budget_usd is None else parse_usd(budget_usd),
-        workload,
-        objective=objective,
-        task=task,
-        gpus=gpus,
-        upgrade_to=upgrade_to,
-        min_vram_gib=min_vram_gib,
-        min_tflops=min_tflops,
-        max_hours=max_hours,
-        include=include or (),
-        exclude=exclude or (),
-        cooling=cooling or None,
-        site=Site.parse(circuit),
-        allow=allow or (),
-        alternatives=alternatives,
-        frontier=frontier,
-        explain=explain,
-        catalog=catalog,
-        part_prices=quotes,
-        time_limit_s=time_limit,
-    )
+    result = plan.run(req, open_catalog(catalog))
     if output and result.best is not None:
         from dlrig.buildfile import write_build
 
         path = write_build(result.best.build, output)
         stderr.print(f"wrote {path}", markup=False, highlight=False)
     if json_:
-        print_json(result.to_dict())
+        print_json(result)
     else:
         render(result)
     if result.best is None:

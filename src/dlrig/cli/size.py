@@ -7,62 +7,25 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.text import Text
 
+from dlrig.app.gpus import GpusRequest
+from dlrig.app.size import SizeRequest
+from dlrig.cli.options import CATALOG, JSON, from_request, option
 from dlrig.cli.output import fmt_num, print_json, stderr, stdout, table
 from dlrig.units import human_count, human_hours
 
 if TYPE_CHECKING:
     from dlrig.sizing import SizingResult
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
-CatalogOpt = Annotated[
-    str | None,
-    typer.Option("--catalog", help="Catalog store (default: $DLRIG_CATALOG, else built-in)."),
-]
-TaskOpt = Annotated[
-    str | None, typer.Option("--task", help="train, finetune, lora, qlora or inference.")
-]
-ModelOpt = Annotated[
-    str | None, typer.Option("--model", "-m", help="Model preset (see --list-models).")
-]
-PrecisionOpt = Annotated[
-    str | None, typer.Option("--precision", "-p", help="fp32, bf16, fp16, fp8, int8 or int4.")
-]
-OptimizerOpt = Annotated[
-    str | None, typer.Option("--optimizer", help="adamw, adamw8bit, sgd or adafactor.")
-]
-BatchOpt = Annotated[int | None, typer.Option("--batch", "-b", help="Micro-batch per GPU.")]
-SeqOpt = Annotated[int | None, typer.Option("--seq", "-s", help="Sequence length (tokens).")]
-CkptOpt = Annotated[
-    bool | None,
-    typer.Option("--checkpointing/--no-checkpointing", help="Gradient checkpointing."),
-]
-ZeroOpt = Annotated[int | None, typer.Option("--zero", help="ZeRO stage 0-3 (3 = FSDP).")]
-RankOpt = Annotated[int | None, typer.Option("--lora-rank", help="LoRA rank.")]
-TokensOpt = Annotated[
-    str | None, typer.Option("--tokens", help="Training tokens per epoch, e.g. 10B or 1e9.")
-]
-SamplesOpt = Annotated[
-    str | None, typer.Option("--samples", help="Training samples per epoch (vision).")
-]
-EpochsOpt = Annotated[float | None, typer.Option("--epochs", help="Epochs (default 1).")]
-GpusOpt = Annotated[int, typer.Option("--gpus", "-n", help="Number of GPUs.", min=1)]
-InterconnectOpt = Annotated[
-    str, typer.Option("--interconnect", help="pcie, pcie-switch, nvlink or network.")
-]
-UtilOpt = Annotated[
-    float | None,
-    typer.Option("--utilization", "-u", help="Model FLOPs utilisation (default 0.40)."),
-]
-
 
 def _list_models(json_: bool) -> None:
+    from dlrig.app.catalog import presets as all_presets
     from dlrig.sizing import count_params
-    from dlrig.workload import model_presets
 
-    presets = list(model_presets().values())
+    specs = all_presets()
     if json_:
-        print_json([m.model_dump(mode="json") for m in presets])
+        print_json(specs)
         return
+    presets = specs.items
     stdout.print(
         table(
             "model presets",
@@ -100,7 +63,12 @@ def render_size(r: SizingResult) -> None:
     if r.chip is not None and r.chip.vram_gib is not None:
         verdict = "yes" if r.fits else f"no — {r.shortfall_gib:.1f} GiB short"
         facts.append(["fits in " + f"{r.chip.vram_gib:g} GiB", verdict])
-        facts.append(["GPUs needed", r.gpus_needed if r.gpus_needed else "more than 64"])
+        facts.append(
+            [
+                "GPUs needed",
+                f"{r.gpus_needed} ({r.parallelism})" if r.gpus_needed else "more than 64",
+            ]
+        )
     if r.flops is not None:
         facts.append(["training FLOPs", f"{r.flops:.3g}"])
     if r.effective_tflops is not None:
@@ -127,33 +95,18 @@ def render_size(r: SizingResult) -> None:
         stderr.print(f"note: {note}", markup=False, highlight=False)
 
 
+@from_request(
+    SizeRequest,
+    option(
+        "list_models",
+        Annotated[bool, typer.Option("--list-models", help="List the model presets and exit.")],
+        False,
+    ),
+    JSON,
+    CATALOG,
+)
 def size_cmd(
-    workload: Annotated[
-        str | None, typer.Argument(help="Workload YAML file (or use --model and flags).")
-    ] = None,
-    gpu: Annotated[
-        str | None, typer.Option("--gpu", "-g", help="GPU chip (name or id, fuzzy matched).")
-    ] = None,
-    gpus: GpusOpt = 1,
-    interconnect: InterconnectOpt = "pcie",
-    utilization: UtilOpt = None,
-    task: TaskOpt = None,
-    model: ModelOpt = None,
-    precision: PrecisionOpt = None,
-    optimizer: OptimizerOpt = None,
-    batch: BatchOpt = None,
-    seq: SeqOpt = None,
-    checkpointing: CkptOpt = None,
-    zero: ZeroOpt = None,
-    lora_rank: RankOpt = None,
-    tokens: TokensOpt = None,
-    samples: SamplesOpt = None,
-    epochs: EpochsOpt = None,
-    list_models: Annotated[
-        bool, typer.Option("--list-models", help="List the model presets and exit.")
-    ] = False,
-    json_: JsonOpt = False,
-    catalog: CatalogOpt = None,
+    req: SizeRequest, list_models: bool = False, json_: bool = False, catalog: str | None = None
 ) -> None:
     """GPU memory, compute, time and system needs of a training or inference workload.
 
@@ -166,61 +119,18 @@ def size_cmd(
     if list_models:
         _list_models(json_)
         return
-    from dlrig.sizing import size
-    from dlrig.workload import workload_from_flags
+    from dlrig.app import size
+    from dlrig.catalog import open_catalog
 
-    w = workload_from_flags(
-        workload,
-        task=task,
-        model=model,
-        precision=precision,
-        optimizer=optimizer,
-        batch=batch,
-        seq=seq,
-        checkpointing=checkpointing,
-        zero=zero,
-        lora_rank=lora_rank,
-        tokens=tokens,
-        samples=samples,
-        epochs=epochs,
-    )
-    chip = None
-    if gpu is not None:
-        from dlrig.catalog import open_catalog
-
-        chip = open_catalog(catalog).gpu_chip(gpu)
-    result = size(w, chip, n_gpus=gpus, interconnect=interconnect, utilization=utilization)
+    result = size.run(req, open_catalog(catalog))
     if json_:
-        print_json(result.as_dict())
+        print_json(result)
         return
     render_size(result)
 
 
-def gpus_cmd(
-    workload: Annotated[
-        str | None, typer.Option("--workload", "-w", help="Workload YAML file.")
-    ] = None,
-    gpus: GpusOpt = 1,
-    interconnect: InterconnectOpt = "pcie",
-    utilization: UtilOpt = None,
-    sort: Annotated[
-        str, typer.Option("--sort", help="fit, perf, price, perf-per-dollar or perf-per-watt.")
-    ] = "fit",
-    task: TaskOpt = None,
-    model: ModelOpt = None,
-    precision: PrecisionOpt = None,
-    optimizer: OptimizerOpt = None,
-    batch: BatchOpt = None,
-    seq: SeqOpt = None,
-    checkpointing: CkptOpt = None,
-    zero: ZeroOpt = None,
-    lora_rank: RankOpt = None,
-    tokens: TokensOpt = None,
-    samples: SamplesOpt = None,
-    epochs: EpochsOpt = None,
-    json_: JsonOpt = False,
-    catalog: CatalogOpt = None,
-) -> None:
+@from_request(GpusRequest, JSON, CATALOG)
+def gpus_cmd(req: GpusRequest, json_: bool = False, catalog: str | None = None) -> None:
     """Every GPU chip in the catalog ranked for a workload: fit, speed, price, perf/$ and perf/W.
 
     Prices are launch prices (unknown ones sort last on price keys). Without a workload, chips
@@ -231,39 +141,25 @@ def gpus_cmd(
       dlrig gpus --model llama-3.1-8b --task inference --sort perf-per-dollar
       dlrig gpus --json
     """
+    from dlrig.app import gpus
     from dlrig.catalog import open_catalog
-    from dlrig.sizing import gpu_ranking
-    from dlrig.workload import workload_from_flags
 
-    w = None
-    if workload is not None or model is not None:
-        w = workload_from_flags(
-            workload,
-            task=task,
-            model=model,
-            precision=precision,
-            optimizer=optimizer,
-            batch=batch,
-            seq=seq,
-            checkpointing=checkpointing,
-            zero=zero,
-            lora_rank=lora_rank,
-            tokens=tokens,
-            samples=samples,
-            epochs=epochs,
-        )
-    ranking = gpu_ranking(open_catalog(catalog).chips, w, gpus, interconnect, utilization, sort)
+    ranking = gpus.run(req, open_catalog(catalog))
     if json_:
         print_json(ranking)
         return
-    rows = ranking["gpus"]
+    rows = ranking.gpus
     if not rows:
         stdout.print("the catalog has no GPU chips")
         return
     unit = rows[0]["perf_unit"]
-    title = f"GPU chips for {w.describe()}" if w else "GPU chips by dense 16-bit TFLOPS"
-    if gpus > 1:
-        title += f" ({gpus} per machine)"
+    title = (
+        f"GPU chips for {ranking.workload}"
+        if ranking.workload
+        else ("GPU chips by dense 16-bit TFLOPS")
+    )
+    if req.gpus > 1:
+        title += f" ({req.gpus} per machine)"
     stdout.print(
         table(
             title,
@@ -273,6 +169,7 @@ def gpus_cmd(
                 "VRAM GiB",
                 "needs GiB",
                 "fits",
+                "GPUs needed",
                 "time",
                 unit,
                 "launch $",
@@ -286,6 +183,7 @@ def gpus_cmd(
                     r["vram_gib"],
                     r["vram_needed_gib"],
                     {True: "yes", False: "no", None: "—"}[r["fits"]],
+                    _needed(r),
                     human_hours(r["time_hours"]),
                     fmt_num(r["perf"], 1),
                     "unknown" if r["price_usd"] is None else fmt_num(r["price_usd"], 0),
@@ -301,3 +199,13 @@ def gpus_cmd(
 def register(app: typer.Typer) -> None:
     app.command("size")(size_cmd)
     app.command("gpus")(gpus_cmd)
+
+
+def _needed(row: dict[str, Any]) -> str:
+    """'2 (tensor parallel 2)' for a chip that needs several; '—' without a workload."""
+    if row["fits"] is None:
+        return "—"
+    n = row.get("gpus_needed")
+    if n is None:
+        return "more than 64"
+    return str(n) if n == 1 else f"{n} ({row.get('parallelism')})"

@@ -26,13 +26,21 @@ the parts only.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from dlrig.cost import model
-from dlrig.cost.model import BreakEven, Electricity, Option, Usage
-from dlrig.cost.snapshot import Defaults, PriceSet, builtin_prices, defaults, is_stale
+from dlrig.cost import economics
+from dlrig.cost.economics import BreakEven, Electricity, Option, Usage
+from dlrig.cost.snapshot import (
+    Defaults,
+    PrebuiltSystem,
+    PriceSet,
+    builtin_prices,
+    defaults,
+    is_stale,
+)
 from dlrig.cost.throughput import throughput_tflops
 from dlrig.errors import BuildFileError, DlrigError, InputError
 from dlrig.rules import limits
@@ -108,7 +116,7 @@ class CostReport:
     own_throughput_tflops: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        months, series = model.timeline([self.own, *self.options], self.usage)
+        months, series = economics.timeline([self.own, *self.options], self.usage)
         inp = self.inputs
         elec = _electricity(inp)
         return {
@@ -303,7 +311,7 @@ def compare(
     resale = (
         inp.resale_fraction
         if inp.resale_fraction is not None
-        else model.resale_fraction(
+        else economics.resale_fraction(
             usage.years, d.resale_first_year_loss, d.resale_later_yearly_loss
         )
     )
@@ -328,7 +336,14 @@ def compare(
         )
     stale: list[str] = []
     if versus in ("prebuilt", "all"):
-        for sysm in prices.prebuilt:
+        matched, left_out = nearest_prebuilt(prices.prebuilt, inp.gpu_chips, catalog)
+        if left_out:
+            unchecked.append(
+                f"prebuilt: {left_out} system(s) left out of the comparison: their GPU count or "
+                "class is far from this build's (compare with your own quote: "
+                "cost.prebuilt_quote_usd in the build file, or --prices)"
+            )
+        for sysm in matched:
             old = is_stale(sysm.as_of, today, d.max_age_days)
             options.append(
                 Option(
@@ -405,7 +420,7 @@ def compare(
         usage=usage,
         own=own,
         options=options,
-        break_even={o.label: model.break_even(own, o, usage, inp.gpu_count) for o in options},
+        break_even={o.label: economics.break_even(own, o, usage, inp.gpu_count) for o in options},
         unchecked=unchecked,
         stale=stale,
         assumptions=_assumptions(inp, d, resale),
@@ -436,11 +451,16 @@ def workload_run_hours(build: Build, workload: Any, catalog: Catalog) -> float:
     return float(hours)
 
 
+# Longest run we price: 10 years of one machine busy around the clock.
+MAX_RUN_HOURS = 87_600.0
+
+
 def cost_per_run(report: CostReport, run_hours: float) -> dict[str, Any]:
     """Cost of one training run that takes ``run_hours`` on the owned machine."""
-    if not run_hours > 0:
+    if not 0 < run_hours <= MAX_RUN_HOURS:  # also NaN
         raise InputError(
-            f"a run must take more than 0 hours, got {run_hours:g}",
+            f"a run must take more than 0 and at most {MAX_RUN_HOURS:,.0f} hours, "
+            f"got {run_hours:g}",
             "give the hours one run takes on this build, e.g. --run-hours 72",
         )
     usage = report.usage
@@ -491,6 +511,55 @@ def check_chips(prices: PriceSet, catalog: Catalog) -> None:
                 f"{origin}: {what}: unknown GPU chip '{chip}'",
                 exc.hint or "list the chip ids with `dlrig catalog chips`",
             ) from None
+
+
+# How many prebuilt systems the comparison keeps: the nearest in GPU count, then in GPU class.
+PREBUILT_KEEP = 2
+
+
+def nearest_prebuilt(
+    systems: list[PrebuiltSystem], chips: list[GpuChip], catalog: Catalog
+) -> tuple[list[PrebuiltSystem], int]:
+    """The prebuilt systems comparable with a build of ``chips``, and how many were left out.
+
+    A 4-GPU vendor machine says nothing about a 1-GPU build, so systems are ranked by the
+    difference in GPU count, then by how far their GPU is from the build's (same chip first,
+    else the log-ratio of peak 16-bit tensor TFLOPS plus that of VRAM). User quotes
+    (``origin`` not builtin) are always kept: the user asked for them.
+    """
+    mine = [s for s in systems if s.origin != "builtin"]
+    shipped = [s for s in systems if s.origin == "builtin"]
+    if not chips or not shipped:
+        return systems, 0
+    n = len(chips)
+    main = max(chips, key=lambda c: c.bf16_tflops or c.fp16_tflops or 0.0)
+
+    def distance(s: PrebuiltSystem) -> tuple[int, float]:
+        count = abs((s.gpus or 1) - n)
+        other = _resolve_chip(catalog, s.chip) if s.chip else None
+        if other is None:
+            return count, math.inf
+        if other.id == main.id:
+            return count, 0.0
+        return count, _log_gap(_tensor16(main), _tensor16(other)) + _log_gap(
+            main.vram_gib, other.vram_gib
+        )
+
+    ranked = sorted(shipped, key=distance)
+    best_count = distance(ranked[0])[0]
+    keep = [s for s in ranked if distance(s)[0] == best_count][:PREBUILT_KEEP]
+    return [*keep, *mine], len(shipped) - len(keep)
+
+
+def _tensor16(chip: GpuChip) -> float | None:
+    return chip.bf16_tflops or chip.fp16_tflops
+
+
+def _log_gap(a: float | None, b: float | None) -> float:
+    """|ln(a/b)|, or 1.0 (a large gap) when either side is unknown."""
+    if not a or not b:
+        return 1.0
+    return abs(math.log(a / b))
 
 
 def _resolve_chip(catalog: Catalog, name: str) -> GpuChip | None:

@@ -9,7 +9,6 @@ of an infeasible request.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -104,8 +103,6 @@ class PlannedBuild:
     future_price_usd: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        from dlrig.report import check_result_dict
-
         b = self.build
         out: dict[str, Any] = {
             "name": b.name,
@@ -125,7 +122,7 @@ class PlannedBuild:
                 ]
                 for c in Category
             },
-            "check": check_result_dict(self.check),
+            "check": self.check.to_dict(),
             "workload": self.workload,
         }
         if self.future is not None:
@@ -133,7 +130,7 @@ class PlannedBuild:
                 "gpu_count": self.future.gpu_count,
                 "tflops": self.future_tflops,
                 "price_usd": self.future_price_usd,
-                "check": check_result_dict(self.future_check) if self.future_check else None,
+                "check": self.future_check.to_dict() if self.future_check else None,
             }
         return out
 
@@ -203,27 +200,35 @@ class PlanResult:
 
 
 # --- the request ---------------------------------------------------------------------------
-def _load_workload(workload: Any, task: str | None) -> tuple[Workload | None, Any]:
-    """(validated workload, what to write in the build file)."""
+def _load_workload(
+    workload: Any, task: str | None, precision: str | None = None
+) -> tuple[Workload | None, Any]:
+    """(validated workload, what to write in the build file); ``task`` and ``precision`` are
+    laid over the workload's own (a preset's default bf16 cannot serve 70B on small cards)."""
     if workload is None:
         return None, None
     from dlrig.workload import Workload, load_workload, workload_from_mapping
 
+    over = {k: v for k, v in (("task", task), ("precision", precision)) if v}
     if isinstance(workload, Workload):
+        if over:
+            data = {**workload.model_dump(mode="json", exclude_defaults=True), **over}
+            data["model"] = workload.model
+            return workload_from_mapping(data), {**data, "model": workload.model.id}
         return workload, workload.model_dump(mode="json", exclude_defaults=True)
     if isinstance(workload, Mapping):
-        data = dict(workload)
-        if task:
-            data["task"] = task
+        data = {**dict(workload), **over}
         return workload_from_mapping(data), data
     text = str(workload)
     if Path(text).exists():
         w = load_workload(Path(text))
-        if task:
-            w = w.model_copy(update={"task": task})
-            return w, {"model": w.model.id, "task": task}
+        if over:
+            from dlrig.workload import _read_workload_file
+
+            data = {**_read_workload_file(Path(text)), **over}
+            return workload_from_mapping(data, where=text), data
         return w, str(text)
-    data = {"model": text, **({"task": task} if task else {})}
+    data = {"model": text, **over}
     return workload_from_mapping(data, where="--workload"), data
 
 
@@ -611,6 +616,11 @@ class _Planner:
 
 
 # --- the public function ---------------------------------------------------------------------
+# Largest budget, VRAM, TFLOPS, hours or time limit the planner takes: far above any one machine,
+# low enough that its arithmetic (prices in cents as integers) cannot overflow.
+MAX_PLAN_NUMBER = 1e9
+
+
 def plan(
     budget_usd: float | None = None,
     workload: Any = None,
@@ -662,9 +672,10 @@ def plan(
         raise InputError(
             f"unknown objective '{objective}'", "choose one of: " + ", ".join(OBJECTIVES)
         )
-    if budget_usd is not None and not 0 < budget_usd < math.inf:  # also NaN
+    if budget_usd is not None and not 0 < budget_usd <= MAX_PLAN_NUMBER:  # also NaN
         raise InputError(
-            f"budget ${budget_usd:,.0f} is not a positive amount", "give a budget in USD, e.g. 7000"
+            f"budget ${budget_usd:,.6g} is not a positive amount up to ${MAX_PLAN_NUMBER:,.0f}",
+            "give a budget in USD, e.g. 7000",
         )
     for flag, value, least in (
         ("--min-vram-gib", min_vram_gib, 0.0),  # 0: no minimum
@@ -675,7 +686,7 @@ def plan(
         if value is None:
             continue
         ok = value >= least if least is not None else value > 0
-        if not ok or not value < math.inf:  # NaN fails both comparisons
+        if not ok or not value <= MAX_PLAN_NUMBER:  # NaN fails both comparisons
             what = "0 or more" if least is not None else "above 0"
             raise InputError(f"{flag} {value:g} is out of range", f"give {flag} {what}")
     if budget_usd is None and objective != "cost":
@@ -706,7 +717,7 @@ def plan(
     cat: _Catalog = catalog if isinstance(catalog, _Catalog) else open_catalog(catalog)
     if part_prices:  # the user's quotes for parts the catalog has no dated price for
         cat = cat.with_prices(part_prices)
-    w, workload_ref = _load_workload(workload, task)
+    w, workload_ref = _load_workload(workload, task, precision)
     prec = precision or (w.precision if w is not None else "bf16")
     if max_hours is not None:
         if w is None:

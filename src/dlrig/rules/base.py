@@ -129,6 +129,17 @@ class Finding:
     hint: str
     parts: tuple[str, ...]
 
+    def to_dict(self) -> dict[str, Any]:
+        """One finding of ``dlrig check --json``."""
+        return {
+            "rule": self.rule,
+            "slug": self.slug,
+            "severity": self.severity.value,
+            "message": self.message,
+            "hint": self.hint,
+            "parts": list(self.parts),
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class UncheckedRule:
@@ -159,6 +170,20 @@ class Rule:
     def sections(self) -> dict[str, str]:
         """The docstring split into 'summary', 'why', 'bad' and 'good'."""
         return _sections(self.doc)
+
+    def to_dict(self) -> dict[str, Any]:
+        """One rule of ``dlrig rules --json`` (and of the generated docs)."""
+        s = self.sections
+        return {
+            "rule": self.code,
+            "slug": self.slug,
+            "severity": self.severity.value,
+            "topic": self.topic,
+            "title": self.title,
+            "why": s["why"],
+            "bad": s["bad"],
+            "good": s["good"],
+        }
 
     def run(self, build: Build, ctx: Context) -> tuple[list[Finding], str | None]:
         """Findings, and the unchecked reason (None when the rule ran to the end)."""
@@ -222,12 +247,16 @@ class Context:
 
     @cached_property
     def placement(self) -> Placement:
-        """Where each GPU goes on the board (see limits.place_gpus)."""
-        from dlrig.rules.limits import place_gpus
+        """Where each GPU goes on the board (see limits.place_gpus): the build file's slot: and
+        riser: of each GPU are honoured."""
+        from dlrig.rules.limits import place_gpus, slot_position
 
         board = self.build.motherboard
         assert board is not None
-        return place_gpus(board, self.build.gpus)
+        units = self.build.gpu_units
+        pins = [None if u.slot is None else slot_position(board, u.slot) for u in units]
+        risers = [u.riser is not None for u in units]
+        return place_gpus(board, self.build.gpus, pins, risers)
 
     @cached_property
     def m2(self) -> M2Assignment:
@@ -249,11 +278,9 @@ class CheckResult:
 
     @property
     def ok(self) -> bool:
-        """No errors, and a complete build: a build without a CPU, board, PSU or case has not
-        been checked for what those parts decide, so it gets no pass."""
-        return not self.missing_core and not any(
-            f.severity is Severity.ERROR for f in self.findings
-        )
+        """No errors. A build without a CPU, board, PSU or case can still be ok (a partial build
+        on purpose); front ends then print no pass mark and name ``missing_core``."""
+        return not any(f.severity is Severity.ERROR for f in self.findings)
 
     @property
     def missing_core(self) -> list[str]:
@@ -278,9 +305,19 @@ class CheckResult:
         return {f.slug for f in self.findings if severity is None or f.severity is severity}
 
     def to_dict(self) -> dict[str, Any]:
-        from dlrig.report import check_result_dict
+        """The JSON object ``dlrig check --json`` prints (documented in docs/check.md)."""
+        from dlrig.rules.totals import build_totals
 
-        return check_result_dict(self)
+        return {
+            "ok": self.ok,
+            "missing_core": self.missing_core,
+            "build": self.build.name,
+            "findings": [f.to_dict() for f in self.findings],
+            "unchecked": [u.slug for u in self.unchecked],
+            "unchecked_reasons": {u.slug: u.reason for u in self.unchecked},
+            "totals": build_totals(self.build),
+            "resolved_fuzzy": list(self.build.resolved_fuzzy),
+        }
 
 
 def check(build: Build, rules: Iterable[str] | None = None) -> CheckResult:

@@ -10,7 +10,7 @@ from dlrig.rules.base import TOPICS, iter_rules
 HEADER = """# Rule reference
 
 <!-- Generated from the rule registry by `python -m dlrig.rules.docs`; do not edit by hand.
-     tests/test_rules_docs.py fails when this file is stale. -->
+     tests/test_rules_engine.py (test_docs_are_current) fails when this file is stale. -->
 
 `dlrig check` runs every rule below. Each rule has a stable code and slug (used in `--json`
 output), the worst severity it reports (`error`: will not work or fit; `warning`: works but hurts;

@@ -1,0 +1,169 @@
+"""``dlrig plan``: the provably optimal compatible build for a budget and a workload.
+
+Front doors: ``dlrig plan``, ``POST /api/plan``, the ``/plan`` page, and :func:`dlrig.plan`.
+The result is :class:`~dlrig.optimize.PlanResult` (needs ``dlrig[plan]``).
+
+A new planner option is a field here and the planner code that uses it: the CLI option, the
+web API field, the page's form field and the Python keyword all come from this model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+from pydantic import Field, field_validator
+
+from dlrig.app.base import Cli, Command, Request, TextList, Usd, workload_ref
+from dlrig.errors import InputError
+
+if TYPE_CHECKING:
+    from dlrig.catalog import Catalog
+    from dlrig.optimize import PlanResult
+
+__all__ = ["PlanRequest", "planner_available", "run"]
+
+
+class PlanRequest(Request):
+    """What ``dlrig plan`` takes (names as in ``dlrig plan --json``'s request echo)."""
+
+    budget_usd: Annotated[Usd | None, Cli("--budget-usd", "-b", metavar="<usd>")] = Field(
+        None, description="Budget in US dollars (7000, 7,000, $7k)."
+    )
+    workload: Annotated[Any, Cli("--workload", "-w")] = Field(
+        None, description="Workload YAML file or model preset."
+    )
+    task: Annotated[str | None, Cli("--task")] = Field(
+        None, description="train, finetune, lora, qlora or inference."
+    )
+    precision: Annotated[str | None, Cli("--precision", "-p")] = Field(
+        None,
+        description="Rank GPUs by this precision's TFLOPS: fp32, bf16, fp16, fp8, int8 or int4 "
+        "(laid over the workload's; default bf16).",
+    )
+    objective: Annotated[str, Cli("--objective")] = Field(
+        "throughput", description="throughput, vram, throughput-per-dollar or cost."
+    )
+    gpus: Annotated[int | None, Cli("--gpus", "-n")] = Field(
+        None, description="Exactly this many GPUs."
+    )
+    upgrade_to: Annotated[int | None, Cli("--upgrade-to")] = Field(
+        None, description="Board, case, PSU and cooling for this many GPUs."
+    )
+    min_vram_gib: Annotated[float | None, Cli("--min-vram-gib")] = Field(
+        None, description="Total VRAM at least (GiB)."
+    )
+    min_tflops: Annotated[float | None, Cli("--min-tflops")] = Field(
+        None, description="Sustained TFLOPS at least."
+    )
+    max_hours: Annotated[float | None, Cli("--max-hours")] = Field(
+        None, description="Time-to-train target (with a workload)."
+    )
+    include: Annotated[TextList, Cli("--include")] = Field(
+        [], description="Part or brand to include (repeat)."
+    )
+    exclude: Annotated[TextList, Cli("--exclude")] = Field(
+        [], description="Part or brand to exclude (repeat)."
+    )
+    cooling: Annotated[TextList, Cli("--cooling")] = Field(
+        [], description="Allowed GPU cooling, e.g. blower."
+    )
+    circuit: Annotated[str | None, Cli("--circuit")] = Field(
+        None, description="Wall circuit VOLTSxAMPS (default 120x15)."
+    )
+    allow: Annotated[TextList, Cli("--allow")] = Field(
+        [], description="Warning rule the plan may trigger."
+    )
+    alternatives: Annotated[int, Cli("--alternatives", "-k")] = Field(
+        0, ge=0, description="Next-best distinct builds."
+    )
+    frontier: Annotated[bool, Cli("--frontier")] = Field(
+        False, description="Print the Pareto frontier of cost vs throughput."
+    )
+    explain: Annotated[bool, Cli("--explain/--no-explain")] = Field(
+        True, description="Find the binding constraints."
+    )
+    time_limit: Annotated[float, Cli("--time-limit")] = Field(
+        10.0, description="Solver time limit per solve (s)."
+    )
+    part_price: Annotated[dict[str, float], Cli("--part-price", metavar="<name=usd>")] = Field(
+        {},
+        description="NAME=USD: your price for a part (e.g. a quote for a board the catalog has "
+        "no price for). Repeat for several parts.",
+    )
+
+    @field_validator("precision")
+    @classmethod
+    def _precision(cls, value: str | None) -> str | None:
+        """One of the precisions the sizing model knows (the planner would find no GPU else)."""
+        from dlrig.workload import PRECISIONS
+
+        if value is not None and value not in PRECISIONS:
+            raise InputError(f"unknown precision '{value}'", "choose " + ", ".join(PRECISIONS))
+        return value
+
+    @field_validator("part_price", mode="before")
+    @classmethod
+    def _quotes(cls, value: Any) -> Any:
+        """NAME=USD texts (repeated options, or one per line in a form) as {name: dollars}."""
+        from dlrig.units import parse_usd
+
+        if isinstance(value, str):
+            value = [line for line in value.splitlines() if line.strip()]
+        if not isinstance(value, list | tuple):
+            return value
+        quotes: dict[str, float] = {}
+        for item in value:
+            name, sep, usd = str(item).rpartition("=")
+            if not sep or not name.strip():
+                raise InputError(
+                    f"--part-price '{item}' is not NAME=USD",
+                    "write e.g. --part-price 'RTX A6000=4650'",
+                )
+            quotes[name.strip()] = parse_usd(usd)
+        return quotes
+
+
+def planner_available() -> bool:
+    """Whether this install has the planner (``dlrig.optimize``, ortools)."""
+    try:
+        from dlrig import optimize
+    except ImportError:
+        return False
+    return callable(getattr(optimize, "plan", None))
+
+
+def run(req: PlanRequest, catalog: Catalog, read_files: bool = True) -> PlanResult:
+    """Plan on ``catalog``: the best build, alternatives, frontier and explanations asked for."""
+    from dlrig.build import Site
+    from dlrig.optimize import plan
+
+    ref = workload_ref(req.workload, read_files)
+    return plan(
+        req.budget_usd,
+        str(ref) if isinstance(ref, Path) else ref,  # a file: the build file names it
+        objective=req.objective,
+        task=req.task,
+        precision=req.precision,
+        gpus=req.gpus,
+        upgrade_to=req.upgrade_to,
+        min_vram_gib=req.min_vram_gib,
+        min_tflops=req.min_tflops,
+        max_hours=req.max_hours,
+        include=req.include,
+        exclude=req.exclude,
+        cooling=req.cooling or None,
+        site=Site.parse(req.circuit),
+        allow=req.allow,
+        alternatives=req.alternatives,
+        frontier=req.frontier,
+        explain=req.explain,
+        catalog=catalog,
+        part_prices=req.part_price,
+        time_limit_s=req.time_limit,
+    )
+
+
+COMMAND = Command(
+    "plan", PlanRequest, run, "The provably optimal compatible build for a budget and workload."
+)

@@ -1,0 +1,620 @@
+"""Prices as dated offers: new retail, used marketplace, refurbished.
+
+A part's catalog row carries one price (often a launch MSRP, dated at launch). Real buyers see
+several offers that go stale at different speeds, and the market deep-learning builders use most
+(used RTX 3090s, used workstation and server platforms) has no catalog price at all. An
+:class:`Offer` is one observed price for one catalog part — or for every card of one GPU chip,
+since used cards are traded by model, not by board partner — with its condition, date and
+source.
+
+Where offers come from:
+
+- the shipped snapshot ``catalog/data/offers.yaml`` (sourced, dated);
+- the user's price book (:class:`PriceBook`, SQLite, history kept) filled by
+  ``dlrig prices import FILE``.
+
+:func:`apply_offers` turns a catalog plus offers into a catalog whose parts carry the offer a
+buyer would take today: for each allowed condition the newest offer counts (older ones of the
+same condition are history), and of those the cheapest wins. The catalog's own price counts as a
+``new`` offer. :func:`price_summary` says how old the prices behind a build are and which of
+them are launch prices, so every plan, check and cost can print it.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import math
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from dlrig.errors import DlrigError, InputError
+from dlrig.parts import Category, Part
+
+if TYPE_CHECKING:
+    from dlrig.catalog.core import Catalog
+
+OFFERS_FILE = "offers.yaml"
+# A price older than this is flagged stale in every plan, check and cost (our judgement: GPU
+# street prices moved by more than 50 % within six months in 2021 and again in 2026, see the
+# snapshot's notes; a half-year-old quote is a guess, not a price).
+STALE_AFTER_DAYS = 183
+# Sanity bounds for one part's price: a used fan can cost $1; no single part we plan costs more
+# than a $10 M (an 8-GPU server is ~$500 k).
+MIN_PRICE_USD = 0.5
+MAX_PRICE_USD = 10_000_000.0
+SUPPORTED_CURRENCIES = ("USD",)
+# Words in a catalog price_source that mark a launch price rather than a market observation.
+LAUNCH_PRICE_MARKERS = ("launch msrp", "launch price", "intel rcp")
+
+
+class Condition(StrEnum):
+    NEW = "new"
+    USED = "used"
+    REFURBISHED = "refurbished"
+
+
+def parse_conditions(text: str | Sequence[str]) -> frozenset[Condition]:
+    """``"new,used"`` (or a list of words) → the allowed conditions; a bad word → InputError."""
+    words = text.split(",") if isinstance(text, str) else list(text)
+    out: set[Condition] = set()
+    for raw in words:
+        word = raw.strip().lower()
+        if not word:
+            continue
+        try:
+            out.add(Condition(word))
+        except ValueError:
+            raise InputError(
+                f"unknown condition '{raw.strip()[:40]}'",
+                "use new, used or refurbished, comma-separated (e.g. --condition new,used)",
+            ) from None
+    if not out:
+        raise InputError("no condition given", "use new, used or refurbished (e.g. new,used)")
+    return frozenset(out)
+
+
+class Offer(BaseModel):
+    """One observed price, for one catalog part (``part``) or every card of a chip (``chip``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    part: str | None = Field(default=None, min_length=1, max_length=200)
+    chip: str | None = Field(default=None, min_length=1, max_length=80)
+    price_usd: float = Field(ge=MIN_PRICE_USD, le=MAX_PRICE_USD, allow_inf_nan=False)
+    date: dt.date
+    condition: Condition = Condition.NEW
+    source: str = Field(min_length=1, max_length=500)
+    url: str | None = Field(default=None, max_length=500)
+    note: str | None = Field(default=None, max_length=1000)
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Offer:
+        if (self.part is None) == (self.chip is None):
+            raise ValueError("an offer names exactly one of part or chip")
+        return self
+
+    def describe(self) -> str:
+        """``used, 2026-05-16, bestllmfor.com`` — what a plan prints next to the price."""
+        where = self.url or self.source
+        return f"{self.condition.value}, {self.date.isoformat()}, {where}"
+
+
+@cache
+def shipped_offers() -> tuple[Offer, ...]:
+    """The dated, sourced offers shipped in ``catalog/data/offers.yaml``."""
+    text = (resources.files("dlrig.catalog") / "data" / OFFERS_FILE).read_text(encoding="utf-8")
+    data = yaml.safe_load(text) or {}
+    rows = data.get("offers", []) if isinstance(data, dict) else []
+    out: list[Offer] = []
+    for i, row in enumerate(rows, 1):
+        try:
+            out.append(Offer.model_validate(row))
+        except ValidationError as exc:  # a shipped-data bug: say which row
+            raise DlrigError(
+                f"{OFFERS_FILE}: offer {i} is invalid: {exc.errors()[0]['msg']}",
+                "fix the shipped offers file",
+            ) from None
+    return tuple(out)
+
+
+# --- choosing the offer a buyer would take ----------------------------------------------------
+@dataclass(frozen=True)
+class Chosen:
+    """The offer a part is priced at, and why."""
+
+    price_usd: float
+    date: dt.date
+    condition: Condition
+    source: str
+
+
+def _catalog_offer(part: Part) -> Chosen | None:
+    if part.price_usd is None or part.price_date is None:
+        return None
+    return Chosen(part.price_usd, part.price_date, Condition.NEW, part.price_source or part.source)
+
+
+def _offer_choice(offer: Offer) -> Chosen:
+    return Chosen(offer.price_usd, offer.date, offer.condition, offer.describe())
+
+
+def choose(candidates: Iterable[Chosen], allowed: frozenset[Condition]) -> Chosen | None:
+    """Newest offer per allowed condition, then the cheapest of those (ties: the newer)."""
+    newest: dict[Condition, Chosen] = {}
+    for c in candidates:
+        if c.condition not in allowed:
+            continue
+        best = newest.get(c.condition)
+        if best is None or (c.date, -c.price_usd) > (best.date, -best.price_usd):
+            newest[c.condition] = c
+    if not newest:
+        return None
+    return min(newest.values(), key=lambda c: (c.price_usd, -c.date.toordinal()))
+
+
+def offers_by_part(catalog: Catalog, offers: Iterable[Offer]) -> dict[str, list[Offer]]:
+    """Part id → its offers; a chip offer counts for every catalog card of that chip.
+
+    Offers naming a part or chip the catalog does not know are skipped (a shipped snapshot may
+    name parts a smaller imported catalog lacks); :func:`import_rows` reports them at import.
+    """
+    chip_cards: dict[str, list[str]] = {}
+    for gpu in catalog.parts(Category.GPU):
+        chip_id = getattr(gpu, "chip", None)
+        if chip_id:
+            chip_cards.setdefault(chip_id, []).append(gpu.id)
+    out: dict[str, list[Offer]] = {}
+    for offer in offers:
+        if offer.chip is not None:
+            ids = chip_cards.get(offer.chip, [])
+        else:
+            assert offer.part is not None
+            ids = [offer.part] if offer.part in catalog else []
+        for pid in ids:
+            out.setdefault(pid, []).append(offer)
+    return out
+
+
+def apply_offers(
+    catalog: Catalog,
+    offers: Iterable[Offer],
+    allowed: frozenset[Condition] = frozenset({Condition.NEW}),
+) -> Catalog:
+    """A catalog whose parts carry the offer a buyer would take (see :func:`choose`).
+
+    A part whose only prices are of conditions not allowed keeps no price (unbuyable for the
+    planner) — except that its catalog price stays when ``new`` is allowed. The copy's
+    ``version`` covers the offers, so planner caches keyed on it stay correct.
+    """
+    import hashlib
+
+    from dlrig.catalog.core import Catalog as _Catalog
+
+    grouped = offers_by_part(catalog, offers)
+    digest = hashlib.sha256(catalog.version.encode())
+    digest.update(",".join(sorted(c.value for c in allowed)).encode())
+    parts: list[Part] = []
+    for part in catalog.parts():
+        own = _catalog_offer(part)
+        extra = [_offer_choice(o) for o in grouped.get(part.id, [])]
+        if not extra and Condition.NEW in allowed:
+            parts.append(part)  # nothing to decide: keep the catalog row as it is
+            continue
+        chosen = choose([*(c for c in [own] if c), *extra], allowed)
+        digest.update(f"{part.id}:{chosen}".encode())
+        if chosen is None:
+            update: dict[str, Any] = {"price_usd": None, "price_date": None, "price_source": None}
+        else:
+            update = {
+                "price_usd": chosen.price_usd,
+                "price_date": chosen.date,
+                "price_source": chosen.source
+                if chosen.condition is Condition.NEW
+                else f"{chosen.condition.value}: {chosen.source}",
+            }
+        parts.append(part.model_copy(update=update))
+    return _Catalog(parts, catalog.chips, name=catalog.name, version=digest.hexdigest()[:16])
+
+
+# --- how old are the prices behind a build ----------------------------------------------------
+def is_launch_price(part: Part) -> bool:
+    """True when the part's price is a launch MSRP/RCP rather than a market observation."""
+    src = (part.price_source or "").lower()
+    return any(m in src for m in LAUNCH_PRICE_MARKERS)
+
+
+def is_used_price(part: Part) -> bool:
+    src = (part.price_source or "").lower()
+    return src.startswith(("used:", "refurbished:"))
+
+
+@dataclass(frozen=True)
+class PriceSummary:
+    """Dates of the prices behind a set of parts: what every plan, check and cost prints."""
+
+    oldest: dt.date | None
+    newest: dt.date | None
+    stale: tuple[str, ...]  # part ids priced longer ago than STALE_AFTER_DAYS
+    launch_prices: tuple[str, ...]  # part ids priced at a launch MSRP, not a market offer
+    used: tuple[str, ...]  # part ids priced at a used/refurbished offer
+    today: dt.date = field(default_factory=dt.date.today)
+
+    def line(self) -> str | None:
+        """One line for the CLI: ``prices dated 2017-08-01 … 2026-05-16; 3 older than 6 months``."""
+        if self.oldest is None or self.newest is None:
+            return None
+        span = (
+            self.oldest.isoformat()
+            if self.oldest == self.newest
+            else f"{self.oldest.isoformat()} … {self.newest.isoformat()}"
+        )
+        bits = [f"prices dated {span}"]
+        if self.stale:
+            bits.append(f"{len(self.stale)} older than {STALE_AFTER_DAYS // 30} months")
+        if self.launch_prices:
+            bits.append(f"{len(self.launch_prices)} at launch MSRP (no current offer known)")
+        if self.used:
+            bits.append(f"{len(self.used)} used")
+        return "; ".join(bits)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "oldest": self.oldest.isoformat() if self.oldest else None,
+            "newest": self.newest.isoformat() if self.newest else None,
+            "stale_after_days": STALE_AFTER_DAYS,
+            "stale": list(self.stale),
+            "launch_prices": list(self.launch_prices),
+            "used": list(self.used),
+        }
+
+
+def price_summary(parts: Iterable[Part], today: dt.date | None = None) -> PriceSummary:
+    """Oldest/newest price date, stale and launch-priced parts among ``parts`` (each id once)."""
+    today = today or dt.date.today()
+    seen: dict[str, Part] = {}
+    for p in parts:
+        seen.setdefault(p.id, p)
+    dated = [p for p in seen.values() if p.price_date is not None]
+    dates = [p.price_date for p in dated if p.price_date is not None]
+    stale = tuple(
+        p.id
+        for p in dated
+        if p.price_date is not None and (today - p.price_date).days > STALE_AFTER_DAYS
+    )
+    return PriceSummary(
+        oldest=min(dates) if dates else None,
+        newest=max(dates) if dates else None,
+        stale=stale,
+        launch_prices=tuple(p.id for p in dated if is_launch_price(p)),
+        used=tuple(p.id for p in dated if is_used_price(p)),
+        today=today,
+    )
+
+
+# --- reading a user's price file --------------------------------------------------------------
+@dataclass(frozen=True)
+class PriceRow:
+    """One row of a user's price file, before name resolution."""
+
+    line: int
+    name: str
+    price_usd: float
+    date: dt.date
+    condition: Condition
+    source: str
+    url: str | None
+
+
+@dataclass
+class RowProblem:
+    line: int
+    text: str
+    reason: str
+
+
+MAX_PRICE_ROWS = 20_000
+_COLUMNS = {"part", "name", "price", "price_usd", "currency", "date", "condition", "url", "source"}
+
+
+def parse_price(text: Any) -> float:
+    """``1299``, ``"$1,299.00"``, ``"1299 USD"`` → 1299.0; anything else → ValueError."""
+    if isinstance(text, bool):
+        raise ValueError("not a price")
+    if isinstance(text, int | float):
+        value = float(text)
+    else:
+        cleaned = str(text).strip().upper().removesuffix("USD").strip().lstrip("$").strip()
+        cleaned = cleaned.replace(",", "").replace("_", "")
+        if not cleaned or len(cleaned) > 20:
+            raise ValueError("not a price")
+        value = float(cleaned)
+    if not math.isfinite(value) or not MIN_PRICE_USD <= value <= MAX_PRICE_USD:
+        raise ValueError(f"price {value:g} is outside {MIN_PRICE_USD}–{MAX_PRICE_USD:,.0f} USD")
+    return value
+
+
+def _records(text: str, path: str) -> list[tuple[int, dict[str, Any]]]:
+    stripped = text.lstrip()
+    if stripped.startswith(("[", "{")):
+        try:
+            data = json.loads(text, parse_constant=_refuse_constant)
+        except ValueError as exc:
+            raise InputError(f"{path}: not valid JSON ({exc})", "fix the JSON or use CSV") from None
+        if isinstance(data, dict):
+            data = data.get("offers", data.get("prices"))
+        if not isinstance(data, list):
+            raise InputError(
+                f"{path}: a JSON price file is a list of objects",
+                'write [{"part": "...", "price": 799, "date": "2026-11-01", ...}]',
+            )
+        return [(i, r if isinstance(r, dict) else {"_bad": r}) for i, r in enumerate(data, 1)]
+    reader = csv.DictReader(io.StringIO(text))
+    header = {h.strip().lower() for h in (reader.fieldnames or []) if h}
+    if not header & {"part", "name"} or not header & {"price", "price_usd"}:
+        raise InputError(
+            f"{path}: the CSV header needs a part (or name) and a price column",
+            "first line e.g.: part,price,currency,date,condition,source,url",
+        )
+    unknown = header - _COLUMNS
+    if unknown:
+        raise InputError(
+            f"{path}: unknown column(s) {', '.join(sorted(unknown))[:100]}",
+            f"use only: {', '.join(sorted(_COLUMNS))}",
+        )
+    out = []
+    for row in reader:
+        clean = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items() if k}
+        out.append((reader.line_num, clean))
+    return out
+
+
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number")
+
+
+def read_price_rows(
+    text: str, path: str, today: dt.date | None = None
+) -> tuple[list[PriceRow], list[RowProblem]]:
+    """Rows of a CSV or JSON price file; rows with a fault are returned as problems, not dropped.
+
+    Columns: ``part`` (or ``name``; a catalog id or name), ``price`` (USD), ``currency`` (USD
+    only — convert first), ``date`` (YYYY-MM-DD, default today), ``condition`` (new, used,
+    refurbished; default new), ``source`` and ``url``.
+    """
+    today = today or dt.date.today()
+    records = _records(text, path)
+    if len(records) > MAX_PRICE_ROWS:
+        raise InputError(
+            f"{path}: {len(records):,} rows is more than {MAX_PRICE_ROWS:,}",
+            "split the file and import the parts in several runs",
+        )
+    rows: list[PriceRow] = []
+    problems: list[RowProblem] = []
+    for line, rec in records:
+        try:
+            rows.append(_row(line, rec, path, today))
+        except ValueError as exc:
+            name = str(rec.get("part") or rec.get("name") or "")[:80]
+            problems.append(RowProblem(line, name, str(exc)))
+    return rows, problems
+
+
+def _row(line: int, rec: Mapping[str, Any], path: str, today: dt.date) -> PriceRow:
+    if "_bad" in rec:
+        raise ValueError("not an object with part and price")
+    name = str(rec.get("part") or rec.get("name") or "").strip()
+    if not name:
+        raise ValueError("no part name")
+    if len(name) > 200:
+        raise ValueError("part name longer than 200 characters")
+    price = parse_price(rec.get("price", rec.get("price_usd", "")))
+    currency = str(rec.get("currency") or "USD").strip().upper()
+    if currency not in SUPPORTED_CURRENCIES:
+        raise ValueError(f"currency {currency[:10]} is not supported: convert the price to USD")
+    raw_date = str(rec.get("date") or "").strip()
+    try:
+        when = dt.date.fromisoformat(raw_date) if raw_date else today
+    except ValueError:
+        raise ValueError(f"date '{raw_date[:20]}' is not YYYY-MM-DD") from None
+    if when > today:
+        raise ValueError(f"date {when.isoformat()} is in the future")
+    condition = parse_conditions(str(rec.get("condition") or "new"))
+    if len(condition) != 1:
+        raise ValueError("one condition per row")
+    url = str(rec.get("url") or "").strip() or None
+    source = str(rec.get("source") or "").strip() or url or f"price file {Path(path).name}"
+    return PriceRow(line, name, price, when, next(iter(condition)), source[:500], url)
+
+
+# --- matching rows to the catalog -------------------------------------------------------------
+@dataclass
+class ImportReport:
+    """What ``dlrig prices import`` did: offers matched (with notes) and rows it could not use."""
+
+    offers: list[Offer] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # fuzzy acceptances the user should confirm
+    problems: list[RowProblem] = field(default_factory=list)
+    added: int = 0  # rows new to the price book (the rest were already there)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "matched": len(self.offers),
+            "added": self.added,
+            "notes": self.notes,
+            "unmatched": [
+                {"line": p.line, "part": p.text, "reason": p.reason} for p in self.problems
+            ],
+        }
+
+
+def match_rows(catalog: Catalog, rows: Iterable[PriceRow]) -> ImportReport:
+    """Resolve each row's name with the catalog's resolver (the same as build files use).
+
+    A name that is a GPU chip rather than a card (``RTX 3090``) becomes a chip offer, since
+    used cards are sold by model. Unknown or ambiguous names become problems with the
+    resolver's message, never a silent guess.
+    """
+    report = ImportReport()
+    for row in rows:
+        target: dict[str, str]
+        try:
+            part = catalog.resolve(row.name)
+            target = {"part": part.id}
+            if _normalise(part.name) != _normalise(row.name) and part.id != row.name:
+                report.notes.append(f"line {row.line}: '{row.name}' → '{part.name}'")
+        except DlrigError as exc:
+            chip = _chip_or_none(catalog, row.name)
+            if chip is None:
+                report.problems.append(RowProblem(row.line, row.name, exc.message))
+                continue
+            target = {"chip": chip}
+        report.offers.append(
+            Offer(
+                **target,
+                price_usd=row.price_usd,
+                date=row.date,
+                condition=row.condition,
+                source=row.source,
+                url=row.url,
+            )
+        )
+    return report
+
+
+def _normalise(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def _chip_or_none(catalog: Catalog, name: str) -> str | None:
+    try:
+        return catalog.gpu_chip(name).id
+    except DlrigError:
+        return None
+
+
+# --- the user's price book --------------------------------------------------------------------
+def default_book_path() -> Path:
+    """``$DLRIG_PRICES`` or ``prices.sqlite`` in the user data folder."""
+    import os
+
+    import platformdirs
+
+    env = os.environ.get("DLRIG_PRICES")
+    if env:
+        return Path(env)
+    return Path(platformdirs.user_data_dir("dlrig")) / "prices.sqlite"
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS offers (
+    id INTEGER PRIMARY KEY,
+    part TEXT NOT NULL, chip TEXT NOT NULL, price_usd REAL NOT NULL, date TEXT NOT NULL,
+    condition TEXT NOT NULL, source TEXT NOT NULL, url TEXT, imported_at TEXT NOT NULL,
+    UNIQUE (part, chip, price_usd, date, condition, source)
+);
+"""
+
+
+class PriceBook:
+    """The user's price history: every imported offer, never overwritten (SQLite)."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or default_book_path()
+
+    def _connect(self, create: bool) -> sqlite3.Connection | None:
+        if not self.path.exists():
+            if not create:
+                return None
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise InputError(
+                    f"cannot create the price book folder {self.path.parent}: {exc.strerror}",
+                    "set DLRIG_PRICES or --db to a writable path",
+                ) from None
+        try:
+            conn = sqlite3.connect(self.path, timeout=10)
+            conn.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise InputError(
+                f"{self.path}: not a dlrig price book ({exc})",
+                "point --db at another file, or move this one away and import again",
+            ) from None
+        return conn
+
+    def add(self, offers: Iterable[Offer]) -> int:
+        """Store offers (duplicates ignored) in one transaction; the number of new rows."""
+        conn = self._connect(create=True)
+        assert conn is not None
+        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        try:
+            with conn:
+                before = conn.total_changes
+                conn.executemany(
+                    "INSERT OR IGNORE INTO offers "
+                    "(part, chip, price_usd, date, condition, source, url, imported_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (
+                            o.part or "",  # '' not NULL: NULLs never collide in UNIQUE
+                            o.chip or "",
+                            o.price_usd,
+                            o.date.isoformat(),
+                            o.condition.value,
+                            o.source,
+                            o.url,
+                            now,
+                        )
+                        for o in offers
+                    ],
+                )
+                return conn.total_changes - before
+        finally:
+            conn.close()
+
+    def offers(self) -> list[Offer]:
+        """Every stored offer, oldest first (an absent book is empty)."""
+        conn = self._connect(create=False)
+        if conn is None:
+            return []
+        try:
+            rows = conn.execute(
+                "SELECT part, chip, price_usd, date, condition, source, url FROM offers "
+                "ORDER BY date, id"
+            ).fetchall()
+        finally:
+            conn.close()
+        out = []
+        for part, chip, price, date, cond, source, url in rows:
+            try:
+                out.append(
+                    Offer(
+                        part=part or None,
+                        chip=chip or None,
+                        price_usd=price,
+                        date=dt.date.fromisoformat(date),
+                        condition=Condition(cond),
+                        source=source,
+                        url=url,
+                    )
+                )
+            except (ValueError, ValidationError):
+                continue  # a row edited by hand into nonsense is not a price
+        return out
+
+
+def all_offers(book: PriceBook | None = None) -> list[Offer]:
+    """The shipped snapshot plus the user's price book (when it exists)."""
+    return [*shipped_offers(), *(book or PriceBook()).offers()]

@@ -1,0 +1,221 @@
+"""Every command gives byte-identical JSON from the CLI, the web API and the Python API for the
+same inputs, and the same message for the same bad input (one request model, one run, one
+serialiser: dlrig.app)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import dlrig
+
+pytest.importorskip("fastapi")
+pytest.importorskip("httpx")
+pytest.importorskip("jinja2")
+
+from fastapi.testclient import TestClient
+
+from dlrig.app.plan import planner_available
+from dlrig.web.app import create_app
+
+REPO = Path(__file__).resolve().parents[1]
+WARMACHINE = REPO / "examples" / "warmachine.yaml"
+
+
+@pytest.fixture(scope="module")
+def client() -> TestClient:
+    return TestClient(create_app())
+
+
+def _same(cli: Any, web: Any, python: str) -> str:
+    assert cli.exit_code in (0, 1), cli.stderr
+    assert web.status_code == 200, web.text
+    assert web.headers["content-type"].startswith("application/json")
+    assert cli.stdout == web.text + "\n" == python + "\n"
+    return python
+
+
+def test_check(run_cli: Any, client: TestClient) -> None:
+    text = WARMACHINE.read_text(encoding="utf-8")
+    out = _same(
+        run_cli("check", str(WARMACHINE), "--gpus", "2", "--json"),
+        client.post("/api/check", params={"gpus": 2}, content=text),
+        dlrig.to_json(dlrig.check(WARMACHINE, gpus=2)),
+    )
+    assert '"gpu_count": 2' in out
+
+
+def test_size(run_cli: Any, client: TestClient) -> None:
+    out = _same(
+        run_cli(
+            "size",
+            "--model",
+            "llama-3.1-8b",
+            "--task",
+            "qlora",
+            "--gpu",
+            "rtx 4090",
+            "--batch",
+            "2",
+            "--json",
+        ),
+        client.post(
+            "/api/size",
+            json={"model": "llama-3.1-8b", "task": "qlora", "gpu": "rtx 4090", "batch": 2},
+        ),
+        dlrig.to_json(dlrig.size(model="llama-3.1-8b", task="qlora", gpu="rtx 4090", batch=2)),
+    )
+    assert '"micro_batch": 2' in out
+
+
+def test_gpus(run_cli: Any, client: TestClient) -> None:
+    _same(
+        run_cli("gpus", "--model", "gpt2", "--tokens", "1B", "--sort", "price", "--json"),
+        client.get("/api/gpus", params={"model": "gpt2", "tokens": "1B", "sort": "price"}),
+        dlrig.to_json(dlrig.gpus(model="gpt2", tokens="1B", sort="price")),
+    )
+
+
+def test_cost(run_cli: Any, client: TestClient) -> None:
+    text = WARMACHINE.read_text(encoding="utf-8")
+    out = _same(
+        run_cli("cost", str(WARMACHINE), "--hours-per-day", "8", "--vs", "cloud", "--json"),
+        client.post("/api/cost", params={"hours_per_day": 8, "vs": "cloud"}, content=text),
+        dlrig.to_json(dlrig.estimate_cost(WARMACHINE, hours_per_day=8, versus="cloud")),
+    )
+    assert '"upfront_usd": 5226.9' in out
+
+
+def test_import_list(run_cli: Any, client: TestClient) -> None:
+    parts_list = REPO / "tests" / "data" / "warmachine_pcpartpicker.txt"
+    cli = run_cli("import-list", str(parts_list), "--name", "wm", "--json")
+    assert cli.exit_code == 0  # the case fan and the custom part are skipped, listed
+    web = client.post("/api/import-list", params={"name": "wm"}, content=parts_list.read_bytes())
+    python = dlrig.to_json(dlrig.import_list(parts_list, name="wm"))
+    assert web.status_code == 200
+    assert cli.stdout == web.text + "\n" == python + "\n"
+    assert '"Intel Core i9-10920X"' in python
+
+
+def test_catalog_rules_models_chips(run_cli: Any, client: TestClient) -> None:
+    from dlrig.app import catalog as command
+
+    cat = dlrig.open_catalog()
+    req = command.PartsRequest.parse(category="gpu", filter=["vram_gib>=24"])
+    _same(
+        run_cli("catalog", "list", "-c", "gpu", "-f", "vram_gib>=24", "--json"),
+        client.get("/api/catalog", params={"category": "gpu", "filter": "vram_gib>=24"}),
+        dlrig.to_json(command.run(req, cat)),
+    )
+    _same(run_cli("rules", "--json"), client.get("/api/rules"), dlrig.to_json(command.rules()))
+    _same(
+        run_cli("size", "--list-models", "--json"),
+        client.get("/api/models"),
+        dlrig.to_json(command.presets()),
+    )
+    _same(
+        run_cli("catalog", "chips", "--json"),
+        client.get("/api/chips"),
+        dlrig.to_json(command.chips(cat)),
+    )
+
+
+@pytest.mark.skipif(not planner_available(), reason="the planner (ortools) is absent")
+def test_plan(run_cli: Any, client: TestClient) -> None:
+    def timeless(text: str) -> str:  # "stats" holds solve timings, which differ run to run
+        return re.sub(r'"stats": \{[^}]*\}', '"stats": {}', text)
+
+    cli = run_cli("plan", "--budget-usd", "7k", "--gpus", "2", "--no-explain", "--json")
+    web = client.post("/api/plan", json={"budget_usd": "$7,000", "gpus": 2, "explain": False})
+    python = dlrig.to_json(dlrig.plan(7000, gpus=2, explain=False))
+    assert web.status_code == 200 and cli.exit_code == 0
+    assert timeless(cli.stdout) == timeless(web.text) + "\n" == timeless(python) + "\n"
+    assert '"status": "OPTIMAL"' in python
+
+
+# --- the same message for the same bad input --------------------------------------------------
+def _cli_message(result: Any) -> str:
+    assert result.exit_code == 2, result.stderr
+    first = result.stderr.splitlines()[0]
+    assert first.startswith("error: ")
+    return first.removeprefix("error: ")
+
+
+def _web_message(resp: Any) -> str:
+    assert resp.status_code == 422, resp.text
+    return str(resp.json()["message"])
+
+
+def _python_message(call: Callable[[], Any]) -> str:
+    with pytest.raises(dlrig.DlrigError) as info:
+        call()
+    return info.value.message
+
+
+BAD: list[tuple[list[str], Callable[[TestClient], Any], Callable[[], Any], str]] = [
+    (
+        ["check", str(WARMACHINE), "--gpus", "0"],
+        lambda c: c.post("/api/check", params={"gpus": 0}, content=WARMACHINE.read_bytes()),
+        lambda: dlrig.check(WARMACHINE, gpus=0),
+        "gpus: 0 is below 1",
+    ),
+    (
+        ["size", "--model", "gpt2", "--gpus", "0"],
+        lambda c: c.post("/api/size", json={"model": "gpt2", "gpus": 0}),
+        lambda: dlrig.size("gpt2", gpus=0),
+        "gpus: 0 is below 1",
+    ),
+    (
+        ["gpus", "--model", "gpt2", "--batch", "x"],
+        lambda c: c.get("/api/gpus", params={"model": "gpt2", "batch": "x"}),
+        lambda: dlrig.gpus(model="gpt2", batch="x"),
+        "batch: 'x' is not a whole number",
+    ),
+    (
+        ["cost", str(WARMACHINE), "--vs", "moon"],
+        lambda c: c.post("/api/cost", params={"vs": "moon"}, content=WARMACHINE.read_bytes()),
+        lambda: dlrig.estimate_cost(WARMACHINE, versus="moon"),
+        "unknown --vs 'moon'",
+    ),
+    (
+        ["plan", "--budget-usd", "seven"],
+        lambda c: c.post("/api/plan", json={"budget_usd": "seven"}),
+        lambda: dlrig.plan("seven"),
+        "'seven' is not an amount of US dollars",
+    ),
+]
+
+
+@pytest.mark.parametrize(("argv", "web", "python", "message"), BAD, ids=[b[0][0] for b in BAD])
+def test_same_message_for_the_same_bad_input(
+    run_cli: Any,
+    client: TestClient,
+    argv: list[str],
+    web: Callable[[TestClient], Any],
+    python: Callable[[], Any],
+    message: str,
+) -> None:
+    if argv[0] == "plan" and not planner_available():
+        pytest.skip("the planner (ortools) is absent")
+    assert _cli_message(run_cli(*argv)) == _web_message(web(client)) == _python_message(python)
+    assert _python_message(python) == message
+
+
+def test_a_missing_workload_file_says_so_everywhere(run_cli: Any, tmp_path: Path) -> None:
+    # plan said "unknown model preset", cost "file not found"
+    missing = str(tmp_path / "missing.yaml")
+    messages = {
+        _cli_message(run_cli(*argv))
+        for argv in (
+            ["size", missing],
+            ["gpus", "--workload", missing],
+            ["cost", str(WARMACHINE), "--workload", missing],
+            *([["plan", "--budget-usd", "7000", "--workload", missing]] if planner_available()
+              else []),
+        )
+    }  # fmt: skip
+    assert messages == {f"{missing}: file not found"}
