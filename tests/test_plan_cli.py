@@ -150,3 +150,17 @@ def test_plan_precision_option(run_cli) -> None:  # type: ignore[no-untyped-def]
     assert fp8["tflops"] == pytest.approx(bf16["tflops"] * chip.fp8_tflops / chip.bf16_tflops)
     bad = run_cli("plan", "--budget-usd", "7000", "--precision", "fp9")
     assert bad.exit_code == 2 and "unknown precision 'fp9'" in bad.stderr
+
+
+def test_plan_distinct_option(run_cli) -> None:  # type: ignore[no-untyped-def]
+    # --distinct build: the next-best builds may keep the GPU and change any other part
+    def gpus_of(*extra: str) -> list[str]:
+        r = run_cli("plan", "--budget-usd", "7000", "-k", "2", "--no-explain", *extra, "--json")
+        d = r.json()
+        return [b["parts"]["gpu"][0]["id"] for b in [d["best"], *d["alternatives"]]]
+
+    by_gpu, by_build = gpus_of(), gpus_of("--distinct", "build")
+    assert len(set(by_gpu)) == 3  # the default: each alternative has another GPU
+    assert by_build[0] == by_gpu[0] and len(by_build) == 3 and len(set(by_build)) < 3
+    bad = run_cli("plan", "--budget-usd", "7000", "--distinct", "part")
+    assert bad.exit_code == 2 and "unknown distinct mode 'part'" in bad.stderr

@@ -399,3 +399,22 @@ def test_system_ram_follows_the_workload_not_the_total_vram() -> None:
     plain = system_requirements(ft, memory_bytes(ft), 1, RTX_4090)["ram_gib"]
     offloaded = system_requirements(off, memory_bytes(off), 1, RTX_4090)["ram_gib"]
     assert offloaded - plain > 8e9 * 12 / BYTES_PER_GIB  # fp32 master + Adam states on the CPU
+
+
+def test_qlora_ram_need_does_not_grow_with_the_gpu_count() -> None:
+    # issue 13: "total VRAM + 16 GiB" dropped a fourth GPU from a $20,000 QLoRA plan
+    from dlrig.sizing import system_requirements
+
+    w = load_workload({"model": "llama-3.1-8b", "task": "qlora"})
+    ram = [system_requirements(w, memory_bytes(w, n), n, RTX_4090)["ram_gib"] for n in (1, 4)]
+    assert ram[1] - ram[0] < 8  # only loader workers and staging grow with the GPU count
+    assert ram[1] < 64
+
+
+def test_vllm_notes_its_up_front_reservation() -> None:
+    big = RTX_4090.model_copy(update={"vram_gib": 80})
+    w = {"framework": "vllm", "task": "inference", "model": "llama-3.1-8b"}
+    r = size(w, big)
+    note = next(n for n in r.notes if "reserves 90%" in n)
+    assert "72.0 GiB" in note and "KV cache" in note
+    assert not any("reserves" in n for n in size({**w, "framework": "hf-trainer"}, big).notes)

@@ -405,4 +405,4 @@ def test_check_page_shows_word_matches(client: TestClient, warmachine: str) -> N
     page = client.post("/check", data={"build": typo, "gpus": ""}).text
     visible = page.split("<details>")[0]
     assert "matched as &#39;ASUS Turbo GeForce RTX 2080 Ti&#39;" in visible
-    assert "Names matched word by word" in visible
+    assert "Check these names" in visible

@@ -1129,7 +1129,32 @@ def _notes(w: Workload, chip: GpuChip | None, r: SizingResult) -> list[str]:
         notes.append("no data size given (data.tokens or data.samples): no time-to-train")
     if w.model.kind == "diffusion":
         notes.append("diffusion FLOPs and activation figures are estimates (see docs/sizing.md)")
+    notes += _preallocation_note(w, chip, r)
     return notes
+
+
+def _preallocation_note(w: Workload, chip: GpuChip | None, r: SizingResult) -> list[str]:
+    """A serving engine that reserves a fixed share of GPU memory (vLLM's
+    gpu_memory_utilization) shows that share in nvidia-smi, whatever the workload needs; the
+    rest of the reservation becomes KV cache for more concurrent tokens."""
+    from dlrig.workload import framework_profiles
+
+    share = framework_profiles().get(w.framework or "", {}).get("kv_preallocate")
+    if share is None or chip is None or chip.vram_gib is None or w.task != "inference":
+        return []
+    reserved = float(share) * chip.vram_gib
+    spare = reserved - r.vram_per_gpu_gib
+    if spare <= 0:
+        return []
+    per_token = kv_cache_bytes(w, context=1, batch=1) / _kv_shards(
+        w, parallel_layout(w, r.n_gpus)[0]
+    )
+    tokens = spare * BYTES_PER_GIB / per_token if per_token else 0.0
+    return [
+        f"{w.framework} reserves {float(share):.0%} of each GPU ({reserved:.1f} GiB) up front; "
+        f"the {spare:.1f} GiB beyond this workload's need becomes KV cache for about "
+        f"{tokens:,.0f} more tokens"
+    ]
 
 
 def fit_options(w: Workload, n_gpus: int = 1) -> list[str]:

@@ -197,6 +197,7 @@ class WorkloadFlags(Request):
         return {name: getattr(self, name) for name in WorkloadFlags.model_fields}
 
     def has_flags(self) -> bool:
+        """Whether any workload flag was given."""
         return any(v is not None for v in self.flags().values())
 
 

@@ -106,9 +106,9 @@ class Offer(BaseModel):
         return self
 
     def describe(self) -> str:
-        """``used, 2026-05-16, bestllmfor.com`` — what a plan prints next to the price."""
-        where = self.url or self.source
-        return f"{self.condition.value}, {self.date.isoformat()}, {where}"
+        """``BestLLMfor (2026-05-16) https://…`` — who observed the price, when, where."""
+        url = f" {self.url}" if self.url and self.url not in self.source else ""
+        return f"{self.source} ({self.date.isoformat()}){url}"
 
 
 @cache
@@ -269,7 +269,7 @@ class PriceSummary:
             bits.append(f"{len(self.used)} used")
         return "; ".join(bits)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "oldest": self.oldest.isoformat() if self.oldest else None,
             "newest": self.newest.isoformat() if self.newest else None,
@@ -448,7 +448,7 @@ class ImportReport:
     problems: list[RowProblem] = field(default_factory=list)
     added: int = 0  # rows new to the price book (the rest were already there)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "matched": len(self.offers),
             "added": self.added,

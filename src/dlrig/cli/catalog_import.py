@@ -259,6 +259,7 @@ def sources_cmd(
 
 
 def register(app: typer.Typer) -> None:
+    """Add ``dlrig catalog import|sources`` to the catalog commands."""
     app.command("import")(import_cmd)
     app.command("stats")(stats_cmd)
     app.command("sources")(sources_cmd)

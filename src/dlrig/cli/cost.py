@@ -65,6 +65,7 @@ def cost_cmd(
 
 
 def render(report: CostReport, top: int = 12) -> None:
+    """The cost comparison as text and a table (``top`` cloud rows, cheapest first)."""
     from rich.markup import escape
 
     d = report.to_dict()
@@ -163,4 +164,5 @@ def render(report: CostReport, top: int = 12) -> None:
 
 
 def register(app: typer.Typer) -> None:
+    """Add ``dlrig cost`` to the CLI."""
     app.command("cost")(cost_cmd)

@@ -51,3 +51,24 @@ def fmt_num(value: float | None, digits: int = 0, unit: str = "") -> str:
         return "—"
     text = f"{value:,.{digits}f}"
     return f"{text} {unit}".rstrip()
+
+
+def price_note(part: Any) -> str:
+    """When and how a part was priced, for a parts table: ``2025-07-23``, ``used 2026-05-16``,
+    ``launch 2019-11-25``; empty when unpriced."""
+    from dlrig.catalog.offers import is_launch_price, is_used_price
+
+    if part.price_date is None:
+        return ""
+    kind = "used " if is_used_price(part) else "launch " if is_launch_price(part) else ""
+    return f"{kind}{part.price_date.isoformat()}"
+
+
+def print_price_summary(parts: Iterable[Any]) -> None:
+    """One line under a build: the date range of its prices, stale and launch-priced parts."""
+    from dlrig.catalog.offers import price_summary
+
+    line = price_summary(parts).line()
+    if line:
+        style = "yellow" if ("older than" in line or "launch" in line) else "dim"
+        stdout.print(Text(line, style=style))

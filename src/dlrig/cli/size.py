@@ -197,6 +197,7 @@ def gpus_cmd(req: GpusRequest, json_: bool = False, catalog: str | None = None) 
 
 
 def register(app: typer.Typer) -> None:
+    """Add ``dlrig size`` and ``dlrig gpus`` to the CLI."""
     app.command("size")(size_cmd)
     app.command("gpus")(gpus_cmd)
 

@@ -65,6 +65,7 @@ class Severity(StrEnum):
 
     @property
     def rank(self) -> int:
+        """Sort key: errors first."""
         return _RANK[self]
 
 
@@ -107,14 +108,17 @@ def _ids(parts: Sequence[Part | str]) -> tuple[str, ...]:
 
 
 def error(message: str, hint: str, *parts: Part | str) -> Hit:
+    """An error hit: the build will not work or will not fit."""
     return Hit(Severity.ERROR, message, hint, _ids(parts))
 
 
 def warning(message: str, hint: str, *parts: Part | str) -> Hit:
+    """A warning hit: works, but hurts (heat, throttling, slow data loading)."""
     return Hit(Severity.WARNING, message, hint, _ids(parts))
 
 
 def info(message: str, hint: str, *parts: Part | str) -> Hit:
+    """An info hit: advice."""
     return Hit(Severity.INFO, message, hint, _ids(parts))
 
 
@@ -143,6 +147,8 @@ class Finding:
 
 @dataclass(frozen=True, slots=True)
 class UncheckedRule:
+    """A rule that could not judge the build, and why (the data it needs is missing)."""
+
     rule: str
     slug: str
     reason: str
@@ -164,6 +170,7 @@ class Rule:
 
     @property
     def title(self) -> str:
+        """The first line of the rule's docstring (what it checks)."""
         return self.doc.strip().splitlines()[0].strip() if self.doc.strip() else self.slug
 
     @cached_property
@@ -291,17 +298,21 @@ class CheckResult:
         return [c.value for c in core if not self.build.items.get(c)]
 
     def by_severity(self, severity: Severity) -> list[Finding]:
+        """The findings of one severity."""
         return [f for f in self.findings if f.severity is severity]
 
     @property
     def errors(self) -> list[Finding]:
+        """The error findings."""
         return self.by_severity(Severity.ERROR)
 
     @property
     def warnings(self) -> list[Finding]:
+        """The warning findings."""
         return self.by_severity(Severity.WARNING)
 
     def slugs(self, severity: Severity | None = None) -> set[str]:
+        """The slugs of the rules that found something (of one severity, if given)."""
         return {f.slug for f in self.findings if severity is None or f.severity is severity}
 
     def to_dict(self) -> dict[str, Any]:
