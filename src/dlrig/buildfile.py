@@ -256,12 +256,6 @@ def parse_build(
             f"add {missing[0]}: <catalog name or id> under parts (or {missing[0]}: null to "
             "leave it out on purpose; the rules that need it report unchecked)",
         )
-    if not any(items.values()):  # every part null: nothing to check, not a build
-        raise ctx.error(
-            ("parts",),
-            "every part is null: the build names no part",
-            "write at least the CPU, motherboard, PSU and case (catalog name or id)",
-        )
     workload = data.get("workload")
     if workload is not None and not isinstance(workload, str | Mapping):
         raise ctx.error(("workload",), "must be a file path or a mapping", "see docs/check.md")

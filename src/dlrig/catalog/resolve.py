@@ -296,6 +296,7 @@ class NameIndex(Generic[T]):
             for tok in union:
                 self._postings.setdefault(tok, set()).add(idx)
         self._vocab = sorted(t for t in self._postings if t.isalpha() and len(t) >= 2)
+        self._short_vocab = [t for t in self._vocab if len(t) <= 4]
 
     # --- resolution -----------------------------------------------------------------------------
     def resolve(self, text: str, what: str = "part") -> T:
@@ -361,10 +362,12 @@ class NameIndex(Generic[T]):
             ):
                 if len(cand) >= 4:
                     alts[cand] = word
-        elif len(word) == 3:  # 'tii' for 'Ti': only the model suffixes, one edit away
-            for suffix in MODEL_SUFFIXES:
-                if suffix in self._postings and Levenshtein.distance(word, suffix) == 1:
-                    alts[suffix] = word
+        elif len(word) == 3:  # 'tii' for 'Ti', 'sag' for 'Sage': one edit away
+            for cand in self._short_vocab:
+                if (cand in MODEL_SUFFIXES or len(cand) == 4) and Levenshtein.distance(
+                    word, cand
+                ) == 1:
+                    alts[cand] = word
         return alts
 
     def _word_candidates(self, query: ParsedName) -> tuple[list[_Candidate[T]], list[T]]:

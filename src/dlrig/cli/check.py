@@ -55,6 +55,13 @@ def check_cmd(
     from dlrig.catalog import open_catalog
 
     result = check.run(req, open_catalog(catalog))
+    if not any(result.build.items.values()):  # every part null: a file to fill in, not a build
+        from dlrig.errors import InputError
+
+        raise InputError(
+            f"{result.build.source or 'the build'}: every part is null: the build names no part",
+            "write at least the CPU, motherboard, PSU and case (catalog name or id)",
+        )
     if slot_map is not None:
         _write_slot_map(result.build, slot_map)
     for note in result.build.resolved_fuzzy:  # the user should confirm a fuzzy name match
