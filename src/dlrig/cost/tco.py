@@ -389,7 +389,10 @@ def compare(
                 continue
             tput = throughput_tflops(chip, off.gpus, precision)
             if own_tput is None or tput is None:
-                unchecked.append(f"{label}: no {precision} throughput for {chip.id} or the build")
+                from dlrig.perf.chips import why_no_rate
+
+                why = why_no_rate(chip, precision) if tput is None else "none for the build"
+                unchecked.append(f"{label}: no {precision} throughput ({why})")
                 continue
             ratio = own_tput / tput
             store = prices.storage_price(off.provider)
