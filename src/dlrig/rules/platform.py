@@ -309,6 +309,11 @@ def pcie_lanes(build: Build, ctx: Context) -> Iterator[Hit]:
                 board,
                 *build.gpus,
             )
+    if cpu is None or cpu.pcie_lanes is None:
+        demand = L.cpu_lane_demand(board, place, ctx.m2)
+        if demand:  # never a silent pass: the CPU may not have the lanes the slots ask for
+            what = "no CPU in the build" if cpu is None else f"PCIe lanes of {cpu.name} unknown"
+            raise Unchecked(f"{what}; the slots and M.2 drives in use ask for {demand} CPU lanes")
     if unknown:
         raise Unchecked(f"electrical lanes of some GPU slots of {board.name} are unknown")
 
