@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from dlrig.catalog import Catalog
     from dlrig.optimize import PlanResult
 
-__all__ = ["PlanRequest", "planner_available", "run"]
+__all__ = ["PlanRequest", "planner_available", "priced_catalog", "run"]
 
 
 class PlanRequest(Request):
@@ -95,6 +95,22 @@ class PlanRequest(Request):
         "no price for). Repeat for several parts.",
     )
 
+    condition: Annotated[str, Cli("--condition")] = Field(
+        "new",
+        description="Offers the plan may buy: new, used, refurbished, comma-separated "
+        "(used prices come from the shipped snapshot and `dlrig prices import`).",
+    )
+    used: Annotated[bool, Cli("--used")] = Field(
+        False, description="Shorthand for --condition new,used."
+    )
+
+    @field_validator("condition")
+    @classmethod
+    def _condition(cls, value: str) -> str:
+        from dlrig.catalog.offers import parse_conditions
+
+        return ",".join(sorted(c.value for c in parse_conditions(value)))
+
     @field_validator("precision")
     @classmethod
     def _precision(cls, value: str | None) -> str | None:
@@ -142,12 +158,21 @@ def planner_available() -> bool:
     return callable(getattr(optimize, "plan", None))
 
 
+def priced_catalog(catalog: Catalog, condition: str) -> Catalog:
+    """``catalog`` priced at the offers a buyer of ``condition`` would take today: the shipped
+    snapshot plus the user's price book (``dlrig prices import``)."""
+    from dlrig.catalog.offers import all_offers, apply_offers, parse_conditions
+
+    return apply_offers(catalog, all_offers(), parse_conditions(condition))
+
+
 def run(req: PlanRequest, catalog: Catalog, read_files: bool = True) -> PlanResult:
     """Plan on ``catalog``: the best build, alternatives, frontier and explanations asked for."""
     from dlrig.build import Site
     from dlrig.optimize import plan
 
     ref = workload_ref(req.workload, read_files)
+    catalog = priced_catalog(catalog, req.condition + (",used" if req.used else ""))
     return plan(
         req.budget_usd,
         str(ref) if isinstance(ref, Path) else ref,  # a file: the build file names it

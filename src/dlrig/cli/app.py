@@ -77,6 +77,11 @@ COMMANDS: dict[str, Entry] = {
         "Browse the parts catalog (built-in, or an imported store with --catalog); import public "
         "datasets into a store.",
     ),
+    "prices": Entry(
+        "dlrig.cli.prices",
+        "Dated price offers (new, used) beside the catalog: import your quotes and marketplace "
+        "prices, list them, find stale prices. `dlrig plan --used` buys from them.",
+    ),
 }
 
 

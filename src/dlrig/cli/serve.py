@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from dlrig.cli.options import CatalogOpt
 from dlrig.cli.output import stderr
 
 
@@ -18,13 +19,7 @@ def serve_cmd(
     port: Annotated[
         int, typer.Option("--port", help="Port to listen on.", min=1, max=65535)
     ] = 8000,
-    catalog: Annotated[
-        str | None,
-        typer.Option(
-            "--catalog",
-            help="Catalog store to use (default: $DLRIG_CATALOG, else the built-in catalog).",
-        ),
-    ] = None,
+    catalog: CatalogOpt = None,
     db: Annotated[
         Path | None,
         typer.Option(

@@ -167,7 +167,7 @@ def add_pages(app: FastAPI, catalogs: Catalogs, templates: Jinja2Templates) -> N
 
     if plan.planner_available():
         _add_plan_page(app, page, result_page)
-    _add_generic_pages(app, page, result_page, templates)
+    _add_generic_pages(app, page, result_page, templates, example)
 
 
 Page = Callable[..., HTMLResponse]
@@ -207,7 +207,7 @@ def _add_plan_page(app: FastAPI, page: Page, result_page: Page) -> None:
 
 
 def _add_generic_pages(
-    app: FastAPI, page: Page, result_page: Page, templates: Jinja2Templates
+    app: FastAPI, page: Page, result_page: Page, templates: Jinja2Templates, example: str
 ) -> None:
     """The page ``/NAME`` for every command of dlrig.app without one: a form generated from its
     request model (a text area for its ``text_field``), and its result as tables. The menu
@@ -223,12 +223,15 @@ def _add_generic_pages(
         if command.web and f"/{command.name}" not in taken:
             more.append(command.name)
             methods = ["GET"] if command.text_field is None else ["GET", "POST"]
-            app.add_api_route(f"/{command.name}", _generic_page(command, page, result_page),
+            handler = _generic_page(command, page, result_page, example)
+            app.add_api_route(f"/{command.name}", handler,
                               methods=methods, response_class=HTMLResponse,
                               include_in_schema=False)  # fmt: skip
 
 
-def _generic_page(command: Command, page: Page, result_page: Page) -> Callable[..., Any]:
+def _generic_page(
+    command: Command, page: Page, result_page: Page, example: str
+) -> Callable[..., Any]:
     fields = [_form_field(name, info) for name, info in command.request.model_fields.items()]
 
     async def generic(request: Request) -> HTMLResponse:
@@ -237,6 +240,8 @@ def _generic_page(command: Command, page: Page, result_page: Page) -> Callable[.
             form.update(await _form(request))
         context = {"command": command, "fields": fields, "form": form, "result": None}
         if not form.pop("run", None):
+            if command.text_field == "build":  # start from the example build, as /check does
+                form[command.text_field] = example
             return page(request, "command.html", **context)
 
         def work(cat: Catalog) -> dict[str, Any]:

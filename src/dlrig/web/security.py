@@ -47,7 +47,8 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 DEFAULT_ALLOWED_HOSTS = ("localhost", "127.0.0.1", "::1", "testserver")
-# A pasted build file is limited to 256 KB (web.service); its form encoding can triple that.
+# A pasted build file is limited to 256 KB (app.base.MAX_TEXT_BYTES); its form encoding can
+# triple that.
 MAX_BODY_BYTES = 1024 * 1024
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
