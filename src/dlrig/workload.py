@@ -691,7 +691,7 @@ def _validation_error(exc: ValidationError, where: str, prefix: str = "") -> Wor
     first = exc.errors()[0]
     loc = ".".join(str(x) for x in first["loc"])
     field = str(first["loc"][0]) if first["loc"] else ""
-    msg = first["msg"]
+    msg = str(first["msg"]).removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
         known = ModelSpec.model_fields if prefix else Workload.model_fields
         from rapidfuzz import process
