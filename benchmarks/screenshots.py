@@ -66,6 +66,8 @@ def pages(base: str, token: str, planner: bool) -> dict[str, str]:
         "build": f"/build?from={token}&category=gpu",
         "saved": f"/b/{token}",
         "saved-cost": f"/b/{token}/cost?hours_per_day=8",
+        "power": "/power",
+        "import-list": "/import-list",
     }
     if planner:
         out["plan"] = "/plan?budget_usd=7000"

@@ -74,3 +74,11 @@ def test_names_are_escaped(catalog) -> None:  # type: ignore[no-untyped-def]
     svg = slot_map_svg(Build.from_parts({"motherboard": board, "gpu": evil}, catalog=catalog))
     assert "<script>" not in svg and "&lt;script&gt;" in svg
     assert any(t.startswith("<script>alert(1)</script> & co") for t in _titles(svg))
+
+
+def test_short_bars_carry_their_labels_outside(catalog) -> None:  # type: ignore[no-untyped-def]
+    svg = power_bar_svg(Build("empty", {}))
+    root = ET.fromstring(svg)
+    labels = {t.text: t.get("fill") for t in root.iter(f"{NS}text")}
+    assert labels["12 W peak"] == "#1d2330"  # 4 case fans, dark text beside a short bar
+    assert labels["15 W at the wall (PSU 80% assumed)"] == "#1d2330"

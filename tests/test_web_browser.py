@@ -42,6 +42,16 @@ PICKS = [
     ("case", "air 540", "corsair-carbide-air-540"),
 ]
 PHONE = {"width": 390, "height": 844}
+# The placeholders wider than their field (measured in the field's font, inside its padding).
+CUT_PLACEHOLDERS = """() => {
+  const c = document.createElement("canvas").getContext("2d");
+  return [...document.querySelectorAll("input[placeholder]")].filter((el) => {
+    const st = getComputedStyle(el);
+    c.font = st.font;
+    const room = el.clientWidth - parseFloat(st.paddingLeft) - parseFloat(st.paddingRight);
+    return el.offsetParent !== null && c.measureText(el.placeholder).width > room;
+  }).map((el) => el.name + ": " + el.placeholder);
+}"""
 
 
 def _chromium() -> str | None:
@@ -129,6 +139,11 @@ def test_pick_the_warmachine_part_by_part_gives_the_cli_check(page: Any, base: s
     _act(page, page.locator("#apply-yaml"))
     assert page.locator("input[name=count-gpu-0]").input_value() == "2"
     assert "22 GiB (2 GPUs)" in page.locator("#totals").inner_text()
+    # a count typed into the list is checked when the field is left
+    page.fill("#count-gpu-0", "3")
+    _act(page, page.locator("#count-gpu-0"), "Tab")
+    assert "33 GiB (3 GPUs)" in page.locator("#totals").inner_text()
+    assert "count: 3" in page.locator("#yaml").input_value()
 
 
 def test_save_reload_edit_and_save_a_second_version(page: Any, base: str) -> None:
@@ -214,13 +229,17 @@ def test_export_each_format(page: Any, base: str) -> None:
 def test_phone_layout_at_390_px(browser: Any, base: str) -> None:
     import httpx
 
+    from dlrig.app.plan import planner_available
+
     text = WARMACHINE_FILE.read_text(encoding="utf-8")
     token = httpx.post(f"{base}/api/builds", json={"build": text}).json()["token"]
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
     pg = context.new_page()
     urls = ["/", "/catalog?category=gpu", "/parts/asus-ws-x299-sage", "/check",
             "/size?model=llama-3.1-8b&task=qlora&gpu=RTX+4090", f"/build?from={token}",
-            f"/b/{token}", f"/b/{token}/cost"]  # fmt: skip
+            f"/b/{token}", f"/b/{token}/cost", "/power", "/import-list"]  # fmt: skip
+    if planner_available():
+        urls.append("/plan?budget_usd=7000")
     for url in urls:
         pg.goto(base + url)
         wide = pg.evaluate("document.documentElement.scrollWidth")
@@ -230,17 +249,16 @@ def test_phone_layout_at_390_px(browser: Any, base: str) -> None:
     with pg.expect_response(lambda r: r.url.endswith("/api/editor")):
         pg.tap("#add-asus-turbo-rtx-2080ti")
     assert pg.locator("input[name=count-gpu-0]").input_value() == "5"
-    # placeholders fit their fields
-    for url, sel in (("/catalog", "input[name=q]"), ("/build", "#picker-q")):
-        pg.goto(base + url)
-        fits = pg.evaluate(
-            """sel => { const el = document.querySelector(sel);
-            const c = document.createElement('canvas').getContext('2d');
-            c.font = getComputedStyle(el).font;
-            return c.measureText(el.placeholder).width <= el.clientWidth; }""",
-            sel,
-        )
-        assert fits, f"placeholder of {sel} on {url} is cut off"
+    # placeholders fit their fields, on every page with a form, on a phone and a desktop
+    form_pages = ["/catalog", "/build", "/check", "/size", "/cost", "/power", "/import-list"]
+    if planner_available():
+        form_pages.append("/plan")
+    for viewport in (PHONE, {"width": 1280, "height": 900}):
+        pg.set_viewport_size(viewport)
+        for url in form_pages:
+            pg.goto(base + url)
+            cut = pg.evaluate(CUT_PLACEHOLDERS)
+            assert cut == [], f"{url} at {viewport['width']} px: placeholders cut off: {cut}"
     context.close()
 
 

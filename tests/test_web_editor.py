@@ -122,9 +122,10 @@ def test_part_list_filters_and_sorts(catalog) -> None:  # type: ignore[no-untype
 def test_pages_render_without_javascript(client: TestClient) -> None:
     page = client.get("/build")
     assert page.status_code == 200 and 'action="/build"' in page.text
+    assert "not yet chosen: cpu, motherboard, memory, gpu, storage, psu, cooler, case" in page.text
     added = client.post("/build", data={"build": WARMACHINE, "op": f"add:gpu:{GPU}"})
     assert added.status_code == 200
-    assert 'name="count-gpu-0" value="5"' in added.text
+    assert 'id="count-gpu-0" value="5"' in added.text
     assert "<svg" in added.text and "slot 7" in added.text  # the slot map is server-side
     bad = client.post("/build", data={"build": "parts: [", "op": "apply"})
     assert bad.status_code == 422 and "invalid YAML" in bad.text

@@ -309,6 +309,8 @@ def power_bar_svg(build: Build) -> str:
         if seg > 52:
             out.append(_t(x + 4, y1 + 15, f"{label} {w:,.0f} W", 11, "fill='#fff'"))
         x += seg
+    if x - x0 < 120:  # too short for labels inside: say the total after it
+        out.append(_t(x + 4, y1 + 15, f"{peak:,.0f} W peak", 11, "fill='#1d2330'"))
     if psu_w is not None:
         out.append(
             _marker(px(psu_w), y1 - 4, 30, _COLOURS["psu"], f"PSU {psu_w:,.0f} W", above=False)
@@ -332,7 +334,12 @@ def power_bar_svg(build: Build) -> str:
         f"fill='{colour}' fill-opacity='0.8'><title>wall draw {wall:,.0f} W</title></rect>"
     )
     eff_text = f"PSU {eff:.0%}" + (" assumed" if assumed else "")
-    out.append(_t(x0 + 4, y2 + 15, f"{wall:,.0f} W at the wall ({eff_text})", 11, "fill='#fff'"))
+    wall_text = f"{wall:,.0f} W at the wall ({eff_text})"
+    wall_px = bar_w * wall / scale_w
+    if wall_px > 7 * len(wall_text):  # room inside the bar: white on the bar
+        out.append(_t(x0 + 4, y2 + 15, wall_text, 11, "fill='#fff'"))
+    else:  # a short bar: dark text after it
+        out.append(_t(x0 + wall_px + 4, y2 + 15, wall_text, 11, "fill='#1d2330'"))
     site = build.site
     where = f"{site.mains_voltage_v:g} V × {site.circuit_amps:g} A × 80%"
     out.append(

@@ -400,7 +400,7 @@ def panel_context(res: EditResult) -> dict[str, Any]:
             }
             for i, it in enumerate(build.items[cat])
         ]
-        rows.append({"category": cat.value, "items": items})
+        rows.append({"category": cat.value, "entries": items})
     dates = sorted({d for p in build.parts if (d := p.price_date) is not None})
     ctx.update(
         rows=rows,
