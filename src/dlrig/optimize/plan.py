@@ -271,7 +271,7 @@ def candidates(
 ) -> tuple[Candidates, dict[str, Any]]:
     """Filter, prune and expand (part × count) the options of one query."""
     from dlrig.catalog import normalize
-    from dlrig.sizing import effective_tflops
+    from dlrig.sizing import objective_coefficient as coefficient
 
     ex_ids, ex_brands = set(exclude_ids), set(exclude_brands)
     pins = set(q.include_ids)
@@ -295,7 +295,7 @@ def candidates(
                 and p.pcie_lanes < L.MIN_GPU_LANES
             ):
                 return False
-            if effective_tflops(chip, 1, q.precision) is None:
+            if coefficient(chip, 1, q.workload, q.precision) is None:
                 dropped["gpu without a TFLOPS figure"] = (
                     dropped.get("gpu without a TFLOPS figure", 0) + 1
                 )
@@ -335,7 +335,8 @@ def candidates(
                 continue
             if w is not None and vram_need[n] > g.vram_gib:
                 continue
-            t = effective_tflops(chip, n, q.precision)
+            # the workload's own figure of merit (sizing.objective_coefficient), model TFLOPS
+            t = coefficient(chip, n, w, q.precision)
             assert t is not None
             tflops[(g.id, n)] = round(t * TFLOPS_SCALE)
             gpus.append((g, n))
@@ -466,9 +467,11 @@ class _Planner:
                 return None
             planned.future, planned.future_check = fb, fr
             chip = self.prep.chips[sel.gpu[0].id]
-            from dlrig.sizing import effective_tflops
+            from dlrig.sizing import objective_coefficient as coefficient
 
-            planned.future_tflops = effective_tflops(chip, self.q.upgrade_to, self.q.precision)
+            planned.future_tflops = coefficient(
+                chip, self.q.upgrade_to, self.q.workload, self.q.precision
+            )
             planned.future_price_usd = round(
                 (sel.price_cents() + cents(sel.gpu[0]) * (self.q.upgrade_to - sel.gpu[1])) / 100,
                 2,
@@ -722,13 +725,13 @@ def plan(
     if max_hours is not None:
         if w is None:
             raise InputError("--max-hours needs a workload", "pass --workload")
-        from dlrig.sizing import const, training_flops
+        from dlrig.sizing import training_flops
 
         flops = training_flops(w)
         if flops is None:
             raise InputError("the workload has no data size", "set data.tokens or --tokens")
-        factor = const("checkpointing_compute_factor") if w.gradient_checkpointing else 1.0
-        need = flops * factor / (max_hours * 3600) / 1e12
+        # the objective is model TFLOPS (recomputation already slows the estimated rate)
+        need = flops / (max_hours * 3600) / 1e12
         min_tflops = max(min_tflops or 0.0, need)
     t_prep = time.perf_counter()
     prep = prepare(cat)

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from dlrig.build import Build
-    from dlrig.parts import Part
+    from dlrig.parts import M2Slot, Part
     from dlrig.rules.limits import M2Assignment, Placement
 
 __all__ = [
@@ -253,17 +253,30 @@ class Context:
         self.build = build
 
     @cached_property
-    def placement(self) -> Placement:
-        """Where each GPU goes on the board (see limits.place_gpus): the build file's slot: and
-        riser: of each GPU are honoured."""
-        from dlrig.rules.limits import place_gpus, slot_position
+    def gpu_layout(self) -> tuple[Placement, tuple[tuple[int, M2Slot], ...]]:
+        """Where each GPU goes (see limits.place_units): the build file's slot: and riser: of
+        each GPU are honoured; cards on M.2 adapters sit in the M.2 slot they name."""
+        from dlrig.rules.limits import place_units
 
         board = self.build.motherboard
         assert board is not None
         units = self.build.gpu_units
-        pins = [None if u.slot is None else slot_position(board, u.slot) for u in units]
-        risers = [u.riser is not None for u in units]
-        return place_gpus(board, self.build.gpus, pins, risers)
+        return place_units(
+            board,
+            self.build.gpus,
+            [u.slot for u in units],
+            [u.riser.kind if u.riser is not None else None for u in units],
+        )
+
+    @cached_property
+    def placement(self) -> Placement:
+        """GPUs in PCIe slots (see limits.place_gpus)."""
+        return self.gpu_layout[0]
+
+    @cached_property
+    def m2_gpus(self) -> tuple[tuple[int, M2Slot], ...]:
+        """(GPU index in build order, M.2 slot) for cards on M.2-to-PCIe adapters."""
+        return self.gpu_layout[1]
 
     @cached_property
     def m2(self) -> M2Assignment:
@@ -271,6 +284,11 @@ class Context:
 
         board = self.build.motherboard
         assert board is not None
+        used = {m.name for _, m in self.m2_gpus}
+        if used:  # M.2 slots holding GPU adapters take no drive
+            board = board.model_copy(
+                update={"m2_slots": tuple(m for m in board.m2_slots if m.name not in used)}
+            )
         return assign_m2(board, self.build.drives, self.placement)
 
 
@@ -285,8 +303,17 @@ class CheckResult:
 
     @property
     def ok(self) -> bool:
-        """No error finding."""
+        """No errors. A build without a CPU, board, PSU or case can still be ok (a partial build
+        on purpose); front ends then print no pass mark and name ``missing_core``."""
         return not any(f.severity is Severity.ERROR for f in self.findings)
+
+    @property
+    def missing_core(self) -> list[str]:
+        """The core categories (CPU, motherboard, PSU, case) the build leaves out."""
+        from dlrig.parts import Category
+
+        core = (Category.CPU, Category.MOTHERBOARD, Category.PSU, Category.CASE)
+        return [c.value for c in core if not self.build.items.get(c)]
 
     def by_severity(self, severity: Severity) -> list[Finding]:
         """The findings of one severity."""
@@ -312,6 +339,7 @@ class CheckResult:
 
         return {
             "ok": self.ok,
+            "missing_core": self.missing_core,
             "build": self.build.name,
             "findings": [f.to_dict() for f in self.findings],
             "unchecked": [u.slug for u in self.unchecked],
