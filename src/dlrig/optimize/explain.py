@@ -1,0 +1,199 @@
+"""Explanations: binding constraints (which relaxed group improves the objective), why a request
+is infeasible, alternatives, the price/throughput frontier, and the notes of a plan."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from dlrig.optimize.model import PlanModel
+from dlrig.optimize.prep import Prep
+from dlrig.optimize.query import AVOIDABLE_WARNINGS, TFLOPS_SCALE, Candidates, Query, Selection
+from dlrig.optimize.results import Binding, Infeasible, PlannedBuild
+from dlrig.optimize.search import Planner
+from dlrig.parts import Category
+
+FRONTIER_POINTS = 25
+BINDING_GROUPS = (
+    "budget",
+    "psu-headroom",
+    "gpu-power-connectors",
+    "gpu-slots",
+    "slot-spacing",
+    "case-expansion-slots",
+    "gpu-length",
+    "pcie-lanes",
+    "multi-gpu-airflow",
+    "wall-circuit",
+    "ram-vs-vram",
+    "cpu-threads-per-gpu",
+    "memory-capacity",
+    "workload-ram",
+    "known-fit",
+)
+GROUP_TEXT = {
+    "budget": "budget",
+    "psu-headroom": "PSU headroom (110% of the load)",
+    "gpu-power-connectors": "PSU connectors",
+    "gpu-slots": "x16 slots on the board",
+    "slot-spacing": "slot spacing vs card thickness",
+    "case-expansion-slots": "case slots",
+    "gpu-length": "GPU length vs case",
+    "pcie-lanes": "PCIe lanes (x8 per GPU)",
+    "multi-gpu-airflow": "airflow between open-air cards",
+    "wall-circuit": "wall circuit",
+    "ram-vs-vram": "RAM ≥ VRAM",
+    "cpu-threads-per-gpu": "CPU threads per GPU",
+    "memory-capacity": "memory slots/maximum",
+    "workload-ram": "workload RAM",
+    "workload-threads": "workload CPU threads",
+    "workload-storage": "workload storage",
+    "known-fit": "multi-GPU fit needs a known slot layout",
+    "min-vram": "minimum VRAM",
+    "min-tflops": "throughput target",
+    "include": "included parts",
+}
+
+
+def notes_of(prep: Prep, info: dict[str, Any], q: Query) -> list[str]:
+    notes = []
+    unpriced = sum(prep.unpriced.values())
+    if unpriced:
+        parts = ", ".join(f"{n} {c.value}" for c, n in prep.unpriced.items() if n)
+        notes.append(f"{unpriced} parts without a price were left out ({parts}).")
+    for why, n in info["dropped"].items():
+        notes.append(f"{n} {why} left out for {q.precision}.")
+    return notes
+
+
+def alternatives_of(
+    planner: Planner, pm: PlanModel, sel: Selection, objective: str, k: int, distinct: str
+) -> list[PlannedBuild]:
+    out: list[PlannedBuild] = []
+    last = sel
+    for _ in range(k):
+        pm.exclude(last, by=distinct)
+        _, nxt, pb = planner.best(pm, objective)
+        if nxt is None or pb is None:
+            break
+        out.append(pb)
+        last = nxt
+    return out
+
+
+def frontier_of(planner: Planner) -> list[PlannedBuild]:
+    """Pareto frontier of price vs throughput: max throughput, then cheapest, under a falling
+    price cap (each point is optimal for its cap, so no point dominates another)."""
+    pm = planner.model()
+    points: list[PlannedBuild] = []
+    for _ in range(FRONTIER_POINTS):
+        _, sel, pb, _ = planner.solve(pm, *pm.objective("throughput"))
+        if sel is None or pb is None:
+            break
+        points.append(pb)
+        pm.m.add(pm.price <= sel.price_cents() - 1)
+        pm.m.add(pm.tflops <= planner.cand.tflops[(sel.gpu[0].id, sel.gpu[1])] - 1)
+    return points
+
+
+# The binding analysis re-solves the model once per constraint group; on a large imported
+# catalog that takes far longer than the plan itself, so it gets a fixed time budget.
+BINDING_BUDGET_S = 4.0
+PROBE_LIMIT_S = 2.0  # time limit of one relaxed re-solve (binding constraints, infeasibility)
+
+
+def binding(planner: Planner, sel: Selection, objective: str) -> tuple[list[Binding], int]:
+    """Constraint groups whose relaxation improves the objective (budget: +25%), and how many
+    groups were examined within :data:`BINDING_BUDGET_S`."""
+    deadline = time.monotonic() + BINDING_BUDGET_S
+    base = planner.score(sel, objective)
+    out: list[Binding] = []
+    q = planner.q
+    examined = 0
+    for group in BINDING_GROUPS:
+        left_s = deadline - time.monotonic()
+        if left_s <= 0.05:
+            break
+        examined += 1
+        if group == "budget":
+            if q.budget_cents is None or objective == "cost":
+                continue
+            saved = q.budget_cents
+            q.budget_cents = int(saved * 1.25)
+            try:
+                pm = planner.model()
+            finally:
+                q.budget_cents = saved
+        else:
+            pm = planner.model(relax=[group])
+            if group not in pm.groups or (group in AVOIDABLE_WARNINGS and group not in q.avoid):
+                continue
+        obj, maximize = pm.objective(objective, sel)
+        status, solver = pm.solve(obj, maximize, min(planner.time_limit_s, PROBE_LIMIT_S, left_s))
+        if status not in ("OPTIMAL", "FEASIBLE"):
+            continue
+        alt = pm.selection(solver)
+        score = planner.score(alt, objective)
+        if score <= base * (1 + 1e-9) if base >= 0 else score <= base:
+            continue
+        gain = (score - base) / abs(base) if base else 1.0
+        g, n = alt.gpu
+        what = "+25% budget" if group == "budget" else f"without '{group}'"
+        detail = f"{what}: {n}× {g.name}, ${alt.price_cents() / 100:,.0f}"
+        if objective in ("throughput", "throughput-per-dollar"):
+            detail += f", {planner.cand.tflops[(g.id, n)] / TFLOPS_SCALE:,.1f} TFLOPS"
+        out.append(Binding(group, GROUP_TEXT.get(group, group), detail, round(gain, 4)))
+    return out, examined
+
+
+def explain_infeasible(
+    planner: Planner, q: Query, cand: Candidates, info: dict[str, Any], empty: list[str]
+) -> Infeasible:
+    reasons: list[str] = []
+    if empty:
+        for k in empty:
+            if k == "gpu" and q.workload is not None and info["pruned"].get("gpu"):
+                need = info["vram_need_gib"]
+                top = max(
+                    (getattr(g, "vram_gib", 0.0) for g in planner.prep.parts[Category.GPU]),
+                    default=0.0,
+                )
+                n_max = max(need) if need else 1
+                reasons.append(
+                    f"no priced GPU holds the workload: it needs {need[min(need)]:.1f} GiB per GPU "
+                    f"on 1 GPU and {need[n_max]:.1f} GiB on {n_max}; the largest card has "
+                    f"{top:g} GiB. Use ZeRO-3/FSDP, LoRA/QLoRA or a smaller batch."
+                )
+            else:
+                reasons.append(f"no usable priced {k} passes the filters")
+        return Infeasible(reasons)
+    # the same request without the budget: the cheapest build that fits
+    cheapest = None
+    if q.budget_cents is not None:
+        pm = planner.model(relax=["budget"])
+        _, sel, pb, _ = planner.solve(pm, *pm.objective("cost"))
+        if pb is not None and sel is not None:
+            cheapest = pb
+            reasons.append(
+                f"the budget ${q.budget_cents / 100:,.0f} is too small: the cheapest build that "
+                f"fits costs ${pb.price_usd:,.0f} "
+                f"(${pb.price_usd - q.budget_cents / 100:,.0f} more)"
+            )
+            return Infeasible(reasons, cheapest)
+    # still impossible: which single constraint group makes it possible?
+    freed = []
+    for group in sorted((set(BINDING_GROUPS) | set(GROUP_TEXT)) - {"budget"}):
+        pm = planner.model(relax=["budget", group])
+        if group not in pm.groups:
+            continue
+        status, _ = pm.solve(pm.price, False, min(planner.time_limit_s, PROBE_LIMIT_S))
+        if status in ("OPTIMAL", "FEASIBLE"):
+            freed.append(GROUP_TEXT.get(group, group))
+    if freed:
+        reasons.append(
+            "no build meets every constraint; dropping one of these would allow one: "
+            + ", ".join(freed)
+        )
+    else:
+        reasons.append("no build in the catalog meets these constraints together")
+    return Infeasible(reasons, cheapest)
