@@ -11,6 +11,11 @@ from dlrig.optimize.query import TFLOPS_SCALE, Candidates, Query
 from dlrig.parts import Category, Gpu, Part
 from dlrig.rules import limits as L
 
+# Rules the planner holds by filtering GPU options here rather than by a model constraint:
+# tensor-cores and cuda-support (when held) drop GPUs without tensor cores / non-NVIDIA GPUs;
+# workload-fits drops (GPU, count) options whose VRAM per GPU cannot hold the workload.
+CANDIDATE_FILTERS = ("tensor-cores", "cuda-support", "workload-fits")
+
 
 def gpu_counts(q: Query) -> list[int]:
     top = q.upgrade_to or q.max_gpus

@@ -29,7 +29,7 @@ def _round_up(watts: float, step: int = 50) -> int:
     return int(-(-watts // step) * step)
 
 
-@rule("P001", "psu-headroom", Severity.ERROR, "power")
+@rule("P001", "psu-headroom", Severity.ERROR, "power", planner="psu-headroom")
 def psu_headroom(build: Build, ctx: Context) -> Iterator[Hit]:
     """PSU watts must be at least 110% of CPU TDP + GPU board power + the rest of the system.
 
@@ -85,7 +85,7 @@ def _chip_name(build: Build, gpu: Gpu) -> str:
     return chip.name if chip else gpu.chip
 
 
-@rule("P002", "gpu-power-connectors", Severity.ERROR, "power")
+@rule("P002", "gpu-power-connectors", Severity.ERROR, "power", planner="gpu-power-connectors")
 def gpu_power_connectors(build: Build, ctx: Context) -> Iterator[Hit]:
     """The PSU's PCIe 6+2-pin and 12VHPWR/12V-2x6 plugs must cover every GPU's power inputs.
 
@@ -138,7 +138,7 @@ def gpu_power_connectors(build: Build, ctx: Context) -> Iterator[Hit]:
         )
 
 
-@rule("P003", "wall-circuit", Severity.WARNING, "power")
+@rule("P003", "wall-circuit", Severity.WARNING, "power", planner="wall-circuit")
 def wall_circuit(build: Build, ctx: Context) -> Iterator[Hit]:
     """Estimated wall draw (DC load ÷ PSU efficiency) within the circuit's continuous limit.
 
