@@ -10,15 +10,15 @@ import pytest
 
 from dlrig.bench.diagnose import compare
 from dlrig.bench.expected import (
-    Plan,
+    Baseline,
     PlannedGpu,
+    baseline_from_detected,
     expectations,
     pcie_gb_s,
-    plan_from_detected,
     resolve_chip,
 )
-from dlrig.bench.model import BenchReport, BenchResult
-from dlrig.bench.report import report_to_dict, to_markdown
+from dlrig.bench.report import to_markdown
+from dlrig.bench.results import BenchReport, BenchResult
 from dlrig.parts import GpuChip, Storage
 
 DATA = Path(__file__).parent / "bench_data"
@@ -70,9 +70,9 @@ def load(name: str) -> BenchResult:
     return BenchResult.model_validate_json((DATA / f"{name}.json").read_text())
 
 
-def build_plan(chip: GpuChip, n: int, lanes: int | None = 16) -> Plan:
+def build_baseline(chip: GpuChip, n: int, lanes: int | None = 16) -> Baseline:
     gpus = [PlannedGpu(name=chip.name, chip=chip, pcie_gen=4, pcie_lanes=lanes) for _ in range(n)]
-    return Plan(source="build file test.yaml", gpus=gpus, storage=[SSD], from_build=True)
+    return Baseline(source="build file test.yaml", gpus=gpus, storage=[SSD], from_build=True)
 
 
 def messages(report: BenchReport, severity: str | None = None) -> list[str]:
@@ -86,7 +86,7 @@ def test_pcie_bandwidth_table() -> None:
 
 
 def test_healthy_4090_has_no_warnings() -> None:
-    report = compare(load("rtx4090_healthy"), build_plan(RTX_4090, 1))
+    report = compare(load("rtx4090_healthy"), build_baseline(RTX_4090, 1))
     assert not report.has_errors and messages(report, "warning") == []
     by_key = {c.measurement.key: c for c in report.comparisons}
     bf16 = by_key["gemm.bf16.gpu0"]
@@ -99,7 +99,7 @@ def test_healthy_4090_has_no_warnings() -> None:
 
 
 def test_x4_link_is_named_with_its_fix() -> None:
-    report = compare(load("x4_link"), build_plan(RTX_3090, 2))
+    report = compare(load("x4_link"), build_baseline(RTX_3090, 2))
     assert report.has_errors
     text = "\n".join(messages(report))
     assert (
@@ -129,8 +129,8 @@ def test_x4_link_is_named_with_its_fix() -> None:
 
 def test_x4_link_without_build_still_flagged() -> None:
     result = load("x4_link")
-    plan = plan_from_detected(result.gpus, None)
-    report = compare(result, plan)
+    baseline = baseline_from_detected(result.gpus, None)
+    report = compare(result, baseline)
     assert messages(report, "warning") == [
         "GPU 1 runs at PCIe x4: check its slot, or lane sharing with an M.2 drive "
         "(deep-learning cards are x8 or x16)"
@@ -151,7 +151,7 @@ def test_x4_link_without_build_still_flagged() -> None:
 
 
 def test_thermal_throttle_and_power_limit() -> None:
-    report = compare(load("thermal_throttle"), build_plan(RTX_4090, 4))
+    report = compare(load("thermal_throttle"), build_baseline(RTX_4090, 4))
     by_key = {c.measurement.key: c for c in report.comparisons}
     hot = by_key["gemm.bf16.gpu2"]
     assert hot.ratio == pytest.approx(0.45, abs=0.005) and hot.verdict == "low"
@@ -179,7 +179,7 @@ def test_thermal_throttle_and_power_limit() -> None:
 
 
 def test_gpu_count_mismatch_is_an_error() -> None:
-    report = compare(load("rtx4090_healthy"), build_plan(RTX_4090, 4))
+    report = compare(load("rtx4090_healthy"), build_baseline(RTX_4090, 4))
     assert messages(report, "error") == [
         "the build lists 4 GPU(s) but 1 were detected: check that each card is seated and has "
         "every PCIe power cable, 'Above 4G decoding' in the BIOS, and `nvidia-smi -L`"
@@ -188,8 +188,8 @@ def test_gpu_count_mismatch_is_an_error() -> None:
 
 def test_slow_disk_and_cached_disk() -> None:
     result = load("slow_disk")
-    plan = Plan(source="build", storage=[SSD], from_build=True)
-    report = compare(result, plan)
+    baseline = Baseline(source="build", storage=[SSD], from_build=True)
+    report = compare(result, baseline)
     slow = next(c for c in report.comparisons if c.measurement.key == "disk.read./data")
     assert slow.expected == 7450 and slow.ratio == pytest.approx(455 / 7450, abs=1e-3)
     assert slow.verdict == "low"
@@ -207,7 +207,7 @@ def test_slow_disk_and_cached_disk() -> None:
 
 def test_disk_without_a_known_drive_has_no_expectation() -> None:
     result = load("slow_disk")
-    two = Plan(
+    two = Baseline(
         source="build", storage=[SSD, SSD.model_copy(update={"id": "other"})], from_build=True
     )
     assert "disk.read./data" not in expectations(result, two)
@@ -216,15 +216,15 @@ def test_disk_without_a_known_drive_has_no_expectation() -> None:
 
 
 def test_recorded_cpu_run_compares_cleanly() -> None:
-    report = compare(load("cpu_2core_quick"), plan_from_detected([], None))
+    report = compare(load("cpu_2core_quick"), baseline_from_detected([], None))
     assert not report.has_errors
     assert all(c.verdict in ("unknown", "skipped") for c in report.comparisons)
     assert report.expected_from.startswith("nothing")
 
 
 def test_report_json_and_markdown() -> None:
-    report = compare(load("x4_link"), build_plan(RTX_3090, 2))
-    data = report_to_dict(report)
+    report = compare(load("x4_link"), build_baseline(RTX_3090, 2))
+    data = report.to_dict()
     assert data["summary"] == {
         "errors": 4,  # the x4 link itself, both pinned copies on GPU 1, and the all-reduce
         "warnings": 0,
@@ -282,7 +282,7 @@ def test_detected_names_resolve_against_the_chip_table(catalog) -> None:  # type
 def test_nvml_facts_alone_are_diagnosed(facts: dict[str, object], warning: str) -> None:
     healthy = load("rtx4090_healthy")
     result = healthy.model_copy(update={"gpus": [healthy.gpus[0].model_copy(update=facts)]})
-    report = compare(result, build_plan(RTX_4090, 1, lanes=None))  # lanes not in the build
+    report = compare(result, build_baseline(RTX_4090, 1, lanes=None))  # lanes not in the build
     assert messages(report, "warning") == [warning] and not report.has_errors
 
 
@@ -293,7 +293,7 @@ def test_poor_loader_scaling_is_a_warning() -> None:
     slow = knee.model_copy(update={"params": {**knee.params, "speedup_over_one_worker": 3.1}})
     measurements = [slow if m.key == "loader.knee" else m for m in healthy.measurements]
     report = compare(
-        healthy.model_copy(update={"measurements": measurements}), build_plan(RTX_4090, 1)
+        healthy.model_copy(update={"measurements": measurements}), build_baseline(RTX_4090, 1)
     )
     # 32 workers on 24 physical cores: the ideal is 24×, and 3.1× is below half of it
     assert messages(report, "warning") == [
@@ -305,8 +305,8 @@ def test_poor_loader_scaling_is_a_warning() -> None:
 
 def test_failed_probe_is_a_finding_not_a_clean_bill() -> None:
     from dlrig.bench.diagnose import compare
-    from dlrig.bench.expected import Plan
-    from dlrig.bench.model import BenchResult, Measurement
+    from dlrig.bench.expected import Baseline
+    from dlrig.bench.results import BenchResult, Measurement
 
     failed = Measurement(
         key="disk.read./data",
@@ -317,6 +317,6 @@ def test_failed_probe_is_a_finding_not_a_clean_bill() -> None:
         note="PermissionError: /data",
     )
     result = BenchResult(mode="quick", device="cpu", measurements=[failed])
-    report = compare(result, Plan(source="test"))
+    report = compare(result, Baseline(source="test"))
     assert [(f.severity, f.keys) for f in report.findings] == [("warning", ["disk.read./data"])]
     assert "the probe failed (PermissionError: /data)" in report.findings[0].message

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dlrig import units
-from dlrig.cost.model import (
+from dlrig.cost.economics import (
     Electricity,
     Option,
     Usage,

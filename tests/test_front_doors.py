@@ -90,6 +90,17 @@ def test_cost(run_cli: Any, client: TestClient) -> None:
     assert '"upfront_usd": 5226.9' in out
 
 
+def test_import_list(run_cli: Any, client: TestClient) -> None:
+    parts_list = REPO / "tests" / "data" / "warmachine_pcpartpicker.txt"
+    cli = run_cli("import-list", str(parts_list), "--name", "wm", "--json")
+    assert cli.exit_code == 1  # two lines do not resolve: listed, not dropped
+    web = client.post("/api/import-list", params={"name": "wm"}, content=parts_list.read_bytes())
+    python = dlrig.to_json(dlrig.import_list(parts_list, name="wm"))
+    assert web.status_code == 200
+    assert cli.stdout == web.text + "\n" == python + "\n"
+    assert '"Intel Core i9-10920X"' in python
+
+
 def test_catalog_rules_models_chips(run_cli: Any, client: TestClient) -> None:
     from dlrig.app import catalog as command
 

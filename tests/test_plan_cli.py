@@ -134,3 +134,19 @@ def test_part_price_quotes(run_cli) -> None:  # type: ignore[no-untyped-def]
     assert neg.exit_code == 2 and "not a positive amount" in neg.stderr
     unknown = run_cli("plan", "--budget-usd", "7000", "--part-price", "Hercules 9000 Ultra=99")
     assert unknown.exit_code == 2
+
+
+def test_plan_precision_option(run_cli) -> None:  # type: ignore[no-untyped-def]
+    # the throughput objective ranks by the given precision's TFLOPS (FP8 tensor cores count)
+    args = ("plan", "--budget-usd", "7000", "--gpus", "2", "--no-explain", "--json")
+    bf16 = run_cli(*args).json()["best"]
+    fp8 = run_cli(*args, "--precision", "fp8").json()["best"]
+    assert fp8["parts"]["gpu"] == bf16["parts"]["gpu"]  # the same two cards win
+    [gpu] = fp8["parts"]["gpu"]
+    from dlrig.catalog import open_catalog
+
+    chip = open_catalog().chip_of(open_catalog().get(gpu["id"]))
+    assert chip is not None and chip.fp8_tflops and chip.bf16_tflops
+    assert fp8["tflops"] == pytest.approx(bf16["tflops"] * chip.fp8_tflops / chip.bf16_tflops)
+    bad = run_cli("plan", "--budget-usd", "7000", "--precision", "fp9")
+    assert bad.exit_code == 2 and "unknown precision 'fp9'" in bad.stderr

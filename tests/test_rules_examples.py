@@ -30,6 +30,14 @@ EXPECTED: dict[str, tuple[set[str], set[tuple[str, str]]]] = {
     "open-air-stack": (set(), {("multi-gpu-airflow", "warning")}),
     "hdd-only": (set(), {("fast-storage", "warning")}),
     "amd-gpu": (set(), {("cuda-support", "warning"), ("tensor-cores", "warning")}),
+    # published cases (issue 14): see each file's header for the source and what happened
+    "four-3090-capped-1600w": (
+        set(),
+        {("psu-headroom", "warning"), ("wall-circuit", "warning")},
+    ),
+    "four-3090-uncapped-1600w": ({"psu-headroom"}, set()),
+    "two-titan-xp-850w": (set(), {("psu-headroom", "warning")}),
+    "epyc-open-frame-risers": (set(), {("gpu-placement", "info")}),
 }
 
 

@@ -131,6 +131,23 @@ def test_gpus_ranks_real_catalog(run_cli, catalog) -> None:  # type: ignore[no-u
     assert small["rtx-4090"]["fits"] is True
 
 
+def test_gpus_says_how_many_of_each_and_fitting_chips_lead_every_sort(run_cli) -> None:  # type: ignore[no-untyped-def]
+    # issue 13: 4-bit Llama 3.1 70B inference (about 42 GiB) on every chip of the catalog
+    for key in ("fit", "perf", "price", "perf-per-dollar", "perf-per-watt"):
+        args = ["gpus", "--model", "llama-3.1-70b", "--task", "inference", "--precision", "int4"]
+        rows = run_cli(*args, "--sort", key, "--json").json()["gpus"]
+        assert rows[0]["fits"] is True and rows[0]["gpus_needed"] == 1, key
+        rank = [{True: 0, None: 1, False: 2}[row["fits"]] for row in rows]
+        assert rank == sorted(rank), key
+        short = [row for row in rows if row["fits"] is False]
+        assert short and all(row["gpus_needed"] >= 2 for row in short)
+        assert all("tensor parallel" in row["parallelism"] for row in short)
+        needed = [row["gpus_needed"] for row in short]
+        assert needed == sorted(needed), key
+    table = run_cli(*args).stdout
+    assert "tensor parallel" in table
+
+
 def test_gpus_sort_by_price_unknown_last(run_cli) -> None:  # type: ignore[no-untyped-def]
     for key in ("price", "perf-per-dollar"):
         rows = run_cli("gpus", "--model", "gpt2", "--tokens", "1B", "--sort", key, "--json").json()[

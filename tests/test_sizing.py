@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+from dlrig.errors import WorkloadError
 from dlrig.parts import GpuChip
 from dlrig.sizing import (
     MEMORY_KEYS,
@@ -277,3 +278,124 @@ def test_qlora_paper_runs_fit(model: str, gpu_gib: float) -> None:
     assert need <= gpu_gib
     # without paging and with fp32 adapters the same run needs more memory
     assert vram_required_gib({**w, "optimizer": "adamw", "adapter_dtype": "fp32"}) > need
+
+
+LLAMA_405B = {
+    "name": "Llama 3.1 405B",
+    "arch": "llama",
+    "params": 405.85e9,
+    "layers": 126,
+    "hidden": 16384,
+    "heads": 128,
+    "kv_heads": 8,
+    "intermediate": 53248,
+    "vocab": 128256,
+    "mlp": "swiglu",
+    "context": 131072,
+}
+
+
+@pytest.mark.parametrize(
+    ("model", "published_gb"),
+    [("mistral-7b", 19), ("llama-3.1-8b", 22), ("llama-3.1-70b", 164), (LLAMA_405B, 950)],
+)
+def test_lora_matches_unsloths_minimum(model: object, published_gb: float) -> None:
+    # Unsloth requirements table, "LoRA (16-bit) VRAM" (docs.unsloth.ai, unsloth-requirements),
+    # with Unsloth's notebook defaults: batch 2 x 2048, r=16 on all linear layers, 8-bit AdamW.
+    w = {
+        "framework": "unsloth",
+        "task": "lora",
+        "model": model,
+        "micro_batch": 2,
+        "sequence": 2048,
+        "optimizer": "adamw8bit",
+        "lora": {"rank": 16, "targets": "all-linear"},
+    }
+    need_gb = memory_bytes(load_workload(w)).total / 1e9
+    # within the training tolerance (the table gives no batch or sequence: a minimum, not a
+    # measurement of one configuration)
+    assert 0.85 * published_gb <= need_gb <= 1.15 * published_gb
+
+
+def test_tensor_and_pipeline_parallel_split_memory() -> None:
+    # Korthikanti et al. 2022 §4.2.2-4.2.3: with sequence parallelism TP divides activations by
+    # t; the first pipeline stage holds p micro-batches of L/p layers (= L layers of one);
+    # model states divide by t x p (Megatron-LM), ZeRO then works over the data-parallel rest.
+    base = {"model": "llama-2-7b", "micro_batch": 1, "sequence": 2048, "vocab_logits": False}
+    one = load_workload(base)
+    tp4 = load_workload({**base, "tensor_parallel": 4})
+    pp2 = load_workload({**base, "pipeline_parallel": 2})
+    assert transformer_activation_bytes(tp4) == pytest.approx(transformer_activation_bytes(one) / 4)
+    assert transformer_activation_bytes(pp2) == pytest.approx(transformer_activation_bytes(one))
+    m1, m4, m8 = memory_bytes(one), memory_bytes(tp4, 4), memory_bytes(tp4, 8)
+    assert m4.weights == pytest.approx(m1.weights / 4)
+    assert m8.weights == pytest.approx(m4.weights)  # 8 GPUs = TP 4 x DP 2, no ZeRO
+    assert memory_bytes(pp2, 2).weights == pytest.approx(m1.weights / 2)
+    with pytest.raises(WorkloadError, match="cannot be split"):
+        memory_bytes(tp4, 6)
+
+
+def test_moe_stores_all_experts_and_activates_top_k() -> None:
+    from dlrig.sizing import param_breakdown
+
+    mixtral = load_workload({"task": "inference", "model": "mixtral-8x7b"})
+    pb = param_breakdown(mixtral.model)
+    assert pb.total == pytest.approx(46.7e9, rel=0.01)
+    dense = {**mixtral.model.model_dump(), "experts": None, "experts_per_token": None}
+    dense.pop("params")
+    moe_train = load_workload({"model": "mixtral-8x7b", "sequence": 1024, "vocab_logits": False})
+    dense_train = load_workload({"model": dense, "sequence": 1024, "vocab_logits": False})
+    # two of eight experts run per token: the MLP activations double, not eightfold
+    ratio = transformer_activation_bytes(moe_train) / transformer_activation_bytes(dense_train)
+    assert 1.5 < ratio < 2.0
+
+
+def test_encoder_decoder_and_vision_language_inputs() -> None:
+    t0 = load_workload({"task": "finetune", "model": "t0-3b", "sequence": 512})
+    short = load_workload({**t0.model_dump(), "model": "t0-3b", "decoder_sequence": 8})
+    assert transformer_activation_bytes(short) < transformer_activation_bytes(t0)
+    llava = load_workload({"task": "inference", "model": "llava-1.5-7b", "images": 1})
+    assert llava.seq_len == 512 + 256 + 576
+    # the vision tower stays 16-bit when the language model is quantized
+    q = memory_bytes(
+        load_workload({"task": "inference", "model": "llava-1.5-7b", "precision": "int4"})
+    )
+    assert q.weights > 324.5e6 * 2
+    with pytest.raises(WorkloadError, match="image_tokens"):
+        load_workload({"task": "inference", "model": "llama-2-7b", "images": 1})
+
+
+def test_framework_profiles_change_memory_the_documented_way() -> None:
+    base = {"task": "lora", "model": "llama-3.1-8b", "micro_batch": 2, "sequence": 2048}
+    hf = memory_bytes(load_workload({**base, "framework": "hf-trainer"}))
+    tt = memory_bytes(load_workload({**base, "framework": "torchtune"}))
+    un = memory_bytes(load_workload({**base, "framework": "unsloth"}))
+    assert tt.gradients == pytest.approx(hf.gradients / 2)  # bf16 vs fp32 adapters
+    assert tt.activations < hf.activations  # chunked loss
+    assert un.activations < tt.activations  # fused loss, offloaded checkpoints
+    ds = load_workload({**base, "task": "finetune", "framework": "deepspeed"})
+    off = memory_bytes(ds.model_copy(update={"cpu_offload": "optimizer"}))
+    assert off.optimizer == 0 and off.gradients < memory_bytes(ds).gradients
+    obw = memory_bytes(ds.model_copy(update={"optimizer_in_backward": True}))
+    assert obw.gradients < memory_bytes(ds).gradients / 10
+    assert load_workload({**base, "framework": "torchtune"}).zero_stage == 3
+    assert load_workload({**base, "framework": "ollama"}).framework == "llama.cpp"
+
+
+def test_system_ram_follows_the_workload_not_the_total_vram() -> None:
+    from dlrig.sizing import system_requirements
+
+    a100 = RTX_4090.model_copy(update={"id": "a100", "name": "A100", "vram_gib": 80})
+    gpt2 = load_workload(
+        {"model": "gpt2-124m", "micro_batch": 64, "sequence": 1024, "data": {"tokens": "10B"}}
+    )
+    ram = system_requirements(gpt2, memory_bytes(gpt2, 8), 8, a100)["ram_gib"]
+    assert 80 < ram < 160  # largest GPU + base + workers + dataset cache; was 656 (8 x 80 + 16)
+    serve = load_workload({"task": "inference", "model": "llama-3.1-70b", "precision": "int4"})
+    ram = system_requirements(serve, memory_bytes(serve, 2), 2, RTX_4090)["ram_gib"]
+    assert 38 < ram < 64  # one copy of the 4-bit weights + base; was 147
+    ft = load_workload({"task": "finetune", "model": "llama-3.1-8b", "framework": "deepspeed"})
+    off = ft.model_copy(update={"cpu_offload": "optimizer"})
+    plain = system_requirements(ft, memory_bytes(ft), 1, RTX_4090)["ram_gib"]
+    offloaded = system_requirements(off, memory_bytes(off), 1, RTX_4090)["ram_gib"]
+    assert offloaded - plain > 8e9 * 12 / BYTES_PER_GIB  # fp32 master + Adam states on the CPU

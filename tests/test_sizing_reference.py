@@ -604,6 +604,84 @@ ISSUE13_CASES: list[Case] = [
         lambda: _peft("bloomz-7b1", "lora"),
     ),
 ]
+DS_SRC = "https://huggingface.co/docs/transformers/main/en/deepspeed"
+# T5Model (AutoModel: no LM head) of T0 3B, 2,783M parameters, fp16 ZeRO-3 on one GPU;
+# DeepSpeed's estimate_zero3_model_states_mem_needs_all_live, as printed in the HF docs (GiB).
+T0_NO_HEAD = {"preset": "t0-3b", "tie_embeddings": True}
+
+
+def _ds_t0(offload: str) -> float:
+    w = {
+        "framework": "deepspeed",
+        "task": "finetune",
+        "model": T0_NO_HEAD,
+        "precision": "fp16",
+        "zero_stage": 3,
+        "cpu_offload": offload,
+    }
+    m = memory_bytes(load_workload(w))
+    return _gib(m.weights + m.gradients + m.optimizer)
+
+
+def _vllm_weights_gib(preset: str, gpus: int) -> float:
+    w = load_workload({"framework": "vllm", "task": "inference", "model": preset})
+    return _gib(memory_bytes(w, gpus).weights)
+
+
+ISSUE13_CASES += [
+    Case(
+        "vllm-llama31-8b-tp2-2nodes",
+        "inference",
+        "vLLM Llama 3.1 8B Instruct bf16, tensor parallel 2 across two nodes (1 L40S each, "
+        "EFA): 'Loading model weights took 7.5100 GB' per GPU (vLLM prints GiB)",
+        7.51,
+        "GiB",
+        0.05,
+        "https://github.com/aws-ia/terraform-aws-eks-blueprints/blob/main/docs/patterns/"
+        "multi-node-vllm.md",
+        lambda: _vllm_weights_gib("llama-3.1-8b", 2),
+    ),
+    Case(
+        "deepspeed-t0-3b-zero3",
+        "training",
+        "DeepSpeed ZeRO-3 model states per GPU, T0 3B (2,783M), 1 GPU, no offload",
+        46.91,
+        "GiB",
+        0.15,
+        DS_SRC,
+        lambda: _ds_t0("none"),
+    ),
+    Case(
+        "deepspeed-t0-3b-offload-optimizer",
+        "training",
+        "DeepSpeed ZeRO-3 model states per GPU, T0 3B, offload_optimizer=cpu",
+        5.43,
+        "GiB",
+        0.15,
+        DS_SRC,
+        lambda: _ds_t0("optimizer"),
+    ),
+    Case(
+        "deepspeed-t0-3b-offload-params",
+        "training",
+        "DeepSpeed ZeRO-3 model states per GPU, T0 3B, offload_param=cpu + offload_optimizer=cpu",
+        0.25,
+        "GiB",
+        0.15,
+        DS_SRC,
+        lambda: _ds_t0("params"),
+    ),
+    Case(
+        "mixtral-8x7b-fp16",
+        "weights",
+        'Mixtral 8x7B (MoE: all 8 experts stored) weights in float16: "> 90 GB"',
+        90.0,
+        "GB",
+        0.05,
+        "https://huggingface.co/blog/mixtral",
+        lambda: _weights_gb("mixtral-8x7b", "fp16"),
+    ),
+]
 REFERENCE_CASES += ISSUE13_CASES
 
 

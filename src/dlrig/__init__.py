@@ -30,9 +30,12 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from dlrig.app.gpus import GpuRanking
+    from dlrig.app.power import PowerBudget
+    from dlrig.bench.results import BenchReport
     from dlrig.build import Build
     from dlrig.catalog import Catalog
     from dlrig.cost.tco import CostReport
+    from dlrig.importlist import ImportResult
     from dlrig.optimize import PlanResult
     from dlrig.parts import Category
     from dlrig.rules.base import CheckResult
@@ -44,11 +47,14 @@ __all__ = [
     "Category",
     "DlrigError",
     "__version__",
+    "benchmark",
     "check",
     "estimate_cost",
     "gpus",
+    "import_list",
     "open_catalog",
     "plan",
+    "power",
     "size",
     "to_json",
 ]
@@ -154,6 +160,41 @@ def plan(
     from dlrig.app import plan as command
 
     req = command.PlanRequest.parse(budget_usd=budget_usd, workload=workload, **options)
+    return command.run(req, _catalog(catalog))
+
+
+def import_list(
+    parts_list: str | Path, catalog: Catalog | str | Path | None = None, name: str | None = None
+) -> ImportResult:
+    """``dlrig import-list``: a PCPartPicker plain-text parts list (a file, or "-" for stdin)
+    resolved into a build; lines that do not resolve are listed in the result."""
+    from dlrig.app import importlist as command
+
+    req = command.ImportListRequest.parse(parts_list=parts_list, name=name)
+    return command.run(req, _catalog(catalog))
+
+
+def benchmark(catalog: Catalog | str | Path | None = None, **options: Any) -> BenchReport | None:
+    """``dlrig bench``: measure this machine and compare it with its build (``build=`` a build
+    file) or its GPUs' specs. ``options``: the fields of :class:`dlrig.app.bench.BenchRequest`
+    (quick, build, disk, disk_size_mb, device, only); needs ``dlrig[bench]`` for GPU probes.
+    None only on a torchrun rank other than 0."""
+    from dlrig.app import bench as command
+
+    req = command.BenchRequest.parse(**options)
+    return command.run(req, _catalog(catalog))
+
+
+def power(
+    build_or_path: Build | str | Path,
+    catalog: Catalog | str | Path | None = None,
+    gpus: int | None = None,
+) -> PowerBudget:
+    """``dlrig power``: a build's power budget — the PSU it needs, its draw at the wall against
+    the circuit's limit, and the per-GPU power limit that fits both."""
+    from dlrig.app import power as command
+
+    req = command.PowerRequest.parse(build=build_or_path, gpus=gpus)
     return command.run(req, _catalog(catalog))
 
 

@@ -39,6 +39,7 @@ from dlrig.parts import (
     Motherboard,
     Part,
     Psu,
+    Riser,
     Storage,
 )
 
@@ -54,6 +55,8 @@ __all__ = [
     "SYSTEM_POWER_ALLOWANCE_W",
     "Build",
     "BuildItem",
+    "GpuUnit",
+    "PsuLoad",
     "Site",
     "system_allowance_w",
 ]
@@ -63,7 +66,9 @@ DEFAULT_MAINS_VOLTAGE_V = 120.0
 DEFAULT_CIRCUIT_AMPS = 15.0
 
 # Categories a build may list several of (mixed models allowed); the rest take one part.
-MULTI_CATEGORIES = frozenset({Category.MEMORY, Category.GPU, Category.STORAGE})
+# Several PSUs: one feeds the board and some GPUs, the others the remaining GPUs (an add2psu
+# relay or the board's second-PSU header starts them together).
+MULTI_CATEGORIES = frozenset({Category.MEMORY, Category.GPU, Category.STORAGE, Category.PSU})
 
 # Most units of one category a build may hold: far beyond any one machine (a 10-GPU server, a
 # 24-bay storage chassis), low enough that a typo such as count: 4000000 is caught as bad input
@@ -108,11 +113,22 @@ def system_allowance_w(
 
 @dataclass(frozen=True, slots=True)
 class BuildItem:
-    """One line of a build: a part, how many of it, and an optional per-unit price override."""
+    """One line of a build: a part, how many of it, and an optional per-unit price override.
+
+    GPU lines may also carry a power limit per card (``nvidia-smi -pl``), the PSU that feeds them
+    (1-based index into the build's PSUs; PSU 1 when left out), the board slot of each card and
+    the riser cable they sit on. PSU lines may name their wall circuit (1-based index into
+    ``site.circuits``; circuit 1 when left out).
+    """
 
     part: Part
     count: int = 1
     price_usd: float | None = None  # per unit; overrides the catalog price
+    power_limit_w: float | None = None  # GPU: power limit per card
+    psu: int | None = None  # GPU: which PSU feeds these cards (1-based)
+    slots: tuple[str, ...] = ()  # GPU: board slot per card, in order (may be fewer than count)
+    riser: Riser | None = None  # GPU: the riser cable each card sits on
+    circuit: int | None = None  # PSU: which wall circuit it is plugged into (1-based)
 
     def __post_init__(self) -> None:
         if self.count < 1:
@@ -133,10 +149,25 @@ class BuildItem:
 
 @dataclass(frozen=True, slots=True)
 class Site:
-    """Where the machine is plugged in: mains voltage and the branch circuit's breaker rating."""
+    """Where the machine is plugged in: mains voltage and the branch circuit's breaker rating.
+
+    ``extra_circuits`` are further (volts, amps) circuits for builds with several PSUs on
+    separate outlets; circuit 1 is ``mains_voltage_v`` × ``circuit_amps``.
+    """
 
     mains_voltage_v: float = DEFAULT_MAINS_VOLTAGE_V
     circuit_amps: float = DEFAULT_CIRCUIT_AMPS
+    extra_circuits: tuple[tuple[float, float], ...] = ()
+
+    @property
+    def circuits(self) -> tuple[tuple[float, float], ...]:
+        """Every circuit as (volts, amps), circuit 1 first."""
+        return ((self.mains_voltage_v, self.circuit_amps), *self.extra_circuits)
+
+    def circuit_limit_w(self, index: int) -> float:
+        """Continuous limit of circuit ``index`` (0-based)."""
+        volts, amps = self.circuits[index]
+        return units.circuit_continuous_limit_w(volts, amps)
 
     @property
     def continuous_limit_w(self) -> float:
@@ -148,6 +179,7 @@ class Site:
         return (
             self.mains_voltage_v == DEFAULT_MAINS_VOLTAGE_V
             and self.circuit_amps == DEFAULT_CIRCUIT_AMPS
+            and not self.extra_circuits
         )
 
     @classmethod
@@ -169,6 +201,47 @@ class Site:
                 "write mains volts (90-480) x breaker amps (1-100), e.g. 120x15 or 230x16",
             )
         return cls(volts, amps)
+
+
+@dataclass(frozen=True, slots=True)
+class GpuUnit:
+    """One GPU card of the build with what the build file says about it: its power limit, the
+    PSU feeding it (0-based), the board slot it was put in (None: the checker chooses) and the
+    riser it sits on."""
+
+    gpu: Gpu
+    power_limit_w: float | None
+    psu_index: int
+    slot: str | None
+    riser: Riser | None
+
+    @property
+    def power_w(self) -> float:
+        """Sustained power: the set limit, else the rated board power."""
+        return float(self.gpu.tdp_w if self.power_limit_w is None else self.power_limit_w)
+
+
+@dataclass(frozen=True, slots=True)
+class PsuLoad:
+    """What one PSU feeds: the system (CPU, board, memory, drives, fans) when it is PSU 1, and the
+    GPUs assigned to it."""
+
+    index: int  # 0-based
+    psu: Psu
+    circuit_index: int  # 0-based
+    feeds_system: bool
+    gpus: tuple[GpuUnit, ...]
+    cpu_w: float
+    rest_w: float
+
+    @property
+    def gpu_w(self) -> float:
+        return sum(u.power_w for u in self.gpus)
+
+    @property
+    def load_w(self) -> float:
+        """Sustained DC load on this PSU (caps honoured)."""
+        return self.cpu_w + self.rest_w + self.gpu_w
 
 
 PartSpec = Part | BuildItem | tuple[Part, int]
@@ -207,7 +280,7 @@ class Build:
             if cat not in MULTI_CATEGORIES and (len(its) > 1 or (its and its[0].count != 1)):
                 raise InputError(
                     f"a build takes exactly one {cat.value}",
-                    f"list one {cat.value}; only memory, gpu and storage may repeat",
+                    f"list one {cat.value}; only memory, gpu, storage and psu may repeat",
                 )
             for it in its:
                 if it.part.category is not cat:
@@ -361,6 +434,21 @@ class Build:
         return cast(Psu | None, self._one(Category.PSU))
 
     @cached_property
+    def psus(self) -> tuple[Psu, ...]:
+        """Every PSU, expanded by count, in build order (PSU 1 feeds the board)."""
+        return cast(tuple[Psu, ...], self._expanded(Category.PSU))
+
+    @cached_property
+    def psu_circuits(self) -> tuple[int, ...]:
+        """The 0-based wall circuit of each PSU in :attr:`psus`."""
+        out: list[int] = []
+        for it in self.items[Category.PSU]:
+            if it.part.price_only:
+                continue
+            out.extend([(it.circuit or 1) - 1] * it.count)
+        return tuple(out)
+
+    @cached_property
     def cooler(self) -> Cooler | None:
         return cast(Cooler | None, self._one(Category.COOLER))
 
@@ -373,6 +461,25 @@ class Build:
     def gpus(self) -> tuple[Gpu, ...]:
         """Every GPU card, expanded by count, in build order."""
         return cast(tuple[Gpu, ...], self._expanded(Category.GPU))
+
+    @cached_property
+    def gpu_units(self) -> tuple[GpuUnit, ...]:
+        """Every GPU card with its power limit, PSU, slot and riser (the order of :attr:`gpus`)."""
+        units_: list[GpuUnit] = []
+        for it in self.items[Category.GPU]:
+            if it.part.price_only:
+                continue
+            for k in range(it.count):
+                slot = it.slots[k] if k < len(it.slots) else None
+                units_.append(
+                    GpuUnit(cast(Gpu, it.part), it.power_limit_w, (it.psu or 1) - 1, slot, it.riser)
+                )
+        return tuple(units_)
+
+    @cached_property
+    def power_limited(self) -> bool:
+        """True when any GPU runs at a set power limit."""
+        return any(u.power_limit_w is not None for u in self.gpu_units)
 
     @cached_property
     def memory_kits(self) -> tuple[Memory, ...]:
@@ -410,7 +517,13 @@ class Build:
 
     @cached_property
     def gpu_tdp_w(self) -> int:
+        """Σ rated board power of the GPUs (stock, ignoring power limits)."""
         return sum(g.tdp_w for g in self.gpus)
+
+    @cached_property
+    def gpu_power_w(self) -> float:
+        """Σ sustained GPU power with power limits honoured."""
+        return float(sum(u.power_w for u in self.gpu_units))
 
     @cached_property
     def memory_gb(self) -> int:
@@ -463,9 +576,31 @@ class Build:
 
     @cached_property
     def peak_power_w(self) -> float:
-        """Estimated peak DC load: CPU TDP + Σ GPU board power + the rest of the system."""
+        """Estimated peak DC load: CPU TDP + Σ GPU power (limits honoured) + the rest."""
         cpu = self.cpu.tdp_w if self.cpu else 0
-        return float(cpu + self.gpu_tdp_w) + self.system_allowance_w
+        return float(cpu) + self.gpu_power_w + self.system_allowance_w
+
+    @cached_property
+    def psu_loads(self) -> tuple[PsuLoad, ...]:
+        """What each PSU feeds: PSU 1 the system and its GPUs, the others their GPUs only."""
+        psus = self.psus
+        cpu_w = float(self.cpu.tdp_w) if self.cpu else 0.0
+        out: list[PsuLoad] = []
+        for i, psu in enumerate(psus):
+            gpus = tuple(u for u in self.gpu_units if u.psu_index == i)
+            first = i == 0
+            out.append(
+                PsuLoad(
+                    i,
+                    psu,
+                    self.psu_circuits[i],
+                    first,
+                    gpus,
+                    cpu_w if first else 0.0,
+                    self.system_allowance_w if first else 0.0,
+                )
+            )
+        return tuple(out)
 
     # --- misc ---------------------------------------------------------------------------------
     def __repr__(self) -> str:

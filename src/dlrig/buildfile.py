@@ -12,12 +12,18 @@ Format (``examples/warmachine.yaml``)::
       memory: {custom: {name: My kit, type: DDR4, speed_mts: 3200, modules: 4, module_gb: 32}}
       ...
     site: {mains_voltage_v: 120, circuit_amps: 15}   # optional; these are the defaults
+    # or several circuits: site: {circuits: [{mains_voltage_v: 120, circuit_amps: 20}, ...]}
     workload: workloads/llama.yaml                  # optional; kept raw for `dlrig size`
     cost: {extras_usd: 150}                         # optional; kept raw for `dlrig cost`
 
-A part entry is a name/id string, ``{part: NAME, count: N, price_usd: P}`` or
-``{custom: {...}, count: N, price_usd: P}``; memory, gpu and storage also take a list of
-entries. Every category must appear (``null`` leaves one out deliberately). Any error names the
+A part entry is a name/id string, ``{part: NAME, count: N, price_usd: P}``,
+``{part: NAME, with: {field: value}}`` (a catalog part with some facts replaced) or
+``{custom: {...}, count: N, price_usd: P}``; memory, gpu, storage and psu also take a list of
+entries. GPU entries may add ``power_limit_w`` (per card, ``nvidia-smi -pl``), ``psu`` (which
+PSU of the list feeds them, 1-based; PSU 1 also feeds the board), ``slot`` (the board slot, or a
+list of slots, one per card) and ``riser`` (``{length_mm: 200, pcie_gen: 4}``); PSU entries may
+add ``circuit`` (1-based, into ``site.circuits``). A name with a colon or a comma must be
+quoted. Every category must appear (``null`` leaves one out deliberately). Any error names the
 file and line and says how to fix it (:class:`~dlrig.errors.BuildFileError`).
 """
 
@@ -34,11 +40,12 @@ from pydantic import ValidationError
 from dlrig.build import MAX_COUNT, MULTI_CATEGORIES, Build, BuildItem, Site
 from dlrig.catalog.resolve import normalize
 from dlrig.errors import BuildFileError, PartNotFoundError
-from dlrig.parts import PART_MODELS, Category, Part, category_key
-from dlrig.textfile import read_text
+from dlrig.parts import PART_MODELS, Category, Gpu, Part, Riser, category_key
+from dlrig.textfile import TextError, parse_yaml, read_text, short
 
 if TYPE_CHECKING:
     from dlrig.catalog import Catalog
+    from dlrig.workload import Workload
 
 __all__ = [
     "build_to_dict",
@@ -51,12 +58,28 @@ __all__ = [
 ]
 
 TOP_KEYS = ("name", "description", "parts", "site", "workload", "cost")
-ITEM_KEYS = ("part", "custom", "count", "price_usd")
-SITE_KEYS = ("mains_voltage_v", "circuit_amps")
-try:
-    _Loader: Any = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover
-    _Loader = yaml.SafeLoader
+ITEM_KEYS = (
+    "part",
+    "custom",
+    "with",
+    "count",
+    "price_usd",
+    "power_limit_w",
+    "psu",
+    "slot",
+    "riser",
+    "circuit",
+)
+GPU_ONLY_KEYS = ("power_limit_w", "psu", "slot", "riser")
+SITE_KEYS = ("mains_voltage_v", "circuit_amps", "circuits")
+CIRCUIT_KEYS = ("mains_voltage_v", "circuit_amps")
+QUOTE_HINT = (
+    "a part name that contains a colon or a comma must be quoted, e.g. "
+    'cpu: "AMD EPYC 7003: 64 cores"'
+)
+# Values in one build file after alias expansion: a 64-GPU build with custom parts has a few
+# hundred; anything near this limit is not a build file.
+MAX_BUILD_VALUES = 20_000
 
 Path_ = tuple[str | int, ...]
 
@@ -73,15 +96,18 @@ def load_build(path: str | Path, catalog: Catalog | None = None) -> Build:
     return parse_build(data, catalog, source=str(path), lines=lines, default_name=default_name)
 
 
-def load_build_text(text: str, catalog: Catalog | None = None, source: str = "<text>") -> Build:
+def load_build_text(
+    text: str, catalog: Catalog | None = None, source: str = "<text>", *, read_files: bool = True
+) -> Build:
     """Read and validate the text of a build file (YAML or JSON); ``source`` names it in error
-    messages ("<text>:5: ...")."""
+    messages ("<text>:5: ..."). With ``read_files=False`` (text from a web request) the build's
+    ``workload:`` may be inline fields or a model preset name, never a file to open."""
     data, lines = parse_text(text, source)
     if catalog is None:
         from dlrig.catalog import open_catalog
 
         catalog = open_catalog()
-    return parse_build(data, catalog, source, lines=lines)
+    return parse_build(data, catalog, source, lines=lines, read_files=read_files)
 
 
 def read_build_data(path: str | Path) -> tuple[dict[str, Any], dict[Path_, int]]:
@@ -96,33 +122,21 @@ def read_build_data(path: str | Path) -> tuple[dict[str, Any], dict[Path_, int]]
 
 
 def parse_text(text: str, source: str = "<inline>") -> tuple[dict[str, Any], dict[Path_, int]]:
-    """YAML/JSON text → (mapping, lines)."""
+    """YAML/JSON text → (mapping, lines), through the safe loader (:mod:`dlrig.textfile`)."""
     try:
-        node = yaml.compose(text, Loader=_Loader)
-    except yaml.YAMLError as exc:
-        if source.lower().endswith(".json"):
+        doc = parse_yaml(text, max_nodes=MAX_BUILD_VALUES)
+    except TextError as exc:
+        if source.lower().endswith(".json") and exc.message.startswith("invalid YAML"):
             _raise_json_error(text, source)
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        text_lines = text.splitlines()
-        tab = line is not None and line <= len(text_lines) and "\t" in text_lines[line - 1]
-        raise BuildFileError(
-            f"invalid YAML: {problem}",
-            "indent with spaces: YAML does not allow tabs"
-            if tab
-            else "fix the syntax (check indentation, colons and brackets)",
-            source,
-            line,
-        ) from None
+        hint = exc.hint
+        if "mapping values" in exc.message or "expected ',' or '}'" in exc.message:
+            hint = "fix the syntax: " + QUOTE_HINT
+        raise BuildFileError(exc.message, hint, source, exc.line) from None
+    node, data = doc.node, doc.data
     if node is None:
         raise BuildFileError("the file is empty", "start from examples/warmachine.yaml", source)
     lines: dict[Path_, int] = {}
     _collect_lines(node, (), lines, source)
-    try:
-        data = yaml.load(text, Loader=_Loader)
-    except yaml.YAMLError as exc:  # pragma: no cover - compose already parsed it
-        raise BuildFileError(f"invalid YAML: {exc}", "fix the syntax", source) from None
     if not isinstance(data, dict):
         raise BuildFileError(
             f"expected a mapping with 'name' and 'parts', found {_type_name(data)}",
@@ -197,8 +211,10 @@ def parse_build(
     *,
     lines: Mapping[Path_, int] | None = None,
     default_name: str = "build",
+    read_files: bool = True,
 ) -> Build:
-    """Validate a build-file mapping and resolve its parts in ``catalog``."""
+    """Validate a build-file mapping and resolve its parts in ``catalog``; ``read_files=False``
+    refuses a workload file path (see :func:`load_build_text`)."""
     ctx = _Ctx(source, lines)
     if not isinstance(data, Mapping):
         raise ctx.error((), f"expected a mapping, found {_type_name(data)}", "see docs/check.md")
@@ -244,6 +260,9 @@ def parse_build(
     workload = data.get("workload")
     if workload is not None and not isinstance(workload, str | Mapping):
         raise ctx.error(("workload",), "must be a file path or a mapping", "see docs/check.md")
+    spec = None
+    if isinstance(workload, str) and not read_files:
+        spec = _preset_workload(ctx, workload)
     cost = data.get("cost")
     if cost is not None and not isinstance(cost, Mapping):
         raise ctx.error(("cost",), "must be a mapping", "write e.g. cost: {extras_usd: 150}")
@@ -257,7 +276,9 @@ def parse_build(
         source=source,
         catalog=catalog,
         resolved_fuzzy=ctx.fuzzy,
+        workload_spec=spec,
     )
+    _check_indices(ctx, build, raw_keys)
     if workload is not None:
         # Fail early, at the build file's line, on a workload the sizing module would reject.
         # The build keeps what it parsed, so the workload-fits rule does not parse it again.
@@ -268,6 +289,67 @@ def parse_build(
         except WorkloadError as exc:
             raise ctx.error(("workload",), exc.message, exc.hint) from None
     return build
+
+
+def _check_indices(ctx: _Ctx, build: Build, raw_keys: Mapping[Category, str]) -> None:
+    """GPU lines' psu: and PSU lines' circuit: must name a PSU / circuit the build has."""
+    n_psu = len(build.psus)
+    for i, it in enumerate(build.items[Category.GPU]):
+        if it.psu is not None and it.psu > max(n_psu, 1):
+            key = raw_keys[Category.GPU]
+            path: Path_ = (
+                ("parts", key, i, "psu")
+                if len(build.items[Category.GPU]) > 1
+                else (
+                    "parts",
+                    key,
+                    "psu",
+                )
+            )
+            raise ctx.error(
+                path,
+                f"psu: {it.psu} but the build lists {n_psu} PSU(s)",
+                "list the PSUs under psu: [...] (PSU 1 feeds the board), or fix the number",
+            )
+    n_circ = len(build.site.circuits)
+    for i, it in enumerate(build.items[Category.PSU]):
+        if it.circuit is not None and it.circuit > n_circ:
+            key = raw_keys[Category.PSU]
+            path = (
+                ("parts", key, i, "circuit")
+                if len(build.items[Category.PSU]) > 1
+                else (
+                    "parts",
+                    key,
+                    "circuit",
+                )
+            )
+            raise ctx.error(
+                path,
+                f"circuit: {it.circuit} but site lists {n_circ} circuit(s)",
+                "list them under site: {circuits: [{mains_voltage_v: 120, circuit_amps: 15}, ...]}",
+            )
+
+
+def _preset_workload(ctx: _Ctx, name: str) -> Workload:
+    """A build's ``workload: NAME`` read as a model preset, never as a file to open."""
+    from dlrig.errors import WorkloadError
+    from dlrig.workload import load_workload
+
+    looks_like_path = any(c in name for c in "/\\") or name.lower().endswith(
+        (".yaml", ".yml", ".json")
+    )
+    if looks_like_path:
+        raise ctx.error(
+            ("workload",),
+            f"'{short(name, 60)}' is a file path; a build sent to the web app cannot name a file",
+            "write the workload's fields under workload: (e.g. workload: {model: llama-3.1-8b, "
+            "task: lora}), or a model preset name",
+        )
+    try:
+        return load_workload({"model": name})
+    except WorkloadError as exc:
+        raise ctx.error(("workload",), exc.message, exc.hint) from None
 
 
 def _category(ctx: _Ctx, key: Any) -> Category:
@@ -298,7 +380,7 @@ def _parse_entries(
             raise ctx.error(
                 path,
                 f"a build takes one {cat.value}, found a list of {len(value)}",
-                "keep one; only memory, gpu and storage may be lists",
+                "keep one; only memory, gpu, storage and psu may be lists",
             )
         if not value:
             raise ctx.error(path, "empty list", f"list at least one {cat.value}, or write null")
@@ -318,10 +400,11 @@ def _parse_entries(
 def _parse_entry(ctx: _Ctx, path: Path_, cat: Category, value: Any, catalog: Catalog) -> BuildItem:
     count: Any = 1
     price: Any = None
+    extra: dict[str, Any] = {}
     if isinstance(value, str):
         part = _resolve(ctx, path, cat, value, catalog)
     elif isinstance(value, Mapping):
-        _check_keys(ctx, path, value, ITEM_KEYS)
+        _check_keys(ctx, path, value, ITEM_KEYS, quote_hint=True)
         if ("part" in value) == ("custom" in value):
             raise ctx.error(
                 path,
@@ -333,10 +416,19 @@ def _parse_entry(ctx: _Ctx, path: Path_, cat: Category, value: Any, catalog: Cat
             if not isinstance(name, str):
                 raise ctx.error((*path, "part"), "must be a part name or id", "quote the name")
             part = _resolve(ctx, (*path, "part"), cat, name, catalog)
+            if "with" in value:
+                part = _override(ctx, (*path, "with"), cat, part, value["with"])
         else:
+            if "with" in value:
+                raise ctx.error(
+                    (*path, "with"),
+                    "'with' changes a catalog part; a custom part already lists its fields",
+                    "move the fields into custom: {...}, or use {part: NAME, with: {...}}",
+                )
             part = _custom(ctx, (*path, "custom"), cat, value["custom"])
         count = value.get("count", 1)
         price = value.get("price_usd")
+        extra = _item_extras(ctx, path, cat, value)
     else:
         raise ctx.error(
             path,
@@ -365,7 +457,7 @@ def _parse_entry(ctx: _Ctx, path: Path_, cat: Category, value: Any, catalog: Cat
         raise ctx.error(
             (*path, "count"),
             f"a build takes exactly one {cat.value}, found count {count}",
-            "remove count; only memory, gpu and storage may repeat",
+            "remove count; only memory, gpu, storage and psu may repeat",
         )
     if price is not None and (
         isinstance(price, bool) or not isinstance(price, int | float) or price <= 0
@@ -375,7 +467,200 @@ def _parse_entry(ctx: _Ctx, path: Path_, cat: Category, value: Any, catalog: Cat
             f"price_usd must be a positive number, found {price!r}",
             "write the per-unit price in US dollars, e.g. price_usd: 999",
         )
-    return BuildItem(part, count, None if price is None else float(price))
+    slots = extra.get("slots", ())
+    if len(slots) > count:
+        raise ctx.error(
+            (*path, "slot"),
+            f"{len(slots)} slots for {count} card(s)",
+            "give one slot per card (a list as long as count), or fewer",
+        )
+    if "power_limit_w" in extra:
+        _check_power_limit(ctx, (*path, "power_limit_w"), part, extra["power_limit_w"])
+    return BuildItem(part, count, None if price is None else float(price), **extra)
+
+
+def _item_extras(ctx: _Ctx, path: Path_, cat: Category, value: Mapping[str, Any]) -> dict[str, Any]:
+    """power_limit_w / psu / slot / riser (GPU lines) and circuit (PSU lines) of an entry."""
+    out: dict[str, Any] = {}
+    for key in GPU_ONLY_KEYS:
+        if key in value and cat is not Category.GPU:
+            raise ctx.error(
+                (*path, key), f"'{key}' applies to GPU entries only", f"remove {key}: here"
+            )
+    if "circuit" in value and cat is not Category.PSU:
+        raise ctx.error(
+            (*path, "circuit"),
+            "'circuit' applies to PSU entries only",
+            "give each PSU its circuit: {part: ..., circuit: 2}",
+        )
+    if "power_limit_w" in value:
+        out["power_limit_w"] = _positive_number(ctx, (*path, "power_limit_w"), value)
+    for key in ("psu", "circuit"):
+        if key in value:
+            v = value[key]
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ctx.error(
+                    (*path, key),
+                    f"{key} must be a whole number from 1 (the first {key}), found {v!r}",
+                    f"write e.g. {key}: 2",
+                )
+            out[key] = v
+    if "slot" in value:
+        raw = value["slot"]
+        slots = [raw] if isinstance(raw, str | int) and not isinstance(raw, bool) else raw
+        if not isinstance(slots, list) or not all(
+            isinstance(x, str | int) and not isinstance(x, bool) and str(x).strip() for x in slots
+        ):
+            raise ctx.error(
+                (*path, "slot"),
+                "slot must be a slot name (or position) or a list of them, one per card",
+                "write e.g. slot: PCIEX16_3 or slot: [PCIEX16_1, PCIEX16_3]",
+            )
+        out["slots"] = tuple(str(x).strip() for x in slots)
+    if "riser" in value:
+        out["riser"] = _riser(ctx, (*path, "riser"), value["riser"])
+    return out
+
+
+def _positive_number(ctx: _Ctx, path: Path_, value: Mapping[str, Any]) -> float:
+    v = value[str(path[-1])]
+    if isinstance(v, bool) or not isinstance(v, int | float) or not v > 0 or v != v:
+        raise ctx.error(
+            path,
+            f"{path[-1]} must be a positive number of watts, found {v!r}",
+            "write e.g. power_limit_w: 300 (what nvidia-smi -pl sets per card)",
+        )
+    return float(v)
+
+
+def _check_power_limit(ctx: _Ctx, path: Path_, part: Part, limit_w: float) -> None:
+    """A power limit outside the range the card's driver accepts is bad input."""
+    from dlrig.gpu_power import card_limits_w
+
+    if not isinstance(part, Gpu):
+        return
+    lo, hi = card_limits_w(part)
+    if lo is not None and limit_w < lo:
+        raise ctx.error(
+            path,
+            f"{limit_w:g} W is below the {lo:g} W minimum power limit of {part.name}",
+            f"the driver accepts {lo:g} W or more (nvidia-smi -q shows the range); "
+            f"write power_limit_w: {lo:g} or higher",
+        )
+    if hi is not None and limit_w > hi:
+        raise ctx.error(
+            path,
+            f"{limit_w:g} W is above the {hi:g} W maximum power limit of {part.name}",
+            f"write power_limit_w: {hi:g} or lower",
+        )
+    if limit_w > 2 * part.tdp_w:
+        raise ctx.error(
+            path,
+            f"{limit_w:g} W is more than twice the {part.tdp_w} W board power of {part.name}",
+            "power_limit_w is per card, in watts (e.g. 300)",
+        )
+
+
+def _riser(ctx: _Ctx, path: Path_, value: Any) -> Riser:
+    if not isinstance(value, Mapping):
+        raise ctx.error(
+            path,
+            "riser must be a mapping of its facts",
+            "write e.g. riser: {length_mm: 200, pcie_gen: 4} (name and source optional)",
+        )
+    fields = dict(value)
+    fields.setdefault(
+        "name",
+        " ".join(
+            x
+            for x in (
+                f"{fields['length_mm']} mm" if "length_mm" in fields else "",
+                f"PCIe {fields['pcie_gen']}.0" if "pcie_gen" in fields else "",
+                "M.2 adapter" if fields.get("kind") == "m2-adapter" else "riser",
+            )
+            if x
+        ),
+    )
+    try:
+        return Riser.model_validate(fields)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(x) for x in err["loc"])
+        raise ctx.error(
+            path,
+            f"riser: {field}: {err['msg']}",
+            "riser fields: " + ", ".join(Riser.model_fields),
+        ) from None
+
+
+def _override(ctx: _Ctx, path: Path_, cat: Category, part: Part, value: Any) -> Part:
+    """The catalog part with some facts replaced ({part: ID, with: {field: value}})."""
+    import hashlib
+    import json
+
+    model = PART_MODELS[cat]
+    if not isinstance(value, Mapping) or not value:
+        raise ctx.error(
+            path,
+            "'with' must be a mapping of the facts to replace",
+            f"write e.g. with: {{{_example_field(cat)}}}",
+        )
+    fixed = ("id", "custom", "origin", "category")
+    bad = [k for k in value if k in fixed]
+    if bad:
+        raise ctx.error((*path, bad[0]), f"'{bad[0]}' cannot be overridden", "remove it")
+    unknown = [k for k in value if k not in model.model_fields]
+    if unknown:
+        from rapidfuzz import process
+
+        best = process.extractOne(str(unknown[0]), list(model.model_fields), score_cutoff=60)
+        hint = f"did you mean '{best[0]}'? " if best else ""
+        raise ctx.error(
+            (*path, unknown[0]),
+            f"{cat.value} has no field '{unknown[0]}'",
+            hint + f"fields of a {cat.value}: " + ", ".join(_user_fields(model)),
+        )
+    digest = hashlib.sha1(
+        json.dumps(dict(value), sort_keys=True, default=str).encode()
+    ).hexdigest()[:6]
+    fields = part.model_dump()
+    if "name" in value:
+        # a renamed part is another product: the base part's price and shop names do not apply
+        for key in ("price_usd", "price_date", "price_source", "aliases"):
+            fields.pop(key, None)
+    fields.update(value)
+    fields["id"] = f"{part.id}+{digest}"[:120]
+    changes = ", ".join(f"{k}={v}" for k, v in value.items())
+    if "name" not in value:
+        fields["name"] = f"{part.name} (with {changes})"
+    fields["custom"] = True
+    fields["origin"] = "user"
+    note = f"catalog part {part.id} with {changes}"
+    fields["notes"] = f"{note}; {part.notes}" if part.notes else note
+    try:
+        return model.model_validate(fields)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(x) for x in err["loc"])
+        key = str(err["loc"][0]) if err["loc"] else ""
+        raise ctx.error(
+            (*path, key) if key in value else path,
+            f"with: {field}: {err['msg']}",
+            f"fix the value; fields of a {cat.value}: " + ", ".join(_user_fields(model)),
+        ) from None
+
+
+def _user_fields(model: Any) -> list[str]:
+    return [f for f in model.model_fields if f not in ("id", "custom", "origin", "aliases")]
+
+
+def _example_field(cat: Category) -> str:
+    return {
+        Category.GPU: "length_mm: 285",
+        Category.PSU: "pcie_8pin: 8",
+        Category.CASE: "max_gpu_length_mm: 330",
+        Category.MOTHERBOARD: "sata_ports: 8",
+    }.get(cat, "notes: ...")
 
 
 def _resolve(ctx: _Ctx, path: Path_, cat: Category, text: str, catalog: Catalog) -> Part:
@@ -437,27 +722,69 @@ def _parse_site(ctx: _Ctx, value: Any) -> Site:
             ("site",), "must be a mapping", "write site: {mains_voltage_v: 230, circuit_amps: 16}"
         )
     _check_keys(ctx, ("site",), value, SITE_KEYS)
+    if "circuits" in value:
+        if "mains_voltage_v" in value or "circuit_amps" in value:
+            raise ctx.error(
+                ("site", "circuits"),
+                "give either circuits: [...] or mains_voltage_v/circuit_amps, not both",
+                "list every circuit under circuits:",
+            )
+        raw = value["circuits"]
+        if not isinstance(raw, list) or not raw:
+            raise ctx.error(
+                ("site", "circuits"),
+                "must be a list of circuits",
+                "write circuits: [{mains_voltage_v: 120, circuit_amps: 20}, ...]",
+            )
+        circuits = [_circuit(ctx, ("site", "circuits", i), c) for i, c in enumerate(raw)]
+        (v0, a0), rest = circuits[0], tuple(circuits[1:])
+        return Site(v0, a0, rest)
+    volts, amps = _circuit(ctx, ("site",), value)
+    return Site(volts, amps)
+
+
+def _circuit(ctx: _Ctx, path: Path_, value: Any) -> tuple[float, float]:
+    if not isinstance(value, Mapping):
+        raise ctx.error(path, "must be a mapping", "write {mains_voltage_v: 120, circuit_amps: 15}")
+    if path[-1] != "site":
+        _check_keys(ctx, path, value, CIRCUIT_KEYS)
     args: dict[str, float] = {}
-    for key in SITE_KEYS:
+    for key in CIRCUIT_KEYS:
         if key in value:
             v = value[key]
             if isinstance(v, bool) or not isinstance(v, int | float) or v <= 0:
                 raise ctx.error(
-                    ("site", key),
+                    (*path, key),
                     f"{key} must be a positive number, found {v!r}",
                     "e.g. mains_voltage_v: 120 (US) or 230 (EU); circuit_amps: 15",
                 )
             args[key] = float(v)
-    return Site(**args)
+    default = Site()
+    return (
+        args.get("mains_voltage_v", default.mains_voltage_v),
+        args.get("circuit_amps", default.circuit_amps),
+    )
 
 
 def _check_keys(
-    ctx: _Ctx, path: Path_, mapping: Mapping[Any, Any], allowed: tuple[str, ...]
+    ctx: _Ctx,
+    path: Path_,
+    mapping: Mapping[Any, Any],
+    allowed: tuple[str, ...],
+    *,
+    quote_hint: bool = False,
 ) -> None:
     for key in mapping:
         if key not in allowed:
             from rapidfuzz import process
 
+            if quote_hint and mapping[key] is None:
+                # {part: Foo Bar, 24GB} reads '24GB' as a key: a comma inside the name
+                raise ctx.error(
+                    (*path, key),
+                    f"unknown key '{key}' (is it the end of a part name with a comma?)",
+                    QUOTE_HINT,
+                )
             best = process.extractOne(str(key), allowed, score_cutoff=60)
             hint = f"did you mean '{best[0]}'? " if best else ""
             raise ctx.error(
@@ -483,10 +810,17 @@ def build_to_dict(build: Build) -> dict[str, Any]:
     if build.description:
         out["description"] = build.description
     out["parts"] = parts
-    if not build.site.is_default:
+    site = build.site
+    if site.extra_circuits:
         out["site"] = {
-            "mains_voltage_v": _num(build.site.mains_voltage_v),
-            "circuit_amps": _num(build.site.circuit_amps),
+            "circuits": [
+                {"mains_voltage_v": _num(v), "circuit_amps": _num(a)} for v, a in site.circuits
+            ]
+        }
+    elif not site.is_default:
+        out["site"] = {
+            "mains_voltage_v": _num(site.mains_voltage_v),
+            "circuit_amps": _num(site.circuit_amps),
         }
     if build.workload is not None:
         out["workload"] = build.workload
@@ -509,6 +843,16 @@ def _entry(build: Build, it: BuildItem) -> Any:
         ref["count"] = it.count
     if it.price_usd is not None:
         ref["price_usd"] = _num(it.price_usd)
+    if it.power_limit_w is not None:
+        ref["power_limit_w"] = _num(it.power_limit_w)
+    if it.psu is not None:
+        ref["psu"] = it.psu
+    if it.slots:
+        ref["slot"] = it.slots[0] if len(it.slots) == 1 else list(it.slots)
+    if it.riser is not None:
+        ref["riser"] = it.riser.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
+    if it.circuit is not None:
+        ref["circuit"] = it.circuit
     if list(ref) == ["part"]:
         return ref["part"]
     return ref

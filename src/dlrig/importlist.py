@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from dlrig.build import MULTI_CATEGORIES, Build, BuildItem
-from dlrig.errors import PartNotFoundError
+from dlrig.errors import InputError, PartNotFoundError
 from dlrig.parts import Category, Part
 
 if TYPE_CHECKING:
@@ -63,6 +63,10 @@ _NOISE = re.compile(
     r"e-atx|eatx|micro atx|mini itx|lga\d+|am\d)\b",
     re.I,
 )
+# Bounds on a parts list (our judgement): a PCPartPicker line is under 200 characters and a
+# list names a dozen parts.
+MAX_LINE_CHARS = 1000
+MAX_PART_LINES = 200
 ACCEPT = 88.0
 GAP = 4.0
 
@@ -120,10 +124,19 @@ class ImportResult:
 
 
 def parse_lines(text: str) -> list[tuple[int, str, str, float | None]]:
-    """(line number, list category, part text, price) for each part line; others skipped."""
+    """(line number, list category, part text, price) for each part line; others skipped.
+
+    InputError on a line longer than :data:`MAX_LINE_CHARS` or more than :data:`MAX_PART_LINES`
+    part lines: the patterns and the fuzzy matching are then bounded by the input's size."""
     out: list[tuple[int, str, str, float | None]] = []
     for n, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
+        if len(line) > MAX_LINE_CHARS:
+            raise InputError(
+                f"line {n} is {len(line):,} characters long; a parts-list line is under "
+                f"{MAX_LINE_CHARS}",
+                "give the plain-text export of a PCPartPicker list (Markup → Text)",
+            )
         if not line or _SKIP.match(line):
             continue
         m = _LINE.match(line)
@@ -140,6 +153,11 @@ def parse_lines(text: str) -> list[tuple[int, str, str, float | None]]:
                 price = float(amount.replace(",", ""))
             rest = rest[: pm.start()].strip()
         out.append((n, label, rest, price))
+        if len(out) > MAX_PART_LINES:
+            raise InputError(
+                f"more than {MAX_PART_LINES} part lines (line {n})",
+                "a parts list names one machine's parts; split the file",
+            )
     return out
 
 

@@ -37,9 +37,13 @@ SOCKETS = frozenset(
         "LGA1200",
         "LGA1700",
         "LGA1851",
+        "LGA2011",  # X79 / C602 (Sandy/Ivy Bridge-E and -EP)
+        "LGA2011-3",  # X99 / C612 (Haswell/Broadwell-E and -EP)
         "LGA2066",
+        "LGA3647",  # C621 / W-3200 (Xeon Scalable 1st/2nd gen, Xeon W-3200)
         "LGA4677",  # W790 / Sapphire Rapids
         "LGA4710",  # Xeon 6 (Granite Rapids-W)
+        "sTR4",  # X399 (Threadripper 1000/2000; AMD calls the socket sTR4 or TR4)
         "sTRX4",
         "sWRX8",
         "sTR5",
@@ -64,7 +68,10 @@ BOARD_FORM_FACTORS = frozenset(
         "CEB",
     }
 )
-PSU_FORM_FACTORS = frozenset({"ATX", "SFX", "SFX-L", "EPS"})
+# CRPS: Common Redundant Power Supply modules of server chassis (they plug into the chassis's
+# power backplane, so only a chassis that lists CRPS takes them).
+PSU_FORM_FACTORS = frozenset({"ATX", "SFX", "SFX-L", "EPS", "CRPS"})
+CASE_KINDS = ("tower", "open-frame", "rackmount")
 PSU_EFFICIENCY = (
     "80+",
     "80+ Bronze",
@@ -340,9 +347,19 @@ class Storage(Part):
 
 
 class Psu(Part):
+    """A power supply. ``wattage_w`` is the usable rating (for a redundant set, what it delivers
+    with the redundant module(s) in reserve); server units that derate on 100-127 V mains give
+    that rating as ``wattage_low_line_w``."""
+
     category: ClassVar[Category] = Category.PSU
 
-    wattage_w: int = Field(ge=300, le=3000)
+    wattage_w: int = Field(ge=300, le=12000)
+    wattage_low_line_w: int | None = Field(
+        default=None, ge=100, le=12000, description="usable rating on 100-127 V mains"
+    )
+    redundancy: str | None = Field(
+        default=None, pattern=r"^\d\+\d$", description="e.g. '1+1', '2+2' (N+R modules)"
+    )
     efficiency: str | None = None
     form_factor: str = "ATX"
     length_mm: int | None = Field(default=None, ge=100, le=300)
@@ -396,6 +413,14 @@ class Case(Part):
     bays_2_5: int | None = Field(default=None, ge=0, le=20)
     max_psu_length_mm: int | None = Field(default=None, ge=100, le=400)
     psu_form_factors: tuple[str, ...] = ("ATX",)
+    kind: Literal["tower", "open-frame", "rackmount"] | None = Field(
+        default=None,
+        description="open-frame: cards mount on the frame (usually on risers), no enclosure",
+    )
+    gpu_positions: int | None = Field(
+        default=None, ge=1, le=16, description="GPU mounting positions (open frames, GPU servers)"
+    )
+    psu_bays: int | None = Field(default=None, ge=1, le=8, description="PSUs it holds")
 
     @field_validator("motherboard_form_factors")
     @classmethod
@@ -403,6 +428,22 @@ class Case(Part):
         for f in v:
             _in_set(f, BOARD_FORM_FACTORS, "board form factor")
         return v
+
+
+class Riser(Model):
+    """A PCIe riser cable (or M.2-to-PCIe adapter) between a board slot and a GPU.
+
+    Not a build category: a GPU line of the build file names the riser its cards sit on. A riser
+    frees the card from the board's slot spacing (the card sits elsewhere, e.g. on an open frame)
+    but limits the link to the PCIe generation it is rated for.
+    """
+
+    name: str = Field(min_length=1)
+    kind: Literal["cable", "m2-adapter"] = "cable"
+    length_mm: int | None = Field(default=None, ge=50, le=2000)
+    pcie_gen: int | None = Field(default=None, ge=1, le=6, description="rated PCIe generation")
+    lanes: int | None = Field(default=None, ge=1, le=16)
+    source: str = "user"
 
 
 PART_MODELS: dict[Category, type[Part]] = {

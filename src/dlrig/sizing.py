@@ -40,6 +40,8 @@ from dlrig.units import (
 from dlrig.workload import ModelSpec, Workload, load_workload
 
 INTERCONNECTS = ("pcie", "pcie-switch", "nvlink", "network")
+# Most GPUs a sizing may spread a workload over: about the largest training clusters built.
+MAX_SIZED_GPUS = 1_000_000
 
 MEMORY_KEYS = (
     "weights",
@@ -406,7 +408,9 @@ def transformer_activation_bytes(w: Workload) -> float:
     layer_inputs = (enc_layers * s + dec_layers * s_dec) * b * h * resid_b
     biggest = max(enc, dec)
     if w.gradient_checkpointing:
-        kept = 2 * biggest if st.activation_offload else layer_inputs
+        # offloaded checkpoints: only the two layer inputs in flight stay on the GPU
+        in_flight = 2 * max(s, s_dec) * b * h * resid_b
+        kept = in_flight if st.activation_offload else layer_inputs
         stored = kept + biggest
     elif st.activation_offload:
         stored = 2 * biggest
@@ -647,20 +651,20 @@ def _sharded_weights(w: Workload, weights: float, dp: int, st: Settings) -> floa
 
 
 def _offload(w: Workload, weights: float, grads: float, opt: float) -> tuple[float, float, float]:
-    """CPU offload (ZeRO-Offload, Ren et al. 2021; ZeRO-Infinity; FSDP CPUOffload).
+    """CPU offload (ZeRO-Offload, Ren et al. 2021; ZeRO-Infinity; FSDP CPUOffload), with
+    DeepSpeed's own accounting (``estimate_zero3_model_states_mem_needs``): the GPU keeps a
+    working buffer of the largest layer (4 bytes per parameter) for gradients in flight.
 
-    optimizer: optimizer states and fp32 master weights live in CPU memory and gradients
-    stream there through one reduce bucket (DeepSpeed reduce_bucket_size, 5e8 elements);
-    params: the weights too, with at most stage3_max_live_parameters (1e9) resident on the GPU.
+    optimizer: optimizer states, fp32 master weights and gradients live in CPU memory;
+    params: the weights too, so only the largest layer is resident on the GPU.
     """
     if w.cpu_offload == "none":
         return weights, grads, opt
-    bucket = float(const("zero_reduce_bucket_elements")) * 2.0
+    largest = _largest_tensor(w) * 4.0
     opt = 0.0
-    grads = min(grads, bucket)
+    grads = min(grads, largest)
     if w.cpu_offload == "params":
-        live = float(const("zero3_max_live_parameters")) * 2.0
-        weights = min(weights, live)
+        weights = 0.0
     return weights, grads, opt
 
 
@@ -888,8 +892,10 @@ def size(
     (``data.tokens`` / ``data.samples``); inference throughput needs the chip's bandwidth.
     """
     w = load_workload(workload)
-    if n_gpus < 1:
-        raise WorkloadError(f"n_gpus is {n_gpus}", "use at least 1 GPU")
+    if not 1 <= n_gpus <= MAX_SIZED_GPUS:
+        raise WorkloadError(
+            f"n_gpus is {n_gpus}", f"use 1 to {MAX_SIZED_GPUS:,} GPUs (the largest clusters)"
+        )
     scaling_efficiency(n_gpus, interconnect)  # validates the interconnect name
     if utilization is not None and not 0 < utilization <= 1:  # also without a chip
         raise WorkloadError(
@@ -1170,8 +1176,10 @@ def rank_chips(
     first; ``gpus_needed`` and ``parallelism`` say how many and how), then the rest. Chips
     without a price sort last on the price keys.
     """
-    if n_gpus < 1:
-        raise InputError(f"gpus is {n_gpus}", "use at least 1 GPU")
+    if not 1 <= n_gpus <= MAX_SIZED_GPUS:
+        raise InputError(
+            f"gpus is {n_gpus}", f"use 1 to {MAX_SIZED_GPUS:,} GPUs (the largest clusters)"
+        )
     if sort not in RANK_SORT_KEYS:
         raise InputError(
             f"unknown sort key '{sort}'", "choose one of: " + ", ".join(RANK_SORT_KEYS)
@@ -1197,15 +1205,14 @@ def rank_chips(
         else:
             r = size(w, chip, n_gpus, interconnect, utilization)
             rate, unit = r.throughput
-            layout = None if chip.vram_gib is None else scale_out(w, chip.vram_gib)
             row.update(
                 fits=r.fits,
                 vram_needed_gib=round(r.vram_per_gpu_gib, 2),
                 time_hours=r.time_hours,
                 perf=rate,
                 perf_unit=unit,
-                gpus_needed=None if layout is None else layout[0],
-                parallelism=None if layout is None else layout[1],
+                gpus_needed=r.gpus_needed,
+                parallelism=r.parallelism,
             )
         perf = row["perf"]
         price = chip.launch_price_usd
@@ -1235,6 +1242,7 @@ def rank_chips(
                 *head,
                 row["perf_per_1000_usd"] is None,
                 neg(row["perf_per_1000_usd"]),
+                row["price_usd"] is None,  # unpriced chips last, as the docstring says
                 row["name"],
             )
         if sort == "perf-per-watt":

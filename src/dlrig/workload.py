@@ -27,10 +27,18 @@ from collections.abc import Mapping
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from dlrig.errors import WorkloadError
 
@@ -127,8 +135,53 @@ LORA_MODULES: tuple[str, ...] = (
 _LORA_ALIASES = {"all-linear": LORA_MODULES, "all": LORA_MODULES, "attention": LORA_MODULES[:4]}
 
 
+# Upper bounds on workload numbers: far above any real model or run (our judgement), low enough
+# that every product the sizing formulas form stays a finite float. A number field not listed
+# here is bounded by MAX_WORKLOAD_NUMBER (dimensions, head counts, ranks, parallel degrees).
+MAX_WORKLOAD_NUMBER = 10_000_000
+_UPPER: dict[str, float] = {
+    "params": 1e15,  # 1,000x the largest published dense models
+    "vision_params": 1e15,
+    "tokens": 1e18,
+    "samples": 1e18,
+    "epochs": 1e6,
+    "context": 1e8,
+    "sequence": 1e8,
+    "decoder_sequence": 1e8,
+    "prompt_tokens": 1e8,
+    "new_tokens": 1e8,
+    "micro_batch": 1e6,
+    "layers": 1e5,
+    "decoder_layers": 1e5,
+    "forward_gflops": 1e12,
+    "activation_mib_per_sample": 1e9,
+    "cuda_context_gib": 1024,
+}
+MAX_WORKLOAD_VALUES = 5_000  # values in a workload file after alias expansion
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """Fields forbid unknown keys; numbers are finite and bounded, whole numbers strict
+    (``micro_batch: true`` or ``4.5`` is refused, not read as 1 or 4)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _plain_number(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields.get(info.field_name or "")
+        if field is None:
+            return value
+        kinds = set(get_args(field.annotation)) or {field.annotation}
+        if not kinds & {int, float}:
+            return value
+        if isinstance(value, bool):
+            raise ValueError(f"must be a number, not {str(value).lower()}")
+        if isinstance(value, int | float):
+            limit = _UPPER.get(info.field_name or "", MAX_WORKLOAD_NUMBER)
+            if abs(value) > limit:  # also NaN is refused (allow_inf_nan), after this check
+                raise ValueError(f"must be at most {limit:,.0f}")
+        return value
 
 
 class ModelSpec(_Strict):
@@ -437,15 +490,16 @@ def parse_workload_text(text: str, where: str = "workload") -> dict[str, Any]:
     WorkloadError (``where:LINE: not valid YAML``) on bad YAML, or when the text is not a
     mapping. Never reads a file, whatever the text says.
     """
+    from dlrig.textfile import TextError, parse_yaml
+
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        raise WorkloadError(
-            f"{where}{line}: not valid YAML ({getattr(exc, 'problem', exc)})",
-            "fix the YAML syntax (indentation, colons, quotes)",
-        ) from exc
+        data = parse_yaml(text, max_nodes=MAX_WORKLOAD_VALUES).data
+    except TextError as exc:
+        line = f":{exc.line}" if exc.line is not None else ""
+        message = exc.message
+        if message.startswith("invalid YAML: "):
+            message = f"not valid YAML ({message.removeprefix('invalid YAML: ')})"
+        raise WorkloadError(f"{where}{line}: {message}", exc.hint) from None
     return _mapping({} if data is None else data, where)
 
 

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from dlrig.bench.model import BenchResult
+from dlrig.bench.results import BenchResult
 
 HERE = Path(__file__).parent
 HOST = {

@@ -9,9 +9,8 @@ the same budget everywhere and a bad value gets the same one-line message everyw
 
 from __future__ import annotations
 
-import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Protocol, Self
@@ -23,6 +22,8 @@ from dlrig.errors import InputError, WorkloadError
 __all__ = [
     "MAX_TEXT_BYTES",
     "Cli",
+    "Command",
+    "GpuFlags",
     "JsonResult",
     "Request",
     "TextList",
@@ -199,6 +200,18 @@ class WorkloadFlags(Request):
         return any(v is not None for v in self.flags().values())
 
 
+class GpuFlags(Request):
+    """The GPUs a workload runs on, as ``dlrig size`` and ``dlrig gpus`` take them."""
+
+    gpus: Annotated[int, Cli("--gpus", "-n")] = Field(1, ge=1, description="Number of GPUs.")
+    interconnect: Annotated[str, Cli("--interconnect")] = Field(
+        "pcie", description="pcie, pcie-switch, nvlink or network."
+    )
+    utilization: Annotated[float | None, Cli("--utilization", "-u")] = Field(
+        None, description="Model FLOPs utilisation (default 0.40)."
+    )
+
+
 # --- inputs -----------------------------------------------------------------------------------
 def check_text_size(text: str, what: str) -> None:
     """Refuse pasted text over :data:`MAX_TEXT_BYTES` before parsing it."""
@@ -253,6 +266,26 @@ def require_model(data: Any) -> None:
         )
 
 
+# --- commands -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Command:
+    """A command as the front doors see it; each ``dlrig/app/<module>.py`` declares one as
+    ``COMMAND`` and :func:`dlrig.app.commands` finds it.
+
+    A command without a hand-written CLI command, API route or page gets generic ones: ``dlrig
+    NAME`` (options from ``request``; ``--json``; a table of the result), ``/api/NAME`` (GET with
+    the fields as query parameters, or POST with ``text_field``'s text as the body) and the page
+    ``/NAME`` (a form generated from ``request``).
+    """
+
+    name: str  # "check" → dlrig check, /api/check, /check
+    request: type[Request]
+    run: Callable[..., Any]  # run(request, catalog, read_files=...) → result with to_dict()
+    summary: str  # one line: what the command answers
+    text_field: str | None = None  # the field the web body's text fills (a build, a list)
+    web: bool = True  # False: no API route or page (e.g. bench measures this machine)
+
+
 # --- results ----------------------------------------------------------------------------------
 class JsonResult(Protocol):
     """A command's result: ``to_dict()`` is its one JSON shape."""
@@ -264,17 +297,7 @@ def to_json(result: JsonResult | Any) -> str:
     """The JSON text of a result, byte for byte what the CLI prints with ``--json`` and what the
     web API answers: ``to_dict()`` (or the plain data), two-space indented, UTF-8, no trailing
     newline."""
+    from dlrig.jsonout import dumps
+
     data = result.to_dict() if hasattr(result, "to_dict") else result
-    return json.dumps(data, indent=2, default=_default, ensure_ascii=False)
-
-
-def _default(obj: Any) -> Any:
-    if hasattr(obj, "isoformat"):
-        return obj.isoformat()
-    if isinstance(obj, set | frozenset | tuple):
-        return list(obj)
-    if isinstance(obj, Path):
-        return str(obj)
-    if hasattr(obj, "model_dump"):
-        return obj.model_dump(mode="json")
-    raise TypeError(f"cannot serialise {type(obj).__name__}")
+    return dumps(data)  # strict JSON: a non-finite number becomes null, never NaN/Infinity

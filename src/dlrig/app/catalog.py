@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field
 
-from dlrig.app.base import Cli, Request
+from dlrig.app.base import Cli, Command, Request
 
 if TYPE_CHECKING:
     from dlrig.catalog import Catalog
@@ -112,8 +112,9 @@ class RuleList:
         return [r.to_dict() for r in self.rules]
 
 
-def run(req: PartsRequest, catalog: Catalog) -> PartList:
-    """The parts of a category (filtered), a search, or an imported store's price-only rows."""
+def run(req: PartsRequest, catalog: Catalog, read_files: bool = False) -> PartList:
+    """The parts of a category (filtered), a search, or an imported store's price-only rows
+    (``read_files``: unused, as no input is a file)."""
     from dlrig.parts import parse_category
 
     cat = parse_category(req.category) if req.category else None
@@ -150,3 +151,6 @@ def presets() -> SpecList:
     from dlrig.workload import model_presets
 
     return SpecList(list(model_presets().values()))
+
+
+COMMAND = Command("catalog", PartsRequest, run, "Parts of the catalog, filtered or searched.")

@@ -8,14 +8,14 @@ Front doors: ``dlrig check FILE``, ``POST /api/check`` (the body is the build fi
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field
 
-from dlrig.app.base import Cli, Request, check_text_size
-from dlrig.build import Build
+from dlrig.app.base import Cli, Command, Request, check_text_size
 
 if TYPE_CHECKING:
+    from dlrig.build import Build
     from dlrig.catalog import Catalog
     from dlrig.rules import CheckResult
 
@@ -28,7 +28,8 @@ BUILD_SOURCE = "<build>"
 class CheckRequest(Request):
     """What ``dlrig check`` takes."""
 
-    build: Annotated[Build | Path | str, Cli(argument=True, metavar="FILE")] = Field(
+    # a Build, a build file's path, or (on the web) its text
+    build: Annotated[Any, Cli(argument=True, metavar="FILE")] = Field(
         description="Build file (YAML or JSON); on the web, its text."
     )
     gpus: Annotated[int | None, Cli("--gpus")] = Field(
@@ -39,6 +40,8 @@ class CheckRequest(Request):
 def load_build_input(value: Build | Path | str, catalog: Catalog, read_files: bool) -> Build:
     """The build a request names: a Build as given, a build file (where ``read_files``), else
     the text of a build file (size-limited; never a path on the server's disk)."""
+    from dlrig.build import Build
+
     if isinstance(value, Build):
         return value
     if read_files:
@@ -49,7 +52,7 @@ def load_build_input(value: Build | Path | str, catalog: Catalog, read_files: bo
 
     text = str(value)
     check_text_size(text, "build")
-    return load_build_text(text, catalog, BUILD_SOURCE)
+    return load_build_text(text, catalog, BUILD_SOURCE, read_files=read_files)
 
 
 def run(req: CheckRequest, catalog: Catalog, read_files: bool = True) -> CheckResult:
@@ -60,3 +63,12 @@ def run(req: CheckRequest, catalog: Catalog, read_files: bool = True) -> CheckRe
     if req.gpus is not None:
         build = build.with_gpu_count(req.gpus)
     return check(build)
+
+
+COMMAND = Command(
+    "check",
+    CheckRequest,
+    run,
+    "Every compatibility finding for a build, with its fix.",
+    text_field="build",
+)

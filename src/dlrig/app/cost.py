@@ -6,17 +6,14 @@ page, and :func:`dlrig.estimate_cost`. The result is :class:`~dlrig.cost.CostRep
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field
 
-from dlrig.app.base import Cli, Request, workload_ref
+from dlrig.app.base import Cli, Command, Request, workload_ref
 from dlrig.app.check import load_build_input
-from dlrig.build import Build
 from dlrig.errors import InputError
-from dlrig.workload import Workload
 
 if TYPE_CHECKING:
     from dlrig.catalog import Catalog
@@ -28,7 +25,8 @@ __all__ = ["CostRequest", "cost_svg", "run"]
 class CostRequest(Request):
     """What ``dlrig cost`` takes."""
 
-    build: Annotated[Build | Path | str, Cli(argument=True, metavar="BUILD_FILE")] = Field(
+    # a Build, a build file's path, or (on the web) its text
+    build: Annotated[Any, Cli(argument=True, metavar="BUILD_FILE")] = Field(
         description="Build file (YAML or JSON); on the web, its text."
     )
     hours_per_day: Annotated[float | None, Cli("--hours-per-day")] = Field(
@@ -45,12 +43,10 @@ class CostRequest(Request):
     versus: Annotated[str, Cli("--vs")] = Field(
         "all", description="Compare with cloud, prebuilt or all."
     )
-    workload: Annotated[Workload | Mapping[str, Any] | Path | str | None, Cli("--workload")] = (
-        Field(
-            None,
-            description="Workload file (or model preset): adds the cost of one training run "
-            "(needs `dlrig size`).",
-        )
+    workload: Annotated[Any, Cli("--workload")] = Field(
+        None,
+        description="Workload file (or model preset): adds the cost of one training run "
+        "(needs `dlrig size`).",
     )
     run_hours: Annotated[float | None, Cli("--run-hours")] = Field(
         None, description="Or: hours one training run takes on this build."
@@ -85,3 +81,12 @@ def cost_svg(report: CostReport) -> str:
     from dlrig.cost.plot import cumulative_svg
 
     return cumulative_svg(report)
+
+
+COMMAND = Command(
+    "cost",
+    CostRequest,
+    run,
+    "Owning a build vs prebuilt and cloud GPUs, for the same work.",
+    text_field="build",
+)

@@ -7,12 +7,11 @@ Front doors: ``dlrig gpus``, ``GET /api/gpus``, the ranking on the ``/size`` pag
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field
 
-from dlrig.app.base import Cli, WorkloadFlags
+from dlrig.app.base import Cli, Command, GpuFlags, WorkloadFlags
 from dlrig.app.size import load_workload_input
 
 if TYPE_CHECKING:
@@ -21,18 +20,11 @@ if TYPE_CHECKING:
 __all__ = ["GpuRanking", "GpusRequest", "run"]
 
 
-class GpusRequest(WorkloadFlags):
+class GpusRequest(GpuFlags, WorkloadFlags):
     """What ``dlrig gpus`` takes: an optional workload and how to rank."""
 
-    workload: Annotated[Path | str | None, Cli("--workload", "-w")] = Field(
+    workload: Annotated[Any, Cli("--workload", "-w")] = Field(
         None, description="Workload YAML file (or model preset)."
-    )
-    gpus: Annotated[int, Cli("--gpus", "-n")] = Field(1, ge=1, description="Number of GPUs.")
-    interconnect: Annotated[str, Cli("--interconnect")] = Field(
-        "pcie", description="pcie, pcie-switch, nvlink or network."
-    )
-    utilization: Annotated[float | None, Cli("--utilization", "-u")] = Field(
-        None, description="Model FLOPs utilisation (default 0.40)."
     )
     sort: Annotated[str, Cli("--sort")] = Field(
         "fit", description="fit, perf, price, perf-per-dollar or perf-per-watt."
@@ -65,3 +57,6 @@ def run(req: GpusRequest, catalog: Catalog, read_files: bool = True) -> GpuRanki
         w = load_workload_input(req, req.workload, read_files)
     rows = rank_chips(catalog.chips, w, req.gpus, req.interconnect, req.utilization, req.sort)
     return GpuRanking(None if w is None else w.describe(), req.gpus, req.sort, rows)
+
+
+COMMAND = Command("gpus", GpusRequest, run, "Every GPU chip ranked for a workload.")

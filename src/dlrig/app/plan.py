@@ -9,15 +9,13 @@ web API field, the page's form field and the Python keyword all come from this m
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field, field_validator
 
-from dlrig.app.base import Cli, Request, TextList, Usd, workload_ref
+from dlrig.app.base import Cli, Command, Request, TextList, Usd, workload_ref
 from dlrig.errors import InputError
-from dlrig.workload import Workload
 
 if TYPE_CHECKING:
     from dlrig.catalog import Catalog
@@ -32,14 +30,16 @@ class PlanRequest(Request):
     budget_usd: Annotated[Usd | None, Cli("--budget-usd", "-b", metavar="<usd>")] = Field(
         None, description="Budget in US dollars (7000, 7,000, $7k)."
     )
-    workload: Annotated[
-        Workload | Mapping[str, Any] | Path | str | None, Cli("--workload", "-w")
-    ] = Field(None, description="Workload YAML file or model preset.")
+    workload: Annotated[Any, Cli("--workload", "-w")] = Field(
+        None, description="Workload YAML file or model preset."
+    )
     task: Annotated[str | None, Cli("--task")] = Field(
         None, description="train, finetune, lora, qlora or inference."
     )
     precision: Annotated[str | None, Cli("--precision", "-p")] = Field(
-        None, description="fp32, bf16, fp16, fp8, int8 or int4 (laid over the workload's)."
+        None,
+        description="Rank GPUs by this precision's TFLOPS: fp32, bf16, fp16, fp8, int8 or int4 "
+        "(laid over the workload's; default bf16).",
     )
     objective: Annotated[str, Cli("--objective")] = Field(
         "throughput", description="throughput, vram, throughput-per-dollar or cost."
@@ -91,6 +91,16 @@ class PlanRequest(Request):
         description="NAME=USD: your price for a part (e.g. a quote for a board the catalog has "
         "no price for). Repeat for several parts.",
     )
+
+    @field_validator("precision")
+    @classmethod
+    def _precision(cls, value: str | None) -> str | None:
+        """One of the precisions the sizing model knows (the planner would find no GPU else)."""
+        from dlrig.workload import PRECISIONS
+
+        if value is not None and value not in PRECISIONS:
+            raise InputError(f"unknown precision '{value}'", "choose " + ", ".join(PRECISIONS))
+        return value
 
     @field_validator("part_price", mode="before")
     @classmethod
@@ -152,3 +162,8 @@ def run(req: PlanRequest, catalog: Catalog, read_files: bool = True) -> PlanResu
         part_prices=req.part_price,
         time_limit_s=req.time_limit,
     )
+
+
+COMMAND = Command(
+    "plan", PlanRequest, run, "The provably optimal compatible build for a budget and workload."
+)

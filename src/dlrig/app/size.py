@@ -6,30 +6,27 @@ The result is :class:`~dlrig.sizing.SizingResult`; its ``to_dict()`` is the JSON
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field
 
-from dlrig.app.base import Cli, WorkloadFlags, workload_ref
-from dlrig.workload import Workload
+from dlrig.app.base import Cli, Command, GpuFlags, WorkloadFlags, workload_ref
 
 if TYPE_CHECKING:
     from dlrig.catalog import Catalog
     from dlrig.parts import GpuChip
     from dlrig.sizing import SizingResult
+    from dlrig.workload import Workload
 
 __all__ = ["SizeRequest", "load_workload_input", "run"]
 
 
-class SizeRequest(WorkloadFlags):
+class SizeRequest(GpuFlags, WorkloadFlags):
     """What ``dlrig size`` takes: a workload (file, preset or fields) with the workload flags
     laid over it, and the GPUs to size it on."""
 
-    workload: Annotated[
-        Workload | Mapping[str, Any] | Path | str | None, Cli(argument=True, metavar="WORKLOAD")
-    ] = Field(
+    # a Workload, a mapping of its fields, a file path, a preset name or YAML text
+    workload: Annotated[Any, Cli(argument=True, metavar="WORKLOAD")] = Field(
         None,
         description="Workload YAML file or model preset (or use --model and flags); "
         "on the web, the workload's fields or YAML text.",
@@ -37,19 +34,12 @@ class SizeRequest(WorkloadFlags):
     gpu: Annotated[str | None, Cli("--gpu", "-g")] = Field(
         None, description="GPU chip (name or id, fuzzy matched)."
     )
-    gpus: Annotated[int, Cli("--gpus", "-n")] = Field(1, ge=1, description="Number of GPUs.")
-    interconnect: Annotated[str, Cli("--interconnect")] = Field(
-        "pcie", description="pcie, pcie-switch, nvlink or network."
-    )
-    utilization: Annotated[float | None, Cli("--utilization", "-u")] = Field(
-        None, description="Model FLOPs utilisation (default 0.40)."
-    )
 
 
 def load_workload_input(req: WorkloadFlags, value: Any, read_files: bool) -> Workload:
     """The workload ``value`` names (see :func:`dlrig.app.base.workload_ref`) with the request's
     workload flags laid over it."""
-    from dlrig.workload import workload_from_flags
+    from dlrig.workload import Workload, workload_from_flags
 
     ref = workload_ref(value, read_files)
     if isinstance(ref, Workload):
@@ -74,3 +64,8 @@ def run(req: SizeRequest, catalog: Catalog, read_files: bool = True) -> SizingRe
         interconnect=req.interconnect,
         utilization=req.utilization,
     )
+
+
+COMMAND = Command(
+    "size", SizeRequest, run, "GPU memory, compute, time and system needs of a workload."
+)

@@ -1,4 +1,4 @@
-"""`dlrig bench`: measure the assembled machine and compare it with the plan.
+"""`dlrig bench`: measure the assembled machine and compare it with the baseline.
 
 Probes (one module each): :mod:`~dlrig.bench.gemm`, :mod:`~dlrig.bench.membw`,
 :mod:`~dlrig.bench.loader`, :mod:`~dlrig.bench.disk`, :mod:`~dlrig.bench.allreduce`; system
@@ -18,18 +18,23 @@ from pathlib import Path
 from typing import Any
 
 from dlrig.bench.diagnose import compare
-from dlrig.bench.expected import Plan, attach_disks, load_build_plan, plan_from_detected
-from dlrig.bench.model import BenchReport, BenchResult, Finding, GpuFacts, Measurement
-from dlrig.bench.runner import BenchOptions, Progress, run_bench
+from dlrig.bench.expected import (
+    Baseline,
+    attach_disks,
+    baseline_from_build_file,
+    baseline_from_detected,
+)
+from dlrig.bench.results import BenchFinding, BenchReport, BenchResult, GpuFacts, Measurement
+from dlrig.bench.runner import BenchOptions, BenchProgress, run_bench
 
 __all__ = [
+    "Baseline",
+    "BenchFinding",
     "BenchOptions",
     "BenchReport",
     "BenchResult",
-    "Finding",
     "GpuFacts",
     "Measurement",
-    "Plan",
     "bench",
     "compare",
     "run_bench",
@@ -41,7 +46,7 @@ def bench(
     catalog: Any | None = None,
     build_path: str | Path | None = None,
     disk_args: list[str] | None = None,
-    progress: Progress | None = None,
+    progress: BenchProgress | None = None,
 ) -> BenchReport:
     """Run the probes and compare with the build file (or the detected GPUs' chip specs).
 
@@ -53,10 +58,12 @@ def bench(
 
         catalog = open_catalog()
     # Read the build file and resolve drive names first: bad input fails before the measuring.
-    build_plan = load_build_plan(build_path, catalog) if build_path else None
-    named = build_plan or Plan(source="")
+    build_baseline = baseline_from_build_file(build_path, catalog) if build_path else None
+    named = build_baseline or Baseline(source="")
     paths = attach_disks(named, disk_args or [], catalog)
     options.disk_paths = options.disk_paths or tuple(paths)
     result = run_bench(options, progress)
-    plan = build_plan or replace(plan_from_detected(result.gpus, catalog), disks=named.disks)
-    return compare(result, plan, catalog)
+    baseline = build_baseline or replace(
+        baseline_from_detected(result.gpus, catalog), disks=named.disks
+    )
+    return compare(result, baseline, catalog)

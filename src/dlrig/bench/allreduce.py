@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from dlrig.bench.context import MIB, ProbeContext
-from dlrig.bench.model import Measurement
+from dlrig.bench.results import Measurement
 
 TORCHRUN_ENV = ("RANK", "WORLD_SIZE", "LOCAL_RANK")
 

@@ -8,16 +8,16 @@ a GEMM shortfall on a GPU that NVML saw throttling for heat says so, rather than
 
 from __future__ import annotations
 
-from dlrig.bench.expected import Plan, expectations, gpu_link, resolve_chip
-from dlrig.bench.model import (
+from dlrig.bench.expected import Baseline, expectations, gpu_link, resolve_chip
+from dlrig.bench.results import (
+    BenchFinding,
     BenchReport,
     BenchResult,
+    BenchSeverity,
     Comparison,
     Expectation,
-    Finding,
     GpuFacts,
     Measurement,
-    Severity,
 )
 
 # Our own judgement, not published figures (no vendor states these limits):
@@ -37,25 +37,25 @@ HW_SLOWDOWN = ("hw_slowdown", "hw_power_brake_slowdown")
 HEAT_FIX = "improve case airflow, leave a free slot between cards, or use blower-style cards"
 
 
-def compare(result: BenchResult, plan: Plan, catalog: object | None = None) -> BenchReport:
+def compare(result: BenchResult, baseline: Baseline, catalog: object | None = None) -> BenchReport:
     """The report: each measurement next to its expected value, and the findings."""
-    exps = expectations(result, plan)
+    exps = expectations(result, baseline)
     facts = {g.index: g for g in result.gpus}
     comparisons: list[Comparison] = []
-    findings: list[Finding] = []
-    findings += _gpu_inventory(result, plan, catalog)
+    findings: list[BenchFinding] = []
+    findings += _gpu_inventory(result, baseline, catalog)
     for g in result.gpus:
-        findings += _link_findings(g, plan)
+        findings += _link_findings(g, baseline)
         findings += _thermal_power_findings(g)
     for m in result.measurements:
-        comparisons.append(_compare_one(m, exps.get(m.key), facts, plan, findings))
+        comparisons.append(_compare_one(m, exps.get(m.key), facts, baseline, findings))
     findings += _sustained_findings(result)
     findings += _loader_findings(result)
     findings += _disk_cache_findings(result)
-    order: dict[Severity, int] = {"error": 0, "warning": 1, "info": 2}
+    order: dict[BenchSeverity, int] = {"error": 0, "warning": 1, "info": 2}
     findings.sort(key=lambda f: order[f.severity])
     return BenchReport(
-        result=result, expected_from=plan.source, comparisons=comparisons, findings=findings
+        result=result, expected_from=baseline.source, comparisons=comparisons, findings=findings
     )
 
 
@@ -67,14 +67,14 @@ def _compare_one(
     m: Measurement,
     e: Expectation | None,
     facts: dict[int, GpuFacts],
-    plan: Plan,
-    findings: list[Finding],
+    baseline: Baseline,
+    findings: list[BenchFinding],
 ) -> Comparison:
     if m.status != "ok" or m.value is None:
         if m.status == "error":
             # a probe that failed measured nothing: say so instead of "everything within range"
             findings.append(
-                Finding(
+                BenchFinding(
                     severity="warning",
                     message=f"{m.label}: the probe failed ({m.note or 'no reason given'}); "
                     "this figure was not measured.",
@@ -96,13 +96,15 @@ def _compare_one(
     )
     if ratio >= e.ok_ratio:
         return comp
-    text = _explain(m, e, ratio, facts.get(m.gpu) if m.gpu is not None else None, plan)
-    severity: Severity = "error" if ratio < e.bad_ratio else "warning"
-    findings.append(Finding(severity=severity, message=text, keys=[m.key]))
+    text = _explain(m, e, ratio, facts.get(m.gpu) if m.gpu is not None else None, baseline)
+    severity: BenchSeverity = "error" if ratio < e.bad_ratio else "warning"
+    findings.append(BenchFinding(severity=severity, message=text, keys=[m.key]))
     return comp.model_copy(update={"diagnosis": text})
 
 
-def _explain(m: Measurement, e: Expectation, ratio: float, g: GpuFacts | None, plan: Plan) -> str:
+def _explain(
+    m: Measurement, e: Expectation, ratio: float, g: GpuFacts | None, baseline: Baseline
+) -> str:
     gpu = f"GPU {m.gpu}"
     head = (
         f"{m.label} at {_pct(ratio)} of expected ({m.value:,.1f} of {e.value:,.1f} {m.unit}, "
@@ -122,7 +124,7 @@ def _explain(m: Measurement, e: Expectation, ratio: float, g: GpuFacts | None, p
             "PERFORMANCE`); ECC on a workstation card costs a little bandwidth"
         )
     if ".pinned." in m.key and m.gpu is not None:
-        return f"{head}: {_link_cause(g, plan, m.gpu)}"
+        return f"{head}: {_link_cause(g, baseline, m.gpu)}"
     if m.key.startswith("membw.p2p."):
         return (
             f"{head}: check `nvidia-smi topo -m` (GPUs on different CPU sockets or behind "
@@ -193,8 +195,8 @@ def _power_lowered(g: GpuFacts) -> bool:
     )
 
 
-def _link_cause(g: GpuFacts | None, plan: Plan, index: int) -> str:
-    link = gpu_link(plan, g, index)
+def _link_cause(g: GpuFacts | None, baseline: Baseline, index: int) -> str:
+    link = gpu_link(baseline, g, index)
     if g is not None and g.pcie_width_current and link and g.pcie_width_current < link[1]:
         return (
             f"GPU {index} runs at PCIe x{g.pcie_width_current}: check its slot, or lane "
@@ -217,13 +219,15 @@ def _link_cause(g: GpuFacts | None, plan: Plan, index: int) -> str:
     )
 
 
-def _gpu_inventory(result: BenchResult, plan: Plan, catalog: object | None) -> list[Finding]:
-    out: list[Finding] = []
-    if not plan.from_build:
-        for g, p in zip(result.gpus, plan.gpus, strict=False):
+def _gpu_inventory(
+    result: BenchResult, baseline: Baseline, catalog: object | None
+) -> list[BenchFinding]:
+    out: list[BenchFinding] = []
+    if not baseline.from_build:
+        for g, p in zip(result.gpus, baseline.gpus, strict=False):
             if p.chip is None:
                 out.append(
-                    Finding(
+                    BenchFinding(
                         severity="info",
                         keys=[f"gpu{g.index}"],
                         message=(
@@ -234,11 +238,11 @@ def _gpu_inventory(result: BenchResult, plan: Plan, catalog: object | None) -> l
                     )
                 )
         return out
-    planned = len(plan.gpus)
+    planned = len(baseline.gpus)
     if result.device == "cpu":
         if planned:
             out.append(
-                Finding(
+                BenchFinding(
                     severity="info",
                     message=(
                         f"the build lists {planned} GPU(s) but this run used the CPU: rerun with "
@@ -249,7 +253,7 @@ def _gpu_inventory(result: BenchResult, plan: Plan, catalog: object | None) -> l
         return out
     if len(result.gpus) != planned:
         out.append(
-            Finding(
+            BenchFinding(
                 severity="error",
                 keys=["gpus"],
                 message=(
@@ -259,13 +263,13 @@ def _gpu_inventory(result: BenchResult, plan: Plan, catalog: object | None) -> l
                 ),
             )
         )
-    for g, p in zip(result.gpus, plan.gpus, strict=False):
+    for g, p in zip(result.gpus, baseline.gpus, strict=False):
         if p.chip is None or catalog is None:
             continue
         seen = resolve_chip(g.name, catalog)
         if seen is not None and seen.id != p.chip.id:
             out.append(
-                Finding(
+                BenchFinding(
                     severity="warning",
                     keys=[f"gpu{g.index}"],
                     message=(
@@ -277,16 +281,16 @@ def _gpu_inventory(result: BenchResult, plan: Plan, catalog: object | None) -> l
     return out
 
 
-def _link_findings(g: GpuFacts, plan: Plan) -> list[Finding]:
-    out: list[Finding] = []
+def _link_findings(g: GpuFacts, baseline: Baseline) -> list[BenchFinding]:
+    out: list[BenchFinding] = []
     key = [f"gpu{g.index}.pcie"]
-    planned = plan.gpus[g.index] if g.index < len(plan.gpus) else None
+    planned = baseline.gpus[g.index] if g.index < len(baseline.gpus) else None
     want = planned.pcie_lanes if planned and not planned.lanes_assumed else None
     width, max_link = g.pcie_width_current, g.pcie_width_max_link
     if width:
         if want and width < want:
             out.append(
-                Finding(
+                BenchFinding(
                     severity="error" if width <= want // 4 else "warning",
                     keys=key,
                     message=f"GPU {g.index} runs at PCIe x{width} (the card has "
@@ -295,7 +299,7 @@ def _link_findings(g: GpuFacts, plan: Plan) -> list[Finding]:
             )
         elif want is None and width < 8:
             out.append(
-                Finding(
+                BenchFinding(
                     severity="warning",
                     keys=key,
                     message=(
@@ -307,7 +311,7 @@ def _link_findings(g: GpuFacts, plan: Plan) -> list[Finding]:
             )
         elif max_link and width < max_link:
             out.append(
-                Finding(
+                BenchFinding(
                     severity="warning",
                     keys=key,
                     message=(
@@ -321,7 +325,7 @@ def _link_findings(g: GpuFacts, plan: Plan) -> list[Finding]:
     card_gen = g.pcie_gen_max_gpu or (planned.pcie_gen if planned else None)
     if gen_link and card_gen and gen_link < card_gen:
         out.append(
-            Finding(
+            BenchFinding(
                 severity="warning",
                 keys=key,
                 message=(
@@ -333,7 +337,7 @@ def _link_findings(g: GpuFacts, plan: Plan) -> list[Finding]:
         )
     elif gen and gen_link and g.sampled_under_load and gen < gen_link:
         out.append(
-            Finding(
+            BenchFinding(
                 severity="warning",
                 keys=key,
                 message=(
@@ -347,8 +351,8 @@ def _link_findings(g: GpuFacts, plan: Plan) -> list[Finding]:
     return out
 
 
-def _thermal_power_findings(g: GpuFacts) -> list[Finding]:
-    out: list[Finding] = []
+def _thermal_power_findings(g: GpuFacts) -> list[BenchFinding]:
+    out: list[BenchFinding] = []
     key = [f"gpu{g.index}.nvml"]
     thermal = [r for r in g.throttle_reasons if r in THERMAL]
     if thermal:
@@ -360,16 +364,16 @@ def _thermal_power_findings(g: GpuFacts) -> list[Finding]:
         )
         reasons = ", ".join(thermal)
         message = f"GPU {g.index} throttles for heat{temp} ({limit}NVML: {reasons}): {HEAT_FIX}"
-        out.append(Finding(severity="warning", keys=key, message=message))
+        out.append(BenchFinding(severity="warning", keys=key, message=message))
     elif _hot(g):
         message = (
             f"GPU {g.index} runs at {g.temperature_c:.0f} °C, within {TEMP_MARGIN_C} °C of its "
             f"{g.temperature_slowdown_c:.0f} °C slowdown point: {HEAT_FIX}"
         )
-        out.append(Finding(severity="warning", keys=key, message=message))
+        out.append(BenchFinding(severity="warning", keys=key, message=message))
     if _power_lowered(g):
         out.append(
-            Finding(
+            BenchFinding(
                 severity="warning",
                 keys=key,
                 message=(
@@ -381,7 +385,7 @@ def _thermal_power_findings(g: GpuFacts) -> list[Finding]:
         )
     if _hw_slowdown(g):
         out.append(
-            Finding(
+            BenchFinding(
                 severity="warning",
                 keys=key,
                 message=(
@@ -394,7 +398,7 @@ def _thermal_power_findings(g: GpuFacts) -> list[Finding]:
     return out
 
 
-def _sustained_findings(result: BenchResult) -> list[Finding]:
+def _sustained_findings(result: BenchResult) -> list[BenchFinding]:
     out = []
     for m in result.measurements:
         if not m.key.startswith("gemm.sustained.") or m.value is None or m.gpu is None:
@@ -403,7 +407,7 @@ def _sustained_findings(result: BenchResult) -> list[Finding]:
         ref = burst.value if burst and burst.value else m.params.get("best_window_tflops")
         if ref and m.value < SUSTAINED_DROP * ref:
             out.append(
-                Finding(
+                BenchFinding(
                     severity="warning",
                     keys=[m.key],
                     message=(
@@ -418,7 +422,7 @@ def _sustained_findings(result: BenchResult) -> list[Finding]:
     return out
 
 
-def _loader_findings(result: BenchResult) -> list[Finding]:
+def _loader_findings(result: BenchResult) -> list[BenchFinding]:
     m = result.get("loader.knee")
     if m is None or m.value is None:
         return []
@@ -432,13 +436,13 @@ def _loader_findings(result: BenchResult) -> list[Finding]:
         f"synthetic decode-and-augment set): num_workers={max(k, 1)} per training process "
         f"is enough{per_gpu}"
     )
-    out = [Finding(severity="info", keys=[m.key], message=message)]
+    out = [BenchFinding(severity="info", keys=[m.key], message=message)]
     speedup = p.get("speedup_over_one_worker")
     cores = result.host.cpu_cores or cpus  # SMT siblings do not double decode throughput
     ideal = min(int(p.get("best_workers") or 1), cores)
     if speedup is not None and ideal >= 2 and speedup < LOADER_MIN_SCALING * ideal:
         out.append(
-            Finding(
+            BenchFinding(
                 severity="warning",
                 keys=[m.key],
                 message=(
@@ -452,9 +456,9 @@ def _loader_findings(result: BenchResult) -> list[Finding]:
     return out
 
 
-def _disk_cache_findings(result: BenchResult) -> list[Finding]:
+def _disk_cache_findings(result: BenchResult) -> list[BenchFinding]:
     return [
-        Finding(
+        BenchFinding(
             severity="warning",
             keys=[m.key],
             message=(

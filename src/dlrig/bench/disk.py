@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from dlrig.bench.context import MIB, ProbeContext
-from dlrig.bench.model import Measurement
+from dlrig.bench.results import Measurement
 
 ALIGN = 4096  # O_DIRECT needs block-aligned buffers, offsets and lengths
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dlrig.bench.model import BenchResult, Expectation, GpuFacts
+from dlrig.bench.results import BenchResult, Expectation, GpuFacts
 from dlrig.errors import DlrigError, InputError
 from dlrig.parts import Category, GpuChip, Storage
 
@@ -73,7 +73,7 @@ class PlannedGpu:
 
 
 @dataclass
-class Plan:
+class Baseline:
     """What the run is compared against; ``source`` says where it came from."""
 
     source: str
@@ -127,7 +127,7 @@ def _words(text: str) -> frozenset[str]:
     return frozenset(w for w in re.split(r"[^a-z0-9]+", text) if w and w not in _VENDOR_WORDS)
 
 
-def plan_from_detected(gpus: list[GpuFacts], catalog: Any | None) -> Plan:
+def baseline_from_detected(gpus: list[GpuFacts], catalog: Any | None) -> Baseline:
     """Expected values from the chip specs of the detected GPUs."""
     planned = []
     for g in gpus:
@@ -148,10 +148,12 @@ def plan_from_detected(gpus: list[GpuFacts], catalog: Any | None) -> Plan:
         if planned
         else "nothing (no build file, no GPU)"
     )
-    return Plan(source=source, gpus=planned)
+    return Baseline(source=source, gpus=planned)
 
 
-def plan_from_parts(gpus: list[Any], storage: list[Storage], chip_of: Any, source: str) -> Plan:
+def baseline_from_parts(
+    gpus: list[Any], storage: list[Storage], chip_of: Any, source: str
+) -> Baseline:
     """Expected values from planned parts: GPU cards (one entry per card) and drives.
 
     ``chip_of(gpu)`` gives a card's chip spec or None (``Build.chip`` or ``Catalog.chip_of``).
@@ -166,18 +168,20 @@ def plan_from_parts(gpus: list[Any], storage: list[Storage], chip_of: Any, sourc
         )
         for g in gpus
     ]
-    return Plan(source=source, gpus=planned, storage=list(storage), from_build=True)
+    return Baseline(source=source, gpus=planned, storage=list(storage), from_build=True)
 
 
-def load_build_plan(path: str | Path, catalog: Any) -> Plan:
-    """A plan from a build file (read with :func:`dlrig.buildfile.load_build`)."""
+def baseline_from_build_file(path: str | Path, catalog: Any) -> Baseline:
+    """A baseline from a build file (read with :func:`dlrig.buildfile.load_build`)."""
     from dlrig.buildfile import load_build
 
     build = load_build(Path(path), catalog)
-    return plan_from_parts(list(build.gpus), list(build.drives), build.chip, f"build file {path}")
+    return baseline_from_parts(
+        list(build.gpus), list(build.drives), build.chip, f"build file {path}"
+    )
 
 
-def attach_disks(plan: Plan, disk_args: list[str], catalog: Any) -> list[str]:
+def attach_disks(baseline: Baseline, disk_args: list[str], catalog: Any) -> list[str]:
     """Parse ``--disk PATH[=PART]`` values: record the named drive, return the paths."""
     paths = []
     for arg in disk_args:
@@ -185,13 +189,13 @@ def attach_disks(plan: Plan, disk_args: list[str], catalog: Any) -> list[str]:
         paths.append(path)
         if not sep:
             continue
-        part = _find_storage(part_name, plan, catalog)
-        plan.disks[path] = part
+        part = _find_storage(part_name, baseline, catalog)
+        baseline.disks[path] = part
     return paths
 
 
-def _find_storage(name: str, plan: Plan, catalog: Any) -> Storage:
-    for s in plan.storage:
+def _find_storage(name: str, baseline: Baseline, catalog: Any) -> Storage:
+    for s in baseline.storage:
         if name in (s.id, s.name):
             return s
     part = catalog.resolve(name, Category.STORAGE)
@@ -200,12 +204,12 @@ def _find_storage(name: str, plan: Plan, catalog: Any) -> Storage:
     return part
 
 
-def drive_for(plan: Plan, path: str) -> Storage | None:
+def drive_for(baseline: Baseline, path: str) -> Storage | None:
     """The drive a disk path should be on: named with PATH=PART, else the build's only drive."""
-    if path in plan.disks:
-        return plan.disks[path]
-    if len(plan.storage) == 1:
-        return plan.storage[0]
+    if path in baseline.disks:
+        return baseline.disks[path]
+    if len(baseline.storage) == 1:
+        return baseline.storage[0]
     return None
 
 
@@ -216,9 +220,9 @@ def _exp(key: str, value: float | None, source: str, kind: str) -> Expectation |
     return Expectation(key=key, value=value, source=source, ok_ratio=ok, bad_ratio=bad)
 
 
-def gpu_link(plan: Plan, facts: GpuFacts | None, index: int) -> tuple[int, int, str] | None:
+def gpu_link(baseline: Baseline, facts: GpuFacts | None, index: int) -> tuple[int, int, str] | None:
     """(gen, lanes, source) of the PCIe link GPU ``index`` should have, or None when unknown."""
-    planned = plan.gpus[index] if index < len(plan.gpus) else None
+    planned = baseline.gpus[index] if index < len(baseline.gpus) else None
     gen = planned.pcie_gen if planned else None
     lanes = planned.pcie_lanes if planned else None
     assumed = planned.lanes_assumed if planned else True
@@ -232,26 +236,26 @@ def gpu_link(plan: Plan, facts: GpuFacts | None, index: int) -> tuple[int, int, 
 
 
 def _slowest_link(
-    plan: Plan, facts: dict[int, GpuFacts], gpus: Iterable[int]
+    baseline: Baseline, facts: dict[int, GpuFacts], gpus: Iterable[int]
 ) -> tuple[float, str] | None:
     """(GB/s, source) of the slowest PCIe link among ``gpus``; None when any link is unknown."""
     rates = []
     for g in gpus:
-        link = gpu_link(plan, facts.get(g), g)
+        link = gpu_link(baseline, facts.get(g), g)
         if link is None:
             return None
         rates.append((pcie_gb_s(link[0], link[1]), link[2]))
     return min(rates, key=lambda r: r[0]) if rates else None
 
 
-def expectations(result: BenchResult, plan: Plan) -> dict[str, Expectation]:
-    """Expected value for every measurement the plan says something about."""
+def expectations(result: BenchResult, baseline: Baseline) -> dict[str, Expectation]:
+    """Expected value for every measurement the baseline says something about."""
     out: dict[str, Expectation] = {}
     facts = {g.index: g for g in result.gpus}
     for m in result.measurements:
         e: Expectation | None = None
         i = m.gpu
-        planned = plan.gpus[i] if i is not None and i < len(plan.gpus) else None
+        planned = baseline.gpus[i] if i is not None and i < len(baseline.gpus) else None
         chip = planned.chip if planned else None
         if m.probe == "gemm" and chip is not None:
             dtype = str(m.params.get("dtype", ""))
@@ -261,11 +265,11 @@ def expectations(result: BenchResult, plan: Plan) -> dict[str, Expectation]:
                 m.key, chip.memory_bandwidth_gb_s, f"{chip.name} memory bandwidth", "membw.device"
             )
         elif ".pinned." in m.key and i is not None:
-            link = gpu_link(plan, facts.get(i), i)
+            link = gpu_link(baseline, facts.get(i), i)
             if link:
                 e = _exp(m.key, pcie_gb_s(link[0], link[1]), link[2], "membw.pinned")
         elif m.key.startswith("membw.p2p.") and m.params.get("peer_access"):
-            slow = _slowest_link(plan, facts, (m.params["src"], m.params["dst"]))
+            slow = _slowest_link(baseline, facts, (m.params["src"], m.params["dst"]))
             if slow:
                 e = _exp(m.key, slow[0], f"slower link: {slow[1]}", "membw.p2p")
         elif (
@@ -274,11 +278,11 @@ def expectations(result: BenchResult, plan: Plan) -> dict[str, Expectation]:
             and m.params.get("nodes", 1) == 1
         ):
             # PCIe is the floor: with NVLink bridges the figure lands above it, which is fine.
-            slow = _slowest_link(plan, facts, range(int(m.params["ranks"])))
+            slow = _slowest_link(baseline, facts, range(int(m.params["ranks"])))
             if slow:
                 e = _exp(m.key, slow[0], f"slowest GPU link: {slow[1]}", "allreduce")
         elif m.key.startswith("disk.read."):
-            drive = drive_for(plan, str(m.params.get("path", "")))
+            drive = drive_for(baseline, str(m.params.get("path", "")))
             if drive is not None:
                 e = _exp(m.key, drive.seq_read_mb_s, f"{drive.name} sequential read spec", "disk")
         if e is not None:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from dlrig.bench.context import ProbeContext, best_time, cuda_seconds, import_numpy
-from dlrig.bench.model import Measurement
+from dlrig.bench.results import Measurement
 
 GPU_DTYPES = ("fp32", "tf32", "fp16", "bf16", "fp8")
 CPU_DTYPES = ("fp32", "bf16")

@@ -15,7 +15,7 @@ import zlib
 from typing import Any
 
 from dlrig.bench.context import ProbeContext, cpu_count, import_numpy
-from dlrig.bench.model import Measurement
+from dlrig.bench.results import Measurement
 
 # Our own judgement: the last 10% of throughput rarely pays for the extra workers' RAM and cores.
 KNEE_FRACTION = 0.9

@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from dlrig.bench.context import ProbeContext, best_time, cuda_seconds, import_numpy
-from dlrig.bench.model import Measurement
+from dlrig.bench.results import Measurement
 
 
 def run(ctx: ProbeContext) -> list[Measurement]:

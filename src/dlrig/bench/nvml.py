@@ -12,7 +12,7 @@ import contextlib
 from collections.abc import Callable
 from typing import Any
 
-from dlrig.bench.model import GpuFacts
+from dlrig.bench.results import GpuFacts
 from dlrig.units import BYTES_PER_GIB
 
 # Clock throttle ("clock event") reason bits, from nvml.h (NVIDIA NVML API reference,

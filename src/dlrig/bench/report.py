@@ -1,10 +1,9 @@
-"""A bench report as plain data (one JSON shape for the CLI and the web app) and as Markdown."""
+"""A bench report as Markdown, and the number formats its tables share with the CLI (the JSON
+shape is :meth:`dlrig.bench.results.BenchReport.to_dict`)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from dlrig.bench.model import SCHEMA_VERSION, BenchReport, Comparison
+from dlrig.bench.results import BenchReport, Comparison
 
 PROBE_TITLES = {
     "gemm": "GEMM throughput",
@@ -13,53 +12,6 @@ PROBE_TITLES = {
     "disk": "Disk",
     "allreduce": "All-reduce",
 }
-
-
-def report_to_dict(report: BenchReport) -> dict[str, Any]:
-    """The report as JSON-ready data: machine, every figure with its comparison, findings."""
-    r = report.result
-    figures = []
-    for c in report.comparisons:
-        m = c.measurement
-        figures.append(
-            {
-                "key": m.key,
-                "probe": m.probe,
-                "label": m.label,
-                "value": m.value,
-                "unit": m.unit,
-                "status": m.status,
-                "gpu": m.gpu,
-                "expected": c.expected,
-                "expected_source": c.expected_source,
-                "ratio": c.ratio,
-                "verdict": c.verdict,
-                "diagnosis": c.diagnosis,
-                "note": m.note,
-                "params": m.params,
-            }
-        )
-    counts = {
-        v: sum(c.verdict == v for c in report.comparisons)
-        for v in ("ok", "low", "unknown", "skipped", "error")
-    }
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "mode": r.mode,
-        "device": r.device,
-        "started": r.started,
-        "duration_s": r.duration_s,
-        "expected_from": report.expected_from,
-        "host": r.host.model_dump(mode="json"),
-        "gpus": [g.model_dump(mode="json") for g in r.gpus],
-        "summary": {
-            "errors": sum(f.severity == "error" for f in report.findings),
-            "warnings": sum(f.severity == "warning" for f in report.findings),
-            "figures": counts,
-        },
-        "findings": [f.model_dump(mode="json") for f in report.findings],
-        "figures": figures,
-    }
 
 
 def fmt_value(value: float | None, unit: str = "") -> str:

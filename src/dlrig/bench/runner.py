@@ -1,7 +1,7 @@
 """Run the probes in order with progress reporting, collect host and GPU facts, and time it.
 
 Probes are independent: one that fails (out of memory, a driver error) is recorded as an error
-figure and the others still run. Progress goes to a :class:`Progress` (the CLI passes
+figure and the others still run. Progress goes to a :class:`BenchProgress` (the CLI passes
 :class:`RichProgress`, which draws bars on stderr); the library itself prints nothing.
 """
 
@@ -27,7 +27,7 @@ from dlrig.bench.context import (
     import_torch,
     quick_sizes,
 )
-from dlrig.bench.model import BenchResult, HostFacts, Measurement
+from dlrig.bench.results import BenchResult, HostFacts, Measurement
 from dlrig.errors import InputError, MissingExtraError
 from dlrig.units import BYTES_PER_GIB
 
@@ -40,7 +40,7 @@ PROBES: dict[str, ModuleType] = {
 }
 
 
-class Progress(Protocol):
+class BenchProgress(Protocol):
     def probe_started(self, name: str, index: int, total: int) -> None: ...
     def step(self, text: str) -> None: ...
     def probe_done(self, name: str, measurements: list[Measurement], seconds: float) -> None: ...
@@ -95,7 +95,7 @@ def check_disk_path(path: str) -> None:
         raise InputError(f"--disk {path}: the directory is not writable (read-only?)", hint)
 
 
-def run_bench(options: BenchOptions, progress: Progress | None = None) -> BenchResult:
+def run_bench(options: BenchOptions, progress: BenchProgress | None = None) -> BenchResult:
     """Run the selected probes and return what they measured (no comparison yet)."""
     unknown = [p for p in options.probes if p not in PROBES]
     if unknown:

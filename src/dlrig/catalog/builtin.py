@@ -1,6 +1,8 @@
-"""The built-in catalog: curated YAML files in ``catalog/data/``, one per category.
+"""The built-in catalog: curated YAML files in ``catalog/data/``, one or more per category.
 
-Each file is a YAML list of rows; ``gpu_chips.yaml`` holds the GPU chip specs. Rows are
+Each file is a YAML list of rows: ``<category>.yaml`` plus any ``<category>-<topic>.yaml``
+(e.g. ``cpu-server.yaml``), and ``gpu_chips.yaml`` plus ``gpu_chips-<topic>.yaml`` for the GPU
+chip specs. Rows are
 validated with the parts model, so a bad row names its file, its id and the field at fault.
 """
 
@@ -41,15 +43,23 @@ def builtin_catalog() -> Catalog:
     digest = hashlib.sha256()
     parts: list[Part] = []
     for category in Category:
-        fname = f"{category.value}.yaml"
-        text = files.get(fname, "")
+        for fname in _files_of(files, category.value):
+            text = files[fname]
+            digest.update(text.encode())
+            for row in _rows(fname, text):
+                parts.append(_validate(PART_MODELS[category], row, fname))
+    chips: list[GpuChip] = []
+    for fname in _files_of(files, CHIPS_FILE.removesuffix(".yaml")):
+        text = files[fname]
         digest.update(text.encode())
-        for row in _rows(fname, text):
-            parts.append(_validate(PART_MODELS[category], row, fname))
-    chips_text = files.get(CHIPS_FILE, "")
-    digest.update(chips_text.encode())
-    chips = [_validate(GpuChip, row, CHIPS_FILE) for row in _rows(CHIPS_FILE, chips_text)]
+        chips.extend(_validate(GpuChip, row, fname) for row in _rows(fname, text))
     return Catalog(parts, chips, name="builtin", version=digest.hexdigest()[:16])
+
+
+def _files_of(files: dict[str, str], stem: str) -> list[str]:
+    """``<stem>.yaml`` then every ``<stem>-<topic>.yaml``, in name order."""
+    extra = sorted(f for f in files if f.startswith(f"{stem}-") and f.endswith(".yaml"))
+    return [f for f in (f"{stem}.yaml", *extra) if f in files]
 
 
 def _rows(fname: str, text: str) -> list[dict[str, Any]]:

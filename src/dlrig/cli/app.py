@@ -1,7 +1,9 @@
 """The `dlrig` command line. Each command lives in its own module and registers itself here.
 
-Commands are thin: parse input, call one library function, render its result. Heavy libraries
-are imported inside the commands so `dlrig --help` stays instant.
+Commands are thin: their options come from the command's request model (dlrig.app), they call
+its run function and render its result. A command of dlrig.app without a module here gets a
+generic one (cli/generic.py). Heavy libraries are imported inside the commands so
+`dlrig --help` stays instant.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dlrig.cli import cost as cost_cmd
 from dlrig.cli import plan as plan_cmd
 from dlrig.cli import serve as serve_cmd
 from dlrig.cli import size as size_cmd
+from dlrig.cli.generic import register_generic
 from dlrig.cli.output import stderr
 from dlrig.errors import DlrigError
 
@@ -59,6 +62,7 @@ cost_cmd.register(app)
 plan_cmd.register(app)
 serve_cmd.register(app)
 size_cmd.register(app)
+register_generic(app)  # every other command of dlrig.app, with options from its request
 
 
 def main() -> None:
@@ -88,8 +92,12 @@ def main() -> None:
             raise
         from rich.markup import escape
 
+        from dlrig.textfile import one_line
+
         stderr.print(
-            f"[red]internal error:[/red] {type(exc).__name__}: {escape(str(exc))}", highlight=False
+            f"[red]internal error:[/red] {type(exc).__name__}: {escape(one_line(str(exc)))}",
+            highlight=False,
+            soft_wrap=True,
         )
         stderr.print("  → rerun with --debug for the traceback, and please report it")
         sys.exit(3)
@@ -98,7 +106,14 @@ def main() -> None:
 def report_error(exc: DlrigError) -> None:
     from rich.markup import escape
 
+    from dlrig.textfile import one_line
+
     # Messages quote user input and shell commands ('dlrig[web]'): never read them as markup.
-    stderr.print(f"[bold red]error:[/bold red] {escape(exc.message)}", highlight=False)
+    # One line each, however long the terminal or the input (no wrapping, no embedded newlines).
+    stderr.print(
+        f"[bold red]error:[/bold red] {escape(one_line(exc.message))}",
+        highlight=False,
+        soft_wrap=True,
+    )
     if exc.hint:
-        stderr.print(f"  → {escape(exc.hint)}", highlight=False)
+        stderr.print(f"  → {escape(one_line(exc.hint))}", highlight=False, soft_wrap=True)

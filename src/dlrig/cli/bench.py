@@ -4,64 +4,39 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import typer
 
+from dlrig.app.bench import BenchRequest
+from dlrig.cli.options import from_request, option
 from dlrig.cli.output import print_json, stderr, stdout, table
 from dlrig.errors import InputError
 
 
+@from_request(
+    BenchRequest,
+    option(
+        "json_",
+        Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout.")],
+        False,
+    ),
+    option(
+        "output",
+        Annotated[
+            Path | None, typer.Option("--output", "-o", help="Also write a Markdown report here.")
+        ],
+    ),
+    option(
+        "catalog",
+        Annotated[str | None, typer.Option("--catalog", help="Catalog store (default: built-in).")],
+    ),
+)
 def bench_cmd(
-    quick: Annotated[
-        bool, typer.Option("--quick", help="Small sizes, one shape: done in about 3 minutes.")
-    ] = False,
-    build: Annotated[
-        Path | None,
-        typer.Option(
-            "--build",
-            "-b",
-            help="Build file giving the expected figures (default: the detected GPUs' chip specs).",
-        ),
-    ] = None,
-    json_: Annotated[
-        bool, typer.Option("--json", help="Print the report as JSON on stdout.")
-    ] = False,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Also write a Markdown report here.")
-    ] = None,
-    disk: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--disk",
-            help="Directory whose drive to test (repeatable). PATH=DRIVE names "
-            "the drive (a storage part) giving its expected read speed.",
-        ),
-    ] = None,
-    disk_size_mb: Annotated[
-        int | None,
-        typer.Option(
-            "--disk-size-mb",
-            min=1,
-            help="Size of the disk test file in MB (default "
-            "1,074 quick, 4,295 full). Larger than RAM is most honest where the page "
-            "cache cannot be bypassed.",
-        ),
-    ] = None,
-    device: Annotated[
-        str | None,
-        typer.Option("--device", help="cpu or cuda (default: cuda when a GPU is visible)."),
-    ] = None,
-    only: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--only",
-            help="Run only these probes (repeatable): gemm, membw, loader, disk, allreduce.",
-        ),
-    ] = None,
-    catalog: Annotated[
-        str | None, typer.Option("--catalog", help="Catalog store (default: built-in).")
-    ] = None,
+    req: BenchRequest,
+    json_: bool = False,
+    output: Path | None = None,
+    catalog: str | None = None,
 ) -> None:
     """Measure GEMM TFLOPS per dtype, memory/PCIe bandwidth, data loading, disks and all-reduce,
     and explain every shortfall against the build.
@@ -74,32 +49,22 @@ def bench_cmd(
       dlrig bench --device cpu --json
       torchrun --nnodes 2 --nproc-per-node 8 --rdzv-endpoint HOST:29500 --no-python dlrig bench
     """
-    from dlrig.bench import BenchOptions, bench
-    from dlrig.bench.allreduce import launched_by_torchrun
-    from dlrig.bench.report import report_to_dict, to_markdown
-    from dlrig.catalog import open_catalog
-    from dlrig.units import BYTES_PER_GB
+    from contextlib import nullcontext
 
-    mode: Literal["quick", "full"] = "quick" if quick else "full"
+    from dlrig.app import bench
+    from dlrig.bench.allreduce import launched_by_torchrun
+    from dlrig.bench.report import to_markdown
+    from dlrig.bench.runner import RichProgress
+    from dlrig.catalog import open_catalog
+
     if output is not None:
         _check_output(output)  # before minutes of measuring, not after
     cat = open_catalog(catalog)
-    if launched_by_torchrun():
-        report = _torchrun(mode, cat)
-        if report is None:  # not rank 0
-            return
-    else:
-        options = BenchOptions(
-            mode=mode,
-            device=device,  # type: ignore[arg-type]  # checked by choose_device
-            disk_file_bytes=disk_size_mb * BYTES_PER_GB // 1000 if disk_size_mb else None,
-        )
-        if only:
-            options.probes = tuple(only)
-        from dlrig.bench.runner import RichProgress
-
-        with RichProgress(stderr) as progress:
-            report = bench(options, cat, build, list(disk or []), progress)
+    bars = nullcontext(None) if launched_by_torchrun() else RichProgress(stderr)  # ranks: quiet
+    with bars as progress:
+        report = bench.run(req, cat, progress)
+    if report is None:  # a torchrun rank other than 0
+        return
     if output is not None:
         try:
             output.write_text(to_markdown(report), encoding="utf-8")
@@ -107,7 +72,7 @@ def bench_cmd(
             raise InputError(f"-o {output}: {exc.strerror or exc}", _OUTPUT_HINT) from None
         stderr.print(f"wrote {output}", markup=False, highlight=False)
     if json_:
-        print_json(report_to_dict(report))
+        print_json(report)
     else:
         render(report)
     if report.has_errors:
@@ -126,19 +91,6 @@ def _check_output(output: Path) -> None:
         raise InputError(f"-o {output}: the directory {parent} does not exist", _OUTPUT_HINT)
     if not os.access(parent, os.W_OK | os.X_OK):
         raise InputError(f"-o {output}: the directory {parent} is not writable", _OUTPUT_HINT)
-
-
-def _torchrun(mode: str, catalog: Any) -> Any:
-    """Under torchrun only the all-reduce runs, across every rank; rank 0 reports."""
-    from dlrig.bench import compare
-    from dlrig.bench.context import full_sizes, quick_sizes
-    from dlrig.bench.expected import Plan
-    from dlrig.bench.runner import run_torchrun_allreduce
-
-    result = run_torchrun_allreduce(quick_sizes() if mode == "quick" else full_sizes())
-    if result is None:
-        return None
-    return compare(result, Plan(source="nothing (multi-node all-reduce)"), catalog)
 
 
 def render(report: Any) -> None:

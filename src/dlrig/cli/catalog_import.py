@@ -26,6 +26,23 @@ def _store_path(catalog: str | None) -> Path:
     return Path(chosen) if chosen else default_store_path()
 
 
+def _check_report_path(report: Path) -> None:
+    import os
+
+    from dlrig.errors import InputError
+
+    folder = report.parent if str(report.parent) else Path(".")
+    if report.is_dir():
+        raise InputError(f"--report {report} is a folder", "give a file name, e.g. report.json")
+    if not folder.is_dir():
+        raise InputError(
+            f"--report {report}: the folder {folder} does not exist",
+            "create it first, or write the report somewhere else",
+        )
+    if not os.access(folder, os.W_OK):
+        raise InputError(f"--report {report}: cannot write in {folder}", "choose another folder")
+
+
 def import_cmd(
     dataset: DatasetArg,
     path: Annotated[
@@ -73,6 +90,8 @@ def import_cmd(
     from dlrig.catalog.importers.run import import_dataset
 
     store = _store_path(catalog)
+    if report is not None:
+        _check_report_path(report)  # before importing: a failure must not follow a commit
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),

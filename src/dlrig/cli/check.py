@@ -9,7 +9,8 @@ import typer
 from rich.markup import escape
 
 from dlrig.app.check import CheckRequest
-from dlrig.cli.options import CATALOG, JSON, CatalogOpt, JsonOpt, from_request
+from dlrig.app.importlist import ImportListRequest
+from dlrig.cli.options import CATALOG, JSON, JsonOpt, from_request, option
 from dlrig.cli.output import fmt_num, print_json, stderr, stdout, table
 
 if TYPE_CHECKING:
@@ -148,14 +149,23 @@ def rules_cmd(
         stdout.print(f"\n[bold]{key.capitalize()}:[/bold] {escape(d[key])}", highlight=False)
 
 
+@from_request(
+    ImportListRequest,
+    option(
+        "output",
+        Annotated[
+            Path | None,
+            typer.Option("--output", "-o", help="Build file to write (default: stdout)."),
+        ],
+    ),
+    JSON,
+    CATALOG,
+)
 def import_list_cmd(
-    file: Annotated[Path, typer.Argument(help="PCPartPicker plain-text list ('-' for stdin).")],
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Build file to write (default: stdout).")
-    ] = None,
-    name: Annotated[str | None, typer.Option("--name", help="Build name.")] = None,
-    json_: JsonOpt = False,
-    catalog: CatalogOpt = None,
+    req: ImportListRequest,
+    output: Path | None = None,
+    json_: bool = False,
+    catalog: str | None = None,
 ) -> None:
     """Turn a PCPartPicker plain-text parts list into a build file.
 
@@ -168,24 +178,11 @@ def import_list_cmd(
     """
     import sys
 
+    from dlrig.app import importlist
     from dlrig.buildfile import dump_build, write_build
     from dlrig.catalog import open_catalog
-    from dlrig.errors import InputError
-    from dlrig.importlist import import_list
 
-    if str(file) == "-":
-        text = sys.stdin.read()
-    else:
-        from dlrig.textfile import read_text
-
-        text = read_text(
-            file,
-            "parts list (PCPartPicker: Markup → Text)",
-            lambda message, hint: InputError(f"{file}: {message}", hint),
-            "check the path of the exported parts list",
-        )
-    default_name = "parts list" if str(file) == "-" else file.stem
-    result = import_list(text, open_catalog(catalog), name=name or default_name, source=str(file))
+    result = importlist.run(req, open_catalog(catalog))
     if json_:
         data: dict[str, Any] = result.to_dict()
         if output is not None and result.build is not None:

@@ -24,6 +24,14 @@ def serve_cmd(
             help="Catalog store to use (default: $DLRIG_CATALOG, else the built-in catalog).",
         ),
     ] = None,
+    allow_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-host",
+            help="Another host name the app answers to (besides localhost and --host); repeat "
+            "for several. Requests naming any other host are refused (DNS rebinding).",
+        ),
+    ] = None,
 ) -> None:
     """Serve the web app: the same checks, sizing, costs and plans in a browser, plus a JSON API.
 
@@ -42,8 +50,13 @@ def serve_cmd(
     except ImportError as exc:
         raise MissingExtraError(exc.name or "fastapi", "web") from None
     from dlrig.web.app import create_app
+    from dlrig.web.security import DEFAULT_ALLOWED_HOSTS
 
-    app = create_app(catalog)  # opens the catalog now: a bad --catalog fails before listening
+    hosts = [*DEFAULT_ALLOWED_HOSTS, *(allow_host or [])]
+    if host not in ("0.0.0.0", "::", ""):
+        hosts.append(host)
+    # opens the catalog now: a bad --catalog fails before listening
+    app = create_app(catalog, allowed_hosts=hosts)
     if host not in ("127.0.0.1", "localhost", "::1"):
         stderr.print(
             f"[yellow]warning:[/yellow] listening on {host}: anyone who can reach this address "

@@ -1,6 +1,6 @@
 """`dlrig cost`: build, buy prebuilt, or rent — total cost of ownership and break-even.
 
-- :mod:`~dlrig.cost.model`: the TCO model on plain numbers (usage, electricity, resale,
+- :mod:`~dlrig.cost.economics`: the TCO model on plain numbers (usage, electricity, resale,
   break-even).
 - :mod:`~dlrig.cost.snapshot`: dated, sourced price snapshots and user price lists (CSV/YAML).
 - :mod:`~dlrig.cost.throughput`: GPU throughput for normalising cloud hours to the same work.
@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dlrig.cost.model import BreakEven, Electricity, Option, Usage, break_even, resale_fraction
+from dlrig.cost.economics import BreakEven, Electricity, Option, Usage, break_even, resale_fraction
 from dlrig.cost.snapshot import PriceSet, builtin_prices, defaults, load_price_list
 from dlrig.cost.tco import (
     CostInputs,

@@ -6,7 +6,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-from dlrig.cost.model import Option
+from dlrig.cost.economics import Option
 from dlrig.errors import InputError, MissingExtraError
 
 PLOT_SUFFIXES = (".png", ".svg")

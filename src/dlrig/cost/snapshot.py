@@ -19,6 +19,13 @@ from typing import Any
 import yaml
 
 from dlrig.errors import CatalogError, PriceListError
+from dlrig.textfile import short
+
+# Bounds on a user's price list (our judgement): rows beyond any real comparison, a price
+# beyond any machine, GPUs beyond any one cloud instance or prebuilt system.
+MAX_PRICE_ROWS = 10_000
+MAX_PRICE_USD = 1e9
+MAX_SYSTEM_GPUS = 1024
 
 CLOUD_FILE = "cloud_prices.yaml"
 PREBUILT_FILE = "prebuilt.yaml"
@@ -195,6 +202,11 @@ def load_price_list(path: str | Path) -> PriceSet:
 def _from_csv(text: str, where: str) -> PriceSet:
     if not text.strip():
         raise PriceListError(f"{where}: the price list is empty", "add a header row and rows")
+    if text.count("\n") > MAX_PRICE_ROWS + 1:
+        raise PriceListError(
+            f"{where}: more than {MAX_PRICE_ROWS:,} rows",
+            "keep the offerings you would consider buying (a real list has a few hundred)",
+        )
     try:
         dialect = csv.Sniffer().sniff(text.splitlines()[0], delimiters=",;\t")
     except csv.Error:
@@ -229,12 +241,16 @@ def _from_csv(text: str, where: str) -> PriceSet:
 
 
 def _from_yaml(text: str, where: str) -> PriceSet:
+    from dlrig.textfile import TextError, parse_yaml
+
     try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        loc = f":{mark.line + 1}" if mark is not None else ""
-        raise PriceListError(f"{where}{loc}: not valid YAML", "fix the YAML syntax") from exc
+        doc = parse_yaml(text).data
+    except TextError as exc:
+        loc = f":{exc.line}" if exc.line is not None else ""
+        message = exc.message
+        if message.startswith("invalid YAML"):
+            message = "not valid YAML" + message.removeprefix("invalid YAML")
+        raise PriceListError(f"{where}{loc}: {message}", exc.hint) from None
     if not isinstance(doc, dict) or not ({"offerings", "systems"} & set(doc)):
         raise PriceListError(
             f"{where}: expected a mapping with 'offerings:' and/or 'systems:' lists",
@@ -244,6 +260,12 @@ def _from_yaml(text: str, where: str) -> PriceSet:
     for key in ("offerings", "systems", "storage"):
         if key in doc and not isinstance(doc[key], list):
             raise PriceListError(f"{where}: '{key}' must be a list of rows", "fix the file")
+    rows = sum(len(doc.get(k) or []) for k in ("offerings", "systems", "storage"))
+    if rows > MAX_PRICE_ROWS:
+        raise PriceListError(
+            f"{where}: {rows:,} rows, more than {MAX_PRICE_ROWS:,}",
+            "keep the offerings you would consider buying (a real list has a few hundred)",
+        )
     for i, r in enumerate(doc.get("offerings") or [], 1):
         out.cloud.append(_cloud_row(r, where, f"{where}: offering {i}", user=True))
     for i, r in enumerate(doc.get("systems") or [], 1):
@@ -332,6 +354,11 @@ def _positive(value: Any, name: str, loc: str) -> float:
         ) from None
     if not number > 0:
         raise PriceListError(f"{loc}: {name} must be above zero, got {value}", "fix the price")
+    if not number <= MAX_PRICE_USD:
+        raise PriceListError(
+            f"{loc}: {name} {short(str(value), 30)} is out of range (at most {MAX_PRICE_USD:,.0f})",
+            "write the price in US dollars, e.g. 2.49",
+        )
     return number
 
 
@@ -340,8 +367,12 @@ def _count(value: Any, loc: str) -> int:
         number = float(str(value).strip())
     except ValueError:
         number = -1.0
-    if number < 1 or number != int(number):
-        raise PriceListError(f"{loc}: gpus '{value}' is not a whole number ≥ 1", "fix the count")
+    if isinstance(value, bool) or not 1 <= number <= MAX_SYSTEM_GPUS or number != int(number):
+        raise PriceListError(
+            f"{loc}: gpus '{short(str(value), 30)}' is not a whole number from 1 to "
+            f"{MAX_SYSTEM_GPUS}",
+            "fix the count",
+        )
     return int(number)
 
 
@@ -356,5 +387,5 @@ def _date(value: Any, loc: str) -> dt.date | None:
         return dt.date.fromisoformat(str(value).strip())
     except ValueError:
         raise PriceListError(
-            f"{loc}: as_of '{value}' is not a date", "write dates as YYYY-MM-DD"
+            f"{loc}: as_of '{short(str(value), 30)}' is not a date", "write dates as YYYY-MM-DD"
         ) from None

@@ -31,8 +31,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from dlrig.cost import model
-from dlrig.cost.model import BreakEven, Electricity, Option, Usage
+from dlrig.cost import economics
+from dlrig.cost.economics import BreakEven, Electricity, Option, Usage
 from dlrig.cost.snapshot import (
     Defaults,
     PrebuiltSystem,
@@ -116,7 +116,7 @@ class CostReport:
     own_throughput_tflops: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        months, series = model.timeline([self.own, *self.options], self.usage)
+        months, series = economics.timeline([self.own, *self.options], self.usage)
         inp = self.inputs
         elec = _electricity(inp)
         return {
@@ -311,7 +311,7 @@ def compare(
     resale = (
         inp.resale_fraction
         if inp.resale_fraction is not None
-        else model.resale_fraction(
+        else economics.resale_fraction(
             usage.years, d.resale_first_year_loss, d.resale_later_yearly_loss
         )
     )
@@ -420,7 +420,7 @@ def compare(
         usage=usage,
         own=own,
         options=options,
-        break_even={o.label: model.break_even(own, o, usage, inp.gpu_count) for o in options},
+        break_even={o.label: economics.break_even(own, o, usage, inp.gpu_count) for o in options},
         unchecked=unchecked,
         stale=stale,
         assumptions=_assumptions(inp, d, resale),
@@ -451,11 +451,16 @@ def workload_run_hours(build: Build, workload: Any, catalog: Catalog) -> float:
     return float(hours)
 
 
+# Longest run we price: 10 years of one machine busy around the clock.
+MAX_RUN_HOURS = 87_600.0
+
+
 def cost_per_run(report: CostReport, run_hours: float) -> dict[str, Any]:
     """Cost of one training run that takes ``run_hours`` on the owned machine."""
-    if not run_hours > 0:
+    if not 0 < run_hours <= MAX_RUN_HOURS:  # also NaN
         raise InputError(
-            f"a run must take more than 0 hours, got {run_hours:g}",
+            f"a run must take more than 0 and at most {MAX_RUN_HOURS:,.0f} hours, "
+            f"got {run_hours:g}",
             "give the hours one run takes on this build, e.g. --run-hours 72",
         )
     usage = report.usage

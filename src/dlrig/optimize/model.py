@@ -190,11 +190,15 @@ class PlanModel:
             self.m.maximize(objective)
         else:
             self.m.minimize(objective)
+        from dlrig.budget import seconds_left, stoppable
+
         solver = self.cp.CpSolver()
-        solver.parameters.max_time_in_seconds = time_limit_s
+        # A web request's budget (dlrig.budget) caps the solve and can stop it early.
+        solver.parameters.max_time_in_seconds = seconds_left(time_limit_s)
         solver.parameters.num_workers = self.workers
         solver.parameters.random_seed = 7
-        status = solver.solve(self.m)
+        with stoppable(solver.stop_search):
+            status = solver.solve(self.m)
         return solver.status_name(status), solver
 
     def selection(self, solver: Any) -> Selection:

@@ -9,7 +9,6 @@ of an infeasible request.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -41,6 +40,11 @@ COOLING = ("blower", "open-air", "liquid", "passive")
 
 
 # --- the public function ---------------------------------------------------------------------
+# Largest budget, VRAM, TFLOPS, hours or time limit the planner takes: far above any one machine,
+# low enough that its arithmetic (prices in cents as integers) cannot overflow.
+MAX_PLAN_NUMBER = 1e9
+
+
 def plan(
     budget_usd: float | None = None,
     workload: Any = None,
@@ -92,9 +96,10 @@ def plan(
         raise InputError(
             f"unknown objective '{objective}'", "choose one of: " + ", ".join(OBJECTIVES)
         )
-    if budget_usd is not None and not 0 < budget_usd < math.inf:  # also NaN
+    if budget_usd is not None and not 0 < budget_usd <= MAX_PLAN_NUMBER:  # also NaN
         raise InputError(
-            f"budget ${budget_usd:,.0f} is not a positive amount", "give a budget in USD, e.g. 7000"
+            f"budget ${budget_usd:,.6g} is not a positive amount up to ${MAX_PLAN_NUMBER:,.0f}",
+            "give a budget in USD, e.g. 7000",
         )
     for flag, value, least in (
         ("--min-vram-gib", min_vram_gib, 0.0),  # 0: no minimum
@@ -105,7 +110,7 @@ def plan(
         if value is None:
             continue
         ok = value >= least if least is not None else value > 0
-        if not ok or not value < math.inf:  # NaN fails both comparisons
+        if not ok or not value <= MAX_PLAN_NUMBER:  # NaN fails both comparisons
             what = "0 or more" if least is not None else "above 0"
             raise InputError(f"{flag} {value:g} is out of range", f"give {flag} {what}")
     if budget_usd is None and objective != "cost":

@@ -267,12 +267,16 @@ class Context:
 
     @cached_property
     def placement(self) -> Placement:
-        """Where each GPU goes on the board (see limits.place_gpus)."""
-        from dlrig.rules.limits import place_gpus
+        """Where each GPU goes on the board (see limits.place_gpus): the build file's slot: and
+        riser: of each GPU are honoured."""
+        from dlrig.rules.limits import place_gpus, slot_position
 
         board = self.build.motherboard
         assert board is not None
-        return place_gpus(board, self.build.gpus)
+        units = self.build.gpu_units
+        pins = [None if u.slot is None else slot_position(board, u.slot) for u in units]
+        risers = [u.riser is not None for u in units]
+        return place_gpus(board, self.build.gpus, pins, risers)
 
     @cached_property
     def m2(self) -> M2Assignment:

@@ -86,10 +86,16 @@ def multi_gpu_airflow(build: Build, ctx: Context) -> Iterator[Hit]:
     if not build.motherboard.slot_layout_known:
         raise Unchecked(f"slot positions of {build.motherboard.name} are unknown")
     placed = ctx.placement.placed
+    # cards on riser cables are mounted away from the board (open frames): no stacking there
+    risers = ctx.placement.on_riser or (False,) * len(placed)
     choked: list[tuple[str, int, int]] = []
     parts = []
     unknown = None
-    for (upper, s1), (lower, s2) in pairwise(placed):
+    for ((upper, s1), (lower, s2)), (r1, r2) in zip(
+        pairwise(placed), pairwise(risers), strict=True
+    ):
+        if r1 or r2:
+            continue
         if upper.cooling is None:
             unknown = upper
             continue

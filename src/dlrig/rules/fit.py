@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from dlrig.build import Build
+from dlrig.parts import Case, Psu
 from dlrig.rules import limits as L
 from dlrig.rules.base import Context, Hit, Severity, Unchecked, error, info, rule, warning
 
@@ -65,7 +66,8 @@ def case_form_factor(build: Build, ctx: Context) -> Iterator[Hit]:
 def gpu_length(build: Build, ctx: Context) -> Iterator[Hit]:
     """Each GPU must be no longer than the case's maximum GPU length.
 
-    Why: a card longer than the case allows hits the drive cage or front fans.
+    Why: a card longer than the case allows hits the drive cage or front fans. An open frame
+    without a stated limit has no enclosure to hit.
     Bad: a 357 mm RTX 4090 in a case with 330 mm GPU clearance.
     Good: a 268 mm RTX 2080 Ti blower in a case with 320 mm clearance.
     """
@@ -75,6 +77,8 @@ def gpu_length(build: Build, ctx: Context) -> Iterator[Hit]:
     case = build.case
     assert case
     if case.max_gpu_length_mm is None:
+        if case.kind == "open-frame":
+            return  # no enclosure: the card may overhang the frame
         raise Unchecked(f"maximum GPU length of {case.name} is unknown")
     unknown = None
     for g in {g.id: g for g in build.gpus}.values():
@@ -98,7 +102,8 @@ def case_expansion_slots(build: Build, ctx: Context) -> Iterator[Hit]:
     """The lowest GPU's slot plus its thickness must fit the case's expansion slots.
 
     Why: a 2-slot card in a board's 7th slot needs an 8th slot opening in the case; ATX cases
-    have seven, so four double-width GPUs on a 7-slot board need an 8-slot case.
+    have seven, so four double-width GPUs on a 7-slot board need an 8-slot case. Cards on riser
+    cables use no case slot; an open frame is checked against its GPU mounting positions.
     Bad: four 2-slot GPUs in slots 1, 3, 5, 7 in a 7-slot ATX mid tower.
     Good: the same build in a Corsair Carbide Air 540 (8 expansion slots).
     """
@@ -107,6 +112,9 @@ def case_expansion_slots(build: Build, ctx: Context) -> Iterator[Hit]:
     _case(build)
     case, board = build.case, build.motherboard
     assert case
+    if case.kind == "open-frame":
+        yield from _frame_positions(build, case)
+        return
     if board is None:
         raise Unchecked("no motherboard in the build")
     if case.expansion_slots is None:
@@ -129,6 +137,19 @@ def case_expansion_slots(build: Build, ctx: Context) -> Iterator[Hit]:
         raise Unchecked(f"thickness of {place.assumed_width[0].name} is unknown")
 
 
+def _frame_positions(build: Build, case: Case) -> Iterator[Hit]:
+    """An open frame holds as many GPUs as it has mounting positions."""
+    if case.gpu_positions is None:
+        raise Unchecked(f"GPU mounting positions of {case.name} are unknown")
+    if build.gpu_count > case.gpu_positions:
+        yield error(
+            f"{build.gpu_count} GPUs but {case.name} has {case.gpu_positions} GPU positions.",
+            f"Use at most {case.gpu_positions} GPUs, or a larger frame.",
+            case,
+            *build.gpus,
+        )
+
+
 @rule("F004", "cooler-height", Severity.ERROR, "fit", planner="cooler-height")
 def cooler_height(build: Build, ctx: Context) -> Iterator[Hit]:
     """An air cooler must be no taller than the case's CPU cooler clearance.
@@ -147,6 +168,8 @@ def cooler_height(build: Build, ctx: Context) -> Iterator[Hit]:
     assert case
     if cooler.height_mm is None:
         raise Unchecked(f"height of {cooler.name} is unknown")
+    if case.max_cooler_height_mm is None and case.kind == "open-frame":
+        return  # no side panel to close
     if case.max_cooler_height_mm is None:
         raise Unchecked(f"CPU cooler clearance of {case.name} is unknown")
     if cooler.height_mm > case.max_cooler_height_mm:
@@ -196,16 +219,38 @@ def psu_fit(build: Build, ctx: Context) -> Iterator[Hit]:
     """The PSU's form factor and length must fit the case.
 
     Why: high-wattage ATX PSUs (1,600 W) are often 200 mm+ long and collide with drive cages;
-    an ATX PSU does not fit an SFX-only case.
+    an ATX PSU does not fit an SFX-only case; a build with two PSUs needs a case or frame that
+    holds two.
     Bad: a 210 mm 1,600 W PSU in a case that takes PSUs up to 180 mm.
     Good: a 200 mm PSU in a case with 225 mm PSU clearance.
     """
-    psu = build.psu
-    if psu is None:
+    psus = build.psus
+    if not psus:
         raise Unchecked("no PSU in the build")
     _case(build)
     case = build.case
     assert case
+    if len(psus) > 1:
+        if case.psu_bays is None:
+            raise Unchecked(f"whether {case.name} holds {len(psus)} PSUs is unknown")
+        if len(psus) > case.psu_bays:
+            yield error(
+                f"{len(psus)} PSUs but {case.name} holds {case.psu_bays}.",
+                "Choose a case or frame with room for every PSU, or one larger PSU.",
+                case,
+                *psus,
+            )
+    unknown: str | None = None
+    for psu in {p.id: p for p in psus}.values():
+        try:
+            yield from _psu_in_case(psu, case)
+        except Unchecked as exc:
+            unknown = unknown or exc.reason
+    if unknown:
+        raise Unchecked(unknown)
+
+
+def _psu_in_case(psu: Psu, case: Case) -> Iterator[Hit]:
     fit = L.psu_form_fit(psu.form_factor, case.psu_form_factors)
     if fit == "bracket":
         yield info(
@@ -222,6 +267,8 @@ def psu_fit(build: Build, ctx: Context) -> Iterator[Hit]:
             psu,
             case,
         )
+    if case.max_psu_length_mm is None and case.kind == "open-frame":
+        return  # a frame's PSU mount does not limit the length
     if case.max_psu_length_mm is None or psu.length_mm is None:
         what = case.name if case.max_psu_length_mm is None else psu.name
         raise Unchecked(f"PSU length limit or length unknown ({what})")

@@ -10,11 +10,11 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from itertools import combinations
+from itertools import combinations, pairwise
 from typing import Literal
 
 from dlrig.catalog.resolve import normalize
-from dlrig.parts import Gpu, Motherboard, PcieSlot, Storage
+from dlrig.parts import Gpu, Motherboard, PcieSlot, Riser, Storage
 
 # --- power ---------------------------------------------------------------------------------------
 # PSU headroom: PSU watts ≥ 1.1 × (CPU + GPUs + rest). Tim Dettmers, "Which GPU(s) to Get for
@@ -47,8 +47,38 @@ UNRATED_PSU_EFFICIENCY = 0.80  # assumption for a PSU without a known rating (th
 
 
 def psu_required_w(cpu_tdp_w: float, gpu_tdps_w: Iterable[float], rest_w: float) -> float:
-    """Minimum PSU watts: 1.1 × (CPU TDP + Σ GPU board power + rest of system)."""
+    """Minimum PSU watts: 1.1 × (CPU TDP + Σ GPU power (limits honoured) + rest of system)."""
     return PSU_HEADROOM * (cpu_tdp_w + sum(gpu_tdps_w) + rest_w)
+
+
+# Server PSUs derate on 100-127 V mains (e.g. a 2,000 W CRPS module gives 1,000 W there): the
+# rating that applies is the low-line one when the circuit is below this voltage. 200 V separates
+# the 100-127 V and 200-240 V input ranges of those units' data sheets.
+LOW_LINE_MAX_V = 200.0
+
+
+def psu_usable_w(
+    wattage_w: float, wattage_low_line_w: float | None, mains_voltage_v: float
+) -> float:
+    """The PSU rating that applies on this mains voltage (the low-line rating where it derates)."""
+    if mains_voltage_v < LOW_LINE_MAX_V and wattage_low_line_w is not None:
+        return float(min(wattage_w, wattage_low_line_w))
+    return float(wattage_w)
+
+
+def gpu_spike_w(power_w: float, transient_factor: float | None) -> float:
+    """A card's millisecond peak: its sustained power × its generation's transient factor
+    (dlrig.gpu_power; 1 where unmeasured)."""
+    return power_w * (transient_factor or 1.0)
+
+
+def gpu_power_cap_for_psu_w(
+    psu_w: float, non_gpu_w: float, gpu_count: int, headroom: float = PSU_HEADROOM
+) -> float:
+    """Per-GPU power limit (W) that keeps ``headroom`` × the load within ``psu_w``."""
+    if gpu_count <= 0:
+        return 0.0
+    return max(0.0, (psu_w / headroom - non_gpu_w) / gpu_count)
 
 
 def is_transient_prone(chip_name: str) -> bool:
@@ -160,7 +190,7 @@ DEFAULT_SLOT_WIDTH = 2
 
 _CACHE_MAX = 4096
 _slot_names_cache: dict[int, tuple[Motherboard, dict[str, int]]] = {}
-_placement_cache: dict[tuple[int, tuple[int, ...]], tuple[Motherboard, Placement]] = {}
+_placement_cache: dict[tuple[object, ...], tuple[Motherboard, Placement]] = {}
 
 
 def slot_names(board: Motherboard) -> dict[str, int]:
@@ -182,12 +212,14 @@ def slot_names(board: Motherboard) -> dict[str, int]:
 
 @dataclass(frozen=True, slots=True)
 class Placement:
-    """GPUs assigned to x16-size slots, top to bottom.
+    """GPUs assigned to board slots, top to bottom.
 
     ``placed`` pairs (gpu, slot); ``lanes`` the electrical lanes each placed GPU gets (None =
-    unknown); ``unplaced`` the GPUs left without a slot; ``bottom`` the lowest slot position any
-    card covers (for the case's expansion-slot count); ``assumed_width`` lists GPUs whose
-    thickness was unknown and taken as DEFAULT_SLOT_WIDTH.
+    unknown); ``unplaced`` the GPUs left without a slot; ``bottom`` the lowest case expansion slot
+    any card in the board covers (cards on risers cover none; for the case's expansion-slot
+    count); ``assumed_width`` lists GPUs whose thickness was unknown and taken as
+    DEFAULT_SLOT_WIDTH. ``indices`` gives, for each placed card, its index in the GPUs passed in
+    (build order) and ``on_riser`` whether it sits on a riser cable.
     """
 
     placed: tuple[tuple[Gpu, PcieSlot], ...]
@@ -195,6 +227,8 @@ class Placement:
     unplaced: tuple[Gpu, ...]
     bottom: int
     assumed_width: tuple[Gpu, ...]
+    indices: tuple[int, ...] = ()
+    on_riser: tuple[bool, ...] = ()
 
 
 def _width(g: Gpu) -> int:
@@ -213,19 +247,39 @@ def _slot_lanes(slot: PcieSlot, used: set[int], names: dict[str, int]) -> int | 
     return slot.lanes
 
 
-def place_gpus(board: Motherboard, gpus: Sequence[Gpu]) -> Placement:
+def slot_position(board: Motherboard, label: str) -> int | None:
+    """The position of the slot a build file names ('PCIEX16_3', 'slot3' or '3'), or None."""
+    text = label.strip()
+    if text.isdigit():
+        pos = int(text)
+        return pos if any(s.position == pos for s in board.pcie_slots) else None
+    return slot_names(board).get(normalize(text))
+
+
+def place_gpus(
+    board: Motherboard,
+    gpus: Sequence[Gpu],
+    pinned: Sequence[int | None] = (),
+    risers: Sequence[bool] = (),
+) -> Placement:
     """Assign GPUs (thinner first) to x16-size slots, respecting card thickness.
 
-    Among the assignments that place the most GPUs, pick the one with the widest narrowest link,
-    then the most total lanes, then a free slot between cards (airflow), then the shortest reach
-    down the case. Exhaustive over slot
-    combinations (≤ 7 slots on any desktop board, so ≤ 35 combinations).
+    ``pinned`` gives, per GPU (build order), the slot position the build file put it in (None:
+    free); ``risers`` whether it sits on a riser cable, which occupies one slot of the board
+    whatever the card's thickness (the card itself is mounted elsewhere). Among the assignments
+    that place the most GPUs, pick the one with the widest narrowest link, then the most total
+    lanes, then a free slot between cards (airflow), then the shortest reach down the case.
+    Exhaustive over slot combinations (≤ 7 slots on any desktop board, so ≤ 35 combinations).
+    Pins the board cannot honour (unknown slot, taken twice, overlapping) are dropped here; the
+    gpu-placement rule reports them.
     """
-    key = (id(board), tuple(id(g) for g in gpus))
+    pins = tuple(pinned) + (None,) * (len(gpus) - len(pinned))
+    ris = tuple(risers) + (False,) * (len(gpus) - len(risers))
+    key = (id(board), tuple(id(g) for g in gpus), pins, ris)
     hit = _placement_cache.get(key)
     if hit is not None and hit[0] is board:
         return hit[1]
-    place = _place_gpus(board, gpus)
+    place = _place_gpus(board, gpus, pins, ris)
     if len(_placement_cache) > _CACHE_MAX:
         _placement_cache.clear()
     # the GPUs are kept alive by ``place`` (placed or unplaced), so their ids stay valid
@@ -233,50 +287,117 @@ def place_gpus(board: Motherboard, gpus: Sequence[Gpu]) -> Placement:
     return place
 
 
-def _place_gpus(board: Motherboard, gpus: Sequence[Gpu]) -> Placement:
-    cards = sorted(gpus, key=_width)  # stable: build order within a thickness
-    slots = board.x16_slots
+def _place_gpus(
+    board: Motherboard,
+    gpus: Sequence[Gpu],
+    pins: Sequence[int | None],
+    risers: Sequence[bool],
+) -> Placement:
+    n = len(gpus)
+    width = [1 if risers[i] else _width(gpus[i]) for i in range(n)]
+    by_pos = {s.position: s for s in board.pcie_slots}
+    fixed: dict[int, PcieSlot] = {}
+    for i, pos in enumerate(pins):
+        slot = by_pos.get(pos) if pos is not None else None
+        if slot is None or (slot.size != 16 and not risers[i]):
+            continue
+        if any(f.position == pos for f in fixed.values()):
+            continue
+        fixed[i] = slot
+    if not _feasible(fixed, width):
+        fixed = {}
+    free_idx = sorted((i for i in range(n) if i not in fixed), key=lambda i: width[i])
+    taken = {s.position for s in fixed.values()}
+    free_slots = [s for s in board.x16_slots if s.position not in taken]
     names = slot_names(board)
-    best: tuple[tuple[float, ...], tuple[PcieSlot, ...], tuple[int | None, ...], int] | None = None
-    for k in range(min(len(cards), len(slots)), 0, -1):
-        for combo in combinations(slots, k):
-            # feasibility: each card must start below the previous card's covered slots
-            ok = True
-            for i in range(k - 1):
-                if combo[i].position + _width(cards[i]) > combo[i + 1].position:
-                    ok = False
-                    break
-            if not ok:
+    best: tuple[tuple[float, ...], dict[int, PcieSlot]] | None = None
+    for k in range(min(len(free_idx), len(free_slots)), -1, -1):
+        for combo in combinations(free_slots, k):
+            assign = dict(fixed)
+            assign.update(zip(free_idx[:k], combo, strict=True))
+            if not assign or not _feasible(assign, width):
                 continue
-            used = {s.position for s in combo}
-            lanes = tuple(_slot_lanes(s, used, names) for s in combo)
-            known = [x for x in lanes if x is not None]
-            bottom = combo[-1].position + _width(cards[k - 1]) - 1
-            gaps = [
-                combo[i + 1].position - combo[i].position - _width(cards[i]) for i in range(k - 1)
-            ]
-            score = (
-                float(min(known) if known else 0),
-                float(sum(known)),
-                float(min(min(gaps), 1) if gaps else 1),  # a free slot between cards if possible
-                -float(bottom),
-            )
+            score = _score(assign, width, risers, names)
             if best is None or score > best[0]:
-                best = (score, combo, lanes, bottom)
+                best = (score, assign)
         if best is not None:
             break
-    assumed = tuple(g for g in cards if g.slot_width is None)
+    assumed = tuple(g for i, g in enumerate(gpus) if g.slot_width is None and not risers[i])
     if best is None:
-        return Placement((), (), tuple(cards), 0, assumed)
-    _, combo, lanes, bottom = best
-    k = len(combo)
+        return Placement((), (), tuple(gpus[i] for i in free_idx), 0, assumed)
+    assign = best[1]
+    order = sorted(assign, key=lambda i: assign[i].position)
+    used = {assign[i].position for i in order}
     return Placement(
-        placed=tuple(zip(cards[:k], combo, strict=True)),
-        lanes=lanes,
-        unplaced=tuple(cards[k:]),
-        bottom=bottom,
+        placed=tuple((gpus[i], assign[i]) for i in order),
+        lanes=tuple(_slot_lanes(assign[i], used, names) for i in order),
+        unplaced=tuple(gpus[i] for i in free_idx if i not in assign),
+        bottom=_bottom(assign, width, risers),
         assumed_width=assumed,
+        indices=tuple(order),
+        on_riser=tuple(risers[i] for i in order),
     )
+
+
+def _feasible(assign: dict[int, PcieSlot], width: Sequence[int]) -> bool:
+    """Each card must start below the slots the card above it covers."""
+    order = sorted(assign, key=lambda i: assign[i].position)
+    return all(assign[a].position + width[a] <= assign[b].position for a, b in pairwise(order))
+
+
+def _bottom(assign: dict[int, PcieSlot], width: Sequence[int], risers: Sequence[bool]) -> int:
+    reach = [assign[i].position + width[i] - 1 for i in assign if not risers[i]]
+    return max(reach, default=0)
+
+
+def _score(
+    assign: dict[int, PcieSlot],
+    width: Sequence[int],
+    risers: Sequence[bool],
+    names: dict[str, int],
+) -> tuple[float, ...]:
+    order = sorted(assign, key=lambda i: assign[i].position)
+    used = {assign[i].position for i in order}
+    lanes = [_slot_lanes(assign[i], used, names) for i in order]
+    known = [x for x in lanes if x is not None]
+    gaps = [assign[b].position - assign[a].position - width[a] for a, b in pairwise(order)]
+    return (
+        float(len(assign)),
+        float(min(known) if known else 0),
+        float(sum(known)),
+        float(min(min(gaps), 1) if gaps else 1),  # a free slot between cards if possible
+        -float(_bottom(assign, width, risers)),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A placed GPU's PCIe link: lanes and generation after the slot, the card and the riser."""
+
+    lanes: int | None
+    gen: int | None
+    limited_by_riser: bool
+
+    @property
+    def text(self) -> str:
+        width = f"x{self.lanes}" if self.lanes is not None else "x? (lanes unknown)"
+        gen = f"PCIe {self.gen}.0" if self.gen is not None else "PCIe generation unknown"
+        return f"{width} {gen}"
+
+
+def link_of(slot: PcieSlot, gpu: Gpu, riser: Riser | None, slot_lanes: int | None) -> Link:
+    """The link a GPU gets in ``slot`` through ``riser``: the narrowest and oldest of the three
+    (a PCIe 3.0 riser holds a 4.0 card in a 4.0 slot to 3.0 speed)."""
+    lanes_known = [x for x in (slot_lanes, gpu.pcie_lanes, riser.lanes if riser else None) if x]
+    lanes = min(lanes_known) if slot_lanes is not None and lanes_known else None
+    gens = [g for g in (slot.gen, gpu.pcie_gen) if g is not None]
+    gen = min(gens) if len(gens) == 2 else None
+    limited = False
+    if riser is not None and riser.pcie_gen is not None:
+        if gen is not None and riser.pcie_gen < gen:
+            limited = True
+        gen = None if gen is None else min(gen, riser.pcie_gen)
+    return Link(lanes, gen, limited)
 
 
 @dataclass(frozen=True, slots=True)

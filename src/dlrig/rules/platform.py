@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from itertools import pairwise
 from typing import TypeVar
 
 from dlrig.build import Build
 from dlrig.parts import Part
 from dlrig.rules import limits as L
-from dlrig.rules.base import Context, Hit, Severity, Unchecked, error, info, rule, warning
+from dlrig.rules.base import (
+    Context,
+    Hit,
+    NotPlanned,
+    Severity,
+    Unchecked,
+    error,
+    info,
+    rule,
+    warning,
+)
 
 P = TypeVar("P", bound=Part)
 
@@ -196,6 +207,15 @@ def gpu_slots(build: Build, ctx: Context) -> Iterator[Hit]:
     if not board.pcie_slots:
         raise Unchecked(f"PCIe slots of {board.name} are unknown")
     n = len(board.x16_slots)
+    # a card on a riser cable may sit in a smaller slot the build file names (x1/x4 risers)
+    n += sum(
+        1
+        for u in build.gpu_units
+        if u.riser is not None
+        and u.slot is not None
+        and (pos := L.slot_position(board, u.slot)) is not None
+        and any(s.position == pos and s.size != 16 for s in board.pcie_slots)
+    )
     if build.gpu_count > n:
         yield error(
             f"{build.gpu_count} GPUs need {build.gpu_count} x16-size slots; {board.name} has {n}.",
@@ -228,7 +248,9 @@ def pcie_lanes(build: Build, ctx: Context) -> Iterator[Hit]:
     narrowed = dict(ctx.m2.narrowed) if board.m2_slots else {}
     unknown = False
     low: list[str] = []
-    for (gpu, slot), lanes in zip(place.placed, place.lanes, strict=True):
+    units = build.gpu_units
+    indices = place.indices or tuple(range(len(place.placed)))
+    for (gpu, slot), lanes, idx in zip(place.placed, place.lanes, indices, strict=True):
         if lanes is None:
             unknown = True
             continue
@@ -236,6 +258,9 @@ def pcie_lanes(build: Build, ctx: Context) -> Iterator[Hit]:
         if shared_by_m2:
             lanes = min(lanes, narrowed[slot.position])
         lanes = min(lanes, gpu.pcie_lanes or 16)
+        riser = units[idx].riser if idx < len(units) else None
+        if riser is not None and riser.lanes is not None:
+            lanes = min(lanes, riser.lanes)
         via = f" via the {slot.source}" if slot.source in ("chipset", "switch") else ""
         if lanes == 0:
             yield error(
@@ -344,3 +369,119 @@ def m2_slots(build: Build, ctx: Context) -> Iterator[Hit]:
             board,
             *m2,
         )
+
+
+@rule(
+    "M009",
+    "gpu-placement",
+    Severity.ERROR,
+    "platform",
+    planner=NotPlanned("plans name no slot and no riser; the rule checks only slots a build names"),
+)
+def gpu_placement(build: Build, ctx: Context) -> Iterator[Hit]:
+    """Slots named in the build file (``slot: PCIEX16_3``) must exist, take a GPU and not collide.
+
+    Why: a build file may put each card in a chosen slot (to keep the x16 slots, leave air gaps or
+    reach a riser). A slot the board does not have, an x1/x4 slot for a card that is not on a
+    riser, two cards in one slot, or a card whose thickness covers the slot given to the next card
+    cannot be built. Every placement rule (lanes, spacing, case slots, airflow) uses the slots
+    given; the check reports where each card went, its link width and PCIe generation, and the
+    riser that limits it.
+    Bad: two 3-slot cards in PCIEX16_1 and PCIEX16_2 (the first covers the second's slot).
+    Good: four cards on PCIe 4.0 risers in PCIE1, PCIE3, PCIE5 and PCIE7 of an open-frame rig.
+    """
+    units = build.gpu_units
+    if not units or not any(u.slot is not None or u.riser is not None for u in units):
+        return
+    _need(build, "motherboard")
+    board = build.motherboard
+    assert board
+    if not board.pcie_slots:
+        raise Unchecked(f"PCIe slots of {board.name} are unknown")
+    by_pos = {s.position: s for s in board.pcie_slots}
+    labels = ", ".join(s.name or f"slot {s.position}" for s in board.pcie_slots)
+    seen: dict[int, int] = {}
+    pinned: dict[int, int] = {}
+    for i, u in enumerate(units):
+        if u.slot is None:
+            continue
+        pos = L.slot_position(board, u.slot)
+        if pos is None:
+            yield error(
+                f"GPU {i + 1} ({u.gpu.name}) is put in slot '{u.slot}', which {board.name} does "
+                f"not have.",
+                f"Use one of its slots: {labels}.",
+                u.gpu,
+                board,
+            )
+            continue
+        slot = by_pos[pos]
+        if slot.size != 16 and u.riser is None:
+            yield error(
+                f"GPU {i + 1} ({u.gpu.name}) is put in {_slot_label(slot)}, an x{slot.size} slot: "
+                "a GPU's x16 edge connector does not fit it.",
+                "Choose an x16-size slot, or mount the card on a riser cable.",
+                u.gpu,
+                board,
+            )
+            continue
+        if pos in seen:
+            yield error(
+                f"GPUs {seen[pos] + 1} and {i + 1} are both put in {_slot_label(slot)}.",
+                "Give each card its own slot.",
+                u.gpu,
+                board,
+            )
+            continue
+        seen[pos] = i
+        pinned[i] = pos
+    order = sorted(pinned, key=lambda i: pinned[i])
+    for a, b in pairwise(order):
+        ua = units[a]
+        width = 1 if ua.riser is not None else (ua.gpu.slots_occupied or L.DEFAULT_SLOT_WIDTH)
+        if pinned[a] + width > pinned[b]:
+            yield error(
+                f"{ua.gpu.name} ({width}-slot) in {_slot_label(by_pos[pinned[a]])} covers "
+                f"{_slot_label(by_pos[pinned[b]])}, where GPU {b + 1} is put.",
+                "Leave room for the card's thickness, or mount one of them on a riser cable.",
+                ua.gpu,
+                units[b].gpu,
+                board,
+            )
+    yield from _placement_report(build, ctx)
+
+
+def _slot_label(slot: object) -> str:
+    name = getattr(slot, "name", None)
+    pos = getattr(slot, "position", "?")
+    return f"{name} (position {pos})" if name else f"slot {pos}"
+
+
+def _placement_report(build: Build, ctx: Context) -> Iterator[Hit]:
+    """One info line: where each GPU went, its link and what limits it."""
+    board = build.motherboard
+    assert board
+    place = ctx.placement
+    units = build.gpu_units
+    lines: list[str] = []
+    slowed: list[str] = []
+    for (gpu, slot), lanes, idx, riser in zip(
+        place.placed, place.lanes, place.indices, place.on_riser, strict=True
+    ):
+        u = units[idx]
+        link = L.link_of(slot, gpu, u.riser, lanes)
+        where = _slot_label(slot)
+        via = f" on {u.riser.name}" if riser and u.riser is not None else ""
+        lines.append(f"GPU {idx + 1} → {where}{via}: {link.text}")
+        if link.limited_by_riser:
+            slowed.append(f"GPU {idx + 1} runs at PCIe {link.gen}.0 (the riser's rating)")
+    if place.unplaced:
+        lines.append(f"{len(place.unplaced)} GPU(s) without a slot")
+    yield info(
+        "GPU placement on " + board.name + ": " + "; ".join(lines) + ".",
+        ("; ".join(slowed) + ". A riser rated for the slot's generation restores full speed.")
+        if slowed
+        else "Slots as given in the build file (free cards placed by the checker).",
+        board,
+        *build.gpus,
+    )

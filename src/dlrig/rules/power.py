@@ -1,88 +1,176 @@
-"""Power rules: PSU headroom, GPU power connectors, the wall circuit."""
+"""Power rules: PSU headroom, GPU power connectors, the wall circuit.
+
+Builds may have several PSUs (PSU 1 feeds the board, CPU, drives and the GPUs not assigned
+elsewhere; each other PSU the GPUs whose build-file line says ``psu: N``) on several circuits
+(``circuit: N`` on a PSU line). Every GPU counts at its power limit when one is set
+(``power_limit_w``), else at its board power.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
-from dlrig import units
-from dlrig.build import Build
-from dlrig.parts import Gpu
+from dlrig import gpu_power, units
+from dlrig.build import Build, GpuUnit, PsuLoad
+from dlrig.parts import Gpu, Psu
 from dlrig.rules import limits as L
 from dlrig.rules.base import Context, Hit, Severity, Unchecked, error, rule, warning
 
 
-def _load_text(build: Build) -> str:
-    """'4×250 W GPU + 165 W CPU + 93 W rest' for messages."""
-    parts: list[str] = []
-    counts: dict[int, int] = {}
-    for g in build.gpus:
-        counts[g.tdp_w] = counts.get(g.tdp_w, 0) + 1
-    for tdp, n in counts.items():
-        parts.append(f"{n}×{tdp} W GPU" if n > 1 else f"{tdp} W GPU")
-    if build.cpu:
-        parts.append(f"{build.cpu.tdp_w} W CPU")
-    parts.append(f"{build.system_allowance_w:,.0f} W rest of system")
-    return " + ".join(parts)
+def _gpu_text(gpus: Sequence[GpuUnit]) -> list[str]:
+    counts: dict[tuple[float, bool], int] = {}
+    for u in gpus:
+        key = (u.power_w, u.power_limit_w is not None)
+        counts[key] = counts.get(key, 0) + 1
+    out = []
+    for (watts, capped), n in counts.items():
+        what = "GPU capped" if capped else "GPU"
+        out.append(f"{n}×{watts:,.0f} W {what}" if n > 1 else f"{watts:,.0f} W {what}")
+    return out
+
+
+def _load_text(load: PsuLoad) -> str:
+    """'4×250 W GPU + 165 W CPU + 93 W rest of system' for messages."""
+    parts = _gpu_text(load.gpus)
+    if load.feeds_system:
+        if load.cpu_w:
+            parts.append(f"{load.cpu_w:,.0f} W CPU")
+        parts.append(f"{load.rest_w:,.0f} W rest of system")
+    return " + ".join(parts) or "nothing"
 
 
 def _round_up(watts: float, step: int = 50) -> int:
     return int(-(-watts // step) * step)
 
 
+def _psu_label(build: Build, load: PsuLoad) -> str:
+    return f"PSU {load.index + 1} ({load.psu.name})" if len(build.psus) > 1 else load.psu.name
+
+
+def _usable_w(build: Build, load: PsuLoad) -> float:
+    volts = build.site.circuits[min(load.circuit_index, len(build.site.circuits) - 1)][0]
+    return L.psu_usable_w(load.psu.wattage_w, load.psu.wattage_low_line_w, volts)
+
+
+def _rating_text(build: Build, load: PsuLoad, usable: float) -> str:
+    if usable < load.psu.wattage_w:
+        volts = build.site.circuits[min(load.circuit_index, len(build.site.circuits) - 1)][0]
+        return f"gives {usable:,.0f} W on {volts:g} V mains"
+    return f"gives {usable:,.0f} W"
+
+
+def _cap_hint(gpus: Sequence[GpuUnit], per_gpu_w: float) -> str:
+    """' or cap each GPU at N W (nvidia-smi -pl N)' — never below a card's minimum limit."""
+    if not gpus or per_gpu_w <= 0:
+        return ""
+    stock = max(u.gpu.tdp_w for u in gpus)
+    if per_gpu_w >= stock:
+        return ""
+    floors = [gpu_power.lowest_safe_cap_w(u.gpu) for u in gpus]
+    known = [f for f in floors if f is not None]
+    floor = max(known) if known else None
+    cap = int(per_gpu_w)
+    if floor is not None and cap < floor:
+        return (
+            f"; capping cannot get there: {cap} W per GPU is below the {floor:g} W minimum "
+            "power limit"
+        )
+    if len(known) < len(floors):
+        return (
+            f" or cap each GPU at {cap} W (nvidia-smi -pl {cap}) if its driver accepts it "
+            "(its minimum power limit is not in the catalog)"
+        )
+    return f" or cap each GPU at {cap} W (nvidia-smi -pl {cap})"
+
+
+def _chip_factor(build: Build, gpu: Gpu) -> float | None:
+    return gpu_power.transient_factor(gpu.chip, build.chip(gpu))
+
+
 @rule("P001", "psu-headroom", Severity.ERROR, "power", planner="psu-headroom")
 def psu_headroom(build: Build, ctx: Context) -> Iterator[Hit]:
-    """PSU watts must be at least 110% of CPU TDP + GPU board power + the rest of the system.
+    """Each PSU must give 110% of what it feeds: CPU, GPUs at their power limits, the rest.
 
     Why: GPUs under a training load sit at their power limit for hours and spike above it for
     milliseconds; a PSU run at its limit shuts down (a crashed run) or wears out. Tim Dettmers'
-    guide sizes the PSU at CPU + GPUs + 10%. Cards known for large transients (RTX 3090/3090 Ti)
-    get a warning when the margin only covers their nominal power, unless the PSU is ATX 3.x.
+    guide sizes the PSU at CPU + GPUs + 10%. A load above the PSU's rating is an error; a load
+    within the rating but inside the 10% margin is a warning: Puget Systems ran four RTX 3090s
+    capped at 300 W on one 1,600 W PSU through all their benchmarks at a measured ~1,580 W peak,
+    and called it working but too close to recommend. A GPU with ``power_limit_w`` counts at its
+    limit (``nvidia-smi -pl``). With several PSUs each is checked against what it feeds (PSU 1: the
+    board, CPU, drives and its GPUs). Generations with measured millisecond transients
+    (catalog/data/gpu_power.yaml: Pascal GP102, RTX 3090) get a warning when the margin covers
+    only their sustained power, unless the PSU is ATX 3.x.
     Bad: four 350 W RTX 3090 and a 280 W CPU on a 1,200 W PSU (needs about 1,950 W).
     Good: four 250 W RTX 2080 Ti and a 165 W CPU on a 1,600 W PSU (needs about 1,380 W).
     """
-    psu, cpu = build.psu, build.cpu
-    if psu is None:
+    if not build.psus:
         raise Unchecked("no PSU in the build")
-    if cpu is None:
+    if build.cpu is None:
         raise Unchecked("no CPU in the build (its TDP is part of the load)")
-    rest = build.system_allowance_w
-    need = L.psu_required_w(cpu.tdp_w, (g.tdp_w for g in build.gpus), rest)
-    load = _load_text(build)
-    parts = (psu, cpu, *build.gpus)
-    if psu.wattage_w < need:
-        cap = ""
-        if build.gpu_count:
-            per_gpu = (psu.wattage_w / L.PSU_HEADROOM - cpu.tdp_w - rest) / build.gpu_count
-            if per_gpu > 0:
-                cap = f" or cap each GPU at {int(per_gpu)} W (nvidia-smi -pl {int(per_gpu)})"
-        yield error(
-            f"PSU {psu.name} gives {psu.wattage_w:,} W, below the {need:,.0f} W needed "
-            f"({load}, ×{L.PSU_HEADROOM}).",
-            f"Choose a PSU of at least {_round_up(need):,} W{cap}.",
-            *parts,
+    loads = build.psu_loads
+    for load in loads:
+        yield from _check_psu(build, load)
+    idle = [ld for ld in loads if not ld.feeds_system and not ld.gpus]
+    for ld in idle:
+        yield warning(
+            f"{_psu_label(build, ld)} feeds nothing: no GPU line says psu: {ld.index + 1}.",
+            f"Add psu: {ld.index + 1} to the GPU line(s) it powers (PSU 1 feeds the board and "
+            "every GPU not assigned elsewhere).",
+            ld.psu,
         )
+
+
+def _check_psu(build: Build, load: PsuLoad) -> Iterator[Hit]:
+    psu = load.psu
+    usable = _usable_w(build, load)
+    need = L.psu_required_w(load.cpu_w, (u.power_w for u in load.gpus), load.rest_w)
+    label = _psu_label(build, load)
+    parts = (psu, *([build.cpu] if load.feeds_system and build.cpu else []))
+    gparts = tuple(u.gpu for u in load.gpus)
+    sustained = load.load_w
+    if usable < need:
+        per_gpu = L.gpu_power_cap_for_psu_w(usable, load.cpu_w + load.rest_w, len(load.gpus))
+        fix = f"Choose a PSU of at least {_round_up(need):,} W{_cap_hint(load.gpus, per_gpu)}."
+        if usable < sustained:
+            yield error(
+                f"{label} {_rating_text(build, load, usable)}, below the {need:,.0f} W needed "
+                f"({_load_text(load)}, ×{L.PSU_HEADROOM}): even the sustained "
+                f"{sustained:,.0f} W exceeds it.",
+                fix,
+                *parts,
+                *gparts,
+            )
+        else:
+            yield warning(
+                f"{label} {_rating_text(build, load, usable)} for a sustained {sustained:,.0f} W "
+                f"({_load_text(load)}): {sustained / usable:.0%} of its rating, short of the "
+                f"{need:,.0f} W that leaves the 10% margin for spikes and ageing.",
+                fix + " It runs, but at the edge: spikes or one more drive can shut it down.",
+                *parts,
+                *gparts,
+            )
         return
     if psu.atx3:
         return
-    prone = [(g, L.is_transient_prone(_chip_name(build, g))) for g in build.gpus]
-    spiky = [g for g, p in prone if p]
-    if spiky:
-        spike_need = L.psu_transient_required_w(cpu.tdp_w, ((g.tdp_w, p) for g, p in prone), rest)
-        if psu.wattage_w < spike_need:
-            yield warning(
-                f"PSU {psu.name} ({psu.wattage_w:,} W) covers the nominal {need:,.0f} W but not "
-                f"the {spike_need:,.0f} W that {len(spiky)}× {spiky[0].name} can draw in "
-                f"millisecond spikes (×{L.TRANSIENT_FACTOR} board power).",
-                f"Choose a PSU of at least {_round_up(spike_need):,} W or an ATX 3.x PSU, or "
-                "cap the GPUs' power limit.",
-                psu,
-                *spiky,
-            )
-
-
-def _chip_name(build: Build, gpu: Gpu) -> str:
-    chip = build.chip(gpu)
-    return chip.name if chip else gpu.chip
+    factors = [(u, _chip_factor(build, u.gpu)) for u in load.gpus]
+    spiky = [u for u, f in factors if f is not None and f > 1]
+    if not spiky:
+        return
+    spike_load = load.cpu_w + load.rest_w + sum(L.gpu_spike_w(u.power_w, f) for u, f in factors)
+    spike_need = L.PSU_HEADROOM * spike_load
+    if usable < spike_need:
+        factor = max(f or 1 for _, f in factors)
+        capped = " (at their power limit)" if any(u.power_limit_w for u in spiky) else ""
+        yield warning(
+            f"{label} ({usable:,.0f} W) covers the sustained {need:,.0f} W but not the "
+            f"{spike_need:,.0f} W that {len(spiky)}× {spiky[0].gpu.name}{capped} can draw in "
+            f"millisecond spikes (×{factor:g} their power, measured for this GPU generation).",
+            f"Choose a PSU of at least {_round_up(spike_need):,} W or an ATX 3.x PSU, or "
+            "cap the GPUs' power limit lower.",
+            psu,
+            *(u.gpu for u in spiky),
+        )
 
 
 @rule("P002", "gpu-power-connectors", Severity.ERROR, "power", planner="gpu-power-connectors")
@@ -92,20 +180,35 @@ def gpu_power_connectors(build: Build, ctx: Context) -> Iterator[Hit]:
     Why: each GPU power input needs its own plug from the PSU (daisy-chained pigtails on
     high-power cards are a known melting risk); a PSU without enough plugs cannot power the
     cards at all. A 12VHPWR input can be fed from 2-4 PCIe 8-pin plugs through the adapter
-    shipped with the card, which works but adds bulk (warning).
+    shipped with the card, which works but adds bulk (warning). With several PSUs, each must
+    cover the cards it feeds.
     Bad: four RTX 3090 (2×8-pin each, 8 plugs) on a PSU with 6 PCIe 8-pin plugs.
     Good: four RTX 2080 Ti (2×8-pin each, 8 plugs) on a 1,600 W PSU with 9 PCIe 8-pin plugs.
     """
     if not build.gpus:
         return
-    psu = build.psu
-    if psu is None:
+    if not build.psus:
         raise Unchecked("no PSU in the build")
-    demand = L.gpu_connector_demand(build.gpus)
+    unchecked: str | None = None
+    for load in build.psu_loads:
+        if not load.gpus:
+            continue
+        try:
+            yield from _check_plugs(build, load)
+        except Unchecked as exc:
+            unchecked = unchecked or exc.reason
+    if unchecked:
+        raise Unchecked(unchecked)
+
+
+def _check_plugs(build: Build, load: PsuLoad) -> Iterator[Hit]:
+    psu: Psu = load.psu
+    gpus = [u.gpu for u in load.gpus]
+    demand = L.gpu_connector_demand(gpus)
     if demand is None:
         unknown = [
             g.name
-            for g in build.gpus
+            for g in gpus
             if g.pcie_6pin is None and g.pcie_8pin is None and g.pcie_12vhpwr is None
         ]
         raise Unchecked(f"power connectors of {unknown[0]} are unknown")
@@ -113,16 +216,18 @@ def gpu_power_connectors(build: Build, ctx: Context) -> Iterator[Hit]:
         raise Unchecked(f"PCIe power plugs of {psu.name} are unknown")
     have8, havehp = psu.pcie_8pin, psu.pcie_12vhpwr or 0
     plugs = L.check_plugs(demand, have8, havehp)
-    parts = (psu, *build.gpus)
+    label = _psu_label(build, load)
+    parts = (psu, *gpus)
     if plugs.verdict == "short-8pin":
         yield error(
-            f"The GPUs need {demand.pcie_8pin} PCIe 6+2-pin plugs but {psu.name} has {have8}.",
-            f"Choose a PSU with at least {demand.pcie_8pin} PCIe 6+2-pin plugs, or fewer GPUs.",
+            f"The GPUs on {label} need {demand.pcie_8pin} PCIe 6+2-pin plugs but it has {have8}.",
+            f"Choose a PSU with at least {demand.pcie_8pin} PCIe 6+2-pin plugs, move GPUs to "
+            "another PSU (psu: 2), or use fewer GPUs.",
             *parts,
         )
     elif plugs.verdict == "adapter":
         yield warning(
-            f"{psu.name} has {havehp} 12VHPWR/12V-2x6 plug(s) for {demand.pcie_12vhpwr} GPU "
+            f"{label} has {havehp} 12VHPWR/12V-2x6 plug(s) for {demand.pcie_12vhpwr} GPU "
             f"input(s); {plugs.short_native} card(s) must use the 8-pin adapter "
             f"({plugs.adapter_plugs} of the {plugs.spare_8pin} spare PCIe 8-pin plugs).",
             "That works; a PSU with native 12V-2x6 plugs is tidier and avoids adapter bends.",
@@ -130,7 +235,7 @@ def gpu_power_connectors(build: Build, ctx: Context) -> Iterator[Hit]:
         )
     elif plugs.verdict == "short-12vhpwr":
         yield error(
-            f"The GPUs need {demand.pcie_12vhpwr} 12VHPWR/12V-2x6 plugs; {psu.name} has "
+            f"The GPUs on {label} need {demand.pcie_12vhpwr} 12VHPWR/12V-2x6 plugs; it has "
             f"{havehp} and only {plugs.spare_8pin} spare PCIe 8-pin plugs for adapters "
             f"({plugs.adapter_plugs} needed).",
             f"Choose a PSU with {demand.pcie_12vhpwr} native 12V-2x6 plugs.",
@@ -140,36 +245,66 @@ def gpu_power_connectors(build: Build, ctx: Context) -> Iterator[Hit]:
 
 @rule("P003", "wall-circuit", Severity.WARNING, "power", planner="wall-circuit")
 def wall_circuit(build: Build, ctx: Context) -> Iterator[Hit]:
-    """Estimated wall draw (DC load ÷ PSU efficiency) within the circuit's continuous limit.
+    """Estimated wall draw (DC load ÷ PSU efficiency) within each circuit's continuous limit.
 
     Why: a breaker trips when a continuous load passes 80% of its rating (US NEC 210.19/210.20),
     which on a common 120 V / 15 A circuit is 1,440 W — four 350 W GPUs exceed it once PSU losses
-    are counted. The fix is a 20 A or 240 V circuit, or capping the GPUs' power limit.
+    are counted. The fix is a 20 A or 240 V circuit, a second circuit for a second PSU, or
+    capping the GPUs' power limit (``power_limit_w``; each GPU counts at its limit).
     Bad: four RTX 3090 on a 120 V / 15 A circuit (about 1,900 W at the wall vs 1,440 W).
     Good: the same build on a 230 V / 16 A circuit (2,944 W continuous).
     """
-    psu = build.psu
-    if psu is None:
+    if not build.psus:
         raise Unchecked("no PSU in the build (its efficiency sets the wall draw)")
-    eff, assumed = L.psu_efficiency(psu.efficiency)
-    dc = build.peak_power_w
-    wall = round(units.wall_power_w(dc, eff), 1)  # as the totals report it, so the two agree
     site = build.site
-    limit = site.continuous_limit_w
+    for ci in range(len(site.circuits)):
+        loads = [ld for ld in build.psu_loads if ld.circuit_index == ci]
+        if loads:
+            yield from _check_circuit(build, ci, loads)
+    bad = [ld for ld in build.psu_loads if ld.circuit_index >= len(site.circuits)]
+    for ld in bad:
+        yield warning(
+            f"{_psu_label(build, ld)} is on circuit {ld.circuit_index + 1} but site lists "
+            f"{len(site.circuits)}.",
+            "Add the circuit under site: circuits: [...], or fix the PSU's circuit:.",
+            ld.psu,
+        )
+
+
+def _check_circuit(build: Build, ci: int, loads: Sequence[PsuLoad]) -> Iterator[Hit]:
+    site = build.site
+    volts, amps = site.circuits[ci]
+    limit = site.circuit_limit_w(ci)
+    wall = 0.0
+    dc = 0.0
+    assumed = False
+    effs: list[str] = []
+    for ld in loads:
+        eff, was_assumed = L.psu_efficiency(ld.psu.efficiency)
+        assumed = assumed or was_assumed
+        wall += units.wall_power_w(ld.load_w, eff)
+        dc += ld.load_w
+        effs.append(f"{ld.psu.efficiency or 'unrated (assumed)'} {eff:.0%}")
+    wall = round(wall, 1)  # as the totals report it, so the two agree
     if wall <= limit:
         return
-    rating = f"{psu.efficiency or 'unrated (assumed)'} {eff:.0%}"
-    non_gpu = dc - build.gpu_tdp_w
+    gpus = [u for ld in loads for u in ld.gpus]
+    non_gpu = dc - sum(u.power_w for u in gpus)
+    where = f" circuit {ci + 1}" if len(site.circuits) > 1 else ""
     fix = "Use a 20 A or 240 V circuit"
-    if build.gpu_count:
-        cap = L.gpu_power_cap_for_circuit_w(limit, eff, non_gpu, build.gpu_count)
-        fix += f", or cap each GPU at {int(cap)} W (nvidia-smi -pl {int(cap)})"
+    if len(build.psus) > 1:
+        fix += ", put a PSU on another circuit (circuit: 2)"
+    if gpus:
+        eff0, _ = L.psu_efficiency(loads[0].psu.efficiency)
+        cap = L.gpu_power_cap_for_circuit_w(limit, eff0, non_gpu, len(gpus))
+        fix += _cap_hint(gpus, cap)
     yield warning(
-        f"Estimated wall draw {wall:,.0f} W ({dc:,.0f} W DC ÷ {rating} efficiency) exceeds the "
-        f"{limit:,.0f} W continuous limit of a {site.mains_voltage_v:g} V / "
-        f"{site.circuit_amps:g} A circuit (80%)." + (" Efficiency assumed." if assumed else ""),
+        f"Estimated wall draw on{where or ' the circuit'} {wall:,.0f} W ({dc:,.0f} W DC ÷ "
+        f"{' / '.join(dict.fromkeys(effs))} efficiency) exceeds the {limit:,.0f} W continuous "
+        f"limit of a {volts:g} V / {amps:g} A circuit (80%)."
+        + (" Efficiency assumed." if assumed else ""),
         fix + "; set site: in the build file if your circuit differs.",
-        psu,
-        *build.gpus,
-        *([build.cpu] if build.cpu else []),
+        *(ld.psu for ld in loads),
+        *(u.gpu for u in gpus),
+        *([build.cpu] if build.cpu and any(ld.feeds_system for ld in loads) else []),
     )

@@ -21,17 +21,27 @@ def build_totals(build: Build) -> dict[str, Any]:
     psu = build.psu
     eff, assumed = limits.psu_efficiency(psu.efficiency if psu else None)
     peak = build.peak_power_w
+    wall = units.wall_power_w(peak, eff)
+    if len(build.psus) > 1:  # each PSU's share at its own efficiency (issue 14)
+        wall = sum(
+            units.wall_power_w(ld.load_w, limits.psu_efficiency(ld.psu.efficiency)[0])
+            for ld in build.psu_loads
+        )
+    site = build.site
     return {
         "price_usd": build.price_usd,
         "price_complete": not build.unpriced,
         "unpriced_parts": [p.id for p in build.unpriced],
         "peak_power_w": round(peak, 1),
-        "wall_power_w": round(units.wall_power_w(peak, eff), 1),
+        "wall_power_w": round(wall, 1),
         "psu_efficiency": eff,
         "psu_efficiency_assumed": assumed,
         "vram_gib": build.total_vram_gib,
         "gpu_count": build.gpu_count,
         "memory_gb": build.memory_gb,
         "storage_gb": build.storage_gb,
-        "circuit_limit_w": round(build.site.continuous_limit_w, 1),
+        # several circuits: their limits together (wall-circuit checks each one)
+        "circuit_limit_w": round(
+            sum(site.circuit_limit_w(i) for i in range(len(site.circuits))), 1
+        ),
     }

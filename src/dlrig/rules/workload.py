@@ -27,7 +27,7 @@ def workload_fits(build: Build, ctx: Context) -> Iterator[Hit]:
         return
     if not build.gpus:
         raise Unchecked("the build has no GPU to run the workload on")
-    from dlrig.sizing import fit_options, gpus_needed, memory_bytes
+    from dlrig.sizing import fit_options, memory_bytes, scale_out
     from dlrig.units import BYTES_PER_GIB
 
     w = build.workload_spec
@@ -50,14 +50,10 @@ def workload_fits(build: Build, ctx: Context) -> Iterator[Hit]:
     detail = ", ".join(f"{k} {_fmt(v / BYTES_PER_GIB)}" for k, v in parts if v > 0)
     on = f"{n} GPUs" if n > 1 else "one GPU"
     options = fit_options(w, n)
-    more = gpus_needed(w, have)
-    if more is not None and more > n:
-        scale_out = (
-            f"{more} × {_fmt(have)} GiB GPUs with ZeRO-3 / FSDP"
-            if w.trains
-            else f"{more} GPUs with tensor parallelism"
-        )
-        options = [scale_out if o.startswith("more GPUs") else o for o in options]
+    layout = scale_out(w, have)
+    if layout is not None and layout[0] > n:
+        more = f"{layout[0]} × {_fmt(have)} GiB GPUs ({layout[1]})"
+        options = [more if o.startswith("more GPUs") else o for o in options]
     yield error(
         f"{w.describe()} needs {_fmt(need)} GiB per GPU on {on} ({detail}), but "
         f"{smallest.name} has {_fmt(have)} GiB: {_fmt(need - have)} GiB short.",

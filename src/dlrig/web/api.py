@@ -7,6 +7,7 @@ Inputs are never paths on the server's disk: builds and workloads arrive as text
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Query, Request
@@ -17,8 +18,10 @@ from dlrig.app import catalog as app_catalog
 from dlrig.app import check, cost, gpus, plan, size
 from dlrig.app.base import to_json
 from dlrig.errors import InputError, PartNotFoundError
+from dlrig.web.security import run_guarded
 
 if TYPE_CHECKING:
+    from dlrig.app.base import Command
     from dlrig.web.app import Catalogs
 
 __all__ = ["add_api", "capped", "json_response"]
@@ -109,6 +112,51 @@ def add_api(app: FastAPI, catalogs: Catalogs) -> None:
 
     if plan.planner_available():
         _add_plan_api(app, catalogs)
+    _add_generic_api(app, catalogs)
+
+
+def query_fields(request: Request) -> dict[str, Any]:
+    """The query parameters as request fields (a repeated parameter as a list)."""
+    qp = request.query_params
+    return {k: (v if len(v := qp.getlist(k)) > 1 else v[0]) for k in qp}
+
+
+def _add_generic_api(app: FastAPI, catalogs: Catalogs) -> None:
+    """``/api/NAME`` for every command of dlrig.app without a route of its own: GET with the
+    request's fields as query parameters, or POST with the text of its ``text_field`` as the
+    body (and the other fields as query parameters)."""
+    from dlrig.app import commands
+
+    taken = {getattr(r, "path", None) for r in app.routes}
+    for command in commands().values():
+        path = f"/api/{command.name}"
+        if command.web and path not in taken:
+            method = "GET" if command.text_field is None else "POST"
+            app.add_api_route(path, _generic_route(command, catalogs), methods=[method],
+                              tags=[command.name], summary=command.summary)  # fmt: skip
+
+
+def _generic_route(command: Command, catalogs: Catalogs) -> Callable[..., Any]:
+    from dlrig.web.app import body_text
+
+    def answer(fields: dict[str, Any]) -> Response:
+        req = command.request.parse(fields)
+        return json_response(command.run(req, catalogs.get(), read_files=False))
+
+    if command.text_field is None:
+
+        def get(request: Request) -> Response:
+            return answer(query_fields(request))
+
+        return get
+
+    text_field = command.text_field
+
+    async def post(request: Request) -> Response:
+        text = await body_text(request)
+        return await run_in_threadpool(answer, {**query_fields(request), text_field: text})
+
+    return post
 
 
 # What one web request may ask of the planner: the server's time is shared.
@@ -127,7 +175,7 @@ def _add_plan_api(app: FastAPI, catalogs: Catalogs) -> None:
         req = capped(plan.PlanRequest.parse(await body_json(request)))
 
         def work() -> Response:
-            result = plan.run(req, catalogs.get(), read_files=False)
+            result = plan.run(req, catalogs.get(), read_files=False)  # under run_guarded's budget
             if output == "yaml":
                 if result.best is None:
                     raise InputError(
@@ -138,7 +186,7 @@ def _add_plan_api(app: FastAPI, catalogs: Catalogs) -> None:
                 return Response(dump_build(result.best.build), media_type="application/yaml")
             return json_response(result)
 
-        return await run_in_threadpool(work)
+        return await run_guarded(request, work)  # a time budget; stopped if the client leaves
 
 
 def capped(req: plan.PlanRequest) -> plan.PlanRequest:

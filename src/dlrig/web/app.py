@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
@@ -39,6 +40,8 @@ from dlrig.errors import (
     PartNotFoundError,
 )
 from dlrig.units import human_count, human_hours
+from dlrig.web.security import DEFAULT_ALLOWED_HOSTS, SecurityGate
+from dlrig.web.security import StrictJSONResponse as JSONResponse
 
 __all__ = ["create_app"]
 
@@ -62,8 +65,11 @@ class Catalogs:
         return cat
 
 
-def create_app(catalog_path: str | Path | None = None) -> FastAPI:
-    """The dlrig web app over the catalog at ``catalog_path`` ($DLRIG_CATALOG, else built-in)."""
+def create_app(
+    catalog_path: str | Path | None = None, allowed_hosts: Iterable[str] | None = None
+) -> FastAPI:
+    """The dlrig web app over the catalog at ``catalog_path`` ($DLRIG_CATALOG, else built-in);
+    ``allowed_hosts`` are the Host names it answers to (localhost names by default)."""
     catalogs = Catalogs(catalog_path)
     app = FastAPI(
         title="dlrig",
@@ -71,7 +77,9 @@ def create_app(catalog_path: str | Path | None = None) -> FastAPI:
         description="Check, size, cost and plan a self-built deep-learning machine.",
         docs_url=None,  # the Swagger UI loads from a CDN; /openapi.json stays
         redoc_url=None,
+        default_response_class=JSONResponse,
     )
+    app.add_middleware(SecurityGate, allowed_hosts=allowed_hosts or DEFAULT_ALLOWED_HOSTS)
     app.state.catalogs = catalogs
     templates = Jinja2Templates(directory=str(PACKAGE_DIR / "templates"))
     _add_filters(templates)
@@ -134,9 +142,9 @@ def _add_error_handlers(app: FastAPI, templates: Jinja2Templates) -> None:
         return JSONResponse(error_dict(error), status_code=422)
 
     async def on_internal_error(request: Request, exc: Exception) -> Response:
-        body = {
+        body = {  # never the exception's text: it can quote server paths and internals
             "error": "InternalError",
-            "message": f"internal error: {type(exc).__name__}: {exc}",
+            "message": "internal error",
             "hint": "please report it, with the input that caused it",
         }
         if _is_api(request):
@@ -176,12 +184,17 @@ async def body_text(request: Request) -> str:
 
 async def body_json(request: Request) -> dict[str, Any]:
     """The request body as a JSON object (BadRequestError, HTTP 400, when it is not one)."""
+    from dlrig.textfile import TextError, parse_json
+
     text = await body_text(request)
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
+        data = parse_json(text)  # strict: no NaN/Infinity, bounded numbers and depth
+    except TextError as exc:
+        if not exc.message.startswith("invalid JSON"):
+            raise InputError(f"the request body: {exc.message}", exc.hint) from None
+        detail = exc.message.removeprefix("invalid JSON: ")
         raise BadRequestError(
-            f"the request body is not valid JSON: {exc.msg}", "send a JSON object (see docs/web.md)"
+            f"the request body is not valid JSON: {detail}", "send a JSON object (see docs/web.md)"
         ) from None
     if not isinstance(data, dict):
         raise BadRequestError(

@@ -21,9 +21,11 @@ from dlrig.errors import DlrigError, MissingExtraError, PartNotFoundError
 from dlrig.parts import Category
 from dlrig.sizing import INTERCONNECTS
 from dlrig.sizing import RANK_SORT_KEYS as SORTS
+from dlrig.web.security import run_guarded
 from dlrig.workload import OPTIMIZERS, PRECISIONS, TASKS
 
 if TYPE_CHECKING:
+    from dlrig.app.base import Command
     from dlrig.catalog import Catalog
     from dlrig.web.app import Catalogs
 
@@ -175,6 +177,7 @@ def add_pages(app: FastAPI, catalogs: Catalogs, templates: Jinja2Templates) -> N
 
     if plan.planner_available():
         _add_plan_page(app, page, result_page)
+    _add_generic_pages(app, page, result_page, templates)
 
 
 Page = Callable[..., HTMLResponse]
@@ -186,7 +189,7 @@ def _add_plan_page(app: FastAPI, page: Page, result_page: Page) -> None:
     from dlrig.web.api import capped
 
     @app.get("/plan", response_class=HTMLResponse, include_in_schema=False)
-    def plan_page(request: Request) -> HTMLResponse:
+    async def plan_page(request: Request) -> HTMLResponse:
         form = dict(request.query_params)
         context: dict[str, Any] = {
             "form": form,
@@ -207,7 +210,75 @@ def _add_plan_page(app: FastAPI, page: Page, result_page: Page) -> None:
             return {"result": result.to_dict(),
                     "build_text": dump_build(best.build) if best is not None else None}  # fmt: skip
 
-        return result_page(request, "plan.html", work, **context)
+        # a time budget for the whole plan; the solver stops when the browser goes away
+        return await run_guarded(
+            request, lambda: result_page(request, "plan.html", work, **context)
+        )
+
+
+def _add_generic_pages(
+    app: FastAPI, page: Page, result_page: Page, templates: Jinja2Templates
+) -> None:
+    """The page ``/NAME`` for every command of dlrig.app without one: a form generated from its
+    request model (a text area for its ``text_field``), and its result as tables. The menu
+    lists them after the hand-made pages."""
+    from dlrig.app import commands
+
+    taken = {getattr(r, "path", None) for r in app.routes}
+    more: list[str] = []
+    templates.env.globals["more_pages"] = more
+    for command in commands().values():
+        if command.web and f"/{command.name}" not in taken:
+            more.append(command.name)
+            methods = ["GET"] if command.text_field is None else ["GET", "POST"]
+            app.add_api_route(f"/{command.name}", _generic_page(command, page, result_page),
+                              methods=methods, response_class=HTMLResponse,
+                              include_in_schema=False)  # fmt: skip
+
+
+def _generic_page(command: Command, page: Page, result_page: Page) -> Callable[..., Any]:
+    fields = [_form_field(name, info) for name, info in command.request.model_fields.items()]
+
+    async def generic(request: Request) -> HTMLResponse:
+        form = dict(request.query_params)
+        if request.method == "POST":
+            form.update(await _form(request))
+        context = {"command": command, "fields": fields, "form": form, "result": None}
+        if not form.pop("run", None):
+            return page(request, "command.html", **context)
+
+        def work(cat: Catalog) -> dict[str, Any]:
+            req = command.request.from_form(form)
+            data = command.run(req, cat, read_files=False).to_dict()
+            return {"result": data, **_tables(data)}
+
+        return await run_in_threadpool(result_page, request, "command.html", work, **context)
+
+    return generic
+
+
+def _form_field(name: str, info: Any) -> dict[str, Any]:
+    default = info.get_default(call_default_factory=True)
+    kind = "bool" if info.annotation is bool else "text"
+    placeholder = "" if default in (None, [], {}) else str(default)
+    return {"name": name, "label": name.replace("_", " "), "help": info.description or "",
+            "kind": kind, "placeholder": placeholder}  # fmt: skip
+
+
+def _tables(data: Any) -> dict[str, Any]:
+    """A result's JSON as the generic page shows it: plain fields, then each list of objects."""
+    if isinstance(data, list):
+        data = {"items": data}
+    plain: list[tuple[str, Any]] = []
+    lists: list[tuple[str, list[Any], list[str]]] = []
+    for key, value in data.items():
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            lists.append((key, value, list(dict.fromkeys(k for row in value for k in row))))
+        elif isinstance(value, dict):
+            plain += [(f"{key}.{k}", v) for k, v in value.items()]
+        else:
+            plain.append((key, value))
+    return {"fields_table": plain, "lists": lists}
 
 
 async def _form(request: Request) -> dict[str, str]:

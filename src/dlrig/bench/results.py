@@ -2,7 +2,7 @@
 
 A :class:`BenchResult` holds only measurements and system facts, so it can be recorded as JSON
 and compared again later (tests do this with saved runs of healthy and faulty machines).
-The comparison with the plan lives in :class:`Comparison` / :class:`Finding`.
+The comparison with the baseline lives in :class:`Comparison` / :class:`BenchFinding`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 Status = Literal["ok", "skipped", "error"]
 Verdict = Literal["ok", "low", "unknown", "skipped", "error"]
-Severity = Literal["error", "warning", "info"]
+BenchSeverity = Literal["error", "warning", "info"]
 
 SCHEMA_VERSION = 1
 
@@ -117,10 +117,10 @@ class Comparison(_Model):
     diagnosis: str | None = None
 
 
-class Finding(_Model):
+class BenchFinding(_Model):
     """A plain-language diagnosis; ``keys`` names the measurements or facts behind it."""
 
-    severity: Severity
+    severity: BenchSeverity
     message: str
     keys: list[str] = Field(default_factory=list)
 
@@ -131,8 +131,55 @@ class BenchReport(_Model):
     result: BenchResult
     expected_from: str = Field(description="'build file X', 'detected GPUs' or 'nothing'")
     comparisons: list[Comparison] = Field(default_factory=list)
-    findings: list[Finding] = Field(default_factory=list)
+    findings: list[BenchFinding] = Field(default_factory=list)
 
     @property
     def has_errors(self) -> bool:
         return any(f.severity == "error" for f in self.findings)
+
+    def to_dict(self) -> dict[str, Any]:
+        """``dlrig bench --json``: machine, every figure with its comparison, findings."""
+        report = self
+        r = report.result
+        figures = []
+        for c in report.comparisons:
+            m = c.measurement
+            figures.append(
+                {
+                    "key": m.key,
+                    "probe": m.probe,
+                    "label": m.label,
+                    "value": m.value,
+                    "unit": m.unit,
+                    "status": m.status,
+                    "gpu": m.gpu,
+                    "expected": c.expected,
+                    "expected_source": c.expected_source,
+                    "ratio": c.ratio,
+                    "verdict": c.verdict,
+                    "diagnosis": c.diagnosis,
+                    "note": m.note,
+                    "params": m.params,
+                }
+            )
+        counts = {
+            v: sum(c.verdict == v for c in report.comparisons)
+            for v in ("ok", "low", "unknown", "skipped", "error")
+        }
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "mode": r.mode,
+            "device": r.device,
+            "started": r.started,
+            "duration_s": r.duration_s,
+            "expected_from": report.expected_from,
+            "host": r.host.model_dump(mode="json"),
+            "gpus": [g.model_dump(mode="json") for g in r.gpus],
+            "summary": {
+                "errors": sum(f.severity == "error" for f in report.findings),
+                "warnings": sum(f.severity == "warning" for f in report.findings),
+                "figures": counts,
+            },
+            "findings": [f.model_dump(mode="json") for f in report.findings],
+            "figures": figures,
+        }
