@@ -30,6 +30,7 @@ BINDING_GROUPS = (
     "memory-capacity",
     "workload-ram",
     "known-fit",
+    "psu-tier",
 )
 GROUP_TEXT = {
     "budget": "budget",
@@ -49,6 +50,7 @@ GROUP_TEXT = {
     "workload-threads": "workload CPU threads",
     "workload-storage": "workload storage",
     "known-fit": "multi-GPU fit needs a known slot layout",
+    "psu-tier": "PSU tier (80 PLUS Gold+ for 2+ GPUs, the card's wattage class)",
     "min-vram": "minimum VRAM",
     "min-tflops": "throughput target",
     "include": "included parts",

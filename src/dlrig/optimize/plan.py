@@ -27,7 +27,7 @@ from dlrig.optimize.explain import (
 )
 from dlrig.optimize.inputs import load_workload, resolve_terms
 from dlrig.optimize.prep import MAX_GPUS, prepare
-from dlrig.optimize.query import AVOIDABLE_WARNINGS, Query
+from dlrig.optimize.query import AVOIDABLE_WARNINGS, Query, Selection
 from dlrig.optimize.results import Binding, Infeasible, PlannedBuild, PlanResult
 from dlrig.optimize.search import Planner
 
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 OBJECTIVES = ("throughput", "vram", "throughput-per-dollar", "cost")
 COOLING = ("blower", "open-air", "liquid", "passive")
+FILL_OBJECTIVES = ("throughput", "vram")  # cost stays the cheapest; a ratio is not filled
 
 
 # --- the public function ---------------------------------------------------------------------
@@ -64,6 +65,7 @@ def plan(
     site: Site | None = None,
     allow: Sequence[str] = (),
     known_fit: bool = True,
+    fill: bool = True,
     alternatives: int = 0,
     distinct: str = "gpu",
     frontier: bool = False,
@@ -82,7 +84,8 @@ def plan(
     the wall circuit the build runs on (default 120 V / 15 A). ``part_prices`` (part id or
     name → USD) prices parts for this plan, e.g. local quotes. ``upgrade_to`` plans the board,
     case, PSU and cooling for that many GPUs with fewer bought now. Every returned build passes
-    :func:`dlrig.rules.check` with no error.
+    :func:`dlrig.rules.check` with no error. ``fill`` (default on; not for ``cost``): the PSU
+    tier floor, then the rest of the budget spent on the whole machine (:mod:`.whole`).
     """
     t_start = time.perf_counter()
     try:
@@ -172,6 +175,7 @@ def plan(
         site=site or Site(),
         avoid=frozenset(AVOIDABLE_WARNINGS) - set(allow),
         known_fit=known_fit,
+        whole_machine=fill and objective != "cost",
         include_ids=tuple(sorted(inc_ids)),
         include_brands=tuple(sorted(inc_brands)),
     )
@@ -202,6 +206,8 @@ def plan(
         if best is not None:
             result.best = best
             result.status = planner.status
+            if sel is not None:
+                result.best = _whole_machine(planner, sel, best, objective, result)
         elif status not in ("INFEASIBLE", "MODEL_INVALID"):
             result.status = "UNKNOWN"
     solve_s = time.perf_counter() - t_solve
@@ -223,6 +229,7 @@ def plan(
                     f"({examined} of {len(BINDING_GROUPS)} constraint groups examined)"
                 )
     result.stats = {
+        **result.stats,
         "catalog": cat.name,
         "catalog_version": cat.version,
         "prep_s": round(prep_s, 4),
@@ -237,6 +244,29 @@ def plan(
         **info,
     }
     return result
+
+
+def _whole_machine(
+    planner: Planner, sel: Selection, best: PlannedBuild, objective: str, result: PlanResult
+) -> PlannedBuild:
+    """The best build with the rest of the budget spent on the whole machine (throughput and
+    vram objectives with ``fill``), each non-GPU part's reason attached."""
+    from dlrig.optimize.whole import reasons, targets
+
+    q = planner.q
+    g, n = sel.gpu
+    if not q.whole_machine or objective not in FILL_OBJECTIVES:
+        best.reasons = reasons(sel, None, False)
+        return best
+    t0 = time.perf_counter()
+    filled = planner.fill(sel)
+    result.stats["fill_s"] = round(time.perf_counter() - t0, 4)
+    chosen, out = sel, best
+    if filled is not None:
+        result.stats["fill_status"] = filled[0]
+        chosen, out = filled[1], filled[2]
+    out.reasons = reasons(chosen, targets(q, planner.cand, g, n), True)
+    return out
 
 
 __all__ = [

@@ -54,6 +54,7 @@ class Query:
     known_fit: bool = True
     include_ids: tuple[str, ...] = ()
     include_brands: tuple[str, ...] = ()
+    whole_machine: bool = False  # the psu-tier floor (and a fill stage; see optimize.whole)
 
 
 @dataclass

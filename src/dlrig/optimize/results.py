@@ -29,6 +29,7 @@ class PlannedBuild:
     future_check: CheckResult | None = None
     future_tflops: float | None = None
     future_price_usd: float | None = None
+    reasons: dict[str, str] = field(default_factory=dict)  # category → why this part
 
     def to_dict(self) -> dict[str, Any]:
         b = self.build
@@ -52,6 +53,7 @@ class PlannedBuild:
             },
             "check": self.check.to_dict(),
             "workload": self.workload,
+            "reasons": self.reasons,
         }
         if self.future is not None:
             out["upgrade"] = {

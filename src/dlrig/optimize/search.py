@@ -4,6 +4,7 @@ Dinkelbach's method, and the objective's score of a selection."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterable
 from dataclasses import replace
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 MAX_CUTS = 200  # re-solves after the checker rejects a build, per solve
 BAND = 4  # GPU options in the first band of best_banded (then ×BAND_GROWTH per band)
 BAND_GROWTH = 3
+FILL_LIMIT_S = 2.0  # time limit of the whole-machine fill solve (it starts from the optimum)
 
 
 class Planner:
@@ -155,12 +157,13 @@ class Planner:
         )
 
     def solve(
-        self, pm: PlanModel, objective: Any, maximize: bool
+        self, pm: PlanModel, objective: Any, maximize: bool, time_limit_s: float | None = None
     ) -> tuple[str, Selection | None, PlannedBuild | None, float]:
         """Solve; cut and re-solve until the checker accepts the build (or none is left)."""
+        limit = self.time_limit_s if time_limit_s is None else time_limit_s
         for _ in range(MAX_CUTS):
             t = time.perf_counter()
-            status, solver = pm.solve(objective, maximize, self.time_limit_s)
+            status, solver = pm.solve(objective, maximize, limit)
             self.solve_s += time.perf_counter() - t
             self.solves += 1
             if status not in ("OPTIMAL", "FEASIBLE"):
@@ -253,6 +256,27 @@ class Planner:
                 break
             st, sel, pb = st2, sel2, pb2
         return st, sel, pb
+
+    def fill(self, sel: Selection) -> tuple[str, Selection, PlannedBuild] | None:
+        """The whole-machine stage: the same GPUs, the rest of the budget spent on the targets
+        of :mod:`dlrig.optimize.whole` (then the cheapest such build); None when it finds
+        nothing better than ``sel`` in its time limit."""
+        from dlrig.optimize.whole import fill_objective, targets
+
+        g, n = sel.gpu
+        t = targets(self.q, self.cand, g, n)
+        cand = budget_reduce(replace(self.reduced(), gpu=[sel.gpu]), self.q)
+        pm = self.model(cand=cand)
+        with contextlib.suppress(ValueError):  # a part of sel not among the options: no hint
+            pm.hint(sel)
+        status = self.status  # the fill's own status does not change the primary optimum's
+        st, found, pb, _ = self.solve(
+            pm, *fill_objective(pm, t), time_limit_s=min(self.time_limit_s, FILL_LIMIT_S)
+        )
+        self.status = status
+        if found is None or pb is None:
+            return None
+        return st, found, pb
 
     def score(self, sel: Selection, objective: str) -> float:
         t = self.cand.tflops[(sel.gpu[0].id, sel.gpu[1])]

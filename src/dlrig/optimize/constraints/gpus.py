@@ -19,6 +19,7 @@ from dlrig.optimize.terms import (
     psu_plugs,
     wall_cap10,
 )
+from dlrig.optimize.whole import add_psu_tier
 from dlrig.parts import Gpu
 from dlrig.rules import limits as L
 
@@ -85,4 +86,5 @@ def add_gpus(pm: PlanModel, opts: list[tuple[Any, Gpu, int]], tag: str) -> None:
             sum(p.threads * v for p, v in zip(c.cpu, pm.use_cpu, strict=True))
             >= sum(L.MIN_THREADS_PER_GPU * n * lit for lit, _, n in opts)
         )
+    add_psu_tier(pm, opts)
     add_slots(pm, opts, tag)
