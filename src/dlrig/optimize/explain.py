@@ -199,3 +199,82 @@ def explain_infeasible(
     else:
         reasons.append("no build in the catalog meets these constraints together")
     return Infeasible(reasons, cheapest)
+
+
+UNSPENT_SHARE = 0.10  # more of the budget than this left over needs a named reason
+
+
+def more_gpu_blockers(planner: Planner, sel: Selection, unpriced_boards: int) -> list[str]:
+    """Why one more of the chosen GPU does not fit, from necessary conditions (each tested with
+    the most favourable part of every other category, as :func:`reduce_candidates` does)."""
+    from dlrig.optimize.query import cents
+    from dlrig.optimize.terms import HEADROOM_MILLI, LoadTerms, gpu_load10, psu_capacity
+    from dlrig.optimize.whole import psu_tier_ok
+
+    q, c = planner.q, planner.cand
+    g, n = sel.gpu
+    m = n + 1
+    out: list[str] = []
+    top = q.gpus or (q.upgrade_to or q.max_gpus)
+    if m > top:
+        return [f"the request allows at most {top} GPUs"]
+    if q.budget_cents is not None:
+        rest = search_rest_cents(c)
+        need = cents(g) * m + rest
+        if need > q.budget_cents:
+            out.append(
+                f"budget: {m}× {g.name} with the cheapest other parts costs "
+                f"${need / 100:,.0f} (budget ${q.budget_cents / 100:,.0f})"
+            )
+    terms = LoadTerms.of(c)
+    load = terms.rest_min() + gpu_load10(g, m)
+    biggest = max(c.psu, key=lambda p: p.wattage_w)
+    if psu_capacity(biggest) < HEADROOM_MILLI * load:
+        out.append(
+            f"PSU: {m} cards need ≥ {HEADROOM_MILLI * load / 10_000:,.0f} W (110% of the load); "
+            f"the largest priced PSU has {biggest.wattage_w:,} W"
+        )
+    elif q.whole_machine and not any(psu_tier_ok(p, g, m) for p in c.psu):
+        out.append(f"PSU tier: no priced PSU is of the tier for {m}× {g.name}")
+    if q.site is not None and "wall-circuit" in q.avoid:
+        from dlrig.optimize.terms import wall_cap10
+
+        cap = max(wall_cap10(p, q.site) for p in c.psu)
+        if load > cap:
+            out.append(
+                f"wall circuit: {m} cards draw ~{load / 10:,.0f} W DC, more than the "
+                f"{q.site.continuous_limit_w:,.0f} W circuit allows (--circuit)"
+            )
+    slots = max((len(b.x16_slots) for b in c.board), default=0)
+    if slots < m:
+        more = (
+            f" ({unpriced_boards} boards without a price are left out)" if unpriced_boards else ""
+        )
+        out.append(f"slots: no priced board lists {m} x16 slots{more}")
+    return out
+
+
+def search_rest_cents(c: Candidates) -> int:
+    from dlrig.optimize.search import rest_cents
+
+    return rest_cents(c)
+
+
+def unspent_reason(
+    planner: Planner, sel: Selection, best: PlannedBuild, bindings: list[Binding]
+) -> str | None:
+    """When more than 10% of the budget is left: what blocks spending it (None otherwise)."""
+    q = planner.q
+    if q.budget_cents is None:
+        return None
+    left = q.budget_cents / 100 - best.price_usd
+    if left <= UNSPENT_SHARE * q.budget_cents / 100:
+        return None
+    named = [b.text for b in bindings if b.group != "budget"]
+    blockers = more_gpu_blockers(planner, sel, planner.prep.unpriced.get(Category.MOTHERBOARD, 0))
+    what = "; ".join(blockers) if blockers else "no single constraint (several bind together)"
+    lead = f"${left:,.0f} of the budget is unspent: every other part meets its target"
+    if named:
+        lead += "; binding: " + ", ".join(named)
+    g, n = sel.gpu
+    return f"{lead}. One more {g.name} ({n + 1} in all) is blocked by: {what}."

@@ -24,10 +24,11 @@ from dlrig.optimize.explain import (
     explain_infeasible,
     frontier_of,
     notes_of,
+    unspent_reason,
 )
 from dlrig.optimize.inputs import load_workload, resolve_terms
 from dlrig.optimize.prep import MAX_GPUS, prepare
-from dlrig.optimize.query import AVOIDABLE_WARNINGS, Query, Selection
+from dlrig.optimize.query import AVOIDABLE_WARNINGS, FIT_RULES, Query, Selection
 from dlrig.optimize.results import Binding, Infeasible, PlannedBuild, PlanResult
 from dlrig.optimize.search import Planner
 
@@ -214,6 +215,7 @@ def plan(
     if result.best is None or sel is None:
         result.infeasible = explain_infeasible(planner, q, cand, info, empty)
     else:
+        result.caveats = caveats(result.best)
         if alternatives:
             pm = planner.model()
             result.alternatives = alternatives_of(
@@ -223,6 +225,8 @@ def plan(
             result.frontier = frontier_of(planner)
         if explain:
             result.binding, examined = binding(planner, sel, objective)
+            if q.whole_machine and objective in FILL_OBJECTIVES:
+                result.unspent = unspent_reason(planner, sel, result.best, result.binding)
             if examined < len(BINDING_GROUPS):
                 result.notes.append(
                     f"binding-constraint analysis stopped after {BINDING_BUDGET_S:g} s "
@@ -267,6 +271,23 @@ def _whole_machine(
         chosen, out = filled[1], filled[2]
     out.reasons = reasons(chosen, targets(q, planner.cand, g, n), True)
     return out
+
+
+# Rules whose "unchecked" a multi-GPU plan may still carry (known_fit holds FIT_RULES): said
+# in the plan's first lines, since the catalog often lacks PSU lengths and plug counts.
+MULTI_GPU_FIT = ("gpu-length", "gpu-power-connectors", "psu-fit", *FIT_RULES)
+
+
+def caveats(best: PlannedBuild) -> list[str]:
+    """The plan's first lines: fit, length and power-connector rules left unchecked on 2+ GPUs."""
+    if best.gpu_count < 2:
+        return []
+    un = [u for u in best.check.unchecked if u.slug in MULTI_GPU_FIT]
+    return [
+        f"NOT CHECKED for this {best.gpu_count}-GPU build: {u.slug} ({u.reason}); verify it "
+        "before buying"
+        for u in un
+    ]
 
 
 __all__ = [

@@ -90,6 +90,8 @@ class PlanResult:
     infeasible: Infeasible | None = None
     held_warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    caveats: list[str] = field(default_factory=list)  # the plan's first lines (unchecked fit)
+    unspent: str | None = None  # > 10% of the budget left: what blocks spending it
     stats: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -125,5 +127,7 @@ class PlanResult:
             },
             "held_warnings": self.held_warnings,
             "notes": self.notes,
+            "caveats": self.caveats,
+            "unspent": self.unspent,
             "stats": self.stats,
         }

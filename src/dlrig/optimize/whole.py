@@ -161,8 +161,15 @@ def quality(pm: PlanModel, t: Targets) -> Any:
     coefs.append(POINTS)
     top = max(expert_data()["psu"]["efficiency_rank"].values())
     for p, v in zip(c.psu, pm.use_psu, strict=True):
+        # 2+ GPUs: facts that let the checker verify the plugs and the PSU's fit, not assume them
+        known = (p.pcie_8pin is not None) + (p.length_mm is not None) / 2 if t.gpus >= 2 else 0
         lits.append(v)
-        coefs.append(POINTS * efficiency_rank(p) // top)
+        coefs.append(POINTS * efficiency_rank(p) // top + round(POINTS * known))
+    if t.gpus >= 2:
+        for k, v in zip(c.case, pm.use_case, strict=True):
+            if k.max_psu_length_mm is not None:
+                lits.append(v)
+                coefs.append(POINTS // 2)
     return pm.cp.LinearExpr.weighted_sum(lits, coefs)
 
 
