@@ -880,10 +880,14 @@ def dump_build(build: Build) -> str:
     )
 
 
-def write_build(build: Build, path: str | Path) -> Path:
-    """Write ``build`` as a YAML build file that ``dlrig check`` accepts; returns the path."""
+def write_build(build: Build, path: str | Path, text: str | None = None) -> Path:
+    """Write ``build`` as a YAML build file that ``dlrig check`` accepts; returns the path.
+    ``text``: the file's text when the caller composed it (``plan -o``: with comments)."""
     p = Path(path)
-    text = dump_build(build)  # before touching the file: a failure must not leave it half-written
+    if text is None:
+        text = dump_build(
+            build
+        )  # before touching the file: a failure must not leave it half-written
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
         tmp = p.with_name(p.name + ".tmp")

@@ -186,11 +186,14 @@ def reasons(sel: Selection, t: Targets | None, whole_machine: bool) -> dict[str,
     ram = kit.capacity_gb * kits
     drive, drives = sel.storage
     cap = drive.capacity_gb * drives
-    out: dict[str, str] = {}
+    out: dict[str, str] = {"gpu": f"{n}× {g.name}: the objective's optimum for the request"}
     cpu, cooler, psu = sel.cpu, sel.cooler, sel.psu
     if t is None:  # --objective cost or --no-fill: the cheapest part that passes the rules
         cheapest = "cheapest that passes the rules"
-        return {k: cheapest for k in ("cpu", "motherboard", "memory", "storage", "psu", "cooler")}
+        return {
+            **out,
+            **{k: cheapest for k in ("cpu", "motherboard", "memory", "storage", "psu", "cooler")},
+        }
     need = f"workload needs {t.workload_ram_gb} GB, " if t.workload_ram_gb else ""
     out["memory"] = (
         f"{ram} GB: {need}RAM ≥ VRAM needs {math.ceil(t.vram_gib)} GB; target 2× VRAM "
