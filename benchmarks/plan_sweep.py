@@ -5,7 +5,8 @@ Run: python benchmarks/plan_sweep.py [--store PATH] [--no-full] [--per-plan]
 Budgets $1,500-$60,000 × workloads (none, Llama 3.1 8B QLoRA, Llama 3.1 70B inference at int4,
 ResNet-50 training) on the built-in catalog and — when ../shared/datasets exists and the
 importers work — on the imported catalog (built once into --store, as plan_speed.py does).
-Each plan runs with the defaults (whole-machine fill, binding analysis on). Counts per catalog:
+Each plan runs with the defaults (whole-machine fill, binding analysis on; ``--no-fill``: the
+cheapest parts that pass the rules, as before the whole-machine stage). Counts per catalog:
 
 * ``psu_below_tier``: 2+ GPUs on a PSU below the tier of dlrig.optimize.whole (80 PLUS Gold+,
   the card's wattage class);
@@ -84,7 +85,7 @@ def audit(budget: float, r: Any) -> dict[str, int]:
     return out
 
 
-def sweep(catalog: Any, label: str, per_plan: bool) -> dict[str, int]:
+def sweep(catalog: Any, label: str, per_plan: bool, fill: bool = True) -> dict[str, int]:
     from dlrig.optimize import plan
 
     totals = dict.fromkeys(COUNTS, 0)
@@ -92,7 +93,7 @@ def sweep(catalog: Any, label: str, per_plan: bool) -> dict[str, int]:
     for wname, w in WORKLOADS.items():
         for budget in BUDGETS:
             t = time.perf_counter()
-            r = plan(budget, w, catalog=catalog)
+            r = plan(budget, w, catalog=catalog, fill=fill)
             times.append(time.perf_counter() - t)
             got = audit(budget, r)
             for k, v in got.items():
@@ -121,6 +122,9 @@ def main() -> None:
     ap.add_argument("--store", type=Path, default=Path(tempfile.gettempdir()) / "dlrig-full.db")
     ap.add_argument("--no-full", action="store_true")
     ap.add_argument("--per-plan", action="store_true", help="print each plan and its flags")
+    ap.add_argument(
+        "--no-fill", action="store_true", help="the cheapest parts that pass the rules (before)"
+    )
     args = ap.parse_args()
     os.environ.setdefault("DLRIG_CACHE_DIR", str(Path(tempfile.gettempdir()) / "dlrig-bench"))
     sys.path.insert(0, str(ROOT / "src"))
@@ -129,11 +133,12 @@ def main() -> None:
 
     from dlrig.catalog import open_catalog
 
-    sweep(open_catalog(), "built-in", args.per_plan)
+    fill = not args.no_fill
+    sweep(open_catalog(), "built-in", args.per_plan, fill)
     if not args.no_full:
         store = full_store(args.store)
         if store is not None:
-            sweep(open_catalog(store), "imported", args.per_plan)
+            sweep(open_catalog(store), "imported", args.per_plan, fill)
 
 
 if __name__ == "__main__":
