@@ -36,11 +36,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(autouse=True, scope="session")
 def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Tests never read the developer's $DLRIG_CATALOG nor write the user's cache dir."""
+    """Tests never read the developer's $DLRIG_CATALOG or price book, nor write the user's
+    cache dir."""
     import os
 
     os.environ.pop("DLRIG_CATALOG", None)
     os.environ["DLRIG_CACHE_DIR"] = str(tmp_path_factory.mktemp("dlrig-cache"))
+    os.environ["DLRIG_PRICES"] = str(tmp_path_factory.mktemp("dlrig-data") / "prices.sqlite")
 
 
 @pytest.fixture(scope="session")

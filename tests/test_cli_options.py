@@ -15,7 +15,7 @@ from dlrig.cli.app import app
 from dlrig.cli.options import cli_fields
 
 # Options only the terminal has: output format and files, the catalog store, chart, table size.
-CLI_ONLY = {"json_", "catalog", "output", "plot", "top", "list_models", "help"}
+CLI_ONLY = {"json_", "catalog", "output", "plot", "slot_map", "top", "list_models", "help"}
 
 
 def _subcommand(group: Any, name: str) -> Any:

@@ -135,6 +135,9 @@ def test_plan(run_cli: Any, client: TestClient) -> None:
     assert web.status_code == 200 and cli.exit_code == 0
     assert timeless(cli.stdout) == timeless(web.text) + "\n" == timeless(python) + "\n"
     assert '"status": "OPTIMAL"' in python
+    # the page reads the budget as the CLI does ("7k" failed in the browser)
+    page = client.get("/plan", params={"budget_usd": "7k", "gpus": "2"})
+    assert page.status_code == 200 and "proved optimal" in page.text
 
 
 # --- the same message for the same bad input --------------------------------------------------

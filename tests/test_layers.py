@@ -16,3 +16,18 @@ def test_no_module_imports_a_higher_layer(capsys: pytest.CaptureFixture[str]) ->
     out = capsys.readouterr().out
     assert code == 0, out
     assert "BROKEN" not in out and "1 kept, 0 broken" in out
+
+
+def test_every_module_has_a_layer() -> None:
+    # a new top-level module must be placed in the contract, or nothing checks its imports
+    import tomllib
+
+    import dlrig
+
+    config = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    [contract] = config["tool"]["importlinter"]["contracts"]
+    placed = {name.strip() for layer in contract["layers"] for name in layer.split(":")}
+    package = Path(dlrig.__file__).parent
+    modules = {p.stem for p in package.glob("*.py") if p.stem != "__init__"}
+    modules |= {p.name for p in package.iterdir() if (p / "__init__.py").is_file()}
+    assert modules <= placed, f"not in a layer of pyproject's contract: {modules - placed}"

@@ -61,6 +61,7 @@ def test_every_front_door(run_cli: Any) -> None:
     assert cli.stdout == web.text + "\n" == python + "\n"
     table = run_cli("power", str(WARMACHINE))
     assert "psu_recommended_w" in table.stdout and "120 V / 15 A" in table.stdout
+    assert "Corsair Carbide Air 540" in client.get("/power").text  # the example to start from
     page = client.post("/power", data={"run": "1", "build": WARMACHINE.read_text(), "gpus": ""})
     assert page.status_code == 200 and "gpu_limit_for_circuit_w" in page.text
     bad = client.post("/api/power", params={"gpus": 0}, content=WARMACHINE.read_bytes())

@@ -122,6 +122,14 @@ def test_plan_goes_through_the_request_model(monkeypatch: pytest.MonkeyPatch) ->
         dlrig.plan(7000, time_limit_s=1.0)
 
 
+def test_size_takes_a_chip_spec() -> None:
+    chip = dlrig.open_catalog().gpu_chip("rtx 4090")
+    assert (
+        dlrig.size("llama-3.1-8b", gpu=chip).to_dict()
+        == dlrig.size("llama-3.1-8b", gpu="rtx 4090").to_dict()
+    )
+
+
 def test_gpus_zero_is_refused_alike() -> None:
     # the library accepted gpus=0 while its hint said "1 or more"
     for call in (

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from dlrig.catalog import open_catalog
+from dlrig.catalog import store as store_mod
 from dlrig.catalog.builtin import builtin_catalog
-from dlrig.catalog.importers import opendb as opendb_mod
 from dlrig.catalog.importers.run import import_dataset
 from dlrig.catalog.store import SCHEMA_VERSION, connect, open_store
 from dlrig.errors import CatalogError, CatalogImportError, PartNotFoundError
@@ -83,7 +83,7 @@ def test_failing_import_leaves_catalog_unchanged(
         raise RuntimeError("disk on fire")
 
     # fail inside the write transaction, after some rows were already written
-    monkeypatch.setattr(opendb_mod, "record_dataset", boom)
+    monkeypatch.setattr(store_mod, "write_parts", boom)
     with pytest.raises(RuntimeError, match="disk on fire"):
         import_dataset(path, "opendb", FIXTURES / "opendb")
     assert _snapshot(path) == before

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from dlrig.cost.tco import CostReport
     from dlrig.importlist import ImportResult
     from dlrig.optimize import PlanResult
-    from dlrig.parts import Category
+    from dlrig.parts import Category, GpuChip
     from dlrig.rules.base import CheckResult
     from dlrig.sizing import SizingResult
     from dlrig.workload import Workload
@@ -86,7 +86,7 @@ def check(
 
 def size(
     workload: Workload | Mapping[str, Any] | str | Path | None = None,
-    gpu: str | None = None,
+    gpu: GpuChip | str | None = None,
     gpus: int = 1,
     interconnect: str = "pcie",
     utilization: float | None = None,
@@ -97,8 +97,9 @@ def size(
 
     ``workload``: a Workload, a mapping of workload-file fields, a workload file path, or a
     model preset name (a string that is not an existing file and has no .yaml/.json suffix).
-    ``gpu``: a chip or card name resolved in ``catalog``. ``flags``: the workload flags of
-    ``dlrig size`` (task, model, precision, batch, seq, ...) laid over the workload.
+    ``gpu``: a chip spec, or a chip or card name resolved in ``catalog``. ``flags``: the
+    workload flags of ``dlrig size`` (task, model, precision, batch, seq, ...) laid over the
+    workload.
     """
     from dlrig.app import size as command
 

@@ -417,7 +417,9 @@ def _parse_entry(ctx: _Ctx, path: Path_, cat: Category, value: Any, catalog: Cat
                 raise ctx.error((*path, "part"), "must be a part name or id", "quote the name")
             part = _resolve(ctx, (*path, "part"), cat, name, catalog)
             if "with" in value:
+                extra["base"] = part
                 part = _override(ctx, (*path, "with"), cat, part, value["with"])
+                extra["overrides"] = tuple(dict(value["with"]).items())
         else:
             if "with" in value:
                 raise ctx.error(
@@ -428,7 +430,7 @@ def _parse_entry(ctx: _Ctx, path: Path_, cat: Category, value: Any, catalog: Cat
             part = _custom(ctx, (*path, "custom"), cat, value["custom"])
         count = value.get("count", 1)
         price = value.get("price_usd")
-        extra = _item_extras(ctx, path, cat, value)
+        extra.update(_item_extras(ctx, path, cat, value))
     else:
         raise ctx.error(
             path,
@@ -831,12 +833,14 @@ def build_to_dict(build: Build) -> dict[str, Any]:
 
 def _entry(build: Build, it: BuildItem) -> Any:
     part = it.part
-    if part.custom:
+    if it.base is not None:
+        ref: dict[str, Any] = {"part": _ref_name(build, it.base), "with": dict(it.overrides)}
+    elif part.custom:
         data = part.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
         for key in ("id", "custom", "origin"):
             data.pop(key, None)
         data["name"] = part.name
-        ref: dict[str, Any] = {"custom": data}
+        ref = {"custom": data}
     else:
         ref = {"part": _ref_name(build, part)}
     if it.count != 1:

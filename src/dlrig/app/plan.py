@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from dlrig.catalog import Catalog
     from dlrig.optimize import PlanResult
 
-__all__ = ["PlanRequest", "planner_available", "run"]
+__all__ = ["PlanRequest", "planner_available", "priced_catalog", "run"]
 
 
 class PlanRequest(Request):
@@ -77,6 +77,9 @@ class PlanRequest(Request):
     alternatives: Annotated[int, Cli("--alternatives", "-k")] = Field(
         0, ge=0, description="Next-best distinct builds."
     )
+    distinct: Annotated[str, Cli("--distinct")] = Field(
+        "gpu", description="Alternatives differ in their GPU (gpu) or in any part (build)."
+    )
     frontier: Annotated[bool, Cli("--frontier")] = Field(
         False, description="Print the Pareto frontier of cost vs throughput."
     )
@@ -96,6 +99,22 @@ class PlanRequest(Request):
         description="NAME=USD: your price for a part (e.g. a quote for a board the catalog has "
         "no price for). Repeat for several parts.",
     )
+
+    condition: Annotated[str, Cli("--condition")] = Field(
+        "new",
+        description="Offers the plan may buy: new, used, refurbished, comma-separated "
+        "(used prices come from the shipped snapshot and `dlrig prices import`).",
+    )
+    used: Annotated[bool, Cli("--used")] = Field(
+        False, description="Shorthand for --condition new,used."
+    )
+
+    @field_validator("condition")
+    @classmethod
+    def _condition(cls, value: str) -> str:
+        from dlrig.catalog.offers import parse_conditions
+
+        return ",".join(sorted(c.value for c in parse_conditions(value)))
 
     @field_validator("precision")
     @classmethod
@@ -131,11 +150,25 @@ class PlanRequest(Request):
 
 def planner_available() -> bool:
     """Whether this install has the planner (``dlrig.optimize``, ortools)."""
+    import importlib.util
+
+    # dlrig.optimize imports without OR-Tools (it loads it lazily), so ask for OR-Tools itself:
+    # without it the Plan page and its links would only answer "install dlrig[plan]"
+    if importlib.util.find_spec("ortools") is None:
+        return False
     try:
         from dlrig import optimize
     except ImportError:
         return False
     return callable(getattr(optimize, "plan", None))
+
+
+def priced_catalog(catalog: Catalog, condition: str) -> Catalog:
+    """``catalog`` priced at the offers a buyer of ``condition`` would take today: the shipped
+    snapshot plus the user's price book (``dlrig prices import``)."""
+    from dlrig.catalog.offers import all_offers, apply_offers, parse_conditions
+
+    return apply_offers(catalog, all_offers(), parse_conditions(condition))
 
 
 def run(req: PlanRequest, catalog: Catalog, read_files: bool = True) -> PlanResult:
@@ -144,6 +177,7 @@ def run(req: PlanRequest, catalog: Catalog, read_files: bool = True) -> PlanResu
     from dlrig.optimize import plan
 
     ref = workload_ref(req.workload, read_files)
+    catalog = priced_catalog(catalog, req.condition + (",used" if req.used else ""))
     return plan(
         req.budget_usd,
         str(ref) if isinstance(ref, Path) else ref,  # a file: the build file names it
@@ -161,6 +195,7 @@ def run(req: PlanRequest, catalog: Catalog, read_files: bool = True) -> PlanResu
         site=Site.parse(req.circuit),
         allow=req.allow,
         alternatives=req.alternatives,
+        distinct=req.distinct,
         frontier=req.frontier,
         explain=req.explain,
         fill=req.fill,

@@ -31,7 +31,8 @@ class SizeRequest(GpuFlags, WorkloadFlags):
         description="Workload YAML file or model preset (or use --model and flags); "
         "on the web, the workload's fields or YAML text.",
     )
-    gpu: Annotated[str | None, Cli("--gpu", "-g")] = Field(
+    # a chip or card name (fuzzy matched), or (from Python) a GpuChip
+    gpu: Annotated[Any, Cli("--gpu", "-g")] = Field(
         None, description="GPU chip (name or id, fuzzy matched)."
     )
 
@@ -47,9 +48,11 @@ def load_workload_input(req: WorkloadFlags, value: Any, read_files: bool) -> Wor
     return workload_from_flags(ref, **req.flags())
 
 
-def gpu_chip(catalog: Catalog, name: str | None) -> GpuChip | None:
-    """The chip a GPU name (chip or card, fuzzy) means in ``catalog``."""
-    return catalog.gpu_chip(name) if name else None
+def gpu_chip(catalog: Catalog, gpu: GpuChip | str | None) -> GpuChip | None:
+    """The chip a GPU name (chip or card, fuzzy) means in ``catalog``; a GpuChip as given."""
+    if gpu is None or gpu == "":
+        return None
+    return catalog.gpu_chip(gpu) if isinstance(gpu, str) else gpu
 
 
 def run(req: SizeRequest, catalog: Catalog, read_files: bool = True) -> SizingResult:

@@ -24,10 +24,12 @@ def fmt_value(value: float | None, unit: str = "") -> str:
 
 
 def fmt_ratio(ratio: float | None) -> str:
+    """A measured/expected ratio as a percentage ("87%"; None as a dash)."""
     return "—" if ratio is None else f"{ratio * 100:.0f}%"
 
 
 def verdict_text(c: Comparison) -> str:
+    """The verdict column of a figure: ok, LOW, unknown, skipped or error."""
     return {
         "ok": "ok",
         "low": "LOW",
@@ -38,6 +40,7 @@ def verdict_text(c: Comparison) -> str:
 
 
 def to_markdown(report: BenchReport, title: str = "dlrig bench report") -> str:
+    """The report as Markdown (``dlrig bench -o report.md``)."""
     r = report.result
     h = r.host
     lines = [f"# {title}", ""]

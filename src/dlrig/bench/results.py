@@ -68,6 +68,8 @@ class GpuFacts(_Model):
 
 
 class HostFacts(_Model):
+    """What the machine's CPU, memory and software are (unknown ones None)."""
+
     cpu_model: str | None = None
     cpu_cores: int | None = None
     cpu_threads: int | None = None
@@ -93,6 +95,7 @@ class BenchResult(_Model):
     measurements: list[Measurement] = Field(default_factory=list)
 
     def get(self, key: str) -> Measurement | None:
+        """The measurement with this key, or None."""
         return next((m for m in self.measurements if m.key == key), None)
 
 
@@ -135,6 +138,7 @@ class BenchReport(_Model):
 
     @property
     def has_errors(self) -> bool:
+        """Whether a finding is an error (``dlrig bench`` then exits 1)."""
         return any(f.severity == "error" for f in self.findings)
 
     def to_dict(self) -> dict[str, Any]:

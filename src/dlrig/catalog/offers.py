@@ -106,9 +106,9 @@ class Offer(BaseModel):
         return self
 
     def describe(self) -> str:
-        """``used, 2026-05-16, bestllmfor.com`` — what a plan prints next to the price."""
-        where = self.url or self.source
-        return f"{self.condition.value}, {self.date.isoformat()}, {where}"
+        """``BestLLMfor (2026-05-16) https://…`` — who observed the price, when, where."""
+        url = f" {self.url}" if self.url and self.url not in self.source else ""
+        return f"{self.source} ({self.date.isoformat()}){url}"
 
 
 @cache
@@ -253,23 +253,9 @@ class PriceSummary:
 
     def line(self) -> str | None:
         """One line for the CLI: ``prices dated 2017-08-01 … 2026-05-16; 3 older than 6 months``."""
-        if self.oldest is None or self.newest is None:
-            return None
-        span = (
-            self.oldest.isoformat()
-            if self.oldest == self.newest
-            else f"{self.oldest.isoformat()} … {self.newest.isoformat()}"
-        )
-        bits = [f"prices dated {span}"]
-        if self.stale:
-            bits.append(f"{len(self.stale)} older than {STALE_AFTER_DAYS // 30} months")
-        if self.launch_prices:
-            bits.append(f"{len(self.launch_prices)} at launch MSRP (no current offer known)")
-        if self.used:
-            bits.append(f"{len(self.used)} used")
-        return "; ".join(bits)
+        return summary_line(self.to_dict())
 
-    def to_json(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "oldest": self.oldest.isoformat() if self.oldest else None,
             "newest": self.newest.isoformat() if self.newest else None,
@@ -278,6 +264,22 @@ class PriceSummary:
             "launch_prices": list(self.launch_prices),
             "used": list(self.used),
         }
+
+
+def summary_line(summary: Mapping[str, Any] | None) -> str | None:
+    """The CLI line for a price summary in its JSON form (``totals.prices``)."""
+    if not summary or summary.get("oldest") is None:
+        return None
+    oldest, newest = summary["oldest"], summary["newest"]
+    bits = [f"prices dated {oldest}" + ("" if oldest == newest else f" … {newest}")]
+    if summary["stale"]:
+        months = summary["stale_after_days"] // 30
+        bits.append(f"{len(summary['stale'])} older than {months} months")
+    if summary["launch_prices"]:
+        bits.append(f"{len(summary['launch_prices'])} at launch MSRP (no current offer known)")
+    if summary["used"]:
+        bits.append(f"{len(summary['used'])} used")
+    return "; ".join(bits)
 
 
 def price_summary(parts: Iterable[Part], today: dt.date | None = None) -> PriceSummary:
@@ -448,7 +450,7 @@ class ImportReport:
     problems: list[RowProblem] = field(default_factory=list)
     added: int = 0  # rows new to the price book (the rest were already there)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "matched": len(self.offers),
             "added": self.added,

@@ -39,6 +39,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from dataclasses import field as _field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -384,6 +385,130 @@ def write_parts(conn: sqlite3.Connection, rows: Iterable[tuple[Any, ...]]) -> No
         parts,
     )
     conn.executemany("INSERT INTO part_names (norm, id) VALUES (?, ?)", names)
+
+
+# --- what importers read and write (the only SQL the importers run) -----------------------------
+@dataclass
+class ImportChanges:
+    """Everything one import writes, applied by :func:`write_import` in one transaction.
+
+    Rows are the tables' columns in order: ``parts`` as :func:`write_parts` takes them,
+    ``prices`` (part_id, price_usd, price_date, price_source, origin, record), ``chips``
+    (id, origin, record, name, data), ``chip_fills`` (chip_id, field, value, origin, source),
+    ``datasets`` the provenance rows (:data:`DATASET_COLUMNS`). A ``replace_*`` flag first
+    deletes every row of ``origin`` in that table. ``before``/``after`` count the rows the
+    origin holds per category before and after the import (the shrink check reads them)."""
+
+    origin: str
+    parts: list[tuple[Any, ...]] = _field(default_factory=list)
+    remove_parts: list[str] = _field(default_factory=list)
+    replace_parts: bool = False
+    prices: list[tuple[Any, ...]] = _field(default_factory=list)
+    replace_prices: bool = False
+    chips: list[tuple[Any, ...]] = _field(default_factory=list)
+    replace_chips: bool = False
+    chip_fills: list[tuple[Any, ...]] = _field(default_factory=list)
+    replace_chip_fills: bool = False
+    datasets: list[tuple[Any, ...]] = _field(default_factory=list)
+    datasets_if_missing: list[tuple[Any, ...]] = _field(default_factory=list)
+    before: dict[str, int] = _field(default_factory=dict)
+    after: dict[str, int] = _field(default_factory=dict)
+
+
+DATASET_COLUMNS = (
+    "name, title, url, version, data_date, license, attribution, license_text, path, "
+    "imported_at, rows"
+)
+
+
+def write_import(
+    conn: sqlite3.Connection, changes: ImportChanges, quarantine: Iterable[tuple[str, ...]]
+) -> None:
+    """Apply an import in one transaction; ``quarantine`` rows (category, record, status,
+    reason) replace the origin's stored skipped/quarantined rows."""
+    origin = changes.origin
+    insert_dataset = f"INSERT OR REPLACE INTO datasets ({DATASET_COLUMNS}) VALUES ({_marks(11)})"
+    with transaction(conn):
+        if changes.replace_prices:
+            conn.execute("DELETE FROM prices WHERE origin = ?", (origin,))
+        if changes.replace_parts:
+            conn.execute("DELETE FROM parts WHERE origin = ?", (origin,))
+        removed = [(pid,) for pid in changes.remove_parts]
+        conn.executemany("DELETE FROM parts WHERE id = ?", removed)
+        conn.executemany("DELETE FROM prices WHERE part_id = ?", removed)
+        conn.executemany(
+            "INSERT OR REPLACE INTO prices (part_id, price_usd, price_date, price_source, origin, "
+            "record) VALUES (?,?,?,?,?,?)",
+            changes.prices,
+        )
+        write_parts(conn, changes.parts)
+        if changes.replace_chips:
+            conn.execute("DELETE FROM chips WHERE origin = ?", (origin,))
+        conn.executemany(
+            "INSERT OR REPLACE INTO chips (id, origin, record, name, data) VALUES (?,?,?,?,?)",
+            changes.chips,
+        )
+        if changes.replace_chip_fills:
+            conn.execute("DELETE FROM chip_fills WHERE origin = ?", (origin,))
+        conn.executemany(
+            "INSERT INTO chip_fills (chip_id, field, value, origin, source) VALUES (?,?,?,?,?)",
+            changes.chip_fills,
+        )
+        for row in changes.datasets_if_missing:
+            if not conn.execute("SELECT 1 FROM datasets WHERE name = ?", (row[0],)).fetchone():
+                conn.execute(insert_dataset, row)
+        conn.executemany(insert_dataset, changes.datasets)
+        conn.execute("DELETE FROM quarantine WHERE origin = ?", (origin,))
+        conn.executemany(
+            "INSERT INTO quarantine (origin, category, record, status, reason) VALUES (?,?,?,?,?)",
+            [(origin, *row) for row in quarantine],
+        )
+
+
+def _marks(n: int) -> str:
+    return ",".join("?" * n)
+
+
+def origin_parts(conn: sqlite3.Connection, origin: str) -> dict[str, tuple[str, str, str]]:
+    """record -> (id, data, category) of the parts an origin already has in the store."""
+    return {
+        rec: (pid, data, cat)
+        for rec, pid, data, cat in conn.execute(
+            "SELECT record, id, data, category FROM parts WHERE origin = ?", (origin,)
+        )
+    }
+
+
+def origin_chips(conn: sqlite3.Connection, origin: str) -> dict[str, str]:
+    """record -> data of the chips an origin already has in the store."""
+    return dict(conn.execute("SELECT record, data FROM chips WHERE origin = ?", (origin,)))
+
+
+def spec_parts(conn: sqlite3.Connection) -> list[tuple[str, str, str, str]]:
+    """(id, category, data, match) of every stored part with specs (not price-only)."""
+    return conn.execute(
+        "SELECT id, category, data, match FROM parts WHERE price_only = 0"
+    ).fetchall()
+
+
+def origin_counts(conn: sqlite3.Connection, origin: str) -> dict[str, int]:
+    """Rows an origin holds per category: its parts, the prices it attached to other origins'
+    parts, and its chips (as 'gpu-chip')."""
+    out: dict[str, int] = {}
+    for cat, n in conn.execute(
+        "SELECT category, count(*) FROM parts WHERE origin = ? GROUP BY category", (origin,)
+    ):
+        out[cat] = out.get(cat, 0) + n
+    for cat, n in conn.execute(
+        "SELECT p.category, count(*) FROM prices r JOIN parts p ON p.id = r.part_id "
+        "WHERE r.origin = ? AND p.origin != ? GROUP BY p.category",
+        (origin, origin),
+    ):
+        out[cat] = out.get(cat, 0) + n
+    (chips,) = conn.execute("SELECT count(*) FROM chips WHERE origin = ?", (origin,)).fetchone()
+    if chips:
+        out["gpu-chip"] = chips
+    return out
 
 
 # --- the catalog over a store -------------------------------------------------------------------

@@ -19,6 +19,7 @@ from dlrig.cli import catalog as catalog_cmd
 from dlrig.cli import check as check_cmd
 from dlrig.cli import cost as cost_cmd
 from dlrig.cli import plan as plan_cmd
+from dlrig.cli import prices as prices_cmd
 from dlrig.cli import serve as serve_cmd
 from dlrig.cli import size as size_cmd
 from dlrig.cli.generic import register_generic
@@ -60,6 +61,7 @@ catalog_cmd.register(app)
 check_cmd.register(app)
 cost_cmd.register(app)
 plan_cmd.register(app)
+prices_cmd.register(app)
 serve_cmd.register(app)
 size_cmd.register(app)
 register_generic(app)  # every other command of dlrig.app, with options from its request
@@ -104,6 +106,7 @@ def main() -> None:
 
 
 def report_error(exc: DlrigError) -> None:
+    """A dlrig error as the CLI prints it: "error: MESSAGE" and "→ HINT" on stderr."""
     from rich.markup import escape
 
     from dlrig.textfile import one_line

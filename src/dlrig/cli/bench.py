@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from dlrig.app.bench import BenchRequest
-from dlrig.cli.options import from_request, option
+from dlrig.cli.options import CATALOG, JSON, from_request, option
 from dlrig.cli.output import print_json, stderr, stdout, table
 from dlrig.errors import InputError
 
@@ -17,25 +17,18 @@ from dlrig.errors import InputError
 @from_request(
     BenchRequest,
     option(
-        "json_",
-        Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout.")],
-        False,
-    ),
-    option(
         "output",
         Annotated[
             Path | None, typer.Option("--output", "-o", help="Also write a Markdown report here.")
         ],
     ),
-    option(
-        "catalog",
-        Annotated[str | None, typer.Option("--catalog", help="Catalog store (default: built-in).")],
-    ),
+    JSON,
+    CATALOG,
 )
 def bench_cmd(
     req: BenchRequest,
-    json_: bool = False,
     output: Path | None = None,
+    json_: bool = False,
     catalog: str | None = None,
 ) -> None:
     """Measure GEMM TFLOPS per dtype, memory/PCIe bandwidth, data loading, disks and all-reduce,
@@ -134,4 +127,5 @@ def render(report: Any) -> None:
 
 
 def register(app: typer.Typer) -> None:
+    """Add ``dlrig bench`` to the CLI."""
     app.command("bench")(bench_cmd)

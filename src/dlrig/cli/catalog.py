@@ -117,6 +117,7 @@ def plain_table(title: str, headers: list[str], rows: list[list[Any]]) -> None:
 
 
 def render_parts(parts: list[Part], title: str) -> None:
+    """Parts as one table per category, with the columns that matter for it."""
     by_cat: dict[Category, list[Part]] = {}
     for p in parts:
         by_cat.setdefault(p.category, []).append(p)
@@ -323,6 +324,7 @@ def _fields_table(title: str, model: Any) -> Any:
 
 
 def register(app: typer.Typer) -> None:
+    """Add ``dlrig catalog ...`` (and its import commands) to the CLI."""
     from dlrig.cli import catalog_import
 
     catalog_import.register(catalog_app)

@@ -11,16 +11,36 @@ from rich.markup import escape
 from dlrig.app.check import CheckRequest
 from dlrig.app.importlist import ImportListRequest
 from dlrig.cli.options import CATALOG, JSON, JsonOpt, from_request, option
-from dlrig.cli.output import fmt_num, print_json, stderr, stdout, table
+from dlrig.cli.output import (
+    fmt_num,
+    price_note,
+    print_json,
+    print_price_summary,
+    stderr,
+    stdout,
+    table,
+)
 
 if TYPE_CHECKING:
+    from dlrig.build import Build
     from dlrig.rules.base import CheckResult
 
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 
-@from_request(CheckRequest, JSON, CATALOG)
-def check_cmd(req: CheckRequest, json_: bool = False, catalog: str | None = None) -> None:
+SlotMapOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--slot-map",
+        help="Also draw the board's slots with each GPU in its slot, as an SVG file.",
+    ),
+]
+
+
+@from_request(CheckRequest, JSON, CATALOG, option("slot_map", SlotMapOpt))
+def check_cmd(
+    req: CheckRequest, json_: bool = False, catalog: str | None = None, slot_map: Path | None = None
+) -> None:
     """Check a build for deep-learning compatibility: every finding with its fix.
 
     Exit status: 0 no errors, 1 errors found, 2 bad input.
@@ -29,11 +49,14 @@ def check_cmd(req: CheckRequest, json_: bool = False, catalog: str | None = None
       dlrig check examples/warmachine.yaml
       dlrig check examples/warmachine.yaml --gpus 1
       dlrig check my-build.yaml --json
+      dlrig check examples/warmachine.yaml --slot-map slots.svg
     """
     from dlrig.app import check
     from dlrig.catalog import open_catalog
 
     result = check.run(req, open_catalog(catalog))
+    if slot_map is not None:
+        _write_slot_map(result.build, slot_map)
     for note in result.build.resolved_fuzzy:  # the user should confirm a fuzzy name match
         stderr.print(f"note: {note} (check that this is the part you mean)", markup=False)
     if json_:
@@ -42,6 +65,23 @@ def check_cmd(req: CheckRequest, json_: bool = False, catalog: str | None = None
         render_check(result)
     if not result.ok:
         raise typer.Exit(1)
+
+
+def _write_slot_map(build: Build, path: Path) -> None:
+    """The slot map SVG (dlrig.drawings) to ``path``; a path that cannot be written is bad input."""
+    from dlrig.drawings import slot_map_svg
+    from dlrig.errors import InputError
+
+    if path.suffix.lower() != ".svg":
+        raise InputError(f"cannot write a slot map to '{path.name}'", "give a file ending in .svg")
+    try:
+        path.write_text(slot_map_svg(build), encoding="utf-8")
+    except OSError as exc:
+        raise InputError(
+            f"cannot write the slot map {path}: {exc.strerror or exc}",
+            "choose a file in a folder you can write to",
+        ) from None
+    stderr.print(f"wrote {path}", markup=False, highlight=False)
 
 
 def render_check(result: CheckResult) -> None:
@@ -63,9 +103,10 @@ def render_check(result: CheckResult) -> None:
                     it.part.name + (" (custom)" if it.part.custom else ""),
                     it.count,
                     None if price is None else f"${price:,.0f}",
+                    price_note(it.part),
                 ]
             )
-    stdout.print(table("parts", ["category", "part", "count", "unit price"], parts_rows))
+    stdout.print(table("parts", ["category", "part", "count", "unit price", "priced"], parts_rows))
     if result.findings:
         for f in result.findings:
             line = Text()
@@ -97,6 +138,7 @@ def render_check(result: CheckResult) -> None:
             ],
         )
     )
+    print_price_summary(build.parts)
     if result.unchecked:
         stdout.print(Text("unchecked (missing data):", style="bold"))
         for u in result.unchecked:
@@ -209,6 +251,7 @@ def import_list_cmd(
 
 
 def register(app: typer.Typer) -> None:
+    """Add ``dlrig check``, ``dlrig rules`` and ``dlrig import-list`` to the CLI."""
     app.command("check")(check_cmd)
     app.command("rules")(rules_cmd)
     app.command("import-list")(import_list_cmd)

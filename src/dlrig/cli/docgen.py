@@ -53,6 +53,7 @@ def _clean(text: str) -> str:
 
 
 def render() -> str:
+    """docs/cli.md: every command's ``--help``, as plain text."""
     root = typer.main.get_command(app)
     out = [HEADER]
     for path, cmd in _walk(root, ("dlrig",)):

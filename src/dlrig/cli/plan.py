@@ -7,8 +7,17 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from dlrig.app.plan import PlanRequest
+from dlrig.catalog.offers import is_used_price
 from dlrig.cli.options import CATALOG, JSON, from_request, option
-from dlrig.cli.output import fmt_num, print_json, stderr, stdout, table
+from dlrig.cli.output import (
+    fmt_num,
+    price_note,
+    print_json,
+    print_price_summary,
+    stderr,
+    stdout,
+    table,
+)
 
 if TYPE_CHECKING:
     from dlrig.optimize import PlannedBuild, PlanResult
@@ -90,12 +99,22 @@ def _parts_table(pb: PlannedBuild, title: str) -> None:
                     f"{it.count}×" if it.count > 1 else "",
                     it.part.name,
                     fmt_num(unit * it.count if unit is not None else None, 0, "USD"),
+                    price_note(it.part),
                 ]
             )
-    stdout.print(table(title, ["category", "n", "part", "price"], rows))
+    stdout.print(table(title, ["category", "n", "part", "price", "priced"], rows))
+    print_price_summary(pb.build.parts)
+    for part in pb.build.parts:
+        if is_used_price(part):  # a used price is only as good as its source: show it
+            stdout.print(
+                f"  {part.name}: ${part.price_usd:,.0f} {part.price_source}",
+                markup=False,
+                highlight=False,
+            )
 
 
 def render(r: PlanResult) -> None:
+    """The plan as tables: the best build, its check, the binding constraints, alternatives."""
     if r.best is None:
         stdout.print(f"[bold red]no build found[/bold red] ({r.status})")
         if r.infeasible:
@@ -188,4 +207,5 @@ def render(r: PlanResult) -> None:
 
 
 def register(app: typer.Typer) -> None:
+    """Add ``dlrig plan`` to the CLI."""
     app.command("plan")(plan_cmd)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from dlrig.cli.options import CatalogOpt
 from dlrig.cli.output import stderr
 
 
@@ -17,11 +19,12 @@ def serve_cmd(
     port: Annotated[
         int, typer.Option("--port", help="Port to listen on.", min=1, max=65535)
     ] = 8000,
-    catalog: Annotated[
-        str | None,
+    catalog: CatalogOpt = None,
+    db: Annotated[
+        Path | None,
         typer.Option(
-            "--catalog",
-            help="Catalog store to use (default: $DLRIG_CATALOG, else the built-in catalog).",
+            "--db",
+            help="SQLite file for saved builds (default: $DLRIG_DB, else the user data folder).",
         ),
     ] = None,
     allow_host: Annotated[
@@ -40,6 +43,7 @@ def serve_cmd(
     Examples:
       dlrig serve
       dlrig serve --port 8080 --catalog ~/.local/share/dlrig/catalog.sqlite
+      dlrig serve --db ~/dlrig/builds.sqlite
     """
     from dlrig.errors import MissingExtraError
 
@@ -55,8 +59,8 @@ def serve_cmd(
     hosts = [*DEFAULT_ALLOWED_HOSTS, *(allow_host or [])]
     if host not in ("0.0.0.0", "::", ""):
         hosts.append(host)
-    # opens the catalog now: a bad --catalog fails before listening
-    app = create_app(catalog, allowed_hosts=hosts)
+    # opens the catalog (and --db) now: a bad path fails before the server listens
+    app = create_app(catalog, allowed_hosts=hosts, db_path=db)
     if host not in ("127.0.0.1", "localhost", "::1"):
         stderr.print(
             f"[yellow]warning:[/yellow] listening on {host}: anyone who can reach this address "
@@ -68,4 +72,5 @@ def serve_cmd(
 
 
 def register(app: typer.Typer) -> None:
+    """Add ``dlrig serve`` to the CLI."""
     app.command("serve")(serve_cmd)

@@ -64,7 +64,8 @@ def _figure(report: object, max_cloud: int) -> tuple[Any, Any]:
     ]
     steps = max(int(usage.months * 4), 8)
     months = [usage.months * i / steps for i in range(steps + 1)]
-    fig, ax = plt.subplots(figsize=(9, 5.5))
+    # constrained layout makes room for the legend below the axes, so it never covers a line
+    fig, ax = plt.subplots(figsize=(9, 6.5), layout="constrained")
     for opt in shown:
         style = "-" if opt.kind in ("own", "prebuilt") else "--"
         width = 2.6 if opt.kind == "own" else 1.4
@@ -76,6 +77,5 @@ def _figure(report: object, max_cloud: int) -> tuple[Any, Any]:
     ax.set_ylabel("cumulative cost (USD)")
     ax.set_title(f"{report.inputs.name}: own vs prebuilt vs cloud (same work)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="upper left")
-    fig.tight_layout()
+    fig.legend(fontsize=8, loc="outside lower center", ncols=2, frameon=False)
     return fig, plt

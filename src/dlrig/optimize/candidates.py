@@ -33,7 +33,7 @@ def candidates(
 ) -> tuple[Candidates, dict[str, Any]]:
     """Filter, prune and expand (part × count) the options of one query."""
     from dlrig.catalog import normalize
-    from dlrig.sizing import effective_tflops
+    from dlrig.sizing import objective_coefficient as coefficient
 
     ex_ids, ex_brands = set(exclude_ids), set(exclude_brands)
     pins = set(q.include_ids)
@@ -57,7 +57,7 @@ def candidates(
                 and p.pcie_lanes < L.MIN_GPU_LANES
             ):
                 return False
-            if effective_tflops(chip, 1, q.precision) is None:
+            if coefficient(chip, 1, q.workload, q.precision) is None:
                 dropped["gpu without a TFLOPS figure"] = (
                     dropped.get("gpu without a TFLOPS figure", 0) + 1
                 )
@@ -97,7 +97,8 @@ def candidates(
                 continue
             if w is not None and vram_need[n] > g.vram_gib:
                 continue
-            t = effective_tflops(chip, n, q.precision)
+            # the workload's own figure of merit (sizing.objective_coefficient), model TFLOPS
+            t = coefficient(chip, n, w, q.precision)
             assert t is not None
             tflops[(g.id, n)] = round(t * TFLOPS_SCALE)
             gpus.append((g, n))

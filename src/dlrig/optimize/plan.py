@@ -150,13 +150,13 @@ def plan(
     if max_hours is not None:
         if w is None:
             raise InputError("--max-hours needs a workload", "pass --workload")
-        from dlrig.sizing import const, training_flops
+        from dlrig.sizing import training_flops
 
         flops = training_flops(w)
         if flops is None:
             raise InputError("the workload has no data size", "set data.tokens or --tokens")
-        factor = const("checkpointing_compute_factor") if w.gradient_checkpointing else 1.0
-        need = flops * factor / (max_hours * 3600) / 1e12
+        # the objective is model TFLOPS (recomputation already slows the estimated rate)
+        need = flops / (max_hours * 3600) / 1e12
         min_tflops = max(min_tflops or 0.0, need)
     t_prep = time.perf_counter()
     prep = prepare(cat)

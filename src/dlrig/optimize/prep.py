@@ -247,6 +247,8 @@ def dominance_key(p: Part, chip: GpuChip | None = None) -> tuple[Hashable, tuple
             ),
             (
                 *tflops,
+                # decode and other memory-bound work rank by bandwidth (dlrig.perf)
+                (chip.memory_bandwidth_gb_s or 0.0) if chip else -1.0,
                 -p.tdp_w,
                 -(p.length_mm or 0),
                 p.pcie_lanes or 0,

@@ -118,9 +118,11 @@ class Planner:
                 return None
             planned.future, planned.future_check = fb, fr
             chip = self.prep.chips[sel.gpu[0].id]
-            from dlrig.sizing import effective_tflops
+            from dlrig.sizing import objective_coefficient as coefficient
 
-            planned.future_tflops = effective_tflops(chip, self.q.upgrade_to, self.q.precision)
+            planned.future_tflops = coefficient(
+                chip, self.q.upgrade_to, self.q.workload, self.q.precision
+            )
             planned.future_price_usd = round(
                 (sel.price_cents() + cents(sel.gpu[0]) * (self.q.upgrade_to - sel.gpu[1])) / 100,
                 2,

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from dlrig.build import Build
-    from dlrig.parts import Part
+    from dlrig.parts import M2Slot, Part
     from dlrig.rules.limits import M2Assignment, Placement
 
 __all__ = [
@@ -68,6 +68,7 @@ class Severity(StrEnum):
 
     @property
     def rank(self) -> int:
+        """Sort key: errors first."""
         return _RANK[self]
 
 
@@ -110,14 +111,17 @@ def _ids(parts: Sequence[Part | str]) -> tuple[str, ...]:
 
 
 def error(message: str, hint: str, *parts: Part | str) -> Hit:
+    """An error hit: the build will not work or will not fit."""
     return Hit(Severity.ERROR, message, hint, _ids(parts))
 
 
 def warning(message: str, hint: str, *parts: Part | str) -> Hit:
+    """A warning hit: works, but hurts (heat, throttling, slow data loading)."""
     return Hit(Severity.WARNING, message, hint, _ids(parts))
 
 
 def info(message: str, hint: str, *parts: Part | str) -> Hit:
+    """An info hit: advice."""
     return Hit(Severity.INFO, message, hint, _ids(parts))
 
 
@@ -146,6 +150,8 @@ class Finding:
 
 @dataclass(frozen=True, slots=True)
 class UncheckedRule:
+    """A rule that could not judge the build, and why (the data it needs is missing)."""
+
     rule: str
     slug: str
     reason: str
@@ -180,6 +186,7 @@ class Rule:
 
     @property
     def title(self) -> str:
+        """The first line of the rule's docstring (what it checks)."""
         return self.doc.strip().splitlines()[0].strip() if self.doc.strip() else self.slug
 
     @cached_property
@@ -266,17 +273,30 @@ class Context:
         self.build = build
 
     @cached_property
-    def placement(self) -> Placement:
-        """Where each GPU goes on the board (see limits.place_gpus): the build file's slot: and
-        riser: of each GPU are honoured."""
-        from dlrig.rules.limits import place_gpus, slot_position
+    def gpu_layout(self) -> tuple[Placement, tuple[tuple[int, M2Slot], ...]]:
+        """Where each GPU goes (see limits.place_units): the build file's slot: and riser: of
+        each GPU are honoured; cards on M.2 adapters sit in the M.2 slot they name."""
+        from dlrig.rules.limits import place_units
 
         board = self.build.motherboard
         assert board is not None
         units = self.build.gpu_units
-        pins = [None if u.slot is None else slot_position(board, u.slot) for u in units]
-        risers = [u.riser is not None for u in units]
-        return place_gpus(board, self.build.gpus, pins, risers)
+        return place_units(
+            board,
+            self.build.gpus,
+            [u.slot for u in units],
+            [u.riser.kind if u.riser is not None else None for u in units],
+        )
+
+    @cached_property
+    def placement(self) -> Placement:
+        """GPUs in PCIe slots (see limits.place_gpus)."""
+        return self.gpu_layout[0]
+
+    @cached_property
+    def m2_gpus(self) -> tuple[tuple[int, M2Slot], ...]:
+        """(GPU index in build order, M.2 slot) for cards on M.2-to-PCIe adapters."""
+        return self.gpu_layout[1]
 
     @cached_property
     def m2(self) -> M2Assignment:
@@ -284,6 +304,11 @@ class Context:
 
         board = self.build.motherboard
         assert board is not None
+        used = {m.name for _, m in self.m2_gpus}
+        if used:  # M.2 slots holding GPU adapters take no drive
+            board = board.model_copy(
+                update={"m2_slots": tuple(m for m in board.m2_slots if m.name not in used)}
+            )
         return assign_m2(board, self.build.drives, self.placement)
 
 
@@ -298,20 +323,25 @@ class CheckResult:
 
     @property
     def ok(self) -> bool:
+        """No error finding."""
         return not any(f.severity is Severity.ERROR for f in self.findings)
 
     def by_severity(self, severity: Severity) -> list[Finding]:
+        """The findings of one severity."""
         return [f for f in self.findings if f.severity is severity]
 
     @property
     def errors(self) -> list[Finding]:
+        """The error findings."""
         return self.by_severity(Severity.ERROR)
 
     @property
     def warnings(self) -> list[Finding]:
+        """The warning findings."""
         return self.by_severity(Severity.WARNING)
 
     def slugs(self, severity: Severity | None = None) -> set[str]:
+        """The slugs of the rules that found something (of one severity, if given)."""
         return {f.slug for f in self.findings if severity is None or f.severity is severity}
 
     def to_dict(self) -> dict[str, Any]:

@@ -32,6 +32,8 @@ def case_form_factor(build: Build, ctx: Context) -> Iterator[Hit]:
     if board is None:
         raise Unchecked("no motherboard in the build")
     assert case
+    if not case.motherboard_form_factors:
+        raise Unchecked(f"board form factors {case.name} takes are unknown")
     verdict, via = L.board_fits_case(board.form_factor, case.motherboard_form_factors)
     listed = ", ".join(case.motherboard_form_factors) or "nothing"
     if verdict == "fits":

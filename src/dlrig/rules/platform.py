@@ -84,7 +84,7 @@ def memory_type(build: Build, ctx: Context) -> Iterator[Hit]:
                 kit,
                 board,
             )
-        elif cpu is not None and kit.type not in cpu.memory_types:
+        elif cpu is not None and cpu.memory_types and kit.type not in cpu.memory_types:
             yield error(
                 f"Memory {kit.name} is {kit.type} but CPU {cpu.name} supports "
                 f"{'/'.join(cpu.memory_types)}.",
@@ -92,6 +92,8 @@ def memory_type(build: Build, ctx: Context) -> Iterator[Hit]:
                 kit,
                 cpu,
             )
+    if cpu is not None and not cpu.memory_types and build.memory_kits:
+        raise Unchecked(f"memory types of {cpu.name} are unknown")
 
 
 @rule("M003", "memory-capacity", Severity.ERROR, "platform", planner="memory-capacity")
@@ -216,6 +218,7 @@ def gpu_slots(build: Build, ctx: Context) -> Iterator[Hit]:
         and (pos := L.slot_position(board, u.slot)) is not None
         and any(s.position == pos and s.size != 16 for s in board.pcie_slots)
     )
+    n += len(ctx.m2_gpus)  # cards on M.2-to-PCIe adapters sit in M.2 slots
     if build.gpu_count > n:
         yield error(
             f"{build.gpu_count} GPUs need {build.gpu_count} x16-size slots; {board.name} has {n}.",
@@ -279,6 +282,19 @@ def pcie_lanes(build: Build, ctx: Context) -> Iterator[Hit]:
                 f"(below x{L.MIN_GPU_LANES}); data loading and multi-GPU sync slow down.",
                 "Use a board whose GPU slots run at x8 or more (a workstation board, or one with "
                 "a PCIe switch), or fewer GPUs.",
+                gpu,
+                board,
+            )
+    for idx, m2 in ctx.m2_gpus:
+        gpu = build.gpus[idx]
+        riser = build.gpu_units[idx].riser
+        lanes = min(x for x in (m2.lanes or 4, riser.lanes if riser else None) if x)
+        if lanes < L.MIN_GPU_LANES:
+            yield warning(
+                f"{gpu.name} on an M.2 adapter in {m2.name} of {board.name} runs at x{lanes} "
+                f"(below x{L.MIN_GPU_LANES}); data loading and multi-GPU sync slow down.",
+                "Fine for inference on one card; for training use an x8/x16 slot (a riser from "
+                "a free slot, or a board with more slots).",
                 gpu,
                 board,
             )
@@ -386,7 +402,7 @@ def gpu_placement(build: Build, ctx: Context) -> Iterator[Hit]:
     riser, two cards in one slot, or a card whose thickness covers the slot given to the next card
     cannot be built. Every placement rule (lanes, spacing, case slots, airflow) uses the slots
     given; the check reports where each card went, its link width and PCIe generation, and the
-    riser that limits it.
+    riser that limits it. A card on an M.2-to-PCIe adapter may name an M.2 slot.
     Bad: two 3-slot cards in PCIEX16_1 and PCIEX16_2 (the first covers the second's slot).
     Good: four cards on PCIe 4.0 risers in PCIE1, PCIE3, PCIE5 and PCIE7 of an open-frame rig.
     """
@@ -404,6 +420,17 @@ def gpu_placement(build: Build, ctx: Context) -> Iterator[Hit]:
     pinned: dict[int, int] = {}
     for i, u in enumerate(units):
         if u.slot is None:
+            continue
+        on_m2 = u.riser is not None and u.riser.kind == "m2-adapter"
+        if on_m2 and L.m2_slot_named(board, u.slot) is not None:
+            if any(j == i for j, _ in ctx.m2_gpus):
+                continue
+            yield error(
+                f"GPU {i + 1} ({u.gpu.name}) and another card are both put in M.2 slot {u.slot}.",
+                "Give each M.2 adapter its own M.2 slot.",
+                u.gpu,
+                board,
+            )
             continue
         pos = L.slot_position(board, u.slot)
         if pos is None:
@@ -475,6 +502,14 @@ def _placement_report(build: Build, ctx: Context) -> Iterator[Hit]:
         lines.append(f"GPU {idx + 1} → {where}{via}: {link.text}")
         if link.limited_by_riser:
             slowed.append(f"GPU {idx + 1} runs at PCIe {link.gen}.0 (the riser's rating)")
+    for idx, m2 in ctx.m2_gpus:
+        adapter = units[idx].riser
+        width = min(x for x in (m2.lanes or 4, adapter.lanes if adapter else None) if x)
+        gens = (m2.gen, units[idx].gpu.pcie_gen, adapter.pcie_gen if adapter else None)
+        known = [g for g in gens if g is not None]
+        gen = min(known) if gens[0] is not None and gens[1] is not None else None
+        text = f"x{width} PCIe {gen}.0" if gen else f"x{width}"
+        lines.append(f"GPU {idx + 1} → M.2 slot {m2.name} via an M.2-to-PCIe adapter: {text}")
     if place.unplaced:
         lines.append(f"{len(place.unplaced)} GPU(s) without a slot")
     yield info(

@@ -75,16 +75,26 @@ def _cap_hint(gpus: Sequence[GpuUnit], per_gpu_w: float) -> str:
             f"; capping cannot get there: {cap} W per GPU is below the {floor:g} W minimum "
             "power limit"
         )
+    keep = _throughput_text(gpus, cap)
     if len(known) < len(floors):
         return (
-            f" or cap each GPU at {cap} W (nvidia-smi -pl {cap}) if its driver accepts it "
-            "(its minimum power limit is not in the catalog)"
+            f" or cap each GPU at {cap} W (nvidia-smi -pl {cap}){keep} if its driver accepts "
+            "it (its minimum power limit is not in the catalog)"
         )
-    return f" or cap each GPU at {cap} W (nvidia-smi -pl {cap})"
+    return f" or cap each GPU at {cap} W (nvidia-smi -pl {cap}){keep}"
+
+
+def _throughput_text(gpus: Sequence[GpuUnit], cap_w: float) -> str:
+    """', keeping about 95% of their throughput' where a measured curve covers every card."""
+    fractions = [gpu_power.relative_throughput(u.gpu.chip, u.gpu.tdp_w, cap_w) for u in gpus]
+    if not fractions or any(f is None for f in fractions):
+        return ""
+    worst = min(f for f in fractions if f is not None)
+    return f", keeping about {worst:.0%} of their throughput (measured power-limit curve)"
 
 
 def _chip_factor(build: Build, gpu: Gpu) -> float | None:
-    return gpu_power.transient_factor(gpu.chip, build.chip(gpu))
+    return L.gpu_transient_factor(gpu.chip, build.chip(gpu))
 
 
 @rule("P001", "psu-headroom", Severity.ERROR, "power", planner="psu-headroom")
@@ -163,9 +173,10 @@ def _check_psu(build: Build, load: PsuLoad) -> Iterator[Hit]:
         factor = max(f or 1 for _, f in factors)
         capped = " (at their power limit)" if any(u.power_limit_w for u in spiky) else ""
         yield warning(
-            f"{label} ({usable:,.0f} W) covers the sustained {need:,.0f} W but not the "
-            f"{spike_need:,.0f} W that {len(spiky)}× {spiky[0].gpu.name}{capped} can draw in "
-            f"millisecond spikes (×{factor:g} their power, measured for this GPU generation).",
+            f"{label} ({usable:,.0f} W) covers the {need:,.0f} W the sustained "
+            f"{sustained:,.0f} W needs (×{L.PSU_HEADROOM}) but not the {spike_need:,.0f} W with "
+            f"the millisecond spikes of {len(spiky)}× {spiky[0].gpu.name}{capped} (×{factor:g} "
+            "their power, measured for this GPU generation).",
             f"Choose a PSU of at least {_round_up(spike_need):,} W or an ATX 3.x PSU, or "
             "cap the GPUs' power limit lower.",
             psu,

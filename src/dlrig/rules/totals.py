@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from dlrig import units
+from dlrig.catalog.offers import price_summary
 from dlrig.rules import limits
 
 if TYPE_CHECKING:
@@ -44,4 +45,6 @@ def build_totals(build: Build) -> dict[str, Any]:
         "circuit_limit_w": round(
             sum(site.circuit_limit_w(i) for i in range(len(site.circuits))), 1
         ),
+        # how old the prices are, which are launch MSRPs and which are used offers
+        "prices": price_summary(build.parts).to_dict(),
     }

@@ -58,6 +58,7 @@ class Catalogs:
         self._local.catalog = self.first
 
     def get(self) -> Catalog:
+        """This thread's catalog (opened on its first request)."""
         cat: Catalog | None = getattr(self._local, "catalog", None)
         if cat is None:
             cat = open_catalog(self.path)
@@ -66,10 +67,14 @@ class Catalogs:
 
 
 def create_app(
-    catalog_path: str | Path | None = None, allowed_hosts: Iterable[str] | None = None
+    catalog_path: str | Path | None = None,
+    allowed_hosts: Iterable[str] | None = None,
+    db_path: str | Path | None = None,
 ) -> FastAPI:
     """The dlrig web app over the catalog at ``catalog_path`` ($DLRIG_CATALOG, else built-in);
-    ``allowed_hosts`` are the Host names it answers to (localhost names by default)."""
+    ``allowed_hosts`` are the Host names it answers to (localhost names by default); saved
+    builds go to the SQLite file ``db_path`` ($DLRIG_DB, else the user data folder, opened on
+    the first save)."""
     catalogs = Catalogs(catalog_path)
     app = FastAPI(
         title="dlrig",
@@ -90,6 +95,11 @@ def create_app(
 
     add_api(app, catalogs)
     add_pages(app, catalogs, templates)
+    from dlrig.web import editor, saved  # the build editor, saved builds and share links
+
+    app.state.build_store = saved.StoreHolder(db_path)
+    app.include_router(editor.router(catalogs, templates))
+    app.include_router(saved.router(catalogs, templates))
     return app
 
 
@@ -109,6 +119,7 @@ class BadRequestError(InputError):
 
 
 def error_status(exc: DlrigError) -> int:
+    """The HTTP status of an error: 400 unreadable body, 422 bad input, 501 missing extra."""
     if isinstance(exc, BadRequestError):
         return 400
     if isinstance(exc, InputError | PartNotFoundError):

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from dlrig.catalog import Catalog
     from dlrig.web.app import Catalogs
 
-__all__ = ["add_pages"]
+__all__ = ["add_pages", "cost_result"]
 
 EXAMPLE_BUILD = "warmachine.yaml"  # a copy of examples/warmachine.yaml (a test keeps it equal)
 COST_TOP = 12  # cloud rows on the cost page, as `dlrig cost` shows by default
@@ -158,17 +158,7 @@ def add_pages(app: FastAPI, catalogs: Catalogs, templates: Jinja2Templates) -> N
         text = form.get("build", "")
 
         def work(cat: Catalog) -> dict[str, Any]:
-            fields = {("versus" if k == "vs" else k): v for k, v in form.items()}
-            report = cost.run(cost.CostRequest.from_form(fields, build=text), cat, False)
-            data = report.to_dict()
-            chart, chart_note = None, None
-            try:
-                svg = cost.cost_svg(report)
-                chart = base64.b64encode(svg.encode("utf-8")).decode("ascii")
-            except MissingExtraError as exc:
-                chart_note = f"{exc.message} ({exc.hint})"
-            return {"result": data, "rows": _cost_rows(data), "chart": chart,
-                    "chart_note": chart_note}  # fmt: skip
+            return cost_result(form, text, cat)
 
         return await run_in_threadpool(
             result_page, request, "cost.html", work, text=text, form=form, result=None,
@@ -177,7 +167,7 @@ def add_pages(app: FastAPI, catalogs: Catalogs, templates: Jinja2Templates) -> N
 
     if plan.planner_available():
         _add_plan_page(app, page, result_page)
-    _add_generic_pages(app, page, result_page, templates)
+    _add_generic_pages(app, page, result_page, templates, example)
 
 
 Page = Callable[..., HTMLResponse]
@@ -217,7 +207,7 @@ def _add_plan_page(app: FastAPI, page: Page, result_page: Page) -> None:
 
 
 def _add_generic_pages(
-    app: FastAPI, page: Page, result_page: Page, templates: Jinja2Templates
+    app: FastAPI, page: Page, result_page: Page, templates: Jinja2Templates, example: str
 ) -> None:
     """The page ``/NAME`` for every command of dlrig.app without one: a form generated from its
     request model (a text area for its ``text_field``), and its result as tables. The menu
@@ -228,15 +218,20 @@ def _add_generic_pages(
     more: list[str] = []
     templates.env.globals["more_pages"] = more
     for command in commands().values():
+        if command.name == "plan" and not plan.planner_available():
+            continue  # without OR-Tools a Plan page could only say "install dlrig[plan]"
         if command.web and f"/{command.name}" not in taken:
             more.append(command.name)
             methods = ["GET"] if command.text_field is None else ["GET", "POST"]
-            app.add_api_route(f"/{command.name}", _generic_page(command, page, result_page),
+            handler = _generic_page(command, page, result_page, example)
+            app.add_api_route(f"/{command.name}", handler,
                               methods=methods, response_class=HTMLResponse,
                               include_in_schema=False)  # fmt: skip
 
 
-def _generic_page(command: Command, page: Page, result_page: Page) -> Callable[..., Any]:
+def _generic_page(
+    command: Command, page: Page, result_page: Page, example: str
+) -> Callable[..., Any]:
     fields = [_form_field(name, info) for name, info in command.request.model_fields.items()]
 
     async def generic(request: Request) -> HTMLResponse:
@@ -245,6 +240,8 @@ def _generic_page(command: Command, page: Page, result_page: Page) -> Callable[.
             form.update(await _form(request))
         context = {"command": command, "fields": fields, "form": form, "result": None}
         if not form.pop("run", None):
+            if command.text_field == "build":  # start from the example build, as /check does
+                form[command.text_field] = example
             return page(request, "command.html", **context)
 
         def work(cat: Catalog) -> dict[str, Any]:
@@ -287,6 +284,21 @@ async def _form(request: Request) -> dict[str, str]:
 
     text = await body_text(request)
     return {k: v[-1] for k, v in parse_qs(text, keep_blank_values=True).items()}
+
+
+def cost_result(form: dict[str, str], text: str, cat: Catalog) -> dict[str, Any]:
+    """The cost page's result for a build file's text and the page's fields (also the saved
+    builds' cost links)."""
+    fields = {("versus" if k == "vs" else k): v for k, v in form.items()}
+    report = cost.run(cost.CostRequest.from_form(fields, build=text), cat, False)
+    data = report.to_dict()
+    chart, chart_note = None, None
+    try:
+        svg = cost.cost_svg(report)
+        chart = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    except MissingExtraError as exc:
+        chart_note = f"{exc.message} ({exc.hint})"
+    return {"result": data, "rows": _cost_rows(data), "chart": chart, "chart_note": chart_note}
 
 
 def _cost_rows(d: dict[str, Any]) -> list[dict[str, Any]]:

@@ -10,7 +10,8 @@ document.addEventListener("DOMContentLoaded", () => {
         area.setRangeText("  ", area.selectionStart, area.selectionEnd, "end");
       } else if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
         event.preventDefault();
-        area.form.requestSubmit();
+        // the editor's YAML view submits with its "Apply YAML" button
+        area.form.requestSubmit(area.form.querySelector("[data-ctrl-enter]"));
       }
     });
     const line = Number(area.dataset.errorLine);
