@@ -10,7 +10,7 @@ from rich.markup import escape
 
 from dlrig.app.check import CheckRequest
 from dlrig.app.importlist import ImportListRequest
-from dlrig.cli.options import CATALOG, JSON, JsonOpt, from_request, option
+from dlrig.cli.options import CATALOG, JSON, JsonOpt, from_request, option, output_option
 from dlrig.cli.output import (
     fmt_num,
     price_note,
@@ -210,13 +210,7 @@ def rules_cmd(
 
 @from_request(
     ImportListRequest,
-    option(
-        "output",
-        Annotated[
-            Path | None,
-            typer.Option("--output", "-o", help="Build file to write (default: stdout)."),
-        ],
-    ),
+    output_option("Build file to write (default: stdout)."),
     JSON,
     CATALOG,
 )
