@@ -415,3 +415,32 @@ def test_power_budget_counts_caps_and_measured_transients() -> None:
     assert capped.gpu_limit_for_circuit_w == pytest.approx((1440 * 0.92 - 277) / 4, abs=0.1)
     titan = dlrig.power(EXAMPLES / "two-titan-xp-850w.yaml")
     assert titan.psu_needed_spikes_w == pytest.approx(930.1, abs=0.1)  # Pascal ×1.225
+
+
+def test_two_gpus_on_a_bifurcation_riser_share_one_slot(catalog: Any) -> None:
+    gpu = (
+        "{part: ASUS Turbo GeForce RTX 2080 Ti, count: 2, slot: [PCIEX16_1, PCIEX16_1], "
+        "riser: {kind: bifurcation, pcie_gen: 3}}"
+    )
+    result = check(_build(catalog, gpu))
+    placement = next(f for f in result.findings if f.slug == "gpu-placement")
+    assert placement.severity is Severity.INFO, result.findings
+    assert "GPU 1 → PCIEX16_1 (position 1)" in placement.message
+    assert "GPU 2 → PCIEX16_1 (position 1)" in placement.message
+    assert placement.message.count("x8 PCIe 3.0") == 2  # x16 split x8/x8
+    assert not result.slugs(Severity.ERROR) & {"gpu-placement", "slot-spacing", "pcie-lanes"}
+
+
+def test_bifurcated_cards_need_no_extra_x16_slot(catalog: Any) -> None:
+    board = catalog.resolve("ASUS ProArt B650-Creator")
+    n16 = len(board.x16_slots)
+    slot = board.x16_slots[0].name
+    gpu = (
+        f"{{part: ASUS Turbo GeForce RTX 2080 Ti, count: {n16 + 1}, slot: {[slot] * (n16 + 1)}, "
+        "riser: {kind: bifurcation}}"
+    ).replace("'", "")
+    text = BASE.format(gpu=gpu, psu="Rosewill Hercules 1600W").replace(
+        "motherboard: ASUS WS X299 SAGE", "motherboard: ASUS ProArt B650-Creator"
+    )
+    result = check(load_build_text(text, catalog), ["gpu-slots"])
+    assert not result.findings

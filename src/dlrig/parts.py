@@ -445,7 +445,8 @@ class Riser(Model):
     """
 
     name: str = Field(min_length=1)
-    kind: Literal["cable", "m2-adapter"] = "cable"
+    # bifurcation: a riser/splitter card that splits one slot's lanes between several GPUs
+    kind: Literal["cable", "m2-adapter", "bifurcation"] = "cable"
     length_mm: int | None = Field(default=None, ge=50, le=2000)
     pcie_gen: int | None = Field(default=None, ge=1, le=6, description="rated PCIe generation")
     lanes: int | None = Field(default=None, ge=1, le=16)

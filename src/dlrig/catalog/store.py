@@ -45,7 +45,7 @@ from typing import Any, ClassVar
 
 from pydantic import ValidationError
 
-from dlrig.catalog.core import Catalog
+from dlrig.catalog.core import Catalog, PartMatch
 from dlrig.errors import CatalogError
 from dlrig.parts import PART_MODELS, Category, GpuChip, Part
 
@@ -555,9 +555,14 @@ class StoreCatalog(Catalog):
                 (category.value,),
             ).fetchall()
             model = PART_MODELS[category]
-            built = [self._build(model, row) for row in rows]
+            builtin = self._builtin_parts(category)
+            # A store imported before the built-in catalog gained a part may hold the same id:
+            # the curated part wins (as in lookups), the imported copy is left out.
+            built = [
+                self._build(model, row) for row in rows if self._builtin._lookup(row[0]) is None
+            ]
             self._cache.update((p.id, p) for p in built)
-            self._loaded[category] = [*self._builtin_parts(category), *built]
+            self._loaded[category] = [*builtin, *built]
         return self._loaded[category]
 
     def _builtin_parts(self, category: Category) -> list[Part]:
@@ -638,10 +643,11 @@ class StoreCatalog(Catalog):
 
     # fast name lookups (SQL instead of an in-memory index of every part)
     def search(
-        self, text: str, category: Category | None = None, limit: int = 20
+        self, text: str, category: Category | None = None, limit: int | None = 20
     ) -> builtins.list[Part]:
         from dlrig.catalog.resolve import FUZZY_SUGGEST_SCORE, tokens
 
+        cap = -1 if limit is None else limit  # SQLite: -1 is no limit
         words = tokens(text).split()
         found = [self._entry_part(p) for p in self._builtin._index(category).containing(text)]
         sql = "SELECT id FROM parts WHERE 1=1"
@@ -652,10 +658,13 @@ class StoreCatalog(Catalog):
         for w in words:
             sql += " AND search LIKE ? ESCAPE '\\'"
             args.append("%" + w.replace("%", "\\%").replace("_", "\\_") + "%")
-        ids = [r[0] for r in self._conn.execute(sql + " ORDER BY name LIMIT ?", (*args, limit))]
+        ids = [r[0] for r in self._conn.execute(sql + " ORDER BY name LIMIT ?", (*args, cap))]
         found += [p for p in (self._lookup(i) for i in ids) if p is not None]
         found.sort(key=lambda p: p.name)
+        if not found:  # the resolver's word match (boilerplate dropped, misspellings read)
+            found = [self._entry_part(e) for e in self._index(category).candidates(text)]
         if not found:  # nothing contains every word: fall back to fuzzy matching
+            n = limit or 50
             from rapidfuzz import fuzz, process
 
             seen: set[str] = set()
@@ -665,15 +674,15 @@ class StoreCatalog(Catalog):
                 choices,
                 scorer=fuzz.WRatio,
                 processor=None,
-                limit=limit * 2,
+                limit=n * 2,
                 score_cutoff=FUZZY_SUGGEST_SCORE,
             ):
-                if ids[idx] not in seen and len(found) < limit:
+                if ids[idx] not in seen and len(found) < n:
                     part = self._lookup(ids[idx])
                     if part is not None:
                         found.append(part)
                         seen.add(part.id)
-        return found[:limit]
+        return found if limit is None else found[:limit]
 
     def _fuzzy_choices(self, category: Category | None) -> tuple[list[str], list[str]]:
         key = category.value if category else "*"
@@ -693,14 +702,14 @@ class StoreCatalog(Catalog):
             self._choices[key] = (ids, choices)
         return self._choices[key]
 
-    def resolve(self, text: str, category: Category | None = None) -> Part:
+    def match(self, text: str, category: Category | None = None) -> PartMatch:
         """Exact id or name/alias via SQL; the in-memory fuzzy index only when those miss."""
         from dlrig.catalog.resolve import _ambiguous, normalize
 
         text = text.strip()
         found = self._lookup(text)
         if found is not None and (category is None or found.category is category):
-            return found
+            return PartMatch(found)
         exact = {p.id: self._entry_part(p) for p in self._builtin._index(category).exact(text)}
         key = normalize(text)
         sql = "SELECT n.id FROM part_names n JOIN parts p ON p.id = n.id WHERE n.norm = ?"
@@ -713,14 +722,17 @@ class StoreCatalog(Catalog):
             if part is not None:
                 exact[pid] = part
         if len(exact) == 1:
-            return next(iter(exact.values()))
+            return PartMatch(next(iter(exact.values())))
         curated = [p for p in exact.values() if p.origin == "builtin"]
         if len(curated) == 1:  # an imported copy of a curated part: the curated one wins
-            return curated[0]
+            return PartMatch(curated[0])
         if len(exact) > 1:
             what = f"{category.value} part" if category else "part"
             raise _ambiguous(text, what, [p.name for p in exact.values()])
-        return super().resolve(text, category)
+        return super().match(text, category)
+
+    def _preferred(self, entry: Any) -> bool:
+        return isinstance(entry, Part)  # a curated part over its imported copies
 
     def price_only_parts(self, category: Category | None = None) -> builtins.list[Part]:
         """The price-only rows (not part of :meth:`parts`)."""

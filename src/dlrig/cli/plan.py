@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from dlrig.app.plan import PlanRequest
 from dlrig.catalog.offers import is_used_price
-from dlrig.cli.options import CATALOG, JSON, from_request, option
+from dlrig.cli.options import CATALOG, JSON, from_request, output_option
 from dlrig.cli.output import (
     fmt_num,
     price_note,
@@ -25,15 +26,12 @@ if TYPE_CHECKING:
 
 @from_request(
     PlanRequest,
-    option(
-        "output",
-        Annotated[str | None, typer.Option("--output", "-o", help="Write the build file here.")],
-    ),
+    output_option("Write the build file here."),
     JSON,
     CATALOG,
 )
 def plan_cmd(
-    req: PlanRequest, output: str | None = None, json_: bool = False, catalog: str | None = None
+    req: PlanRequest, output: Path | None = None, json_: bool = False, catalog: str | None = None
 ) -> None:
     """The best compatible build for a budget (and workload), proved optimal.
 
@@ -63,10 +61,9 @@ def plan_cmd(
         raise typer.Exit(1)
 
 
-def _check_output(output: str) -> None:
+def _check_output(output: Path) -> None:
     """Refuse an ``-o`` path the build file cannot be written to (missing folders are made)."""
     import os
-    from pathlib import Path
 
     from dlrig.errors import InputError
 

@@ -303,8 +303,17 @@ class CheckResult:
 
     @property
     def ok(self) -> bool:
-        """No error finding."""
+        """No errors. A build without a CPU, board, PSU or case can still be ok (a partial build
+        on purpose); front ends then print no pass mark and name ``missing_core``."""
         return not any(f.severity is Severity.ERROR for f in self.findings)
+
+    @property
+    def missing_core(self) -> list[str]:
+        """The core categories (CPU, motherboard, PSU, case) the build leaves out."""
+        from dlrig.parts import Category
+
+        core = (Category.CPU, Category.MOTHERBOARD, Category.PSU, Category.CASE)
+        return [c.value for c in core if not self.build.items.get(c)]
 
     def by_severity(self, severity: Severity) -> list[Finding]:
         """The findings of one severity."""
@@ -330,6 +339,7 @@ class CheckResult:
 
         return {
             "ok": self.ok,
+            "missing_core": self.missing_core,
             "build": self.build.name,
             "findings": [f.to_dict() for f in self.findings],
             "unchecked": [u.slug for u in self.unchecked],

@@ -33,6 +33,8 @@ def ram_vs_vram(build: Build, ctx: Context) -> Iterator[Hit]:
     """
     if not build.gpus:
         return
+    if not build.memory_kits:
+        raise Unchecked("no memory in the build")
     vram = build.total_vram_gib
     ram = build.memory_gib
     if ram < L.RAM_TO_VRAM_RATIO * vram:
@@ -173,11 +175,20 @@ def mixed_gpus(build: Build, ctx: Context) -> Iterator[Hit]:
     Bad: an RTX 4090 with an RTX 3060.
     Good: four identical RTX 2080 Ti.
     """
-    chips = list(dict.fromkeys(g.chip for g in build.gpus))
-    if len(chips) > 1:
-        names = list(dict.fromkeys(g.name for g in build.gpus))
+    by_chip: dict[str, list[str]] = {}
+    for g in build.gpus:
+        cards = by_chip.setdefault(g.chip, [])
+        if g.name not in cards:
+            cards.append(g.name)
+    if len(by_chip) > 1:
+        # name the models (chips) counted, and the cards of each when a chip has several
+        models = []
+        for chip_id, cards in by_chip.items():
+            chip = build.chip(next(g for g in build.gpus if g.chip == chip_id))
+            label = chip.name if chip else chip_id
+            models.append(cards[0] if len(cards) == 1 else f"{label}: {' and '.join(cards)}")
         yield warning(
-            f"The build mixes {len(chips)} GPU models ({', '.join(names)}); data-parallel "
+            f"The build mixes {len(by_chip)} GPU models ({'; '.join(models)}); data-parallel "
             "training runs at the slowest card's speed and smallest memory.",
             "Use identical cards for multi-GPU training, or run separate jobs per card.",
             *build.gpus,

@@ -331,7 +331,11 @@ def place_units(
             keep.append(i)
     pins = [None if slots[i] is None else slot_position(board, slots[i] or "") for i in keep]
     place = place_gpus(
-        board, [gpus[i] for i in keep], pins, [riser_kinds[i] is not None for i in keep]
+        board,
+        [gpus[i] for i in keep],
+        pins,
+        [riser_kinds[i] is not None for i in keep],
+        [riser_kinds[i] == "bifurcation" for i in keep],
     )
     return replace(place, indices=tuple(keep[j] for j in place.indices)), tuple(m2_hosted)
 
@@ -341,6 +345,7 @@ def place_gpus(
     gpus: Sequence[Gpu],
     pinned: Sequence[int | None] = (),
     risers: Sequence[bool] = (),
+    shared: Sequence[bool] = (),
 ) -> Placement:
     """Assign GPUs (thinner first) to x16-size slots, respecting card thickness.
 
@@ -355,11 +360,12 @@ def place_gpus(
     """
     pins = tuple(pinned) + (None,) * (len(gpus) - len(pinned))
     ris = tuple(risers) + (False,) * (len(gpus) - len(risers))
-    key = (id(board), tuple(id(g) for g in gpus), pins, ris)
+    shr = tuple(shared) + (False,) * (len(gpus) - len(shared))
+    key = (id(board), tuple(id(g) for g in gpus), pins, ris, shr)
     hit = _placement_cache.get(key)
     if hit is not None and hit[0] is board:
         return hit[1]
-    place = _place_gpus(board, gpus, pins, ris)
+    place = _place_gpus(board, gpus, pins, ris, shr)
     if len(_placement_cache) > _CACHE_MAX:
         _placement_cache.clear()
     # the GPUs are kept alive by ``place`` (placed or unplaced), so their ids stay valid
@@ -372,8 +378,10 @@ def _place_gpus(
     gpus: Sequence[Gpu],
     pins: Sequence[int | None],
     risers: Sequence[bool],
+    shared: Sequence[bool] = (),
 ) -> Placement:
     n = len(gpus)
+    shared = tuple(shared) + (False,) * (n - len(shared))
     width = [1 if risers[i] else _width(gpus[i]) for i in range(n)]
     by_pos = {s.position: s for s in board.pcie_slots}
     fixed: dict[int, PcieSlot] = {}
@@ -381,10 +389,10 @@ def _place_gpus(
         slot = by_pos.get(pos) if pos is not None else None
         if slot is None or (slot.size != 16 and not risers[i]):
             continue
-        if any(f.position == pos for f in fixed.values()):
+        if any(f.position == pos and not (shared[i] and shared[j]) for j, f in fixed.items()):
             continue
         fixed[i] = slot
-    if not _feasible(fixed, width):
+    if not _feasible(fixed, width, shared):
         fixed = {}
     free_idx = sorted((i for i in range(n) if i not in fixed), key=lambda i: width[i])
     taken = {s.position for s in fixed.values()}
@@ -395,7 +403,7 @@ def _place_gpus(
         for combo in combinations(free_slots, k):
             assign = dict(fixed)
             assign.update(zip(free_idx[:k], combo, strict=True))
-            if not assign or not _feasible(assign, width):
+            if not assign or not _feasible(assign, width, shared):
                 continue
             score = _score(assign, width, risers, names)
             if best is None or score > best[0]:
@@ -407,10 +415,9 @@ def _place_gpus(
         return Placement((), (), tuple(gpus[i] for i in free_idx), 0, assumed)
     assign = best[1]
     order = sorted(assign, key=lambda i: assign[i].position)
-    used = {assign[i].position for i in order}
     return Placement(
         placed=tuple((gpus[i], assign[i]) for i in order),
-        lanes=tuple(_slot_lanes(assign[i], used, names) for i in order),
+        lanes=_lanes(assign, order, names),
         unplaced=tuple(gpus[i] for i in free_idx if i not in assign),
         bottom=_bottom(assign, width, risers),
         assumed_width=assumed,
@@ -419,10 +426,36 @@ def _place_gpus(
     )
 
 
-def _feasible(assign: dict[int, PcieSlot], width: Sequence[int]) -> bool:
-    """Each card must start below the slots the card above it covers."""
+def _feasible(
+    assign: dict[int, PcieSlot], width: Sequence[int], shared: Sequence[bool] = ()
+) -> bool:
+    """Each card must start below the slots the card above it covers (cards on one bifurcation
+    riser share their slot)."""
     order = sorted(assign, key=lambda i: assign[i].position)
-    return all(assign[a].position + width[a] <= assign[b].position for a, b in pairwise(order))
+    return all(
+        assign[a].position + width[a] <= assign[b].position
+        or (assign[a].position == assign[b].position and shared and shared[a] and shared[b])
+        for a, b in pairwise(order)
+    )
+
+
+def _lanes(
+    assign: dict[int, PcieSlot], order: Sequence[int], names: dict[str, int]
+) -> tuple[int | None, ...]:
+    """Each placed card's lanes: the slot's, split evenly between the cards of a bifurcated
+    slot (x16 → x8/x8 or x4/x4/x4/x4)."""
+    used = {assign[i].position for i in order}
+    per_slot: dict[int, int] = {}
+    for i in order:
+        per_slot[assign[i].position] = per_slot.get(assign[i].position, 0) + 1
+    out: list[int | None] = []
+    for i in order:
+        lanes = _slot_lanes(assign[i], used, names)
+        k = per_slot[assign[i].position]
+        if lanes is not None and k > 1:
+            lanes = max((x for x in (8, 4, 2, 1) if x <= lanes // k), default=1)
+        out.append(lanes)
+    return tuple(out)
 
 
 def _bottom(assign: dict[int, PcieSlot], width: Sequence[int], risers: Sequence[bool]) -> int:
@@ -437,8 +470,7 @@ def _score(
     names: dict[str, int],
 ) -> tuple[float, ...]:
     order = sorted(assign, key=lambda i: assign[i].position)
-    used = {assign[i].position for i in order}
-    lanes = [_slot_lanes(assign[i], used, names) for i in order]
+    lanes = list(_lanes(assign, order, names))
     known = [x for x in lanes if x is not None]
     gaps = [assign[b].position - assign[a].position - width[a] for a, b in pairwise(order)]
     return (

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from itertools import pairwise
 from typing import TypeVar
 
-from dlrig.build import Build
+from dlrig.build import Build, GpuUnit
 from dlrig.parts import Part
 from dlrig.rules import limits as L
 from dlrig.rules.base import Context, Hit, Severity, Unchecked, error, info, rule, warning
@@ -209,6 +209,14 @@ def gpu_slots(build: Build, ctx: Context) -> Iterator[Hit]:
         and any(s.position == pos and s.size != 16 for s in board.pcie_slots)
     )
     n += len(ctx.m2_gpus)  # cards on M.2-to-PCIe adapters sit in M.2 slots
+    # cards on a bifurcation riser share the slot they name
+    shared: dict[int, int] = {}
+    for u in build.gpu_units:
+        if u.riser is not None and u.riser.kind == "bifurcation" and u.slot is not None:
+            pos = L.slot_position(board, u.slot)
+            if pos is not None:
+                shared[pos] = shared.get(pos, 0) + 1
+    n += sum(k - 1 for k in shared.values())
     if build.gpu_count > n:
         yield error(
             f"{build.gpu_count} GPUs need {build.gpu_count} x16-size slots; {board.name} has {n}.",
@@ -301,6 +309,11 @@ def pcie_lanes(build: Build, ctx: Context) -> Iterator[Hit]:
                 board,
                 *build.gpus,
             )
+    if cpu is None or cpu.pcie_lanes is None:
+        demand = L.cpu_lane_demand(board, place, ctx.m2)
+        if demand:  # never a silent pass: the CPU may not have the lanes the slots ask for
+            what = "no CPU in the build" if cpu is None else f"PCIe lanes of {cpu.name} unknown"
+            raise Unchecked(f"{what}; the slots and M.2 drives in use ask for {demand} CPU lanes")
     if unknown:
         raise Unchecked(f"electrical lanes of some GPU slots of {board.name} are unknown")
 
@@ -436,6 +449,9 @@ def gpu_placement(build: Build, ctx: Context) -> Iterator[Hit]:
                 board,
             )
             continue
+        if pos in seen and _bifurcated(units[seen[pos]], u):
+            pinned[i] = pos
+            continue
         if pos in seen:
             yield error(
                 f"GPUs {seen[pos] + 1} and {i + 1} are both put in {_slot_label(slot)}.",
@@ -449,6 +465,8 @@ def gpu_placement(build: Build, ctx: Context) -> Iterator[Hit]:
     order = sorted(pinned, key=lambda i: pinned[i])
     for a, b in pairwise(order):
         ua = units[a]
+        if pinned[a] == pinned[b] and _bifurcated(ua, units[b]):
+            continue
         width = 1 if ua.riser is not None else (ua.gpu.slots_occupied or L.DEFAULT_SLOT_WIDTH)
         if pinned[a] + width > pinned[b]:
             yield error(
@@ -460,6 +478,11 @@ def gpu_placement(build: Build, ctx: Context) -> Iterator[Hit]:
                 board,
             )
     yield from _placement_report(build, ctx)
+
+
+def _bifurcated(a: GpuUnit, b: GpuUnit) -> bool:
+    """Both cards sit on a bifurcation riser, so they may share a slot."""
+    return all(u.riser is not None and u.riser.kind == "bifurcation" for u in (a, b))
 
 
 def _slot_label(slot: object) -> str:

@@ -224,6 +224,8 @@ def _check_plugs(build: Build, load: PsuLoad) -> Iterator[Hit]:
         ]
         raise Unchecked(f"power connectors of {unknown[0]} are unknown")
     if psu.pcie_8pin is None:
+        if demand.pcie_8pin == 0 and (psu.pcie_12vhpwr or 0) >= demand.pcie_12vhpwr:
+            return  # every input is 12V-2x6 and the PSU has a native plug for each
         raise Unchecked(f"PCIe power plugs of {psu.name} are unknown")
     have8, havehp = psu.pcie_8pin, psu.pcie_12vhpwr or 0
     plugs = L.check_plugs(demand, have8, havehp)
@@ -266,7 +268,8 @@ def wall_circuit(build: Build, ctx: Context) -> Iterator[Hit]:
     Good: the same build on a 230 V / 16 A circuit (2,944 W continuous).
     """
     if not build.psus:
-        raise Unchecked("no PSU in the build (its efficiency sets the wall draw)")
+        yield from _check_without_psu(build)
+        return
     site = build.site
     for ci in range(len(site.circuits)):
         loads = [ld for ld in build.psu_loads if ld.circuit_index == ci]
@@ -318,4 +321,25 @@ def _check_circuit(build: Build, ci: int, loads: Sequence[PsuLoad]) -> Iterator[
         *(ld.psu for ld in loads),
         *(u.gpu for u in gpus),
         *([build.cpu] if build.cpu and any(ld.feeds_system for ld in loads) else []),
+    )
+
+
+def _check_without_psu(build: Build) -> Iterator[Hit]:
+    """No PSU yet: the wall draw at an assumed (low) efficiency, as the totals compute it, on
+    the first circuit — a build that already breaks the circuit should say so."""
+    eff, _ = L.psu_efficiency(None)
+    dc = build.peak_power_w
+    wall = round(units.wall_power_w(dc, eff), 1)
+    limit = build.site.circuit_limit_w(0)
+    if wall <= limit:
+        return
+    volts, amps = build.site.circuits[0]
+    yield warning(
+        f"Estimated wall draw {wall:,.0f} W ({dc:,.0f} W DC ÷ unrated (assumed) {eff:.0%} "
+        f"efficiency) exceeds the {limit:,.0f} W continuous limit of a {volts:g} V / {amps:g} A "
+        "circuit (80%). Efficiency assumed: the build has no PSU yet.",
+        "Use a 20 A or 240 V circuit, or fewer or power-capped GPUs; set site: in the build "
+        "file if your circuit differs.",
+        *build.gpus,
+        *([build.cpu] if build.cpu else []),
     )

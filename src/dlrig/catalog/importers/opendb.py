@@ -410,9 +410,23 @@ def map_memory(rec: dict[str, Any], ctx: Context) -> dict[str, Any]:
         "speed_mts": speed,
         "modules": modules,
         "module_gb": module_gb,
-        "ecc": rec.get("ecc") == "ECC",
-        "registered": rec.get("registered") == "Registered",
+        **_buffering(name, rec),
     }
+
+
+# OpenDB's RAM fields say "Unbuffered"/"Non-ECC" for 152 kits whose own name says "Registered"
+# (e.g. 'Kingston FURY Renegade Pro Registered ... DDR5-6400'): the name is right (the maker's
+# product line is RDIMM), so the name wins. DDR4/DDR5 RDIMMs carry ECC (JEDEC RDIMM modules are
+# 72/80 bits wide), so a registered kit is also ECC.
+_REGISTERED_NAME = re.compile(r"\b(?:registered|rdimm|lrdimm|load[- ]reduced)\b", re.I)
+_ECC_NAME = re.compile(r"(?<![-\w])ecc\b", re.I)  # 'ECC' but not 'Non-ECC'
+
+
+def _buffering(name: str, rec: dict[str, Any]) -> dict[str, bool]:
+    """ECC and registered flags: OpenDB's fields, corrected by what the kit's name says."""
+    registered = rec.get("registered") == "Registered" or bool(_REGISTERED_NAME.search(name))
+    ecc = rec.get("ecc") == "ECC" or bool(_ECC_NAME.search(name)) or registered
+    return {"ecc": ecc, "registered": registered}
 
 
 def map_gpu(rec: dict[str, Any], ctx: Context) -> dict[str, Any]:
