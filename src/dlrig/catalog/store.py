@@ -555,9 +555,14 @@ class StoreCatalog(Catalog):
                 (category.value,),
             ).fetchall()
             model = PART_MODELS[category]
-            built = [self._build(model, row) for row in rows]
+            builtin = self._builtin_parts(category)
+            # A store imported before the built-in catalog gained a part may hold the same id:
+            # the curated part wins (as in lookups), the imported copy is left out.
+            built = [
+                self._build(model, row) for row in rows if self._builtin._lookup(row[0]) is None
+            ]
             self._cache.update((p.id, p) for p in built)
-            self._loaded[category] = [*self._builtin_parts(category), *built]
+            self._loaded[category] = [*builtin, *built]
         return self._loaded[category]
 
     def _builtin_parts(self, category: Category) -> list[Part]:
