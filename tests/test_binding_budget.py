@@ -16,7 +16,7 @@ pytest.importorskip("ortools")
 from dlrig.optimize import plan
 
 # The module holding the binding analysis and its budget.
-binding_mod = importlib.import_module(plan.__module__)
+binding_mod = importlib.import_module("dlrig.optimize.explain")
 
 
 @contextmanager

@@ -884,11 +884,15 @@ def dump_build(build: Build, comments: Sequence[str] = ()) -> str:
     )
 
 
-def write_build(build: Build, path: str | Path, comments: Sequence[str] = ()) -> Path:
-    """Write ``build`` as a YAML build file that ``dlrig check`` accepts; returns the path."""
+def write_build(
+    build: Build, path: str | Path, comments: Sequence[str] = (), text: str | None = None
+) -> Path:
+    """Write ``build`` as a YAML build file that ``dlrig check`` accepts; returns the path.
+    ``text``: the file's text when the caller composed it (``plan -o``: with comments)."""
     p = Path(path)
-    # before touching the file: a failure must not leave it half-written
-    text = dump_build(build, comments)
+    if text is None:
+        # before touching the file: a failure must not leave it half-written
+        text = dump_build(build, comments)
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
         tmp = p.with_name(p.name + ".tmp")

@@ -50,8 +50,11 @@ def plan_cmd(
     result = plan.run(req, open_catalog(catalog))
     if output and result.best is not None:
         from dlrig.buildfile import write_build
+        from dlrig.optimize.planfile import plan_file_text, plan_header
 
-        path = write_build(result.best.build, output)
+        best = result.best
+        text = plan_file_text(best, plan_header(best, result.caveats, result.unspent))
+        path = write_build(best.build, output, text=text)
         stderr.print(f"wrote {path}", markup=False, highlight=False)
     if json_:
         print_json(result)
@@ -118,7 +121,11 @@ def render(r: PlanResult) -> None:
                 _parts_table(r.infeasible.cheapest, "cheapest build that fits")
         return
     b = r.best
+    for line in r.caveats:  # first: what a multi-GPU plan could not check
+        stdout.print(f"[bold yellow]{line}[/bold yellow]", highlight=False)
     _parts_table(b, b.build.name)
+    for cat, why in b.reasons.items():
+        stdout.print(f"  {cat}: {why}", markup=False, highlight=False)
     proof = "proved optimal" if r.optimal else "best found (not proved optimal)"
     stdout.print(
         f"[bold]${b.price_usd:,.0f}[/bold], {b.tflops:,.1f} sustained TFLOPS, "
@@ -154,6 +161,8 @@ def render(r: PlanResult) -> None:
         stdout.print("binding constraints:")
         for x in r.binding:
             stdout.print(f"  • {x.text}: {x.detail} (+{x.gain:.0%})", markup=False, highlight=False)
+    if r.unspent:
+        stdout.print(r.unspent, markup=False, highlight=False)
     if r.alternatives:
         stdout.print(
             table(

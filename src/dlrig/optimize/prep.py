@@ -483,11 +483,18 @@ def _disk_key(version: str) -> str:
     from dlrig.catalog.cache import key_of
 
     code = [Path(m.__file__).read_bytes() for m in (parts, L, sys.modules[__name__]) if m.__file__]
-    return key_of([str(PREP_FORMAT), f"{sys.version_info[:2]}", version, *code])
+    return key_of([str(PREP_FORMAT), f"{sys.version_info[:2]}", _schema(), version, *code])
 
 
 def _size(prep: Prep) -> tuple[int, int]:
     return sum(len(lay.facts) for lay in prep.layouts.values()), len(prep.pruned_cache)
+
+
+def _schema() -> str:
+    """The part models' field names: a cache pickled under another parts model (a field added
+    since) must not be loaded, even for the same catalog version."""
+    models = (Case, Cooler, Cpu, Gpu, GpuChip, Memory, Motherboard, Psu, Storage)
+    return ";".join(f"{m.__name__}:{','.join(sorted(m.model_fields))}" for m in models)
 
 
 def prepare(catalog: Catalog, disk: bool = True) -> Prep:

@@ -4,7 +4,7 @@ A rule is a function ``(build, ctx) -> Iterable[Hit]`` registered with :func:`ru
 gives it a stable code (``P001``), a public slug (``psu-headroom``), the worst severity it can
 report, a topic, and a docstring in three parts (why / bad / good)::
 
-    @rule("P001", "psu-headroom", Severity.ERROR, "power")
+    @rule("P001", "psu-headroom", Severity.ERROR, "power", planner="psu-headroom")
     def psu_headroom(build: Build, ctx: Context) -> Iterator[Hit]:
         '''PSU watts must cover 110% of the estimated peak load.
 
@@ -18,7 +18,9 @@ report, a topic, and a docstring in three parts (why / bad / good)::
         yield error(f"PSU ... ", "Choose ...", build.psu, *build.gpus)
 
 A rule that lacks the data it needs raises :class:`Unchecked` (with the reason) — never a silent
-pass. Findings it yielded before raising are kept. The numeric limits behind the rules live in
+pass. Findings it yielded before raising are kept. ``planner=`` names the planner's constraint
+group(s) that hold the rule, or ``NotPlanned("why")``; every error rule needs one
+(tests/test_optimize_rules.py). The numeric limits behind the rules live in
 :mod:`dlrig.rules.limits`, so the planner builds its constraints from the same functions.
 """
 
@@ -43,6 +45,7 @@ __all__ = [
     "Context",
     "Finding",
     "Hit",
+    "NotPlanned",
     "Rule",
     "Severity",
     "Unchecked",
@@ -158,6 +161,18 @@ RuleFunc = Callable[["Build", "Context"], Iterable[Hit]]
 
 
 @dataclass(frozen=True)
+class NotPlanned:
+    """``planner=NotPlanned("why")``: the planner holds no constraint for this rule, and why."""
+
+    reason: str
+
+
+# ``planner=``: the planner's constraint group(s) that enforce the rule (dlrig.optimize's model or
+# candidate filters; tests/test_optimize_rules.py checks they exist), or NotPlanned("why").
+PlannerSpec = str | tuple[str, ...] | NotPlanned | None
+
+
+@dataclass(frozen=True)
 class Rule:
     """A registered rule. ``severity`` is the worst it reports; ``doc`` the full docstring."""
 
@@ -167,6 +182,7 @@ class Rule:
     topic: str
     func: RuleFunc
     doc: str
+    planner: tuple[str, ...] | NotPlanned | None = None  # see PlannerSpec
 
     @property
     def title(self) -> str:
@@ -207,8 +223,11 @@ RULES: dict[str, Rule] = {}  # slug → rule, in registration (= code) order
 _CODES: dict[str, str] = {}
 
 
-def rule(code: str, slug: str, severity: Severity, topic: str) -> Callable[[RuleFunc], RuleFunc]:
-    """Register a rule function under ``code`` and ``slug`` (see the module docstring)."""
+def rule(
+    code: str, slug: str, severity: Severity, topic: str, planner: PlannerSpec = None
+) -> Callable[[RuleFunc], RuleFunc]:
+    """Register a rule function under ``code`` and ``slug`` (see the module docstring);
+    ``planner`` names how the planner enforces it (see :data:`PlannerSpec`)."""
     if topic not in TOPICS or not code.startswith(TOPICS[topic]):
         raise ValueError(f"rule {code} {slug}: topic {topic!r} needs code prefix {TOPICS}")
     if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", slug):
@@ -221,7 +240,8 @@ def rule(code: str, slug: str, severity: Severity, topic: str) -> Callable[[Rule
         missing = [s for s in ("Why:", "Bad:", "Good:") if s not in doc]
         if missing:
             raise ValueError(f"rule {code} {slug}: docstring lacks {', '.join(missing)}")
-        RULES[slug] = Rule(code, slug, severity, topic, func, _dedent(doc))
+        how = (planner,) if isinstance(planner, str) else planner
+        RULES[slug] = Rule(code, slug, severity, topic, func, _dedent(doc), how)
         _CODES[code] = slug
         return func
 

@@ -9,7 +9,7 @@ from itertools import pairwise
 from dlrig.build import Build
 from dlrig.parts import Gpu
 from dlrig.rules import limits as L
-from dlrig.rules.base import Context, Hit, Severity, Unchecked, info, rule, warning
+from dlrig.rules.base import Context, Hit, NotPlanned, Severity, Unchecked, info, rule, warning
 
 
 def _distinct_gpus(build: Build) -> list[Gpu]:
@@ -20,7 +20,7 @@ def _fmt(x: float) -> str:
     return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.1f}"
 
 
-@rule("D001", "ram-vs-vram", Severity.WARNING, "deep-learning")
+@rule("D001", "ram-vs-vram", Severity.WARNING, "deep-learning", planner="ram-vs-vram")
 def ram_vs_vram(build: Build, ctx: Context) -> Iterator[Hit]:
     """System RAM should be at least the total GPU memory.
 
@@ -55,7 +55,9 @@ def ram_vs_vram(build: Build, ctx: Context) -> Iterator[Hit]:
         )
 
 
-@rule("D002", "cpu-threads-per-gpu", Severity.WARNING, "deep-learning")
+@rule(
+    "D002", "cpu-threads-per-gpu", Severity.WARNING, "deep-learning", planner="cpu-threads-per-gpu"
+)
 def cpu_threads_per_gpu(build: Build, ctx: Context) -> Iterator[Hit]:
     """The CPU needs enough threads to feed each GPU's data loader (4 per GPU).
 
@@ -80,7 +82,7 @@ def cpu_threads_per_gpu(build: Build, ctx: Context) -> Iterator[Hit]:
         )
 
 
-@rule("D003", "tensor-cores", Severity.WARNING, "deep-learning")
+@rule("D003", "tensor-cores", Severity.WARNING, "deep-learning", planner="tensor-cores")
 def tensor_cores(build: Build, ctx: Context) -> Iterator[Hit]:
     """GPUs without tensor cores miss the mixed-precision (FP16/BF16) speed-up.
 
@@ -104,7 +106,7 @@ def tensor_cores(build: Build, ctx: Context) -> Iterator[Hit]:
             )
 
 
-@rule("D004", "cuda-support", Severity.WARNING, "deep-learning")
+@rule("D004", "cuda-support", Severity.WARNING, "deep-learning", planner="cuda-support")
 def cuda_support(build: Build, ctx: Context) -> Iterator[Hit]:
     """Non-NVIDIA GPUs: check framework support (no CUDA).
 
@@ -135,7 +137,7 @@ def cuda_support(build: Build, ctx: Context) -> Iterator[Hit]:
             )
 
 
-@rule("D005", "fast-storage", Severity.WARNING, "deep-learning")
+@rule("D005", "fast-storage", Severity.WARNING, "deep-learning", planner="fast-storage")
 def fast_storage(build: Build, ctx: Context) -> Iterator[Hit]:
     """An SSD (ideally NVMe) for the OS and hot data; a large drive for datasets.
 
@@ -165,7 +167,13 @@ def fast_storage(build: Build, ctx: Context) -> Iterator[Hit]:
         )
 
 
-@rule("D006", "mixed-gpus", Severity.WARNING, "deep-learning")
+@rule(
+    "D006",
+    "mixed-gpus",
+    Severity.WARNING,
+    "deep-learning",
+    planner=NotPlanned("a plan buys one GPU model (n copies), so it never mixes models"),
+)
 def mixed_gpus(build: Build, ctx: Context) -> Iterator[Hit]:
     """Different GPU models in one build: data-parallel training runs at the slowest card.
 
@@ -202,7 +210,13 @@ def _has_nvlink(build: Build, g: Gpu) -> bool:
     return bool(chip and chip.nvlink)
 
 
-@rule("D007", "nvlink-p2p", Severity.INFO, "deep-learning")
+@rule(
+    "D007",
+    "nvlink-p2p",
+    Severity.INFO,
+    "deep-learning",
+    planner=NotPlanned("information only: it reports bridges, never a fault"),
+)
 def nvlink_p2p(build: Build, ctx: Context) -> Iterator[Hit]:
     """Multi-GPU: which cards can be NVLink-bridged at this slot spacing; PCIe peer-to-peer.
 

@@ -9,7 +9,17 @@ from typing import TypeVar
 from dlrig.build import Build, GpuUnit
 from dlrig.parts import Part
 from dlrig.rules import limits as L
-from dlrig.rules.base import Context, Hit, Severity, Unchecked, error, info, rule, warning
+from dlrig.rules.base import (
+    Context,
+    Hit,
+    NotPlanned,
+    Severity,
+    Unchecked,
+    error,
+    info,
+    rule,
+    warning,
+)
 
 P = TypeVar("P", bound=Part)
 
@@ -24,7 +34,7 @@ def _need(build: Build, *what: str) -> None:
             raise Unchecked(f"no {w} in the build")
 
 
-@rule("M001", "cpu-socket", Severity.ERROR, "platform")
+@rule("M001", "cpu-socket", Severity.ERROR, "platform", planner="cpu-socket")
 def cpu_socket(build: Build, ctx: Context) -> Iterator[Hit]:
     """The CPU's socket must match the motherboard's, and its chipset must support the CPU.
 
@@ -54,7 +64,7 @@ def cpu_socket(build: Build, ctx: Context) -> Iterator[Hit]:
         )
 
 
-@rule("M002", "memory-type", Severity.ERROR, "platform")
+@rule("M002", "memory-type", Severity.ERROR, "platform", planner="memory-type")
 def memory_type(build: Build, ctx: Context) -> Iterator[Hit]:
     """Memory kits must be the DDR generation the motherboard (and CPU) take.
 
@@ -86,7 +96,7 @@ def memory_type(build: Build, ctx: Context) -> Iterator[Hit]:
         raise Unchecked(f"memory types of {cpu.name} are unknown")
 
 
-@rule("M003", "memory-capacity", Severity.ERROR, "platform")
+@rule("M003", "memory-capacity", Severity.ERROR, "platform", planner="memory-capacity")
 def memory_capacity(build: Build, ctx: Context) -> Iterator[Hit]:
     """Memory modules must fit the board's slots and the total stay within board and CPU maxima.
 
@@ -127,7 +137,7 @@ def memory_capacity(build: Build, ctx: Context) -> Iterator[Hit]:
         raise Unchecked(f"maximum memory of {board.name} is unknown")
 
 
-@rule("M004", "memory-ecc", Severity.ERROR, "platform")
+@rule("M004", "memory-ecc", Severity.ERROR, "platform", planner="memory-ecc")
 def memory_ecc(build: Build, ctx: Context) -> Iterator[Hit]:
     """Registered (RDIMM) and ECC memory need board and CPU support; some platforms need RDIMM.
 
@@ -183,7 +193,7 @@ def memory_ecc(build: Build, ctx: Context) -> Iterator[Hit]:
                 )
 
 
-@rule("M005", "gpu-slots", Severity.ERROR, "platform")
+@rule("M005", "gpu-slots", Severity.ERROR, "platform", planner="gpu-slots")
 def gpu_slots(build: Build, ctx: Context) -> Iterator[Hit]:
     """The motherboard needs an x16-size slot for every GPU.
 
@@ -227,7 +237,7 @@ def gpu_slots(build: Build, ctx: Context) -> Iterator[Hit]:
         )
 
 
-@rule("M006", "pcie-lanes", Severity.ERROR, "platform")
+@rule("M006", "pcie-lanes", Severity.ERROR, "platform", planner="pcie-lanes")
 def pcie_lanes(build: Build, ctx: Context) -> Iterator[Hit]:
     """Each GPU should get at least x8 electrical PCIe lanes (warning at x4; error at none).
 
@@ -318,7 +328,7 @@ def pcie_lanes(build: Build, ctx: Context) -> Iterator[Hit]:
         raise Unchecked(f"electrical lanes of some GPU slots of {board.name} are unknown")
 
 
-@rule("M007", "slot-spacing", Severity.ERROR, "platform")
+@rule("M007", "slot-spacing", Severity.ERROR, "platform", planner="slot-spacing")
 def slot_spacing(build: Build, ctx: Context) -> Iterator[Hit]:
     """Card thickness against slot positions: a 3-slot card covers the next two slots.
 
@@ -353,7 +363,7 @@ def slot_spacing(build: Build, ctx: Context) -> Iterator[Hit]:
         raise Unchecked(f"thickness of {place.assumed_width[0].name} is unknown")
 
 
-@rule("M008", "m2-slots", Severity.ERROR, "platform")
+@rule("M008", "m2-slots", Severity.ERROR, "platform", planner="m2-slots")
 def m2_slots(build: Build, ctx: Context) -> Iterator[Hit]:
     """Every M.2 drive needs an M.2 slot (an M.2 SATA drive one that takes SATA).
 
@@ -390,7 +400,13 @@ def m2_slots(build: Build, ctx: Context) -> Iterator[Hit]:
         )
 
 
-@rule("M009", "gpu-placement", Severity.ERROR, "platform")
+@rule(
+    "M009",
+    "gpu-placement",
+    Severity.ERROR,
+    "platform",
+    planner=NotPlanned("plans name no slot and no riser; the rule checks only slots a build names"),
+)
 def gpu_placement(build: Build, ctx: Context) -> Iterator[Hit]:
     """Slots named in the build file (``slot: PCIEX16_3``) must exist, take a GPU and not collide.
 

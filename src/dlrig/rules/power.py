@@ -97,7 +97,7 @@ def _chip_factor(build: Build, gpu: Gpu) -> float | None:
     return L.gpu_transient_factor(gpu.chip, build.chip(gpu))
 
 
-@rule("P001", "psu-headroom", Severity.ERROR, "power")
+@rule("P001", "psu-headroom", Severity.ERROR, "power", planner="psu-headroom")
 def psu_headroom(build: Build, ctx: Context) -> Iterator[Hit]:
     """Each PSU must give 110% of what it feeds: CPU, GPUs at their power limits, the rest.
 
@@ -184,7 +184,7 @@ def _check_psu(build: Build, load: PsuLoad) -> Iterator[Hit]:
         )
 
 
-@rule("P002", "gpu-power-connectors", Severity.ERROR, "power")
+@rule("P002", "gpu-power-connectors", Severity.ERROR, "power", planner="gpu-power-connectors")
 def gpu_power_connectors(build: Build, ctx: Context) -> Iterator[Hit]:
     """The PSU's PCIe 6+2-pin and 12VHPWR/12V-2x6 plugs must cover every GPU's power inputs.
 
@@ -256,7 +256,7 @@ def _check_plugs(build: Build, load: PsuLoad) -> Iterator[Hit]:
         )
 
 
-@rule("P003", "wall-circuit", Severity.WARNING, "power")
+@rule("P003", "wall-circuit", Severity.WARNING, "power", planner="wall-circuit")
 def wall_circuit(build: Build, ctx: Context) -> Iterator[Hit]:
     """Estimated wall draw (DC load ÷ PSU efficiency) within each circuit's continuous limit.
 
