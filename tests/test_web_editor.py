@@ -236,7 +236,7 @@ def test_share_check_and_cost_links(client: TestClient) -> None:
     assert page.status_code == 200 and "8.0 h/day" in page.text
 
 
-def test_exports_read_back(client: TestClient, catalog, run_cli) -> None:  # type: ignore[no-untyped-def]
+def test_exports_read_back(client: TestClient, catalog, run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from dlrig.buildfile import load_build_text
     from dlrig.importlist import import_list
 
@@ -255,6 +255,15 @@ def test_exports_read_back(client: TestClient, catalog, run_cli) -> None:  # typ
     md = got["markdown"].text
     assert "**Video Card** | 4 × ASUS Turbo GeForce RTX 2080 Ti | $3,476.00" in md
     assert "✓ no errors, 1 warning(s)" in md
+    svg = client.get(f"/b/{token}/export/slot-map")
+    assert svg.headers["content-type"].startswith("image/svg+xml")
+    assert svg.headers["content-disposition"] == 'attachment; filename="warmachine-slot-map.svg"'
+    cli_svg = tmp_path / "slots.svg"
+    run_cli("check", str(REPO / "examples" / "warmachine.yaml"), "--slot-map", str(cli_svg))
+    assert svg.text == cli_svg.read_text(encoding="utf-8")  # the CLI draws the same picture
+    power = client.get(f"/b/{token}/export/power")
+    assert "1,400 W at the wall" in power.text
+    assert client.get(f"/b/{token}/export/exe").status_code == 404
     raw = client.post("/api/export?format=text", content=WARMACHINE)
     assert raw.status_code == 200 and raw.text == got["text"].text
 

@@ -576,7 +576,7 @@ def router(catalogs: Any, templates: Jinja2Templates) -> APIRouter:
     @r.post("/api/export", tags=["editor"])
     async def export(
         request: Request,
-        format: str = Query("yaml", pattern="^(yaml|json|text|markdown|check-json)$"),
+        format: str = Query("yaml", pattern=EXPORT_PATTERN),
     ) -> Response:
         """The build (body: build file, or the editor's fields) as a download: its YAML or JSON
         build file, a PCPartPicker-style text list, a Markdown table, or its check JSON."""
@@ -605,13 +605,27 @@ def _part_name(catalog: Catalog, part_id: str) -> str:
         return part_id  # a custom part: its id is all the check's JSON has
 
 
+# What a build exports to beyond dlrig.exports' text formats: (media type, file name suffix).
+EXTRA_EXPORTS: dict[str, tuple[str, str]] = {
+    "check-json": ("application/json", "-check.json"),
+    "slot-map": ("image/svg+xml", "-slot-map.svg"),
+    "power": ("image/svg+xml", "-power.svg"),
+}
+EXPORT_PATTERN = "^(yaml|json|text|markdown|check-json|slot-map|power)$"
+
+
 def export_response(build: Build, result: CheckResult, fmt: str) -> Any:
-    """A download of ``build`` in ``fmt`` (an export format, or ``check-json``)."""
+    """A download of ``build`` in ``fmt``: a text format of :mod:`dlrig.exports`, its check
+    JSON, or one of its pictures (the slot map or the power budget, SVG)."""
+    from dlrig.drawings import power_bar_svg, slot_map_svg
     from dlrig.exports import EXPORT_FORMATS, export_build, export_filename
 
-    if fmt == "check-json":
-        body, media = check_json(result), "application/json"
-        filename = export_filename(build, "json").replace(".json", "-check.json")
+    if fmt in EXTRA_EXPORTS:
+        make = {"check-json": lambda: check_json(result), "slot-map": lambda: slot_map_svg(build),
+                "power": lambda: power_bar_svg(build)}[fmt]  # fmt: skip
+        body = make()
+        media, suffix = EXTRA_EXPORTS[fmt]
+        filename = export_filename(build, "json").removesuffix(".json") + suffix
     else:
         body, media = export_build(build, fmt, result), EXPORT_FORMATS[fmt][0]
         filename = export_filename(build, fmt)
@@ -653,6 +667,8 @@ def _page_context(res: EditResult, catalog: Catalog) -> dict[str, Any]:
         ("markdown", "Markdown table"),
         ("json", "JSON build file"),
         ("check-json", "Check JSON"),
+        ("slot-map", "Slot map (SVG)"),
+        ("power", "Power budget (SVG)"),
     ]
     return ctx
 

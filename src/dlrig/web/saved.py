@@ -15,6 +15,7 @@ user data folder; an unsaved build is never written anywhere.
 
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from starlette.concurrency import run_in_threadpool
 
 from dlrig.errors import DlrigError, InputError
 from dlrig.web.editor import (
+    EXPORT_PATTERN,
     BodyTooLargeError,
     EditResult,
     edit,
@@ -167,9 +169,10 @@ def router(catalogs: Any, templates: Jinja2Templates) -> APIRouter:
             saved = _saved(request.app, token)
         except NotSavedError as exc:
             return not_found(request, exc)
-        if fmt not in ("yaml", "json", "text", "markdown", "check-json"):
+        if not re.match(EXPORT_PATTERN, fmt):
             unknown = InputError(
-                f"unknown export format '{fmt}'", "choose yaml, json, text, markdown or check-json"
+                f"unknown export format '{fmt}'",
+                "choose yaml, json, text, markdown, check-json, slot-map or power",
             )
             return JSONResponse(error_dict(unknown), status_code=404)
         res = edit({"build": saved.text, "op": "apply"}, catalogs.get())
