@@ -342,3 +342,20 @@ def test_own_form_posts_pass_the_gate_under_no_referrer(client: TestClient) -> N
     assert client.post("/check", data={"build": WARMACHINE}, headers=own).status_code == 200
     evil = {"origin": "null", "sec-fetch-site": "cross-site"}
     assert client.post("/check", data={"build": WARMACHINE}, headers=evil).status_code == 403
+
+
+def test_cost_chart_legend_does_not_cover_the_plot(catalog) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("matplotlib")
+    from dlrig.app import cost
+    from dlrig.cost.plot import _figure
+
+    report = cost.run(cost.CostRequest.parse(build=WARMACHINE), catalog, read_files=False)
+    fig, plt = _figure(report, 6)
+    try:
+        fig.canvas.draw()
+        [legend] = fig.legends
+        ax = fig.axes[0].get_window_extent()
+        box = legend.get_window_extent()
+        assert box.y1 <= ax.y0 or box.x0 >= ax.x1  # below or beside the axes, never on them
+    finally:
+        plt.close(fig)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
@@ -28,14 +28,15 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from dlrig.build import MAX_COUNT, MULTI_CATEGORIES, Build, BuildItem, Site
-from dlrig.errors import BuildFileError, DlrigError, InputError
+from dlrig.errors import DlrigError, InputError
 from dlrig.parts import Category, Part
+from dlrig.web.app import error_dict  # the API's one error shape
 
 if TYPE_CHECKING:
     from dlrig.catalog import Catalog
     from dlrig.rules.base import CheckResult
 
-__all__ = ["MAX_BODY_BYTES", "EditResult", "edit", "picker_rows", "router"]
+__all__ = ["MAX_BODY_BYTES", "EditResult", "edit", "page_context", "picker_rows", "router"]
 
 # A request body beyond this is refused before it is parsed (an editor state is a few KB).
 MAX_BODY_BYTES = 256 * 1024
@@ -425,13 +426,6 @@ def check_json(result: CheckResult) -> str:
     return to_json(result) + "\n"
 
 
-def error_dict(exc: DlrigError) -> dict[str, Any]:
-    out: dict[str, Any] = {"error": type(exc).__name__, "message": exc.message, "hint": exc.hint}
-    if isinstance(exc, BuildFileError) and exc.line is not None:
-        out["line"] = exc.line
-    return out
-
-
 # --- HTTP -------------------------------------------------------------------------------------
 class BodyTooLargeError(InputError):
     """A request body over :data:`MAX_BODY_BYTES` (HTTP 413)."""
@@ -503,7 +497,7 @@ def router(catalogs: Any, templates: Jinja2Templates) -> APIRouter:
         return templates.get_template(template).render(**ctx)
 
     def page(request: Request, res: EditResult, status: int = 200) -> HTMLResponse:
-        ctx = _page_context(res, catalogs.get())
+        ctx = page_context(res, catalogs.get())
         return templates.TemplateResponse(request, "build.html", ctx, status_code=status)
 
     @r.get("/build", response_class=HTMLResponse, include_in_schema=False)
@@ -550,7 +544,7 @@ def router(catalogs: Any, templates: Jinja2Templates) -> APIRouter:
         def work() -> dict[str, Any]:
             cat = catalogs.get()
             res = edit(fields, cat)
-            ctx = _page_context(res, cat)
+            ctx = page_context(res, cat)
             out: dict[str, Any] = {
                 "yaml": res.text,
                 "name": ctx.get("name", ""),
@@ -655,7 +649,8 @@ def _picker_context(res: EditResult, catalog: Catalog) -> dict[str, Any]:
     return ctx
 
 
-def _page_context(res: EditResult, catalog: Catalog) -> dict[str, Any]:
+def page_context(res: EditResult, catalog: Catalog) -> dict[str, Any]:
+    """The editor page's whole context: the build panel, the part list, the text, exports."""
     ctx = panel_context(res)
     ctx.update(_picker_context(res, catalog))
     ctx.update(text=res.text, parent=res.parent)
@@ -671,6 +666,3 @@ def _page_context(res: EditResult, catalog: Catalog) -> dict[str, Any]:
         ("power", "Power budget (SVG)"),
     ]
     return ctx
-
-
-Render = Callable[..., str]

@@ -34,6 +34,7 @@ from dlrig.web.editor import (
     edit,
     error_dict,
     export_response,
+    page_context,
     panel_context,
     read_fields,
     too_large_response,
@@ -114,9 +115,7 @@ def router(catalogs: Any, templates: Jinja2Templates) -> APIRouter:
             return too_large_response(exc)
         res, saved = await run_in_threadpool(save, request, fields)
         if saved is None:
-            from dlrig.web.editor import _page_context
-
-            ctx = _page_context(res, catalogs.get())
+            ctx = page_context(res, catalogs.get())
             return templates.TemplateResponse(request, "build.html", ctx, status_code=422)
         return RedirectResponse(f"/b/{saved.token}", status_code=303)
 
