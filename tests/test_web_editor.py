@@ -359,3 +359,45 @@ def test_cost_chart_legend_does_not_cover_the_plot(catalog) -> None:  # type: ig
         assert box.y1 <= ax.y0 or box.x0 >= ax.x1  # below or beside the axes, never on them
     finally:
         plt.close(fig)
+
+
+def test_dlrig_serve_db_keeps_saved_builds_across_a_restart(tmp_path: Path) -> None:
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    db = tmp_path / "saved.sqlite"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    cmd = [sys.executable, "-c", "from dlrig.cli.app import main; main()", "serve",
+           "--port", str(port), "--db", str(db)]  # fmt: skip
+
+    def start() -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/", timeout=2).status_code == 200:
+                    return proc
+            except httpx.TransportError:
+                time.sleep(0.2)
+        proc.kill()
+        raise AssertionError("dlrig serve did not start")
+
+    proc = start()
+    try:
+        token = httpx.post(f"{base}/api/builds", json={"build": WARMACHINE}).json()["token"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    assert db.is_file()
+    proc = start()
+    try:
+        got = httpx.get(f"{base}/api/builds/{token}")
+        assert got.status_code == 200 and got.json()["name"] == "Warmachine"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
