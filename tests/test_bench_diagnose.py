@@ -318,5 +318,59 @@ def test_failed_probe_is_a_finding_not_a_clean_bill() -> None:
     )
     result = BenchResult(mode="quick", device="cpu", measurements=[failed])
     report = compare(result, Baseline(source="test"))
-    assert [(f.severity, f.keys) for f in report.findings] == [("warning", ["disk.read./data"])]
-    assert "the probe failed (PermissionError: /data)" in report.findings[0].message
+    assert [(f.severity, f.keys) for f in report.findings] == [
+        ("error", ["disk.read./data"]),  # and as it was the only probe, nothing was measured
+        ("warning", ["disk.read./data"]),
+    ]
+    assert "the probe failed (PermissionError: /data)" in report.findings[1].message
+
+
+def test_nothing_measured_is_no_clean_bill() -> None:
+    """The base install (no PyTorch, no NumPy) skips every probe: an error, not 'all fine'."""
+    from dlrig.bench.diagnose import compare
+    from dlrig.bench.expected import Baseline
+    from dlrig.bench.results import BenchResult, Measurement
+
+    skipped = [
+        Measurement(
+            key=k,
+            probe=k.split(".")[0],
+            label=k,
+            unit="x",
+            status="skipped",
+            note="skipped: needs torch",
+        )
+        for k in ("gemm.fp32.cpu", "membw.host", "allreduce.busbw")
+    ]
+    report = compare(
+        BenchResult(mode="quick", device="cpu", measurements=skipped), Baseline(source="t")
+    )
+    assert report.has_errors
+    assert report.findings[0].message == (
+        "nothing was measured: every probe was skipped or failed (skipped: needs torch). "
+        "Install the probes' dependencies with pip install 'dlrig[bench]'."
+    )
+
+
+def test_small_figures_keep_their_digits() -> None:
+    from dlrig.bench.report import fmt_value
+
+    assert fmt_value(0.000412, "TFLOPS") == "0.000412 TFLOPS"  # was '0.000 TFLOPS' (CPU bf16)
+    assert fmt_value(0.0784) == "0.0784"
+    assert fmt_value(0.312) == "0.312" and fmt_value(1234.5) == "1,234"
+
+
+def test_allreduce_entry_point_does_not_warn() -> None:
+    """`python -m dlrig.bench.allreduce` printed runpy's RuntimeWarning once per process."""
+    import subprocess
+    import sys
+
+    code = "import sys, dlrig.bench; print('dlrig.bench.allreduce' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+    run = subprocess.run(
+        [sys.executable, "-W", "error::RuntimeWarning", "-m", "dlrig.bench.allreduce", "--help"],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0 and "RuntimeWarning" not in run.stderr

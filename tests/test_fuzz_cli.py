@@ -254,3 +254,10 @@ def test_hostile_scalars_in_every_build_position(run_cli: Any, tmp_path: Path) -
             path.write_text(WARMACHINE.replace(old, f"{key}: {value}"), encoding="utf-8")
             r = run_cli("check", str(path), "--json")
             _check_result(["check", str(path), "--json"], r)
+
+
+def test_data_not_a_mapping_with_a_data_flag(run_cli: Any, tmp_path: Path) -> None:
+    path = tmp_path / "w.yaml"
+    path.write_text("model: llama-3.1-8b\ndata: tokens\n", encoding="utf-8")
+    r = run_cli("size", str(path), "--tokens", "1e9")
+    assert r.exit_code == 2 and "data" in r.stderr, r.stderr

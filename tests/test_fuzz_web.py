@@ -343,3 +343,18 @@ def test_hostile_scalars_in_a_posted_build(client: TestClient, value: str) -> No
     resp = client.post("/api/check", content=WARMACHINE.replace("count: 4", f"count: {value}"))
     assert resp.status_code in (200, 422), resp.text[:300]
     _strict(resp.text)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"workload": {"model": "llama-3.1-8b"}, "gpu": -1},
+        {"workload": {"model": "llama-3.1-8b"}, "gpu": ["RTX 4090"]},
+        {"workload": "model: llama-3.1-8b\ndata: tokens\n"},
+        {"workload": {"model": "llama-3.1-8b", "data": "tokens"}, "tokens": "1e9"},
+    ],
+)
+def test_wrong_types_found_by_fuzzing(client: TestClient, body: dict[str, Any]) -> None:
+    """Cases seeds 6, 7 and 10 of the web fuzz found (500s before the fix)."""
+    resp = client.post("/api/size", json=body)
+    assert resp.status_code == 422, resp.text

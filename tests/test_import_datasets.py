@@ -62,3 +62,20 @@ def test_known_parts(store: Path) -> None:
     names = {d["name"] for d in datasets(conn)}
     assert names >= {"opendb", "pcpartpicker-dataset"}
     assert all(d["license_text"] for d in datasets(conn))
+
+
+def test_half_truncated_real_dataset_refused(store: Path, tmp_path: Path) -> None:
+    """A GPU file cut at 50 % would have removed ~1,900 GPUs with exit 0; it is refused."""
+    import pytest
+
+    from dlrig.errors import CatalogImportError
+
+    text = (DATASETS / "opendb" / "GPU.jsonl").read_bytes()
+    half = tmp_path / "opendb"
+    half.mkdir()
+    (half / "GPU.jsonl").write_bytes(text[: len(text) // 2])
+    before = store.read_bytes()
+    with pytest.raises(CatalogImportError, match="far fewer rows") as exc:
+        import_dataset(store, "opendb", half)
+    assert "gpu" in exc.value.message and "--allow-shrink" in exc.value.hint
+    assert store.read_bytes() == before

@@ -256,10 +256,39 @@ def test_planner_matches_exhaustive_enumeration(seed: int) -> None:
     _ACCEPT.clear()
     for objective in OBJECTIVES:
         expect = best_by(builds, objective)
-        r = plan(budget, objective=objective, max_gpus=MAX_GPUS, catalog=cat, explain=False)
+        r = plan(
+            budget, objective=objective, max_gpus=MAX_GPUS, catalog=cat, explain=False, fill=False
+        )
         got = planner_score(r, objective)
         assert got == expect, (seed, objective, r.best and r.best.build, r.status)
         if r.best is not None:
             assert r.status == "OPTIMAL"
             assert not r.best.check.errors
     clear_cache()
+
+
+@pytest.mark.parametrize("seed", range(0, 50, 5))
+def test_whole_machine_keeps_the_optimum_and_fills(seed: int) -> None:
+    """With the whole-machine stage (the default) the GPUs stay optimal unless the PSU tier
+    binds, the build passes the checker and the budget, and its fill points never fall below
+    the exact optimum's."""
+    from dlrig.optimize.whole import psu_tier_ok
+
+    cat = random_catalog(seed)
+    budget = float(random.Random(1000 + seed).randrange(2500, 9000, 250))
+    exact = plan(budget, max_gpus=MAX_GPUS, catalog=cat, explain=False, fill=False)
+    whole = plan(budget, max_gpus=MAX_GPUS, catalog=cat, explain=False)
+    if exact.best is None:
+        return
+    e = exact.best.build
+    tier_ok = psu_tier_ok(e.psu, e.gpus[0], e.gpu_count)  # type: ignore[arg-type]
+    if not tier_ok:
+        assert whole.best is None or whole.best.tflops <= exact.best.tflops
+        return
+    assert whole.best is not None
+    assert whole.best.tflops == exact.best.tflops
+    assert whole.best.price_usd <= budget
+    assert not whole.best.check.errors
+    w = whole.best.build
+    assert w.memory_gb >= e.memory_gb or w.storage_gb >= e.storage_gb or w.price_usd >= e.price_usd
+    assert set(whole.best.reasons) >= {"memory", "storage", "psu", "cooler", "cpu"}

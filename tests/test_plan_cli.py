@@ -137,7 +137,8 @@ def test_part_price_quotes(run_cli) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_plan_precision_option(run_cli) -> None:  # type: ignore[no-untyped-def]
-    # the throughput objective ranks by the given precision's TFLOPS (FP8 tensor cores count)
+    # the throughput objective is the performance model's default mix at the given precision
+    # (FP8 tensor cores count for the matmul part; memory-bound parts do not speed up)
     args = ("plan", "--budget-usd", "7000", "--gpus", "2", "--no-explain", "--json")
     bf16 = run_cli(*args).json()["best"]
     fp8 = run_cli(*args, "--precision", "fp8").json()["best"]
@@ -147,20 +148,21 @@ def test_plan_precision_option(run_cli) -> None:  # type: ignore[no-untyped-def]
 
     chip = open_catalog().chip_of(open_catalog().get(gpu["id"]))
     assert chip is not None and chip.fp8_tflops and chip.bf16_tflops
-    assert fp8["tflops"] == pytest.approx(bf16["tflops"] * chip.fp8_tflops / chip.bf16_tflops)
+    assert bf16["tflops"] <= fp8["tflops"] <= bf16["tflops"] * chip.fp8_tflops / chip.bf16_tflops
     bad = run_cli("plan", "--budget-usd", "7000", "--precision", "fp9")
     assert bad.exit_code == 2 and "unknown precision 'fp9'" in bad.stderr
 
 
 def test_plan_distinct_option(run_cli) -> None:  # type: ignore[no-untyped-def]
     # --distinct build: the next-best builds may keep the GPU and change any other part
-    def gpus_of(*extra: str) -> list[str]:
+    def gpus_of(*extra: str) -> list[tuple[str, int]]:
         r = run_cli("plan", "--budget-usd", "7000", "-k", "2", "--no-explain", *extra, "--json")
         d = r.json()
-        return [b["parts"]["gpu"][0]["id"] for b in [d["best"], *d["alternatives"]]]
+        gpus = [b["parts"]["gpu"][0] for b in [d["best"], *d["alternatives"]]]
+        return [(g["id"], g.get("count", 1)) for g in gpus]
 
     by_gpu, by_build = gpus_of(), gpus_of("--distinct", "build")
-    assert len(set(by_gpu)) == 3  # the default: each alternative has another GPU
+    assert len(set(by_gpu)) == 3  # the default: each alternative has another GPU choice
     assert by_build[0] == by_gpu[0] and len(by_build) == 3 and len(set(by_build)) < 3
     bad = run_cli("plan", "--budget-usd", "7000", "--distinct", "part")
     assert bad.exit_code == 2 and "unknown distinct mode 'part'" in bad.stderr

@@ -74,8 +74,22 @@ def test_case_and_punctuation_variants(cat: Catalog, text: str) -> None:
     assert cat.resolve(text).id == "nvidia-rtx-4090-fe"
 
 
-def test_fuzzy_typo(cat: Catalog) -> None:
-    assert cat.resolve("ASUS TUF Gaming GeForce RTX 4090 0C").id == "asus-tuf-rtx-4090-oc"
+def test_misspelt_word_is_read_with_a_note(cat: Catalog) -> None:
+    found = cat.match("ASUS TUF Gamng GeForce RTX 4090 OC")
+    assert found.part.id == "asus-tuf-rtx-4090-oc"
+    assert found.note == (
+        "'ASUS TUF Gamng GeForce RTX 4090 OC' matched as 'ASUS TUF Gaming GeForce RTX 4090 OC'"
+        " (read 'gamng' as 'gaming')"
+    )
+    assert cat.match("asus-tuf-rtx-4090-oc").note is None  # exact: nothing to confirm
+
+
+def test_model_tokens_are_never_guessed(cat: Catalog) -> None:
+    # '0C' holds a digit: a model token, so it must match exactly (it does not: 'OC')
+    with pytest.raises(PartNotFoundError) as err:
+        cat.resolve("ASUS TUF Gaming GeForce RTX 4090 0C")
+    assert err.value.candidates[0] == "ASUS TUF Gaming GeForce RTX 4090 OC"
+    assert "you wrote '0'" in err.value.hint
 
 
 def test_ambiguous_lists_candidates(cat: Catalog) -> None:
@@ -89,7 +103,7 @@ def test_ambiguous_lists_candidates(cat: Catalog) -> None:
 
 def test_unknown_suggests(cat: Catalog) -> None:
     with pytest.raises(PartNotFoundError) as err:
-        cat.resolve("GeForce RTX 4090 Founder")  # near, but not a spelling of one name
+        cat.resolve("GeForce RTX 4090 Foundry")  # no part has 'foundry' or a near-spelling
     assert err.value.candidates[0] == "NVIDIA GeForce RTX 4090 Founders Edition"
     with pytest.raises(PartNotFoundError) as err:
         cat.resolve("Radeon RX 7900 XTX")

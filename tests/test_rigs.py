@@ -318,3 +318,129 @@ def test_limits_module_keeps_the_planners_functions() -> None:
     assert L.psu_required_w(165, [300, 300], 100) == pytest.approx(1.1 * 865)
     assert L.gpu_power_cap_for_psu_w(1600, 277, 4) == pytest.approx((1600 / 1.1 - 277) / 4)
     assert L.psu_usable_w(2000, 1000, 120) == 1000 and L.psu_usable_w(2000, 1000, 230) == 2000
+
+
+def test_custom_parts_may_leave_facts_unknown(catalog: Any) -> None:
+    text = BASE.format(gpu="ASUS Turbo GeForce RTX 2080 Ti", psu="Rosewill Hercules 1600W")
+    text = text.replace(
+        "cpu: Intel Core i9-10920X",
+        "cpu: {custom: {name: Used Xeon, vendor: intel, socket: LGA2066, cores: 10, threads: 20, "
+        "tdp_w: 140}}",
+    ).replace("cooler: Corsair H115i PRO", "cooler: {custom: {name: Some cooler, kind: air}}")
+    text = text.replace(
+        "case: Corsair Carbide Air 540", "case: {custom: {name: Old tower, form_factor: Tower}}"
+    )
+    build = load_build_text(text, catalog)
+    result = check(build, ["memory-type", "cooler-socket", "case-form-factor"])
+    assert not result.findings
+    reasons = {u.slug: u.reason for u in result.unchecked}
+    assert reasons == {
+        "memory-type": "memory types of Used Xeon are unknown",
+        "cooler-socket": reasons["cooler-socket"],
+        "case-form-factor": "board form factors Old tower takes are unknown",
+    }
+
+
+def test_cap_hints_say_how_much_throughput_the_cap_keeps(catalog: Any) -> None:
+    # four RTX 3090 on a 120 V / 15 A circuit: the cap that fits keeps ~94% (measured curve)
+    result = check(load_build(EXAMPLES / "four-3090-capped-1600w.yaml", catalog), ["wall-circuit"])
+    hint = result.findings[0].hint
+    assert "cap each GPU at 261 W (nvidia-smi -pl 261), keeping about 94%" in hint
+    assert gpu_power.relative_throughput("rtx-3090", 350, 261) == pytest.approx(0.945, abs=1e-3)
+
+
+def test_with_overrides_are_written_back_as_written(catalog: Any) -> None:
+    from dlrig.buildfile import build_to_dict
+
+    build = load_build(EXAMPLES / "four-3090-capped-1600w.yaml", catalog)
+    board = build_to_dict(build)["parts"]["motherboard"]
+    assert board == {
+        "part": "ASUS WS X299 SAGE",
+        "with": {
+            "name": "ASUS WS C422 SAGE/10G",
+            "chipset": "C422",
+            "ecc": True,
+            "rdimm": True,
+            "max_memory_gb": None,
+        },
+    }
+    again = parse_build(build_to_dict(build), catalog)
+    assert again.motherboard == build.motherboard
+
+
+def test_electricity_cost_counts_capped_cards_at_their_limit(catalog: Any) -> None:
+    from dlrig.cost.tco import inputs_from_build
+
+    capped = load_build(EXAMPLES / "four-3090-capped-1600w.yaml", catalog)
+    stock = load_build(EXAMPLES / "four-3090-uncapped-1600w.yaml", catalog)
+    a, b = inputs_from_build(capped, catalog), inputs_from_build(stock, catalog)
+    assert b.peak_power_w - a.peak_power_w == pytest.approx(200)
+    assert a.peak_power_w == pytest.approx(1477)
+
+
+def test_cap_to_fit_answers_the_planners_question(catalog: Any) -> None:
+    # "4x RTX 3090 on one 120 V / 15 A circuit": the cap that fits and what it keeps
+    gpu = catalog.resolve("Gigabyte GeForce RTX 3090 TURBO 24G")
+    fit = L.cap_to_fit(gpu, 4, non_gpu_w=280, wall_limit_w=1440, efficiency=0.92)
+    assert fit.needed and fit.cap_w == 261  # (1440 × 0.92 − 280) / 4 = 261.2
+    assert fit.throughput == pytest.approx(0.945, abs=1e-3)
+    assert L.cap_to_fit(gpu, 2, 280, psu_w=1600).needed is False
+    # a 4090 cannot go below 150 W: eight of them on 15 A do not fit at any cap
+    fe = catalog.resolve("NVIDIA GeForce RTX 4090 Founders Edition")
+    assert L.cap_to_fit(fe, 8, 280, wall_limit_w=1440, efficiency=0.92).cap_w is None
+
+
+def test_a_gpu_on_an_m2_adapter_sits_in_the_m2_slot(catalog: Any) -> None:
+    gpus = (
+        "[{part: ASUS Turbo GeForce RTX 2080 Ti, count: 4}, {part: ASUS Turbo GeForce RTX "
+        "2080 Ti, slot: M.2_2, riser: {kind: m2-adapter, length_mm: 300, pcie_gen: 3}}]"
+    )
+    build = _build(catalog, gpus)
+    result = check(build)
+    placement = next(f for f in result.findings if f.slug == "gpu-placement")
+    assert "GPU 5 → M.2 slot M.2_2 via an M.2-to-PCIe adapter: x4 PCIe 3.0" in placement.message
+    lanes = [f for f in result.findings if f.slug == "pcie-lanes"]
+    assert lanes and "on an M.2 adapter in M.2_2" in lanes[0].message and "x4" in lanes[0].message
+    assert "gpu-slots" not in result.slugs()  # five GPUs, but the fifth needs no x16 slot
+    # the Samsung 970 EVO takes the other M.2 slot
+    assert "m2-slots" not in result.slugs(Severity.ERROR)
+
+
+def test_power_budget_counts_caps_and_measured_transients() -> None:
+    import dlrig
+
+    capped = dlrig.power(EXAMPLES / "four-3090-capped-1600w.yaml")
+    assert capped.gpu_w == 1200 and capped.peak_dc_w == pytest.approx(1477)
+    assert capped.psu_needed_spikes_w == pytest.approx(1.1 * (165 + 1200 * 1.5 + 112), abs=0.1)
+    assert capped.gpu_limit_for_circuit_w == pytest.approx((1440 * 0.92 - 277) / 4, abs=0.1)
+    titan = dlrig.power(EXAMPLES / "two-titan-xp-850w.yaml")
+    assert titan.psu_needed_spikes_w == pytest.approx(930.1, abs=0.1)  # Pascal ×1.225
+
+
+def test_two_gpus_on_a_bifurcation_riser_share_one_slot(catalog: Any) -> None:
+    gpu = (
+        "{part: ASUS Turbo GeForce RTX 2080 Ti, count: 2, slot: [PCIEX16_1, PCIEX16_1], "
+        "riser: {kind: bifurcation, pcie_gen: 3}}"
+    )
+    result = check(_build(catalog, gpu))
+    placement = next(f for f in result.findings if f.slug == "gpu-placement")
+    assert placement.severity is Severity.INFO, result.findings
+    assert "GPU 1 → PCIEX16_1 (position 1)" in placement.message
+    assert "GPU 2 → PCIEX16_1 (position 1)" in placement.message
+    assert placement.message.count("x8 PCIe 3.0") == 2  # x16 split x8/x8
+    assert not result.slugs(Severity.ERROR) & {"gpu-placement", "slot-spacing", "pcie-lanes"}
+
+
+def test_bifurcated_cards_need_no_extra_x16_slot(catalog: Any) -> None:
+    board = catalog.resolve("ASUS ProArt B650-Creator")
+    n16 = len(board.x16_slots)
+    slot = board.x16_slots[0].name
+    gpu = (
+        f"{{part: ASUS Turbo GeForce RTX 2080 Ti, count: {n16 + 1}, slot: {[slot] * (n16 + 1)}, "
+        "riser: {kind: bifurcation}}"
+    ).replace("'", "")
+    text = BASE.format(gpu=gpu, psu="Rosewill Hercules 1600W").replace(
+        "motherboard: ASUS WS X299 SAGE", "motherboard: ASUS ProArt B650-Creator"
+    )
+    result = check(load_build_text(text, catalog), ["gpu-slots"])
+    assert not result.findings

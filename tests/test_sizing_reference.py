@@ -113,7 +113,11 @@ def _llmc_gpt2_minutes() -> float:
         "sequence": 1024,
         "data": {"tokens": 10e9},
     }
-    r = size(w, A100_SXM, n_gpus=8, interconnect="nvlink", utilization=0.60)
+    # llm.c reports ~60 % MFU counted as 6N + 6·L·C·T (gpt2_estimate_mfu); -u is PaLM's count
+    from dlrig.perfcal.training import convert_mfu
+
+    mfu = convert_mfu(0.60, "gpt2-124m", 1024, "llmc")
+    r = size(w, A100_SXM, n_gpus=8, interconnect="nvlink", utilization=mfu)
     assert r.time_hours is not None
     return r.time_hours * 60
 
@@ -122,6 +126,13 @@ def _train_flops(model: dict[str, object] | str, tokens: float, seq: int) -> flo
     r = size({"task": "train", "model": model, "sequence": seq, "data": {"tokens": tokens}})
     assert r.flops is not None
     return r.flops
+
+
+def _six_nd_share(model: dict[str, object], seq: int) -> float:
+    """6N ÷ (6N + 12·L·h·s): the part of PaLM-accounted FLOPs a 6·N·D figure counts."""
+    from dlrig.perfcal.training import flops_per_token
+
+    return flops_per_token(model, seq, "6n") / flops_per_token(model, seq, "palm")
 
 
 GPT3_175B = {
@@ -360,7 +371,8 @@ REFERENCE_CASES: list[Case] = [
         "FLOPs",
         0.05,
         "https://arxiv.org/abs/2407.21783",
-        lambda: _train_flops(LLAMA3_405B, 15.6e12, 8192),
+        # Meta's 3.8e25 is 6·N·D (no attention term), dlrig's FLOPs count attention as PaLM does
+        lambda: _train_flops(LLAMA3_405B, 15.6e12, 8192) * _six_nd_share(LLAMA3_405B, 8192),
     ),
     Case(
         "llama2-70b-gpu-hours",

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from dlrig.catalog import open_catalog
+from dlrig.catalog import store as store_mod
 from dlrig.catalog.builtin import builtin_catalog
-from dlrig.catalog.importers import opendb as opendb_mod
 from dlrig.catalog.importers.run import import_dataset
 from dlrig.catalog.store import SCHEMA_VERSION, connect, open_store
 from dlrig.errors import CatalogError, CatalogImportError, PartNotFoundError
@@ -83,7 +83,7 @@ def test_failing_import_leaves_catalog_unchanged(
         raise RuntimeError("disk on fire")
 
     # fail inside the write transaction, after some rows were already written
-    monkeypatch.setattr(opendb_mod, "record_dataset", boom)
+    monkeypatch.setattr(store_mod, "write_parts", boom)
     with pytest.raises(RuntimeError, match="disk on fire"):
         import_dataset(path, "opendb", FIXTURES / "opendb")
     assert _snapshot(path) == before
@@ -101,3 +101,23 @@ def test_gpu_chip_by_chip_or_card_name_in_a_store(tmp_path: Path) -> None:
     assert cat.gpu_chip("NVIDIA GeForce RTX 4090 Founders Edition").id == "rtx-4090"
     with pytest.raises(PartNotFoundError, match="unknown GPU chip 'zzz-9'"):
         cat.gpu_chip("zzz-9")
+
+
+def test_an_imported_id_that_the_builtin_catalog_gained_later(tmp_path: Path) -> None:
+    """A store imported before the built-in catalog gained a part with the same id: the curated
+    part wins and the catalog still opens (before: 'duplicate part id' for every plan)."""
+    import sqlite3
+
+    from dlrig.catalog.builtin import builtin_catalog
+
+    path = tmp_path / "c.sqlite"
+    import_dataset(path, "opendb", FIXTURES / "opendb")
+    builtin_gpu = builtin_catalog().parts(Category.GPU)[0]
+    conn = sqlite3.connect(path)
+    (pid,) = conn.execute("SELECT id FROM parts WHERE category = 'gpu' LIMIT 1").fetchone()
+    conn.execute("UPDATE parts SET id = ? WHERE id = ?", (builtin_gpu.id, pid))
+    conn.commit()
+    conn.close()
+    cat = open_catalog(path)
+    ids = [p.id for p in cat.parts()]
+    assert len(ids) == len(set(ids)) and cat.get(builtin_gpu.id).origin == "builtin"

@@ -190,7 +190,7 @@ def test_gpus_ranking_matches_the_cli(client: TestClient, run_cli) -> None:  # t
                   "perf-per-dollar", "--json")  # fmt: skip
     assert data == cli.json()
     bare = client.get("/api/gpus").json()
-    assert bare["workload"] is None and bare["gpus"][0]["perf_unit"] == "dense 16-bit TFLOPS"
+    assert bare["workload"] is None and bare["gpus"][0]["perf_unit"].startswith("mix TFLOPS")
     body = _error(client.get("/api/gpus", params={"sort": "speed"}), 422)
     assert body["message"] == "unknown sort key 'speed'"
     assert _error(client.get("/api/gpus", params={"batch": "x"}), 422)["message"].startswith(
@@ -397,3 +397,12 @@ def test_unknown_api_route_uses_the_error_shape(client) -> None:  # type: ignore
     body = r.json()
     assert body["error"] == "NotFound" and "/api/nope" in body["message"] and body["hint"]
     assert client.delete("/api/check").status_code == 405
+
+
+def test_check_page_shows_word_matches(client: TestClient, warmachine: str) -> None:
+    """A name matched word by word is listed on the page itself, not only in the JSON."""
+    typo = warmachine.replace("RTX 2080 Ti, count", "RTX 2080 Tii, count")
+    page = client.post("/check", data={"build": typo, "gpus": ""}).text
+    visible = page.split("<details>")[0]
+    assert "matched as &#39;ASUS Turbo GeForce RTX 2080 Ti&#39;" in visible
+    assert "Check these names" in visible

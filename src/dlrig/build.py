@@ -129,6 +129,10 @@ class BuildItem:
     slots: tuple[str, ...] = ()  # GPU: board slot per card, in order (may be fewer than count)
     riser: Riser | None = None  # GPU: the riser cable each card sits on
     circuit: int | None = None  # PSU: which wall circuit it is plugged into (1-based)
+    # {part: ID, with: {...}}: the catalog part and the replaced facts, so the build file is
+    # written back the way it was read
+    base: Part | None = None
+    overrides: tuple[tuple[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
         if self.count < 1:

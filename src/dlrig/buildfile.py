@@ -30,7 +30,7 @@ file and line and says how to fix it (:class:`~dlrig.errors.BuildFileError`).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +38,6 @@ import yaml
 from pydantic import ValidationError
 
 from dlrig.build import MAX_COUNT, MULTI_CATEGORIES, Build, BuildItem, Site
-from dlrig.catalog.resolve import normalize
 from dlrig.errors import BuildFileError, PartNotFoundError
 from dlrig.parts import PART_MODELS, Category, Gpu, Part, Riser, category_key
 from dlrig.textfile import TextError, parse_yaml, read_text, short
@@ -417,7 +416,9 @@ def _parse_entry(ctx: _Ctx, path: Path_, cat: Category, value: Any, catalog: Cat
                 raise ctx.error((*path, "part"), "must be a part name or id", "quote the name")
             part = _resolve(ctx, (*path, "part"), cat, name, catalog)
             if "with" in value:
+                extra["base"] = part
                 part = _override(ctx, (*path, "with"), cat, part, value["with"])
+                extra["overrides"] = tuple(dict(value["with"]).items())
         else:
             if "with" in value:
                 raise ctx.error(
@@ -428,7 +429,7 @@ def _parse_entry(ctx: _Ctx, path: Path_, cat: Category, value: Any, catalog: Cat
             part = _custom(ctx, (*path, "custom"), cat, value["custom"])
         count = value.get("count", 1)
         price = value.get("price_usd")
-        extra = _item_extras(ctx, path, cat, value)
+        extra.update(_item_extras(ctx, path, cat, value))
     else:
         raise ctx.error(
             path,
@@ -667,15 +668,14 @@ def _resolve(ctx: _Ctx, path: Path_, cat: Category, text: str, catalog: Catalog)
     if not text.strip():
         raise ctx.error(path, "empty part name", "write the part's catalog name or id")
     try:
-        part = catalog.resolve(text, cat)
+        found = catalog.match(text, cat)
     except PartNotFoundError as exc:
         raise ctx.error(path, exc.message, exc.hint) from None
-    labels = {normalize(x) for x in (part.id, part.name, *part.aliases)}
-    if normalize(text) not in labels:
+    if found.note is not None:  # matched word by word: the user confirms it
         line = ctx.line(path)
         where = f"line {line}: " if line is not None else ""
-        ctx.fuzzy.append(f"{where}'{text.strip()}' matched as '{part.name}'")
-    return part
+        ctx.fuzzy.append(where + found.note)
+    return found.part
 
 
 def _custom(ctx: _Ctx, path: Path_, cat: Category, value: Any) -> Part:
@@ -831,12 +831,14 @@ def build_to_dict(build: Build) -> dict[str, Any]:
 
 def _entry(build: Build, it: BuildItem) -> Any:
     part = it.part
-    if part.custom:
+    if it.base is not None:
+        ref: dict[str, Any] = {"part": _ref_name(build, it.base), "with": dict(it.overrides)}
+    elif part.custom:
         data = part.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
         for key in ("id", "custom", "origin"):
             data.pop(key, None)
         data["name"] = part.name
-        ref: dict[str, Any] = {"custom": data}
+        ref = {"custom": data}
     else:
         ref = {"part": _ref_name(build, part)}
     if it.count != 1:
@@ -869,9 +871,11 @@ def _ref_name(build: Build, part: Part) -> str:
     return part.name if same else part.id
 
 
-def dump_build(build: Build) -> str:
-    """The build file text (YAML)."""
-    return yaml.safe_dump(
+def dump_build(build: Build, comments: Sequence[str] = ()) -> str:
+    """The build file text (YAML), after ``comments`` (e.g. names matched word by word, for
+    the user to confirm) as ``#`` lines."""
+    head = "".join("# " + " ".join(c.split()) + "\n" for c in comments)
+    return head + yaml.safe_dump(
         build_to_dict(build),
         sort_keys=False,
         allow_unicode=True,
@@ -880,10 +884,15 @@ def dump_build(build: Build) -> str:
     )
 
 
-def write_build(build: Build, path: str | Path) -> Path:
-    """Write ``build`` as a YAML build file that ``dlrig check`` accepts; returns the path."""
+def write_build(
+    build: Build, path: str | Path, comments: Sequence[str] = (), text: str | None = None
+) -> Path:
+    """Write ``build`` as a YAML build file that ``dlrig check`` accepts; returns the path.
+    ``text``: the file's text when the caller composed it (``plan -o``: with comments)."""
     p = Path(path)
-    text = dump_build(build)  # before touching the file: a failure must not leave it half-written
+    if text is None:
+        # before touching the file: a failure must not leave it half-written
+        text = dump_build(build, comments)
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
         tmp = p.with_name(p.name + ".tmp")

@@ -134,7 +134,9 @@ class Cpu(Part):
         default=None, ge=0, le=256, description="CPU PCIe lanes usable by slots and M.2"
     )
     pcie_gen: int | None = Field(default=None, ge=1, le=6)
-    memory_types: tuple[str, ...]
+    memory_types: tuple[str, ...] = Field(
+        default=(), description="DDR generations it takes (empty: unknown)"
+    )
     memory_channels: int | None = Field(default=None, ge=1, le=12)
     max_memory_gb: int | None = Field(default=None, gt=0)
     ecc: bool | None = None
@@ -251,7 +253,7 @@ class Memory(Part):
     category: ClassVar[Category] = Category.MEMORY
 
     type: str
-    speed_mts: int = Field(ge=1600, le=10000)
+    speed_mts: int | None = Field(default=None, ge=1600, le=10000)
     modules: int = Field(ge=1, le=16)
     module_gb: int = Field(ge=1, le=256)
     ecc: bool = False
@@ -382,7 +384,9 @@ class Cooler(Part):
     category: ClassVar[Category] = Category.COOLER
 
     kind: Literal["air", "aio"]
-    sockets: tuple[str, ...]
+    sockets: tuple[str, ...] = Field(
+        default=(), description="sockets it mounts on (empty: unknown)"
+    )
     height_mm: int | None = Field(default=None, ge=20, le=200, description="air coolers")
     radiator_mm: int | None = Field(default=None, ge=120, le=480, description="AIO radiators")
     rated_tdp_w: int | None = Field(default=None, ge=50, le=600)
@@ -404,7 +408,9 @@ class Case(Part):
     category: ClassVar[Category] = Category.CASE
 
     form_factor: str = Field(description="e.g. 'ATX Mid Tower', 'Full Tower'")
-    motherboard_form_factors: tuple[str, ...]
+    motherboard_form_factors: tuple[str, ...] = Field(
+        default=(), description="board form factors it takes (empty: unknown)"
+    )
     max_gpu_length_mm: int | None = Field(default=None, ge=150, le=600)
     max_cooler_height_mm: int | None = Field(default=None, ge=30, le=250)
     expansion_slots: int | None = Field(default=None, ge=1, le=14)
@@ -439,7 +445,8 @@ class Riser(Model):
     """
 
     name: str = Field(min_length=1)
-    kind: Literal["cable", "m2-adapter"] = "cable"
+    # bifurcation: a riser/splitter card that splits one slot's lanes between several GPUs
+    kind: Literal["cable", "m2-adapter", "bifurcation"] = "cable"
     length_mm: int | None = Field(default=None, ge=50, le=2000)
     pcie_gen: int | None = Field(default=None, ge=1, le=6, description="rated PCIe generation")
     lanes: int | None = Field(default=None, ge=1, le=16)

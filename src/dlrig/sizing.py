@@ -18,11 +18,10 @@ ZeRO: Rajbhandari et al. 2020 (mixed-precision Adam = 2+2+12 = 16 bytes/param).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -35,11 +34,22 @@ from dlrig.units import (
     bytes_to_gb,
     bytes_to_gib,
     seconds_to_hours,
-    tflops_to_flops,
 )
 from dlrig.workload import ModelSpec, Workload, load_workload
 
-INTERCONNECTS = ("pcie", "pcie-switch", "nvlink", "network")
+if TYPE_CHECKING:
+    from dlrig.perf.estimate import Estimate
+    from dlrig.perf.model import Work
+
+INTERCONNECTS = (
+    "pcie",
+    "pcie-p2p",
+    "pcie-switch",
+    "nvlink",
+    "nvlink-bridge",
+    "nvswitch",
+    "network",
+)  # = dlrig.perf.estimate.INTERCONNECTS (kept here for importers that need no perf)
 # Most GPUs a sizing may spread a workload over: about the largest training clusters built.
 MAX_SIZED_GPUS = 1_000_000
 
@@ -677,16 +687,14 @@ def vram_required_gib(workload: Workload | Any, n_gpus: int = 1) -> float:
 # --- compute ------------------------------------------------------------------------------
 
 
-def scaling_efficiency(n_gpus: int, interconnect: str = "pcie") -> float:
-    """Multi-GPU scaling efficiency: per_doubling ** log2(n) (constants: scaling_per_doubling)."""
-    table = const("scaling_per_doubling")
-    if interconnect not in table:
-        raise WorkloadError(
-            f"unknown interconnect '{interconnect}'", "choose one of: " + ", ".join(table)
-        )
-    if n_gpus <= 1:
-        return 1.0
-    return float(table[interconnect]) ** math.log2(n_gpus)
+def scaling_efficiency(
+    n_gpus: int, interconnect: str = "pcie", chip: GpuChip | None = None
+) -> float:
+    """Multi-GPU scaling efficiency from measured data per interconnect
+    (:func:`dlrig.perf.estimate.scaling_efficiency`; docs/performance.md)."""
+    from dlrig.perf.estimate import scaling_efficiency as measured_scaling
+
+    return measured_scaling(chip, n_gpus, interconnect)
 
 
 def effective_tflops(
@@ -696,45 +704,29 @@ def effective_tflops(
     utilization: float | None = None,
     interconnect: str = "pcie",
 ) -> float | None:
-    """Sustained training TFLOPS of ``n_gpus`` GPUs of ``chip`` (None: chip lacks the figure).
+    """Sustained model TFLOPS of ``n_gpus`` GPUs of ``chip`` (None: no figure, e.g. bf16 on
+    Turing) for the performance model's default mix at ``precision``
+    (:func:`objective_coefficient`).
 
-    = n × dense peak for the precision's matmul dtype × utilisation × scaling efficiency.
-    Without ``utilization`` the default MFU (constants: default_mfu) and the interconnect's
-    scaling efficiency apply. A given ``utilization`` is the job's model-FLOPs utilisation as
-    papers report it (whole job, all GPUs), so it replaces both.
+    A given ``utilization`` is the job's MFU as papers report it (whole job, all GPUs, PaLM
+    accounting): n × the dense peak of the precision's matmul dtype × utilization.
     """
-    dtype = compute_dtype(precision)
-    peak = chip.peak_tflops(dtype)
-    if peak is None and dtype in ("bf16", "fp16"):
-        peak = chip.peak_tflops("fp16" if dtype == "bf16" else "bf16")
-    if peak is None and dtype == "fp8":
-        peak = chip.peak_tflops("bf16") or chip.peak_tflops("fp16")
-    if peak is None:
-        return None
+    from dlrig.perf.chips import tensor_tflops
+
     n = max(int(n_gpus), 1)
     if utilization is not None:
         if not 0 < utilization <= 1:
             raise WorkloadError(
                 f"utilization {utilization} is outside (0, 1]", "give a fraction, e.g. 0.4"
             )
-        return n * peak * utilization
-    return n * peak * float(const("default_mfu")) * scaling_efficiency(n, interconnect)
+        peak = tensor_tflops(chip, precision)
+        return None if peak is None else n * peak * utilization
+    return objective_coefficient(chip, n, None, precision, interconnect)
 
 
 def flops_per_token(w: Workload, training: bool = True) -> float:
-    """FLOPs per token. Training: 6N + 6·L·s·h (Kaplan et al. 2020, eq. 2.1-2.2: forward
-    2N + 2·n_layer·n_ctx·d, backward twice the forward); N counts the matmul parameters.
-    LoRA/QLoRA skip the frozen weights' gradients: 4N + 6·L·s·h (Hu et al. 2021, §4.2).
-    Inference forward: 2N + 2·L·s·h.
-    """
-    m = w.model
-    n = param_breakdown(m).matmul
-    attn = 2.0 * (m.layers or 0) * w.seq_len * (m.hidden or 0)
-    if not training:
-        return 2 * n + attn
-    if w.adapters:
-        return 4 * n + 3 * attn
-    return 6 * n + 3 * attn
+    """Model FLOPs per token (PaLM/Megatron accounting, :func:`model_flops_per_token`)."""
+    return model_flops_per_token(w, training)
 
 
 def training_tokens(w: Workload) -> float | None:
@@ -749,7 +741,7 @@ def training_tokens(w: Workload) -> float | None:
 def training_flops(w: Workload) -> float | None:
     """Model FLOPs of the whole training run (None without a data size).
 
-    Transformers: tokens × flops_per_token (≈ 6·N·D, Kaplan et al. 2020; Hoffmann et al. 2022).
+    Transformers: tokens × model FLOPs per token (6·N·D + attention, PaLM accounting).
     Vision/diffusion: 3 × forward FLOPs per sample × samples × epochs (backward ≈ 2 × forward).
     """
     if w.task == "inference":
@@ -766,6 +758,234 @@ def training_flops(w: Workload) -> float | None:
 def _vision_training_flops_per_sample(m: ModelSpec) -> float | None:
     """3 × forward FLOPs per sample (backward ≈ 2 × forward); None without forward_gflops."""
     return None if m.forward_gflops is None else 3.0 * m.forward_gflops * 1e9
+
+
+# --- the performance model's view of a workload (dlrig.perf) ---------------------------------
+
+
+def workload_class(w: Workload) -> str:
+    """The performance model's workload class (docs/performance.md)."""
+    if w.task == "inference":
+        return "decode-b1" if w.micro_batch == 1 else "decode"
+    if w.task in ("lora", "qlora"):
+        return w.task
+    if w.model.kind != "transformer":
+        return "cnn-train"
+    return "encoder-finetune" if w.model.arch == "bert" else "llm-train"
+
+
+def model_flops_per_token(
+    w: Workload, training: bool = True, context: float | None = None
+) -> float:
+    """Model FLOPs per token, attention counted as PaLM (Chowdhery et al. 2022, appendix B)
+    and Megatron (Narayanan et al. 2021) do: training 6N + 12·L·h·s, LoRA/QLoRA 4N + 12·L·h·s
+    (no weight gradients for the frozen matrices, Hu et al. 2021 §4.2), forward 2N + 4·L·h·s.
+    N counts the matmul parameters (Kaplan et al. 2020); recomputation is not counted (MFU).
+    """
+    m = w.model
+    n = param_breakdown(m).matmul
+    s = float(context if context is not None else w.seq_len)
+    attn_fwd = 4.0 * (m.layers or 0) * (m.hidden or 0) * s
+    if not training:
+        return 2 * n + attn_fwd
+    return (4 if w.adapters else 6) * n + 3 * attn_fwd
+
+
+def work_of(w: Workload, n_gpus: int = 1, phase: str = "decode") -> Work:
+    """The numbers of ``w`` the performance model needs (:class:`dlrig.perf.model.Work`).
+
+    Memory-bound traffic per step: the optimizer step (perf data: optimizer_step_bytes per
+    trained parameter; one step per micro-batch, so gradient accumulation makes it smaller);
+    QLoRA's NF4 → bf16 dequantisation of every base linear weight in the forward and the
+    backward pass (and the recomputed forward); decode's weight and KV-cache reads. Weights
+    and KV cache split across ``n_gpus`` for inference (tensor parallel). ``phase``: for an
+    inference workload, "decode" (the generated tokens) or "prefill" (the prompt).
+    """
+    from dlrig.perf.model import Work, model_data
+
+    m = w.model
+    cls = workload_class(w)
+    pb = param_breakdown(m)
+    n = max(int(n_gpus), 1)
+    if m.kind != "transformer":
+        fwd = (m.forward_gflops or 0.0) * 1e9
+        return Work(
+            cls=cls if w.trains else "prefill",
+            precision=w.precision,
+            flops_per_item=3 * fwd if w.trains else fwd,
+            item="samples",
+            recompute=w.gradient_checkpointing,
+            items_per_step=float(w.micro_batch),
+            model=m.id,
+        )
+    perf = model_data()
+    if w.task == "inference" and phase == "prefill":
+        prompt = w.inference.prompt_tokens
+        return Work(
+            cls="prefill",
+            precision=w.precision,
+            flops_per_item=model_flops_per_token(w, training=False, context=prompt / 2),
+            hidden=m.hidden,
+            layers=m.layers or 0,
+            items_per_step=float(w.micro_batch * prompt),
+            weight_bytes=quantized_weight_bytes(w, pb) / n,
+            model=m.id,
+            sequence=prompt,
+        )
+    if w.task == "inference":
+        ctx = w.inference.prompt_tokens + w.inference.new_tokens / 2
+        return Work(
+            cls=cls,
+            precision=w.precision,
+            flops_per_item=model_flops_per_token(w, training=False, context=ctx),
+            hidden=m.hidden,
+            layers=m.layers or 0,
+            weight_bytes=quantized_weight_bytes(w, pb) / n,
+            kv_bytes=kv_cache_bytes(w, context=int(ctx)) / n,
+            batch=w.micro_batch,
+            model=m.id,
+            sequence=w.seq_len,
+        )
+    trained = lora_params(w) if w.adapters else pb.total
+    step_bytes = perf["optimizer_step_bytes"]["value"][w.optimizer] * trained
+    dequant = 0.0
+    if w.task == "qlora" or (w.adapters and w.precision in ("int4", "int8")):
+        per_weight = perf["dequant_bytes_per_weight"]["value"][
+            "int4" if w.precision != "int8" else "int8"
+        ]
+        passes = 3 if w.gradient_checkpointing else 2
+        dequant = pb.linear * per_weight * passes
+    return Work(
+        cls=cls,
+        precision=w.precision,
+        flops_per_item=model_flops_per_token(w),
+        hidden=m.hidden,
+        layers=m.layers or 0,
+        recompute=w.gradient_checkpointing,
+        items_per_step=float(w.micro_batch * w.seq_len),
+        optimizer_bytes_per_step=step_bytes,
+        dequant_bytes_per_step=dequant,
+        model=m.id,
+        sequence=w.seq_len,
+    )
+
+
+# --- the planner's objective (docs/performance.md, "The planner's objective") ---------------
+
+
+def objective_coefficient(
+    chip: GpuChip,
+    n_gpus: int = 1,
+    workload: Any = None,
+    precision: str = "bf16",
+    interconnect: str = "pcie",
+    mix: str = "all",
+) -> float | None:
+    """What ``dlrig plan`` maximises per (card, count): effective model TFLOPS of ``n_gpus`` of
+    ``chip``.
+
+    With a workload (a Workload, mapping or path): its estimated rate (tokens/s for inference
+    decode, tokens/s or samples/s for training) × its model FLOPs per token or sample, so for
+    one workload it is proportional to its own figure of merit (tokens/s, or 1 ÷ time to
+    train). Without one: the default mix at ``precision`` (perf data ``default_mix``): each
+    reference workload's rate relative to the reference card's (stored by the calibration),
+    weighted, × the reference card's model TFLOPS on the first workload. ``mix="training"``
+    keeps the mix's training workloads (``dlrig cost`` compares rented training hours). None
+    when the chip has no figure (bf16 on Turing, no published tensor rate).
+    """
+    if workload is not None:
+        w = load_workload(workload)
+        return _model_tflops(chip, work_of(w, n_gpus), n_gpus, interconnect)
+    key = chip.id if chip.origin == "builtin" else f"{chip.id}@{id(chip)}"
+    k = (key, n_gpus, precision, interconnect, mix)
+    if k not in _MIX_CACHE:
+        _MIX_CACHE[k] = _mix_value(chip, n_gpus, precision, interconnect, mix)
+    return _MIX_CACHE[k]
+
+
+_MIX_CACHE: dict[tuple[str, int, str, str, str], float | None] = {}
+
+
+def _model_tflops(chip: GpuChip, work: Work, n: int, interconnect: str) -> float | None:
+    from dlrig.perf.estimate import estimate
+
+    est = estimate(chip, work, n, interconnect)
+    return None if est.rate is None else est.rate * work.flops_per_item / 1e12
+
+
+def default_mix_works(precision: str) -> list[tuple[float, Work]]:
+    """(weight, work) of the default mix's workloads at ``precision`` (QLoRA and inference keep
+    their own quantised precision)."""
+    from dlrig.perf.model import model_data
+
+    out = []
+    for item in model_data()["default_mix"]["workloads"]:
+        spec = dict(item["workload"])
+        if spec.get("task") not in ("inference", "qlora"):
+            # quantised weights cannot be trained: they fine-tune in their compute dtype
+            spec["precision"] = compute_dtype(precision)
+        out.append((float(item["weight"]), work_of(load_workload(spec))))
+    return out
+
+
+def _mix_reference(precision: str) -> list[float] | None:
+    from dlrig.perf.model import fitted
+
+    table: dict[str, list[float]] = fitted().get("default_mix_reference", {})
+    return table.get(precision)
+
+
+def _mix_value(
+    chip: GpuChip, n_gpus: int, precision: str, interconnect: str, mix: str
+) -> float | None:
+    reference = _mix_reference(precision)
+    if reference is None:
+        return None
+    total = weights = 0.0
+    for (weight, work), base in zip(default_mix_works(precision), reference, strict=True):
+        if mix == "training" and not work.trains:
+            continue
+        mine = _model_tflops(chip, work, n_gpus, interconnect)
+        if mine is None and (chip.memory_bandwidth_gb_s is not None or work.trains):
+            return None  # no rate for the precision (e.g. bf16 on Turing, no tensor figure)
+        if mine is None or not base:
+            continue  # decode on a chip without a bandwidth figure: the rest of the mix
+        total += weight * mine / base
+        weights += weight
+    if not weights:
+        return None
+    return total / weights * reference[0]
+
+
+def mix_estimate(chip: GpuChip, n_gpus: int = 1, interconnect: str = "pcie") -> Estimate:
+    """The default mix as an :class:`~dlrig.perf.estimate.Estimate` (``dlrig gpus`` without a
+    workload): the coefficient at the chip's best 16-bit training precision, the weakest
+    provenance of the mix's parts and the largest expected error among them."""
+    from dlrig.perf.chips import why_no_rate
+    from dlrig.perf.estimate import Estimate, estimate
+
+    precision = "bf16" if chip.bf16_tflops is not None else "fp16"
+    value = objective_coefficient(chip, n_gpus, None, precision, interconnect)
+    unit = f"mix TFLOPS ({precision})"
+    if value is None:
+        return Estimate(None, unit, n_gpus, reason=why_no_rate(chip, precision))
+    parts = [estimate(chip, work, n_gpus, interconnect) for _, work in default_mix_works(precision)]
+    order = {"measured": 0, "given": 0, "interpolated": 1, "modelled": 2}
+    known = [e for e in parts if e.rate is not None]
+    worst = max(known, key=lambda e: order[e.provenance])
+    errors = [e.expected_error for e in known if e.expected_error is not None]
+    basis = f"default mix, {precision} (docs/performance.md); " + (
+        worst.basis if chip.vendor != "nvidia" else "weakest part: " + worst.provenance
+    )
+    return Estimate(
+        rate=value,
+        unit=unit,
+        n_gpus=n_gpus,
+        per_gpu=value / n_gpus,
+        provenance=worst.provenance,
+        expected_error=max(errors) if errors else None,
+        basis=basis,
+    )
 
 
 # --- result -------------------------------------------------------------------------------
@@ -794,6 +1014,9 @@ class SizingResult:
     parallelism: str | None = None
     system: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # where the headline rate comes from (dlrig.perf.estimate.Estimate), and prefill's
+    performance: Estimate | None = None
+    prefill_performance: Estimate | None = None
 
     @property
     def memory_gib(self) -> dict[str, float]:
@@ -874,6 +1097,10 @@ class SizingResult:
             "throughput_unit": unit,
             "prefill_tokens_per_s": self.prefill_tokens_per_s,
             "decode_tokens_per_s": self.decode_tokens_per_s,
+            "performance": None if self.performance is None else self.performance.as_dict(),
+            "prefill_performance": None
+            if self.prefill_performance is None
+            else self.prefill_performance.as_dict(),
             "system": self.system,
             "notes": self.notes,
         }
@@ -888,15 +1115,19 @@ def size(
 ) -> SizingResult:
     """Size ``workload`` (a Workload, a mapping or a YAML path) on ``n_gpus`` GPUs of ``chip``.
 
-    Memory is per GPU. Time needs a chip with the precision's TFLOPS and a data size
-    (``data.tokens`` / ``data.samples``); inference throughput needs the chip's bandwidth.
+    Memory is per GPU. Throughput and time come from the performance model
+    (:func:`dlrig.perf.estimate.estimate`: measured, interpolated or modelled, with its
+    expected error); ``utilization`` is the job's MFU (PaLM/Megatron accounting) and replaces
+    it. Time needs a data size (``data.tokens`` / ``data.samples``).
     """
+    from dlrig.perf.estimate import estimate, validate_interconnect
+
     w = load_workload(workload)
     if not 1 <= n_gpus <= MAX_SIZED_GPUS:
         raise WorkloadError(
             f"n_gpus is {n_gpus}", f"use 1 to {MAX_SIZED_GPUS:,} GPUs (the largest clusters)"
         )
-    scaling_efficiency(n_gpus, interconnect)  # validates the interconnect name
+    validate_interconnect(interconnect)
     if utilization is not None and not 0 < utilization <= 1:  # also without a chip
         raise WorkloadError(
             f"utilization {utilization} is outside (0, 1]", "give a fraction, e.g. 0.4"
@@ -904,13 +1135,6 @@ def size(
     mem = memory_bytes(w, n_gpus)
     pb = param_breakdown(w.model)
     trainable = 0.0 if w.task == "inference" else (lora_params(w) if w.adapters else pb.total)
-    eff = (
-        None
-        if chip is None
-        else effective_tflops(chip, n_gpus, w.precision, utilization, interconnect)
-    )
-    scale = 1.0 if utilization is not None else scaling_efficiency(n_gpus, interconnect)
-    util = utilization if utilization is not None else float(const("default_mfu"))
     result = SizingResult(
         workload=w,
         chip=chip,
@@ -921,21 +1145,33 @@ def size(
         trainable_params=trainable,
         flops=training_flops(w),
         time_hours=None,
-        effective_tflops=eff,
-        utilization=util,
-        scaling_efficiency=scale,
+        effective_tflops=None,
+        utilization=utilization,
+        scaling_efficiency=1.0,
     )
-    if w.task == "inference":
-        _inference_rates(result, chip, n_gpus, interconnect, utilization)
-    elif eff is not None:
-        factor = const("checkpointing_compute_factor") if w.gradient_checkpointing else 1.0
-        if result.flops is not None:
-            seconds = result.flops * factor / tflops_to_flops(eff)
-            result.time_hours = seconds_to_hours(seconds)
-        if w.model.kind == "transformer":
-            result.training_tokens_per_s = tflops_to_flops(eff) / (flops_per_token(w) * factor)
-        elif (per_sample := _vision_training_flops_per_sample(w.model)) is not None:
-            result.training_tokens_per_s = tflops_to_flops(eff) / (per_sample * factor)
+    if chip is not None and (w.trains or w.model.kind == "transformer"):
+        work = work_of(w, n_gpus)
+        est = estimate(chip, work, n_gpus, interconnect, utilization)
+        result.performance = est
+        result.scaling_efficiency = est.scaling
+        if est.rate is not None:
+            result.effective_tflops = est.rate * work.flops_per_item / 1e12
+            result.utilization = est.mfu
+            if w.trains:
+                result.training_tokens_per_s = est.rate
+                items = training_tokens(w) if w.model.kind == "transformer" else None
+                if w.model.kind != "transformer" and w.data.samples is not None:
+                    items = w.data.samples * w.data.epochs
+                if items is not None:
+                    result.time_hours = seconds_to_hours(items / est.rate)
+            else:
+                result.decode_tokens_per_s = est.rate
+                if w.data.tokens is not None:
+                    result.time_hours = seconds_to_hours(w.data.tokens / est.rate)
+        if w.task == "inference":
+            pre = estimate(chip, work_of(w, n_gpus, phase="prefill"), n_gpus, interconnect)
+            result.prefill_performance = pre
+            result.prefill_tokens_per_s = pre.rate
     if chip is not None and chip.vram_gib is not None:
         layout = scale_out(w, chip.vram_gib)
         if layout is not None:
@@ -943,40 +1179,6 @@ def size(
     result.system = system_requirements(w, mem, n_gpus, chip)
     result.notes = _notes(w, chip, result)
     return result
-
-
-def _inference_rates(
-    r: SizingResult,
-    chip: GpuChip | None,
-    n: int,
-    interconnect: str,
-    utilization: float | None,
-) -> None:
-    """Decode is memory-bound, prefill compute-bound (Pope et al. 2022, "Efficiently Scaling
-    Transformer Inference", §2; Kim et al. 2023 "Full Stack Optimization of Transformer
-    Inference"): each decode step reads every weight plus the KV cache once.
-
-    decode tokens/s = batch ÷ max(bytes per step ÷ (bandwidth × util), FLOPs per step ÷ compute)
-    prefill tokens/s = compute ÷ (2N + 2·L·s·h)
-    """
-    w = r.workload
-    if chip is None or w.model.kind != "transformer":
-        return
-    eff = r.effective_tflops
-    ctx_avg = w.inference.prompt_tokens + w.inference.new_tokens / 2
-    weights_total = quantized_weight_bytes(w, param_breakdown(w.model))
-    step_bytes = weights_total + kv_cache_bytes(w, context=int(ctx_avg))
-    if eff is not None:
-        r.prefill_tokens_per_s = tflops_to_flops(eff) / flops_per_token(w, training=False)
-    if chip.memory_bandwidth_gb_s is not None:
-        bw = chip.memory_bandwidth_gb_s * BYTES_PER_GB * n * const("decode_bandwidth_utilization")
-        bw *= scaling_efficiency(n, interconnect) if utilization is None else 1.0
-        step_s = step_bytes / bw
-        if eff is not None:
-            step_s = max(step_s, w.micro_batch * flops_per_token(w, False) / tflops_to_flops(eff))
-        r.decode_tokens_per_s = w.micro_batch / step_s
-        if w.data.tokens is not None:
-            r.time_hours = seconds_to_hours(w.data.tokens / r.decode_tokens_per_s)
 
 
 GPU_COUNTS = (1, 2, 4, 8, 16, 32, 64)
@@ -1123,8 +1325,9 @@ def _notes(w: Workload, chip: GpuChip | None, r: SizingResult) -> list[str]:
             f"the {chip.name if chip else 'GPU'}'s {chip.vram_gib if chip else 0:g} GiB; "
             + "; ".join(fit_options(w, r.n_gpus))
         )
-    if chip is not None and r.effective_tflops is None:
-        notes.append(f"{chip.name} has no {compute_dtype(w.precision)} TFLOPS figure: no time")
+    perf = r.performance
+    if chip is not None and perf is not None and perf.rate is None:
+        notes.append(f"no throughput: {perf.reason}")
     if w.trains and r.flops is None:
         notes.append("no data size given (data.tokens or data.samples): no time-to-train")
     if w.model.kind == "diffusion":
@@ -1195,7 +1398,9 @@ def rank_chips(
 ) -> list[dict[str, Any]]:
     """One row per chip: fits, perf (tokens/s, samples/s or TFLOPS), price, perf/$ and perf/W.
 
-    Without a workload, perf is the chip's dense 16-bit TFLOPS. ``sort``: fit (fastest
+    Without a workload, perf is the performance model's default mix in effective model TFLOPS
+    (docs/performance.md). Every row says where its figure comes from (provenance: measured,
+    interpolated, modelled, given) and its expected error. ``sort``: fit (fastest
     first), perf, price (cheapest first), perf-per-dollar, perf-per-watt. Every order puts the
     chips that hold the workload on ``n_gpus`` first, then those that need more GPUs (fewest
     first; ``gpus_needed`` and ``parallelism`` say how many and how), then the rest. Chips
@@ -1211,6 +1416,7 @@ def rank_chips(
         )
     rows: list[dict[str, Any]] = []
     for chip in chips:
+        est: Estimate | None
         row: dict[str, Any] = {
             "id": chip.id,
             "name": chip.name,
@@ -1219,17 +1425,18 @@ def rank_chips(
             "tdp_w": chip.tdp_w,
         }
         if w is None:
-            perf = chip.peak_tflops("bf16") or chip.peak_tflops("fp16") or chip.fp32_tflops
+            est = mix_estimate(chip, n_gpus, interconnect)
             row.update(
                 fits=None,
                 vram_needed_gib=None,
                 time_hours=None,
-                perf=perf,
-                perf_unit="dense 16-bit TFLOPS",
+                perf=est.rate,
+                perf_unit=est.unit,
             )
         else:
             r = size(w, chip, n_gpus, interconnect, utilization)
             rate, unit = r.throughput
+            est = r.performance
             row.update(
                 fits=r.fits,
                 vram_needed_gib=round(r.vram_per_gpu_gib, 2),
@@ -1239,6 +1446,11 @@ def rank_chips(
                 gpus_needed=r.gpus_needed,
                 parallelism=r.parallelism,
             )
+        row.update(
+            provenance=None if est is None else est.provenance,
+            expected_error=None if est is None else est.expected_error,
+            perf_note=None if est is None else (est.reason or est.basis),
+        )
         perf = row["perf"]
         price = chip.launch_price_usd
         row["perf_per_1000_usd"] = (

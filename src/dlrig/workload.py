@@ -561,9 +561,15 @@ def workload_from_flags(
         existing = data.get("lora")
         data["lora"] = {**(existing if isinstance(existing, Mapping) else {}), "rank": lora_rank}
     extra = {"tokens": tokens, "samples": samples, "epochs": epochs}
-    data_spec = {**(data.get("data") or {}), **{k: v for k, v in extra.items() if v is not None}}
-    if data_spec:
-        data["data"] = data_spec
+    extra = {k: v for k, v in extra.items() if v is not None}
+    existing_data = data.get("data")
+    if extra and existing_data is not None and not isinstance(existing_data, Mapping):
+        raise WorkloadError(
+            f"{where}: data must be a mapping, found {type(existing_data).__name__}",
+            "write e.g. data: {tokens: 1e9, epochs: 1}",
+        )
+    if extra:
+        data["data"] = {**(existing_data or {}), **extra}
     if "model" not in data:
         raise WorkloadError(
             "no workload given", "pass a workload file, or --model PRESET (see --list-models)"
@@ -685,7 +691,7 @@ def _validation_error(exc: ValidationError, where: str, prefix: str = "") -> Wor
     first = exc.errors()[0]
     loc = ".".join(str(x) for x in first["loc"])
     field = str(first["loc"][0]) if first["loc"] else ""
-    msg = first["msg"]
+    msg = str(first["msg"]).removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
         known = ModelSpec.model_fields if prefix else Workload.model_fields
         from rapidfuzz import process

@@ -206,10 +206,12 @@ class GpuFlags(Request):
 
     gpus: Annotated[int, Cli("--gpus", "-n")] = Field(1, ge=1, description="Number of GPUs.")
     interconnect: Annotated[str, Cli("--interconnect")] = Field(
-        "pcie", description="pcie, pcie-switch, nvlink or network."
+        "pcie",
+        description="pcie, pcie-p2p, pcie-switch, nvlink, nvlink-bridge, nvswitch or network.",
     )
     utilization: Annotated[float | None, Cli("--utilization", "-u")] = Field(
-        None, description="Model FLOPs utilisation (default 0.40)."
+        None,
+        description="Model FLOPs utilisation, PaLM accounting (default: the performance model).",
     )
 
 

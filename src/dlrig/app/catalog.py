@@ -33,6 +33,10 @@ __all__ = [
 ]
 
 
+# Search matches shown unless --limit says otherwise; the rest are counted, never cut silently.
+SEARCH_LIMIT = 20
+
+
 class PartsRequest(Request):
     """What ``dlrig catalog list`` (and ``search`` with ``q``) takes."""
 
@@ -45,6 +49,10 @@ class PartsRequest(Request):
         "Operators: = != < <= > >= ~ (contains).",
     )
     q: str | None = Field(None, description="Words to look for in names and aliases.")
+    # a search's --limit (not a listing's option, like q)
+    limit: int | None = Field(
+        None, ge=0, description="Show at most N search matches (0: all; default 20)."
+    )
     price_only: Annotated[bool, Cli("--price-only")] = Field(
         False, description="List the price-only rows of an imported store."
     )
@@ -69,6 +77,7 @@ class PartList:
     """Parts of a listing or a search."""
 
     parts: list[Part]
+    total: int | None = None  # a search's matches before the limit (never cut silently)
 
     def to_dict(self) -> list[dict[str, Any]]:
         """``dlrig catalog list|search --json``."""
@@ -122,9 +131,11 @@ def run(req: PartsRequest, catalog: Catalog, read_files: bool = False) -> PartLi
         return PartList(getattr(catalog, "price_only_parts", lambda c: [])(cat))
     if req.q:
         parsed = [catalog.parse_filter(f, cat) for f in req.filter]
-        return PartList(
-            [p for p in catalog.search(req.q, cat) if all(f.matches(p) for f in parsed)]
-        )
+        found = [
+            p for p in catalog.search(req.q, cat, limit=None) if all(f.matches(p) for f in parsed)
+        ]
+        n = SEARCH_LIMIT if req.limit is None else req.limit
+        return PartList(found if n == 0 else found[:n], total=len(found))
     return PartList(catalog.list(cat, list(req.filter)))
 
 

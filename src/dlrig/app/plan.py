@@ -86,6 +86,11 @@ class PlanRequest(Request):
     explain: Annotated[bool, Cli("--explain/--no-explain")] = Field(
         True, description="Find the binding constraints."
     )
+    fill: Annotated[bool, Cli("--fill/--no-fill")] = Field(
+        True,
+        description="Spend the rest of the budget on the whole machine (RAM, NVMe, PSU tier, "
+        "cooler, CPU threads); --no-fill: the cheapest parts that pass the rules.",
+    )
     time_limit: Annotated[float, Cli("--time-limit")] = Field(
         10.0, description="Solver time limit per solve (s)."
     )
@@ -193,6 +198,7 @@ def run(req: PlanRequest, catalog: Catalog, read_files: bool = True) -> PlanResu
         distinct=req.distinct,
         frontier=req.frontier,
         explain=req.explain,
+        fill=req.fill,
         catalog=catalog,
         part_prices=req.part_price,
         time_limit_s=req.time_limit,

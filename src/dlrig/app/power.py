@@ -52,7 +52,7 @@ class PowerBudget:
     peak_dc_w: float
     psu_w: float | None
     psu_needed_w: float
-    psu_needed_spikes_w: float | None  # with spike-prone GPUs at 1.5× (None: none in the build)
+    psu_needed_spikes_w: float | None  # GPUs at their measured spike factor (None: none known)
     psu_recommended_w: int
     psu_atx3: bool | None
     psu_efficiency: float
@@ -84,12 +84,18 @@ def budget(build: Build) -> PowerBudget:
 
     cpu_w = float(build.cpu.tdp_w) if build.cpu else None
     rest, n = build.system_allowance_w, build.gpu_count
-    tdps = [float(g.tdp_w) for g in build.gpus]
+    # each GPU at its power limit when the build file sets one (power_limit_w), and its
+    # measured transient factor per chip or generation (limits.gpu_transient_factor)
+    tdps = [u.power_w for u in build.gpu_units]
     need = limits.psu_required_w(cpu_w or 0.0, tdps, rest)
-    prone = [limits.is_transient_prone(_chip_name(build, g)) for g in build.gpus]
+    factors = [limits.gpu_transient_factor(g.chip, build.chip(g)) for g in build.gpus]
     spikes = (
-        limits.psu_transient_required_w(cpu_w or 0.0, zip(tdps, prone, strict=True), rest)
-        if any(prone)
+        limits.psu_required_w(
+            cpu_w or 0.0,
+            (limits.gpu_spike_w(t, f) for t, f in zip(tdps, factors, strict=True)),
+            rest,
+        )
+        if any(f is not None and f > 1 for f in factors)
         else None
     )
     psu = build.psu
@@ -102,7 +108,7 @@ def budget(build: Build) -> PowerBudget:
     if psu is not None and n:  # the inverse of psu_required_w for the GPUs' share
         for_psu = max(0.0, (psu.wattage_w / limits.PSU_HEADROOM - (cpu_w or 0.0) - rest) / n)
     for_circuit = (
-        limits.gpu_power_cap_for_circuit_w(limit, eff, peak - build.gpu_tdp_w, n) if n else None
+        limits.gpu_power_cap_for_circuit_w(limit, eff, peak - build.gpu_power_w, n) if n else None
     )
     worst = max(need, spikes or 0.0) if not (psu and psu.atx3) else need
     return PowerBudget(
@@ -126,11 +132,6 @@ def budget(build: Build) -> PowerBudget:
         gpu_limit_for_psu_w=None if for_psu is None else round(for_psu, 1),
         gpu_limit_for_circuit_w=None if for_circuit is None else round(for_circuit, 1),
     )
-
-
-def _chip_name(build: Build, gpu: Any) -> str:
-    chip = build.chip(gpu)
-    return chip.name if chip is not None else str(gpu.chip)
 
 
 COMMAND = Command(

@@ -52,7 +52,16 @@ def gpu_chip(catalog: Catalog, gpu: GpuChip | str | None) -> GpuChip | None:
     """The chip a GPU name (chip or card, fuzzy) means in ``catalog``; a GpuChip as given."""
     if gpu is None or gpu == "":
         return None
-    return catalog.gpu_chip(gpu) if isinstance(gpu, str) else gpu
+    if isinstance(gpu, str):
+        return catalog.gpu_chip(gpu)
+    from dlrig.errors import InputError
+    from dlrig.parts import GpuChip
+
+    if not isinstance(gpu, GpuChip):  # a number or a list from a JSON body
+        raise InputError(
+            f"gpu: expected a chip name, got {type(gpu).__name__}", "write e.g. RTX 4090"
+        )
+    return gpu
 
 
 def run(req: SizeRequest, catalog: Catalog, read_files: bool = True) -> SizingResult:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dlrig.bench.diagnose import compare
 from dlrig.bench.expected import (
@@ -25,7 +25,23 @@ from dlrig.bench.expected import (
     baseline_from_detected,
 )
 from dlrig.bench.results import BenchFinding, BenchReport, BenchResult, GpuFacts, Measurement
-from dlrig.bench.runner import BenchOptions, BenchProgress, run_bench
+
+if TYPE_CHECKING:
+    from dlrig.bench.runner import BenchOptions, BenchProgress, run_bench
+
+# The runner (and through it the probe modules) loads on first use, not with the package:
+# `python -m dlrig.bench.allreduce` would otherwise find its own module already imported by
+# the package and warn (RuntimeWarning from runpy, once per spawned rank).
+_LAZY = ("BenchOptions", "BenchProgress", "run_bench")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from dlrig.bench import runner
+
+        return getattr(runner, name)
+    raise AttributeError(f"module 'dlrig.bench' has no attribute {name!r}")
+
 
 __all__ = [
     "Baseline",
@@ -62,6 +78,8 @@ def bench(
     named = build_baseline or Baseline(source="")
     paths = attach_disks(named, disk_args or [], catalog)
     options.disk_paths = options.disk_paths or tuple(paths)
+    from dlrig.bench.runner import run_bench
+
     result = run_bench(options, progress)
     baseline = build_baseline or replace(
         baseline_from_detected(result.gpus, catalog), disks=named.disks

@@ -52,11 +52,29 @@ def compare(result: BenchResult, baseline: Baseline, catalog: object | None = No
     findings += _sustained_findings(result)
     findings += _loader_findings(result)
     findings += _disk_cache_findings(result)
+    findings += _nothing_measured(result)
     order: dict[BenchSeverity, int] = {"error": 0, "warning": 1, "info": 2}
     findings.sort(key=lambda f: order[f.severity])
     return BenchReport(
         result=result, expected_from=baseline.source, comparisons=comparisons, findings=findings
     )
+
+
+def _nothing_measured(result: BenchResult) -> list[BenchFinding]:
+    """A run in which every probe was skipped or failed is no pass (the base install without
+    PyTorch and NumPy measures nothing)."""
+    if any(m.status == "ok" and m.value is not None for m in result.measurements):
+        return []
+    reasons = sorted({m.note for m in result.measurements if m.note})
+    why = f" ({'; '.join(reasons)})" if reasons else ""
+    return [
+        BenchFinding(
+            severity="error",
+            message=f"nothing was measured: every probe was skipped or failed{why}. "
+            "Install the probes' dependencies with pip install 'dlrig[bench]'.",
+            keys=[m.key for m in result.measurements],
+        )
+    ]
 
 
 def _pct(ratio: float) -> str:

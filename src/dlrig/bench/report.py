@@ -15,10 +15,13 @@ PROBE_TITLES = {
 
 
 def fmt_value(value: float | None, unit: str = "") -> str:
-    """3 significant digits, thousands separators: 1,234 / 98.5 / 0.312."""
+    """3 significant digits, thousands separators: 1,234 / 98.5 / 0.312 / 0.000412 (a small
+    figure, e.g. bf16 TFLOPS on a CPU without bf16 units, is never printed as 0.000)."""
     if value is None:
         return "—"
     a = abs(value)
+    if 0 < a < 0.1:
+        return f"{value:.3g}" + (f" {unit}" if unit else "")
     digits = 0 if a >= 100 else 1 if a >= 10 else 2 if a >= 1 else 3
     return f"{value:,.{digits}f}" + (f" {unit}" if unit else "")
 

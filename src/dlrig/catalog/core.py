@@ -10,12 +10,22 @@ from __future__ import annotations
 import builtins
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from dlrig.catalog.filters import Filter, parse_filter
-from dlrig.catalog.resolve import FUZZY_SUGGEST_SCORE, Named, NameIndex
+from dlrig.catalog.resolve import FUZZY_SUGGEST_SCORE, Named, NameIndex, Resolution
 from dlrig.errors import CatalogError, PartNotFoundError
 from dlrig.parts import PART_MODELS, Category, GpuChip, Part
+
+
+@dataclass(frozen=True)
+class PartMatch:
+    """A resolved part name; ``note`` (None for an exact name or id) says what the user should
+    confirm: it was matched word by word, with boilerplate ignored or misspellings read."""
+
+    part: Part
+    note: str | None = None
 
 
 class Catalog:
@@ -193,13 +203,40 @@ class Catalog:
 
     # --- names --------------------------------------------------------------------------------
     def resolve(self, text: str, category: Category | None = None) -> Part:
-        """The part ``text`` names: exact id, exact name/alias, then a confident fuzzy match."""
+        """The part ``text`` names: exact id, exact name/alias, then a word match whose model
+        tokens agree (see :mod:`dlrig.catalog.resolve`). Use :meth:`match` to get the note."""
+        return self.match(text, category).part
+
+    def match(self, text: str, category: Category | None = None) -> PartMatch:
+        """Like :meth:`resolve`, with the note to show when the match was not exact."""
         what = f"{category.value} part" if category else "part"
-        return self._entry_part(self._index(category).resolve(text, what=what))
+        res = self._index(category).match(text, what=what, prefer=self._preferred)
+        return self._checked(text, res)
+
+    def _preferred(self, entry: Any) -> bool:
+        """Tie-break between equally good matches (the store prefers curated parts)."""
+        return False
+
+    def _checked(self, text: str, res: Resolution[Any]) -> PartMatch:
+        """The match, unless a capacity or wattage the text states contradicts the part's
+        facts (a name need not carry them: 'RTX 4060 Ti 16 GB' must not become the 8 GB card)."""
+        part = self._entry_part(res.record)
+        if res.note is None:
+            return PartMatch(part)
+        conflict = spec_conflict(part, res.specs)
+        if conflict:
+            raise PartNotFoundError(
+                f"unknown {part.category.value} part '{text.strip()}'",
+                f"the nearest, '{part.name}', {conflict}; write its exact name if you mean it",
+                [part.name],
+            )
+        return PartMatch(part, res.note)
 
     def search(
-        self, text: str, category: Category | None = None, limit: int = 20
+        self, text: str, category: Category | None = None, limit: int | None = 20
     ) -> builtins.list[Part]:
+        """Parts whose names hold every word of ``text`` (then the resolver's word match, then
+        fuzzy); ``limit=None`` for all of them."""
         return [self._entry_part(e) for e in self._index(category).search(text, limit=limit)]
 
     def _index(self, category: Category | None) -> NameIndex[Any]:
@@ -207,6 +244,23 @@ class Catalog:
         if key not in self._indexes:
             self._indexes[key] = NameIndex(self._name_entries(category))
         return self._indexes[key]
+
+
+def spec_conflict(part: Part, specs: Mapping[str, frozenset[str]]) -> str | None:
+    """How a capacity/wattage stated in a name contradicts the part's facts, or None."""
+    stated = specs.get("gb", frozenset())
+    facts: list[tuple[str, frozenset[str], float | None, str]] = [
+        ("gb", stated, getattr(part, "vram_gib", None), "GB of memory"),
+        ("w", specs.get("w", frozenset()), getattr(part, "wattage_w", None), "W"),
+    ]
+    if part.category in (Category.STORAGE, Category.MEMORY):
+        facts.append(("gb", stated, getattr(part, "capacity_gb", None), "GB"))
+    for _kind, said, value, unit in facts:
+        if said and value is not None:
+            have = f"{value:g}"
+            if have not in said:
+                return f"has {have} {unit}, not {' / '.join(sorted(said))}"
+    return None
 
 
 def _literal_choices(annotation: Any) -> set[str]:

@@ -253,21 +253,7 @@ class PriceSummary:
 
     def line(self) -> str | None:
         """One line for the CLI: ``prices dated 2017-08-01 … 2026-05-16; 3 older than 6 months``."""
-        if self.oldest is None or self.newest is None:
-            return None
-        span = (
-            self.oldest.isoformat()
-            if self.oldest == self.newest
-            else f"{self.oldest.isoformat()} … {self.newest.isoformat()}"
-        )
-        bits = [f"prices dated {span}"]
-        if self.stale:
-            bits.append(f"{len(self.stale)} older than {STALE_AFTER_DAYS // 30} months")
-        if self.launch_prices:
-            bits.append(f"{len(self.launch_prices)} at launch MSRP (no current offer known)")
-        if self.used:
-            bits.append(f"{len(self.used)} used")
-        return "; ".join(bits)
+        return summary_line(self.to_dict())
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -278,6 +264,22 @@ class PriceSummary:
             "launch_prices": list(self.launch_prices),
             "used": list(self.used),
         }
+
+
+def summary_line(summary: Mapping[str, Any] | None) -> str | None:
+    """The CLI line for a price summary in its JSON form (``totals.prices``)."""
+    if not summary or summary.get("oldest") is None:
+        return None
+    oldest, newest = summary["oldest"], summary["newest"]
+    bits = [f"prices dated {oldest}" + ("" if oldest == newest else f" … {newest}")]
+    if summary["stale"]:
+        months = summary["stale_after_days"] // 30
+        bits.append(f"{len(summary['stale'])} older than {months} months")
+    if summary["launch_prices"]:
+        bits.append(f"{len(summary['launch_prices'])} at launch MSRP (no current offer known)")
+    if summary["used"]:
+        bits.append(f"{len(summary['used'])} used")
+    return "; ".join(bits)
 
 
 def price_summary(parts: Iterable[Part], today: dt.date | None = None) -> PriceSummary:

@@ -39,12 +39,13 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from dataclasses import field as _field
 from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import ValidationError
 
-from dlrig.catalog.core import Catalog
+from dlrig.catalog.core import Catalog, PartMatch
 from dlrig.errors import CatalogError
 from dlrig.parts import PART_MODELS, Category, GpuChip, Part
 
@@ -386,6 +387,130 @@ def write_parts(conn: sqlite3.Connection, rows: Iterable[tuple[Any, ...]]) -> No
     conn.executemany("INSERT INTO part_names (norm, id) VALUES (?, ?)", names)
 
 
+# --- what importers read and write (the only SQL the importers run) -----------------------------
+@dataclass
+class ImportChanges:
+    """Everything one import writes, applied by :func:`write_import` in one transaction.
+
+    Rows are the tables' columns in order: ``parts`` as :func:`write_parts` takes them,
+    ``prices`` (part_id, price_usd, price_date, price_source, origin, record), ``chips``
+    (id, origin, record, name, data), ``chip_fills`` (chip_id, field, value, origin, source),
+    ``datasets`` the provenance rows (:data:`DATASET_COLUMNS`). A ``replace_*`` flag first
+    deletes every row of ``origin`` in that table. ``before``/``after`` count the rows the
+    origin holds per category before and after the import (the shrink check reads them)."""
+
+    origin: str
+    parts: list[tuple[Any, ...]] = _field(default_factory=list)
+    remove_parts: list[str] = _field(default_factory=list)
+    replace_parts: bool = False
+    prices: list[tuple[Any, ...]] = _field(default_factory=list)
+    replace_prices: bool = False
+    chips: list[tuple[Any, ...]] = _field(default_factory=list)
+    replace_chips: bool = False
+    chip_fills: list[tuple[Any, ...]] = _field(default_factory=list)
+    replace_chip_fills: bool = False
+    datasets: list[tuple[Any, ...]] = _field(default_factory=list)
+    datasets_if_missing: list[tuple[Any, ...]] = _field(default_factory=list)
+    before: dict[str, int] = _field(default_factory=dict)
+    after: dict[str, int] = _field(default_factory=dict)
+
+
+DATASET_COLUMNS = (
+    "name, title, url, version, data_date, license, attribution, license_text, path, "
+    "imported_at, rows"
+)
+
+
+def write_import(
+    conn: sqlite3.Connection, changes: ImportChanges, quarantine: Iterable[tuple[str, ...]]
+) -> None:
+    """Apply an import in one transaction; ``quarantine`` rows (category, record, status,
+    reason) replace the origin's stored skipped/quarantined rows."""
+    origin = changes.origin
+    insert_dataset = f"INSERT OR REPLACE INTO datasets ({DATASET_COLUMNS}) VALUES ({_marks(11)})"
+    with transaction(conn):
+        if changes.replace_prices:
+            conn.execute("DELETE FROM prices WHERE origin = ?", (origin,))
+        if changes.replace_parts:
+            conn.execute("DELETE FROM parts WHERE origin = ?", (origin,))
+        removed = [(pid,) for pid in changes.remove_parts]
+        conn.executemany("DELETE FROM parts WHERE id = ?", removed)
+        conn.executemany("DELETE FROM prices WHERE part_id = ?", removed)
+        conn.executemany(
+            "INSERT OR REPLACE INTO prices (part_id, price_usd, price_date, price_source, origin, "
+            "record) VALUES (?,?,?,?,?,?)",
+            changes.prices,
+        )
+        write_parts(conn, changes.parts)
+        if changes.replace_chips:
+            conn.execute("DELETE FROM chips WHERE origin = ?", (origin,))
+        conn.executemany(
+            "INSERT OR REPLACE INTO chips (id, origin, record, name, data) VALUES (?,?,?,?,?)",
+            changes.chips,
+        )
+        if changes.replace_chip_fills:
+            conn.execute("DELETE FROM chip_fills WHERE origin = ?", (origin,))
+        conn.executemany(
+            "INSERT INTO chip_fills (chip_id, field, value, origin, source) VALUES (?,?,?,?,?)",
+            changes.chip_fills,
+        )
+        for row in changes.datasets_if_missing:
+            if not conn.execute("SELECT 1 FROM datasets WHERE name = ?", (row[0],)).fetchone():
+                conn.execute(insert_dataset, row)
+        conn.executemany(insert_dataset, changes.datasets)
+        conn.execute("DELETE FROM quarantine WHERE origin = ?", (origin,))
+        conn.executemany(
+            "INSERT INTO quarantine (origin, category, record, status, reason) VALUES (?,?,?,?,?)",
+            [(origin, *row) for row in quarantine],
+        )
+
+
+def _marks(n: int) -> str:
+    return ",".join("?" * n)
+
+
+def origin_parts(conn: sqlite3.Connection, origin: str) -> dict[str, tuple[str, str, str]]:
+    """record -> (id, data, category) of the parts an origin already has in the store."""
+    return {
+        rec: (pid, data, cat)
+        for rec, pid, data, cat in conn.execute(
+            "SELECT record, id, data, category FROM parts WHERE origin = ?", (origin,)
+        )
+    }
+
+
+def origin_chips(conn: sqlite3.Connection, origin: str) -> dict[str, str]:
+    """record -> data of the chips an origin already has in the store."""
+    return dict(conn.execute("SELECT record, data FROM chips WHERE origin = ?", (origin,)))
+
+
+def spec_parts(conn: sqlite3.Connection) -> list[tuple[str, str, str, str]]:
+    """(id, category, data, match) of every stored part with specs (not price-only)."""
+    return conn.execute(
+        "SELECT id, category, data, match FROM parts WHERE price_only = 0"
+    ).fetchall()
+
+
+def origin_counts(conn: sqlite3.Connection, origin: str) -> dict[str, int]:
+    """Rows an origin holds per category: its parts, the prices it attached to other origins'
+    parts, and its chips (as 'gpu-chip')."""
+    out: dict[str, int] = {}
+    for cat, n in conn.execute(
+        "SELECT category, count(*) FROM parts WHERE origin = ? GROUP BY category", (origin,)
+    ):
+        out[cat] = out.get(cat, 0) + n
+    for cat, n in conn.execute(
+        "SELECT p.category, count(*) FROM prices r JOIN parts p ON p.id = r.part_id "
+        "WHERE r.origin = ? AND p.origin != ? GROUP BY p.category",
+        (origin, origin),
+    ):
+        out[cat] = out.get(cat, 0) + n
+    (chips,) = conn.execute("SELECT count(*) FROM chips WHERE origin = ?", (origin,)).fetchone()
+    if chips:
+        out["gpu-chip"] = chips
+    return out
+
+
 # --- the catalog over a store -------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class _Entry:
@@ -430,9 +555,14 @@ class StoreCatalog(Catalog):
                 (category.value,),
             ).fetchall()
             model = PART_MODELS[category]
-            built = [self._build(model, row) for row in rows]
+            builtin = self._builtin_parts(category)
+            # A store imported before the built-in catalog gained a part may hold the same id:
+            # the curated part wins (as in lookups), the imported copy is left out.
+            built = [
+                self._build(model, row) for row in rows if self._builtin._lookup(row[0]) is None
+            ]
             self._cache.update((p.id, p) for p in built)
-            self._loaded[category] = [*self._builtin_parts(category), *built]
+            self._loaded[category] = [*builtin, *built]
         return self._loaded[category]
 
     def _builtin_parts(self, category: Category) -> list[Part]:
@@ -513,10 +643,11 @@ class StoreCatalog(Catalog):
 
     # fast name lookups (SQL instead of an in-memory index of every part)
     def search(
-        self, text: str, category: Category | None = None, limit: int = 20
+        self, text: str, category: Category | None = None, limit: int | None = 20
     ) -> builtins.list[Part]:
         from dlrig.catalog.resolve import FUZZY_SUGGEST_SCORE, tokens
 
+        cap = -1 if limit is None else limit  # SQLite: -1 is no limit
         words = tokens(text).split()
         found = [self._entry_part(p) for p in self._builtin._index(category).containing(text)]
         sql = "SELECT id FROM parts WHERE 1=1"
@@ -527,10 +658,13 @@ class StoreCatalog(Catalog):
         for w in words:
             sql += " AND search LIKE ? ESCAPE '\\'"
             args.append("%" + w.replace("%", "\\%").replace("_", "\\_") + "%")
-        ids = [r[0] for r in self._conn.execute(sql + " ORDER BY name LIMIT ?", (*args, limit))]
+        ids = [r[0] for r in self._conn.execute(sql + " ORDER BY name LIMIT ?", (*args, cap))]
         found += [p for p in (self._lookup(i) for i in ids) if p is not None]
         found.sort(key=lambda p: p.name)
+        if not found:  # the resolver's word match (boilerplate dropped, misspellings read)
+            found = [self._entry_part(e) for e in self._index(category).candidates(text)]
         if not found:  # nothing contains every word: fall back to fuzzy matching
+            n = limit or 50
             from rapidfuzz import fuzz, process
 
             seen: set[str] = set()
@@ -540,15 +674,15 @@ class StoreCatalog(Catalog):
                 choices,
                 scorer=fuzz.WRatio,
                 processor=None,
-                limit=limit * 2,
+                limit=n * 2,
                 score_cutoff=FUZZY_SUGGEST_SCORE,
             ):
-                if ids[idx] not in seen and len(found) < limit:
+                if ids[idx] not in seen and len(found) < n:
                     part = self._lookup(ids[idx])
                     if part is not None:
                         found.append(part)
                         seen.add(part.id)
-        return found[:limit]
+        return found if limit is None else found[:limit]
 
     def _fuzzy_choices(self, category: Category | None) -> tuple[list[str], list[str]]:
         key = category.value if category else "*"
@@ -568,14 +702,14 @@ class StoreCatalog(Catalog):
             self._choices[key] = (ids, choices)
         return self._choices[key]
 
-    def resolve(self, text: str, category: Category | None = None) -> Part:
+    def match(self, text: str, category: Category | None = None) -> PartMatch:
         """Exact id or name/alias via SQL; the in-memory fuzzy index only when those miss."""
         from dlrig.catalog.resolve import _ambiguous, normalize
 
         text = text.strip()
         found = self._lookup(text)
         if found is not None and (category is None or found.category is category):
-            return found
+            return PartMatch(found)
         exact = {p.id: self._entry_part(p) for p in self._builtin._index(category).exact(text)}
         key = normalize(text)
         sql = "SELECT n.id FROM part_names n JOIN parts p ON p.id = n.id WHERE n.norm = ?"
@@ -588,14 +722,17 @@ class StoreCatalog(Catalog):
             if part is not None:
                 exact[pid] = part
         if len(exact) == 1:
-            return next(iter(exact.values()))
+            return PartMatch(next(iter(exact.values())))
         curated = [p for p in exact.values() if p.origin == "builtin"]
         if len(curated) == 1:  # an imported copy of a curated part: the curated one wins
-            return curated[0]
+            return PartMatch(curated[0])
         if len(exact) > 1:
             what = f"{category.value} part" if category else "part"
             raise _ambiguous(text, what, [p.name for p in exact.values()])
-        return super().resolve(text, category)
+        return super().match(text, category)
+
+    def _preferred(self, entry: Any) -> bool:
+        return isinstance(entry, Part)  # a curated part over its imported copies
 
     def price_only_parts(self, category: Category | None = None) -> builtins.list[Part]:
         """The price-only rows (not part of :meth:`parts`)."""

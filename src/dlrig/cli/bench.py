@@ -4,24 +4,19 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import typer
 
 from dlrig.app.bench import BenchRequest
-from dlrig.cli.options import CATALOG, JSON, from_request, option
+from dlrig.cli.options import CATALOG, JSON, from_request, output_option
 from dlrig.cli.output import print_json, stderr, stdout, table
 from dlrig.errors import InputError
 
 
 @from_request(
     BenchRequest,
-    option(
-        "output",
-        Annotated[
-            Path | None, typer.Option("--output", "-o", help="Also write a Markdown report here.")
-        ],
-    ),
+    output_option("Also write a Markdown report here."),
     JSON,
     CATALOG,
 )

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from dlrig.cli.options import CatalogOpt, JsonOpt
-from dlrig.cli.output import print_json, stdout, table
+from dlrig.cli.output import print_json, stderr, stdout, table
 from dlrig.parts import Category, GpuChip, Part
 
 catalog_app = typer.Typer(
@@ -231,10 +231,14 @@ def show_cmd(
 def search_cmd(
     text: Annotated[str, typer.Argument(help="Words to look for in names and aliases.")],
     category: CategoryOpt = None,
+    limit: Annotated[
+        int | None,
+        typer.Option("--limit", min=0, help="Show at most N search matches (0: all; default 20)."),
+    ] = None,
     json_: JsonOpt = False,
     catalog: CatalogOpt = None,
 ) -> None:
-    """Search part names and aliases (all words, then fuzzy).
+    """Search part names and aliases (all words, then the resolver's word match, then fuzzy).
 
     Examples:
       dlrig catalog search "rtx 4090"
@@ -242,15 +246,60 @@ def search_cmd(
     """
     from dlrig.app import catalog as app_catalog
 
-    req = app_catalog.PartsRequest.parse(category=category, q=text)
-    parts = app_catalog.run(req, _open(catalog)).parts
+    req = app_catalog.PartsRequest.parse(category=category, q=text, limit=limit)
+    found = app_catalog.run(req, _open(catalog))
+    parts, total = found.parts, found.total or len(found.parts)
     if json_:
-        print_json(app_catalog.PartList(parts))
-        return
-    if not parts:
+        print_json(found)
+    elif not parts:
         stdout.print(f"nothing matches '{text}'", markup=False, highlight=False)
+    else:
+        render_parts(parts, f"search '{text}'")
+    if len(parts) < total:  # never cut the list silently
+        stderr.print(
+            f"showing {len(parts)} of {total} matches; --limit 0 shows all, or add words "
+            "or --category to narrow the search",
+            markup=False,
+        )
+
+
+@catalog_app.command("coverage")
+def coverage_cmd(
+    missing: Annotated[
+        bool, typer.Option("--missing", help="Also list the ids of the parts lacking each fact.")
+    ] = False,
+    json_: JsonOpt = False,
+    catalog: CatalogOpt = None,
+) -> None:
+    """Per rule: how many parts lack the facts it needs (those make it report unchecked).
+
+    Examples:
+      dlrig catalog coverage
+      dlrig catalog coverage --missing --json
+    """
+    from dlrig.catalog.coverage import coverage
+
+    rows = coverage(_open(catalog).parts())
+    if json_:
+        data = [r.to_dict() for r in rows]
+        if not missing:
+            for d in data:
+                d.pop("missing_ids")
+        print_json(data)
         return
-    render_parts(parts, f"search '{text}'")
+    stdout.print(
+        table(
+            "catalog coverage (facts the rules need)",
+            ["rule", "category", "fact", "known", "missing", "coverage"]
+            + (["missing parts"] if missing else []),
+            [
+                [r.rule, r.category.value, r.fact, f"{r.known}/{r.parts}", len(r.missing)]
+                + [f"{r.percent:.0f}%"]
+                + ([", ".join(r.missing)] if missing else [])
+                for r in rows
+            ],
+        )
+    )
 
 
 @catalog_app.command("chips")

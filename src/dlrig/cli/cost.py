@@ -9,7 +9,7 @@ import typer
 
 from dlrig.app.cost import CostRequest
 from dlrig.cli.options import CATALOG, JSON, from_request, option
-from dlrig.cli.output import fmt_num, print_json, stderr, stdout, table
+from dlrig.cli.output import fmt_num, print_json, print_price_summary, stderr, stdout, table
 
 if TYPE_CHECKING:
     from dlrig.cost.tco import CostReport
@@ -79,6 +79,7 @@ def render(report: CostReport, top: int = 12) -> None:
         f"${b['electricity_usd_per_use_hour']:.3f} per hour of use",
         highlight=False,
     )
+    print_price_summary(b.get("prices"))
     stdout.print(
         f"usage: {u['hours_per_day']:g} h/day for {u['years']:g} years = "
         f"{u['use_hours']:,.0f} hours ({u['gpu_hours']:,.0f} GPU-hours)",

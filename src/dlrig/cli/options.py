@@ -15,6 +15,7 @@ import inspect
 import types
 import typing
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -23,7 +24,16 @@ from pydantic.fields import FieldInfo
 
 from dlrig.app.base import Cli, Request
 
-__all__ = ["CATALOG", "JSON", "CatalogOpt", "JsonOpt", "cli_fields", "from_request", "option"]
+__all__ = [
+    "CATALOG",
+    "JSON",
+    "CatalogOpt",
+    "JsonOpt",
+    "cli_fields",
+    "from_request",
+    "option",
+    "output_option",
+]
 
 
 def option(name: str, annotation: Any, default: Any = None) -> inspect.Parameter:
@@ -42,6 +52,11 @@ CatalogOpt = Annotated[
 ]
 JSON = option("json_", JsonOpt, False)
 CATALOG = option("catalog", CatalogOpt)
+
+
+def output_option(help_text: str) -> inspect.Parameter:
+    """The ``-o/--output FILE`` option of a command that writes a file (a build, a report)."""
+    return option("output", Annotated[Path | None, typer.Option("--output", "-o", help=help_text)])
 
 
 def cli_fields(model: type[BaseModel]) -> dict[str, tuple[FieldInfo, Cli]]:

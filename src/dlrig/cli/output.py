@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+
+if TYPE_CHECKING:
+    from dlrig.parts import Part
 
 # Data goes to stdout, everything a human reads while waiting goes to stderr.
 stdout = Console(soft_wrap=False)
@@ -64,11 +67,15 @@ def price_note(part: Any) -> str:
     return f"{kind}{part.price_date.isoformat()}"
 
 
-def print_price_summary(parts: Iterable[Any]) -> None:
-    """One line under a build: the date range of its prices, stale and launch-priced parts."""
-    from dlrig.catalog.offers import price_summary
+def print_price_summary(parts: Iterable[Part] | dict[str, Any] | None) -> None:
+    """One line under a build: the date range of its prices, stale and launch-priced parts
+    (from the parts, or from a summary's JSON form)."""
+    from dlrig.catalog.offers import price_summary, summary_line
 
-    line = price_summary(parts).line()
+    if isinstance(parts, dict) or parts is None:
+        line = summary_line(parts)
+    else:
+        line = price_summary(cast("Iterable[Part]", parts)).line()
     if line:
         style = "yellow" if ("older than" in line or "launch" in line) else "dim"
         stdout.print(Text(line, style=style))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from dlrig.app.plan import PlanRequest
 from dlrig.catalog.offers import is_used_price
-from dlrig.cli.options import CATALOG, JSON, from_request, option
+from dlrig.cli.options import CATALOG, JSON, from_request, output_option
 from dlrig.cli.output import (
     fmt_num,
     price_note,
@@ -25,15 +26,12 @@ if TYPE_CHECKING:
 
 @from_request(
     PlanRequest,
-    option(
-        "output",
-        Annotated[str | None, typer.Option("--output", "-o", help="Write the build file here.")],
-    ),
+    output_option("Write the build file here."),
     JSON,
     CATALOG,
 )
 def plan_cmd(
-    req: PlanRequest, output: str | None = None, json_: bool = False, catalog: str | None = None
+    req: PlanRequest, output: Path | None = None, json_: bool = False, catalog: str | None = None
 ) -> None:
     """The best compatible build for a budget (and workload), proved optimal.
 
@@ -52,8 +50,11 @@ def plan_cmd(
     result = plan.run(req, open_catalog(catalog))
     if output and result.best is not None:
         from dlrig.buildfile import write_build
+        from dlrig.optimize.planfile import plan_file_text, plan_header
 
-        path = write_build(result.best.build, output)
+        best = result.best
+        text = plan_file_text(best, plan_header(best, result.caveats, result.unspent))
+        path = write_build(best.build, output, text=text)
         stderr.print(f"wrote {path}", markup=False, highlight=False)
     if json_:
         print_json(result)
@@ -63,10 +64,9 @@ def plan_cmd(
         raise typer.Exit(1)
 
 
-def _check_output(output: str) -> None:
+def _check_output(output: Path) -> None:
     """Refuse an ``-o`` path the build file cannot be written to (missing folders are made)."""
     import os
-    from pathlib import Path
 
     from dlrig.errors import InputError
 
@@ -121,7 +121,11 @@ def render(r: PlanResult) -> None:
                 _parts_table(r.infeasible.cheapest, "cheapest build that fits")
         return
     b = r.best
+    for line in r.caveats:  # first: what a multi-GPU plan could not check
+        stdout.print(f"[bold yellow]{line}[/bold yellow]", highlight=False)
     _parts_table(b, b.build.name)
+    for cat, why in b.reasons.items():
+        stdout.print(f"  {cat}: {why}", markup=False, highlight=False)
     proof = "proved optimal" if r.optimal else "best found (not proved optimal)"
     stdout.print(
         f"[bold]${b.price_usd:,.0f}[/bold], {b.tflops:,.1f} sustained TFLOPS, "
@@ -157,6 +161,8 @@ def render(r: PlanResult) -> None:
         stdout.print("binding constraints:")
         for x in r.binding:
             stdout.print(f"  • {x.text}: {x.detail} (+{x.gain:.0%})", markup=False, highlight=False)
+    if r.unspent:
+        stdout.print(r.unspent, markup=False, highlight=False)
     if r.alternatives:
         stdout.print(
             table(

@@ -48,6 +48,13 @@ def _list_models(json_: bool) -> None:
     )
 
 
+def provenance_cell(provenance: str | None, error: float | None) -> str:
+    """'measured ±7%', 'modelled ±21%', 'given' (the caller's MFU) or '—'."""
+    if provenance is None:
+        return "—"
+    return provenance + ("" if error is None else f" ±{error:.0%}")
+
+
 def render_size(r: SizingResult) -> None:
     """The memory breakdown, fit and time/throughput as tables."""
     w = r.workload
@@ -73,6 +80,13 @@ def render_size(r: SizingResult) -> None:
         facts.append(["training FLOPs", f"{r.flops:.3g}"])
     if r.effective_tflops is not None:
         facts.append(["sustained TFLOPS", fmt_num(r.effective_tflops, 1)])
+    if r.utilization is not None:
+        facts.append(["MFU", f"{r.utilization:.0%}"])
+    if r.performance is not None:
+        p = r.performance
+        facts.append(["throughput from", provenance_cell(p.provenance, p.expected_error)])
+        if p.basis:
+            facts.append(["", p.basis])
     if w.trains:
         facts.append(["time to train", human_hours(r.time_hours)])
         rate, unit = r.throughput
@@ -134,7 +148,7 @@ def gpus_cmd(req: GpusRequest, json_: bool = False, catalog: str | None = None) 
     """Every GPU chip in the catalog ranked for a workload: fit, speed, price, perf/$ and perf/W.
 
     Prices are launch prices (unknown ones sort last on price keys). Without a workload, chips
-    are ranked by dense 16-bit TFLOPS.
+    are ranked by the performance model's default mix (docs/performance.md).
 
     Examples:
       dlrig gpus --workload examples/workloads/llama3-8b-qlora.yaml
@@ -152,11 +166,11 @@ def gpus_cmd(req: GpusRequest, json_: bool = False, catalog: str | None = None) 
     if not rows:
         stdout.print("the catalog has no GPU chips")
         return
-    unit = rows[0]["perf_unit"]
+    unit = rows[0]["perf_unit"] if ranking.workload else "mix TFLOPS"
     title = (
         f"GPU chips for {ranking.workload}"
         if ranking.workload
-        else ("GPU chips by dense 16-bit TFLOPS")
+        else ("GPU chips for the default mix")
     )
     if req.gpus > 1:
         title += f" ({req.gpus} per machine)"
@@ -172,6 +186,7 @@ def gpus_cmd(req: GpusRequest, json_: bool = False, catalog: str | None = None) 
                 "GPUs needed",
                 "time",
                 unit,
+                "source ±err",
                 "launch $",
                 f"{unit} per $1k",
                 f"{unit} per W",
@@ -186,6 +201,7 @@ def gpus_cmd(req: GpusRequest, json_: bool = False, catalog: str | None = None) 
                     _needed(r),
                     human_hours(r["time_hours"]),
                     fmt_num(r["perf"], 1),
+                    provenance_cell(r["provenance"], r["expected_error"]),
                     "unknown" if r["price_usd"] is None else fmt_num(r["price_usd"], 0),
                     fmt_num(r["perf_per_1000_usd"], 2),
                     fmt_num(r["perf_per_watt"], 3),

@@ -31,6 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from dlrig.catalog.offers import price_summary
 from dlrig.cost import economics
 from dlrig.cost.economics import BreakEven, Electricity, Option, Usage
 from dlrig.cost.snapshot import (
@@ -92,6 +93,8 @@ class CostInputs:
     psu_rating: str | None = None
     # Parts of the build without a price: parts_usd leaves them out (unless cost.price_usd).
     unpriced_parts: list[str] = field(default_factory=list)
+    # how old the build's part prices are (catalog.offers.price_summary), when built from parts
+    prices: dict[str, Any] | None = None
 
     @property
     def gpu_count(self) -> int:
@@ -124,6 +127,7 @@ class CostReport:
                 "name": inp.name,
                 "parts_usd": round(inp.parts_usd, 2),
                 "unpriced_parts": inp.unpriced_parts,
+                "prices": inp.prices,
                 "extras_usd": round(inp.extras_usd, 2),
                 "upfront_usd": round(self.own.upfront_usd, 2),
                 "gpu_count": inp.gpu_count,
@@ -231,6 +235,7 @@ def inputs_from_build(
         resale_fraction=raw.get("resale_fraction"),
         cloud_storage_gb=float(raw.get("cloud_storage_gb", 0.0)),
         unpriced_parts=unpriced,
+        prices=price_summary(build.parts).to_dict(),
         prebuilt_quote_usd=quote,
         prebuilt_quote_name=str(raw.get("prebuilt_quote_name", "your prebuilt quote")),
         psu_rating=rating,
@@ -384,7 +389,10 @@ def compare(
                 continue
             tput = throughput_tflops(chip, off.gpus, precision)
             if own_tput is None or tput is None:
-                unchecked.append(f"{label}: no {precision} throughput for {chip.id} or the build")
+                from dlrig.perf.chips import why_no_rate
+
+                why = why_no_rate(chip, precision) if tput is None else "none for the build"
+                unchecked.append(f"{label}: no {precision} throughput ({why})")
                 continue
             ratio = own_tput / tput
             store = prices.storage_price(off.provider)

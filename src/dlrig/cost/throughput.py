@@ -1,17 +1,23 @@
 """GPU throughput used to put cloud hours and owned hours on the same work.
 
-Uses the sizing model's sustained throughput (:func:`dlrig.sizing.effective_tflops`), trying the
-requested precision and then fp16 → bf16 → fp32 for chips without it (e.g. bf16 on Turing),
-else the chip's dense peak. Only ratios matter here, so the same function is applied to the
-owned GPUs and to every cloud offering.
+Uses the performance model (:mod:`dlrig.perf`): the planner's objective coefficient for the
+training workloads of the default mix at the requested precision (renting a GPU by the hour
+is compared for training work), or a given workload's own rate, both in effective model
+TFLOPS. A chip with no figure for the precision (bf16 on Turing or Volta) is
+measured in fp16 instead, the precision it would train in; a chip with no figure at all gives
+None. Only ratios matter here, so the same function is applied to the owned GPUs and to every
+cloud offering.
 """
 
 from __future__ import annotations
 
-from dlrig.parts import GpuChip
-from dlrig.sizing import effective_tflops
+from typing import Any
 
-FALLBACK_PRECISIONS = ("fp16", "bf16", "fp32")
+from dlrig.parts import GpuChip
+from dlrig.sizing import objective_coefficient as coefficient
+
+# bf16 on a chip without it trains in fp16 (loss scaling), the closest it can run
+FALLBACK_PRECISIONS = {"bf16": "fp16", "fp8": "bf16"}
 
 
 def interconnect_for(chip: GpuChip) -> str:
@@ -21,17 +27,20 @@ def interconnect_for(chip: GpuChip) -> str:
 
 
 def throughput_tflops(
-    chip: GpuChip, n_gpus: int = 1, precision: str = "bf16", interconnect: str | None = None
+    chip: GpuChip,
+    n_gpus: int = 1,
+    precision: str = "bf16",
+    interconnect: str | None = None,
+    workload: Any = None,
 ) -> float | None:
-    """Throughput of ``n_gpus`` of ``chip`` in TFLOPS (sustained, else dense peak)."""
+    """Effective model TFLOPS of ``n_gpus`` of ``chip`` for ``workload`` (default mix without)."""
     link = interconnect or interconnect_for(chip)
-    precisions = (precision, *FALLBACK_PRECISIONS)
-    for p in precisions:
-        sustained = effective_tflops(chip, n_gpus=n_gpus, precision=p, interconnect=link)
-        if sustained:
-            return float(sustained)
-    for p in precisions:
-        peak = chip.peak_tflops(p)
-        if peak:
-            return peak * n_gpus
+    seen = set()
+    p: str | None = precision
+    while p is not None and p not in seen:
+        seen.add(p)
+        value = coefficient(chip, n_gpus, workload, p, link, mix="training")
+        if value:
+            return float(value)
+        p = FALLBACK_PRECISIONS.get(p)
     return None

@@ -1,14 +1,21 @@
 """The planner: the provably optimal compatible build for a budget and a workload (CP-SAT).
 
-``plan(budget_usd, workload, ...)`` → :class:`PlanResult`. Submodules: ``prep`` (catalog
-preprocessing, cached per catalog version), ``model`` (the CP-SAT model, constraints derived from
-the checker's rules and limits), ``plan`` (solve, verify with the checker, alternatives, frontier,
-binding constraints, explanations).
+``plan(budget_usd, workload, ...)`` → :class:`PlanResult`. Submodules, in pipeline order:
+
+* ``prep`` — catalog preprocessing, cached per catalog version;
+* ``inputs`` — the workload and the --include/--exclude terms;
+* ``query`` — the normalised request, the candidates and one selection;
+* ``candidates`` — filter, prune and expand the options of one request;
+* ``terms``, ``reduce`` — shared coefficients, and dropping options no solution can use;
+* ``model`` — the CP-SAT variables, objectives and solving; ``constraints/`` — its constraints,
+  one module per topic, each group named after the rule it encodes;
+* ``search`` — the solver loop: solve, verify with the checker, cut, bands, ratio objective;
+* ``explain`` — binding constraints, infeasibility, alternatives, frontier, notes;
+* ``results`` — what plan() returns; ``plan`` — the public function.
 """
 
 from __future__ import annotations
 
-from dlrig.optimize.model import AVOIDABLE_WARNINGS
 from dlrig.optimize.plan import (
     OBJECTIVES,
     Binding,
@@ -18,6 +25,7 @@ from dlrig.optimize.plan import (
     plan,
 )
 from dlrig.optimize.prep import clear_cache, prepare
+from dlrig.optimize.query import AVOIDABLE_WARNINGS
 
 __all__ = [
     "AVOIDABLE_WARNINGS",

@@ -12,8 +12,8 @@ import itertools
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from dlrig.optimize.model import AVOIDABLE_WARNINGS, FIT_RULES
 from dlrig.optimize.prep import MAX_KITS
+from dlrig.optimize.query import AVOIDABLE_WARNINGS, FIT_RULES
 from dlrig.parts import Category
 
 if TYPE_CHECKING:

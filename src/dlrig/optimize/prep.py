@@ -247,6 +247,8 @@ def dominance_key(p: Part, chip: GpuChip | None = None) -> tuple[Hashable, tuple
             ),
             (
                 *tflops,
+                # decode and other memory-bound work rank by bandwidth (dlrig.perf)
+                (chip.memory_bandwidth_gb_s or 0.0) if chip else -1.0,
                 -p.tdp_w,
                 -(p.length_mm or 0),
                 p.pcie_lanes or 0,
@@ -471,6 +473,13 @@ def cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("dlrig"))
 
 
+def _schema() -> str:
+    """The part models' field names: a cache pickled under another parts model (a field added
+    since) must not be loaded, even for the same catalog version."""
+    models = (Case, Cooler, Cpu, Gpu, GpuChip, Memory, Motherboard, Psu, Storage)
+    return ";".join(f"{m.__name__}:{','.join(sorted(m.model_fields))}" for m in models)
+
+
 def prepare(catalog: Catalog, disk: bool = True) -> Prep:
     """The preprocessed catalog, from the in-process cache, the disk cache, or computed."""
     version = catalog.version or f"unversioned-{id(catalog)}"
@@ -479,7 +488,8 @@ def prepare(catalog: Catalog, disk: bool = True) -> Prep:
         return hit
     path = None
     if disk and catalog.version:
-        digest = hashlib.sha256(f"{PREP_FORMAT}:{version}".encode()).hexdigest()[:20]
+        key = f"{PREP_FORMAT}:{_schema()}:{version}"
+        digest = hashlib.sha256(key.encode()).hexdigest()[:20]
         path = cache_dir() / f"plan-prep-{digest}.pickle"
         if path.exists():
             try:

@@ -4,7 +4,7 @@ A rule is a function ``(build, ctx) -> Iterable[Hit]`` registered with :func:`ru
 gives it a stable code (``P001``), a public slug (``psu-headroom``), the worst severity it can
 report, a topic, and a docstring in three parts (why / bad / good)::
 
-    @rule("P001", "psu-headroom", Severity.ERROR, "power")
+    @rule("P001", "psu-headroom", Severity.ERROR, "power", planner="psu-headroom")
     def psu_headroom(build: Build, ctx: Context) -> Iterator[Hit]:
         '''PSU watts must cover 110% of the estimated peak load.
 
@@ -18,7 +18,9 @@ report, a topic, and a docstring in three parts (why / bad / good)::
         yield error(f"PSU ... ", "Choose ...", build.psu, *build.gpus)
 
 A rule that lacks the data it needs raises :class:`Unchecked` (with the reason) — never a silent
-pass. Findings it yielded before raising are kept. The numeric limits behind the rules live in
+pass. Findings it yielded before raising are kept. ``planner=`` names the planner's constraint
+group(s) that hold the rule, or ``NotPlanned("why")``; every error rule needs one
+(tests/test_optimize_rules.py). The numeric limits behind the rules live in
 :mod:`dlrig.rules.limits`, so the planner builds its constraints from the same functions.
 """
 
@@ -33,7 +35,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from dlrig.build import Build
-    from dlrig.parts import Part
+    from dlrig.parts import M2Slot, Part
     from dlrig.rules.limits import M2Assignment, Placement
 
 __all__ = [
@@ -43,6 +45,7 @@ __all__ = [
     "Context",
     "Finding",
     "Hit",
+    "NotPlanned",
     "Rule",
     "Severity",
     "Unchecked",
@@ -158,6 +161,18 @@ RuleFunc = Callable[["Build", "Context"], Iterable[Hit]]
 
 
 @dataclass(frozen=True)
+class NotPlanned:
+    """``planner=NotPlanned("why")``: the planner holds no constraint for this rule, and why."""
+
+    reason: str
+
+
+# ``planner=``: the planner's constraint group(s) that enforce the rule (dlrig.optimize's model or
+# candidate filters; tests/test_optimize_rules.py checks they exist), or NotPlanned("why").
+PlannerSpec = str | tuple[str, ...] | NotPlanned | None
+
+
+@dataclass(frozen=True)
 class Rule:
     """A registered rule. ``severity`` is the worst it reports; ``doc`` the full docstring."""
 
@@ -167,6 +182,7 @@ class Rule:
     topic: str
     func: RuleFunc
     doc: str
+    planner: tuple[str, ...] | NotPlanned | None = None  # see PlannerSpec
 
     @property
     def title(self) -> str:
@@ -207,8 +223,11 @@ RULES: dict[str, Rule] = {}  # slug → rule, in registration (= code) order
 _CODES: dict[str, str] = {}
 
 
-def rule(code: str, slug: str, severity: Severity, topic: str) -> Callable[[RuleFunc], RuleFunc]:
-    """Register a rule function under ``code`` and ``slug`` (see the module docstring)."""
+def rule(
+    code: str, slug: str, severity: Severity, topic: str, planner: PlannerSpec = None
+) -> Callable[[RuleFunc], RuleFunc]:
+    """Register a rule function under ``code`` and ``slug`` (see the module docstring);
+    ``planner`` names how the planner enforces it (see :data:`PlannerSpec`)."""
     if topic not in TOPICS or not code.startswith(TOPICS[topic]):
         raise ValueError(f"rule {code} {slug}: topic {topic!r} needs code prefix {TOPICS}")
     if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", slug):
@@ -221,7 +240,8 @@ def rule(code: str, slug: str, severity: Severity, topic: str) -> Callable[[Rule
         missing = [s for s in ("Why:", "Bad:", "Good:") if s not in doc]
         if missing:
             raise ValueError(f"rule {code} {slug}: docstring lacks {', '.join(missing)}")
-        RULES[slug] = Rule(code, slug, severity, topic, func, _dedent(doc))
+        how = (planner,) if isinstance(planner, str) else planner
+        RULES[slug] = Rule(code, slug, severity, topic, func, _dedent(doc), how)
         _CODES[code] = slug
         return func
 
@@ -253,17 +273,30 @@ class Context:
         self.build = build
 
     @cached_property
-    def placement(self) -> Placement:
-        """Where each GPU goes on the board (see limits.place_gpus): the build file's slot: and
-        riser: of each GPU are honoured."""
-        from dlrig.rules.limits import place_gpus, slot_position
+    def gpu_layout(self) -> tuple[Placement, tuple[tuple[int, M2Slot], ...]]:
+        """Where each GPU goes (see limits.place_units): the build file's slot: and riser: of
+        each GPU are honoured; cards on M.2 adapters sit in the M.2 slot they name."""
+        from dlrig.rules.limits import place_units
 
         board = self.build.motherboard
         assert board is not None
         units = self.build.gpu_units
-        pins = [None if u.slot is None else slot_position(board, u.slot) for u in units]
-        risers = [u.riser is not None for u in units]
-        return place_gpus(board, self.build.gpus, pins, risers)
+        return place_units(
+            board,
+            self.build.gpus,
+            [u.slot for u in units],
+            [u.riser.kind if u.riser is not None else None for u in units],
+        )
+
+    @cached_property
+    def placement(self) -> Placement:
+        """GPUs in PCIe slots (see limits.place_gpus)."""
+        return self.gpu_layout[0]
+
+    @cached_property
+    def m2_gpus(self) -> tuple[tuple[int, M2Slot], ...]:
+        """(GPU index in build order, M.2 slot) for cards on M.2-to-PCIe adapters."""
+        return self.gpu_layout[1]
 
     @cached_property
     def m2(self) -> M2Assignment:
@@ -271,6 +304,11 @@ class Context:
 
         board = self.build.motherboard
         assert board is not None
+        used = {m.name for _, m in self.m2_gpus}
+        if used:  # M.2 slots holding GPU adapters take no drive
+            board = board.model_copy(
+                update={"m2_slots": tuple(m for m in board.m2_slots if m.name not in used)}
+            )
         return assign_m2(board, self.build.drives, self.placement)
 
 
@@ -285,8 +323,17 @@ class CheckResult:
 
     @property
     def ok(self) -> bool:
-        """No error finding."""
+        """No errors. A build without a CPU, board, PSU or case can still be ok (a partial build
+        on purpose); front ends then print no pass mark and name ``missing_core``."""
         return not any(f.severity is Severity.ERROR for f in self.findings)
+
+    @property
+    def missing_core(self) -> list[str]:
+        """The core categories (CPU, motherboard, PSU, case) the build leaves out."""
+        from dlrig.parts import Category
+
+        core = (Category.CPU, Category.MOTHERBOARD, Category.PSU, Category.CASE)
+        return [c.value for c in core if not self.build.items.get(c)]
 
     def by_severity(self, severity: Severity) -> list[Finding]:
         """The findings of one severity."""
@@ -312,6 +359,7 @@ class CheckResult:
 
         return {
             "ok": self.ok,
+            "missing_core": self.missing_core,
             "build": self.build.name,
             "findings": [f.to_dict() for f in self.findings],
             "unchecked": [u.slug for u in self.unchecked],

@@ -10,7 +10,7 @@ from dlrig.rules import limits as L
 from dlrig.rules.base import Context, Hit, Severity, Unchecked, error, rule, warning
 
 
-@rule("C001", "cooler-socket", Severity.ERROR, "cooling")
+@rule("C001", "cooler-socket", Severity.ERROR, "cooling", planner="cooler-socket")
 def cooler_socket(build: Build, ctx: Context) -> Iterator[Hit]:
     """The CPU cooler must have a mounting kit for the CPU's socket.
 
@@ -34,7 +34,7 @@ def cooler_socket(build: Build, ctx: Context) -> Iterator[Hit]:
         )
 
 
-@rule("C002", "cooler-capacity", Severity.WARNING, "cooling")
+@rule("C002", "cooler-capacity", Severity.WARNING, "cooling", planner="cooler-capacity")
 def cooler_capacity(build: Build, ctx: Context) -> Iterator[Hit]:
     """The cooler's rated heat capacity should cover the CPU's TDP.
 
@@ -60,7 +60,7 @@ def cooler_capacity(build: Build, ctx: Context) -> Iterator[Hit]:
         )
 
 
-@rule("C003", "multi-gpu-airflow", Severity.WARNING, "cooling")
+@rule("C003", "multi-gpu-airflow", Severity.WARNING, "cooling", planner="multi-gpu-airflow")
 def multi_gpu_airflow(build: Build, ctx: Context) -> Iterator[Hit]:
     """Open-air GPUs in adjacent slots of a multi-GPU build throttle; use blower or liquid cards.
 

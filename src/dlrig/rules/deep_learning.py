@@ -9,7 +9,7 @@ from itertools import pairwise
 from dlrig.build import Build
 from dlrig.parts import Gpu
 from dlrig.rules import limits as L
-from dlrig.rules.base import Context, Hit, Severity, Unchecked, info, rule, warning
+from dlrig.rules.base import Context, Hit, NotPlanned, Severity, Unchecked, info, rule, warning
 
 
 def _distinct_gpus(build: Build) -> list[Gpu]:
@@ -20,7 +20,7 @@ def _fmt(x: float) -> str:
     return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.1f}"
 
 
-@rule("D001", "ram-vs-vram", Severity.WARNING, "deep-learning")
+@rule("D001", "ram-vs-vram", Severity.WARNING, "deep-learning", planner="ram-vs-vram")
 def ram_vs_vram(build: Build, ctx: Context) -> Iterator[Hit]:
     """System RAM should be at least the total GPU memory.
 
@@ -33,6 +33,8 @@ def ram_vs_vram(build: Build, ctx: Context) -> Iterator[Hit]:
     """
     if not build.gpus:
         return
+    if not build.memory_kits:
+        raise Unchecked("no memory in the build")
     vram = build.total_vram_gib
     ram = build.memory_gib
     if ram < L.RAM_TO_VRAM_RATIO * vram:
@@ -53,7 +55,9 @@ def ram_vs_vram(build: Build, ctx: Context) -> Iterator[Hit]:
         )
 
 
-@rule("D002", "cpu-threads-per-gpu", Severity.WARNING, "deep-learning")
+@rule(
+    "D002", "cpu-threads-per-gpu", Severity.WARNING, "deep-learning", planner="cpu-threads-per-gpu"
+)
 def cpu_threads_per_gpu(build: Build, ctx: Context) -> Iterator[Hit]:
     """The CPU needs enough threads to feed each GPU's data loader (4 per GPU).
 
@@ -78,7 +82,7 @@ def cpu_threads_per_gpu(build: Build, ctx: Context) -> Iterator[Hit]:
         )
 
 
-@rule("D003", "tensor-cores", Severity.WARNING, "deep-learning")
+@rule("D003", "tensor-cores", Severity.WARNING, "deep-learning", planner="tensor-cores")
 def tensor_cores(build: Build, ctx: Context) -> Iterator[Hit]:
     """GPUs without tensor cores miss the mixed-precision (FP16/BF16) speed-up.
 
@@ -102,7 +106,7 @@ def tensor_cores(build: Build, ctx: Context) -> Iterator[Hit]:
             )
 
 
-@rule("D004", "cuda-support", Severity.WARNING, "deep-learning")
+@rule("D004", "cuda-support", Severity.WARNING, "deep-learning", planner="cuda-support")
 def cuda_support(build: Build, ctx: Context) -> Iterator[Hit]:
     """Non-NVIDIA GPUs: check framework support (no CUDA).
 
@@ -133,7 +137,7 @@ def cuda_support(build: Build, ctx: Context) -> Iterator[Hit]:
             )
 
 
-@rule("D005", "fast-storage", Severity.WARNING, "deep-learning")
+@rule("D005", "fast-storage", Severity.WARNING, "deep-learning", planner="fast-storage")
 def fast_storage(build: Build, ctx: Context) -> Iterator[Hit]:
     """An SSD (ideally NVMe) for the OS and hot data; a large drive for datasets.
 
@@ -163,7 +167,13 @@ def fast_storage(build: Build, ctx: Context) -> Iterator[Hit]:
         )
 
 
-@rule("D006", "mixed-gpus", Severity.WARNING, "deep-learning")
+@rule(
+    "D006",
+    "mixed-gpus",
+    Severity.WARNING,
+    "deep-learning",
+    planner=NotPlanned("a plan buys one GPU model (n copies), so it never mixes models"),
+)
 def mixed_gpus(build: Build, ctx: Context) -> Iterator[Hit]:
     """Different GPU models in one build: data-parallel training runs at the slowest card.
 
@@ -173,11 +183,20 @@ def mixed_gpus(build: Build, ctx: Context) -> Iterator[Hit]:
     Bad: an RTX 4090 with an RTX 3060.
     Good: four identical RTX 2080 Ti.
     """
-    chips = list(dict.fromkeys(g.chip for g in build.gpus))
-    if len(chips) > 1:
-        names = list(dict.fromkeys(g.name for g in build.gpus))
+    by_chip: dict[str, list[str]] = {}
+    for g in build.gpus:
+        cards = by_chip.setdefault(g.chip, [])
+        if g.name not in cards:
+            cards.append(g.name)
+    if len(by_chip) > 1:
+        # name the models (chips) counted, and the cards of each when a chip has several
+        models = []
+        for chip_id, cards in by_chip.items():
+            chip = build.chip(next(g for g in build.gpus if g.chip == chip_id))
+            label = chip.name if chip else chip_id
+            models.append(cards[0] if len(cards) == 1 else f"{label}: {' and '.join(cards)}")
         yield warning(
-            f"The build mixes {len(chips)} GPU models ({', '.join(names)}); data-parallel "
+            f"The build mixes {len(by_chip)} GPU models ({'; '.join(models)}); data-parallel "
             "training runs at the slowest card's speed and smallest memory.",
             "Use identical cards for multi-GPU training, or run separate jobs per card.",
             *build.gpus,
@@ -191,7 +210,13 @@ def _has_nvlink(build: Build, g: Gpu) -> bool:
     return bool(chip and chip.nvlink)
 
 
-@rule("D007", "nvlink-p2p", Severity.INFO, "deep-learning")
+@rule(
+    "D007",
+    "nvlink-p2p",
+    Severity.INFO,
+    "deep-learning",
+    planner=NotPlanned("information only: it reports bridges, never a fault"),
+)
 def nvlink_p2p(build: Build, ctx: Context) -> Iterator[Hit]:
     """Multi-GPU: which cards can be NVLink-bridged at this slot spacing; PCIe peer-to-peer.
 

@@ -16,7 +16,7 @@ def _case(build: Build) -> object:
     return build.case
 
 
-@rule("F001", "case-form-factor", Severity.ERROR, "fit")
+@rule("F001", "case-form-factor", Severity.ERROR, "fit", planner="case-form-factor")
 def case_form_factor(build: Build, ctx: Context) -> Iterator[Hit]:
     """The motherboard's form factor must fit the case, knowing which share mounting holes.
 
@@ -32,6 +32,8 @@ def case_form_factor(build: Build, ctx: Context) -> Iterator[Hit]:
     if board is None:
         raise Unchecked("no motherboard in the build")
     assert case
+    if not case.motherboard_form_factors:
+        raise Unchecked(f"board form factors {case.name} takes are unknown")
     verdict, via = L.board_fits_case(board.form_factor, case.motherboard_form_factors)
     listed = ", ".join(case.motherboard_form_factors) or "nothing"
     if verdict == "fits":
@@ -62,7 +64,7 @@ def case_form_factor(build: Build, ctx: Context) -> Iterator[Hit]:
         )
 
 
-@rule("F002", "gpu-length", Severity.ERROR, "fit")
+@rule("F002", "gpu-length", Severity.ERROR, "fit", planner="gpu-length")
 def gpu_length(build: Build, ctx: Context) -> Iterator[Hit]:
     """Each GPU must be no longer than the case's maximum GPU length.
 
@@ -97,7 +99,7 @@ def gpu_length(build: Build, ctx: Context) -> Iterator[Hit]:
         raise Unchecked(f"length of {unknown.name} is unknown")
 
 
-@rule("F003", "case-expansion-slots", Severity.ERROR, "fit")
+@rule("F003", "case-expansion-slots", Severity.ERROR, "fit", planner="case-expansion-slots")
 def case_expansion_slots(build: Build, ctx: Context) -> Iterator[Hit]:
     """The lowest GPU's slot plus its thickness must fit the case's expansion slots.
 
@@ -150,7 +152,7 @@ def _frame_positions(build: Build, case: Case) -> Iterator[Hit]:
         )
 
 
-@rule("F004", "cooler-height", Severity.ERROR, "fit")
+@rule("F004", "cooler-height", Severity.ERROR, "fit", planner="cooler-height")
 def cooler_height(build: Build, ctx: Context) -> Iterator[Hit]:
     """An air cooler must be no taller than the case's CPU cooler clearance.
 
@@ -182,7 +184,7 @@ def cooler_height(build: Build, ctx: Context) -> Iterator[Hit]:
         )
 
 
-@rule("F005", "radiator-mount", Severity.ERROR, "fit")
+@rule("F005", "radiator-mount", Severity.ERROR, "fit", planner="radiator-mount")
 def radiator_mount(build: Build, ctx: Context) -> Iterator[Hit]:
     """An AIO's radiator must fit one of the case's radiator mounts.
 
@@ -214,7 +216,7 @@ def radiator_mount(build: Build, ctx: Context) -> Iterator[Hit]:
         )
 
 
-@rule("F006", "psu-fit", Severity.ERROR, "fit")
+@rule("F006", "psu-fit", Severity.ERROR, "fit", planner="psu-fit")
 def psu_fit(build: Build, ctx: Context) -> Iterator[Hit]:
     """The PSU's form factor and length must fit the case.
 
@@ -282,7 +284,7 @@ def _psu_in_case(psu: Psu, case: Case) -> Iterator[Hit]:
         )
 
 
-@rule("F007", "drive-bays", Severity.ERROR, "fit")
+@rule("F007", "drive-bays", Severity.ERROR, "fit", planner="drive-bays")
 def drive_bays(build: Build, ctx: Context) -> Iterator[Hit]:
     """3.5-inch and 2.5-inch drives need case bays, and SATA drives need board SATA ports.
 

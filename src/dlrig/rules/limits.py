@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import combinations, pairwise
 from typing import Literal
 
+from dlrig import gpu_power
 from dlrig.catalog.resolve import normalize
-from dlrig.parts import Gpu, Motherboard, PcieSlot, Riser, Storage
+from dlrig.parts import Gpu, GpuChip, M2Slot, Motherboard, PcieSlot, Riser, Storage
 
 # --- power ---------------------------------------------------------------------------------------
 # PSU headroom: PSU watts ≥ 1.1 × (CPU + GPUs + rest). Tim Dettmers, "Which GPU(s) to Get for
@@ -27,6 +28,9 @@ PSU_HEADROOM = 1.1
 # range ("NVIDIA GeForce RTX 3090 Founders Edition Review", igorslab.de, 2020-09-24), and NVIDIA
 # recommends a 750 W PSU for one 350 W card. We require PSU ≥ 1.1 × load with those cards at
 # TRANSIENT_FACTOR × board power before calling the margin comfortable.
+# The checker now takes the factor per chip or architecture from catalog/data/gpu_power.yaml
+# (gpu_transient_factor below: RTX 3090 ×1.5, Pascal GP102 ×1.225, ...); these two constants are
+# what the planner (optimize/) still uses, to be moved onto gpu_transient_factor there.
 TRANSIENT_SPIKE_CHIPS = ("rtx3090",)
 TRANSIENT_FACTOR = 1.5
 # ATX 3.x PSUs are specified to ride through 200% power excursions (Intel ATX 3.0 Multi Rail
@@ -64,6 +68,12 @@ def psu_usable_w(
     if mains_voltage_v < LOW_LINE_MAX_V and wattage_low_line_w is not None:
         return float(min(wattage_w, wattage_low_line_w))
     return float(wattage_w)
+
+
+def gpu_transient_factor(chip_id: str, chip: GpuChip | None = None) -> float | None:
+    """Millisecond excursions of a chip as a factor × its power limit (None: unmeasured), from
+    the sourced table in catalog/data/gpu_power.yaml; psu-headroom uses it, the planner can."""
+    return gpu_power.transient_factor(chip_id, chip)
 
 
 def gpu_spike_w(power_w: float, transient_factor: float | None) -> float:
@@ -108,6 +118,46 @@ def gpu_power_cap_for_circuit_w(
     if gpu_count <= 0:
         return 0.0
     return max(0.0, (limit_w * efficiency - non_gpu_w) / gpu_count)
+
+
+@dataclass(frozen=True, slots=True)
+class CapFit:
+    """The highest uniform power limit that makes ``n`` cards fit a PSU and a circuit.
+
+    ``cap_w`` is None when even the card's minimum limit does not fit (or the floor is unknown
+    and the cap would go below half the board power, where no curve or range vouches for it);
+    ``throughput`` is the fraction of stock throughput kept (None: no measured curve).
+    """
+
+    cap_w: float | None
+    throughput: float | None
+    needed: bool  # False when the stock cards already fit
+
+
+def cap_to_fit(
+    gpu: Gpu,
+    n: int,
+    non_gpu_w: float,
+    psu_w: float | None = None,
+    wall_limit_w: float | None = None,
+    efficiency: float = UNRATED_PSU_EFFICIENCY,
+) -> CapFit:
+    """The power limit the planner (or a hint) may set: the highest one that keeps ``n`` cards
+    within ``psu_w`` with PSU_HEADROOM and within ``wall_limit_w`` at ``efficiency``, never
+    below the card's driver minimum (dlrig.gpu_power)."""
+    bounds = [float(gpu.tdp_w)]
+    if psu_w is not None:
+        bounds.append(gpu_power_cap_for_psu_w(psu_w, non_gpu_w, n))
+    if wall_limit_w is not None:
+        bounds.append(gpu_power_cap_for_circuit_w(wall_limit_w, efficiency, non_gpu_w, n))
+    cap = min(bounds)
+    if cap >= gpu.tdp_w:
+        return CapFit(float(gpu.tdp_w), 1.0, False)
+    floor = gpu_power.lowest_safe_cap_w(gpu)
+    if (floor is not None and cap < floor) or (floor is None and cap < gpu.tdp_w / 2):
+        return CapFit(None, None, True)
+    cap = float(int(cap))
+    return CapFit(cap, gpu_power.relative_throughput(gpu.chip, gpu.tdp_w, cap), True)
 
 
 # --- GPU power connectors ------------------------------------------------------------------------
@@ -256,11 +306,46 @@ def slot_position(board: Motherboard, label: str) -> int | None:
     return slot_names(board).get(normalize(text))
 
 
+def m2_slot_named(board: Motherboard, label: str) -> M2Slot | None:
+    """The board's M.2 slot a build file names ('M2_1', 'M.2_1'), or None."""
+    key = normalize(label)
+    return next((m for m in board.m2_slots if normalize(m.name) == key), None)
+
+
+def place_units(
+    board: Motherboard,
+    gpus: Sequence[Gpu],
+    slots: Sequence[str | None],
+    riser_kinds: Sequence[str | None],
+) -> tuple[Placement, tuple[tuple[int, M2Slot], ...]]:
+    """Place a build's GPUs: cards on an M.2-to-PCIe adapter whose slot: names an M.2 slot sit
+    there (returned as (index, M.2 slot)); the others go through :func:`place_gpus` with their
+    slot: pins and risers, and the placement's indices refer to the build order."""
+    m2_hosted: list[tuple[int, M2Slot]] = []
+    keep: list[int] = []
+    for i, (label, kind) in enumerate(zip(slots, riser_kinds, strict=True)):
+        m2 = m2_slot_named(board, label) if kind == "m2-adapter" and label else None
+        if m2 is not None and all(m2.name != taken.name for _, taken in m2_hosted):
+            m2_hosted.append((i, m2))
+        else:
+            keep.append(i)
+    pins = [None if slots[i] is None else slot_position(board, slots[i] or "") for i in keep]
+    place = place_gpus(
+        board,
+        [gpus[i] for i in keep],
+        pins,
+        [riser_kinds[i] is not None for i in keep],
+        [riser_kinds[i] == "bifurcation" for i in keep],
+    )
+    return replace(place, indices=tuple(keep[j] for j in place.indices)), tuple(m2_hosted)
+
+
 def place_gpus(
     board: Motherboard,
     gpus: Sequence[Gpu],
     pinned: Sequence[int | None] = (),
     risers: Sequence[bool] = (),
+    shared: Sequence[bool] = (),
 ) -> Placement:
     """Assign GPUs (thinner first) to x16-size slots, respecting card thickness.
 
@@ -275,11 +360,12 @@ def place_gpus(
     """
     pins = tuple(pinned) + (None,) * (len(gpus) - len(pinned))
     ris = tuple(risers) + (False,) * (len(gpus) - len(risers))
-    key = (id(board), tuple(id(g) for g in gpus), pins, ris)
+    shr = tuple(shared) + (False,) * (len(gpus) - len(shared))
+    key = (id(board), tuple(id(g) for g in gpus), pins, ris, shr)
     hit = _placement_cache.get(key)
     if hit is not None and hit[0] is board:
         return hit[1]
-    place = _place_gpus(board, gpus, pins, ris)
+    place = _place_gpus(board, gpus, pins, ris, shr)
     if len(_placement_cache) > _CACHE_MAX:
         _placement_cache.clear()
     # the GPUs are kept alive by ``place`` (placed or unplaced), so their ids stay valid
@@ -292,8 +378,10 @@ def _place_gpus(
     gpus: Sequence[Gpu],
     pins: Sequence[int | None],
     risers: Sequence[bool],
+    shared: Sequence[bool] = (),
 ) -> Placement:
     n = len(gpus)
+    shared = tuple(shared) + (False,) * (n - len(shared))
     width = [1 if risers[i] else _width(gpus[i]) for i in range(n)]
     by_pos = {s.position: s for s in board.pcie_slots}
     fixed: dict[int, PcieSlot] = {}
@@ -301,10 +389,10 @@ def _place_gpus(
         slot = by_pos.get(pos) if pos is not None else None
         if slot is None or (slot.size != 16 and not risers[i]):
             continue
-        if any(f.position == pos for f in fixed.values()):
+        if any(f.position == pos and not (shared[i] and shared[j]) for j, f in fixed.items()):
             continue
         fixed[i] = slot
-    if not _feasible(fixed, width):
+    if not _feasible(fixed, width, shared):
         fixed = {}
     free_idx = sorted((i for i in range(n) if i not in fixed), key=lambda i: width[i])
     taken = {s.position for s in fixed.values()}
@@ -315,7 +403,7 @@ def _place_gpus(
         for combo in combinations(free_slots, k):
             assign = dict(fixed)
             assign.update(zip(free_idx[:k], combo, strict=True))
-            if not assign or not _feasible(assign, width):
+            if not assign or not _feasible(assign, width, shared):
                 continue
             score = _score(assign, width, risers, names)
             if best is None or score > best[0]:
@@ -327,10 +415,9 @@ def _place_gpus(
         return Placement((), (), tuple(gpus[i] for i in free_idx), 0, assumed)
     assign = best[1]
     order = sorted(assign, key=lambda i: assign[i].position)
-    used = {assign[i].position for i in order}
     return Placement(
         placed=tuple((gpus[i], assign[i]) for i in order),
-        lanes=tuple(_slot_lanes(assign[i], used, names) for i in order),
+        lanes=_lanes(assign, order, names),
         unplaced=tuple(gpus[i] for i in free_idx if i not in assign),
         bottom=_bottom(assign, width, risers),
         assumed_width=assumed,
@@ -339,10 +426,36 @@ def _place_gpus(
     )
 
 
-def _feasible(assign: dict[int, PcieSlot], width: Sequence[int]) -> bool:
-    """Each card must start below the slots the card above it covers."""
+def _feasible(
+    assign: dict[int, PcieSlot], width: Sequence[int], shared: Sequence[bool] = ()
+) -> bool:
+    """Each card must start below the slots the card above it covers (cards on one bifurcation
+    riser share their slot)."""
     order = sorted(assign, key=lambda i: assign[i].position)
-    return all(assign[a].position + width[a] <= assign[b].position for a, b in pairwise(order))
+    return all(
+        assign[a].position + width[a] <= assign[b].position
+        or (assign[a].position == assign[b].position and shared and shared[a] and shared[b])
+        for a, b in pairwise(order)
+    )
+
+
+def _lanes(
+    assign: dict[int, PcieSlot], order: Sequence[int], names: dict[str, int]
+) -> tuple[int | None, ...]:
+    """Each placed card's lanes: the slot's, split evenly between the cards of a bifurcated
+    slot (x16 → x8/x8 or x4/x4/x4/x4)."""
+    used = {assign[i].position for i in order}
+    per_slot: dict[int, int] = {}
+    for i in order:
+        per_slot[assign[i].position] = per_slot.get(assign[i].position, 0) + 1
+    out: list[int | None] = []
+    for i in order:
+        lanes = _slot_lanes(assign[i], used, names)
+        k = per_slot[assign[i].position]
+        if lanes is not None and k > 1:
+            lanes = max((x for x in (8, 4, 2, 1) if x <= lanes // k), default=1)
+        out.append(lanes)
+    return tuple(out)
 
 
 def _bottom(assign: dict[int, PcieSlot], width: Sequence[int], risers: Sequence[bool]) -> int:
@@ -357,8 +470,7 @@ def _score(
     names: dict[str, int],
 ) -> tuple[float, ...]:
     order = sorted(assign, key=lambda i: assign[i].position)
-    used = {assign[i].position for i in order}
-    lanes = [_slot_lanes(assign[i], used, names) for i in order]
+    lanes = list(_lanes(assign, order, names))
     known = [x for x in lanes if x is not None]
     gaps = [assign[b].position - assign[a].position - width[a] for a, b in pairwise(order)]
     return (

@@ -6,10 +6,20 @@ from collections.abc import Iterator, Sequence
 from itertools import pairwise
 from typing import TypeVar
 
-from dlrig.build import Build
+from dlrig.build import Build, GpuUnit
 from dlrig.parts import Part
 from dlrig.rules import limits as L
-from dlrig.rules.base import Context, Hit, Severity, Unchecked, error, info, rule, warning
+from dlrig.rules.base import (
+    Context,
+    Hit,
+    NotPlanned,
+    Severity,
+    Unchecked,
+    error,
+    info,
+    rule,
+    warning,
+)
 
 P = TypeVar("P", bound=Part)
 
@@ -24,7 +34,7 @@ def _need(build: Build, *what: str) -> None:
             raise Unchecked(f"no {w} in the build")
 
 
-@rule("M001", "cpu-socket", Severity.ERROR, "platform")
+@rule("M001", "cpu-socket", Severity.ERROR, "platform", planner="cpu-socket")
 def cpu_socket(build: Build, ctx: Context) -> Iterator[Hit]:
     """The CPU's socket must match the motherboard's, and its chipset must support the CPU.
 
@@ -54,7 +64,7 @@ def cpu_socket(build: Build, ctx: Context) -> Iterator[Hit]:
         )
 
 
-@rule("M002", "memory-type", Severity.ERROR, "platform")
+@rule("M002", "memory-type", Severity.ERROR, "platform", planner="memory-type")
 def memory_type(build: Build, ctx: Context) -> Iterator[Hit]:
     """Memory kits must be the DDR generation the motherboard (and CPU) take.
 
@@ -74,7 +84,7 @@ def memory_type(build: Build, ctx: Context) -> Iterator[Hit]:
                 kit,
                 board,
             )
-        elif cpu is not None and kit.type not in cpu.memory_types:
+        elif cpu is not None and cpu.memory_types and kit.type not in cpu.memory_types:
             yield error(
                 f"Memory {kit.name} is {kit.type} but CPU {cpu.name} supports "
                 f"{'/'.join(cpu.memory_types)}.",
@@ -82,9 +92,11 @@ def memory_type(build: Build, ctx: Context) -> Iterator[Hit]:
                 kit,
                 cpu,
             )
+    if cpu is not None and not cpu.memory_types and build.memory_kits:
+        raise Unchecked(f"memory types of {cpu.name} are unknown")
 
 
-@rule("M003", "memory-capacity", Severity.ERROR, "platform")
+@rule("M003", "memory-capacity", Severity.ERROR, "platform", planner="memory-capacity")
 def memory_capacity(build: Build, ctx: Context) -> Iterator[Hit]:
     """Memory modules must fit the board's slots and the total stay within board and CPU maxima.
 
@@ -125,7 +137,7 @@ def memory_capacity(build: Build, ctx: Context) -> Iterator[Hit]:
         raise Unchecked(f"maximum memory of {board.name} is unknown")
 
 
-@rule("M004", "memory-ecc", Severity.ERROR, "platform")
+@rule("M004", "memory-ecc", Severity.ERROR, "platform", planner="memory-ecc")
 def memory_ecc(build: Build, ctx: Context) -> Iterator[Hit]:
     """Registered (RDIMM) and ECC memory need board and CPU support; some platforms need RDIMM.
 
@@ -181,7 +193,7 @@ def memory_ecc(build: Build, ctx: Context) -> Iterator[Hit]:
                 )
 
 
-@rule("M005", "gpu-slots", Severity.ERROR, "platform")
+@rule("M005", "gpu-slots", Severity.ERROR, "platform", planner="gpu-slots")
 def gpu_slots(build: Build, ctx: Context) -> Iterator[Hit]:
     """The motherboard needs an x16-size slot for every GPU.
 
@@ -206,6 +218,15 @@ def gpu_slots(build: Build, ctx: Context) -> Iterator[Hit]:
         and (pos := L.slot_position(board, u.slot)) is not None
         and any(s.position == pos and s.size != 16 for s in board.pcie_slots)
     )
+    n += len(ctx.m2_gpus)  # cards on M.2-to-PCIe adapters sit in M.2 slots
+    # cards on a bifurcation riser share the slot they name
+    shared: dict[int, int] = {}
+    for u in build.gpu_units:
+        if u.riser is not None and u.riser.kind == "bifurcation" and u.slot is not None:
+            pos = L.slot_position(board, u.slot)
+            if pos is not None:
+                shared[pos] = shared.get(pos, 0) + 1
+    n += sum(k - 1 for k in shared.values())
     if build.gpu_count > n:
         yield error(
             f"{build.gpu_count} GPUs need {build.gpu_count} x16-size slots; {board.name} has {n}.",
@@ -216,7 +237,7 @@ def gpu_slots(build: Build, ctx: Context) -> Iterator[Hit]:
         )
 
 
-@rule("M006", "pcie-lanes", Severity.ERROR, "platform")
+@rule("M006", "pcie-lanes", Severity.ERROR, "platform", planner="pcie-lanes")
 def pcie_lanes(build: Build, ctx: Context) -> Iterator[Hit]:
     """Each GPU should get at least x8 electrical PCIe lanes (warning at x4; error at none).
 
@@ -272,6 +293,19 @@ def pcie_lanes(build: Build, ctx: Context) -> Iterator[Hit]:
                 gpu,
                 board,
             )
+    for idx, m2 in ctx.m2_gpus:
+        gpu = build.gpus[idx]
+        riser = build.gpu_units[idx].riser
+        lanes = min(x for x in (m2.lanes or 4, riser.lanes if riser else None) if x)
+        if lanes < L.MIN_GPU_LANES:
+            yield warning(
+                f"{gpu.name} on an M.2 adapter in {m2.name} of {board.name} runs at x{lanes} "
+                f"(below x{L.MIN_GPU_LANES}); data loading and multi-GPU sync slow down.",
+                "Fine for inference on one card; for training use an x8/x16 slot (a riser from "
+                "a free slot, or a board with more slots).",
+                gpu,
+                board,
+            )
     cpu = build.cpu
     if cpu is not None and cpu.pcie_lanes is not None:
         demand = L.cpu_lane_demand(board, place, ctx.m2)
@@ -285,11 +319,16 @@ def pcie_lanes(build: Build, ctx: Context) -> Iterator[Hit]:
                 board,
                 *build.gpus,
             )
+    if cpu is None or cpu.pcie_lanes is None:
+        demand = L.cpu_lane_demand(board, place, ctx.m2)
+        if demand:  # never a silent pass: the CPU may not have the lanes the slots ask for
+            what = "no CPU in the build" if cpu is None else f"PCIe lanes of {cpu.name} unknown"
+            raise Unchecked(f"{what}; the slots and M.2 drives in use ask for {demand} CPU lanes")
     if unknown:
         raise Unchecked(f"electrical lanes of some GPU slots of {board.name} are unknown")
 
 
-@rule("M007", "slot-spacing", Severity.ERROR, "platform")
+@rule("M007", "slot-spacing", Severity.ERROR, "platform", planner="slot-spacing")
 def slot_spacing(build: Build, ctx: Context) -> Iterator[Hit]:
     """Card thickness against slot positions: a 3-slot card covers the next two slots.
 
@@ -324,7 +363,7 @@ def slot_spacing(build: Build, ctx: Context) -> Iterator[Hit]:
         raise Unchecked(f"thickness of {place.assumed_width[0].name} is unknown")
 
 
-@rule("M008", "m2-slots", Severity.ERROR, "platform")
+@rule("M008", "m2-slots", Severity.ERROR, "platform", planner="m2-slots")
 def m2_slots(build: Build, ctx: Context) -> Iterator[Hit]:
     """Every M.2 drive needs an M.2 slot (an M.2 SATA drive one that takes SATA).
 
@@ -361,7 +400,13 @@ def m2_slots(build: Build, ctx: Context) -> Iterator[Hit]:
         )
 
 
-@rule("M009", "gpu-placement", Severity.ERROR, "platform")
+@rule(
+    "M009",
+    "gpu-placement",
+    Severity.ERROR,
+    "platform",
+    planner=NotPlanned("plans name no slot and no riser; the rule checks only slots a build names"),
+)
 def gpu_placement(build: Build, ctx: Context) -> Iterator[Hit]:
     """Slots named in the build file (``slot: PCIEX16_3``) must exist, take a GPU and not collide.
 
@@ -370,7 +415,7 @@ def gpu_placement(build: Build, ctx: Context) -> Iterator[Hit]:
     riser, two cards in one slot, or a card whose thickness covers the slot given to the next card
     cannot be built. Every placement rule (lanes, spacing, case slots, airflow) uses the slots
     given; the check reports where each card went, its link width and PCIe generation, and the
-    riser that limits it.
+    riser that limits it. A card on an M.2-to-PCIe adapter may name an M.2 slot.
     Bad: two 3-slot cards in PCIEX16_1 and PCIEX16_2 (the first covers the second's slot).
     Good: four cards on PCIe 4.0 risers in PCIE1, PCIE3, PCIE5 and PCIE7 of an open-frame rig.
     """
@@ -388,6 +433,17 @@ def gpu_placement(build: Build, ctx: Context) -> Iterator[Hit]:
     pinned: dict[int, int] = {}
     for i, u in enumerate(units):
         if u.slot is None:
+            continue
+        on_m2 = u.riser is not None and u.riser.kind == "m2-adapter"
+        if on_m2 and L.m2_slot_named(board, u.slot) is not None:
+            if any(j == i for j, _ in ctx.m2_gpus):
+                continue
+            yield error(
+                f"GPU {i + 1} ({u.gpu.name}) and another card are both put in M.2 slot {u.slot}.",
+                "Give each M.2 adapter its own M.2 slot.",
+                u.gpu,
+                board,
+            )
             continue
         pos = L.slot_position(board, u.slot)
         if pos is None:
@@ -409,6 +465,9 @@ def gpu_placement(build: Build, ctx: Context) -> Iterator[Hit]:
                 board,
             )
             continue
+        if pos in seen and _bifurcated(units[seen[pos]], u):
+            pinned[i] = pos
+            continue
         if pos in seen:
             yield error(
                 f"GPUs {seen[pos] + 1} and {i + 1} are both put in {_slot_label(slot)}.",
@@ -422,6 +481,8 @@ def gpu_placement(build: Build, ctx: Context) -> Iterator[Hit]:
     order = sorted(pinned, key=lambda i: pinned[i])
     for a, b in pairwise(order):
         ua = units[a]
+        if pinned[a] == pinned[b] and _bifurcated(ua, units[b]):
+            continue
         width = 1 if ua.riser is not None else (ua.gpu.slots_occupied or L.DEFAULT_SLOT_WIDTH)
         if pinned[a] + width > pinned[b]:
             yield error(
@@ -433,6 +494,11 @@ def gpu_placement(build: Build, ctx: Context) -> Iterator[Hit]:
                 board,
             )
     yield from _placement_report(build, ctx)
+
+
+def _bifurcated(a: GpuUnit, b: GpuUnit) -> bool:
+    """Both cards sit on a bifurcation riser, so they may share a slot."""
+    return all(u.riser is not None and u.riser.kind == "bifurcation" for u in (a, b))
 
 
 def _slot_label(slot: object) -> str:
@@ -459,6 +525,14 @@ def _placement_report(build: Build, ctx: Context) -> Iterator[Hit]:
         lines.append(f"GPU {idx + 1} → {where}{via}: {link.text}")
         if link.limited_by_riser:
             slowed.append(f"GPU {idx + 1} runs at PCIe {link.gen}.0 (the riser's rating)")
+    for idx, m2 in ctx.m2_gpus:
+        adapter = units[idx].riser
+        width = min(x for x in (m2.lanes or 4, adapter.lanes if adapter else None) if x)
+        gens = (m2.gen, units[idx].gpu.pcie_gen, adapter.pcie_gen if adapter else None)
+        known = [g for g in gens if g is not None]
+        gen = min(known) if gens[0] is not None and gens[1] is not None else None
+        text = f"x{width} PCIe {gen}.0" if gen else f"x{width}"
+        lines.append(f"GPU {idx + 1} → M.2 slot {m2.name} via an M.2-to-PCIe adapter: {text}")
     if place.unplaced:
         lines.append(f"{len(place.unplaced)} GPU(s) without a slot")
     yield info(

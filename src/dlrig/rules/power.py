@@ -75,19 +75,29 @@ def _cap_hint(gpus: Sequence[GpuUnit], per_gpu_w: float) -> str:
             f"; capping cannot get there: {cap} W per GPU is below the {floor:g} W minimum "
             "power limit"
         )
+    keep = _throughput_text(gpus, cap)
     if len(known) < len(floors):
         return (
-            f" or cap each GPU at {cap} W (nvidia-smi -pl {cap}) if its driver accepts it "
-            "(its minimum power limit is not in the catalog)"
+            f" or cap each GPU at {cap} W (nvidia-smi -pl {cap}){keep} if its driver accepts "
+            "it (its minimum power limit is not in the catalog)"
         )
-    return f" or cap each GPU at {cap} W (nvidia-smi -pl {cap})"
+    return f" or cap each GPU at {cap} W (nvidia-smi -pl {cap}){keep}"
+
+
+def _throughput_text(gpus: Sequence[GpuUnit], cap_w: float) -> str:
+    """', keeping about 95% of their throughput' where a measured curve covers every card."""
+    fractions = [gpu_power.relative_throughput(u.gpu.chip, u.gpu.tdp_w, cap_w) for u in gpus]
+    if not fractions or any(f is None for f in fractions):
+        return ""
+    worst = min(f for f in fractions if f is not None)
+    return f", keeping about {worst:.0%} of their throughput (measured power-limit curve)"
 
 
 def _chip_factor(build: Build, gpu: Gpu) -> float | None:
-    return gpu_power.transient_factor(gpu.chip, build.chip(gpu))
+    return L.gpu_transient_factor(gpu.chip, build.chip(gpu))
 
 
-@rule("P001", "psu-headroom", Severity.ERROR, "power")
+@rule("P001", "psu-headroom", Severity.ERROR, "power", planner="psu-headroom")
 def psu_headroom(build: Build, ctx: Context) -> Iterator[Hit]:
     """Each PSU must give 110% of what it feeds: CPU, GPUs at their power limits, the rest.
 
@@ -163,9 +173,10 @@ def _check_psu(build: Build, load: PsuLoad) -> Iterator[Hit]:
         factor = max(f or 1 for _, f in factors)
         capped = " (at their power limit)" if any(u.power_limit_w for u in spiky) else ""
         yield warning(
-            f"{label} ({usable:,.0f} W) covers the sustained {need:,.0f} W but not the "
-            f"{spike_need:,.0f} W that {len(spiky)}× {spiky[0].gpu.name}{capped} can draw in "
-            f"millisecond spikes (×{factor:g} their power, measured for this GPU generation).",
+            f"{label} ({usable:,.0f} W) covers the {need:,.0f} W the sustained "
+            f"{sustained:,.0f} W needs (×{L.PSU_HEADROOM}) but not the {spike_need:,.0f} W with "
+            f"the millisecond spikes of {len(spiky)}× {spiky[0].gpu.name}{capped} (×{factor:g} "
+            "their power, measured for this GPU generation).",
             f"Choose a PSU of at least {_round_up(spike_need):,} W or an ATX 3.x PSU, or "
             "cap the GPUs' power limit lower.",
             psu,
@@ -173,7 +184,7 @@ def _check_psu(build: Build, load: PsuLoad) -> Iterator[Hit]:
         )
 
 
-@rule("P002", "gpu-power-connectors", Severity.ERROR, "power")
+@rule("P002", "gpu-power-connectors", Severity.ERROR, "power", planner="gpu-power-connectors")
 def gpu_power_connectors(build: Build, ctx: Context) -> Iterator[Hit]:
     """The PSU's PCIe 6+2-pin and 12VHPWR/12V-2x6 plugs must cover every GPU's power inputs.
 
@@ -213,6 +224,8 @@ def _check_plugs(build: Build, load: PsuLoad) -> Iterator[Hit]:
         ]
         raise Unchecked(f"power connectors of {unknown[0]} are unknown")
     if psu.pcie_8pin is None:
+        if demand.pcie_8pin == 0 and (psu.pcie_12vhpwr or 0) >= demand.pcie_12vhpwr:
+            return  # every input is 12V-2x6 and the PSU has a native plug for each
         raise Unchecked(f"PCIe power plugs of {psu.name} are unknown")
     have8, havehp = psu.pcie_8pin, psu.pcie_12vhpwr or 0
     plugs = L.check_plugs(demand, have8, havehp)
@@ -243,7 +256,7 @@ def _check_plugs(build: Build, load: PsuLoad) -> Iterator[Hit]:
         )
 
 
-@rule("P003", "wall-circuit", Severity.WARNING, "power")
+@rule("P003", "wall-circuit", Severity.WARNING, "power", planner="wall-circuit")
 def wall_circuit(build: Build, ctx: Context) -> Iterator[Hit]:
     """Estimated wall draw (DC load ÷ PSU efficiency) within each circuit's continuous limit.
 
@@ -255,7 +268,8 @@ def wall_circuit(build: Build, ctx: Context) -> Iterator[Hit]:
     Good: the same build on a 230 V / 16 A circuit (2,944 W continuous).
     """
     if not build.psus:
-        raise Unchecked("no PSU in the build (its efficiency sets the wall draw)")
+        yield from _check_without_psu(build)
+        return
     site = build.site
     for ci in range(len(site.circuits)):
         loads = [ld for ld in build.psu_loads if ld.circuit_index == ci]
@@ -307,4 +321,25 @@ def _check_circuit(build: Build, ci: int, loads: Sequence[PsuLoad]) -> Iterator[
         *(ld.psu for ld in loads),
         *(u.gpu for u in gpus),
         *([build.cpu] if build.cpu and any(ld.feeds_system for ld in loads) else []),
+    )
+
+
+def _check_without_psu(build: Build) -> Iterator[Hit]:
+    """No PSU yet: the wall draw at an assumed (low) efficiency, as the totals compute it, on
+    the first circuit — a build that already breaks the circuit should say so."""
+    eff, _ = L.psu_efficiency(None)
+    dc = build.peak_power_w
+    wall = round(units.wall_power_w(dc, eff), 1)
+    limit = build.site.circuit_limit_w(0)
+    if wall <= limit:
+        return
+    volts, amps = build.site.circuits[0]
+    yield warning(
+        f"Estimated wall draw {wall:,.0f} W ({dc:,.0f} W DC ÷ unrated (assumed) {eff:.0%} "
+        f"efficiency) exceeds the {limit:,.0f} W continuous limit of a {volts:g} V / {amps:g} A "
+        "circuit (80%). Efficiency assumed: the build has no PSU yet.",
+        "Use a 20 A or 240 V circuit, or fewer or power-capped GPUs; set site: in the build "
+        "file if your circuit differs.",
+        *build.gpus,
+        *([build.cpu] if build.cpu else []),
     )

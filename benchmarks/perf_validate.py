@@ -1,0 +1,72 @@
+"""Leave-one-source-out validation of dlrig's performance model (issue 12).
+
+For every source of measurements (perf/data/measurements.yaml) the model is refitted without
+it and predicts that source's single-GPU points. Per workload class and held-out source it
+prints the rank correlation between GPUs (Spearman, within each benchmark table of three or
+more GPUs) and the median absolute error of relative throughput (each table normalised by its
+geometric mean, so the figures compare ratios between GPUs, not absolute levels). Then the
+published training runs reproduced from their own MFU.
+
+    python benchmarks/perf_validate.py            # prints the tables (about 2 minutes)
+    python benchmarks/perf_validate.py --write    # also refreshes perf/data/model.yaml
+
+Targets: Spearman >= 0.95 and median error <= 15 % per class.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--write", action="store_true", help="refresh perf/data/model.yaml")
+    args = ap.parse_args()
+    from dlrig.perfcal import calibrate as K
+    from dlrig.perfcal import training as T
+
+    t0 = time.perf_counter()
+    if args.write:
+        print("wrote", K.write())
+    loso = K.leave_one_source_out()
+    print("leave-one-source-out, relative throughput between GPUs")
+    print(f"{'class':18} {'held-out source':18} {'points':>6} {'Spearman':>9} {'median |err|':>13}")
+    for cls in sorted(loso):
+        for src, v in sorted(loso[cls].items()):
+            sp = v["spearman"]
+            sp_txt = "   (n/a)" if isinstance(sp, float) and math.isnan(sp) else f"{sp:9.3f}"
+            print(
+                f"{cls:18} {src:18} {v['points']:6d} {sp_txt:>9} "
+                f"{v['median_abs_error'] * 100:12.1f}%"
+            )
+    print()
+    print(f"{'class':18} {'sources':>7} {'min Spearman':>13} {'max median |err|':>17} {'met':>4}")
+    for cls, s in K.summarize(loso).items():
+        sp = s["min_spearman"]
+        met = (sp is None or sp >= 0.95) and s["max_median_abs_error"] <= 0.15
+        sp_txt = "n/a" if sp is None else f"{sp:.3f}"
+        print(
+            f"{cls:18} {s['sources']:7d} {sp_txt:>13} {s['max_median_abs_error'] * 100:16.1f}% "
+            f"{'yes' if met else 'no':>4}"
+        )
+    print()
+    print("published training runs from the source's own MFU")
+    units = {"minutes": 1 / 60, "days": 24.0}
+    for run in T.training_runs():
+        if "accounting" not in run:
+            continue
+        t = T.run_time(run)
+        pub = run["published"]
+        got = t["gpu_hours"] if pub["unit"] == "gpu-hours" else t["hours"] / units[pub["unit"]]
+        print(
+            f"  {run['id']:22} MFU {T.run_mfu(run):.3f} ({run['accounting']:18}) "
+            f"{got:14,.1f} vs {pub['value']:,} {pub['unit']} ({got / pub['value'] - 1:+.1%})"
+        )
+    print(f"\n{time.perf_counter() - t0:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

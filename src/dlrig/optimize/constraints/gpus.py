@@ -1,0 +1,90 @@
+"""Constraints that depend on the chosen GPUs: psu-headroom (with transients), gpu-power-connectors,
+wall-circuit, gpu-length, cpu-threads-per-gpu, then the slot table (see slots).
+
+``opts`` is a list of (literal, GPU, count): the GPU choice now, or the GPUs of a planned upgrade
+(``tag == "future"``)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from dlrig.optimize.constraints.slots import add_slots
+from dlrig.optimize.terms import (
+    HEADROOM_MILLI,
+    connectors_fail,
+    gpu_load10,
+    psu_capacity,
+    psu_plugs,
+    wall_cap10,
+)
+from dlrig.optimize.whole import add_psu_tier
+from dlrig.parts import Gpu
+from dlrig.rules import limits as L
+
+if TYPE_CHECKING:
+    from dlrig.optimize.model import PlanModel
+
+
+def load10(pm: PlanModel, opts: Sequence[tuple[Any, Gpu, int]], transient: bool = False) -> Any:
+    """Estimated peak DC load ×10: CPU + GPUs + the build's rest-of-system allowance."""
+    t = pm.terms
+    lits: list[Any] = [*pm.use_cpu, *pm.use_memory, *pm.use_drive, *pm.use_cooler]
+    coefs: list[int] = [*t.cpu, *t.memory, *t.storage, *t.cooler]
+    for lit, g, n in opts:
+        lits.append(lit)
+        coefs.append(gpu_load10(g, n, transient and L.is_transient_prone(chip_name(pm, g))))
+    return pm.cp.LinearExpr.weighted_sum(lits, coefs) + t.base
+
+
+def chip_name(pm: PlanModel, g: Gpu) -> str:
+    chip = pm.prep.chips.get(g.id)
+    return chip.name if chip else g.chip
+
+
+def add_gpus(pm: PlanModel, opts: list[tuple[Any, Gpu, int]], tag: str) -> None:
+    m, c, q = pm.m, pm.cand, pm.q
+    future = tag == "future"
+    head = HEADROOM_MILLI
+    watts = sum(psu_capacity(p) * v for p, v in zip(c.psu, pm.use_psu, strict=True))
+    if pm.on("psu-headroom"):
+        m.add(watts >= head * load10(pm, opts))
+    if pm.avoid("psu-headroom") and any(L.is_transient_prone(chip_name(pm, g)) for _, g, _ in opts):
+        atx3 = sum(v for p, v in zip(c.psu, pm.use_psu, strict=True) if p.atx3)
+        big = head * 10**6
+        m.add(watts + big * atx3 >= head * load10(pm, opts, transient=True))
+    if pm.on("gpu-power-connectors"):
+        by_demand: dict[L.ConnectorDemand, list[Any]] = defaultdict(list)
+        for lit, g, n in opts:
+            d = L.gpu_connector_demand([g] * n)
+            if d is not None:
+                by_demand[d].append(lit)
+        psu_cls: dict[tuple[int | None, int], list[int]] = defaultdict(list)
+        for i, p in enumerate(c.psu):
+            psu_cls[psu_plugs(p)].append(i)
+        for (have8, havehp), pi in psu_cls.items():
+            if have8 is None:
+                continue  # the rule reports unchecked
+            for d, lits in by_demand.items():
+                if connectors_fail(d, have8, havehp):
+                    m.add(sum(lits) + sum(pm.use_psu[i] for i in pi) <= 1)
+    if pm.avoid("wall-circuit") and q.site is not None:
+        site = q.site
+        cap = pm.cp.LinearExpr.weighted_sum(pm.use_psu, [wall_cap10(p, site) for p in c.psu])
+        m.add(load10(pm, opts) <= cap)
+    if not future and pm.on("gpu-length"):
+        m.add(
+            sum((g.length_mm or 0) * lit for lit, g, _ in opts)
+            <= sum(
+                (k.max_gpu_length_mm or 10_000) * v
+                for k, v in zip(c.case, pm.use_case, strict=True)
+            )
+        )
+    if pm.avoid("cpu-threads-per-gpu"):
+        m.add(
+            sum(p.threads * v for p, v in zip(c.cpu, pm.use_cpu, strict=True))
+            >= sum(L.MIN_THREADS_PER_GPU * n * lit for lit, _, n in opts)
+        )
+    add_psu_tier(pm, opts)
+    add_slots(pm, opts, tag)

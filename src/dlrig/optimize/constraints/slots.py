@@ -1,0 +1,105 @@
+"""The slot table: board layout × card class × GPU count, from the checker's placement functions."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Hashable
+from typing import TYPE_CHECKING, Any
+
+from dlrig.optimize.prep import Layout, place_facts
+from dlrig.optimize.terms import card_class, m2_config
+from dlrig.parts import Gpu
+from dlrig.rules import limits as L
+
+if TYPE_CHECKING:
+    from dlrig.optimize.model import PlanModel
+
+
+def add_slots(pm: PlanModel, opts: list[tuple[Any, Gpu, int]], tag: str) -> None:
+    """Layout × card class × count: gpu-slots, slot-spacing, pcie-lanes, m2-slots,
+    case-expansion-slots and multi-gpu-airflow from the checker's placement functions."""
+    m, c, q = pm.m, pm.cand, pm.q
+    layouts: dict[Hashable, tuple[Layout, list[int]]] = {}
+    for i, b in enumerate(c.board):
+        lay = pm.prep.layout(b)
+        layouts.setdefault(lay.key, (lay, []))[1].append(i)
+    by_class: dict[tuple[tuple[int | None, bool], int], list[Any]] = defaultdict(list)
+    for lit, g, n in opts:
+        by_class[(card_class(g), n)].append(lit)
+    cfgs: dict[tuple[bool, int], list[Any]] = defaultdict(list)
+    for (s, n), v in zip(c.storage, pm.use_drive, strict=True):
+        cfgs[m2_config(s, n)].append(v)
+    case_slots: dict[int | None, list[int]] = defaultdict(list)
+    for i, k in enumerate(c.case):
+        case_slots[k.expansion_slots].append(i)
+    cpu_lanes: dict[int | None, list[int]] = defaultdict(list)
+    for i, p in enumerate(c.cpu):
+        cpu_lanes[p.pcie_lanes].append(i)
+    groups = {
+        g: pm.on(g)
+        for g in ("gpu-slots", "slot-spacing", "pcie-lanes", "m2-slots", "case-expansion-slots")
+    }
+    airflow = pm.avoid("multi-gpu-airflow")
+    lanes_warn = pm.avoid("pcie-lanes")
+    fit_known = q.known_fit and pm.on("known-fit")
+    u_by_layout: dict[Hashable, list[Any]] = defaultdict(list)
+    u_by_class: dict[tuple[tuple[int | None, bool], int], list[Any]] = defaultdict(list)
+    for lkey, (lay, _) in layouts.items():
+        for (cls, n), _lits in by_class.items():
+            width, open_air = cls
+            multi = n >= 2
+            if fit_known and multi and (not lay.known or width is None):
+                continue
+            f = place_facts(lay, width, n)
+            if groups["gpu-slots"] and lay.has_slots and n > f.x16:
+                continue
+            if lay.known:
+                if groups["slot-spacing"] and f.placed < n and n <= f.x16:
+                    continue
+                if fit_known and multi and not f.lanes_known:
+                    continue
+                if airflow and multi and open_air and f.choked:
+                    continue
+            u = m.new_bool_var(f"u-{tag}")
+            u_by_layout[lkey].append(u)
+            u_by_class[(cls, n)].append(u)
+            if lay.known and groups["case-expansion-slots"] and f.placed:
+                small = [
+                    i
+                    for s, idx in case_slots.items()
+                    if s is not None and s < f.bottom
+                    for i in idx
+                ]
+                if small:
+                    m.add(u + sum(pm.use_case[i] for i in small) <= 1)
+            if fit_known and multi and None in case_slots:
+                m.add(u + sum(pm.use_case[i] for i in case_slots[None]) <= 1)
+            for cfg, vlits in cfgs.items():
+                mf = f.m2[cfg]
+                bad = False
+                if groups["m2-slots"] and cfg[1] > 0 and lay.board.m2_slots and mf.unassigned:
+                    bad = True
+                lanes = mf.min_lanes
+                if (
+                    lay.known
+                    and lanes is not None
+                    and groups["pcie-lanes"]
+                    and (lanes == 0 or (lanes_warn and lanes < L.MIN_GPU_LANES))
+                ):
+                    bad = True
+                if bad:
+                    m.add(u + sum(vlits) <= 1)
+                    continue
+                if lay.known and lanes_warn:
+                    few = [
+                        i
+                        for ln, idx in cpu_lanes.items()
+                        if ln is not None and ln < mf.cpu_lanes
+                        for i in idx
+                    ]
+                    if few:
+                        m.add(u + sum(vlits) + sum(pm.use_cpu[i] for i in few) <= 2)
+    for lkey, (_, idx) in layouts.items():
+        m.add(sum(pm.use_board[i] for i in idx) == sum(u_by_layout[lkey]))
+    for key, lits in by_class.items():
+        m.add(sum(lits) == sum(u_by_class[key]))

@@ -1,0 +1,280 @@
+"""Explanations: binding constraints (which relaxed group improves the objective), why a request
+is infeasible, alternatives, the price/throughput frontier, and the notes of a plan."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from dlrig.optimize.model import PlanModel
+from dlrig.optimize.prep import Prep
+from dlrig.optimize.query import AVOIDABLE_WARNINGS, TFLOPS_SCALE, Candidates, Query, Selection
+from dlrig.optimize.results import Binding, Infeasible, PlannedBuild
+from dlrig.optimize.search import Planner
+from dlrig.parts import Category
+
+FRONTIER_POINTS = 25
+BINDING_GROUPS = (
+    "budget",
+    "psu-headroom",
+    "gpu-power-connectors",
+    "gpu-slots",
+    "slot-spacing",
+    "case-expansion-slots",
+    "gpu-length",
+    "pcie-lanes",
+    "multi-gpu-airflow",
+    "wall-circuit",
+    "ram-vs-vram",
+    "cpu-threads-per-gpu",
+    "memory-capacity",
+    "workload-ram",
+    "known-fit",
+    "psu-tier",
+)
+GROUP_TEXT = {
+    "budget": "budget",
+    "psu-headroom": "PSU headroom (110% of the load)",
+    "gpu-power-connectors": "PSU connectors",
+    "gpu-slots": "x16 slots on the board",
+    "slot-spacing": "slot spacing vs card thickness",
+    "case-expansion-slots": "case slots",
+    "gpu-length": "GPU length vs case",
+    "pcie-lanes": "PCIe lanes (x8 per GPU)",
+    "multi-gpu-airflow": "airflow between open-air cards",
+    "wall-circuit": "wall circuit",
+    "ram-vs-vram": "RAM ≥ VRAM",
+    "cpu-threads-per-gpu": "CPU threads per GPU",
+    "memory-capacity": "memory slots/maximum",
+    "workload-ram": "workload RAM",
+    "workload-threads": "workload CPU threads",
+    "workload-storage": "workload storage",
+    "known-fit": "multi-GPU fit needs a known slot layout",
+    "psu-tier": "PSU tier (80 PLUS Gold+ for 2+ GPUs, the card's wattage class)",
+    "min-vram": "minimum VRAM",
+    "min-tflops": "throughput target",
+    "include": "included parts",
+}
+
+
+def notes_of(prep: Prep, info: dict[str, Any], q: Query) -> list[str]:
+    notes = []
+    unpriced = sum(prep.unpriced.values())
+    if unpriced:
+        parts = ", ".join(f"{n} {c.value}" for c, n in prep.unpriced.items() if n)
+        notes.append(f"{unpriced} parts without a price were left out ({parts}).")
+    for why, n in info["dropped"].items():
+        notes.append(f"{n} {why} left out for {q.precision}.")
+    return notes
+
+
+def alternatives_of(
+    planner: Planner, pm: PlanModel, sel: Selection, objective: str, k: int, distinct: str
+) -> list[PlannedBuild]:
+    out: list[PlannedBuild] = []
+    last = sel
+    for _ in range(k):
+        pm.exclude(last, by=distinct)
+        _, nxt, pb = planner.best(pm, objective)
+        if nxt is None or pb is None:
+            break
+        out.append(pb)
+        last = nxt
+    return out
+
+
+def frontier_of(planner: Planner) -> list[PlannedBuild]:
+    """Pareto frontier of price vs throughput: max throughput, then cheapest, under a falling
+    price cap (each point is optimal for its cap, so no point dominates another)."""
+    pm = planner.model()
+    points: list[PlannedBuild] = []
+    for _ in range(FRONTIER_POINTS):
+        _, sel, pb, _ = planner.solve(pm, *pm.objective("throughput"))
+        if sel is None or pb is None:
+            break
+        points.append(pb)
+        pm.m.add(pm.price <= sel.price_cents() - 1)
+        pm.m.add(pm.tflops <= planner.cand.tflops[(sel.gpu[0].id, sel.gpu[1])] - 1)
+    return points
+
+
+# The binding analysis re-solves the model once per constraint group; on a large imported
+# catalog that takes far longer than the plan itself, so it gets a fixed time budget.
+BINDING_BUDGET_S = 4.0
+PROBE_LIMIT_S = 2.0  # time limit of one relaxed re-solve (binding constraints, infeasibility)
+
+
+def binding(planner: Planner, sel: Selection, objective: str) -> tuple[list[Binding], int]:
+    """Constraint groups whose relaxation improves the objective (budget: +25%), and how many
+    groups were examined within :data:`BINDING_BUDGET_S`."""
+    deadline = time.monotonic() + BINDING_BUDGET_S
+    base = planner.score(sel, objective)
+    out: list[Binding] = []
+    q = planner.q
+    examined = 0
+    for group in BINDING_GROUPS:
+        left_s = deadline - time.monotonic()
+        if left_s <= 0.05:
+            break
+        examined += 1
+        if group == "budget":
+            if q.budget_cents is None or objective == "cost":
+                continue
+            saved = q.budget_cents
+            q.budget_cents = int(saved * 1.25)
+            try:
+                pm = planner.model()
+            finally:
+                q.budget_cents = saved
+        else:
+            pm = planner.model(relax=[group])
+            if group not in pm.groups or (group in AVOIDABLE_WARNINGS and group not in q.avoid):
+                continue
+        obj, maximize = pm.objective(objective, sel)
+        status, solver = pm.solve(obj, maximize, min(planner.time_limit_s, PROBE_LIMIT_S, left_s))
+        if status not in ("OPTIMAL", "FEASIBLE"):
+            continue
+        alt = pm.selection(solver)
+        score = planner.score(alt, objective)
+        if score <= base * (1 + 1e-9) if base >= 0 else score <= base:
+            continue
+        gain = (score - base) / abs(base) if base else 1.0
+        g, n = alt.gpu
+        what = "+25% budget" if group == "budget" else f"without '{group}'"
+        detail = f"{what}: {n}× {g.name}, ${alt.price_cents() / 100:,.0f}"
+        if objective in ("throughput", "throughput-per-dollar"):
+            detail += f", {planner.cand.tflops[(g.id, n)] / TFLOPS_SCALE:,.1f} TFLOPS"
+        out.append(Binding(group, GROUP_TEXT.get(group, group), detail, round(gain, 4)))
+    return out, examined
+
+
+def explain_infeasible(
+    planner: Planner, q: Query, cand: Candidates, info: dict[str, Any], empty: list[str]
+) -> Infeasible:
+    reasons: list[str] = []
+    if empty:
+        for k in empty:
+            if k == "gpu" and q.workload is not None and info["pruned"].get("gpu"):
+                need = info["vram_need_gib"]
+                top = max(
+                    (getattr(g, "vram_gib", 0.0) for g in planner.prep.parts[Category.GPU]),
+                    default=0.0,
+                )
+                n_max = max(need) if need else 1
+                reasons.append(
+                    f"no priced GPU holds the workload: it needs {need[min(need)]:.1f} GiB per GPU "
+                    f"on 1 GPU and {need[n_max]:.1f} GiB on {n_max}; the largest card has "
+                    f"{top:g} GiB. Use ZeRO-3/FSDP, LoRA/QLoRA or a smaller batch."
+                )
+            else:
+                reasons.append(f"no usable priced {k} passes the filters")
+        return Infeasible(reasons)
+    # the same request without the budget: the cheapest build that fits
+    cheapest = None
+    if q.budget_cents is not None:
+        pm = planner.model(relax=["budget"])
+        _, sel, pb, _ = planner.solve(pm, *pm.objective("cost"))
+        if pb is not None and sel is not None:
+            cheapest = pb
+            reasons.append(
+                f"the budget ${q.budget_cents / 100:,.0f} is too small: the cheapest build that "
+                f"fits costs ${pb.price_usd:,.0f} "
+                f"(${pb.price_usd - q.budget_cents / 100:,.0f} more)"
+            )
+            return Infeasible(reasons, cheapest)
+    # still impossible: which single constraint group makes it possible?
+    freed = []
+    for group in sorted((set(BINDING_GROUPS) | set(GROUP_TEXT)) - {"budget"}):
+        pm = planner.model(relax=["budget", group])
+        if group not in pm.groups:
+            continue
+        status, _ = pm.solve(pm.price, False, min(planner.time_limit_s, PROBE_LIMIT_S))
+        if status in ("OPTIMAL", "FEASIBLE"):
+            freed.append(GROUP_TEXT.get(group, group))
+    if freed:
+        reasons.append(
+            "no build meets every constraint; dropping one of these would allow one: "
+            + ", ".join(freed)
+        )
+    else:
+        reasons.append("no build in the catalog meets these constraints together")
+    return Infeasible(reasons, cheapest)
+
+
+UNSPENT_SHARE = 0.10  # more of the budget than this left over needs a named reason
+
+
+def more_gpu_blockers(planner: Planner, sel: Selection, unpriced_boards: int) -> list[str]:
+    """Why one more of the chosen GPU does not fit, from necessary conditions (each tested with
+    the most favourable part of every other category, as :func:`reduce_candidates` does)."""
+    from dlrig.optimize.query import cents
+    from dlrig.optimize.terms import HEADROOM_MILLI, LoadTerms, gpu_load10, psu_capacity
+    from dlrig.optimize.whole import psu_tier_ok
+
+    q, c = planner.q, planner.cand
+    g, n = sel.gpu
+    m = n + 1
+    out: list[str] = []
+    top = q.gpus or (q.upgrade_to or q.max_gpus)
+    if m > top:
+        return [f"the request allows at most {top} GPUs"]
+    if q.budget_cents is not None:
+        rest = search_rest_cents(c)
+        need = cents(g) * m + rest
+        if need > q.budget_cents:
+            out.append(
+                f"budget: {m}× {g.name} with the cheapest other parts costs "
+                f"${need / 100:,.0f} (budget ${q.budget_cents / 100:,.0f})"
+            )
+    terms = LoadTerms.of(c)
+    load = terms.rest_min() + gpu_load10(g, m)
+    biggest = max(c.psu, key=lambda p: p.wattage_w)
+    if psu_capacity(biggest) < HEADROOM_MILLI * load:
+        out.append(
+            f"PSU: {m} cards need ≥ {HEADROOM_MILLI * load / 10_000:,.0f} W (110% of the load); "
+            f"the largest priced PSU has {biggest.wattage_w:,} W"
+        )
+    elif q.whole_machine and not any(psu_tier_ok(p, g, m) for p in c.psu):
+        out.append(f"PSU tier: no priced PSU is of the tier for {m}× {g.name}")
+    if q.site is not None and "wall-circuit" in q.avoid:
+        from dlrig.optimize.terms import wall_cap10
+
+        cap = max(wall_cap10(p, q.site) for p in c.psu)
+        if load > cap:
+            out.append(
+                f"wall circuit: {m} cards draw ~{load / 10:,.0f} W DC, more than the "
+                f"{q.site.continuous_limit_w:,.0f} W circuit allows (--circuit)"
+            )
+    slots = max((len(b.x16_slots) for b in c.board), default=0)
+    if slots < m:
+        more = (
+            f" ({unpriced_boards} boards without a price are left out)" if unpriced_boards else ""
+        )
+        out.append(f"slots: no priced board lists {m} x16 slots{more}")
+    return out
+
+
+def search_rest_cents(c: Candidates) -> int:
+    from dlrig.optimize.search import rest_cents
+
+    return rest_cents(c)
+
+
+def unspent_reason(
+    planner: Planner, sel: Selection, best: PlannedBuild, bindings: list[Binding]
+) -> str | None:
+    """When more than 10% of the budget is left: what blocks spending it (None otherwise)."""
+    q = planner.q
+    if q.budget_cents is None:
+        return None
+    left = q.budget_cents / 100 - best.price_usd
+    if left <= UNSPENT_SHARE * q.budget_cents / 100:
+        return None
+    named = [b.text for b in bindings if b.group != "budget"]
+    blockers = more_gpu_blockers(planner, sel, planner.prep.unpriced.get(Category.MOTHERBOARD, 0))
+    what = "; ".join(blockers) if blockers else "no single constraint (several bind together)"
+    lead = f"${left:,.0f} of the budget is unspent: every other part meets its target"
+    if named:
+        lead += "; binding: " + ", ".join(named)
+    g, n = sel.gpu
+    return f"{lead}. One more {g.name} ({n + 1} in all) is blocked by: {what}."

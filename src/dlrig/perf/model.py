@@ -1,0 +1,212 @@
+"""The roofline model: per-GPU throughput of one workload class on one chip.
+
+One step of work is split the way the kernels run:
+
+- matmuls run at the chip's *achievable* tensor rate: the dense peak of the precision the
+  matmuls run in (see :mod:`dlrig.perf.chips`) × the class's fitted efficiency × a fitted
+  factor for the product segment (sustained clocks);
+- everything else (norms, activations, softmax, the optimizer step, QLoRA's dequantisation,
+  decode's weight and KV-cache reads) is memory-bound and runs at the memory bandwidth × a
+  fitted factor for the memory kind.
+
+Training and prefill add the two times (the kernels run one after the other); batched decode
+takes the larger of its memory and compute time per step (the roofline) plus a fixed latency
+per layer (kernel launches, which dominate small quantised models on fast GPUs).
+
+The fitted numbers live in ``perf/data/model.yaml`` (written by :mod:`dlrig.perfcal.calibrate`,
+checked by tests/test_perf_calibration.py); docs/performance.md lists them with the fit's
+residuals. This module sits below :mod:`dlrig.sizing`: it takes a :class:`Work` (the numbers of
+one workload) and never imports sizing.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from dlrig.parts import GpuChip
+from dlrig.perf import chips as C
+
+TRAINING_CLASSES = ("llm-train", "lora", "qlora", "encoder-finetune", "cnn-train")
+INFERENCE_CLASSES = ("prefill", "decode", "decode-b1")
+WORKLOAD_CLASSES = TRAINING_CLASSES + INFERENCE_CLASSES
+
+
+@dataclass(frozen=True)
+class Work:
+    """The numbers of one workload the model needs (built by :func:`dlrig.sizing.work_of`).
+
+    ``flops_per_item`` counts model FLOPs per token (per sample for vision) the way PaLM
+    (Chowdhery et al. 2022, appendix B) and Megatron count them: 6N + 12·L·h·s for training,
+    2N + 4·L·h·s forward only; recomputation is *not* in it (MFU, not hardware FLOPs).
+    """
+
+    cls: str
+    precision: str
+    flops_per_item: float
+    item: str = "tokens"
+    hidden: int | None = None
+    layers: int = 0
+    recompute: bool = False
+    items_per_step: float = 1.0
+    optimizer_bytes_per_step: float = 0.0
+    dequant_bytes_per_step: float = 0.0
+    weight_bytes: float = 0.0
+    kv_bytes: float = 0.0
+    batch: int = 1
+    model: str | None = None
+    sequence: int | None = None
+
+    @property
+    def trains(self) -> bool:
+        return self.cls in TRAINING_CLASSES
+
+
+@cache
+def model_data() -> dict[str, Any]:
+    """``perf/data/model.yaml``: sourced defaults and the fitted parameters."""
+    text = (resources.files("dlrig.perf") / "data" / "model.yaml").read_text("utf-8")
+    data: dict[str, Any] = yaml.safe_load(text)
+    return data
+
+
+def fitted() -> dict[str, Any]:
+    fit: dict[str, Any] = model_data()["fit"]
+    return fit
+
+
+# Classes without cross-GPU measurements of their own use a calibrated class's matmul
+# efficiency and memory share; their extra memory traffic (QLoRA's dequantisation, the smaller
+# optimizer step of LoRA) is modelled explicitly in Work. Decode's compute floor runs at
+# prefill's rate.
+CLASS_PROXY = {
+    "lora": "llm-train",
+    "qlora": "llm-train",
+    "decode": "prefill",
+    "decode-b1": "prefill",
+}
+
+
+def class_params(p: dict[str, Any], cls: str) -> dict[str, Any]:
+    classes: dict[str, Any] = p["classes"]
+    return dict(classes.get(cls) or classes[CLASS_PROXY[cls]])
+
+
+def _activation_scale(work: Work) -> float:
+    """fp32/tf32 runs keep 4-byte activations: twice the elementwise traffic of 16-bit."""
+    return 2.0 if work.precision in ("fp32", "tf32") else 1.0
+
+
+def compute_rate_flops(
+    chip: GpuChip, work: Work, params: dict[str, Any] | None = None
+) -> float | None:
+    """Achievable matmul FLOP/s of one GPU for ``work`` (None: no rate for the precision)."""
+    p = params or fitted()
+    accumulate = "fp32" if work.trains else "fp16"
+    peak = C.tensor_tflops(chip, work.precision, accumulate)
+    if peak is None:
+        return None
+    eff = float(class_params(p, work.cls)["efficiency"])
+    gen = float(p.get("generation", {}).get(str(chip.tensor_core_gen or 0), 1.0))
+    seg = float(p["segment"][C.segment(chip)])
+    return achievable_tflops(chip, peak, p) * 1e12 * eff * seg * gen
+
+
+def achievable_tflops(chip: GpuChip, peak: float, p: dict[str, Any]) -> float:
+    """The tensor rate a board sustains: its peak, or what its power limit allows at the fitted
+    TFLOPS per watt (full-rate 300 W workstation cards, 350 W PCIe H100, 72 W L4)."""
+    per_w = p.get("tflops_per_watt")
+    if per_w and chip.tdp_w:
+        return min(peak, float(per_w) * chip.tdp_w)
+    return peak
+
+
+def bandwidth_bytes(
+    chip: GpuChip, work: Work, params: dict[str, Any] | None = None
+) -> float | None:
+    """Achievable memory bytes/s of one GPU for ``work``'s memory-bound kernels."""
+    p = params or fitted()
+    if chip.memory_bandwidth_gb_s is None:
+        return None
+    kind = C.memory_kind(chip)
+    if work.cls in ("decode", "decode-b1"):
+        factor = float(p["decode"]["bandwidth_efficiency"][kind])
+    else:
+        factor = float(p["memory"][kind])
+    return chip.memory_bandwidth_gb_s * 1e9 * factor
+
+
+def rate_per_gpu(
+    chip: GpuChip, work: Work, params: dict[str, Any] | None = None, ceiling: bool = True
+) -> float | None:
+    """Items (tokens or samples) per second on one GPU; None when the chip lacks a figure.
+
+    ``ceiling``: cap the rate at the MFU ceiling (off while calibrating on small benchmark
+    models, whose fitted efficiencies stand for overlapped compute and memory time)."""
+    p = params or fitted()
+    flops = compute_rate_flops(chip, work, p)
+    bw = bandwidth_bytes(chip, work, p)
+    if work.cls in ("decode", "decode-b1"):
+        return _decode_rate(work, flops, bw, p)
+    if flops is None:
+        return None
+    if bw is None:
+        bw = math.inf  # no bandwidth figure: the memory-bound part is left out (optimistic)
+    k = float(class_params(p, work.cls)["bytes_per_flop"]) * _activation_scale(work)
+    hw_flops = work.flops_per_item * (4.0 / 3.0 if work.recompute else 1.0)
+    step_bytes = work.optimizer_bytes_per_step + work.dequant_bytes_per_step
+    if work.cls == "prefill":
+        step_bytes += work.weight_bytes  # the weights are read once per prompt batch
+    # recomputation runs the forward again: its matmuls and its memory traffic (4/3 of both)
+    per_item_bytes = work.flops_per_item * k * (4.0 / 3.0 if work.recompute else 1.0)
+    per_item_bytes += step_bytes / max(work.items_per_step, 1.0)
+    rate = 1.0 / combine(hw_flops / flops, per_item_bytes / bw, float(p.get("overlap", 1.0)))
+    if not ceiling:
+        return rate
+    # no training run or prefill reaches more than the MFU ceiling of the chip's peak
+    peak = C.tensor_tflops(chip, work.precision, "fp32" if work.trains else "fp16") or 0.0
+    cap = float(model_data()["mfu_ceiling"]["value"]) * peak * 1e12 / work.flops_per_item
+    return min(rate, cap)
+
+
+def combine(compute_s: float, memory_s: float, q: float) -> float:
+    """Step time from its compute-bound and memory-bound parts: (c^q + m^q)^(1/q). q = 1 adds
+    them (kernels in sequence), large q tends to the larger of the two (the roofline, work
+    that overlaps); the calibration fits q."""
+    if q <= 1.0:
+        return compute_s + memory_s
+    hi = max(compute_s, memory_s)
+    if hi == 0:
+        return 0.0
+    return hi * ((compute_s / hi) ** q + (memory_s / hi) ** q) ** (1.0 / q)
+
+
+def _decode_rate(
+    work: Work, flops: float | None, bw: float | None, p: dict[str, Any]
+) -> float | None:
+    """Tokens/s of all sequences: each step reads the weights and the KV cache once
+    (Pope et al. 2022, "Efficiently Scaling Transformer Inference", §2), or is compute-bound
+    at large batch; plus a per-layer latency."""
+    if bw is None:
+        return None
+    mem_s = (work.weight_bytes + work.kv_bytes) / bw
+    comp_s = 0.0 if flops is None else work.batch * work.flops_per_item / flops
+    latency_s = work.layers * float(p["decode"]["layer_latency_us"]) * 1e-6
+    return work.batch / (max(mem_s, comp_s) + latency_s)
+
+
+def mfu(chip: GpuChip, work: Work, rate: float) -> float | None:
+    """Model FLOPs utilisation of ``rate`` items/s on one GPU (PaLM accounting)."""
+    peak = C.tensor_tflops(chip, work.precision, "fp32" if work.trains else "fp16")
+    if peak is None or work.cls in ("decode", "decode-b1"):
+        return None
+    return rate * work.flops_per_item / (peak * 1e12)
+
+
+def log_error(predicted: float, measured: float) -> float:
+    return math.log(predicted / measured)

@@ -1,0 +1,191 @@
+"""The performance model: precisions, provenance, scaling, the planner's objective (issue 12)."""
+
+from __future__ import annotations
+
+import pytest
+
+from dlrig.catalog import open_catalog
+from dlrig.errors import WorkloadError
+from dlrig.parts import GpuChip
+from dlrig.perf import chips as C
+from dlrig.perf import model as M
+from dlrig.perf.estimate import estimate, scaling_efficiency
+from dlrig.sizing import objective_coefficient as coefficient
+from dlrig.sizing import size, work_of
+from dlrig.workload import load_workload
+
+CAT = open_catalog()
+
+
+def chip(cid: str) -> GpuChip:
+    return CAT.chip(cid)
+
+
+QLORA_8B = {
+    "task": "qlora",
+    "model": "llama-3.1-8b",
+    "precision": "int4",
+    "micro_batch": 4,
+    "sequence": 2048,
+    "gradient_checkpointing": True,
+}
+
+
+# --- what a chip's figures mean ------------------------------------------------------------
+
+
+def test_turing_has_no_bf16_and_fp16_stays() -> None:
+    titan = chip("titan-rtx")
+    assert C.tensor_tflops(titan, "bf16") is None
+    assert C.tensor_tflops(titan, "fp16") == pytest.approx(130.5)
+    assert "no bf16" in C.why_no_rate(titan, "bf16")
+    assert coefficient(titan, 2, None, "bf16") is None
+    assert coefficient(titan, 2, None, "fp16") is not None
+
+
+def test_geforce_accumulate_and_tf32_rates() -> None:
+    g = chip("rtx-4090")
+    assert C.tensor_tflops(g, "bf16") == pytest.approx(165.2)  # FP32 accumulate (training)
+    assert C.tensor_tflops(g, "fp16", accumulate="fp16") == pytest.approx(330.4)
+    assert C.tensor_tflops(chip("rtx-6000-ada"), "fp16", accumulate="fp16") == pytest.approx(364.2)
+    assert C.tensor_tflops(g, "tf32") == pytest.approx(82.6)
+    assert C.tensor_tflops(chip("v100-sxm2-16gb"), "tf32") == pytest.approx(15.7)  # fp32 rate
+    assert C.tensor_tflops(g, "int4") == pytest.approx(165.2)  # dequantised to bf16
+
+
+def test_segments_and_memory_kinds() -> None:
+    assert C.segment(chip("rtx-3090")) == "consumer"
+    assert C.segment(chip("titan-rtx")) == "consumer"
+    assert C.segment(chip("rtx-6000-ada")) == "workstation"
+    assert C.segment(chip("rtx-pro-6000-blackwell")) == "workstation"
+    assert C.segment(chip("h100-pcie")) == "datacenter"
+    assert C.memory_kind(chip("a100-pcie-40gb")) == "hbm"
+    assert C.memory_kind(chip("rtx-4090")) == "gddr"
+
+
+def test_every_catalog_chip_gets_a_speed_or_says_why() -> None:
+    for c in CAT.chips:
+        value = coefficient(c, 1, None, "bf16" if c.bf16_tflops else "fp16")
+        if value is None:
+            assert C.why_no_rate(c, "fp16"), c.id
+        else:
+            assert value > 0, c.id
+    assert coefficient(chip("rtx-pro-6000-blackwell"), 1) is not None
+
+
+def test_a10g_resolves_and_has_no_training_rate() -> None:
+    a10g = chip("a10g")
+    assert a10g.memory_bandwidth_gb_s == pytest.approx(600.2)
+    w = load_workload({"task": "inference", "model": "llama-3.1-8b", "precision": "int4"})
+    assert estimate(a10g, work_of(w)).rate is not None  # decode: bandwidth-bound
+    train = estimate(a10g, work_of(load_workload(QLORA_8B)))
+    assert train.rate is None and train.reason and "publishes no dense tensor rate" in train.reason
+
+
+# --- the issue's examples ---------------------------------------------------------------
+
+
+def test_qlora_l4_and_a10_not_faster_than_3090() -> None:
+    rate = {c: size(QLORA_8B, chip(c)).training_tokens_per_s for c in ("rtx-3090", "l4", "a10")}
+    assert rate["l4"] is not None and rate["a10"] is not None and rate["rtx-3090"] is not None
+    assert rate["l4"] < rate["rtx-3090"] and rate["a10"] < rate["rtx-3090"]
+
+
+def test_bert_large_fp16_h100_vs_v100_is_the_measured_ratio() -> None:
+    w = {"task": "finetune", "model": "bert-large", "precision": "fp16", "micro_batch": 8,
+         "sequence": 384}  # fmt: skip
+    h100 = size(w, chip("h100-sxm")).performance
+    v100 = size(w, chip("v100-sxm2-16gb")).performance
+    assert h100 is not None and v100 is not None and h100.rate and v100.rate
+    assert h100.provenance == v100.provenance == "measured"
+    assert h100.rate / v100.rate == pytest.approx(301 / 57, rel=1e-6)  # Lambda 2023 table
+    ada = size(w, chip("rtx-6000-ada")).performance
+    g = size(w, chip("rtx-4090")).performance
+    assert ada is not None and g is not None and ada.rate and g.rate
+    assert ada.rate / g.rate == pytest.approx(79 / 93, rel=1e-6)
+
+
+def test_decode_plan_example_5090_beats_rtx_5000_ada() -> None:
+    """issue 12: 2x RTX 5000 Ada ($9.8k) vs 2x RTX 5090 ($6k) for Llama 3 70B int4 inference."""
+    w = "examples/workloads/llama3-70b-inference.yaml"
+    a = coefficient(chip("rtx-5000-ada"), 2, w)
+    b = coefficient(chip("rtx-5090"), 2, w)
+    assert a is not None and b is not None and b > 2 * a
+
+
+# --- provenance and expected error ------------------------------------------------------
+
+
+def test_provenance_measured_interpolated_modelled() -> None:
+    base = {"task": "finetune", "model": "bert-large", "precision": "fp16", "sequence": 384}
+    m = size(base, chip("rtx-4090")).performance
+    assert m is not None and m.provenance == "measured" and m.expected_error == 0.07
+    # other sequence length: the 4090 was measured in the class -> interpolated
+    i = size({**base, "sequence": 128}, chip("rtx-4090")).performance
+    assert i is not None and i.provenance == "interpolated" and i.expected_error
+    # the 5090 has no measurement in the class -> modelled, with a wider error
+    o = size(base, chip("rtx-5090")).performance
+    assert o is not None and o.provenance == "modelled"
+    assert o.expected_error is not None and o.expected_error >= i.expected_error
+    given = size(base, chip("rtx-4090"), utilization=0.5).performance
+    assert given is not None and given.provenance == "given" and given.mfu == 0.5
+
+
+def test_amd_statement_is_modelled_with_wide_error() -> None:
+    e = size(QLORA_8B | {"precision": "int4"}, chip("radeon-rx-7900-xtx")).performance
+    assert e is not None
+    if e.rate is not None:
+        assert e.provenance == "modelled" and e.expected_error == 0.5
+        assert "ROCm" in e.basis
+
+
+# --- scaling ------------------------------------------------------------------------------
+
+
+def test_scaling_from_measured_tables() -> None:
+    fit = M.fitted()["scaling"]
+    g = chip("rtx-4090")  # no P2P: the pcie table
+    assert scaling_efficiency(g, 2, "pcie") == pytest.approx(fit["pcie"][2])
+    a6000 = chip("rtx-a6000")  # P2P
+    assert scaling_efficiency(a6000, 4, "pcie") == pytest.approx(fit["pcie-p2p"][4])
+    sxm = chip("a100-sxm4-80gb")
+    assert scaling_efficiency(sxm, 8, "nvlink") == pytest.approx(fit["nvswitch"][8])
+    # beyond the measured counts the figure is held, never compounded per doubling
+    assert scaling_efficiency(g, 16, "pcie") <= scaling_efficiency(g, 8, "pcie")
+    big = scaling_efficiency(sxm, 2048, "nvlink")
+    assert 0.6 < big < 1.0  # the old per-doubling rule gave 0.167
+    with pytest.raises(WorkloadError):
+        scaling_efficiency(g, 2, "infiniband")
+
+
+def test_llama_65b_time_on_2048_gpus_close_to_published() -> None:
+    """LLaMA 65B: 1.4T tokens on 2,048 A100 80GB in ~21 days (the old rule gave +618 %)."""
+    w = {
+        "task": "train",
+        "model": {"name": "LLaMA 65B", "params": 65.2e9, "layers": 80, "hidden": 8192,
+                  "heads": 64, "intermediate": 22016, "vocab": 32000, "mlp": "swiglu",
+                  "arch": "llama"},
+        "sequence": 2048,
+        "micro_batch": 1,
+        "zero_stage": 3,
+        "data": {"tokens": 1.4e12},
+    }  # fmt: skip
+    r = size(w, chip("a100-sxm4-80gb"), n_gpus=2048, interconnect="network")
+    assert r.time_hours is not None
+    assert r.time_hours / 24 == pytest.approx(21, rel=0.35)
+
+
+# --- the planner's objective --------------------------------------------------------------
+
+
+def test_objective_follows_the_workloads_figure_of_merit() -> None:
+    infer = {"task": "inference", "model": "llama-3.1-8b", "precision": "int4"}
+    # decode is bandwidth-bound: the 3090 (936 GB/s) beats the 4000 Ada (360 GB/s) by far
+    a = coefficient(chip("rtx-3090"), 1, infer)
+    b = coefficient(chip("rtx-4000-ada"), 1, infer)
+    assert a is not None and b is not None and a > 1.5 * b
+    # proportional to tokens/s for one workload
+    w = load_workload(infer)
+    rate = estimate(chip("rtx-3090"), work_of(w)).rate
+    assert rate is not None
+    assert a == pytest.approx(rate * work_of(w).flops_per_item / 1e12)
