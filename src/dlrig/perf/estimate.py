@@ -24,12 +24,11 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import yaml
-
 from dlrig.errors import WorkloadError
 from dlrig.parts import GpuChip
 from dlrig.perf import chips as C
 from dlrig.perf import model as M
+from dlrig.textfile import load_data_yaml
 
 # Interconnect names a caller may give. pcie resolves by the chip's P2P support; nvlink means
 # NVSwitch/NVLink for SXM parts and the 2-card bridge otherwise; network = between nodes.
@@ -80,7 +79,7 @@ class Estimate:
 @cache
 def _measurements() -> dict[str, Any]:
     text = (resources.files("dlrig.perf") / "data" / "measurements.yaml").read_text("utf-8")
-    data: dict[str, Any] = yaml.safe_load(text)
+    data: dict[str, Any] = load_data_yaml(text)
     return data
 
 

@@ -27,10 +27,9 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import yaml
-
 from dlrig.parts import GpuChip
 from dlrig.perf import chips as C
+from dlrig.textfile import load_data_yaml
 
 TRAINING_CLASSES = ("llm-train", "lora", "qlora", "encoder-finetune", "cnn-train")
 INFERENCE_CLASSES = ("prefill", "decode", "decode-b1")
@@ -71,7 +70,7 @@ class Work:
 def model_data() -> dict[str, Any]:
     """``perf/data/model.yaml``: sourced defaults and the fitted parameters."""
     text = (resources.files("dlrig.perf") / "data" / "model.yaml").read_text("utf-8")
-    data: dict[str, Any] = yaml.safe_load(text)
+    data: dict[str, Any] = load_data_yaml(text)
     return data
 
 
