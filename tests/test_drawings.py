@@ -32,6 +32,9 @@ def test_warmachine_slot_map_places_four_cards_in_slots_1_3_5_7(catalog) -> None
     assert texts.count("blocked by the card above") == 3  # slots 2, 4 and 6
     assert texts.count("x16 slot, x16 lanes (switch, gen 3)") == 4  # 1, 3, 5, 7 keep x16
     assert texts.count("no air gap (blowers)") == 3
+    # RTX 2080 Ti bridges come in 3- and 4-slot spacing: none fits cards two slots apart
+    assert texts.count("no NVLink bridge for 2-slot spacing (3/4 exist)") == 3
+    assert "end of the case's 8 expansion slots" in texts  # Corsair Carbide Air 540
     # each card's rectangle starts at its slot: y = top + (slot - 1) × pitch + pitch / 2 - 6
     ys = sorted(float(y) for y in re.findall(r"<rect x='[\d.]+' y='([\d.]+)' width='374\.0'", svg))
     pitch = 20.32 * 2.2
@@ -82,3 +85,10 @@ def test_short_bars_carry_their_labels_outside(catalog) -> None:  # type: ignore
     labels = {t.text: t.get("fill") for t in root.iter(f"{NS}text")}
     assert labels["12 W peak"] == "#1d2330"  # 4 case fans, dark text beside a short bar
     assert labels["15 W at the wall (PSU 80% assumed)"] == "#1d2330"
+
+
+def test_cards_past_the_case_slots_are_marked(catalog) -> None:  # type: ignore[no-untyped-def]
+    build = load_build(REPO / "examples" / "case-too-few-slots.yaml", catalog)
+    texts = _texts(slot_map_svg(build))
+    assert "end of the case's 7 expansion slots" in texts
+    assert "the cards reach slot 8: they do not fit" in texts

@@ -208,7 +208,7 @@ def test_export_each_format(page: Any, base: str) -> None:
 
     _pick_warmachine(page, base)
     got: dict[str, str] = {}
-    for fmt in ("yaml", "text", "markdown", "json", "check-json"):
+    for fmt in ("yaml", "text", "markdown", "json", "check-json", "slot-map", "power"):
         with page.expect_download() as dl:
             page.click(f"#export-{fmt}")
         assert dl.value.suggested_filename.startswith("warmachine")
@@ -224,6 +224,8 @@ def test_export_each_format(page: Any, base: str) -> None:
     assert imported.build.gpu_count == 4
     assert "Type|Item|Price" in got["markdown"]
     assert json.loads(got["check-json"])["totals"]["vram_gib"] == 44.0
+    assert got["slot-map"].startswith("<svg") and got["slot-map"].count("2-slot, blower") == 4
+    assert "1,400 W at the wall (PSU 90%)" in got["power"]
 
 
 def test_phone_layout_at_390_px(browser: Any, base: str) -> None:

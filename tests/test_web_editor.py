@@ -236,7 +236,7 @@ def test_share_check_and_cost_links(client: TestClient) -> None:
     assert page.status_code == 200 and "8.0 h/day" in page.text
 
 
-def test_exports_read_back(client: TestClient, catalog, run_cli) -> None:  # type: ignore[no-untyped-def]
+def test_exports_read_back(client: TestClient, catalog, run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from dlrig.buildfile import load_build_text
     from dlrig.importlist import import_list
 
@@ -255,6 +255,15 @@ def test_exports_read_back(client: TestClient, catalog, run_cli) -> None:  # typ
     md = got["markdown"].text
     assert "**Video Card** | 4 × ASUS Turbo GeForce RTX 2080 Ti | $3,476.00" in md
     assert "✓ no errors, 1 warning(s)" in md
+    svg = client.get(f"/b/{token}/export/slot-map")
+    assert svg.headers["content-type"].startswith("image/svg+xml")
+    assert svg.headers["content-disposition"] == 'attachment; filename="warmachine-slot-map.svg"'
+    cli_svg = tmp_path / "slots.svg"
+    run_cli("check", str(REPO / "examples" / "warmachine.yaml"), "--slot-map", str(cli_svg))
+    assert svg.text == cli_svg.read_text(encoding="utf-8")  # the CLI draws the same picture
+    power = client.get(f"/b/{token}/export/power")
+    assert "1,400 W at the wall" in power.text
+    assert client.get(f"/b/{token}/export/exe").status_code == 404
     raw = client.post("/api/export?format=text", content=WARMACHINE)
     assert raw.status_code == 200 and raw.text == got["text"].text
 
@@ -333,3 +342,62 @@ def test_own_form_posts_pass_the_gate_under_no_referrer(client: TestClient) -> N
     assert client.post("/check", data={"build": WARMACHINE}, headers=own).status_code == 200
     evil = {"origin": "null", "sec-fetch-site": "cross-site"}
     assert client.post("/check", data={"build": WARMACHINE}, headers=evil).status_code == 403
+
+
+def test_cost_chart_legend_does_not_cover_the_plot(catalog) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("matplotlib")
+    from dlrig.app import cost
+    from dlrig.cost.plot import _figure
+
+    report = cost.run(cost.CostRequest.parse(build=WARMACHINE), catalog, read_files=False)
+    fig, plt = _figure(report, 6)
+    try:
+        fig.canvas.draw()
+        [legend] = fig.legends
+        ax = fig.axes[0].get_window_extent()
+        box = legend.get_window_extent()
+        assert box.y1 <= ax.y0 or box.x0 >= ax.x1  # below or beside the axes, never on them
+    finally:
+        plt.close(fig)
+
+
+def test_dlrig_serve_db_keeps_saved_builds_across_a_restart(tmp_path: Path) -> None:
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    db = tmp_path / "saved.sqlite"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    cmd = [sys.executable, "-c", "from dlrig.cli.app import main; main()", "serve",
+           "--port", str(port), "--db", str(db)]  # fmt: skip
+
+    def start() -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/", timeout=2).status_code == 200:
+                    return proc
+            except httpx.TransportError:
+                time.sleep(0.2)
+        proc.kill()
+        raise AssertionError("dlrig serve did not start")
+
+    proc = start()
+    try:
+        token = httpx.post(f"{base}/api/builds", json={"build": WARMACHINE}).json()["token"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    assert db.is_file()
+    proc = start()
+    try:
+        got = httpx.get(f"{base}/api/builds/{token}")
+        assert got.status_code == 200 and got.json()["name"] == "Warmachine"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

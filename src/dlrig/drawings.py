@@ -35,6 +35,10 @@ _LEFT = 96.0  # px: room for the "slot N" labels
 _CARD_X_MM = 12.0  # where a card's body starts, right of the slot's left end
 _CARD_MM = 170.0  # drawn card body length (the picture is about thickness, not length)
 _FONT = "font-family='system-ui, sans-serif'"
+_LANES_PX = 200.0  # the column of lane labels, right of the cards
+_NOTES_PX = 250.0  # the column of notes between cards (air gaps, bridges), right of the lanes
+_X_LANES = _LEFT + PX_PER_MM * (_CARD_X_MM + _CARD_MM) + 8
+_X_NOTES = _X_LANES + _LANES_PX
 
 _COLOURS = {
     "board": "#e8eef4",
@@ -75,9 +79,10 @@ def slot_map_svg(build: Build) -> str:
         why = "no motherboard" if board is None else f"{board.name}: slot layout unknown"
         return _message_svg("slot map", why)
     placement = limits.place_gpus(board, build.gpus)
-    rows = _rows(board, placement)
+    case_slots = build.case.expansion_slots if build.case is not None else None
+    rows = _rows(board, placement, case_slots or 0)
     height_mm = SLOT_PITCH_MM * (len(rows) + 0.5)  # + half a pitch: the last card's cooler
-    width = _LEFT + PX_PER_MM * (_CARD_X_MM + _CARD_MM) + 210
+    width = _X_NOTES + _NOTES_PX
     top = 34.0
     body_h = PX_PER_MM * height_mm
     out = [_svg_open(width, top + body_h + 56, f"Slot map: {board.name}")]
@@ -90,6 +95,8 @@ def slot_map_svg(build: Build) -> str:
         out.extend(_slot_row(row, top + i * SLOT_PITCH_MM * PX_PER_MM))
     out.extend(_cards(rows, placement, top, board))
     out.extend(_gaps_and_bridges(build, placement, top, width))
+    if case_slots is not None:
+        out.extend(_case_limit(case_slots, placement, top, width))
     legend_y = top + body_h + 20
     out.append(_legend(legend_y, placement))
     if placement.unplaced:
@@ -107,7 +114,7 @@ def slot_map_svg(build: Build) -> str:
     return "\n".join(out) + "\n"
 
 
-def _rows(board: Motherboard, placement: limits.Placement) -> list[_Row]:
+def _rows(board: Motherboard, placement: limits.Placement, min_rows: int = 0) -> list[_Row]:
     by_pos = {s.position: s for s in board.pcie_slots}
     seated = {
         s.position: (g, lanes)
@@ -117,7 +124,7 @@ def _rows(board: Motherboard, placement: limits.Placement) -> list[_Row]:
     for g, s in placement.placed:
         for p in range(s.position + 1, s.position + _width(g)):
             covered[p] = g
-    last = max([*by_pos, *covered, placement.bottom, 1])
+    last = max([*by_pos, *covered, placement.bottom, min_rows, 1])
     rows = []
     for p in range(1, last + 1):
         g_l = seated.get(p)
@@ -147,7 +154,7 @@ def _slot_row(row: _Row, y: float) -> list[str]:
     label = f"x{s.size} slot, {'?' if lanes is None else f'x{lanes}'} lanes"
     if s.source:
         label += f" ({s.source}{f', gen {s.gen}' if s.gen else ''})"
-    x_label = _LEFT + PX_PER_MM * (_CARD_X_MM + _CARD_MM) + 8
+    x_label = _X_LANES
     out.append(_t(x_label, mid + 4, label, 11, "fill='#1d2330'"))
     if row.covered_by is not None and row.seated is None:
         out.append(
@@ -199,11 +206,11 @@ def _gaps_and_bridges(
     """Air gaps (a free slot between two cards) in green, cards touching in red, and NVLink
     bridges at the spacings bridges come in (as in the nvlink-p2p rule)."""
     pitch = SLOT_PITCH_MM * PX_PER_MM
-    x_mark = _LEFT + PX_PER_MM * (_CARD_X_MM + _CARD_MM) - 4
+    x_mark = _X_NOTES + 150  # the notes column (the calls below subtract 150)
     out = []
     for (g1, s1), (g2, s2) in pairwise(placement.placed):
         gap = s2.position - s1.position - _width(g1)
-        y = top + (s2.position - 1) * pitch + pitch / 2 - 10
+        y = top + (s2.position - 1) * pitch - 2  # at the boundary above the lower card
         if gap >= 1:
             out.append(
                 _t(x_mark - 150, y, f"air gap: {gap} slot(s)", 10, f"fill='{_COLOURS['gap']}'")
@@ -222,7 +229,12 @@ def _gaps_and_bridges(
                 )
             )
         spacing = s2.position - s1.position
-        if _bridgeable(build, g1, g2, spacing):
+        spacings = _bridge_spacings(build, g1, g2)
+        if spacings and spacing not in spacings:
+            sizes = "/".join(map(str, spacings))
+            note = f"no NVLink bridge for {spacing}-slot spacing ({sizes} exist)"
+            out.append(_t(_X_NOTES, y + 12, note, 10, f"fill='{_COLOURS['bridge']}'"))
+        if spacings and spacing in spacings:
             y1 = top + (s1.position - 1) * pitch + pitch / 2
             y2 = top + (s2.position - 1) * pitch + pitch / 2
             x = _LEFT + (_CARD_X_MM + _CARD_MM) * PX_PER_MM - 20
@@ -234,19 +246,44 @@ def _gaps_and_bridges(
     return out
 
 
-def _bridgeable(build: Build, g1: Gpu, g2: Gpu, spacing: int) -> bool:
+def _bridge_spacings(build: Build, g1: Gpu, g2: Gpu) -> tuple[int, ...]:
+    """The slot spacings NVLink bridges come in for this pair (as the nvlink-p2p rule reads
+    them), or () when the pair cannot be bridged (different models, no NVLink)."""
     if g1.id != g2.id:
-        return False
+        return ()
     chip = build.chip(g1)
     has = g1.nvlink if g1.nvlink is not None else bool(chip and chip.nvlink)
     if not has or chip is None:
-        return False
-    spacings = (
-        limits.NVLINK_SPACING_GEFORCE
-        if "geforce" in chip.name.lower()
-        else limits.NVLINK_SPACING_PRO
-    )
-    return spacing in spacings
+        return ()
+    if "geforce" in chip.name.lower():
+        return limits.NVLINK_SPACING_GEFORCE
+    return limits.NVLINK_SPACING_PRO
+
+
+def _case_limit(
+    case_slots: int, placement: limits.Placement, top: float, width: float
+) -> list[str]:
+    """A dashed line where the case's expansion slots end: a card drawn across it does not fit."""
+    y = top + case_slots * SLOT_PITCH_MM * PX_PER_MM
+    over = placement.bottom > case_slots
+    colour = _COLOURS["blocked"] if over else "#52606d"
+    out = [
+        f"<line x1='{_LEFT - 8:.1f}' y1='{y:.1f}' x2='{width - 12:.1f}' y2='{y:.1f}' "
+        f"stroke='{colour}' stroke-width='2' stroke-dasharray='6 4'/>",
+        _t(_X_NOTES, y - 3, f"end of the case's {case_slots} expansion slots", 10,
+           f"fill='{colour}'"),
+    ]  # fmt: skip
+    if over:
+        out.append(
+            _t(
+                _X_NOTES,
+                y + 11,
+                f"the cards reach slot {placement.bottom}: they do not fit",
+                10,
+                f"fill='{colour}' font-weight='600'",
+            )
+        )
+    return out
 
 
 def _legend(y: float, placement: limits.Placement) -> str:

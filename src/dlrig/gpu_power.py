@@ -23,9 +23,8 @@ from importlib import resources
 from itertools import pairwise
 from typing import Any
 
-import yaml
-
 from dlrig.parts import Gpu, GpuChip
+from dlrig.textfile import load_data_yaml
 
 __all__ = [
     "LimitRange",
@@ -88,7 +87,7 @@ class _Data:
 @cache
 def _data() -> _Data:
     text = (resources.files("dlrig.catalog") / "data" / DATA_FILE).read_text(encoding="utf-8")
-    raw: dict[str, Any] = yaml.safe_load(text) or {}
+    raw: dict[str, Any] = load_data_yaml(text) or {}
     limits = {
         r["chip"]: LimitRange(
             r["chip"],

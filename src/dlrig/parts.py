@@ -87,7 +87,7 @@ Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.+-]*$", max_length=120)]
 class Model(BaseModel):
     """Base for every model: strict about unknown keys, so a misspelt field fails loudly."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, defer_build=True)
 
 
 class Part(Model):

@@ -23,10 +23,9 @@ from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from dlrig.errors import InputError, WorkloadError
 from dlrig.parts import GpuChip
+from dlrig.textfile import load_data_yaml
 from dlrig.units import (
     BYTES_PER_GB,
     BYTES_PER_GIB,
@@ -71,7 +70,7 @@ MEMORY_KEYS = (
 def constants() -> dict[str, Any]:
     """The sourced constants of ``sizing_data/constants.yaml`` (name → {value, source, ...})."""
     text = (resources.files("dlrig") / "sizing_data" / "constants.yaml").read_text("utf-8")
-    data = yaml.safe_load(text)
+    data = load_data_yaml(text)
     return {k: v for k, v in data.items() if isinstance(v, dict)}
 
 

@@ -29,7 +29,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -41,6 +40,7 @@ from pydantic import (
 )
 
 from dlrig.errors import WorkloadError
+from dlrig.textfile import load_data_yaml
 
 Task = Literal["train", "finetune", "lora", "qlora", "inference"]
 Precision = Literal["fp32", "bf16", "fp16", "fp8", "int8", "int4"]
@@ -382,7 +382,7 @@ class Workload(_Strict):
 def model_presets() -> dict[str, ModelSpec]:
     """Preset id → ModelSpec, from ``sizing_data/models.yaml``."""
     text = (resources.files("dlrig") / "sizing_data" / "models.yaml").read_text(encoding="utf-8")
-    rows = yaml.safe_load(text) or []
+    rows = load_data_yaml(text) or []
     return {row["id"]: ModelSpec.model_validate(row) for row in rows}
 
 
@@ -444,7 +444,7 @@ _FIELD_HINTS = {
 def framework_profiles() -> dict[str, dict[str, Any]]:
     """Framework name → its profile of defaults (``sizing_data/frameworks.yaml``)."""
     text = (resources.files("dlrig") / "sizing_data" / "frameworks.yaml").read_text("utf-8")
-    data = yaml.safe_load(text) or {}
+    data = load_data_yaml(text) or {}
     return {k: v for k, v in data.items() if isinstance(v, dict)}
 
 

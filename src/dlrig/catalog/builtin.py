@@ -4,28 +4,30 @@ Each file is a YAML list of rows: ``<category>.yaml`` plus any ``<category>-<top
 (e.g. ``cpu-server.yaml``), and ``gpu_chips.yaml`` plus ``gpu_chips-<topic>.yaml`` for the GPU
 chip specs. Rows are
 validated with the parts model, so a bad row names its file, its id and the field at fault.
+
+Parsing and validating the YAML costs more than the rest of a ``dlrig check``, so the validated
+parts are cached on disk (:mod:`dlrig.catalog.cache`) under a key made of the data files' text,
+the parts model's source and the Python and pydantic versions: any change to them is a new key,
+so the cache is rebuilt transparently and never serves stale rows.
 """
 
 from __future__ import annotations
 
 import hashlib
+import sys
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import ValidationError
-
+from dlrig.catalog import cache as disk
 from dlrig.catalog.core import Catalog
 from dlrig.errors import CatalogError
 from dlrig.parts import PART_MODELS, Category, GpuChip, Part
 
 CHIPS_FILE = "gpu_chips.yaml"
-
-try:  # the C loader is ~10x faster; fall back where libyaml is missing
-    _Loader: Any = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover
-    _Loader = yaml.SafeLoader
+CACHE_KIND = "builtin"
+CACHE_FORMAT = "1"  # bump when the cached payload's layout changes
 
 
 def data_files() -> dict[str, str]:
@@ -38,8 +40,24 @@ def data_files() -> dict[str, str]:
 
 @cache
 def builtin_catalog() -> Catalog:
-    """The shipped catalog (parsed once per process)."""
-    files = data_files()
+    """The shipped catalog (parsed once per process, and cached on disk between processes)."""
+    return load_catalog(data_files())
+
+
+def load_catalog(files: dict[str, str]) -> Catalog:
+    """The catalog of the data ``files``: from the disk cache, else parsed (and cached)."""
+    key = cache_key(files)
+    cached = disk.load(CACHE_KIND, key)
+    if cached is not None and _valid_payload(cached):
+        parts, chips, version = cached
+    else:
+        parts, chips, version = parse(files)
+        disk.store(CACHE_KIND, key, (parts, chips, version))
+    return Catalog(parts, chips, name="builtin", version=version)
+
+
+def parse(files: dict[str, str]) -> tuple[list[Part], list[GpuChip], str]:
+    """Parts, chips and the content version of the data ``files`` (validated, in file order)."""
     digest = hashlib.sha256()
     parts: list[Part] = []
     for category in Category:
@@ -53,7 +71,33 @@ def builtin_catalog() -> Catalog:
         text = files[fname]
         digest.update(text.encode())
         chips.extend(_validate(GpuChip, row, fname) for row in _rows(fname, text))
-    return Catalog(parts, chips, name="builtin", version=digest.hexdigest()[:16])
+    return parts, chips, digest.hexdigest()[:16]
+
+
+def cache_key(files: dict[str, str]) -> str:
+    """What the parsed catalog depends on: the data, the models that validate it, the runtime."""
+    import pydantic
+
+    import dlrig.parts
+
+    code = [
+        Path(m.__file__).read_bytes() for m in (dlrig.parts, sys.modules[__name__]) if m.__file__
+    ]
+    texts = [f"{name}\0{files[name]}" for name in sorted(files)]
+    runtime = f"{CACHE_FORMAT}:{sys.version_info[:2]}:{pydantic.VERSION}"
+    return disk.key_of([runtime, *code, *texts])
+
+
+def _valid_payload(obj: Any) -> bool:
+    return (
+        isinstance(obj, tuple)
+        and len(obj) == 3
+        and isinstance(obj[0], list)
+        and isinstance(obj[1], list)
+        and isinstance(obj[2], str)
+        and all(isinstance(p, Part) for p in obj[0])
+        and all(isinstance(c, GpuChip) for c in obj[1])
+    )
 
 
 def _files_of(files: dict[str, str], stem: str) -> list[str]:
@@ -63,10 +107,13 @@ def _files_of(files: dict[str, str], stem: str) -> list[str]:
 
 
 def _rows(fname: str, text: str) -> list[dict[str, Any]]:
+    import yaml  # only when the cache is rebuilt
+
+    loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # C loader: ~10x faster
     if not text.strip():
         return []
     try:
-        rows = yaml.load(text, Loader=_Loader)
+        rows = yaml.load(text, Loader=loader)
     except yaml.YAMLError as exc:
         raise CatalogError(f"catalog file {fname} is not valid YAML: {exc}", "fix it") from exc
     if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
@@ -75,6 +122,8 @@ def _rows(fname: str, text: str) -> list[dict[str, Any]]:
 
 
 def _validate(model: Any, row: dict[str, Any], fname: str) -> Any:
+    from pydantic import ValidationError
+
     try:
         return model.model_validate(row)
     except ValidationError as exc:

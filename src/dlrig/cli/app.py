@@ -8,23 +8,151 @@ generic one (cli/generic.py). Heavy libraries are imported inside the commands s
 
 from __future__ import annotations
 
+import importlib
 import sys
-from typing import Annotated
+from typing import Annotated, Any, NamedTuple
 
 import typer
+from typer.core import TyperGroup
 
 from dlrig import __version__
-from dlrig.cli import bench as bench_cmd
-from dlrig.cli import catalog as catalog_cmd
-from dlrig.cli import check as check_cmd
-from dlrig.cli import cost as cost_cmd
-from dlrig.cli import plan as plan_cmd
-from dlrig.cli import prices as prices_cmd
-from dlrig.cli import serve as serve_cmd
-from dlrig.cli import size as size_cmd
-from dlrig.cli.generic import register_generic
-from dlrig.cli.output import stderr
 from dlrig.errors import DlrigError
+
+GENERIC = "dlrig.cli.generic"
+
+
+class Entry(NamedTuple):
+    """A command of the top-level listing: the CLI module that registers it and its help line."""
+
+    module: str
+    help: str
+
+
+# Every top-level command, in the order `dlrig --help` lists them, with the help text the listing
+# shows (the first paragraph of the command's docstring). `dlrig --help` renders from this table
+# without importing any command (so without pydantic, the request models or the catalog); running
+# a command imports only its module. tests/test_cli_lazy.py fails when the table drifts from the
+# commands the modules register.
+COMMANDS: dict[str, Entry] = {
+    "bench": Entry(
+        "dlrig.cli.bench",
+        "Measure GEMM TFLOPS per dtype, memory/PCIe bandwidth, data loading, disks and "
+        "all-reduce,\nand explain every shortfall against the build.",
+    ),
+    "check": Entry(
+        "dlrig.cli.check",
+        "Check a build for deep-learning compatibility: every finding with its fix.",
+    ),
+    "rules": Entry(
+        "dlrig.cli.check",
+        "List the compatibility rules, or explain one (why, a bad build, a good build).",
+    ),
+    "import-list": Entry(
+        "dlrig.cli.check", "Turn a PCPartPicker plain-text parts list into a build file."
+    ),
+    "cost": Entry(
+        "dlrig.cli.cost",
+        "Total cost of owning a build vs prebuilt workstations and cloud GPUs (same work).",
+    ),
+    "plan": Entry(
+        "dlrig.cli.plan", "The best compatible build for a budget (and workload), proved optimal."
+    ),
+    "serve": Entry(
+        "dlrig.cli.serve",
+        "Serve the web app: the same checks, sizing, costs and plans in a browser, plus a "
+        "JSON API.",
+    ),
+    "size": Entry(
+        "dlrig.cli.size",
+        "GPU memory, compute, time and system needs of a training or inference workload.",
+    ),
+    "gpus": Entry(
+        "dlrig.cli.size",
+        "Every GPU chip in the catalog ranked for a workload: fit, speed, price, perf/$ and "
+        "perf/W.",
+    ),
+    "power": Entry(GENERIC, "A build's power budget: PSU, wall draw, circuit, GPU limits."),
+    "catalog": Entry(
+        "dlrig.cli.catalog",
+        "Browse the parts catalog (built-in, or an imported store with --catalog); import public "
+        "datasets into a store.",
+    ),
+    "prices": Entry(
+        "dlrig.cli.prices",
+        "Dated price offers (new, used) beside the catalog: import your quotes and marketplace "
+        "prices, list them, find stale prices. `dlrig plan --used` buys from them.",
+    ),
+}
+
+
+class LazyGroup(TyperGroup):
+    """The root command group: it imports a command's module only when that command runs.
+
+    The listing (``dlrig --help``) is drawn from :data:`COMMANDS`; ``.commands`` (the whole
+    tree, as docgen walks it) loads every module.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        self._listing = False
+        super().__init__(**kwargs)
+
+    @property  # type: ignore[override]
+    def commands(self) -> dict[str, Any]:
+        for name in COMMANDS:
+            self._load(name)
+        for name in _unlisted_commands():
+            self._load(name)
+        return self._loaded
+
+    @commands.setter
+    def commands(self, value: Any) -> None:
+        self._loaded: dict[str, Any] = dict(value)
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*COMMANDS, *(n for n in self._loaded if n not in COMMANDS)]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name in self._loaded:
+            return self._loaded[cmd_name]
+        entry = COMMANDS.get(cmd_name)
+        if entry is not None and self._listing:
+            return typer.core.TyperCommand(name=cmd_name, help=entry.help)
+        return self._load(cmd_name)
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
+    def _load(self, name: str) -> Any:
+        """Import the module of command ``name`` and add the commands it registers."""
+        if name in self._loaded:
+            return self._loaded[name]
+        entry = COMMANDS.get(name)
+        sub = typer.Typer()
+        if entry is not None and entry.module != GENERIC:
+            importlib.import_module(entry.module).register(sub)
+        else:  # an application-layer command without CLI code (or not listed yet)
+            from dlrig.app import commands
+            from dlrig.cli.generic import register_command
+
+            command = commands().get(name)
+            if command is None:
+                return None
+            register_command(sub, command)
+        for sub_name, cmd in typer.main.get_group(sub).commands.items():
+            self._loaded.setdefault(sub_name, cmd)
+        return self._loaded.get(name)
+
+
+def _unlisted_commands() -> list[str]:
+    """Application-layer commands missing from :data:`COMMANDS` (they still run, generically)."""
+    from dlrig.app import commands
+
+    return [name for name in commands() if name not in COMMANDS]
+
 
 app = typer.Typer(
     name="dlrig",
@@ -33,6 +161,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
+    cls=LazyGroup,
 )
 
 _state = {"debug": False}
@@ -56,17 +185,6 @@ def _root(
     _state["debug"] = debug
 
 
-bench_cmd.register(app)
-catalog_cmd.register(app)
-check_cmd.register(app)
-cost_cmd.register(app)
-plan_cmd.register(app)
-prices_cmd.register(app)
-serve_cmd.register(app)
-size_cmd.register(app)
-register_generic(app)  # every other command of dlrig.app, with options from its request
-
-
 def main() -> None:
     """Entry point: run the app, turning dlrig errors into one message and exit code 2."""
     debug = "--debug" in sys.argv
@@ -82,6 +200,8 @@ def main() -> None:
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except (typer.Abort, KeyboardInterrupt):
+        from dlrig.cli.output import stderr
+
         stderr.print("aborted")
         sys.exit(130)
     except Exception as exc:  # click usage errors and anything unexpected
@@ -94,6 +214,7 @@ def main() -> None:
             raise
         from rich.markup import escape
 
+        from dlrig.cli.output import stderr
         from dlrig.textfile import one_line
 
         stderr.print(
@@ -109,6 +230,7 @@ def report_error(exc: DlrigError) -> None:
     """A dlrig error as the CLI prints it: "error: MESSAGE" and "→ HINT" on stderr."""
     from rich.markup import escape
 
+    from dlrig.cli.output import stderr
     from dlrig.textfile import one_line
 
     # Messages quote user input and shell commands ('dlrig[web]'): never read them as markup.

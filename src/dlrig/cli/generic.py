@@ -16,7 +16,7 @@ from dlrig.cli.output import print_json, stdout, table
 if TYPE_CHECKING:
     from dlrig.app.base import Command, Request
 
-__all__ = ["register_generic", "render_data"]
+__all__ = ["register_command", "register_generic", "render_data"]
 
 
 def register_generic(app: typer.Typer) -> None:
@@ -26,7 +26,12 @@ def register_generic(app: typer.Typer) -> None:
     taken = {c.name for c in app.registered_commands} | {g.name for g in app.registered_groups}
     for command in commands().values():
         if command.name not in taken:
-            app.command(command.name)(_generic(command))
+            register_command(app, command)
+
+
+def register_command(app: typer.Typer, command: Command) -> None:
+    """``dlrig NAME`` for the application-layer command ``command``."""
+    app.command(command.name)(_generic(command))
 
 
 def _generic(command: Command) -> Any:

@@ -16,10 +16,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from dlrig.errors import CatalogError, PriceListError
-from dlrig.textfile import short
+from dlrig.textfile import load_data_yaml, short
 
 # Bounds on a user's price list (our judgement): rows beyond any real comparison, a price
 # beyond any machine, GPUs beyond any one cloud instance or prebuilt system.
@@ -129,8 +127,8 @@ def _data_text(name: str) -> str:
 @cache
 def builtin_prices() -> PriceSet:
     """The shipped cloud and prebuilt snapshots (parsed once per process)."""
-    cloud_doc = yaml.safe_load(_data_text(CLOUD_FILE)) or {}
-    prebuilt_doc = yaml.safe_load(_data_text(PREBUILT_FILE)) or {}
+    cloud_doc = load_data_yaml(_data_text(CLOUD_FILE)) or {}
+    prebuilt_doc = load_data_yaml(_data_text(PREBUILT_FILE)) or {}
     try:
         return PriceSet(
             cloud=[
@@ -150,7 +148,7 @@ def builtin_prices() -> PriceSet:
 @cache
 def defaults() -> Defaults:
     """The documented default assumptions of the cost model."""
-    doc = yaml.safe_load(_data_text(DEFAULTS_FILE))
+    doc = load_data_yaml(_data_text(DEFAULTS_FILE))
     return Defaults(
         electricity_usd_per_kwh=float(doc["electricity_usd_per_kwh"]["value"]),
         load_fraction=float(doc["load_fraction"]["value"]),

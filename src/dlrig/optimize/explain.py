@@ -3,7 +3,6 @@ is infeasible, alternatives, the price/throughput frontier, and the notes of a p
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from dlrig.optimize.model import PlanModel
@@ -98,54 +97,119 @@ def frontier_of(planner: Planner) -> list[PlannedBuild]:
     return points
 
 
-# The binding analysis re-solves the model once per constraint group; on a large imported
-# catalog that takes far longer than the plan itself, so it gets a fixed time budget.
-BINDING_BUDGET_S = 4.0
-PROBE_LIMIT_S = 2.0  # time limit of one relaxed re-solve (binding constraints, infeasibility)
+# The binding analysis asks, for each constraint group, whether the plan improves without it. Each
+# question is a re-solve that asks only for a build beating the plan (_improving), so a group that
+# is not binding is an infeasible model, mostly refuted at once; and groups are asked together
+# first (without all of them; only when that improves, each half again), since relaxing more
+# only allows more: when no build beats the plan without all of them, none is binding alone. The
+# budget is CP-SAT's deterministic time (a count of work, not wall-clock seconds), so the
+# analysis examines the same groups and reports the same builds on an idle and on a loaded
+# machine (with one worker: a single-threaded search is reproducible).
+BINDING_BUDGET_DET = 2.0  # deterministic seconds for every group together
+PROBE_DET = 0.5  # deterministic seconds for one re-solve
+PROBE_LIMIT_S = 2.0  # time limit of one relaxed re-solve (infeasibility explanations)
+
+
+class _Probe:
+    """Re-solves of one binding analysis within the deterministic budget."""
+
+    def __init__(self, planner: Planner, sel: Selection, objective: str) -> None:
+        self.planner, self.sel, self.objective = planner, sel, objective
+        self.spent = 0.0
+
+    def left(self) -> float:
+        return BINDING_BUDGET_DET - self.spent
+
+    def run(self, pm: PlanModel) -> tuple[str, Any]:
+        """(status, solver) of the best build that beats the plan in ``pm``."""
+        pm.workers = 1
+        _improving(pm, self.sel, self.objective)
+        obj, maximize = pm.objective(self.objective, self.sel)
+        det = min(PROBE_DET, self.left())
+        status, solver = pm.solve(obj, maximize, self.planner.time_limit_s, det)
+        self.spent += solver.deterministic_time
+        return status, solver
 
 
 def binding(planner: Planner, sel: Selection, objective: str) -> tuple[list[Binding], int]:
     """Constraint groups whose relaxation improves the objective (budget: +25%), and how many
-    groups were examined within :data:`BINDING_BUDGET_S`."""
-    deadline = time.monotonic() + BINDING_BUDGET_S
-    base = planner.score(sel, objective)
-    out: list[Binding] = []
+    groups were examined within :data:`BINDING_BUDGET_DET` deterministic seconds."""
+    probe = _Probe(planner, sel, objective)
     q = planner.q
-    examined = 0
-    for group in BINDING_GROUPS:
-        left_s = deadline - time.monotonic()
-        if left_s <= 0.05:
-            break
-        examined += 1
-        if group == "budget":
-            if q.budget_cents is None or objective == "cost":
-                continue
-            saved = q.budget_cents
-            q.budget_cents = int(saved * 1.25)
-            try:
-                pm = planner.model()
-            finally:
-                q.budget_cents = saved
-        else:
-            pm = planner.model(relax=[group])
-            if group not in pm.groups or (group in AVOIDABLE_WARNINGS and group not in q.avoid):
-                continue
-        obj, maximize = pm.objective(objective, sel)
-        status, solver = pm.solve(obj, maximize, min(planner.time_limit_s, PROBE_LIMIT_S, left_s))
-        if status not in ("OPTIMAL", "FEASIBLE"):
+    found: dict[str, Binding] = {}
+    examined = 1
+    if q.budget_cents is not None and objective != "cost":
+        saved = q.budget_cents
+        q.budget_cents = int(saved * 1.25)
+        try:
+            pm = planner.model()
+        finally:
+            q.budget_cents = saved
+        _report(planner, probe, pm, "budget", found)
+    groups = [
+        g
+        for g in BINDING_GROUPS
+        if g != "budget" and not (g in AVOIDABLE_WARNINGS and g not in q.avoid)
+    ]
+    skipped = len(BINDING_GROUPS) - 1 - len(groups)  # held only when avoided: nothing to relax
+    stack = [groups]
+    while stack and probe.left() > 0.01:
+        todo = stack.pop()
+        if len(todo) == 1:
+            pm = planner.model(relax=todo)
+            if todo[0] in pm.groups:
+                _report(planner, probe, pm, todo[0], found)
+            examined += 1
             continue
-        alt = pm.selection(solver)
-        score = planner.score(alt, objective)
-        if score <= base * (1 + 1e-9) if base >= 0 else score <= base:
+        status, _ = probe.run(planner.model(relax=todo))
+        if status == "INFEASIBLE":  # no better build even without all of them
+            examined += len(todo)
             continue
-        gain = (score - base) / abs(base) if base else 1.0
-        g, n = alt.gpu
-        what = "+25% budget" if group == "budget" else f"without '{group}'"
-        detail = f"{what}: {n}× {g.name}, ${alt.price_cents() / 100:,.0f}"
-        if objective in ("throughput", "throughput-per-dollar"):
-            detail += f", {planner.cand.tflops[(g.id, n)] / TFLOPS_SCALE:,.1f} TFLOPS"
-        out.append(Binding(group, GROUP_TEXT.get(group, group), detail, round(gain, 4)))
-    return out, examined
+        half = len(todo) // 2
+        stack += [todo[half:], todo[:half]]  # the first half next: groups in their order
+    out = [found[g] for g in BINDING_GROUPS if g in found]
+    return out, examined + skipped
+
+
+def _report(
+    planner: Planner, probe: _Probe, pm: PlanModel, group: str, found: dict[str, Binding]
+) -> None:
+    """Record ``group`` as binding when ``pm`` (the model without it) has a better build."""
+    status, solver = probe.run(pm)
+    if status not in ("OPTIMAL", "FEASIBLE"):
+        return
+    base = planner.score(probe.sel, probe.objective)
+    alt = pm.selection(solver)
+    score = planner.score(alt, probe.objective)
+    if score <= base * (1 + 1e-9) if base >= 0 else score <= base:
+        return
+    gain = (score - base) / abs(base) if base else 1.0
+    g, n = alt.gpu
+    what = "+25% budget" if group == "budget" else f"without '{group}'"
+    detail = f"{what}: {n}× {g.name}, ${alt.price_cents() / 100:,.0f}"
+    if probe.objective in ("throughput", "throughput-per-dollar"):
+        detail += f", {planner.cand.tflops[(g.id, n)] / TFLOPS_SCALE:,.1f} TFLOPS"
+    found[group] = Binding(group, GROUP_TEXT.get(group, group), detail, round(gain, 4))
+
+
+def _improving(pm: PlanModel, sel: Selection, objective: str) -> None:
+    """Only builds that score better than ``sel`` (as :meth:`Planner.score` ranks them).
+
+    The optimum of the model is unchanged when it beats ``sel`` (it is still feasible and
+    nothing better was added), and when it does not, nothing does: the objectives rank the score
+    first, so a build with a better score would have had a better objective.
+    """
+    g, n = sel.gpu
+    t_sel = pm.cand.tflops.get((g.id, n))
+    price = sel.price_cents()
+    if objective == "throughput" and t_sel is not None:
+        pm.m.add(pm.tflops >= t_sel + 1)
+    elif objective == "vram":
+        pm.m.add(pm.vram >= round(g.vram_gib * 100) * n + 1)
+    elif objective == "cost":
+        pm.m.add(pm.price <= price - 1)
+    elif objective == "throughput-per-dollar" and t_sel is not None:
+        pm.m.add(pm.tflops * max(price, 1) - pm.price * t_sel >= 1)
 
 
 def explain_infeasible(

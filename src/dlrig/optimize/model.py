@@ -184,8 +184,16 @@ class PlanModel:
         t_ref = self.cand.tflops[(ref.gpu[0].id, ref.gpu[1])]
         return self.tflops * max(ref.price_cents(), 1) - self.price * t_ref, True
 
-    def solve(self, objective: Any, maximize: bool, time_limit_s: float) -> tuple[str, Any]:
-        """(status name, solver) after optimising ``objective``."""
+    def solve(
+        self,
+        objective: Any,
+        maximize: bool,
+        time_limit_s: float,
+        deterministic_s: float | None = None,
+    ) -> tuple[str, Any]:
+        """(status name, solver) after optimising ``objective``; ``deterministic_s`` also caps
+        the search in CP-SAT's deterministic time (work, not wall-clock: the same on an idle and
+        a loaded machine)."""
         if maximize:
             self.m.maximize(objective)
         else:
@@ -195,6 +203,8 @@ class PlanModel:
         solver = self.cp.CpSolver()
         # A web request's budget (dlrig.budget) caps the solve and can stop it early.
         solver.parameters.max_time_in_seconds = seconds_left(time_limit_s)
+        if deterministic_s is not None:
+            solver.parameters.max_deterministic_time = deterministic_s
         solver.parameters.num_workers = self.workers
         solver.parameters.random_seed = 7
         with stoppable(solver.stop_search):

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 from dlrig.errors import InputError, MissingExtraError
 from dlrig.optimize.candidates import candidates
 from dlrig.optimize.explain import (
-    BINDING_BUDGET_S,
     BINDING_GROUPS,
     alternatives_of,
     binding,
@@ -27,7 +26,7 @@ from dlrig.optimize.explain import (
     unspent_reason,
 )
 from dlrig.optimize.inputs import load_workload, resolve_terms
-from dlrig.optimize.prep import MAX_GPUS, prepare
+from dlrig.optimize.prep import MAX_GPUS, prepare, remember
 from dlrig.optimize.query import AVOIDABLE_WARNINGS, FIT_RULES, Query, Selection
 from dlrig.optimize.results import Binding, Infeasible, PlannedBuild, PlanResult
 from dlrig.optimize.search import Planner
@@ -90,7 +89,9 @@ def plan(
     """
     t_start = time.perf_counter()
     try:
-        import ortools.sat.python.cp_model  # noqa: F401
+        from dlrig.optimize.cpsat import load_cp_model
+
+        load_cp_model()  # without pandas: see optimize/cpsat.py
     except ImportError:  # pragma: no cover - depends on the install
         raise MissingExtraError("ortools", "plan") from None
     from dlrig.build import Site
@@ -229,9 +230,10 @@ def plan(
                 result.unspent = unspent_reason(planner, sel, result.best, result.binding)
             if examined < len(BINDING_GROUPS):
                 result.notes.append(
-                    f"binding-constraint analysis stopped after {BINDING_BUDGET_S:g} s "
+                    "binding-constraint analysis stopped at its work budget "
                     f"({examined} of {len(BINDING_GROUPS)} constraint groups examined)"
                 )
+    remember(prep)  # placement facts and pruned sets this plan added, for the next process
     result.stats = {
         **result.stats,
         "catalog": cat.name,

@@ -16,19 +16,20 @@ Three steps, each cheap enough to redo per query when a query filters parts away
    gaps) and, per M.2 drive count, what :func:`dlrig.rules.limits.assign_m2` does to them. These
    are the checker's own functions, so the planner and the checker cannot drift.
 
-The in-process cache keys on ``catalog.version``; an on-disk copy (pickle under the user cache
-directory, see :func:`cache_dir`) survives between runs.
+The in-process cache keys on ``catalog.version``; an on-disk copy (:mod:`dlrig.catalog.cache`,
+keyed by the version and the code the facts come from) survives between runs, and
+:func:`remember` writes back what a plan added (placement facts of a new card size or count,
+pruned candidates for new filters), so dominance pruning and placement are not repeated.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
-import os
-import pickle
+import sys
 import time
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -124,7 +125,8 @@ def layout_key(b: Motherboard) -> Hashable:
     )
 
 
-def _dummy_gpu(width: int | None) -> Gpu:
+@cache  # one object per (width, index): cards stay distinct objects, as in a real build
+def _dummy_gpu(width: int | None, i: int) -> Gpu:
     fields: dict[str, Any] = {
         "id": f"w{width}",
         "name": f"{width}-slot card",
@@ -133,6 +135,7 @@ def _dummy_gpu(width: int | None) -> Gpu:
     return Gpu.model_construct(**fields)
 
 
+@cache
 def _dummy_drive(sata: bool, i: int) -> Storage:
     fields: dict[str, Any] = {
         "id": f"d{i}",
@@ -150,7 +153,7 @@ def place_facts(layout: Layout, width: int | None, n: int) -> PlaceFacts:
     if key in layout.facts:
         return layout.facts[key]
     board = layout.board
-    gpus = [_dummy_gpu(width) for _ in range(n)]
+    gpus = [_dummy_gpu(width, i) for i in range(n)]
     place = L.place_gpus(board, gpus)
     w = width or L.DEFAULT_SLOT_WIDTH
     choked = False
@@ -461,16 +464,30 @@ def build_prep(catalog: Catalog) -> Prep:
 
 
 _MEMO: dict[str, Prep] = {}
+_SIZE_AT_LOAD: dict[str, tuple[int, int]] = {}  # version → (placement facts, pruned sets) on disk
+PREP_KIND = "plan-prep"
 
 
 def cache_dir() -> Path:
     """Where the on-disk preprocessing cache lives ($DLRIG_CACHE_DIR, else the user cache)."""
-    env = os.environ.get("DLRIG_CACHE_DIR")
-    if env:
-        return Path(env)
-    import platformdirs
+    from dlrig.catalog.cache import cache_dir as shared_dir
 
-    return Path(platformdirs.user_cache_dir("dlrig"))
+    return shared_dir()
+
+
+def _disk_key(version: str) -> str:
+    """The disk cache key: the catalog version and the code the cached facts come from (the
+    parts models, this module and the checker's placement functions), so a changed rule or model
+    never reads facts computed by the old one."""
+    from dlrig import parts
+    from dlrig.catalog.cache import key_of
+
+    code = [Path(m.__file__).read_bytes() for m in (parts, L, sys.modules[__name__]) if m.__file__]
+    return key_of([str(PREP_FORMAT), f"{sys.version_info[:2]}", _schema(), version, *code])
+
+
+def _size(prep: Prep) -> tuple[int, int]:
+    return sum(len(lay.facts) for lay in prep.layouts.values()), len(prep.pruned_cache)
 
 
 def _schema() -> str:
@@ -482,41 +499,44 @@ def _schema() -> str:
 
 def prepare(catalog: Catalog, disk: bool = True) -> Prep:
     """The preprocessed catalog, from the in-process cache, the disk cache, or computed."""
+    from dlrig.catalog import cache
+
     version = catalog.version or f"unversioned-{id(catalog)}"
     hit = _MEMO.get(version)
     if hit is not None:
         return hit
-    path = None
-    if disk and catalog.version:
-        key = f"{PREP_FORMAT}:{_schema()}:{version}"
-        digest = hashlib.sha256(key.encode()).hexdigest()[:20]
-        path = cache_dir() / f"plan-prep-{digest}.pickle"
-        if path.exists():
-            try:
-                with path.open("rb") as fh:
-                    prep = pickle.load(fh)
-                if isinstance(prep, Prep) and prep.version == version:
-                    _MEMO[version] = prep
-                    return prep
-            except Exception:  # a stale or broken cache file is rebuilt
-                pass
+    key = _disk_key(version) if disk and catalog.version else None
+    if key is not None:
+        prep = cache.load(PREP_KIND, key)
+        if isinstance(prep, Prep) and prep.version == version:
+            _MEMO[version] = prep
+            _SIZE_AT_LOAD[version] = _size(prep)
+            return prep
     prep = build_prep(catalog)
     _MEMO[version] = prep
-    if path is not None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            with tmp.open("wb") as fh:
-                pickle.dump(prep, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            tmp.replace(path)
-        except OSError:
-            pass  # caching is an optimisation only
+    if key is not None:
+        cache.store(PREP_KIND, key, prep)
+        _SIZE_AT_LOAD[version] = _size(prep)
     return prep
+
+
+def remember(prep: Prep) -> None:
+    """Write ``prep`` back to the disk cache when a plan added to it (placement facts for a new
+    card size or count, Pareto-pruned candidates for new filters), so the next process with the
+    same catalog starts from them instead of recomputing."""
+    from dlrig.catalog import cache
+
+    before = _SIZE_AT_LOAD.get(prep.version)
+    if before is None or _size(prep) == before:
+        return  # not from the disk cache, or nothing new
+    cache.store(PREP_KIND, _disk_key(prep.version), prep)
+    _SIZE_AT_LOAD[prep.version] = _size(prep)
 
 
 def clear_cache() -> None:
     """Forget the in-process preprocessing cache (tests, benchmarks)."""
     _MEMO.clear()
+    _SIZE_AT_LOAD.clear()
 
 
 def ceil_int(x: float) -> int:

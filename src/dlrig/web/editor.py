@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
@@ -28,14 +28,15 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from dlrig.build import MAX_COUNT, MULTI_CATEGORIES, Build, BuildItem, Site
-from dlrig.errors import BuildFileError, DlrigError, InputError
+from dlrig.errors import DlrigError, InputError
 from dlrig.parts import Category, Part
+from dlrig.web.app import error_dict  # the API's one error shape
 
 if TYPE_CHECKING:
     from dlrig.catalog import Catalog
     from dlrig.rules.base import CheckResult
 
-__all__ = ["MAX_BODY_BYTES", "EditResult", "edit", "picker_rows", "router"]
+__all__ = ["MAX_BODY_BYTES", "EditResult", "edit", "page_context", "picker_rows", "router"]
 
 # A request body beyond this is refused before it is parsed (an editor state is a few KB).
 MAX_BODY_BYTES = 256 * 1024
@@ -425,13 +426,6 @@ def check_json(result: CheckResult) -> str:
     return to_json(result) + "\n"
 
 
-def error_dict(exc: DlrigError) -> dict[str, Any]:
-    out: dict[str, Any] = {"error": type(exc).__name__, "message": exc.message, "hint": exc.hint}
-    if isinstance(exc, BuildFileError) and exc.line is not None:
-        out["line"] = exc.line
-    return out
-
-
 # --- HTTP -------------------------------------------------------------------------------------
 class BodyTooLargeError(InputError):
     """A request body over :data:`MAX_BODY_BYTES` (HTTP 413)."""
@@ -503,7 +497,7 @@ def router(catalogs: Any, templates: Jinja2Templates) -> APIRouter:
         return templates.get_template(template).render(**ctx)
 
     def page(request: Request, res: EditResult, status: int = 200) -> HTMLResponse:
-        ctx = _page_context(res, catalogs.get())
+        ctx = page_context(res, catalogs.get())
         return templates.TemplateResponse(request, "build.html", ctx, status_code=status)
 
     @r.get("/build", response_class=HTMLResponse, include_in_schema=False)
@@ -550,7 +544,7 @@ def router(catalogs: Any, templates: Jinja2Templates) -> APIRouter:
         def work() -> dict[str, Any]:
             cat = catalogs.get()
             res = edit(fields, cat)
-            ctx = _page_context(res, cat)
+            ctx = page_context(res, cat)
             out: dict[str, Any] = {
                 "yaml": res.text,
                 "name": ctx.get("name", ""),
@@ -576,7 +570,7 @@ def router(catalogs: Any, templates: Jinja2Templates) -> APIRouter:
     @r.post("/api/export", tags=["editor"])
     async def export(
         request: Request,
-        format: str = Query("yaml", pattern="^(yaml|json|text|markdown|check-json)$"),
+        format: str = Query("yaml", pattern=EXPORT_PATTERN),
     ) -> Response:
         """The build (body: build file, or the editor's fields) as a download: its YAML or JSON
         build file, a PCPartPicker-style text list, a Markdown table, or its check JSON."""
@@ -605,13 +599,27 @@ def _part_name(catalog: Catalog, part_id: str) -> str:
         return part_id  # a custom part: its id is all the check's JSON has
 
 
+# What a build exports to beyond dlrig.exports' text formats: (media type, file name suffix).
+EXTRA_EXPORTS: dict[str, tuple[str, str]] = {
+    "check-json": ("application/json", "-check.json"),
+    "slot-map": ("image/svg+xml", "-slot-map.svg"),
+    "power": ("image/svg+xml", "-power.svg"),
+}
+EXPORT_PATTERN = "^(yaml|json|text|markdown|check-json|slot-map|power)$"
+
+
 def export_response(build: Build, result: CheckResult, fmt: str) -> Any:
-    """A download of ``build`` in ``fmt`` (an export format, or ``check-json``)."""
+    """A download of ``build`` in ``fmt``: a text format of :mod:`dlrig.exports`, its check
+    JSON, or one of its pictures (the slot map or the power budget, SVG)."""
+    from dlrig.drawings import power_bar_svg, slot_map_svg
     from dlrig.exports import EXPORT_FORMATS, export_build, export_filename
 
-    if fmt == "check-json":
-        body, media = check_json(result), "application/json"
-        filename = export_filename(build, "json").replace(".json", "-check.json")
+    if fmt in EXTRA_EXPORTS:
+        make = {"check-json": lambda: check_json(result), "slot-map": lambda: slot_map_svg(build),
+                "power": lambda: power_bar_svg(build)}[fmt]  # fmt: skip
+        body = make()
+        media, suffix = EXTRA_EXPORTS[fmt]
+        filename = export_filename(build, "json").removesuffix(".json") + suffix
     else:
         body, media = export_build(build, fmt, result), EXPORT_FORMATS[fmt][0]
         filename = export_filename(build, fmt)
@@ -641,7 +649,8 @@ def _picker_context(res: EditResult, catalog: Catalog) -> dict[str, Any]:
     return ctx
 
 
-def _page_context(res: EditResult, catalog: Catalog) -> dict[str, Any]:
+def page_context(res: EditResult, catalog: Catalog) -> dict[str, Any]:
+    """The editor page's whole context: the build panel, the part list, the text, exports."""
     ctx = panel_context(res)
     ctx.update(_picker_context(res, catalog))
     ctx.update(text=res.text, parent=res.parent)
@@ -653,8 +662,7 @@ def _page_context(res: EditResult, catalog: Catalog) -> dict[str, Any]:
         ("markdown", "Markdown table"),
         ("json", "JSON build file"),
         ("check-json", "Check JSON"),
+        ("slot-map", "Slot map (SVG)"),
+        ("power", "Power budget (SVG)"),
     ]
     return ctx
-
-
-Render = Callable[..., str]

@@ -15,6 +15,7 @@ user data folder; an unsaved build is never written anywhere.
 
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -27,11 +28,13 @@ from starlette.concurrency import run_in_threadpool
 
 from dlrig.errors import DlrigError, InputError
 from dlrig.web.editor import (
+    EXPORT_PATTERN,
     BodyTooLargeError,
     EditResult,
     edit,
     error_dict,
     export_response,
+    page_context,
     panel_context,
     read_fields,
     too_large_response,
@@ -112,9 +115,7 @@ def router(catalogs: Any, templates: Jinja2Templates) -> APIRouter:
             return too_large_response(exc)
         res, saved = await run_in_threadpool(save, request, fields)
         if saved is None:
-            from dlrig.web.editor import _page_context
-
-            ctx = _page_context(res, catalogs.get())
+            ctx = page_context(res, catalogs.get())
             return templates.TemplateResponse(request, "build.html", ctx, status_code=422)
         return RedirectResponse(f"/b/{saved.token}", status_code=303)
 
@@ -167,9 +168,10 @@ def router(catalogs: Any, templates: Jinja2Templates) -> APIRouter:
             saved = _saved(request.app, token)
         except NotSavedError as exc:
             return not_found(request, exc)
-        if fmt not in ("yaml", "json", "text", "markdown", "check-json"):
+        if not re.match(EXPORT_PATTERN, fmt):
             unknown = InputError(
-                f"unknown export format '{fmt}'", "choose yaml, json, text, markdown or check-json"
+                f"unknown export format '{fmt}'",
+                "choose yaml, json, text, markdown, check-json, slot-map or power",
             )
             return JSONResponse(error_dict(unknown), status_code=404)
         res = edit({"build": saved.text, "op": "apply"}, catalogs.get())
