@@ -318,6 +318,33 @@ def more_gpu_blockers(planner: Planner, sel: Selection, unpriced_boards: int) ->
     return out
 
 
+def _cheapest_with(planner: Planner, g: Any, m: int) -> str:
+    """What blocks m cards of ``g`` when no single necessary condition does: the cheapest build
+    with them that meets every constraint (budget left out), or that none exists."""
+    from dataclasses import replace
+
+    from dlrig.optimize.reduce import reduce_candidates
+
+    opt = next((o for o in planner.cand.gpu if o[0].id == g.id and o[1] == m), None)
+    if opt is None:
+        return f"the request leaves out {m}× {g.name}"
+    cand = reduce_candidates(replace(planner.cand, gpu=[opt]), planner.q, ["budget"])
+    pm = planner.model(relax=["budget"], cand=cand)
+    status, solver = pm.solve(*pm.objective("cost"), min(planner.time_limit_s, PROBE_LIMIT_S))
+    if status in ("OPTIMAL", "FEASIBLE"):
+        price = pm.selection(solver).price_cents() / 100
+        return (
+            f"budget: the cheapest build with {m}× {g.name} that meets every rule costs "
+            f"${price:,.0f}"
+        )
+    if status == "INFEASIBLE":
+        return (
+            f"the rules together: no priced build holds {m}× {g.name} (slots, lanes, case "
+            "and power in combination)"
+        )
+    return f"undecided within {PROBE_LIMIT_S:g} s for {m}× {g.name}"
+
+
 def search_rest_cents(c: Candidates) -> int:
     from dlrig.optimize.search import rest_cents
 
@@ -336,7 +363,9 @@ def unspent_reason(
         return None
     named = [b.text for b in bindings if b.group != "budget"]
     blockers = more_gpu_blockers(planner, sel, planner.prep.unpriced.get(Category.MOTHERBOARD, 0))
-    what = "; ".join(blockers) if blockers else "no single constraint (several bind together)"
+    if not blockers:
+        blockers = [_cheapest_with(planner, sel.gpu[0], sel.gpu[1] + 1)]
+    what = "; ".join(blockers)
     lead = f"${left:,.0f} of the budget is unspent: every other part meets its target"
     if named:
         lead += "; binding: " + ", ".join(named)

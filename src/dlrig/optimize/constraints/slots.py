@@ -90,6 +90,11 @@ def add_slots(pm: PlanModel, opts: list[tuple[Any, Gpu, int]], tag: str) -> None
                 if bad:
                     m.add(u + sum(vlits) <= 1)
                     continue
+                if fit_known and multi and mf.cpu_lanes and None in cpu_lanes:
+                    # pcie-lanes reports unchecked when a CPU of unknown lanes meets a lane
+                    # demand; a multi-GPU plan does not rely on an unchecked fit rule
+                    unknown = cpu_lanes[None]
+                    m.add(u + sum(vlits) + sum(pm.use_cpu[i] for i in unknown) <= 2)
                 if lay.known and lanes_warn:
                     few = [
                         i
