@@ -40,15 +40,6 @@ if TYPE_CHECKING:
     from dlrig.perf.estimate import Estimate
     from dlrig.perf.model import Work
 
-INTERCONNECTS = (
-    "pcie",
-    "pcie-p2p",
-    "pcie-switch",
-    "nvlink",
-    "nvlink-bridge",
-    "nvswitch",
-    "network",
-)  # = dlrig.perf.estimate.INTERCONNECTS (kept here for importers that need no perf)
 # Most GPUs a sizing may spread a workload over: about the largest training clusters built.
 MAX_SIZED_GPUS = 1_000_000
 

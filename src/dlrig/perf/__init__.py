@@ -10,3 +10,17 @@
 
 See docs/performance.md.
 """
+
+# Interconnect names a caller may give. pcie resolves by the chip's P2P support; nvlink means
+# NVSwitch/NVLink for SXM parts and the 2-card bridge otherwise; network = between nodes.
+# Declared here, in the light package init, so dlrig.sizing can name them without importing
+# the model (start-up time).
+INTERCONNECTS = (
+    "pcie",
+    "pcie-p2p",
+    "pcie-switch",
+    "nvlink",
+    "nvlink-bridge",
+    "nvswitch",
+    "network",
+)

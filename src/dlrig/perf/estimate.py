@@ -26,21 +26,11 @@ from typing import Any
 
 from dlrig.errors import WorkloadError
 from dlrig.parts import GpuChip
+from dlrig.perf import INTERCONNECTS
 from dlrig.perf import chips as C
 from dlrig.perf import model as M
 from dlrig.textfile import load_data_yaml
 
-# Interconnect names a caller may give. pcie resolves by the chip's P2P support; nvlink means
-# NVSwitch/NVLink for SXM parts and the 2-card bridge otherwise; network = between nodes.
-INTERCONNECTS = (
-    "pcie",
-    "pcie-p2p",
-    "pcie-switch",
-    "nvlink",
-    "nvlink-bridge",
-    "nvswitch",
-    "network",
-)
 NODE_GPUS = 8  # beyond this many GPUs a job spans nodes (HGX/DGX nodes hold 8)
 PROVENANCES = ("measured", "interpolated", "modelled", "given")
 

@@ -19,7 +19,7 @@ from dlrig.app import check, cost, gpus, plan, size
 from dlrig.cost import VERSUS
 from dlrig.errors import DlrigError, MissingExtraError, PartNotFoundError
 from dlrig.parts import Category
-from dlrig.sizing import INTERCONNECTS
+from dlrig.perf import INTERCONNECTS
 from dlrig.sizing import RANK_SORT_KEYS as SORTS
 from dlrig.web.security import run_guarded
 from dlrig.workload import OPTIMIZERS, PRECISIONS, TASKS
