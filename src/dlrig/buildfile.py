@@ -292,42 +292,36 @@ def parse_build(
 
 def _check_indices(ctx: _Ctx, build: Build, raw_keys: Mapping[Category, str]) -> None:
     """GPU lines' psu: and PSU lines' circuit: must name a PSU / circuit the build has."""
-    n_psu = len(build.psus)
-    for i, it in enumerate(build.items[Category.GPU]):
-        if it.psu is not None and it.psu > max(n_psu, 1):
-            key = raw_keys[Category.GPU]
-            path: Path_ = (
-                ("parts", key, i, "psu")
-                if len(build.items[Category.GPU]) > 1
-                else (
-                    "parts",
-                    key,
-                    "psu",
-                )
-            )
-            raise ctx.error(
-                path,
-                f"psu: {it.psu} but the build lists {n_psu} PSU(s)",
-                "list the PSUs under psu: [...] (PSU 1 feeds the board), or fix the number",
-            )
-    n_circ = len(build.site.circuits)
-    for i, it in enumerate(build.items[Category.PSU]):
-        if it.circuit is not None and it.circuit > n_circ:
-            key = raw_keys[Category.PSU]
-            path = (
-                ("parts", key, i, "circuit")
-                if len(build.items[Category.PSU]) > 1
-                else (
-                    "parts",
-                    key,
-                    "circuit",
-                )
-            )
-            raise ctx.error(
-                path,
-                f"circuit: {it.circuit} but site lists {n_circ} circuit(s)",
-                "list them under site: {circuits: [{mains_voltage_v: 120, circuit_amps: 15}, ...]}",
-            )
+    n_psu, n_circ = len(build.psus), len(build.site.circuits)
+    _check_index(
+        ctx, build, raw_keys, Category.GPU, "psu", max(n_psu, 1),
+        f"the build lists {n_psu} PSU(s)",
+        "list the PSUs under psu: [...] (PSU 1 feeds the board), or fix the number",
+    )  # fmt: skip
+    _check_index(
+        ctx, build, raw_keys, Category.PSU, "circuit", n_circ,
+        f"site lists {n_circ} circuit(s)",
+        "list them under site: {circuits: [{mains_voltage_v: 120, circuit_amps: 15}, ...]}",
+    )  # fmt: skip
+
+
+def _check_index(
+    ctx: _Ctx,
+    build: Build,
+    raw_keys: Mapping[Category, str],
+    cat: Category,
+    field: str,
+    limit: int,
+    have: str,
+    hint: str,
+) -> None:
+    """Each ``cat`` line's ``field`` (1-based) is at most ``limit``; else an error at its line."""
+    items = build.items[cat]
+    for i, it in enumerate(items):
+        value = getattr(it, field)
+        if value is not None and value > limit:
+            where: Path_ = ("parts", raw_keys[cat], *((i,) if len(items) > 1 else ()), field)
+            raise ctx.error(where, f"{field}: {value} but {have}", hint)
 
 
 def _preset_workload(ctx: _Ctx, name: str) -> Workload:
