@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 if TYPE_CHECKING:
     from dlrig.build import Build
@@ -90,6 +90,23 @@ class Unchecked(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+T = TypeVar("T")
+
+
+def each_checked(items: Iterable[T], check: Callable[[T], Iterable[Hit]]) -> Iterator[Hit]:
+    """Every hit of ``check`` over ``items``; an item that lacks data does not stop the others,
+    and the first missing fact is raised as :class:`Unchecked` at the end (several PSUs, say:
+    one with unknown plugs must not hide a finding on another)."""
+    first: str | None = None
+    for item in items:
+        try:
+            yield from check(item)
+        except Unchecked as exc:
+            first = first or exc.reason
+    if first:
+        raise Unchecked(first)
 
 
 class Hit(NamedTuple):

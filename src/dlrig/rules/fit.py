@@ -7,7 +7,17 @@ from collections.abc import Iterator
 from dlrig.build import Build
 from dlrig.parts import Case, Psu
 from dlrig.rules import limits as L
-from dlrig.rules.base import Context, Hit, Severity, Unchecked, error, info, rule, warning
+from dlrig.rules.base import (
+    Context,
+    Hit,
+    Severity,
+    Unchecked,
+    each_checked,
+    error,
+    info,
+    rule,
+    warning,
+)
 
 
 def _case(build: Build) -> object:
@@ -242,14 +252,7 @@ def psu_fit(build: Build, ctx: Context) -> Iterator[Hit]:
                 case,
                 *psus,
             )
-    unknown: str | None = None
-    for psu in {p.id: p for p in psus}.values():
-        try:
-            yield from _psu_in_case(psu, case)
-        except Unchecked as exc:
-            unknown = unknown or exc.reason
-    if unknown:
-        raise Unchecked(unknown)
+    yield from each_checked({p.id: p for p in psus}.values(), lambda psu: _psu_in_case(psu, case))
 
 
 def _psu_in_case(psu: Psu, case: Case) -> Iterator[Hit]:

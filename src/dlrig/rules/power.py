@@ -14,7 +14,16 @@ from dlrig import gpu_power, units
 from dlrig.build import Build, GpuUnit, PsuLoad
 from dlrig.parts import Gpu, Psu
 from dlrig.rules import limits as L
-from dlrig.rules.base import Context, Hit, Severity, Unchecked, error, rule, warning
+from dlrig.rules.base import (
+    Context,
+    Hit,
+    Severity,
+    Unchecked,
+    each_checked,
+    error,
+    rule,
+    warning,
+)
 
 
 def _gpu_text(gpus: Sequence[GpuUnit]) -> list[str]:
@@ -200,16 +209,8 @@ def gpu_power_connectors(build: Build, ctx: Context) -> Iterator[Hit]:
         return
     if not build.psus:
         raise Unchecked("no PSU in the build")
-    unchecked: str | None = None
-    for load in build.psu_loads:
-        if not load.gpus:
-            continue
-        try:
-            yield from _check_plugs(build, load)
-        except Unchecked as exc:
-            unchecked = unchecked or exc.reason
-    if unchecked:
-        raise Unchecked(unchecked)
+    loads = [load for load in build.psu_loads if load.gpus]
+    yield from each_checked(loads, lambda load: _check_plugs(build, load))
 
 
 def _check_plugs(build: Build, load: PsuLoad) -> Iterator[Hit]:
