@@ -100,6 +100,7 @@ def create_app(
     app.state.build_store = saved.StoreHolder(db_path)
     app.include_router(editor.router(catalogs, templates))
     app.include_router(saved.router(catalogs, templates))
+    app.add_exception_handler(saved.NotSavedError, saved.not_found_handler(templates))
     return app
 
 

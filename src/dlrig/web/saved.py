@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -65,6 +66,20 @@ class NotSavedError(DlrigError):
     """No saved build behind a token (HTTP 404)."""
 
 
+def not_found_handler(templates: Jinja2Templates) -> Callable[[Request, Exception], Response]:
+    """The app's 404 for a token with no saved build: JSON under /api/, else the error page."""
+
+    def not_found(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, NotSavedError)
+        if request.url.path.startswith("/api/"):
+            return JSONResponse(error_dict(exc), status_code=404)
+        return templates.TemplateResponse(
+            request, "error.html", {"error": error_dict(exc)}, status_code=404
+        )
+
+    return not_found
+
+
 def _saved(app: FastAPI, token: str) -> SavedBuild:
     saved = app.state.build_store.get().get(token)
     if saved is None:
@@ -100,13 +115,6 @@ def router(catalogs: Any, templates: Jinja2Templates) -> APIRouter:
             return res, None
         return res, saved
 
-    def not_found(request: Request, exc: NotSavedError) -> Response:
-        if request.url.path.startswith("/api/"):
-            return JSONResponse(error_dict(exc), status_code=404)
-        return templates.TemplateResponse(
-            request, "error.html", {"error": error_dict(exc)}, status_code=404
-        )
-
     @r.post("/b", include_in_schema=False)
     async def save_form(request: Request) -> Response:
         try:
@@ -136,10 +144,7 @@ def router(catalogs: Any, templates: Jinja2Templates) -> APIRouter:
     @r.get("/api/builds/{token}", tags=["saved builds"])
     def get_api(request: Request, token: str) -> Response:
         """One saved version: its text, name, version, date, and its check."""
-        try:
-            saved = _saved(request.app, token)
-        except NotSavedError as exc:
-            return not_found(request, exc)
+        saved = _saved(request.app, token)  # no such token: 404 (not_found_handler)
         res = edit({"build": saved.text, "op": "apply"}, catalogs.get())
         out = _saved_dict(saved) | {"text": saved.text}
         out["check"] = res.result.to_dict() if res.result is not None else None
@@ -147,10 +152,7 @@ def router(catalogs: Any, templates: Jinja2Templates) -> APIRouter:
 
     @r.get("/b/{token}", response_class=HTMLResponse, include_in_schema=False)
     def permalink(request: Request, token: str) -> Response:
-        try:
-            saved = _saved(request.app, token)
-        except NotSavedError as exc:
-            return not_found(request, exc)
+        saved = _saved(request.app, token)  # no such token: 404 (not_found_handler)
         res = edit({"build": saved.text, "op": "apply"}, catalogs.get())
         ctx = panel_context(res)
         ctx.update(
@@ -164,10 +166,7 @@ def router(catalogs: Any, templates: Jinja2Templates) -> APIRouter:
 
     @r.get("/b/{token}/export/{fmt}", include_in_schema=False)
     def export(request: Request, token: str, fmt: str) -> Response:
-        try:
-            saved = _saved(request.app, token)
-        except NotSavedError as exc:
-            return not_found(request, exc)
+        saved = _saved(request.app, token)  # no such token: 404 (not_found_handler)
         if not re.match(EXPORT_PATTERN, fmt):
             unknown = InputError(
                 f"unknown export format '{fmt}'",
@@ -184,10 +183,7 @@ def router(catalogs: Any, templates: Jinja2Templates) -> APIRouter:
 
     @r.get("/b/{token}/cost", response_class=HTMLResponse, include_in_schema=False)
     def saved_cost(request: Request, token: str) -> Response:
-        try:
-            saved = _saved(request.app, token)
-        except NotSavedError as exc:
-            return not_found(request, exc)
+        saved = _saved(request.app, token)  # no such token: 404 (not_found_handler)
         form = {k: request.query_params.get(k, "") for k in COST_FIELDS}
         ctx = _cost_context(saved.text, form, catalogs.get())
         ctx.update(saved=saved, permalink=str(request.url))
