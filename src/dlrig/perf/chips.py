@@ -6,10 +6,11 @@
 - Turing and Volta have no BF16: bf16 work gets no figure (train in fp16 there) instead of
   being credited with the fp16 rate.
 - TF32 exists from Ampere on; fp32 means the CUDA-core rate.
-- The memory kind (HBM or GDDR) and the product segment (GeForce/TITAN, workstation,
-  data-centre) are read from the die name and the product name: the calibration fits one
-  factor per segment (sustained clocks: GeForce boards boost above the reference clock,
-  300 W workstation boards run below it) and one per memory kind.
+- The memory kind (HBM or GDDR) and the process node are read from the die name: the
+  calibration fits one bandwidth factor for HBM and, per process node, the tensor TFLOPS a
+  board sustains per watt of its power limit (a 300 W RTX 6000 Ada cannot run its full-rate
+  tensor cores at the datasheet clock). The product segment (GeForce/TITAN, workstation,
+  data-centre) is only descriptive: the model has no per-segment factor.
 """
 
 from __future__ import annotations
@@ -36,6 +37,29 @@ def segment(chip: GpuChip) -> Segment:
     if _WORKSTATION.search(name):
         return "workstation"
     return "datacenter"
+
+
+# Process node per die family, from NVIDIA's architecture whitepapers (Volta, Turing, Ampere
+# GA100/GA102, Ada, Hopper, Blackwell): energy per tensor FLOP is a property of the node, so
+# the power cap is fitted per node. 4N and 4NP (Ada, Hopper, Blackwell) form one class.
+_NODES = (
+    (("GB1", "GB2", "B200"), "tsmc-4n"),
+    (("AD10", "GH100"), "tsmc-4n"),
+    (("GA100",), "tsmc-n7"),
+    (("GA10",), "samsung-8n"),
+    (("TU10", "GV100"), "tsmc-12"),
+    (("GP10",), "tsmc-16"),
+)
+
+
+def process_node(chip: GpuChip) -> str | None:
+    """The process-node class of an NVIDIA die (None: unknown or not NVIDIA)."""
+    if chip.vendor != "nvidia":
+        return None
+    for dies, node in _NODES:
+        if any(d in chip.architecture for d in dies):
+            return node
+    return None
 
 
 def halves_fp32_accumulate(chip: GpuChip) -> bool:

@@ -3,11 +3,14 @@
 One step of work is split the way the kernels run:
 
 - matmuls run at the chip's *achievable* tensor rate: the dense peak of the precision the
-  matmuls run in (see :mod:`dlrig.perf.chips`) × the class's fitted efficiency × a fitted
-  factor for the product segment (sustained clocks);
-- everything else (norms, activations, softmax, the optimizer step, QLoRA's dequantisation,
-  decode's weight and KV-cache reads) is memory-bound and runs at the memory bandwidth × a
-  fitted factor for the memory kind.
+  matmuls run in (see :mod:`dlrig.perf.chips`), capped by what the board's power limit allows
+  at the fitted TFLOPS per watt of its process node, × the class's fitted efficiency;
+- everything else (norms, activations, softmax, QLoRA's dequantisation, decode's weight and
+  KV-cache reads) is memory-bound and runs at the memory bandwidth × a fitted factor for the
+  memory kind;
+- once per step, the optimizer step reads and writes every trained parameter's state
+  (memory-bound), spread over the items of the step: small batches (cards with little
+  memory) pay it more often.
 
 Training and prefill add the two times (the kernels run one after the other); batched decode
 takes the larger of its memory and compute time per step (the roofline) plus a fixed latency
@@ -111,15 +114,14 @@ def compute_rate_flops(
     if peak is None:
         return None
     eff = float(class_params(p, work.cls)["efficiency"])
-    gen = float(p.get("generation", {}).get(str(chip.tensor_core_gen or 0), 1.0))
-    seg = float(p["segment"][C.segment(chip)])
-    return achievable_tflops(chip, peak, p) * 1e12 * eff * seg * gen
+    return achievable_tflops(chip, peak, p) * 1e12 * eff
 
 
 def achievable_tflops(chip: GpuChip, peak: float, p: dict[str, Any]) -> float:
     """The tensor rate a board sustains: its peak, or what its power limit allows at the fitted
-    TFLOPS per watt (full-rate 300 W workstation cards, 350 W PCIe H100, 72 W L4)."""
-    per_w = p.get("tflops_per_watt")
+    TFLOPS per watt of its process node (full-rate 300 W workstation Ada boards, the 350 W
+    H100 PCIe, the 72 W L4). Nodes without a fitted figure are not capped."""
+    per_w = p.get("tflops_per_watt", {}).get(C.process_node(chip) or "", None)
     if per_w and chip.tdp_w:
         return min(peak, float(per_w) * chip.tdp_w)
     return peak

@@ -8,16 +8,21 @@ install has no numpy.
 What is fitted (docs/performance.md):
 
 - relative (the shape of the model across chips; points normalised per source and bench):
-  one clock factor per product segment (consumer, workstation; data-centre = 1), one
-  bandwidth factor for HBM (GDDR = 1), and per training/prefill class the memory-bound bytes
-  per model FLOP;
+  on the training points, the bandwidth factor for HBM (GDDR = 1) and per class the
+  memory-bound bytes per model FLOP,
+  by Levenberg-Marquardt in log space; on the prefill points, prefill's bytes per FLOP and, per
+  process node, the tensor TFLOPS per watt of power limit (a grid: the cap binds or not);
 - absolute: per class the matmul efficiency (geometric mean of measured ÷ predicted over the
   points whose FLOPs are known), decode's bandwidth efficiency per memory kind and its
   per-layer latency;
 - per chip and class, the residual of the chip's own points (used to *interpolate* a chip
-  that has measurements in the class at other configurations);
+  that has measurements in the class at other configurations; never by the validation);
 - multi-GPU scaling per interconnect and GPU count: the median of rate(n) ÷ (n × rate(1)) over
   the measured multi-GPU rows; the multi-node factor from LLaMA 65B's published rate.
+
+Each Lambda point runs at the per-GPU batch Lambda used (its batch-size tables, by the card's
+memory), so the optimizer step is spread over the right number of items: cards with little
+memory run small batches and pay the step more often.
 
 This module sits above :mod:`dlrig.sizing` (it builds each bench's workload with it).
 """
@@ -37,18 +42,23 @@ from typing import Any
 import yaml
 
 from dlrig.parts import GpuChip
+from dlrig.perf import chips as C
 from dlrig.perf import model as M
 
-RELATIVE_CLASSES = ("encoder-finetune", "cnn-train", "llm-train", "prefill")
-# Parameters the relative fit moves, with their grids (log-spaced between the bounds): the
-# tensor rate boards sustain against the datasheet peak per product segment (data-centre parts
-# are the reference), and the bandwidth HBM parts sustain against GDDR ones.
-_GRID = {
-    "consumer": (0.6, 1.6),
-    "workstation": (0.5, 1.5),
+TRAINING_SHAPE_CLASSES = ("encoder-finetune", "cnn-train", "llm-train")
+RELATIVE_CLASSES = (*TRAINING_SHAPE_CLASSES, "prefill")
+# Bounds of the relative parameters (log space), physical ranges that keep the fit from
+# trading one term for another outside what the kernels can do:
+# - hbm: HBM against GDDR bandwidth reached by memory-bound kernels;
+# - bytes_per_flop: elementwise traffic per model FLOP at efficiency 1; a transformer layer
+#   moves some tens to hundreds of bytes per hidden unit and token against 72·h FLOPs, so
+#   1e-4 to 0.05 (0.05 would make every benchmark model purely memory-bound).
+_BOUNDS = {
     "hbm": (0.5, 1.5),
+    "bytes_per_flop": (1e-4, 0.05),
+    "efficiency": (0.05, 20.0),
 }
-_K_GRID = (1e-4, 1.0)
+_WATT_GRID = (0.2, 5.0)
 
 
 @dataclass(frozen=True)
@@ -62,6 +72,7 @@ class Point:
     value: float  # in the work's unit (tokens/s or samples/s) for the whole machine
     interconnect: str | None
     relative_only: bool
+    micro_batch: int | None = None
 
 
 @cache
@@ -77,7 +88,7 @@ def _catalog_chips() -> dict[str, GpuChip]:
     return {c.id: c for c in open_catalog().chips}
 
 
-def bench_workload(bench: dict[str, Any], precision: str) -> Any:
+def bench_workload(bench: dict[str, Any], precision: str, micro_batch: int | None = None) -> Any:
     """The dlrig workload a bench ran, built from its entry in measurements.yaml."""
     from dlrig.workload import load_workload
 
@@ -96,7 +107,7 @@ def bench_workload(bench: dict[str, Any], precision: str) -> Any:
         "task": task,
         "model": model,
         "precision": precision,
-        "micro_batch": bench.get("micro_batch", 1 if task == "inference" else 32),
+        "micro_batch": micro_batch or bench.get("micro_batch", 1 if task == "inference" else 32),
     }
     if bench.get("sequence"):
         spec["sequence"] = bench["sequence"]
@@ -110,14 +121,17 @@ def bench_workload(bench: dict[str, Any], precision: str) -> Any:
 
 
 @cache
-def bench_work(bench_id: str, precision: str) -> M.Work:
+def bench_work(bench_id: str, precision: str, micro_batch: int | None = None) -> M.Work:
     from dlrig.sizing import work_of
 
     bench = measurements()["benches"][bench_id]
-    w = bench_workload(bench, precision)
+    w = bench_workload(bench, precision, micro_batch)
     work = work_of(w, phase="prefill" if bench["class"] == "prefill" else "decode")
     if bench.get("weight_gb"):
         work = replace(work, weight_bytes=float(bench["weight_gb"]) * 1e9)
+    if precision == "tf32":
+        # a workload spells TF32 as fp32 (same memory); the matmuls ran on TF32 tensor cores
+        work = replace(work, precision="tf32")
     return work
 
 
@@ -130,6 +144,24 @@ def bench_item_scale(bench_id: str) -> float:
     return 1.0
 
 
+def source_batch(source: str, bench_id: str, precision: str, chip: GpuChip) -> int | None:
+    """The per-GPU batch a source ran ``bench_id`` at on ``chip`` (its batch-size table by the
+    card's memory), None when the source publishes none. A 0 in the table (the bench did
+    not fit) or a memory size it lacks is an error in the data file."""
+    table = measurements()["sources"][source].get("batch")
+    if not table:
+        return None
+    kind = "fp16" if precision in ("fp16", "bf16") else "fp32"
+    by_vram = table["by_vram_gib"][kind]
+    vram = int(round(chip.vram_gib))
+    if vram not in by_vram:
+        raise ValueError(f"{source}: no batch for {vram} GiB ({chip.id})")
+    batch = int(by_vram[vram][table["benches"].index(bench_id)])
+    if batch <= 0:
+        raise ValueError(f"{source}: {bench_id} did not run on {vram} GiB ({chip.id})")
+    return batch
+
+
 @cache
 def points() -> tuple[Point, ...]:
     data = measurements()
@@ -137,17 +169,19 @@ def points() -> tuple[Point, ...]:
     out = []
     for row in data["points"]:
         bench = data["benches"][row["bench"]]
+        chip = chips[row["chip"]]
         out.append(
             Point(
                 source=row["source"],
                 bench=row["bench"],
                 cls=bench["class"],
-                chip=chips[row["chip"]],
+                chip=chip,
                 precision=row["precision"],
                 gpus=int(row["gpus"]),
                 value=float(row["value"]) * bench_item_scale(row["bench"]),
                 interconnect=row.get("interconnect"),
                 relative_only=bool(bench.get("relative_only", False)),
+                micro_batch=source_batch(row["source"], row["bench"], row["precision"], chip),
             )
         )
     return tuple(out)
@@ -158,9 +192,7 @@ def points() -> tuple[Point, ...]:
 
 def default_params() -> dict[str, Any]:
     return {
-        "tflops_per_watt": 1.0,
-        "generation": {str(g): 1.0 for g in range(6)},
-        "segment": {"consumer": 1.0, "workstation": 1.0, "datacenter": 1.0},
+        "tflops_per_watt": {},
         "memory": {"gddr": 1.0, "hbm": 1.0},
         "classes": {
             c: {"efficiency": 1.0, "bytes_per_flop": 0.005}
@@ -175,7 +207,7 @@ def _grid(lo: float, hi: float, n: int = 41) -> list[float]:
 
 
 def _predict(p: dict[str, Any], pt: Point) -> float | None:
-    work = bench_work(pt.bench, pt.precision)
+    work = bench_work(pt.bench, pt.precision, pt.micro_batch)
     return M.rate_per_gpu(pt.chip, work, p, ceiling=False)
 
 
@@ -228,30 +260,130 @@ def fit(pts: list[Point], rounds: int = 3) -> dict[str, Any]:
     """Fitted parameters from the points ``pts`` (see the module docstring)."""
     p = default_params()
     single = [pt for pt in pts if pt.gpus == 1]
-    rel = [pt for pt in single if pt.cls in RELATIVE_CLASSES]
-    classes = sorted({pt.cls for pt in rel})
-    keys: list[tuple[tuple[str, ...], list[float]]] = [
-        (("segment", "consumer"), _grid(*_GRID["consumer"])),
-        (("segment", "workstation"), _grid(*_GRID["workstation"])),
-        (("memory", "hbm"), _grid(*_GRID["hbm"])),
-        (("tflops_per_watt",), _grid(0.3, 3.0, 31)),
+    train = [pt for pt in single if pt.cls in TRAINING_SHAPE_CLASSES]
+    prefill = [pt for pt in single if pt.cls == "prefill"]
+    t_keys: list[tuple[tuple[str, ...], tuple[float, float]]] = [
+        (("memory", "hbm"), _BOUNDS["hbm"]),
     ]
-    gens = sorted({str(pt.chip.tensor_core_gen) for pt in rel if pt.chip.tensor_core_gen})
-    keys += [(("generation", g), _grid(0.4, 1.6, 31)) for g in gens if g != "3"]
-    keys += [(("classes", c, "bytes_per_flop"), _grid(*_K_GRID, n=41)) for c in classes]
+    for c in sorted({pt.cls for pt in train}):
+        # the optimizer step is physical bytes, so the per-item terms' level against it (the
+        # matmul efficiency) is part of the shape: batch size moves a chip's rate through it
+        t_keys.append((("classes", c, "efficiency"), _BOUNDS["efficiency"]))
+        t_keys.append((("classes", c, "bytes_per_flop"), _BOUNDS["bytes_per_flop"]))
+    # a node's cap is fitted only where two or more boards of it were measured: with one it
+    # would be that board's own correction, not a property of the node
+    boards: dict[str, set[str]] = defaultdict(set)
+    for pt in prefill:
+        if node := C.process_node(pt.chip):
+            boards[node].add(pt.chip.id)
+    nodes = sorted(n for n, ids in boards.items() if len(ids) >= 2)
     for _ in range(rounds):
-        for key, grid in keys:
-            best = min(grid, key=lambda v: _sse(_relative_residuals(_set(p, key, v), rel)))
-            p = _set(p, key, best)
+        if train:
+            p = _levenberg_marquardt(p, t_keys, train)
+        if prefill:
+            p = _levenberg_marquardt(
+                p, [(("classes", "prefill", "bytes_per_flop"), _BOUNDS["bytes_per_flop"])], prefill
+            )
+            for node in nodes:
+                p = _fit_power_cap(p, node, prefill)
     # Absolute efficiencies. The relative fit ran at efficiency 1, where bytes_per_flop is the
     # product k·e that sets the shape; scaling the efficiency by e and bytes_per_flop by 1/e
-    # scales every prediction by e and leaves the shape unchanged.
-    for c in classes:
+    # scales every prediction by e and leaves the shape unchanged (the power cap and the
+    # per-step traffic scale with it: the cap is on the peak, the traffic is memory time).
+    for c in sorted({pt.cls for pt in single if pt.cls in RELATIVE_CLASSES}):
         e = _implied_efficiency(p, c, pts)
         if e is not None:
             _rescale(p, c, e / p["classes"][c]["efficiency"])
     _fit_decode(p, [pt for pt in single if pt.cls == "decode-b1"])
     return _rounded(p)
+
+
+def _get(p: dict[str, Any], key: tuple[str, ...]) -> float:
+    node: Any = p
+    for k in key:
+        node = node[k]
+    return float(node)
+
+
+def _levenberg_marquardt(
+    p: dict[str, Any],
+    keys: list[tuple[tuple[str, ...], tuple[float, float]]],
+    pts: list[Point],
+    iterations: int = 30,
+) -> dict[str, Any]:
+    """Least squares of the relative log residuals over ``keys`` (log space, clipped to the
+    bounds): Levenberg-Marquardt with a forward-difference Jacobian, in pure Python."""
+
+    def params(x: list[float]) -> dict[str, Any]:
+        q = p
+        for (key, _), v in zip(keys, x, strict=True):
+            q = _set(q, key, math.exp(v))
+        return q
+
+    def clip(x: list[float]) -> list[float]:
+        return [
+            min(max(v, math.log(lo)), math.log(hi))
+            for v, (_, (lo, hi)) in zip(x, keys, strict=True)
+        ]
+
+    x = clip([math.log(_get(p, key)) for key, _ in keys])
+    r = _relative_residuals(params(x), pts)
+    cost, lam, h = _sse(r), 1e-2, 1e-4
+    for _ in range(iterations):
+        cols = []
+        for i in range(len(x)):
+            xi = list(x)
+            xi[i] += h
+            ri = _relative_residuals(params(xi), pts)
+            cols.append([(b - a) / h for a, b in zip(r, ri, strict=True)])
+        jtj = [[sum(a * b for a, b in zip(ci, cj, strict=True)) for cj in cols] for ci in cols]
+        jtr = [sum(a * b for a, b in zip(ci, r, strict=True)) for ci in cols]
+        improved = False
+        while lam < 1e6:
+            a = [
+                [v + (lam * (v + 1e-9) if i == j else 0.0) for j, v in enumerate(row)]
+                for i, row in enumerate(jtj)
+            ]
+            step = _solve(a, [-g for g in jtr])
+            xn = clip([v + d for v, d in zip(x, step, strict=True)])
+            rn = _relative_residuals(params(xn), pts)
+            if _sse(rn) < cost:
+                x, r, cost, lam, improved = xn, rn, _sse(rn), max(lam / 3, 1e-6), True
+                break
+            lam *= 4
+        if not improved or max(abs(d) for d in step) < 1e-5:
+            break
+    return params(x)
+
+
+def _solve(a: list[list[float]], b: list[float]) -> list[float]:
+    """Gaussian elimination with partial pivoting (a few unknowns)."""
+    n = len(b)
+    m = [row[:] + [b[i]] for i, row in enumerate(a)]
+    for col in range(n):
+        piv = max(range(col, n), key=lambda i: abs(m[i][col]))
+        m[col], m[piv] = m[piv], m[col]
+        if m[col][col] == 0:
+            return [0.0] * n
+        for i in range(col + 1, n):
+            f = m[i][col] / m[col][col]
+            m[i] = [u - f * v for u, v in zip(m[i], m[col], strict=True)]
+    out = [0.0] * n
+    for i in reversed(range(n)):
+        out[i] = (m[i][n] - sum(m[i][j] * out[j] for j in range(i + 1, n))) / m[i][i]
+    return out
+
+
+def _fit_power_cap(p: dict[str, Any], node: str, pts: list[Point]) -> dict[str, Any]:
+    """TFLOPS per watt of ``node``: the grid value with the smallest relative error; when the
+    cap does not bind for any board measured (every large value fits equally), no cap."""
+    grid = _grid(*_WATT_GRID, n=49)
+    scores = [(_sse(_relative_residuals(_set(p, ("tflops_per_watt", node), v), pts)), v) for v in grid]
+    best, value = min(scores)
+    uncapped = {k: v for k, v in p["tflops_per_watt"].items() if k != node}
+    if _sse(_relative_residuals({**p, "tflops_per_watt": uncapped}, pts)) <= best * (1 + 1e-9):
+        return {**p, "tflops_per_watt": uncapped}
+    return _set(p, ("tflops_per_watt", node), value)
 
 
 def _rescale(p: dict[str, Any], cls: str, e: float) -> None:
