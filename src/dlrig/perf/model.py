@@ -86,6 +86,8 @@ def fitted() -> dict[str, Any]:
 # efficiency and memory share; their extra memory traffic (QLoRA's dequantisation, the smaller
 # optimizer step of LoRA) is modelled explicitly in Work. Decode's compute floor runs at
 # prefill's rate.
+REFERENCE_HIDDEN = 1024  # the hidden size bytes_per_flop is stated at
+
 CLASS_PROXY = {
     "lora": "llm-train",
     "qlora": "llm-train",
@@ -159,6 +161,10 @@ def rate_per_gpu(
     if bw is None:
         bw = math.inf  # no bandwidth figure: the memory-bound part is left out (optimistic)
     k = float(class_params(p, work.cls)["bytes_per_flop"]) * _activation_scale(work)
+    if work.hidden:
+        # elementwise traffic per token and layer grows with h, matmul FLOPs with h²: the
+        # memory-bound share per FLOP falls as 1/h (fitted at h = 1024)
+        k *= REFERENCE_HIDDEN / work.hidden
     hw_flops = work.flops_per_item * (4.0 / 3.0 if work.recompute else 1.0)
     step_bytes = work.optimizer_bytes_per_step + work.dequant_bytes_per_step
     if work.cls == "prefill":
