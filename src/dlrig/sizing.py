@@ -838,6 +838,8 @@ def work_of(w: Workload, n_gpus: int = 1, phase: str = "decode") -> Work:
         )
     trained = lora_params(w) if w.adapters else pb.total
     step_bytes = perf["optimizer_step_bytes"]["value"][w.optimizer] * trained
+    if w.zero_stage >= 1:
+        step_bytes /= n  # ZeRO shards the optimizer state: each GPU steps 1/n of it
     dequant = 0.0
     if w.task == "qlora" or (w.adapters and w.precision in ("int4", "int8")):
         per_weight = perf["dequant_bytes_per_weight"]["value"][

@@ -198,15 +198,6 @@ def _residual(chip: GpuChip, cls: str) -> tuple[float, str] | None:
     return None
 
 
-def _mfu_cap(chip: GpuChip, work: M.Work, rate: float) -> float:
-    """The rate at the MFU ceiling (a chip's residual does not lift a figure above it)."""
-    if work.cls in ("decode", "decode-b1") or not work.flops_per_item:
-        return rate
-    peak = C.tensor_tflops(chip, work.precision, "fp32" if work.trains else "fp16") or 0.0
-    ceiling = float(M.model_data()["mfu_ceiling"]["value"])
-    return ceiling * peak * 1e12 / work.flops_per_item if peak else rate
-
-
 def estimate(
     chip: GpuChip,
     work: M.Work,
@@ -240,7 +231,8 @@ def estimate(
         if found is not None and chip.vendor == "nvidia":
             residual, in_cls = found
             single *= residual
-            single = min(single, _mfu_cap(chip, work, single))
+            if work.cls not in ("decode", "decode-b1"):
+                single = min(single, M.mfu_cap(chip, work))
             prov = "interpolated"
             basis = f"model × {chip.name}'s measured residual in {in_cls} ({residual:g})"
         else:

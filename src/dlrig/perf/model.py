@@ -111,12 +111,29 @@ def compute_rate_flops(
 ) -> float | None:
     """Achievable matmul FLOP/s of one GPU for ``work`` (None: no rate for the precision)."""
     p = params or fitted()
-    accumulate = "fp32" if work.trains else "fp16"
-    peak = C.tensor_tflops(chip, work.precision, accumulate)
+    sustained = sustained_tflops(chip, work, p)
+    if sustained is None:
+        return None
+    return sustained * 1e12 * float(class_params(p, work.cls)["efficiency"])
+
+
+def sustained_tflops(chip: GpuChip, work: Work, params: dict[str, Any] | None = None) -> float | None:
+    """The tensor TFLOPS the board sustains for ``work``'s matmuls before the class's
+    efficiency: the peak of the precision, power-capped, × the early-tensor-core factor."""
+    p = params or fitted()
+    peak = C.tensor_tflops(chip, work.precision, "fp32" if work.trains else "fp16")
     if peak is None:
         return None
-    eff = float(class_params(p, work.cls)["efficiency"])
-    return achievable_tflops(chip, peak, p) * 1e12 * eff
+    return achievable_tflops(chip, peak, p) * early_tensor_factor(chip, work, p)
+
+
+def early_tensor_factor(chip: GpuChip, work: Work, p: dict[str, Any]) -> float:
+    """Volta's and Turing's tensor cores (first and second generation) sustain a smaller share
+    of their peak than Ampere and later (no asynchronous global-to-shared copies to keep them
+    fed): the sourced ratio in model.yaml (``early_tensor_cores``), on tensor-core work only."""
+    if chip.tensor_core_gen not in (1, 2) or C.compute_dtype(work.precision) in ("fp32", "tf32"):
+        return 1.0
+    return float(model_data()["early_tensor_cores"]["value"])
 
 
 def achievable_tflops(chip: GpuChip, peak: float, p: dict[str, Any]) -> float:
@@ -173,12 +190,20 @@ def rate_per_gpu(
     per_item_bytes = work.flops_per_item * k * (4.0 / 3.0 if work.recompute else 1.0)
     per_item_bytes += step_bytes / max(work.items_per_step, 1.0)
     rate = 1.0 / combine(hw_flops / flops, per_item_bytes / bw, float(p.get("overlap", 1.0)))
+    # the class's absolute level (its measured points' software stack; calibrate.fit)
+    rate *= float(class_params(p, work.cls).get("scale", 1.0))
     if not ceiling:
         return rate
-    # no training run or prefill reaches more than the MFU ceiling of the chip's peak
-    peak = C.tensor_tflops(chip, work.precision, "fp32" if work.trains else "fp16") or 0.0
-    cap = float(model_data()["mfu_ceiling"]["value"]) * peak * 1e12 / work.flops_per_item
-    return min(rate, cap)
+    return min(rate, mfu_cap(chip, work, p))
+
+
+def mfu_cap(chip: GpuChip, work: Work, params: dict[str, Any] | None = None) -> float:
+    """The rate at the MFU ceiling of what the board sustains (its power-capped peak ×
+    the early-tensor-core factor): no training run or prefill reaches more."""
+    sustained = sustained_tflops(chip, work, params) or 0.0
+    if not sustained or not work.flops_per_item:
+        return math.inf
+    return float(model_data()["mfu_ceiling"]["value"]) * sustained * 1e12 / work.flops_per_item
 
 
 def combine(compute_s: float, memory_s: float, q: float) -> float:

@@ -50,13 +50,17 @@ RELATIVE_CLASSES = (*TRAINING_SHAPE_CLASSES, "prefill")
 # Bounds of the relative parameters (log space), physical ranges that keep the fit from
 # trading one term for another outside what the kernels can do:
 # - hbm: HBM against GDDR bandwidth reached by memory-bound kernels;
-# - bytes_per_flop: elementwise traffic per model FLOP at efficiency 1; a transformer layer
-#   moves some tens to hundreds of bytes per hidden unit and token against 72·h FLOPs, so
-#   1e-4 to 0.05 (0.05 would make every benchmark model purely memory-bound).
+# - bytes_per_flop: elementwise traffic per model FLOP at efficiency 1 and h = 1024; a
+#   transformer layer moves a few hundred bytes per hidden unit and token (norms,
+#   activations, dropout masks, softmax; forward and backward) against 72·h² FLOPs, about
+#   0.003-0.01 at h = 1024, so at most 0.02; a CNN's activations per FLOP are larger
+#   (batch norm and ReLU over every feature map): at most 0.1;
+# - efficiency: the matmuls' share of the sustained tensor rate, at most 1.
 _BOUNDS = {
     "hbm": (0.5, 1.5),
-    "bytes_per_flop": (1e-4, 0.05),
-    "efficiency": (0.05, 20.0),
+    "bytes_per_flop": (1e-4, 0.02),
+    "bytes_per_flop_cnn": (1e-4, 0.1),
+    "efficiency": (0.05, 1.0),
 }
 _WATT_GRID = (0.2, 5.0)
 
@@ -265,11 +269,13 @@ def fit(pts: list[Point], rounds: int = 3) -> dict[str, Any]:
     t_keys: list[tuple[tuple[str, ...], tuple[float, float]]] = [
         (("memory", "hbm"), _BOUNDS["hbm"]),
     ]
+
     for c in sorted({pt.cls for pt in train}):
         # the optimizer step is physical bytes, so the per-item terms' level against it (the
         # matmul efficiency) is part of the shape: batch size moves a chip's rate through it
         t_keys.append((("classes", c, "efficiency"), _BOUNDS["efficiency"]))
-        t_keys.append((("classes", c, "bytes_per_flop"), _BOUNDS["bytes_per_flop"]))
+        bound = _BOUNDS["bytes_per_flop_cnn" if c == "cnn-train" else "bytes_per_flop"]
+        t_keys.append((("classes", c, "bytes_per_flop"), bound))
     # a node's cap is fitted only where two or more boards of it were measured: with one it
     # would be that board's own correction, not a property of the node
     boards: dict[str, set[str]] = defaultdict(set)
@@ -286,14 +292,21 @@ def fit(pts: list[Point], rounds: int = 3) -> dict[str, Any]:
             )
             for node in nodes:
                 p = _fit_power_cap(p, node, prefill)
-    # Absolute efficiencies. The relative fit ran at efficiency 1, where bytes_per_flop is the
-    # product k·e that sets the shape; scaling the efficiency by e and bytes_per_flop by 1/e
-    # scales every prediction by e and leaves the shape unchanged (the power cap and the
-    # per-step traffic scale with it: the cap is on the peak, the traffic is memory time).
+    # Absolute levels. Prefill's relative fit ran at efficiency 1, where bytes_per_flop is the
+    # product k·e that sets the shape: scaling the efficiency by s and bytes_per_flop by 1/s
+    # scales its predictions by s. A training class's shape includes its efficiency (the
+    # optimizer step is physical bytes), so its absolute points set a separate level factor
+    # (``scale``) that multiplies the whole rate and leaves the shape as fitted: llm.c's fused
+    # kernels run faster than Transformer-XL's shape alone would say.
     for c in sorted({pt.cls for pt in single if pt.cls in RELATIVE_CLASSES}):
         e = _implied_efficiency(p, c, pts)
-        if e is not None:
-            _rescale(p, c, e / p["classes"][c]["efficiency"])
+        if e is None:
+            continue
+        factor = e / p["classes"][c]["efficiency"]
+        if c in TRAINING_SHAPE_CLASSES:
+            p["classes"][c]["scale"] = factor
+        else:
+            _rescale(p, c, factor)
     _fit_decode(p, [pt for pt in single if pt.cls == "decode-b1"])
     return _rounded(p)
 
