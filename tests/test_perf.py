@@ -61,6 +61,19 @@ def test_segments_and_memory_kinds() -> None:
     assert C.segment(chip("h100-pcie")) == "datacenter"
     assert C.memory_kind(chip("a100-pcie-40gb")) == "hbm"
     assert C.memory_kind(chip("rtx-4090")) == "gddr"
+    assert C.process_node(chip("rtx-3090")) == "samsung-8n"
+    assert C.process_node(chip("rtx-6000-ada")) == C.process_node(chip("h100-pcie")) == "tsmc-4n"
+    assert C.process_node(chip("rtx-pro-6000-blackwell")) == "tsmc-4n"
+    assert C.process_node(chip("a100-sxm4-80gb")) == "tsmc-n7"
+    assert C.process_node(chip("v100-sxm2-16gb")) == "tsmc-12"
+
+
+def test_power_cap_binds_for_full_rate_workstation_boards_not_geforce() -> None:
+    p = M.fitted()
+    ada = chip("rtx-6000-ada")
+    assert M.achievable_tflops(ada, 364.2, p) < 0.8 * 364.2  # 300 W, full-rate tensor cores
+    g = chip("rtx-4090")
+    assert M.achievable_tflops(g, 165.2, p) == pytest.approx(165.2)  # half-rate FP32 accumulate
 
 
 def test_every_catalog_chip_gets_a_speed_or_says_why() -> None:

@@ -37,3 +37,44 @@ def test_validation_section_is_present_for_every_calibrated_class() -> None:
     assert {"encoder-finetune", "cnn-train", "llm-train", "prefill", "decode-b1"} <= set(summary)
     for row in summary.values():
         assert 0 <= row["max_median_abs_error"] < 1
+
+
+def test_leave_one_source_out_fits_without_the_held_out_source(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No leakage: every held-out source is predicted by a fit that never saw its points, and
+    that fit carries no per-chip term (chip residuals are computed only for the shipped fit)."""
+    pts = [p for p in K.points() if p.bench == "bert-large-squad"]
+    seen: list[set[str]] = []
+    real_fit = K.fit
+
+    def recording_fit(points: list[K.Point], rounds: int = 3) -> dict[str, object]:
+        seen.append({p.source for p in points})
+        out = real_fit(points, rounds=1)
+        assert "chip_residuals" not in out
+        return out
+
+    monkeypatch.setattr(K, "fit", recording_fit)
+    loso = K.leave_one_source_out(pts)
+    held = sorted(loso["encoder-finetune"])
+    assert held == ["lambda-2020", "lambda-2023"]
+    assert seen == [{"lambda-2023"}, {"lambda-2020"}]
+
+
+def test_lambda_points_run_at_lambdas_batch_sizes() -> None:
+    by = {(p.source, p.bench, p.chip.id, p.precision): p for p in K.points() if p.gpus == 1}
+    assert by[("lambda-2023", "bert-large-squad", "v100-sxm2-16gb", "fp16")].micro_batch == 16
+    assert by[("lambda-2023", "bert-large-squad", "h100-sxm", "fp16")].micro_batch == 112
+    assert by[("lambda-2020", "bert-large-squad", "rtx-2080-ti", "fp16")].micro_batch == 4
+    assert by[("lambda-2020", "transformerxl-base", "rtx-3080", "tf32")].micro_batch == 2
+    # Lambda's fp32 rows of Ampere and later ran TF32 tensor cores: modelled at that rate
+    assert K.bench_work("bert-base-squad", "tf32", 48).precision == "tf32"
+
+
+def test_small_batches_cost_more_per_item() -> None:
+    """The optimizer step is spread over the step's items: the same chip at a quarter of the
+    batch runs fewer items per second."""
+    chip = next(p.chip for p in K.points() if p.chip.id == "rtx-3090")
+    big = M.rate_per_gpu(chip, K.bench_work("bert-large-squad", "fp16", 28), ceiling=False)
+    small = M.rate_per_gpu(chip, K.bench_work("bert-large-squad", "fp16", 4), ceiling=False)
+    assert big is not None and small is not None and small < 0.97 * big
