@@ -5,7 +5,7 @@ gives it a stable code (``P001``), a public slug (``psu-headroom``), the worst s
 report, a topic, and a docstring in three parts (why / bad / good)::
 
     @rule("P001", "psu-headroom", Severity.ERROR, "power", planner="psu-headroom")
-    def psu_headroom(build: Build, ctx: Context) -> Iterator[Hit]:
+    def psu_headroom(build: Build, ctx: RuleContext) -> Iterator[Hit]:
         '''PSU watts must cover 110% of the estimated peak load.
 
         Why: ...
@@ -42,11 +42,11 @@ __all__ = [
     "RULES",
     "TOPICS",
     "CheckResult",
-    "Context",
     "Finding",
     "Hit",
     "NotPlanned",
     "Rule",
+    "RuleContext",
     "Severity",
     "Unchecked",
     "UncheckedRule",
@@ -174,7 +174,7 @@ class UncheckedRule:
     reason: str
 
 
-RuleFunc = Callable[["Build", "Context"], Iterable[Hit]]
+RuleFunc = Callable[["Build", "RuleContext"], Iterable[Hit]]
 
 
 @dataclass(frozen=True)
@@ -225,7 +225,7 @@ class Rule:
             "good": s["good"],
         }
 
-    def run(self, build: Build, ctx: Context) -> tuple[list[Finding], str | None]:
+    def run(self, build: Build, ctx: RuleContext) -> tuple[list[Finding], str | None]:
         """Findings, and the unchecked reason (None when the rule ran to the end)."""
         found: list[Finding] = []
         try:
@@ -281,7 +281,7 @@ def get_rule(key: str) -> Rule:
     raise InputError(f"unknown rule '{key}'", hint + "list the rules with `dlrig rules`")
 
 
-class Context:
+class RuleContext:
     """Per-check scratch space shared by the rules: computed once per build, on demand."""
 
     __slots__ = ("__dict__", "build")
@@ -390,7 +390,7 @@ def check(build: Build, rules: Iterable[str] | None = None) -> CheckResult:
     """Run every rule (or the named slugs) on ``build``."""
     _load_rules()
     selected = _ordered() if rules is None else [get_rule(r) for r in rules]
-    ctx = Context(build)
+    ctx = RuleContext(build)
     result = CheckResult(build)
     findings = result.findings
     spec_less = ", ".join(p.name for p in build.price_only_parts)

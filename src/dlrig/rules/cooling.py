@@ -7,11 +7,11 @@ from itertools import pairwise
 
 from dlrig.build import Build
 from dlrig.rules import limits as L
-from dlrig.rules.base import Context, Hit, Severity, Unchecked, error, rule, warning
+from dlrig.rules.base import Hit, RuleContext, Severity, Unchecked, error, rule, warning
 
 
 @rule("C001", "cooler-socket", Severity.ERROR, "cooling", planner="cooler-socket")
-def cooler_socket(build: Build, ctx: Context) -> Iterator[Hit]:
+def cooler_socket(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """The CPU cooler must have a mounting kit for the CPU's socket.
 
     Why: coolers mount with socket-specific brackets; without one the cooler cannot be fitted.
@@ -35,7 +35,7 @@ def cooler_socket(build: Build, ctx: Context) -> Iterator[Hit]:
 
 
 @rule("C002", "cooler-capacity", Severity.WARNING, "cooling", planner="cooler-capacity")
-def cooler_capacity(build: Build, ctx: Context) -> Iterator[Hit]:
+def cooler_capacity(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """The cooler's rated heat capacity should cover the CPU's TDP.
 
     Why: an undersized cooler lets the CPU throttle under sustained load, slowing data loading
@@ -61,7 +61,7 @@ def cooler_capacity(build: Build, ctx: Context) -> Iterator[Hit]:
 
 
 @rule("C003", "multi-gpu-airflow", Severity.WARNING, "cooling", planner="multi-gpu-airflow")
-def multi_gpu_airflow(build: Build, ctx: Context) -> Iterator[Hit]:
+def multi_gpu_airflow(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """Open-air GPUs in adjacent slots of a multi-GPU build throttle; use blower or liquid cards.
 
     Why: an open-air cooler blows hot air into the case and needs free space under its fans; with

@@ -9,7 +9,7 @@ from itertools import pairwise
 from dlrig.build import Build
 from dlrig.parts import Gpu
 from dlrig.rules import limits as L
-from dlrig.rules.base import Context, Hit, NotPlanned, Severity, Unchecked, info, rule, warning
+from dlrig.rules.base import Hit, NotPlanned, RuleContext, Severity, Unchecked, info, rule, warning
 
 
 def _distinct_gpus(build: Build) -> list[Gpu]:
@@ -21,7 +21,7 @@ def _fmt(x: float) -> str:
 
 
 @rule("D001", "ram-vs-vram", Severity.WARNING, "deep-learning", planner="ram-vs-vram")
-def ram_vs_vram(build: Build, ctx: Context) -> Iterator[Hit]:
+def ram_vs_vram(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """System RAM should be at least the total GPU memory.
 
     Why: datasets, pinned transfer buffers, checkpoints and model loading are staged in host
@@ -58,7 +58,7 @@ def ram_vs_vram(build: Build, ctx: Context) -> Iterator[Hit]:
 @rule(
     "D002", "cpu-threads-per-gpu", Severity.WARNING, "deep-learning", planner="cpu-threads-per-gpu"
 )
-def cpu_threads_per_gpu(build: Build, ctx: Context) -> Iterator[Hit]:
+def cpu_threads_per_gpu(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """The CPU needs enough threads to feed each GPU's data loader (4 per GPU).
 
     Why: decoding and augmenting data runs on the CPU, typically four loader workers per GPU
@@ -83,7 +83,7 @@ def cpu_threads_per_gpu(build: Build, ctx: Context) -> Iterator[Hit]:
 
 
 @rule("D003", "tensor-cores", Severity.WARNING, "deep-learning", planner="tensor-cores")
-def tensor_cores(build: Build, ctx: Context) -> Iterator[Hit]:
+def tensor_cores(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """GPUs without tensor cores miss the mixed-precision (FP16/BF16) speed-up.
 
     Why: tensor cores run FP16/BF16 matrix multiplies several times faster than FP32; cards
@@ -107,7 +107,7 @@ def tensor_cores(build: Build, ctx: Context) -> Iterator[Hit]:
 
 
 @rule("D004", "cuda-support", Severity.WARNING, "deep-learning", planner="cuda-support")
-def cuda_support(build: Build, ctx: Context) -> Iterator[Hit]:
+def cuda_support(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """Non-NVIDIA GPUs: check framework support (no CUDA).
 
     Why: PyTorch, JAX and most libraries target CUDA first; AMD cards need ROCm (supported on a
@@ -138,7 +138,7 @@ def cuda_support(build: Build, ctx: Context) -> Iterator[Hit]:
 
 
 @rule("D005", "fast-storage", Severity.WARNING, "deep-learning", planner="fast-storage")
-def fast_storage(build: Build, ctx: Context) -> Iterator[Hit]:
+def fast_storage(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """An SSD (ideally NVMe) for the OS and hot data; a large drive for datasets.
 
     Why: random reads of many small files from a hard disk starve the data loader; an NVMe SSD
@@ -174,7 +174,7 @@ def fast_storage(build: Build, ctx: Context) -> Iterator[Hit]:
     "deep-learning",
     planner=NotPlanned("a plan buys one GPU model (n copies), so it never mixes models"),
 )
-def mixed_gpus(build: Build, ctx: Context) -> Iterator[Hit]:
+def mixed_gpus(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """Different GPU models in one build: data-parallel training runs at the slowest card.
 
     Why: data-parallel training splits batches evenly and syncs every step, so the fastest card
@@ -217,7 +217,7 @@ def _has_nvlink(build: Build, g: Gpu) -> bool:
     "deep-learning",
     planner=NotPlanned("information only: it reports bridges, never a fault"),
 )
-def nvlink_p2p(build: Build, ctx: Context) -> Iterator[Hit]:
+def nvlink_p2p(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """Multi-GPU: which cards can be NVLink-bridged at this slot spacing; PCIe peer-to-peer.
 
     Why: NVLink bridges and PCIe peer-to-peer speed up multi-GPU gradient exchange. Bridges come

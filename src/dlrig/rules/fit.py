@@ -8,8 +8,8 @@ from dlrig.build import Build
 from dlrig.parts import Case, Psu
 from dlrig.rules import limits as L
 from dlrig.rules.base import (
-    Context,
     Hit,
+    RuleContext,
     Severity,
     Unchecked,
     each_checked,
@@ -27,7 +27,7 @@ def _case(build: Build) -> object:
 
 
 @rule("F001", "case-form-factor", Severity.ERROR, "fit", planner="case-form-factor")
-def case_form_factor(build: Build, ctx: Context) -> Iterator[Hit]:
+def case_form_factor(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """The motherboard's form factor must fit the case, knowing which share mounting holes.
 
     Why: a board larger than the case's tray does not fit. But form factors share mounting
@@ -75,7 +75,7 @@ def case_form_factor(build: Build, ctx: Context) -> Iterator[Hit]:
 
 
 @rule("F002", "gpu-length", Severity.ERROR, "fit", planner="gpu-length")
-def gpu_length(build: Build, ctx: Context) -> Iterator[Hit]:
+def gpu_length(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """Each GPU must be no longer than the case's maximum GPU length.
 
     Why: a card longer than the case allows hits the drive cage or front fans. An open frame
@@ -110,7 +110,7 @@ def gpu_length(build: Build, ctx: Context) -> Iterator[Hit]:
 
 
 @rule("F003", "case-expansion-slots", Severity.ERROR, "fit", planner="case-expansion-slots")
-def case_expansion_slots(build: Build, ctx: Context) -> Iterator[Hit]:
+def case_expansion_slots(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """The lowest GPU's slot plus its thickness must fit the case's expansion slots.
 
     Why: a 2-slot card in a board's 7th slot needs an 8th slot opening in the case; ATX cases
@@ -163,7 +163,7 @@ def _frame_positions(build: Build, case: Case) -> Iterator[Hit]:
 
 
 @rule("F004", "cooler-height", Severity.ERROR, "fit", planner="cooler-height")
-def cooler_height(build: Build, ctx: Context) -> Iterator[Hit]:
+def cooler_height(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """An air cooler must be no taller than the case's CPU cooler clearance.
 
     Why: a tower cooler taller than the case is wide stops the side panel closing.
@@ -195,7 +195,7 @@ def cooler_height(build: Build, ctx: Context) -> Iterator[Hit]:
 
 
 @rule("F005", "radiator-mount", Severity.ERROR, "fit", planner="radiator-mount")
-def radiator_mount(build: Build, ctx: Context) -> Iterator[Hit]:
+def radiator_mount(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """An AIO's radiator must fit one of the case's radiator mounts.
 
     Why: a 360 mm radiator needs a 360 mm mount (three 120 mm fans in a row).
@@ -227,7 +227,7 @@ def radiator_mount(build: Build, ctx: Context) -> Iterator[Hit]:
 
 
 @rule("F006", "psu-fit", Severity.ERROR, "fit", planner="psu-fit")
-def psu_fit(build: Build, ctx: Context) -> Iterator[Hit]:
+def psu_fit(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """The PSU's form factor and length must fit the case.
 
     Why: high-wattage ATX PSUs (1,600 W) are often 200 mm+ long and collide with drive cages;
@@ -288,7 +288,7 @@ def _psu_in_case(psu: Psu, case: Case) -> Iterator[Hit]:
 
 
 @rule("F007", "drive-bays", Severity.ERROR, "fit", planner="drive-bays")
-def drive_bays(build: Build, ctx: Context) -> Iterator[Hit]:
+def drive_bays(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """3.5-inch and 2.5-inch drives need case bays, and SATA drives need board SATA ports.
 
     Why: a dataset array of hard disks needs a bay and a SATA port per disk (2.5-inch drives also

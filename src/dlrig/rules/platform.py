@@ -10,9 +10,9 @@ from dlrig.build import Build, GpuUnit
 from dlrig.parts import Part
 from dlrig.rules import limits as L
 from dlrig.rules.base import (
-    Context,
     Hit,
     NotPlanned,
+    RuleContext,
     Severity,
     Unchecked,
     error,
@@ -35,7 +35,7 @@ def _need(build: Build, *what: str) -> None:
 
 
 @rule("M001", "cpu-socket", Severity.ERROR, "platform", planner="cpu-socket")
-def cpu_socket(build: Build, ctx: Context) -> Iterator[Hit]:
+def cpu_socket(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """The CPU's socket must match the motherboard's, and its chipset must support the CPU.
 
     Why: a CPU only seats in its own socket; there is no adapter. Some chipsets take only part of
@@ -65,7 +65,7 @@ def cpu_socket(build: Build, ctx: Context) -> Iterator[Hit]:
 
 
 @rule("M002", "memory-type", Severity.ERROR, "platform", planner="memory-type")
-def memory_type(build: Build, ctx: Context) -> Iterator[Hit]:
+def memory_type(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """Memory kits must be the DDR generation the motherboard (and CPU) take.
 
     Why: DDR4 and DDR5 modules are keyed differently and do not fit each other's slots.
@@ -97,7 +97,7 @@ def memory_type(build: Build, ctx: Context) -> Iterator[Hit]:
 
 
 @rule("M003", "memory-capacity", Severity.ERROR, "platform", planner="memory-capacity")
-def memory_capacity(build: Build, ctx: Context) -> Iterator[Hit]:
+def memory_capacity(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """Memory modules must fit the board's slots and the total stay within board and CPU maxima.
 
     Why: extra modules have nowhere to go, and memory beyond the documented maximum is not
@@ -138,7 +138,7 @@ def memory_capacity(build: Build, ctx: Context) -> Iterator[Hit]:
 
 
 @rule("M004", "memory-ecc", Severity.ERROR, "platform", planner="memory-ecc")
-def memory_ecc(build: Build, ctx: Context) -> Iterator[Hit]:
+def memory_ecc(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """Registered (RDIMM) and ECC memory need board and CPU support; some platforms need RDIMM.
 
     Why: registered DIMMs do not run on boards for unbuffered memory and vice versa
@@ -194,7 +194,7 @@ def memory_ecc(build: Build, ctx: Context) -> Iterator[Hit]:
 
 
 @rule("M005", "gpu-slots", Severity.ERROR, "platform", planner="gpu-slots")
-def gpu_slots(build: Build, ctx: Context) -> Iterator[Hit]:
+def gpu_slots(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """The motherboard needs an x16-size slot for every GPU.
 
     Why: a GPU's edge connector is x16 long; an x1 or x4 slot (closed-ended) cannot take it.
@@ -238,7 +238,7 @@ def gpu_slots(build: Build, ctx: Context) -> Iterator[Hit]:
 
 
 @rule("M006", "pcie-lanes", Severity.ERROR, "platform", planner="pcie-lanes")
-def pcie_lanes(build: Build, ctx: Context) -> Iterator[Hit]:
+def pcie_lanes(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """Each GPU should get at least x8 electrical PCIe lanes (warning at x4; error at none).
 
     Why: lanes carry every batch to the GPU and every gradient between GPUs; at x4 host↔GPU
@@ -329,7 +329,7 @@ def pcie_lanes(build: Build, ctx: Context) -> Iterator[Hit]:
 
 
 @rule("M007", "slot-spacing", Severity.ERROR, "platform", planner="slot-spacing")
-def slot_spacing(build: Build, ctx: Context) -> Iterator[Hit]:
+def slot_spacing(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """Card thickness against slot positions: a 3-slot card covers the next two slots.
 
     Why: a board may have four x16 slots two positions apart, but 3-slot cards cover the slot
@@ -364,7 +364,7 @@ def slot_spacing(build: Build, ctx: Context) -> Iterator[Hit]:
 
 
 @rule("M008", "m2-slots", Severity.ERROR, "platform", planner="m2-slots")
-def m2_slots(build: Build, ctx: Context) -> Iterator[Hit]:
+def m2_slots(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """Every M.2 drive needs an M.2 slot (an M.2 SATA drive one that takes SATA).
 
     Why: M.2 drives mount only in M.2 slots; boards have two to five, some NVMe-only.
@@ -407,7 +407,7 @@ def m2_slots(build: Build, ctx: Context) -> Iterator[Hit]:
     "platform",
     planner=NotPlanned("plans name no slot and no riser; the rule checks only slots a build names"),
 )
-def gpu_placement(build: Build, ctx: Context) -> Iterator[Hit]:
+def gpu_placement(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """Slots named in the build file (``slot: PCIEX16_3``) must exist, take a GPU and not collide.
 
     Why: a build file may put each card in a chosen slot (to keep the x16 slots, leave air gaps or
@@ -507,7 +507,7 @@ def _slot_label(slot: object) -> str:
     return f"{name} (position {pos})" if name else f"slot {pos}"
 
 
-def _placement_report(build: Build, ctx: Context) -> Iterator[Hit]:
+def _placement_report(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """One info line: where each GPU went, its link and what limits it."""
     board = build.motherboard
     assert board
