@@ -1087,10 +1087,10 @@ class SizingResult:
             "throughput_unit": unit,
             "prefill_tokens_per_s": self.prefill_tokens_per_s,
             "decode_tokens_per_s": self.decode_tokens_per_s,
-            "performance": None if self.performance is None else self.performance.as_dict(),
+            "performance": None if self.performance is None else self.performance.to_dict(),
             "prefill_performance": None
             if self.prefill_performance is None
-            else self.prefill_performance.as_dict(),
+            else self.prefill_performance.to_dict(),
             "system": self.system,
             "notes": self.notes,
         }

@@ -51,7 +51,7 @@ class Estimate:
     basis: str = ""
     reason: str | None = None
 
-    def as_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "rate": None if self.rate is None else round(self.rate, 4),
             "unit": self.unit,
