@@ -28,7 +28,7 @@ from dlrig.errors import WorkloadError
 from dlrig.parts import GpuChip
 from dlrig.perf import INTERCONNECTS
 from dlrig.perf import chips as C
-from dlrig.perf import model as M
+from dlrig.perf import roofline as M
 from dlrig.textfile import load_data_yaml
 
 NODE_GPUS = 8  # beyond this many GPUs a job spans nodes (HGX/DGX nodes hold 8)

@@ -11,7 +11,7 @@ from dlrig.parts import Case
 from dlrig.rules import limits as L
 
 if TYPE_CHECKING:
-    from dlrig.optimize.model import PlanModel
+    from dlrig.optimize.planmodel import PlanModel
 
 
 def add_fit(pm: PlanModel) -> None:

@@ -24,7 +24,7 @@ from dlrig.parts import Gpu
 from dlrig.rules import limits as L
 
 if TYPE_CHECKING:
-    from dlrig.optimize.model import PlanModel
+    from dlrig.optimize.planmodel import PlanModel
 
 
 def load10(pm: PlanModel, opts: Sequence[tuple[Any, Gpu, int]], transient: bool = False) -> Any:
