@@ -51,9 +51,11 @@ __all__ = [
     "Unchecked",
     "UncheckedRule",
     "check",
+    "distinct",
     "error",
     "get_rule",
     "info",
+    "need",
     "rule",
     "warning",
 ]
@@ -93,6 +95,20 @@ class Unchecked(Exception):
 
 
 T = TypeVar("T")
+P = TypeVar("P")
+Q = TypeVar("Q", bound="Part")
+
+
+def distinct(parts: Iterable[Q]) -> list[Q]:
+    """``parts`` with repeats (same id) left out, in order: one finding per model, not per copy."""
+    return list({p.id: p for p in parts}.values())
+
+
+def need(part: P | None, what: str) -> P:
+    """``part``, or :class:`Unchecked` ("no {what} in the build") when the build lacks it."""
+    if part is None:
+        raise Unchecked(f"no {what} in the build")
+    return part
 
 
 def each_checked(items: Iterable[T], check: Callable[[T], Iterable[Hit]]) -> Iterator[Hit]:

@@ -7,13 +7,29 @@ from collections.abc import Iterator
 from itertools import pairwise
 
 from dlrig.build import Build
-from dlrig.parts import Gpu
+from dlrig.parts import Gpu, GpuChip
 from dlrig.rules import limits as L
-from dlrig.rules.base import Hit, NotPlanned, RuleContext, Severity, Unchecked, info, rule, warning
+from dlrig.rules.base import (
+    Hit,
+    NotPlanned,
+    RuleContext,
+    Severity,
+    Unchecked,
+    distinct,
+    info,
+    need,
+    rule,
+    warning,
+)
 
 
-def _distinct_gpus(build: Build) -> list[Gpu]:
-    return list({g.id: g for g in build.gpus}.values())
+def _gpu_chips(build: Build) -> Iterator[tuple[Gpu, GpuChip]]:
+    """Each GPU model of the build once, with its chip; Unchecked at the first unknown chip."""
+    for g in distinct(build.gpus):
+        chip = build.chip(g)
+        if chip is None:
+            raise Unchecked(f"GPU chip '{g.chip}' of {g.name} is not in the catalog")
+        yield g, chip
 
 
 def _fmt(x: float) -> str:
@@ -68,15 +84,13 @@ def cpu_threads_per_gpu(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """
     if not build.gpus:
         return
-    cpu = build.cpu
-    if cpu is None:
-        raise Unchecked("no CPU in the build")
-    need = L.MIN_THREADS_PER_GPU * build.gpu_count
-    if cpu.threads < need:
+    cpu = need(build.cpu, "CPU")
+    wanted = L.MIN_THREADS_PER_GPU * build.gpu_count
+    if cpu.threads < wanted:
         yield warning(
             f"{cpu.name} has {cpu.threads} threads for {build.gpu_count} GPUs "
             f"({cpu.threads / build.gpu_count:.1f} per GPU; {L.MIN_THREADS_PER_GPU} recommended).",
-            f"Choose a CPU with at least {need} threads, or preprocess data offline.",
+            f"Choose a CPU with at least {wanted} threads, or preprocess data offline.",
             cpu,
             *build.gpus,
         )
@@ -91,10 +105,7 @@ def tensor_cores(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     Bad: a GeForce GTX 1080 Ti.
     Good: a GeForce RTX 2080 Ti or newer.
     """
-    for g in _distinct_gpus(build):
-        chip = build.chip(g)
-        if chip is None:
-            raise Unchecked(f"GPU chip '{g.chip}' of {g.name} is not in the catalog")
+    for g, chip in _gpu_chips(build):
         if chip.tensor_cores is None:
             raise Unchecked(f"tensor-core support of {chip.name} is unknown")
         if not chip.tensor_cores:
@@ -116,10 +127,7 @@ def cuda_support(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     Bad: an AMD Radeon RX 7900 XTX for a project that needs bitsandbytes.
     Good: an NVIDIA GeForce RTX 4090.
     """
-    for g in _distinct_gpus(build):
-        chip = build.chip(g)
-        if chip is None:
-            raise Unchecked(f"GPU chip '{g.chip}' of {g.name} is not in the catalog")
+    for g, chip in _gpu_chips(build):
         if chip.vendor == "amd":
             yield warning(
                 f"{g.name} is an AMD GPU: no CUDA; PyTorch runs through ROCm where the card is "
@@ -229,10 +237,7 @@ def nvlink_p2p(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """
     if build.gpu_count < 2:
         return
-    gpus = _distinct_gpus(build)
-    for g in gpus:
-        if build.chip(g) is None:
-            raise Unchecked(f"GPU chip '{g.chip}' of {g.name} is not in the catalog")
+    gpus = [g for g, _ in _gpu_chips(build)]
     bridgeable = [g for g in gpus if _has_nvlink(build, g)]
     no_p2p = [g for g in gpus if build.chip(g).p2p is False]  # type: ignore[union-attr]
     if no_p2p:

@@ -12,18 +12,22 @@ from dlrig.rules.base import (
     RuleContext,
     Severity,
     Unchecked,
+    distinct,
     each_checked,
     error,
     info,
+    need,
     rule,
     warning,
 )
 
 
-def _case(build: Build) -> object:
-    if build.case is None:
-        raise Unchecked("no case in the build")
-    return build.case
+def _case_limit(case: Case, limit: int | None, what: str) -> int | None:
+    """A case's size limit (``what``): None for an open frame that states none (no enclosure to
+    hit); Unchecked when an enclosed case's limit is unknown."""
+    if limit is None and case.kind != "open-frame":
+        raise Unchecked(f"{what} of {case.name} is unknown")
+    return limit
 
 
 @rule("F001", "case-form-factor", Severity.ERROR, "fit", planner="case-form-factor")
@@ -37,11 +41,8 @@ def case_form_factor(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     Bad: an E-ATX board in a Micro-ATX case.
     Good: the ASUS WS X299 SAGE (SSI CEB) in a Corsair Carbide Air 540 (takes E-ATX): fits.
     """
-    _case(build)
-    board, case = build.motherboard, build.case
-    if board is None:
-        raise Unchecked("no motherboard in the build")
-    assert case
+    case = need(build.case, "case")
+    board = need(build.motherboard, "motherboard")
     if not case.motherboard_form_factors:
         raise Unchecked(f"board form factors {case.name} takes are unknown")
     verdict, via = L.board_fits_case(board.form_factor, case.motherboard_form_factors)
@@ -85,22 +86,18 @@ def gpu_length(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """
     if not build.gpus:
         return
-    _case(build)
-    case = build.case
-    assert case
-    if case.max_gpu_length_mm is None:
-        if case.kind == "open-frame":
-            return  # no enclosure: the card may overhang the frame
-        raise Unchecked(f"maximum GPU length of {case.name} is unknown")
+    case = need(build.case, "case")
+    limit = _case_limit(case, case.max_gpu_length_mm, "maximum GPU length")
+    if limit is None:
+        return  # no enclosure: the card may overhang the frame
     unknown = None
-    for g in {g.id: g for g in build.gpus}.values():
+    for g in distinct(build.gpus):
         if g.length_mm is None:
             unknown = g
             continue
-        if g.length_mm > case.max_gpu_length_mm:
+        if g.length_mm > limit:
             yield error(
-                f"{g.name} is {g.length_mm} mm long; {case.name} fits GPUs up to "
-                f"{case.max_gpu_length_mm} mm.",
+                f"{g.name} is {g.length_mm} mm long; {case.name} fits GPUs up to {limit} mm.",
                 f"Choose a case with at least {g.length_mm} mm GPU clearance, or a shorter card.",
                 g,
                 case,
@@ -121,14 +118,11 @@ def case_expansion_slots(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """
     if not build.gpus:
         return
-    _case(build)
-    case, board = build.case, build.motherboard
-    assert case
+    case = need(build.case, "case")
     if case.kind == "open-frame":
         yield from _frame_positions(build, case)
         return
-    if board is None:
-        raise Unchecked("no motherboard in the build")
+    board = need(build.motherboard, "motherboard")
     if case.expansion_slots is None:
         raise Unchecked(f"expansion slots of {case.name} are unknown")
     if not board.pcie_slots or not board.slot_layout_known:
@@ -170,24 +164,19 @@ def cooler_height(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     Bad: a 165 mm Noctua NH-D15 in a case with 160 mm clearance.
     Good: a 165 mm cooler in a case with 170 mm clearance, or an AIO (no height limit).
     """
-    cooler = build.cooler
-    if cooler is None:
-        raise Unchecked("no cooler in the build")
+    cooler = need(build.cooler, "cooler")
     if cooler.kind != "air":
         return
-    _case(build)
-    case = build.case
-    assert case
+    case = need(build.case, "case")
     if cooler.height_mm is None:
         raise Unchecked(f"height of {cooler.name} is unknown")
-    if case.max_cooler_height_mm is None and case.kind == "open-frame":
+    limit = _case_limit(case, case.max_cooler_height_mm, "CPU cooler clearance")
+    if limit is None:
         return  # no side panel to close
-    if case.max_cooler_height_mm is None:
-        raise Unchecked(f"CPU cooler clearance of {case.name} is unknown")
-    if cooler.height_mm > case.max_cooler_height_mm:
+    if cooler.height_mm > limit:
         yield error(
             f"{cooler.name} is {cooler.height_mm} mm tall; {case.name} fits coolers up to "
-            f"{case.max_cooler_height_mm} mm.",
+            f"{limit} mm.",
             "Choose a lower cooler, an AIO liquid cooler, or a wider case.",
             cooler,
             case,
@@ -202,14 +191,10 @@ def radiator_mount(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     Bad: a 420 mm AIO in a case whose largest mount is 360 mm.
     Good: a 280 mm Corsair H115i PRO in a Corsair Carbide Air 540 (front mount up to 360 mm).
     """
-    cooler = build.cooler
-    if cooler is None:
-        raise Unchecked("no cooler in the build")
+    cooler = need(build.cooler, "cooler")
     if cooler.kind != "aio":
         return
-    _case(build)
-    case = build.case
-    assert case
+    case = need(build.case, "case")
     if cooler.radiator_mm is None:
         raise Unchecked(f"radiator size of {cooler.name} is unknown")
     if not case.radiator_mounts:
@@ -239,9 +224,7 @@ def psu_fit(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     psus = build.psus
     if not psus:
         raise Unchecked("no PSU in the build")
-    _case(build)
-    case = build.case
-    assert case
+    case = need(build.case, "case")
     if len(psus) > 1:
         if case.psu_bays is None:
             raise Unchecked(f"whether {case.name} holds {len(psus)} PSUs is unknown")
@@ -252,7 +235,7 @@ def psu_fit(build: Build, ctx: RuleContext) -> Iterator[Hit]:
                 case,
                 *psus,
             )
-    yield from each_checked({p.id: p for p in psus}.values(), lambda psu: _psu_in_case(psu, case))
+    yield from each_checked(distinct(psus), lambda psu: _psu_in_case(psu, case))
 
 
 def _psu_in_case(psu: Psu, case: Case) -> Iterator[Hit]:
@@ -300,9 +283,7 @@ def drive_bays(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     big = [d for d in drives if d.form_factor == "3.5in"]
     small = [d for d in drives if d.form_factor == "2.5in"]
     if big or small:
-        _case(build)
-        case = build.case
-        assert case
+        case = need(build.case, "case")
         if case.bays_3_5 is None or (small and case.bays_2_5 is None and case.bays_3_5 == 0):
             raise Unchecked(f"drive bays of {case.name} are unknown")
         if len(big) > case.bays_3_5:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from itertools import pairwise
-from typing import TypeVar
 
 from dlrig.build import Build, GpuUnit
-from dlrig.parts import Part
 from dlrig.rules import limits as L
 from dlrig.rules.base import (
     Hit,
@@ -15,23 +13,13 @@ from dlrig.rules.base import (
     RuleContext,
     Severity,
     Unchecked,
+    distinct,
     error,
     info,
+    need,
     rule,
     warning,
 )
-
-P = TypeVar("P", bound=Part)
-
-
-def _distinct(parts: Sequence[P]) -> list[P]:
-    return list({p.id: p for p in parts}.values())
-
-
-def _need(build: Build, *what: str) -> None:
-    for w in what:
-        if getattr(build, w) is None:
-            raise Unchecked(f"no {w} in the build")
 
 
 @rule("M001", "cpu-socket", Severity.ERROR, "platform", planner="cpu-socket")
@@ -43,9 +31,7 @@ def cpu_socket(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     Bad: an AMD Ryzen 9 7950X (AM5) on an ASUS WS X299 SAGE (LGA2066).
     Good: an Intel Core i9-10920X (LGA2066) on an ASUS WS X299 SAGE (LGA2066).
     """
-    _need(build, "cpu", "motherboard")
-    cpu, board = build.cpu, build.motherboard
-    assert cpu and board
+    cpu, board = need(build.cpu, "cpu"), need(build.motherboard, "motherboard")
     if cpu.socket != board.socket:
         yield error(
             f"CPU {cpu.name} uses socket {cpu.socket} but {board.name} has {board.socket}.",
@@ -72,11 +58,9 @@ def memory_type(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     Bad: a DDR5-6000 kit on a DDR4 X299 board.
     Good: a DDR4-2666 kit on a DDR4 X299 board.
     """
-    _need(build, "motherboard")
-    board = build.motherboard
-    assert board
+    board = need(build.motherboard, "motherboard")
     cpu = build.cpu
-    for kit in _distinct(build.memory_kits):
+    for kit in distinct(build.memory_kits):
         if kit.type != board.memory_type:
             yield error(
                 f"Memory {kit.name} is {kit.type} but {board.name} takes {board.memory_type}.",
@@ -105,9 +89,7 @@ def memory_capacity(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     Bad: two 4×32 GB kits (8 modules) on a 4-slot board.
     Good: one 2×16 GB kit on an 8-slot board that takes 128 GB.
     """
-    _need(build, "motherboard")
-    board = build.motherboard
-    assert board
+    board = need(build.motherboard, "motherboard")
     kits = build.memory_kits
     if not kits:
         return
@@ -147,12 +129,10 @@ def memory_ecc(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     Bad: an ECC RDIMM kit on a consumer Z790 board; an unbuffered kit on a TRX50 board.
     Good: a DDR5 ECC RDIMM kit on an ASUS Pro WS TRX50-SAGE WIFI.
     """
-    _need(build, "motherboard")
-    board = build.motherboard
-    assert board
+    board = need(build.motherboard, "motherboard")
     cpu = build.cpu
     rdimm_only = board.socket in L.RDIMM_ONLY_SOCKETS
-    for kit in _distinct(build.memory_kits):
+    for kit in distinct(build.memory_kits):
         if kit.registered:
             if board.rdimm is None:
                 raise Unchecked(f"RDIMM support of {board.name} is unknown")
@@ -203,9 +183,7 @@ def gpu_slots(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """
     if not build.gpus:
         return
-    _need(build, "motherboard")
-    board = build.motherboard
-    assert board
+    board = need(build.motherboard, "motherboard")
     if not board.pcie_slots:
         raise Unchecked(f"PCIe slots of {board.name} are unknown")
     n = len(board.x16_slots)
@@ -250,9 +228,7 @@ def pcie_lanes(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """
     if not build.gpus:
         return
-    _need(build, "motherboard")
-    board = build.motherboard
-    assert board
+    board = need(build.motherboard, "motherboard")
     if not board.pcie_slots or not board.slot_layout_known:
         raise Unchecked(f"slot wiring of {board.name} is unknown")
     place = ctx.placement
@@ -339,9 +315,7 @@ def slot_spacing(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """
     if len(build.gpus) < 1:
         return
-    _need(build, "motherboard")
-    board = build.motherboard
-    assert board
+    board = need(build.motherboard, "motherboard")
     if not board.pcie_slots or not board.slot_layout_known:
         raise Unchecked(f"slot positions of {board.name} are unknown")
     place = ctx.placement
@@ -374,9 +348,7 @@ def m2_slots(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     m2 = [d for d in build.drives if L.is_m2(d)]
     if not m2:
         return
-    _need(build, "motherboard")
-    board = build.motherboard
-    assert board
+    board = need(build.motherboard, "motherboard")
     if not board.m2_slots:
         raise Unchecked(f"M.2 slots of {board.name} are unknown")
     left = ctx.m2.unassigned
@@ -422,9 +394,7 @@ def gpu_placement(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     units = build.gpu_units
     if not units or not any(u.slot is not None or u.riser is not None for u in units):
         return
-    _need(build, "motherboard")
-    board = build.motherboard
-    assert board
+    board = need(build.motherboard, "motherboard")
     if not board.pcie_slots:
         raise Unchecked(f"PCIe slots of {board.name} are unknown")
     by_pos = {s.position: s for s in board.pcie_slots}
