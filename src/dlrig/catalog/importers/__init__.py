@@ -232,6 +232,13 @@ def slugify(text: str, max_len: int = 100) -> str:
     return slug or "part"
 
 
+def change_status(old: str | None, new: str) -> str:
+    """A record's import status from its stored data (None: not stored) and its new data."""
+    if old is None:
+        return IMPORTED
+    return UNCHANGED if old == new else UPDATED
+
+
 def num(value: Any, what: str, *, integer: bool = False) -> float | int | None:
     """A number from a dataset value; None for null/'' ; Quarantine for text or bools."""
     if value is None or value == "":

@@ -44,14 +44,12 @@ from typing import Any
 import yaml
 
 from dlrig.catalog.importers import (
-    IMPORTED,
     REMOVED,
-    UNCHANGED,
-    UPDATED,
     ImportReport,
     Quarantine,
     RowProblem,
     Skip,
+    change_status,
     num,
     read_records,
     slugify,
@@ -714,7 +712,7 @@ class OpenDbImporter:
         self.taken.add(part.id)
         blob = part.model_dump_json(exclude_none=True)
         old = self.existing.get(record)
-        status = IMPORTED if old is None else (UNCHANGED if old[1] == blob else UPDATED)
+        status = change_status(None if old is None else old[1], blob)
         self.rows_out.append(
             (
                 part.id,
