@@ -304,7 +304,8 @@ class Command:
 class JsonResult(Protocol):
     """A command's result: ``to_dict()`` is its one JSON shape."""
 
-    def to_dict(self) -> Any: ...
+    def to_dict(self) -> Any:
+        """The result's one JSON shape (plain data)."""
 
 
 def to_json(result: JsonResult | Any) -> str:

@@ -114,6 +114,7 @@ class OfferList:
     offers: list[Offer]
 
     def to_dict(self) -> list[dict[str, Any]]:
+        """``dlrig prices list --json``: the offers, newest first."""
         return [o.model_dump(mode="json", exclude_none=True) for o in self.offers]
 
 
@@ -154,6 +155,7 @@ class StaleList:
     rows: list[dict[str, Any]]
 
     def to_dict(self) -> dict[str, Any]:
+        """``dlrig prices stale --json``."""
         return {"days": self.days, "today": self.today.isoformat(), "parts": self.rows}
 
 

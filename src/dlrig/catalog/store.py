@@ -159,6 +159,7 @@ PRICE_ONLY_MODELS: dict[Category, type[PriceOnlyPart]] = {
 
 
 def is_price_only(part: Part) -> bool:
+    """Whether ``part`` is known only from a price list."""
     return part.price_only
 
 
@@ -639,6 +640,7 @@ class StoreCatalog(Catalog):
     def search(
         self, text: str, category: Category | None = None, limit: int | None = 20
     ) -> builtins.list[Part]:
+        """Parts whose names match ``text``, best first (SQLite full-text, then fuzzy ranking)."""
         from dlrig.catalog.resolve import FUZZY_SUGGEST_SCORE, tokens
 
         cap = -1 if limit is None else limit  # SQLite: -1 is no limit
@@ -778,10 +780,12 @@ class StoreCatalog(Catalog):
         return builtins.list(self._chips.values())
 
     def chip(self, chip_id: str) -> GpuChip:
+        """The GPU chip ``chip_id`` (the store's chips are loaded on first use)."""
         self._ensure_chips()
         return super().chip(chip_id)
 
     def chip_of(self, gpu: Part) -> GpuChip | None:
+        """The chip of a GPU card (the store's chips are loaded on first use)."""
         self._ensure_chips()
         return super().chip_of(gpu)
 

@@ -32,6 +32,7 @@ class PlannedBuild:
     reasons: dict[str, str] = field(default_factory=dict)  # category → why this part
 
     def to_dict(self) -> dict[str, Any]:
+        """One build of ``dlrig plan --json``."""
         b = self.build
         out: dict[str, Any] = {
             "name": b.name,
@@ -67,6 +68,8 @@ class PlannedBuild:
 
 @dataclass
 class Binding:
+    """A constraint group that holds the plan back, and what relaxing it gives."""
+
     group: str
     text: str
     detail: str
@@ -75,12 +78,16 @@ class Binding:
 
 @dataclass
 class Infeasible:
+    """Why no build fits, and the cheapest build ignoring the budget."""
+
     reasons: list[str]
     cheapest: PlannedBuild | None = None
 
 
 @dataclass
 class PlanResult:
+    """What ``dlrig plan`` found: status, best build, alternatives, frontier, explanations."""
+
     status: str  # OPTIMAL, FEASIBLE, INFEASIBLE or UNKNOWN
     objective: str
     best: PlannedBuild | None
@@ -99,6 +106,7 @@ class PlanResult:
         return self.status == "OPTIMAL"
 
     def to_dict(self) -> dict[str, Any]:
+        """``dlrig plan --json``."""
         return {
             "status": self.status,
             "objective": self.objective,

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
 
 
 def add_memory(pm: PlanModel) -> None:
+    """Add the memory constraint groups (type, capacity, slots, ECC/RDIMM)."""
     m, c = pm.m, pm.cand
     if pm.on("memory-type"):
         for t in {k.type for k, _ in c.memory} | {b.memory_type for b in c.board}:
