@@ -791,6 +791,25 @@ class StoreCatalog(Catalog):
 
 
 # --- read-only helpers for the CLI (stats, sources) ---------------------------------------------
+@contextmanager
+def opened(path: Path) -> Iterator[sqlite3.Connection]:
+    """A checked connection to the existing store at ``path`` (see :func:`connect`), closed
+    on leaving."""
+    conn = connect(path)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def not_imported(conn: sqlite3.Connection) -> list[tuple[str, str, str, int]]:
+    """(origin, category, status, rows) of the rows the last import of each dataset skipped or
+    quarantined."""
+    return conn.execute(
+        "SELECT origin, category, status, count(*) FROM quarantine GROUP BY 1, 2, 3"
+    ).fetchall()
+
+
 def datasets(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     """Every imported dataset's provenance row, oldest import first."""
     cur = conn.execute(
