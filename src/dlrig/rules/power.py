@@ -15,8 +15,8 @@ from dlrig.build import Build, GpuUnit, PsuLoad
 from dlrig.parts import Gpu, Psu
 from dlrig.rules import limits as L
 from dlrig.rules.base import (
-    Context,
     Hit,
+    RuleContext,
     Severity,
     Unchecked,
     each_checked,
@@ -107,7 +107,7 @@ def _chip_factor(build: Build, gpu: Gpu) -> float | None:
 
 
 @rule("P001", "psu-headroom", Severity.ERROR, "power", planner="psu-headroom")
-def psu_headroom(build: Build, ctx: Context) -> Iterator[Hit]:
+def psu_headroom(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """Each PSU must give 110% of what it feeds: CPU, GPUs at their power limits, the rest.
 
     Why: GPUs under a training load sit at their power limit for hours and spike above it for
@@ -255,7 +255,7 @@ def _check_excursions(
 
 
 @rule("P002", "gpu-power-connectors", Severity.ERROR, "power", planner="gpu-power-connectors")
-def gpu_power_connectors(build: Build, ctx: Context) -> Iterator[Hit]:
+def gpu_power_connectors(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """The PSU's PCIe 6+2-pin and 12VHPWR/12V-2x6 plugs must cover every GPU's power inputs.
 
     Why: each GPU power input needs its own plug from the PSU (daisy-chained pigtails on
@@ -319,7 +319,7 @@ def _check_plugs(build: Build, load: PsuLoad) -> Iterator[Hit]:
 
 
 @rule("P003", "wall-circuit", Severity.WARNING, "power", planner="wall-circuit")
-def wall_circuit(build: Build, ctx: Context) -> Iterator[Hit]:
+def wall_circuit(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """Estimated wall draw (DC load ÷ PSU efficiency) within each circuit's continuous limit.
 
     Why: a breaker trips when a continuous load passes 80% of its rating (US NEC 210.19/210.20),
