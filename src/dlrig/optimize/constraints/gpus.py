@@ -42,7 +42,7 @@ def load10(pm: PlanModel, opts: Sequence[tuple[Any, Gpu, int]], transient: bool 
 
 def chip_name(pm: PlanModel, g: Gpu) -> str:
     """The name of ``g``'s chip (its chip id when the catalog lacks it)."""
-    chip = pm.prep.chips.get(g.id)
+    chip = pm.prep.chips.get(pm.cand.caps.get(g.id, (g,))[0].id)  # a capped option: its card's
     return chip.name if chip else g.chip
 
 
