@@ -121,6 +121,8 @@ class Part(Model):
 
 
 class Cpu(Part):
+    """A CPU."""
+
     category: ClassVar[Category] = Category.CPU
 
     vendor: Literal["intel", "amd"]
@@ -199,6 +201,8 @@ class PcieSwitch(Model):
 
 
 class M2Slot(Model):
+    """An M.2 slot of a motherboard, and the PCIe slots it shares lanes with."""
+
     name: str
     lanes: int | None = Field(default=None, ge=1, le=4)
     gen: int | None = Field(default=None, ge=1, le=6)
@@ -210,6 +214,8 @@ class M2Slot(Model):
 
 
 class Motherboard(Part):
+    """A motherboard: socket, chipset, memory, and the PCIe slot layout."""
+
     category: ClassVar[Category] = Category.MOTHERBOARD
 
     socket: str
@@ -338,6 +344,8 @@ class Gpu(Part):
 
 
 class Storage(Part):
+    """A drive: NVMe, SATA SSD or hard disk."""
+
     category: ClassVar[Category] = Category.STORAGE
 
     kind: Literal["nvme", "sata-ssd", "hdd"]
@@ -369,6 +377,13 @@ class Psu(Part):
     pcie_12vhpwr: int | None = Field(default=None, ge=0, le=8, description="12VHPWR / 12V-2x6")
     eps_8pin: int | None = Field(default=None, ge=0, le=6, description="EPS 4+4/8-pin CPU")
     atx3: bool | None = None
+    opp_w: int | None = Field(
+        default=None,
+        ge=300,
+        le=20000,
+        description="measured over-power protection trip point (a review's OPP test)",
+    )
+    opp_source: str | None = Field(default=None, description="where opp_w was measured")
 
     _ff_known = field_validator("form_factor")(
         lambda v: _in_set(v, PSU_FORM_FACTORS, "PSU form factor")
@@ -381,6 +396,8 @@ class Psu(Part):
 
 
 class Cooler(Part):
+    """A CPU cooler: air (height) or AIO liquid (radiator size)."""
+
     category: ClassVar[Category] = Category.COOLER
 
     kind: Literal["air", "aio"]
@@ -390,6 +407,17 @@ class Cooler(Part):
     height_mm: int | None = Field(default=None, ge=20, le=200, description="air coolers")
     radiator_mm: int | None = Field(default=None, ge=120, le=480, description="AIO radiators")
     rated_tdp_w: int | None = Field(default=None, ge=50, le=600)
+    # What rated_tdp_w rests on: many makers (Noctua, ARCTIC, Corsair) publish no TDP rating, so
+    # the figure may instead come from the maker's statement that the cooler handles a named CPU
+    # at that power, or from a review's measured sustained package power. The rule says which.
+    rated_tdp_basis: Literal["maker-tdp", "maker-cpu-support", "review-measured"] | None = Field(
+        default=None,
+        description=(
+            "source of rated_tdp_w: maker-tdp (the maker's TDP rating), maker-cpu-support (the "
+            "maker's statement for a named CPU at that power), review-measured (a review's "
+            "measured sustained CPU power); empty: unstated"
+        ),
+    )
 
     @field_validator("sockets")
     @classmethod
@@ -400,11 +428,15 @@ class Cooler(Part):
 
 
 class RadiatorMount(Model):
+    """A case's radiator mount: where, and the largest radiator it takes."""
+
     position: Literal["front", "top", "rear", "bottom", "side"]
     max_mm: int = Field(ge=120, le=480)
 
 
 class Case(Part):
+    """A case or open frame: board form factors, clearances, slots, bays."""
+
     category: ClassVar[Category] = Category.CASE
 
     form_factor: str = Field(description="e.g. 'ATX Mid Tower', 'Full Tower'")

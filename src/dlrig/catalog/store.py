@@ -36,12 +36,12 @@ import datetime as dt
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import field as _field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from pydantic import ValidationError
 
@@ -159,7 +159,11 @@ PRICE_ONLY_MODELS: dict[Category, type[PriceOnlyPart]] = {
 
 
 def is_price_only(part: Part) -> bool:
+    """Whether ``part`` is known only from a price list."""
     return part.price_only
+
+
+R = TypeVar("R")
 
 
 # --- connection and schema ----------------------------------------------------------------------
@@ -167,35 +171,26 @@ class _Cursor(sqlite3.Cursor):
     """A cursor that reports a damaged file as :class:`CatalogError` wherever it is read
     (SQLite finds some damage only when a query reaches the broken page)."""
 
-    def execute(self, *args: Any) -> _Cursor:
+    def _reading(self, call: Callable[..., R], *args: Any) -> R:
         try:
-            return super().execute(*args)
+            return call(*args)
         except sqlite3.DatabaseError as exc:
             raise _read_error(self.connection, exc) from None
+
+    def execute(self, *args: Any) -> _Cursor:
+        return self._reading(super().execute, *args)
 
     def executemany(self, *args: Any) -> _Cursor:
-        try:
-            return super().executemany(*args)
-        except sqlite3.DatabaseError as exc:
-            raise _read_error(self.connection, exc) from None
+        return self._reading(super().executemany, *args)
 
     def fetchone(self) -> Any:
-        try:
-            return super().fetchone()
-        except sqlite3.DatabaseError as exc:
-            raise _read_error(self.connection, exc) from None
+        return self._reading(super().fetchone)
 
     def fetchall(self) -> list[Any]:
-        try:
-            return super().fetchall()
-        except sqlite3.DatabaseError as exc:
-            raise _read_error(self.connection, exc) from None
+        return self._reading(super().fetchall)
 
     def __next__(self) -> Any:
-        try:
-            return super().__next__()
-        except sqlite3.DatabaseError as exc:
-            raise _read_error(self.connection, exc) from None
+        return self._reading(super().__next__)
 
 
 class _Connection(sqlite3.Connection):
@@ -645,6 +640,7 @@ class StoreCatalog(Catalog):
     def search(
         self, text: str, category: Category | None = None, limit: int | None = 20
     ) -> builtins.list[Part]:
+        """Parts whose names match ``text``, best first (SQLite full-text, then fuzzy ranking)."""
         from dlrig.catalog.resolve import FUZZY_SUGGEST_SCORE, tokens
 
         cap = -1 if limit is None else limit  # SQLite: -1 is no limit
@@ -784,15 +780,36 @@ class StoreCatalog(Catalog):
         return builtins.list(self._chips.values())
 
     def chip(self, chip_id: str) -> GpuChip:
+        """The GPU chip ``chip_id`` (the store's chips are loaded on first use)."""
         self._ensure_chips()
         return super().chip(chip_id)
 
     def chip_of(self, gpu: Part) -> GpuChip | None:
+        """The chip of a GPU card (the store's chips are loaded on first use)."""
         self._ensure_chips()
         return super().chip_of(gpu)
 
 
 # --- read-only helpers for the CLI (stats, sources) ---------------------------------------------
+@contextmanager
+def opened(path: Path) -> Iterator[sqlite3.Connection]:
+    """A checked connection to the existing store at ``path`` (see :func:`connect`), closed
+    on leaving."""
+    conn = connect(path)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def not_imported(conn: sqlite3.Connection) -> list[tuple[str, str, str, int]]:
+    """(origin, category, status, rows) of the rows the last import of each dataset skipped or
+    quarantined."""
+    return conn.execute(
+        "SELECT origin, category, status, count(*) FROM quarantine GROUP BY 1, 2, 3"
+    ).fetchall()
+
+
 def datasets(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     """Every imported dataset's provenance row, oldest import first."""
     cur = conn.execute(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dlrig.optimize.model import PlanModel
+from dlrig.optimize.planmodel import PlanModel
 from dlrig.optimize.prep import Prep
 from dlrig.optimize.query import AVOIDABLE_WARNINGS, TFLOPS_SCALE, Candidates, Query, Selection
 from dlrig.optimize.results import Binding, Infeasible, PlannedBuild
@@ -57,6 +57,8 @@ GROUP_TEXT = {
 
 
 def notes_of(prep: Prep, info: dict[str, Any], q: Query) -> list[str]:
+    """The plan's notes: parts left out for lack of a price, candidates dropped for the
+    precision."""
     notes = []
     unpriced = sum(prep.unpriced.values())
     if unpriced:
@@ -70,6 +72,7 @@ def notes_of(prep: Prep, info: dict[str, Any], q: Query) -> list[str]:
 def alternatives_of(
     planner: Planner, pm: PlanModel, sel: Selection, objective: str, k: int, distinct: str
 ) -> list[PlannedBuild]:
+    """Up to ``k`` next-best builds, each differing from the last in ``distinct``."""
     out: list[PlannedBuild] = []
     last = sel
     for _ in range(k):
@@ -215,6 +218,7 @@ def _improving(pm: PlanModel, sel: Selection, objective: str) -> None:
 def explain_infeasible(
     planner: Planner, q: Query, cand: Candidates, info: dict[str, Any], empty: list[str]
 ) -> Infeasible:
+    """Why no build fits: the empty categories or the smallest set of constraint groups to relax."""
     reasons: list[str] = []
     if empty:
         for k in empty:
@@ -346,6 +350,8 @@ def _cheapest_with(planner: Planner, g: Any, m: int) -> str:
 
 
 def search_rest_cents(c: Candidates) -> int:
+    """The cheapest price of everything but the GPUs (see
+    :func:`dlrig.optimize.search.rest_cents`)."""
     from dlrig.optimize.search import rest_cents
 
     return rest_cents(c)

@@ -43,7 +43,7 @@ import yaml
 
 from dlrig.parts import GpuChip
 from dlrig.perf import chips as C
-from dlrig.perf import model as M
+from dlrig.perf import roofline as M
 
 TRAINING_SHAPE_CLASSES = ("encoder-finetune", "cnn-train", "llm-train")
 RELATIVE_CLASSES = (*TRAINING_SHAPE_CLASSES, "prefill")
@@ -67,6 +67,8 @@ _WATT_GRID = (0.2, 5.0)
 
 @dataclass(frozen=True)
 class Point:
+    """One measured throughput: source, benchmark, class, chip, precision, GPUs and the figure."""
+
     source: str
     bench: str
     cls: str
@@ -81,6 +83,7 @@ class Point:
 
 @cache
 def measurements() -> dict[str, Any]:
+    """The measurements file (``perf/data/measurements.yaml``)."""
     text = (resources.files("dlrig.perf") / "data" / "measurements.yaml").read_text("utf-8")
     data: dict[str, Any] = yaml.safe_load(text)
     return data
@@ -126,6 +129,7 @@ def bench_workload(bench: dict[str, Any], precision: str, micro_batch: int | Non
 
 @cache
 def bench_work(bench_id: str, precision: str, micro_batch: int | None = None) -> M.Work:
+    """The :class:`Work` of benchmark ``bench_id`` at ``precision`` (and per-GPU batch)."""
     from dlrig.sizing import work_of
 
     bench = measurements()["benches"][bench_id]
@@ -168,6 +172,7 @@ def source_batch(source: str, bench_id: str, precision: str, chip: GpuChip) -> i
 
 @cache
 def points() -> tuple[Point, ...]:
+    """Every measured point whose chip the catalog knows."""
     data = measurements()
     chips = _catalog_chips()
     out = []
@@ -195,6 +200,7 @@ def points() -> tuple[Point, ...]:
 
 
 def default_params() -> dict[str, Any]:
+    """The fit's starting parameters."""
     return {
         "tflops_per_watt": {},
         "memory": {"gddr": 1.0, "hbm": 1.0},
@@ -489,6 +495,7 @@ def scaling_table(pts: list[Point] | tuple[Point, ...]) -> dict[str, dict[int, f
 
 
 def lookup_scaling(table: dict[str, dict[int, float]], link: str, n: int) -> float | None:
+    """The measured multi-GPU scaling of ``n`` GPUs over ``link``, or None."""
     by_n = table.get(link)
     if not by_n:
         return None
@@ -545,6 +552,8 @@ def default_mix_reference(p: dict[str, Any]) -> dict[str, list[float]]:
 
 
 def spearman(xs: list[float], ys: list[float]) -> float:
+    """Spearman rank correlation of two equal-length lists."""
+
     def ranks(v: list[float]) -> list[float]:
         order = sorted(range(len(v)), key=lambda i: v[i])
         r = [0.0] * len(v)
@@ -666,6 +675,8 @@ def write(path: str | None = None) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m dlrig.perfcal.calibrate [--write]``: fit, print the residuals, optionally
+    write."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--write", action="store_true", help="rewrite perf/data/model.yaml")
     args = ap.parse_args(argv)

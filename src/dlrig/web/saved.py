@@ -30,7 +30,6 @@ from starlette.concurrency import run_in_threadpool
 from dlrig.errors import DlrigError, InputError
 from dlrig.web.editor import (
     EXPORT_PATTERN,
-    BodyTooLargeError,
     EditResult,
     edit,
     error_dict,
@@ -38,7 +37,6 @@ from dlrig.web.editor import (
     page_context,
     panel_context,
     read_fields,
-    too_large_response,
 )
 from dlrig.web.store import BuildStore, SavedBuild, default_db_path
 
@@ -56,6 +54,7 @@ class StoreHolder:
         self._lock = threading.Lock()
 
     def get(self) -> BuildStore:
+        """The saved-build store, opened on first use."""
         with self._lock:
             if self._store is None:
                 self._store = BuildStore(self.path or default_db_path())
@@ -97,6 +96,7 @@ def saved_text(app: FastAPI, token: str) -> tuple[str, str]:
 
 
 def router(catalogs: Any, templates: Jinja2Templates) -> APIRouter:
+    """The saved-build routes: save, permalinks, versions, exports and share links."""
     r = APIRouter()
 
     def store(request: Request) -> BuildStore:
@@ -117,10 +117,7 @@ def router(catalogs: Any, templates: Jinja2Templates) -> APIRouter:
 
     @r.post("/b", include_in_schema=False)
     async def save_form(request: Request) -> Response:
-        try:
-            fields = await read_fields(request)
-        except BodyTooLargeError as exc:
-            return too_large_response(exc)
+        fields = await read_fields(request)
         res, saved = await run_in_threadpool(save, request, fields)
         if saved is None:
             ctx = page_context(res, catalogs.get())
@@ -131,10 +128,7 @@ def router(catalogs: Any, templates: Jinja2Templates) -> APIRouter:
     async def save_api(request: Request) -> Response:
         """Save a build: `{"build": "<build file text>", "parent": "<token>"}` (parent: the
         saved version it was edited from). Answers its `token`, `url` and `version`."""
-        try:
-            fields = await read_fields(request)
-        except BodyTooLargeError as exc:
-            return too_large_response(exc)
+        fields = await read_fields(request)
         res, saved = await run_in_threadpool(save, request, fields)
         if saved is None:
             err = res.error or InputError("nothing to save", "send a build")
@@ -195,10 +189,7 @@ def router(catalogs: Any, templates: Jinja2Templates) -> APIRouter:
     @r.post("/share/cost", include_in_schema=False)
     async def share(request: Request) -> Response:
         """Save the check or cost page's build and redirect to its share link."""
-        try:
-            fields = await read_fields(request)
-        except BodyTooLargeError as exc:
-            return too_large_response(exc)
+        fields = await read_fields(request)
         res, saved = await run_in_threadpool(save, request, {"build": fields.get("build", "")})
         if saved is None:
             err = res.error or InputError("nothing to share", "paste a build")

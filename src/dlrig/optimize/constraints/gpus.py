@@ -10,6 +10,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from dlrig.optimize.constraints import chosen_sum
+from dlrig.optimize.constraints.fit import NO_LIMIT_MM
 from dlrig.optimize.constraints.slots import add_slots
 from dlrig.optimize.terms import (
     HEADROOM_MILLI,
@@ -24,7 +26,7 @@ from dlrig.parts import Gpu
 from dlrig.rules import limits as L
 
 if TYPE_CHECKING:
-    from dlrig.optimize.model import PlanModel
+    from dlrig.optimize.planmodel import PlanModel
 
 
 def load10(pm: PlanModel, opts: Sequence[tuple[Any, Gpu, int]], transient: bool = False) -> Any:
@@ -39,11 +41,13 @@ def load10(pm: PlanModel, opts: Sequence[tuple[Any, Gpu, int]], transient: bool 
 
 
 def chip_name(pm: PlanModel, g: Gpu) -> str:
-    chip = pm.prep.chips.get(g.id)
+    """The name of ``g``'s chip (its chip id when the catalog lacks it)."""
+    chip = pm.prep.chips.get(pm.cand.caps.get(g.id, (g,))[0].id)  # a capped option: its card's
     return chip.name if chip else g.chip
 
 
 def add_gpus(pm: PlanModel, opts: list[tuple[Any, Gpu, int]], tag: str) -> None:
+    """Add the GPU constraint groups (power, connectors, length, threads, slots) for ``opts``."""
     m, c, q = pm.m, pm.cand, pm.q
     future = tag == "future"
     head = HEADROOM_MILLI
@@ -76,10 +80,7 @@ def add_gpus(pm: PlanModel, opts: list[tuple[Any, Gpu, int]], tag: str) -> None:
     if not future and pm.on("gpu-length"):
         m.add(
             sum((g.length_mm or 0) * lit for lit, g, _ in opts)
-            <= sum(
-                (k.max_gpu_length_mm or 10_000) * v
-                for k, v in zip(c.case, pm.use_case, strict=True)
-            )
+            <= chosen_sum(c.case, pm.use_case, lambda k: k.max_gpu_length_mm or NO_LIMIT_MM)
         )
     if pm.avoid("cpu-threads-per-gpu"):
         m.add(

@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING
 from dlrig.rules import limits as L
 
 if TYPE_CHECKING:
-    from dlrig.optimize.model import PlanModel
+    from dlrig.optimize.planmodel import PlanModel
 
 
 def add_memory(pm: PlanModel) -> None:
+    """Add the memory constraint groups (type, capacity, slots, ECC/RDIMM)."""
     m, c = pm.m, pm.cand
     if pm.on("memory-type"):
         for t in {k.type for k, _ in c.memory} | {b.memory_type for b in c.board}:

@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING
 from dlrig.rules import limits as L
 
 if TYPE_CHECKING:
-    from dlrig.optimize.model import PlanModel
+    from dlrig.optimize.planmodel import PlanModel
 
 
 def add_platform(pm: PlanModel) -> None:
+    """Add the platform constraint groups (CPU socket and chipset)."""
     m, c = pm.m, pm.cand
     if pm.on("cpu-socket"):
         sockets = {p.socket for p in c.cpu} | {b.socket for b in c.board}

@@ -145,6 +145,7 @@ class PlanModel:
 
     # --- cuts and solving ------------------------------------------------------------------
     def selection_lits(self, sel: Selection) -> list[Any]:
+        """The literals that choose ``sel``."""
         c = self.cand
         out = []
         for parts, lits, chosen in (
@@ -162,8 +163,12 @@ class PlanModel:
 
     def exclude(self, sel: Selection, by: str = "build") -> None:
         """No-good cut: never this exact build again (``by='gpu'``: never this GPU choice)."""
-        if by == "gpu":
-            self.m.add(self.use_gpu[_index(self.cand.gpu, sel.gpu)] == 0)
+        if by == "gpu":  # the card and count at every power limit (optimize.caps)
+            caps = self.cand.caps
+            card = caps.get(sel.gpu[0].id, (sel.gpu[0],))[0].id
+            for lit, (g, n) in zip(self.use_gpu, self.cand.gpu, strict=True):
+                if n == sel.gpu[1] and caps.get(g.id, (g,))[0].id == card:
+                    self.m.add(lit == 0)
             return
         lits = self.selection_lits(sel)
         self.m.add(sum(lits) <= len(lits) - 1)
@@ -212,6 +217,7 @@ class PlanModel:
         return solver.status_name(status), solver
 
     def selection(self, solver: Any) -> Selection:
+        """The build the solver chose."""
         c = self.cand
 
         def pick(items: Sequence[Any], lits: Sequence[Any]) -> Any:
@@ -232,6 +238,7 @@ class PlanModel:
         )
 
     def hint(self, sel: Selection) -> None:
+        """Hint the solver towards ``sel`` (a known good build)."""
         self.m.clear_hints()
         chosen = {id(v) for v in self.selection_lits(sel)}
         for vs in self.choices:
