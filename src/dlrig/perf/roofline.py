@@ -119,7 +119,9 @@ def compute_rate_flops(
     return sustained * 1e12 * float(class_params(p, work.cls)["efficiency"])
 
 
-def sustained_tflops(chip: GpuChip, work: Work, params: dict[str, Any] | None = None) -> float | None:
+def sustained_tflops(
+    chip: GpuChip, work: Work, params: dict[str, Any] | None = None
+) -> float | None:
     """The tensor TFLOPS the board sustains for ``work``'s matmuls before the class's
     efficiency: the peak of the precision, power-capped, × the early-tensor-core factor."""
     p = params or fitted()

@@ -161,7 +161,9 @@ def source_batch(source: str, bench_id: str, precision: str, chip: GpuChip) -> i
         return None
     kind = "fp16" if precision in ("fp16", "bf16") else "fp32"
     by_vram = table["by_vram_gib"][kind]
-    vram = int(round(chip.vram_gib))
+    if chip.vram_gib is None:
+        raise ValueError(f"{source}: {chip.id} has no memory size to look its batch up by")
+    vram = round(chip.vram_gib)
     if vram not in by_vram:
         raise ValueError(f"{source}: no batch for {vram} GiB ({chip.id})")
     batch = int(by_vram[vram][table["benches"].index(bench_id)])
@@ -378,7 +380,7 @@ def _levenberg_marquardt(
 def _solve(a: list[list[float]], b: list[float]) -> list[float]:
     """Gaussian elimination with partial pivoting (a few unknowns)."""
     n = len(b)
-    m = [row[:] + [b[i]] for i, row in enumerate(a)]
+    m = [[*row, b[i]] for i, row in enumerate(a)]
     for col in range(n):
         piv = max(range(col, n), key=lambda i: abs(m[i][col]))
         m[col], m[piv] = m[piv], m[col]
@@ -397,7 +399,9 @@ def _fit_power_cap(p: dict[str, Any], node: str, pts: list[Point]) -> dict[str, 
     """TFLOPS per watt of ``node``: the grid value with the smallest relative error; when the
     cap does not bind for any board measured (every large value fits equally), no cap."""
     grid = _grid(*_WATT_GRID, n=49)
-    scores = [(_sse(_relative_residuals(_set(p, ("tflops_per_watt", node), v), pts)), v) for v in grid]
+    scores = [
+        (_sse(_relative_residuals(_set(p, ("tflops_per_watt", node), v), pts)), v) for v in grid
+    ]
     best, value = min(scores)
     uncapped = {k: v for k, v in p["tflops_per_watt"].items() if k != node}
     if _sse(_relative_residuals({**p, "tflops_per_watt": uncapped}, pts)) <= best * (1 + 1e-9):
