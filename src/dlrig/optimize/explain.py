@@ -3,11 +3,21 @@ is infeasible, alternatives, the price/throughput frontier, and the notes of a p
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from dlrig.optimize.model import PlanModel
 from dlrig.optimize.prep import Prep
-from dlrig.optimize.query import AVOIDABLE_WARNINGS, TFLOPS_SCALE, Candidates, Query, Selection
+from dlrig.optimize.query import (
+    AVOIDABLE_WARNINGS,
+    TFLOPS_SCALE,
+    Candidates,
+    Query,
+    Selection,
+    cents,
+)
+from dlrig.optimize.reduce import reduce_candidates
 from dlrig.optimize.results import Binding, Infeasible, PlannedBuild
 from dlrig.optimize.search import Planner
 from dlrig.parts import Category
@@ -120,8 +130,23 @@ class _Probe:
     def left(self) -> float:
         return BINDING_BUDGET_DET - self.spent
 
-    def run(self, pm: PlanModel) -> tuple[str, Any]:
-        """(status, solver) of the best build that beats the plan in ``pm``."""
+    def model(self, relax: Sequence[str] = ()) -> PlanModel | None:
+        """The model without the groups ``relax``, over only the GPU options that can beat the
+        plan (None when none can): pruning by the plan's own score, as :func:`_improving` then
+        asks for, so each probe is a smaller model with the same feasible builds."""
+        planner = self.planner
+        gpu = _beating(planner, self.sel, self.objective)
+        if not gpu:
+            return None
+        cand = reduce_candidates(replace(planner.cand, gpu=gpu), planner.q, relax, True)
+        if not all(cand.sizes().values()):
+            return None
+        return planner.model(relax=relax, cand=cand)
+
+    def run(self, pm: PlanModel | None) -> tuple[str, Any]:
+        """(status, solver) of the best build that beats the plan in ``pm`` (None: none can)."""
+        if pm is None:
+            return "INFEASIBLE", None
         pm.workers = 1
         _improving(pm, self.sel, self.objective)
         obj, maximize = pm.objective(self.objective, self.sel)
@@ -142,7 +167,7 @@ def binding(planner: Planner, sel: Selection, objective: str) -> tuple[list[Bind
         saved = q.budget_cents
         q.budget_cents = int(saved * 1.25)
         try:
-            pm = planner.model()
+            pm = probe.model()
         finally:
             q.budget_cents = saved
         _report(planner, probe, pm, "budget", found)
@@ -156,12 +181,12 @@ def binding(planner: Planner, sel: Selection, objective: str) -> tuple[list[Bind
     while stack and probe.left() > 0.01:
         todo = stack.pop()
         if len(todo) == 1:
-            pm = planner.model(relax=todo)
-            if todo[0] in pm.groups:
+            pm = probe.model(relax=todo)
+            if pm is not None and todo[0] in pm.groups:
                 _report(planner, probe, pm, todo[0], found)
             examined += 1
             continue
-        status, _ = probe.run(planner.model(relax=todo))
+        status, _ = probe.run(probe.model(relax=todo))
         if status == "INFEASIBLE":  # no better build even without all of them
             examined += len(todo)
             continue
@@ -172,11 +197,11 @@ def binding(planner: Planner, sel: Selection, objective: str) -> tuple[list[Bind
 
 
 def _report(
-    planner: Planner, probe: _Probe, pm: PlanModel, group: str, found: dict[str, Binding]
+    planner: Planner, probe: _Probe, pm: PlanModel | None, group: str, found: dict[str, Binding]
 ) -> None:
     """Record ``group`` as binding when ``pm`` (the model without it) has a better build."""
     status, solver = probe.run(pm)
-    if status not in ("OPTIMAL", "FEASIBLE"):
+    if pm is None or status not in ("OPTIMAL", "FEASIBLE"):
         return
     base = planner.score(probe.sel, probe.objective)
     alt = pm.selection(solver)
@@ -190,6 +215,31 @@ def _report(
     if probe.objective in ("throughput", "throughput-per-dollar"):
         detail += f", {planner.cand.tflops[(g.id, n)] / TFLOPS_SCALE:,.1f} TFLOPS"
     found[group] = Binding(group, GROUP_TEXT.get(group, group), detail, round(gain, 4))
+
+
+def _beating(planner: Planner, sel: Selection, objective: str) -> list[tuple[Any, int]]:
+    """The GPU options a build beating ``sel`` (as :func:`_improving` asks) can have: a
+    necessary condition on the option alone, with the cheapest choice of every other part."""
+    c = planner.cand
+    g, n = sel.gpu
+    t_sel = c.tflops.get((g.id, n))
+    price = sel.price_cents()
+    if objective == "throughput" and t_sel is not None:
+        return [o for o in c.gpu if c.tflops[(o[0].id, o[1])] >= t_sel + 1]
+    if objective == "vram":
+        need = round(g.vram_gib * 100) * n + 1
+        return [o for o in c.gpu if round(o[0].vram_gib * 100) * o[1] >= need]
+    rest = search_rest_cents(c)
+    if objective == "cost":
+        return [o for o in c.gpu if cents(o[0]) * o[1] + rest <= price - 1]
+    if objective == "throughput-per-dollar" and t_sel is not None:
+        # T·C_sel − C·T_sel ≥ 1 with C at least the option's price plus the cheapest rest
+        return [
+            o
+            for o in c.gpu
+            if c.tflops[(o[0].id, o[1])] * max(price, 1) - (cents(o[0]) * o[1] + rest) * t_sel >= 1
+        ]
+    return list(c.gpu)
 
 
 def _improving(pm: PlanModel, sel: Selection, objective: str) -> None:
@@ -271,7 +321,6 @@ UNSPENT_SHARE = 0.10  # more of the budget than this left over needs a named rea
 def more_gpu_blockers(planner: Planner, sel: Selection, unpriced_boards: int) -> list[str]:
     """Why one more of the chosen GPU does not fit, from necessary conditions (each tested with
     the most favourable part of every other category, as :func:`reduce_candidates` does)."""
-    from dlrig.optimize.query import cents
     from dlrig.optimize.terms import HEADROOM_MILLI, LoadTerms, gpu_load10, psu_capacity
     from dlrig.optimize.whole import psu_tier_ok
 
@@ -321,10 +370,6 @@ def more_gpu_blockers(planner: Planner, sel: Selection, unpriced_boards: int) ->
 def _cheapest_with(planner: Planner, g: Any, m: int) -> str:
     """What blocks m cards of ``g`` when no single necessary condition does: the cheapest build
     with them that meets every constraint (budget left out), or that none exists."""
-    from dataclasses import replace
-
-    from dlrig.optimize.reduce import reduce_candidates
-
     opt = next((o for o in planner.cand.gpu if o[0].id == g.id and o[1] == m), None)
     if opt is None:
         return f"the request leaves out {m}× {g.name}"
