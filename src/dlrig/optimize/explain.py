@@ -94,16 +94,41 @@ def alternatives_of(
 
 def frontier_of(planner: Planner) -> list[PlannedBuild]:
     """Pareto frontier of price vs throughput: max throughput, then cheapest, under a falling
-    price cap (each point is optimal for its cap, so no point dominates another)."""
-    pm = planner.model()
+    price cap (each point is optimal for its cap, so no point dominates another).
+
+    Each point is a fresh banded search (:meth:`Planner.best_banded`) over the options left
+    under the caps: the price cap is the budget of that search and options at or above the
+    last point's TFLOPS are gone, so each point solves a small model of the most promising
+    GPU options instead of the whole catalog again.
+    """
     points: list[PlannedBuild] = []
+    q, cand = planner.q, planner.cand
+    budget, top = q.budget_cents, None
     for _ in range(FRONTIER_POINTS):
-        _, sel, pb, _ = planner.solve(pm, *pm.objective("throughput"))
+        gpu = (
+            cand.gpu if top is None else [o for o in cand.gpu if cand.tflops[(o[0].id, o[1])] < top]
+        )
+        if not gpu:
+            break
+        sub = Planner(
+            planner.catalog,
+            planner.prep,
+            replace(cand, gpu=gpu),
+            replace(q, budget_cents=budget),
+            planner.workload_ref,
+            planner.time_limit_s,
+            planner.workers,
+            planner.workload_spec,
+        )
+        _, sel, pb = sub.best_banded("throughput")
+        planner.solves += sub.solves
+        planner.solve_s += sub.solve_s
+        planner.cuts += sub.cuts
         if sel is None or pb is None:
             break
         points.append(pb)
-        pm.m.add(pm.price <= sel.price_cents() - 1)
-        pm.m.add(pm.tflops <= planner.cand.tflops[(sel.gpu[0].id, sel.gpu[1])] - 1)
+        budget = sel.price_cents() - 1
+        top = cand.tflops[(sel.gpu[0].id, sel.gpu[1])]
     return points
 
 
