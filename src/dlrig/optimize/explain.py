@@ -19,7 +19,7 @@ from dlrig.optimize.query import (
 )
 from dlrig.optimize.reduce import reduce_candidates
 from dlrig.optimize.results import Binding, Infeasible, PlannedBuild
-from dlrig.optimize.search import Planner
+from dlrig.optimize.search import BAND, BAND_GROWTH, Planner
 from dlrig.parts import Category
 
 FRONTIER_POINTS = 25
@@ -143,42 +143,76 @@ def frontier_of(planner: Planner) -> list[PlannedBuild]:
 BINDING_BUDGET_DET = 2.0  # deterministic seconds for every group together
 PROBE_DET = 0.5  # deterministic seconds for one re-solve
 PROBE_LIMIT_S = 2.0  # time limit of one relaxed re-solve (infeasibility explanations)
+# CP-SAT's presolve probing (level 2 by default) was most of a probe's work: on the imported
+# catalog, 0.41 of the 0.42 deterministic seconds of the question without every group, which
+# then solves in 0.01; the probes are small banded models that need no stronger presolve.
+PROBE_PROBING = 0
 
 
 class _Probe:
-    """Re-solves of one binding analysis within the deterministic budget."""
+    """Re-solves of one binding analysis within the deterministic budget.
+
+    Each question is asked over only the GPU options that can beat the plan (:func:`_beating`),
+    in bands of them, most promising first, as :meth:`Planner.best_banded` does: for the
+    throughput and vram objectives a better build found in a band beats every option left out,
+    so a question mostly solves a small model, and a band that cannot fit the budget is
+    refuted without a solve.
+    """
 
     def __init__(self, planner: Planner, sel: Selection, objective: str) -> None:
         self.planner, self.sel, self.objective = planner, sel, objective
         self.spent = 0.0
+        self._groups: set[str] | None = None
 
     def left(self) -> float:
         return BINDING_BUDGET_DET - self.spent
 
-    def model(self, relax: Sequence[str] = ()) -> PlanModel | None:
-        """The model without the groups ``relax``, over only the GPU options that can beat the
-        plan (None when none can): pruning by the plan's own score, as :func:`_improving` then
-        asks for, so each probe is a smaller model with the same feasible builds."""
-        planner = self.planner
-        gpu = _beating(planner, self.sel, self.objective)
-        if not gpu:
-            return None
-        cand = reduce_candidates(replace(planner.cand, gpu=gpu), planner.q, relax, True)
-        if not all(cand.sizes().values()):
-            return None
-        return planner.model(relax=relax, cand=cand)
+    def groups(self) -> set[str]:
+        """The constraint groups the plan's model holds (relaxing another changes nothing)."""
+        if self._groups is None:
+            self._groups = set(self.planner.model().groups)
+        return self._groups
 
-    def run(self, pm: PlanModel | None) -> tuple[str, Any]:
-        """(status, solver) of the best build that beats the plan in ``pm`` (None: none can)."""
-        if pm is None:
-            return "INFEASIBLE", None
-        pm.workers = 1
-        _improving(pm, self.sel, self.objective)
-        obj, maximize = pm.objective(self.objective, self.sel)
-        det = min(PROBE_DET, self.left())
-        status, solver = pm.solve(obj, maximize, self.planner.time_limit_s, det)
-        self.spent += solver.deterministic_time
-        return status, solver
+    def bands(self) -> list[list[tuple[Any, int]]]:
+        """The GPU options that can beat the plan, in bands (one band: every option)."""
+        planner, opts = self.planner, _beating(self.planner, self.sel, self.objective)
+        c = planner.cand
+        if self.objective == "throughput":
+            rank = {o: -c.tflops[(o[0].id, o[1])] for o in opts}
+        elif self.objective == "vram":
+            rank = {o: -round(o[0].vram_gib * 100) * o[1] for o in opts}
+        else:
+            return [opts] if opts else []
+        opts = sorted(opts, key=lambda o: rank[o])
+        out, start, size = [], 0, BAND
+        while start < len(opts):
+            end = min(len(opts), start + size)
+            while end < len(opts) and rank[opts[end]] == rank[opts[end - 1]]:
+                end += 1  # ties stay together
+            out.append(opts[start:end])
+            start, size = end, size * BAND_GROWTH
+        return out
+
+    def ask(self, relax: Sequence[str] = ()) -> tuple[str, PlanModel | None, Any]:
+        """(status, model, solver) of the best build beating the plan without the groups
+        ``relax``: INFEASIBLE when no band has one, UNKNOWN when the budget ran out first."""
+        planner = self.planner
+        for band in self.bands():
+            cand = reduce_candidates(replace(planner.cand, gpu=band), planner.q, relax, True)
+            if not all(cand.sizes().values()):
+                continue  # nothing in this band fits (the budget, the power, ...)
+            if self.left() <= 0.01:
+                return "UNKNOWN", None, None
+            pm = planner.model(relax=relax, cand=cand)
+            pm.workers = 1
+            _improving(pm, self.sel, self.objective)
+            obj, maximize = pm.objective(self.objective, self.sel)
+            det = min(PROBE_DET, self.left())
+            status, solver = pm.solve(obj, maximize, planner.time_limit_s, det, PROBE_PROBING)
+            self.spent += solver.deterministic_time
+            if status != "INFEASIBLE":
+                return status, pm, solver
+        return "INFEASIBLE", None, None
 
 
 def binding(planner: Planner, sel: Selection, objective: str) -> tuple[list[Binding], int]:
@@ -192,10 +226,10 @@ def binding(planner: Planner, sel: Selection, objective: str) -> tuple[list[Bind
         saved = q.budget_cents
         q.budget_cents = int(saved * 1.25)
         try:
-            pm = probe.model()
+            asked = probe.ask()
         finally:
             q.budget_cents = saved
-        _report(planner, probe, pm, "budget", found)
+        _report(planner, probe, asked, "budget", found)
     groups = [
         g
         for g in BINDING_GROUPS
@@ -206,12 +240,11 @@ def binding(planner: Planner, sel: Selection, objective: str) -> tuple[list[Bind
     while stack and probe.left() > 0.01:
         todo = stack.pop()
         if len(todo) == 1:
-            pm = probe.model(relax=todo)
-            if pm is not None and todo[0] in pm.groups:
-                _report(planner, probe, pm, todo[0], found)
+            if todo[0] in probe.groups():
+                _report(planner, probe, probe.ask(todo), todo[0], found)
             examined += 1
             continue
-        status, _ = probe.run(probe.model(relax=todo))
+        status, _, _ = probe.ask(todo)
         if status == "INFEASIBLE":  # no better build even without all of them
             examined += len(todo)
             continue
@@ -222,10 +255,14 @@ def binding(planner: Planner, sel: Selection, objective: str) -> tuple[list[Bind
 
 
 def _report(
-    planner: Planner, probe: _Probe, pm: PlanModel | None, group: str, found: dict[str, Binding]
+    planner: Planner,
+    probe: _Probe,
+    asked: tuple[str, PlanModel | None, Any],
+    group: str,
+    found: dict[str, Binding],
 ) -> None:
-    """Record ``group`` as binding when ``pm`` (the model without it) has a better build."""
-    status, solver = probe.run(pm)
+    """Record ``group`` as binding when the model without it (``asked``) has a better build."""
+    status, pm, solver = asked
     if pm is None or status not in ("OPTIMAL", "FEASIBLE"):
         return
     base = planner.score(probe.sel, probe.objective)
