@@ -369,6 +369,13 @@ class Psu(Part):
     pcie_12vhpwr: int | None = Field(default=None, ge=0, le=8, description="12VHPWR / 12V-2x6")
     eps_8pin: int | None = Field(default=None, ge=0, le=6, description="EPS 4+4/8-pin CPU")
     atx3: bool | None = None
+    opp_w: int | None = Field(
+        default=None,
+        ge=300,
+        le=20000,
+        description="measured over-power protection trip point (a review's OPP test)",
+    )
+    opp_source: str | None = Field(default=None, description="where opp_w was measured")
 
     _ff_known = field_validator("form_factor")(
         lambda v: _in_set(v, PSU_FORM_FACTORS, "PSU form factor")

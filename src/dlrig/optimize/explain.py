@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from dlrig.optimize.model import PlanModel
+from dlrig.optimize.planmodel import PlanModel
 from dlrig.optimize.prep import Prep
 from dlrig.optimize.query import (
     AVOIDABLE_WARNINGS,
