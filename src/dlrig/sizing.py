@@ -926,6 +926,11 @@ def _model_tflops(chip: GpuChip, work: Work, n: int, interconnect: str) -> float
 def default_mix_works(precision: str) -> list[tuple[float, Work]]:
     """(weight, work) of the default mix's workloads at ``precision`` (QLoRA and inference keep
     their own quantised precision)."""
+    return list(_mix_works(precision))
+
+
+@cache  # asked for every chip the planner or `dlrig gpus` ranks by the mix
+def _mix_works(precision: str) -> tuple[tuple[float, Work], ...]:
     from dlrig.perf.roofline import model_data
 
     out = []
@@ -935,7 +940,7 @@ def default_mix_works(precision: str) -> list[tuple[float, Work]]:
             # quantised weights cannot be trained: they fine-tune in their compute dtype
             spec["precision"] = compute_dtype(precision)
         out.append((float(item["weight"]), work_of(load_workload(spec))))
-    return out
+    return tuple(out)
 
 
 def _mix_reference(precision: str) -> list[float] | None:

@@ -162,16 +162,15 @@ class _Probe:
     def __init__(self, planner: Planner, sel: Selection, objective: str) -> None:
         self.planner, self.sel, self.objective = planner, sel, objective
         self.spent = 0.0
-        self._groups: set[str] | None = None
 
     def left(self) -> float:
         return BINDING_BUDGET_DET - self.spent
 
     def groups(self) -> set[str]:
         """The constraint groups the plan's model holds (relaxing another changes nothing)."""
-        if self._groups is None:
-            self._groups = set(self.planner.model().groups)
-        return self._groups
+        if not self.planner.groups:
+            self.planner.model()
+        return self.planner.groups
 
     def bands(self) -> list[list[tuple[Any, int]]]:
         """The GPU options that can beat the plan, in bands (one band: every option)."""

@@ -55,6 +55,7 @@ class Planner:
         self.solves = 0
         self.solve_s = 0.0
         self.status = "OPTIMAL"
+        self.groups: set[str] = set()  # constraint groups the query's models hold
 
     def reduced(self, relax: Iterable[str] = ()) -> Candidates:
         """The candidates less the options no solution can use (see reduce_candidates)."""
@@ -62,7 +63,9 @@ class Planner:
 
     def model(self, relax: Iterable[str] = (), cand: Candidates | None = None) -> PlanModel:
         cand = cand if cand is not None else self.reduced(relax)
-        return PlanModel(self.prep, cand, self.q, relax=relax, workers=self.workers)
+        pm = PlanModel(self.prep, cand, self.q, relax=relax, workers=self.workers)
+        self.groups |= pm.groups  # the same for every model of this query (see PlanModel.on)
+        return pm
 
     def make_build(self, sel: Selection, n: int | None = None, name: str = "plan") -> Build:
         from dlrig.build import Build
