@@ -397,6 +397,17 @@ class Cooler(Part):
     height_mm: int | None = Field(default=None, ge=20, le=200, description="air coolers")
     radiator_mm: int | None = Field(default=None, ge=120, le=480, description="AIO radiators")
     rated_tdp_w: int | None = Field(default=None, ge=50, le=600)
+    # What rated_tdp_w rests on: many makers (Noctua, ARCTIC, Corsair) publish no TDP rating, so
+    # the figure may instead come from the maker's statement that the cooler handles a named CPU
+    # at that power, or from a review's measured sustained package power. The rule says which.
+    rated_tdp_basis: Literal["maker-tdp", "maker-cpu-support", "review-measured"] | None = Field(
+        default=None,
+        description=(
+            "source of rated_tdp_w: maker-tdp (the maker's TDP rating), maker-cpu-support (the "
+            "maker's statement for a named CPU at that power), review-measured (a review's "
+            "measured sustained CPU power); empty: unstated"
+        ),
+    )
 
     @field_validator("sockets")
     @classmethod

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from itertools import pairwise
 
 from dlrig.build import Build
+from dlrig.parts import Cooler
 from dlrig.rules import limits as L
 from dlrig.rules.base import Hit, RuleContext, Severity, Unchecked, error, need, rule, warning
 
@@ -44,12 +45,26 @@ def cooler_capacity(build: Build, ctx: RuleContext) -> Iterator[Hit]:
         raise Unchecked(f"rated capacity of {cooler.name} is unknown")
     if cooler.rated_tdp_w < cpu.tdp_w:
         yield warning(
-            f"{cooler.name} is rated for {cooler.rated_tdp_w} W; {cpu.name} has a {cpu.tdp_w} W "
+            f"{cooler.name} {_capacity(cooler)}; {cpu.name} has a {cpu.tdp_w} W "
             "TDP and will throttle under sustained load.",
             f"Choose a cooler rated for at least {cpu.tdp_w} W (a 280/360 mm AIO or large tower).",
             cooler,
             cpu,
         )
+
+
+# How the capacity figure was arrived at (Cooler.rated_tdp_basis), said in the finding so a
+# user can weigh a review's measurement differently from a maker's rating.
+_BASIS = {
+    "maker-tdp": "is rated for {w} W by its maker",
+    "maker-cpu-support": "is stated by its maker to handle a {w} W CPU",
+    "review-measured": "held {w} W of sustained CPU power in a review's test",
+}
+
+
+def _capacity(cooler: Cooler) -> str:
+    text = _BASIS.get(cooler.rated_tdp_basis or "", "is rated for {w} W")
+    return text.format(w=cooler.rated_tdp_w)
 
 
 @rule("C003", "multi-gpu-airflow", Severity.WARNING, "cooling", planner="multi-gpu-airflow")
