@@ -162,8 +162,12 @@ class PlanModel:
 
     def exclude(self, sel: Selection, by: str = "build") -> None:
         """No-good cut: never this exact build again (``by='gpu'``: never this GPU choice)."""
-        if by == "gpu":
-            self.m.add(self.use_gpu[_index(self.cand.gpu, sel.gpu)] == 0)
+        if by == "gpu":  # the card and count at every power limit (optimize.caps)
+            caps = self.cand.caps
+            card = caps.get(sel.gpu[0].id, (sel.gpu[0],))[0].id
+            for lit, (g, n) in zip(self.use_gpu, self.cand.gpu, strict=True):
+                if n == sel.gpu[1] and caps.get(g.id, (g,))[0].id == card:
+                    self.m.add(lit == 0)
             return
         lits = self.selection_lits(sel)
         self.m.add(sum(lits) <= len(lits) - 1)

@@ -55,6 +55,7 @@ class Query:
     include_ids: tuple[str, ...] = ()
     include_brands: tuple[str, ...] = ()
     whole_machine: bool = False  # the psu-tier floor (and a fill stage; see optimize.whole)
+    power_limits: bool = True  # offer GPUs capped at measured power limits (optimize.caps)
 
 
 @dataclass
@@ -73,6 +74,8 @@ class Candidates:
     ram_need_gib: dict[tuple[str, int], int] = field(default_factory=dict)
     threads_need: dict[int, int] = field(default_factory=dict)
     storage_need_gb: int = 0
+    # GPU options capped at a power limit: option id → (catalog card, cap W, throughput kept)
+    caps: dict[str, tuple[Gpu, int, float]] = field(default_factory=dict)
 
     def options(self) -> dict[str, Sequence[tuple[Part, int]]]:
         """Every category's options as (part, count) pairs, in the model's variable order."""

@@ -30,6 +30,9 @@ class PlannedBuild:
     future_tflops: float | None = None
     future_price_usd: float | None = None
     reasons: dict[str, str] = field(default_factory=dict)  # category → why this part
+    # the GPUs' power limit when the planner capped them (optimize.caps): power_limit_w, stock_w,
+    # throughput_kept (measured curve) and a sentence for text output
+    power_limit: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         b = self.build
@@ -46,6 +49,7 @@ class PlannedBuild:
                         "name": it.part.name,
                         "count": it.count,
                         "price_usd": it.unit_price_usd,
+                        **({"power_limit_w": it.power_limit_w} if it.power_limit_w else {}),
                     }
                     for it in b.items[c]
                 ]
@@ -54,6 +58,7 @@ class PlannedBuild:
             "check": self.check.to_dict(),
             "workload": self.workload,
             "reasons": self.reasons,
+            "power_limit": self.power_limit,
         }
         if self.future is not None:
             out["upgrade"] = {

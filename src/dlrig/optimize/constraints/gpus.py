@@ -41,7 +41,7 @@ def load10(pm: PlanModel, opts: Sequence[tuple[Any, Gpu, int]], transient: bool 
 
 
 def chip_name(pm: PlanModel, g: Gpu) -> str:
-    chip = pm.prep.chips.get(g.id)
+    chip = pm.prep.chips.get(pm.cand.caps.get(g.id, (g,))[0].id)  # a capped option: its card's
     return chip.name if chip else g.chip
 
 
