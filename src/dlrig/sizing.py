@@ -67,6 +67,7 @@ def constants() -> dict[str, Any]:
 
 
 def const(name: str) -> Any:
+    """The value of sizing constant ``name`` (sizing_data/constants.yaml)."""
     return constants()[name]["value"]
 
 
@@ -537,6 +538,8 @@ def _inference_activation_bytes(w: Workload, tp: int = 1) -> float:
 
 @dataclass(frozen=True)
 class MemoryBytes:
+    """GPU memory of a workload on one GPU, by what holds it (bytes)."""
+
     weights: float
     gradients: float
     optimizer: float
@@ -1074,6 +1077,7 @@ class SizingResult:
         )
 
     def to_dict(self) -> dict[str, Any]:
+        """``dlrig size --json``."""
         w = self.workload
         rate, unit = self.throughput
         return {

@@ -60,6 +60,8 @@ LAUNCH_PRICE_MARKERS = ("launch msrp", "launch price", "intel rcp")
 
 
 class Condition(StrEnum):
+    """An offer's condition."""
+
     NEW = "new"
     USED = "used"
     REFURBISHED = "refurbished"
@@ -245,6 +247,7 @@ def is_launch_price(part: Part) -> bool:
 
 
 def is_used_price(part: Part) -> bool:
+    """Whether the part's price came from a used or refurbished offer."""
     src = (part.price_source or "").lower()
     return src.startswith(("used:", "refurbished:"))
 
@@ -265,6 +268,7 @@ class PriceSummary:
         return summary_line(self.to_dict())
 
     def to_dict(self) -> dict[str, Any]:
+        """The ``prices`` block of a JSON result."""
         return {
             "oldest": self.oldest.isoformat() if self.oldest else None,
             "newest": self.newest.isoformat() if self.newest else None,
@@ -462,6 +466,7 @@ class PriceImportReport:
     added: int = 0  # rows new to the price book (the rest were already there)
 
     def to_dict(self) -> dict[str, Any]:
+        """``dlrig prices import --json``."""
         return {
             "matched": len(self.offers),
             "added": self.added,

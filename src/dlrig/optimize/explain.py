@@ -67,6 +67,8 @@ GROUP_TEXT = {
 
 
 def notes_of(prep: Prep, info: dict[str, Any], q: Query) -> list[str]:
+    """The plan's notes: parts left out for lack of a price, candidates dropped for the
+    precision."""
     notes = []
     unpriced = sum(prep.unpriced.values())
     if unpriced:
@@ -80,6 +82,7 @@ def notes_of(prep: Prep, info: dict[str, Any], q: Query) -> list[str]:
 def alternatives_of(
     planner: Planner, pm: PlanModel, sel: Selection, objective: str, k: int, distinct: str
 ) -> list[PlannedBuild]:
+    """Up to ``k`` next-best builds, each differing from the last in ``distinct``."""
     out: list[PlannedBuild] = []
     last = sel
     for _ in range(k):
@@ -326,6 +329,7 @@ def _improving(pm: PlanModel, sel: Selection, objective: str) -> None:
 def explain_infeasible(
     planner: Planner, q: Query, cand: Candidates, info: dict[str, Any], empty: list[str]
 ) -> Infeasible:
+    """Why no build fits: the empty categories or the smallest set of constraint groups to relax."""
     reasons: list[str] = []
     if empty:
         for k in empty:
@@ -452,6 +456,8 @@ def _cheapest_with(planner: Planner, g: Any, m: int) -> str:
 
 
 def search_rest_cents(c: Candidates) -> int:
+    """The cheapest price of everything but the GPUs (see
+    :func:`dlrig.optimize.search.rest_cents`)."""
     from dlrig.optimize.search import rest_cents
 
     return rest_cents(c)

@@ -145,6 +145,7 @@ class PlanModel:
 
     # --- cuts and solving ------------------------------------------------------------------
     def selection_lits(self, sel: Selection) -> list[Any]:
+        """The literals that choose ``sel``."""
         c = self.cand
         out = []
         for parts, lits, chosen in (
@@ -219,6 +220,7 @@ class PlanModel:
         return solver.status_name(status), solver
 
     def selection(self, solver: Any) -> Selection:
+        """The build the solver chose."""
         c = self.cand
 
         def pick(items: Sequence[Any], lits: Sequence[Any]) -> Any:
@@ -239,6 +241,7 @@ class PlanModel:
         )
 
     def hint(self, sel: Selection) -> None:
+        """Hint the solver towards ``sel`` (a known good build)."""
         self.m.clear_hints()
         chosen = {id(v) for v in self.selection_lits(sel)}
         for vs in self.choices:

@@ -35,6 +35,7 @@ class PlannedBuild:
     power_limit: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """One build of ``dlrig plan --json``."""
         b = self.build
         out: dict[str, Any] = {
             "name": b.name,
@@ -72,6 +73,8 @@ class PlannedBuild:
 
 @dataclass
 class Binding:
+    """A constraint group that holds the plan back, and what relaxing it gives."""
+
     group: str
     text: str
     detail: str
@@ -80,12 +83,16 @@ class Binding:
 
 @dataclass
 class Infeasible:
+    """Why no build fits, and the cheapest build ignoring the budget."""
+
     reasons: list[str]
     cheapest: PlannedBuild | None = None
 
 
 @dataclass
 class PlanResult:
+    """What ``dlrig plan`` found: status, best build, alternatives, frontier, explanations."""
+
     status: str  # OPTIMAL, FEASIBLE, INFEASIBLE or UNKNOWN
     objective: str
     best: PlannedBuild | None
@@ -104,6 +111,7 @@ class PlanResult:
         return self.status == "OPTIMAL"
 
     def to_dict(self) -> dict[str, Any]:
+        """``dlrig plan --json``."""
         return {
             "status": self.status,
             "objective": self.objective,

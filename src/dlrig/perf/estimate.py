@@ -52,6 +52,7 @@ class Estimate:
     reason: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """The ``performance`` block of ``dlrig size --json``."""
         return {
             "rate": None if self.rate is None else round(self.rate, 4),
             "unit": self.unit,
@@ -74,6 +75,7 @@ def _measurements() -> dict[str, Any]:
 
 
 def validate_interconnect(name: str) -> None:
+    """WorkloadError unless ``name`` is a known interconnect."""
     if name not in INTERCONNECTS:
         raise WorkloadError(
             f"unknown interconnect '{name}'", "choose one of: " + ", ".join(INTERCONNECTS)

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
 
 
 def add_memory(pm: PlanModel) -> None:
+    """Add the memory constraint groups (type, capacity, slots, ECC/RDIMM)."""
     m, c = pm.m, pm.cand
     if pm.on("memory-type"):
         # sorted: the constraints' order must not change with Python's string hashing

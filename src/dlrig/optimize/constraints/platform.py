@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 
 
 def add_platform(pm: PlanModel) -> None:
+    """Add the platform constraint groups (CPU socket and chipset)."""
     m, c = pm.m, pm.cand
     if pm.on("cpu-socket"):
         # sorted: a set's order changes with Python's string hashing, and the order of the
