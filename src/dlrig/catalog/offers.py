@@ -207,27 +207,36 @@ def apply_offers(
     grouped = offers_by_part(catalog, offers)
     digest = hashlib.sha256(catalog.version.encode())
     digest.update(",".join(sorted(c.value for c in allowed)).encode())
-    parts: list[Part] = []
-    for part in catalog.parts():
-        own = _catalog_offer(part)
-        extra = [_offer_choice(o) for o in grouped.get(part.id, [])]
-        if not extra and Condition.NEW in allowed:
-            parts.append(part)  # nothing to decide: keep the catalog row as it is
-            continue
-        chosen = choose([*(c for c in [own] if c), *extra], allowed)
-        digest.update(f"{part.id}:{chosen}".encode())
-        if chosen is None:
-            update: dict[str, Any] = {"price_usd": None, "price_date": None, "price_source": None}
-        else:
-            update = {
-                "price_usd": chosen.price_usd,
-                "price_date": chosen.date,
-                "price_source": chosen.source
-                if chosen.condition is Condition.NEW
-                else f"{chosen.condition.value}: {chosen.source}",
-            }
-        parts.append(part.model_copy(update=update))
+    if Condition.NEW in allowed:
+        # only the parts with offers change: an overlay, so the others are never built
+        from dlrig.catalog.overlay import Overlay
+
+        replaced: dict[str, Part] = {}
+        for pid in sorted(grouped):
+            part = catalog.get(pid)
+            replaced[pid] = _offered(part, grouped[pid], allowed, digest)
+        return Overlay(catalog, replaced, version=digest.hexdigest()[:16])
+    parts = [_offered(part, grouped.get(part.id, []), allowed, digest) for part in catalog.parts()]
     return _Catalog(parts, catalog.chips, name=catalog.name, version=digest.hexdigest()[:16])
+
+
+def _offered(part: Part, offers: list[Offer], allowed: frozenset[Condition], digest: Any) -> Part:
+    """``part`` priced at the offer :func:`choose` takes among its own price and ``offers``
+    (the choice is added to ``digest``, the priced catalog's version)."""
+    own = _catalog_offer(part)
+    chosen = choose([*(c for c in [own] if c), *(_offer_choice(o) for o in offers)], allowed)
+    digest.update(f"{part.id}:{chosen}".encode())
+    if chosen is None:
+        update: dict[str, Any] = {"price_usd": None, "price_date": None, "price_source": None}
+    else:
+        update = {
+            "price_usd": chosen.price_usd,
+            "price_date": chosen.date,
+            "price_source": chosen.source
+            if chosen.condition is Condition.NEW
+            else f"{chosen.condition.value}: {chosen.source}",
+        }
+    return part.model_copy(update=update)
 
 
 # --- how old are the prices behind a build ----------------------------------------------------

@@ -56,6 +56,7 @@ class Planner:
         self.solves = 0
         self.solve_s = 0.0
         self.status = "OPTIMAL"
+        self.groups: set[str] = set()  # constraint groups the query's models hold
 
     def reduced(self, relax: Iterable[str] = ()) -> Candidates:
         """The candidates less the options no solution can use (see reduce_candidates)."""
@@ -65,7 +66,9 @@ class Planner:
         """A CP-SAT model of the query over ``cand`` (default: the reduced candidates),
         ``relax``'d groups left out."""
         cand = cand if cand is not None else self.reduced(relax)
-        return PlanModel(self.prep, cand, self.q, relax=relax, workers=self.workers)
+        pm = PlanModel(self.prep, cand, self.q, relax=relax, workers=self.workers)
+        self.groups |= pm.groups  # the same for every model of this query (see PlanModel.on)
+        return pm
 
     def make_build(self, sel: Selection, n: int | None = None, name: str = "plan") -> Build:
         """The Build of ``sel`` (with ``n`` GPUs instead of its count when given)."""

@@ -66,6 +66,7 @@ class Work:
 
     @property
     def trains(self) -> bool:
+        """Whether the work is a training class."""
         return self.cls in TRAINING_CLASSES
 
 
