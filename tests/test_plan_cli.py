@@ -148,7 +148,10 @@ def test_plan_precision_option(run_cli) -> None:  # type: ignore[no-untyped-def]
 
     chip = open_catalog().chip_of(open_catalog().get(gpu["id"]))
     assert chip is not None and chip.fp8_tflops and chip.bf16_tflops
-    assert bf16["tflops"] <= fp8["tflops"] <= bf16["tflops"] * chip.fp8_tflops / chip.bf16_tflops
+    # (per workload the bound is exact; the mix is normalised per precision by the reference
+    # card, whose memory-bound share differs from this card's: allow 1 %)
+    ratio = chip.fp8_tflops / chip.bf16_tflops
+    assert bf16["tflops"] <= fp8["tflops"] <= bf16["tflops"] * ratio * 1.01
     bad = run_cli("plan", "--budget-usd", "7000", "--precision", "fp9")
     assert bad.exit_code == 2 and "unknown precision 'fp9'" in bad.stderr
 
