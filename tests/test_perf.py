@@ -61,11 +61,10 @@ def test_segments_and_memory_kinds() -> None:
     assert C.segment(chip("h100-pcie")) == "datacenter"
     assert C.memory_kind(chip("a100-pcie-40gb")) == "hbm"
     assert C.memory_kind(chip("rtx-4090")) == "gddr"
-    assert C.process_node(chip("rtx-3090")) == "samsung-8n"
-    assert C.process_node(chip("rtx-6000-ada")) == C.process_node(chip("h100-pcie")) == "tsmc-4n"
-    assert C.process_node(chip("rtx-pro-6000-blackwell")) == "tsmc-4n"
-    assert C.process_node(chip("a100-sxm4-80gb")) == "tsmc-n7"
-    assert C.process_node(chip("v100-sxm2-16gb")) == "tsmc-12"
+    assert C.power_class(chip("rtx-3090")) == C.power_class(chip("a100-sxm4-80gb")) == "ampere"
+    assert C.power_class(chip("rtx-6000-ada")) == C.power_class(chip("h100-pcie")) == "tsmc-4n"
+    assert C.power_class(chip("rtx-pro-6000-blackwell")) == "tsmc-4n"
+    assert C.power_class(chip("v100-sxm2-16gb")) == "tsmc-12"
 
 
 def test_power_cap_binds_for_full_rate_workstation_boards_not_geforce() -> None:

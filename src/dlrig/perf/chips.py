@@ -6,8 +6,8 @@
 - Turing and Volta have no BF16: bf16 work gets no figure (train in fp16 there) instead of
   being credited with the fp16 rate.
 - TF32 exists from Ampere on; fp32 means the CUDA-core rate.
-- The memory kind (HBM or GDDR) and the process node are read from the die name: the
-  calibration fits one bandwidth factor for HBM and, per process node, the tensor TFLOPS a
+- The memory kind (HBM or GDDR) and the power class are read from the die name: the
+  calibration fits one bandwidth factor for HBM and, per power class, the tensor TFLOPS a
   board sustains per watt of its power limit (a 300 W RTX 6000 Ada cannot run its full-rate
   tensor cores at the datasheet clock). The product segment (GeForce/TITAN, workstation,
   data-centre) is only descriptive: the model has no per-segment factor.
@@ -39,26 +39,26 @@ def segment(chip: GpuChip) -> Segment:
     return "datacenter"
 
 
-# Process node per die family, from NVIDIA's architecture whitepapers (Volta, Turing, Ampere
-# GA100/GA102, Ada, Hopper, Blackwell): energy per tensor FLOP is a property of the node, so
-# the power cap is fitted per node. 4N and 4NP (Ada, Hopper, Blackwell) form one class.
-_NODES = (
-    (("GB1", "GB2", "B200"), "tsmc-4n"),
-    (("AD10", "GH100"), "tsmc-4n"),
-    (("GA100",), "tsmc-n7"),
-    (("GA10",), "samsung-8n"),
+# Power class per die family (NVIDIA's architecture whitepapers: Volta, Turing, Ampere
+# GA100/GA102, Ada, Hopper, Blackwell): the tensor TFLOPS a board sustains per watt is a
+# property of its tensor-core design and process node, so the power cap is fitted per class.
+# Ampere is one class across its two nodes (GA100 on TSMC N7, GA10x on Samsung 8N); Ada,
+# Hopper and Blackwell (TSMC 4N/4NP) are one.
+_POWER_CLASSES = (
+    (("GB1", "GB2", "B200", "AD10", "GH100"), "tsmc-4n"),
+    (("GA100", "GA10"), "ampere"),
     (("TU10", "GV100"), "tsmc-12"),
     (("GP10",), "tsmc-16"),
 )
 
 
-def process_node(chip: GpuChip) -> str | None:
-    """The process-node class of an NVIDIA die (None: unknown or not NVIDIA)."""
+def power_class(chip: GpuChip) -> str | None:
+    """The power class of an NVIDIA die (None: unknown or not NVIDIA)."""
     if chip.vendor != "nvidia":
         return None
-    for dies, node in _NODES:
+    for dies, name in _POWER_CLASSES:
         if any(d in chip.architecture for d in dies):
-            return node
+            return name
     return None
 
 

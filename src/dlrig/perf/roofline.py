@@ -4,7 +4,8 @@ One step of work is split the way the kernels run:
 
 - matmuls run at the chip's *achievable* tensor rate: the dense peak of the precision the
   matmuls run in (see :mod:`dlrig.perf.chips`), capped by what the board's power limit allows
-  at the fitted TFLOPS per watt of its process node, × the class's fitted efficiency;
+  at the fitted TFLOPS per watt of its power class (tensor-core design and process node), × the
+  class's fitted efficiency;
 - everything else (norms, activations, softmax, QLoRA's dequantisation, decode's weight and
   KV-cache reads) is memory-bound and runs at the memory bandwidth × a fitted factor for the
   memory kind;
@@ -143,9 +144,9 @@ def early_tensor_factor(chip: GpuChip, work: Work, p: dict[str, Any]) -> float:
 
 def achievable_tflops(chip: GpuChip, peak: float, p: dict[str, Any]) -> float:
     """The tensor rate a board sustains: its peak, or what its power limit allows at the fitted
-    TFLOPS per watt of its process node (full-rate 300 W workstation Ada boards, the 350 W
+    TFLOPS per watt of its power class (full-rate 300 W workstation Ada boards, the 350 W
     H100 PCIe, the 72 W L4). Nodes without a fitted figure are not capped."""
-    per_w = p.get("tflops_per_watt", {}).get(C.process_node(chip) or "", None)
+    per_w = p.get("tflops_per_watt", {}).get(C.power_class(chip) or "", None)
     if per_w and chip.tdp_w:
         return min(peak, float(per_w) * chip.tdp_w)
     return peak

@@ -11,7 +11,8 @@ What is fitted (docs/performance.md):
   on the training points, the bandwidth factor for HBM (GDDR = 1) and per class the
   memory-bound bytes per model FLOP,
   by Levenberg-Marquardt in log space; on the prefill points, prefill's bytes per FLOP and, per
-  process node, the tensor TFLOPS per watt of power limit (a grid: the cap binds or not);
+  power class (chips.power_class), the tensor TFLOPS per watt of power limit (a grid: the
+  cap binds or not);
 - absolute: per class the matmul efficiency (geometric mean of measured ÷ predicted over the
   points whose FLOPs are known), decode's bandwidth efficiency per memory kind and its
   per-layer latency;
@@ -284,11 +285,11 @@ def fit(pts: list[Point], rounds: int = 3) -> dict[str, Any]:
         t_keys.append((("classes", c, "efficiency"), _BOUNDS["efficiency"]))
         bound = _BOUNDS["bytes_per_flop_cnn" if c == "cnn-train" else "bytes_per_flop"]
         t_keys.append((("classes", c, "bytes_per_flop"), bound))
-    # a node's cap is fitted only where two or more boards of it were measured: with one it
-    # would be that board's own correction, not a property of the node
+    # a power class's cap is fitted only where two or more of its boards were measured: with
+    # one it would be that board's own correction, not a property of the class
     boards: dict[str, set[str]] = defaultdict(set)
     for pt in prefill:
-        if node := C.process_node(pt.chip):
+        if node := C.power_class(pt.chip):
             boards[node].add(pt.chip.id)
     nodes = sorted(n for n, ids in boards.items() if len(ids) >= 2)
     for _ in range(rounds):
@@ -396,9 +397,9 @@ def _solve(a: list[list[float]], b: list[float]) -> list[float]:
 
 
 def _fit_power_cap(p: dict[str, Any], node: str, pts: list[Point]) -> dict[str, Any]:
-    """TFLOPS per watt of ``node``: the grid value with the smallest relative error; when the
-    cap does not bind for any board measured (every large value fits equally), no cap."""
-    grid = _grid(*_WATT_GRID, n=49)
+    """TFLOPS per watt of power class ``node``: the grid value with the smallest relative
+    error; when the cap binds for no board measured (every large value fits equally), none."""
+    grid = _grid(*_WATT_GRID, n=97)
     scores = [
         (_sse(_relative_residuals(_set(p, ("tflops_per_watt", node), v), pts)), v) for v in grid
     ]
