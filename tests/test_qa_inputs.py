@@ -64,3 +64,14 @@ def test_grouped_budgets_still_read(text: str, usd: float) -> None:
     from dlrig.units import parse_usd
 
     assert parse_usd(text) == usd
+
+
+def test_a_price_file_saved_by_excel_with_a_byte_order_mark_imports(
+    run_cli: Any, tmp_path: Path
+) -> None:
+    """Excel's "CSV UTF-8" starts with a BOM: the header read '\\ufeffpart' and was refused."""
+    f = tmp_path / "excel.csv"
+    f.write_bytes(b"\xef\xbb\xbfpart,price\nNVIDIA GeForce RTX 3090 Founders Edition,700\n")
+    r = run_cli("prices", "import", str(f), "--db", str(tmp_path / "b.sqlite"), "--json")
+    assert r.exit_code == 0, r.stderr
+    assert (r.json()["matched"], r.json()["added"]) == (1, 1)
