@@ -75,3 +75,20 @@ def test_a_price_file_saved_by_excel_with_a_byte_order_mark_imports(
     r = run_cli("prices", "import", str(f), "--db", str(tmp_path / "b.sqlite"), "--json")
     assert r.exit_code == 0, r.stderr
     assert (r.json()["matched"], r.json()["added"]) == (1, 1)
+
+
+# --- dlrig gpus -------------------------------------------------------------------------------
+@pytest.mark.parametrize("flags", [["--precision", "fp16"], ["--precision", "fp12"], ["-b", "8"]])
+def test_gpus_refuses_workload_flags_without_a_workload(run_cli: Any, flags: list[str]) -> None:
+    """`gpus --precision fp16` ranked by the bf16 mix (and fp12 too), exit 0, without a word."""
+    r = run_cli("gpus", *flags)
+    assert r.exit_code == 2
+    name = "precision" if flags[0] == "--precision" else "batch"
+    assert f"error: {name} given without a workload" in r.stderr
+    with pytest.raises(InputError, match=f"{name} given without a workload"):
+        dlrig.gpus(**{name: flags[1]})
+
+
+def test_gpus_without_anything_still_ranks_the_default_mix(run_cli: Any) -> None:
+    r = run_cli("gpus", "--json")
+    assert r.exit_code == 0 and r.json()["workload"] is None
