@@ -99,6 +99,16 @@ def test_the_plan_page_takes_condition_caps_and_shows_price_dates(client: TestCl
     m = re.search(r'id="price-dates">([^<]+)<', page)
     assert m and m.group(1).startswith("prices dated ")
     assert "used" in m.group(1)  # as `plan --used --objective vram` (tests/test_prices_cli.py)
+    # the used part's date and source, in the JSON and on the page, as the CLI prints them
+    data = client.post(
+        "/api/plan", json={"budget_usd": 2500, "used": True, "objective": "vram", "explain": False}
+    ).json()
+    used = [
+        it for items in data["best"]["parts"].values() for it in items
+        if it.get("price_kind") == "used"
+    ]  # fmt: skip
+    assert used and all(it["price_date"] and it["price_source"].startswith("used:") for it in used)
+    assert used[0]["price_source"] in html.unescape(page)
 
 
 @pytest.mark.skipif(not planner_available(), reason="no planner in this install")
