@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 import dlrig
+from dlrig.errors import InputError
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -38,3 +41,24 @@ def test_one_psu_budget_is_unchanged() -> None:
     [only] = d["psus"]
     assert only["feeds"] == "system + 4 GPU(s)" and only["load_w"] == d["peak_dc_w"]
     assert len(d["circuits"]) == 1
+
+
+def test_a_gpu_count_keeps_the_cards_power_limit_psu_slots_and_riser() -> None:
+    """`check four-3090-capped-1600w.yaml --gpus 4` (the file's own count) dropped the 300 W cap
+    and failed psu-headroom; the web Check page's GPUs field did the same."""
+    capped = REPO / "examples" / "four-3090-capped-1600w.yaml"
+    as_written = dlrig.check(capped).to_dict()
+    same = dlrig.check(capped, gpus=4).to_dict()
+    assert same["ok"] and same["findings"] == as_written["findings"]
+    assert dlrig.power(capped, gpus=3).to_dict()["gpu_w"] == 900.0  # 3 × 300 W, not 3 × 350 W
+    rig = REPO / "examples" / "epyc-open-frame-risers.yaml"
+    two = dlrig.check(rig, gpus=2).to_dict()
+    placement = next(f for f in two["findings"] if f["slug"] == "gpu-placement")
+    assert "GPU 1 → PCIE1" in placement["message"] and "GPU 2 → PCIE3" in placement["message"]
+    assert "on 200 mm PCIe 4.0 riser" in placement["message"]
+
+
+def test_more_gpus_than_a_split_line_build_says_why_it_cannot_tell() -> None:
+    """Two lines of the same card (one per PSU) were called "2 GPU models"."""
+    with pytest.raises(InputError, match="lists its GPUs on several lines; cannot tell"):
+        dlrig.check(REPO / "examples" / "epyc-open-frame-risers.yaml", gpus=6)
