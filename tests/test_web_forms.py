@@ -122,3 +122,16 @@ def test_a_bad_condition_gets_one_message_at_every_door(client: TestClient, run_
     assert page.status_code == 422 and message in html.unescape(page.text)
     with pytest.raises(InputError, match=message):
         dlrig.plan(4000, condition="new,mint")
+
+
+def test_the_size_page_says_where_each_figure_comes_from(client: TestClient) -> None:
+    """`dlrig size` and `dlrig gpus` print "throughput from interpolated ±29%" and a source
+    column; the page showed the numbers without it."""
+    q = {"model": "llama-3.1-8b", "task": "qlora", "gpu": "RTX 3090"}
+    perf = dlrig.size(**q).to_dict()["performance"]
+    page = client.get("/size", params=q).text
+    m = re.search(r'id="provenance">([^<]+)<', page)
+    assert m and m.group(1).strip() == f"{perf['provenance']} ±{perf['expected_error'] * 100:.0f}%"
+    assert "<th>source ±err</th>" in page
+    top = dlrig.gpus(**{k: v for k, v in q.items() if k != "gpu"}).to_dict()["gpus"][0]
+    assert f"{top['provenance']} ±{top['expected_error'] * 100:.0f}%" in page
