@@ -92,3 +92,32 @@ def test_gpus_refuses_workload_flags_without_a_workload(run_cli: Any, flags: lis
 def test_gpus_without_anything_still_ranks_the_default_mix(run_cli: Any) -> None:
     r = run_cli("gpus", "--json")
     assert r.exit_code == 0 and r.json()["workload"] is None
+
+
+# --- build files ------------------------------------------------------------------------------
+def _warmachine_with(tmp_path: Path, old: str, new: str) -> Path:
+    text = (REPO / "examples" / "warmachine.yaml").read_text(encoding="utf-8")
+    assert old in text
+    f = tmp_path / "build.yaml"
+    f.write_text(text.replace(old, new), encoding="utf-8")
+    return f
+
+
+def test_two_parts_written_with_a_comma_are_told_to_be_a_list(run_cli: Any, tmp_path: Path) -> None:
+    """ "did you mean 'Samsung 970 EVO 1TB' or 'Seagate Exos 8TB'? (the model differs: you
+    wrote 1000 GB, 8000 GB ...)" did not say what was wrong."""
+    f = _warmachine_with(
+        tmp_path,
+        "storage: [Samsung 970 EVO 1TB, Seagate Exos 8TB]",
+        "storage: Samsung 970 EVO 1TB, Seagate Exos 8TB",
+    )
+    r = run_cli("check", str(f))
+    assert r.exit_code == 2
+    assert "→ for several parts write a list: storage: [Samsung 970 EVO 1TB, Seagate Exos 8TB]" in (
+        r.stderr
+    )
+    f = _warmachine_with(
+        tmp_path, "cpu: Intel Core i9-10920X", "cpu: Intel Core i9-10920X, Intel Core i9-10980XE"
+    )
+    r = run_cli("check", str(f))
+    assert r.exit_code == 2 and "a build takes one cpu: name one of" in r.stderr
