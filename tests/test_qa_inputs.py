@@ -121,3 +121,29 @@ def test_two_parts_written_with_a_comma_are_told_to_be_a_list(run_cli: Any, tmp_
     )
     r = run_cli("check", str(f))
     assert r.exit_code == 2 and "a build takes one cpu: name one of" in r.stderr
+
+
+# --- dlrig cost -------------------------------------------------------------------------------
+def test_cost_with_a_preset_and_no_data_size_names_the_workload(run_cli: Any) -> None:
+    """It said "no training time for {'model': 'llama-3.1-8b'}" (a Python dict)."""
+    r = run_cli("cost", str(REPO / "examples" / "warmachine.yaml"), "--workload", "llama-3.1-8b")
+    assert r.exit_code == 2
+    assert "error: no training time for train Llama 3.1 8B" in r.stderr
+    assert "{'model'" not in r.stderr and "data: {tokens: 1B}" in r.stderr
+
+
+def test_the_web_cost_api_says_it_opens_no_price_file() -> None:
+    """`?prices=quotes.csv` got "prices: Input should be a valid list"."""
+    pytest.importorskip("fastapi")
+    pytest.importorskip("httpx")
+    from fastapi.testclient import TestClient
+
+    from dlrig.web.app import create_app
+
+    r = TestClient(create_app()).post(
+        "/api/cost",
+        params={"prices": "quotes.csv"},
+        content=(REPO / "examples" / "warmachine.yaml").read_bytes(),
+    )
+    assert r.status_code == 422
+    assert r.json()["message"] == "prices: the web app opens no files"

@@ -135,3 +135,34 @@ def test_the_size_page_says_where_each_figure_comes_from(client: TestClient) -> 
     assert "<th>source ±err</th>" in page
     top = dlrig.gpus(**{k: v for k, v in q.items() if k != "gpu"}).to_dict()["gpus"][0]
     assert f"{top['provenance']} ±{top['expected_error'] * 100:.0f}%" in page
+
+
+# Fields a command's API row in docs/web.md need not name, and why.
+NOT_IN_THE_API_DOCS = {
+    ("cost", "prices"): "the server opens no files (the row says so)",
+    ("cost", "versus"): "the query parameter is vs, as the CLI option --vs",
+}
+
+
+@pytest.mark.parametrize("name", sorted(n for n, c in commands().items() if c.web))
+def test_the_api_docs_name_every_request_field(name: str) -> None:
+    """docs/web.md's endpoint table lists each command's inputs: a field added to a request
+    model (condition, used, power_limits...) is documented where API users look."""
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "web.md").read_text(encoding="utf-8")
+    command = commands()[name]
+    rows = [ln for ln in doc.splitlines() if re.match(rf"\| `(GET|POST) /api/{name}`", ln)]
+    if not rows:
+        pytest.skip(f"/api/{name} is a generic route (docs/web.md describes those as a group)")
+    row = rows[0]
+    skip = {command.text_field, *(f for n, f in NOT_IN_THE_API_DOCS if n == name)}
+    if "workload flag" in row:  # "any `dlrig size` workload flag (...)" covers them
+        from dlrig.app.base import WorkloadFlags
+
+        skip |= set(WorkloadFlags.model_fields)
+    missing = [
+        f for f in command.request.model_fields
+        if f not in skip and f"`{f}`" not in row and f'"{f}"' not in row
+    ]  # fmt: skip
+    assert not missing, f"docs/web.md's /api/{name} row does not name {missing}"
