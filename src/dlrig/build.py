@@ -21,7 +21,7 @@ countries or a 20 A circuit.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -143,10 +143,12 @@ class BuildItem:
 
     @property
     def unit_price_usd(self) -> float | None:
+        """The line's own price, else the part's (None: unpriced)."""
         return self.price_usd if self.price_usd is not None else self.part.price_usd
 
     @property
     def total_price_usd(self) -> float | None:
+        """Unit price × count (None: unpriced)."""
         unit = self.unit_price_usd
         return None if unit is None else unit * self.count
 
@@ -180,6 +182,7 @@ class Site:
 
     @property
     def is_default(self) -> bool:
+        """Whether the site is the default one (mains voltage and circuit, no extra circuits)."""
         return (
             self.mains_voltage_v == DEFAULT_MAINS_VOLTAGE_V
             and self.circuit_amps == DEFAULT_CIRCUIT_AMPS
@@ -240,6 +243,7 @@ class PsuLoad:
 
     @property
     def gpu_w(self) -> float:
+        """The GPUs' power on this PSU (W)."""
         return sum(u.power_w for u in self.gpus)
 
     @property
@@ -373,10 +377,10 @@ class Build:
         current = self.items[Category.GPU]
         if not current:
             raise InputError("the build has no GPU to multiply", "add a gpu: to the build file")
+        # a line keeps its power limit, PSU, riser and override (`check --gpus 4` on four capped
+        # cards dropped the cap and failed psu-headroom); only its count and slots change
         if len(current) == 1:
-            new: tuple[BuildItem, ...] = (
-                (BuildItem(current[0].part, n, current[0].price_usd),) if n else ()
-            )
+            new: tuple[BuildItem, ...] = (_recounted(current[0], n),) if n else ()
         elif n <= self.gpu_count:
             kept: list[BuildItem] = []
             left = n
@@ -384,12 +388,14 @@ class Build:
                 if left <= 0:
                     break
                 take = min(it.count, left)
-                kept.append(BuildItem(it.part, take, it.price_usd))
+                kept.append(_recounted(it, take))
                 left -= take
             new = tuple(kept)
         else:
+            models = len({it.part.id for it in current})
+            what = f"mixes {models} GPU models" if models > 1 else "lists its GPUs on several lines"
             raise InputError(
-                f"the build mixes {len(current)} GPU models; cannot tell which to add to reach {n}",
+                f"the build {what}; cannot tell which line to add to reach {n} GPUs",
                 "edit the counts in the build file instead",
             )
         return self.replace(items={**self.items, Category.GPU: new})
@@ -427,14 +433,17 @@ class Build:
 
     @cached_property
     def cpu(self) -> Cpu | None:
+        """The CPU (None: none in the build)."""
         return cast(Cpu | None, self._one(Category.CPU))
 
     @cached_property
     def motherboard(self) -> Motherboard | None:
+        """The motherboard (None: none in the build)."""
         return cast(Motherboard | None, self._one(Category.MOTHERBOARD))
 
     @cached_property
     def psu(self) -> Psu | None:
+        """The first PSU, which feeds the board (None: none in the build)."""
         return cast(Psu | None, self._one(Category.PSU))
 
     @cached_property
@@ -454,10 +463,12 @@ class Build:
 
     @cached_property
     def cooler(self) -> Cooler | None:
+        """The CPU cooler (None: none in the build)."""
         return cast(Cooler | None, self._one(Category.COOLER))
 
     @cached_property
     def case(self) -> Case | None:
+        """The case or frame (None: none in the build)."""
         return cast(Case | None, self._one(Category.CASE))
 
     # --- expanded multi parts -----------------------------------------------------------------
@@ -487,10 +498,12 @@ class Build:
 
     @cached_property
     def memory_kits(self) -> tuple[Memory, ...]:
+        """Every memory kit, expanded by count."""
         return cast(tuple[Memory, ...], self._expanded(Category.MEMORY))
 
     @cached_property
     def drives(self) -> tuple[Storage, ...]:
+        """Every drive, expanded by count."""
         return cast(tuple[Storage, ...], self._expanded(Category.STORAGE))
 
     @cached_property
@@ -504,6 +517,7 @@ class Build:
 
     @cached_property
     def part_ids(self) -> frozenset[str]:
+        """The ids of every part."""
         return frozenset(p.id for p in self.parts)
 
     def chip(self, gpu: Gpu) -> GpuChip | None:
@@ -513,10 +527,12 @@ class Build:
     # --- totals -------------------------------------------------------------------------------
     @cached_property
     def gpu_count(self) -> int:
+        """How many GPU cards."""
         return len(self.gpus)
 
     @cached_property
     def total_vram_gib(self) -> float:
+        """VRAM of every GPU together (GiB)."""
         return float(sum(g.vram_gib for g in self.gpus))
 
     @cached_property
@@ -541,10 +557,12 @@ class Build:
 
     @cached_property
     def memory_modules(self) -> int:
+        """How many memory modules (DIMMs)."""
         return sum(m.modules for m in self.memory_kits)
 
     @cached_property
     def storage_gb(self) -> int:
+        """Capacity of every drive together (GB)."""
         return sum(d.capacity_gb for d in self.drives)
 
     @cached_property
@@ -567,6 +585,8 @@ class Build:
 
     @cached_property
     def system_allowance_w(self) -> float:
+        """Power of everything but the CPU and GPUs: board, memory, drives, case fans, cooler
+        (W)."""
         ssds = sum(1 for d in self.drives if d.kind != "hdd")
         hdds = len(self.drives) - ssds
         cooler = self.cooler
@@ -614,6 +634,12 @@ class Build:
             if its
         )
         return f"Build({self.name!r}, {counts})"
+
+
+def _recounted(item: BuildItem, count: int) -> BuildItem:
+    """``item`` with ``count`` cards: the same part, price, limit, PSU and riser; the first
+    ``count`` of its slots."""
+    return replace(item, count=count, slots=item.slots[:count])
 
 
 def _item(spec: Any) -> BuildItem:

@@ -62,6 +62,9 @@ class LimitRange:
 
 @dataclass(frozen=True, slots=True)
 class Transient:
+    """A measured power spike: the factor over board power, its time window, the source, and the
+    chips or architectures it covers."""
+
     factor: float
     window: str
     source: str
@@ -173,6 +176,7 @@ def transient_factor(chip_id: str, chip: GpuChip | None = None) -> float | None:
 
 # --- performance vs limit ------------------------------------------------------------------------
 def curve_for(chip_id: str) -> PerfCurve | None:
+    """The measured performance-vs-power-limit curve of ``chip_id``, or None."""
     return _data().curves.get(chip_id)
 
 

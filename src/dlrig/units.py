@@ -5,6 +5,8 @@ GPU memory is binary (GiB); disks, parameter counts and spec sheets are decimal 
 
 from __future__ import annotations
 
+import re
+
 BYTES_PER_GB = 1_000_000_000
 BYTES_PER_GIB = 1024**3
 BYTES_PER_MIB = 1024**2
@@ -16,18 +18,22 @@ TERA = 1e12
 
 
 def bytes_to_gib(n_bytes: float) -> float:
+    """Bytes to GiB (binary)."""
     return n_bytes / BYTES_PER_GIB
 
 
 def bytes_to_gb(n_bytes: float) -> float:
+    """Bytes to GB (decimal)."""
     return n_bytes / BYTES_PER_GB
 
 
 def tflops_to_flops(tflops: float) -> float:
+    """TFLOPS to FLOPS."""
     return tflops * TERA
 
 
 def seconds_to_hours(seconds: float) -> float:
+    """Seconds to hours."""
     return seconds / 3600.0
 
 
@@ -53,14 +59,17 @@ def circuit_continuous_limit_w(
 
 
 def years_to_months(years: float) -> float:
+    """Years to months."""
     return years * MONTHS_PER_YEAR
 
 
 def months_to_days(months: float) -> float:
+    """Months to days."""
     return months * DAYS_PER_MONTH
 
 
 def days_to_months(days: float) -> float:
+    """Days to months."""
     return days / DAYS_PER_MONTH
 
 
@@ -96,11 +105,21 @@ def human_hours(hours: float | None) -> str:
     return f"{hours / 24:.1f} days"
 
 
+_THOUSANDS = re.compile(r"-?\d{1,3}(,\d{3})+(\.\d*)?")
+
+
 def parse_usd(text: str) -> float:
     """Dollars from the ways people write them: '7000', '7,000', '$7,000', '7k', '7.5K'."""
     from dlrig.errors import InputError
 
-    cleaned = text.strip().replace(",", "").replace("_", "").lstrip("$").strip()
+    cleaned = text.strip().replace("_", "").lstrip("$").strip()
+    if "," in cleaned and not _THOUSANDS.fullmatch(cleaned.rstrip("kK")):
+        # "6,0000" or "60,00" (a decimal comma) would silently become 60,000 or 6,000
+        raise InputError(
+            f"'{text}': commas must group thousands (7,000)",
+            "write e.g. 7000, 7,000, $7,000 or 7k (a decimal point, not a comma)",
+        )
+    cleaned = cleaned.replace(",", "")
     scale = 1.0
     if cleaned[-1:] in ("k", "K"):
         cleaned, scale = cleaned[:-1], 1000.0

@@ -244,6 +244,7 @@ class ModelSpec(_Strict):
 
     @property
     def is_moe(self) -> bool:
+        """Whether the model is a mixture of experts."""
         return (self.experts or 1) > 1
 
     @property
@@ -262,10 +263,12 @@ class ModelSpec(_Strict):
 
     @property
     def n_kv_heads(self) -> int:
+        """Key/value heads (the attention heads when not grouped)."""
         return self.kv_heads or self.heads or 1
 
     @property
     def head_dim(self) -> int:
+        """Hidden size per attention head."""
         return (self.hidden or 0) // (self.heads or 1)
 
     @property
@@ -277,6 +280,8 @@ class ModelSpec(_Strict):
 
 
 class LoraSpec(_Strict):
+    """LoRA adapter settings: rank, alpha, dropout, target modules."""
+
     rank: int = Field(default=16, ge=1)
     alpha: float | None = None
     dropout: float = Field(default=0.0, ge=0, lt=1, description="lora_dropout (PEFT default 0)")
@@ -284,12 +289,16 @@ class LoraSpec(_Strict):
 
 
 class DataSpec(_Strict):
+    """The training data: tokens or samples per epoch, and epochs."""
+
     tokens: float | None = Field(default=None, gt=0, description="training tokens per epoch")
     samples: float | None = Field(default=None, gt=0, description="samples (images) per epoch")
     epochs: float = Field(default=1.0, gt=0)
 
 
 class InferenceSpec(_Strict):
+    """Inference settings: prompt and new tokens, KV-cache precision, full logits."""
+
     prompt_tokens: int = Field(default=512, ge=1)
     new_tokens: int = Field(default=256, ge=1)
     kv_precision: Precision | None = None
@@ -352,6 +361,8 @@ class Workload(_Strict):
 
     @property
     def text_len(self) -> int:
+        """Tokens per sequence: the given length, else prompt + new tokens for inference, else
+        the model's context up to 2,048."""
         if self.sequence is not None:
             return self.sequence
         if self.task == "inference":
@@ -360,10 +371,12 @@ class Workload(_Strict):
 
     @property
     def trains(self) -> bool:
+        """Whether the task trains (anything but inference)."""
         return self.task != "inference"
 
     @property
     def adapters(self) -> bool:
+        """Whether the task trains adapters (LoRA, QLoRA)."""
         return self.task in ("lora", "qlora")
 
     def describe(self) -> str:

@@ -105,6 +105,8 @@ NEEDS: tuple[Need, ...] = (
 
 @dataclass(frozen=True)
 class CoverageRow:
+    """For one rule and category: how many parts lack the fact the rule needs."""
+
     rule: str
     category: Category
     fact: str
@@ -113,13 +115,16 @@ class CoverageRow:
 
     @property
     def known(self) -> int:
+        """Parts that have the fact."""
         return self.parts - len(self.missing)
 
     @property
     def percent(self) -> float:
+        """Share of parts that have the fact (100 when there are none)."""
         return 100.0 if self.parts == 0 else 100.0 * self.known / self.parts
 
     def to_dict(self) -> dict[str, Any]:
+        """``dlrig catalog coverage --json``: one row."""
         return {
             "rule": self.rule,
             "category": self.category.value,

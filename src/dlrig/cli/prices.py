@@ -102,4 +102,5 @@ def stale_cmd(req: StaleRequest, json_: bool, catalog: str | None) -> None:
 
 
 def register(app: typer.Typer) -> None:
+    """Add ``dlrig prices`` to the app."""
     app.add_typer(prices_app, name="prices")

@@ -36,13 +36,16 @@ class Usage:
 
     @property
     def months(self) -> float:
+        """The comparison's length in months."""
         return units.years_to_months(self.years)
 
     def use_hours(self, months: float) -> float:
+        """Hours of use in ``months``."""
         return units.months_to_hours(months, self.hours_per_day)
 
 
 def validate_usage(hours_per_day: float, years: float) -> None:
+    """InputError unless hours per day is in (0, 24] and years in (0, 20]."""
     if not hours_per_day > 0:
         raise InputError(
             f"hours per day must be above 0, got {hours_per_day:g}",
@@ -99,6 +102,7 @@ class Electricity:
 
     @property
     def usd_per_use_hour(self) -> float:
+        """Electricity cost of one hour of use (USD)."""
         return units.energy_cost_usd(self.wall_power_w, 1.0, self.usd_per_kwh)
 
 
@@ -147,6 +151,7 @@ class Option:
         )
 
     def slope_usd_per_month(self, usage: Usage) -> float:
+        """What the option costs per month of use after the up-front price."""
         return self.usd_per_use_hour * usage.use_hours(1.0) + self.usd_per_month
 
 
@@ -160,6 +165,7 @@ class BreakEven:
 
     @property
     def days(self) -> float:
+        """Days to break even."""
         return units.months_to_days(self.months)
 
 

@@ -54,6 +54,7 @@ class CloudOffering(Sourced):
 
     @property
     def label(self) -> str:
+        """``provider offering``."""
         return f"{self.provider} {self.offering}"
 
 
@@ -70,6 +71,7 @@ class PrebuiltSystem(Sourced):
     @property
     def label(self) -> str:
         # "(typical vendor)" rows and names that already start with the vendor stand alone
+        """The system's name with its vendor in front where it lacks it."""
         if self.vendor.startswith("(") or self.name.startswith(self.vendor):
             return self.name
         return f"{self.vendor} {self.name}"
@@ -77,6 +79,8 @@ class PrebuiltSystem(Sourced):
 
 @dataclass(frozen=True)
 class StoragePrice:
+    """A cloud provider's price of persistent storage per GB-month."""
+
     provider: str
     usd_per_gb_month: float
     source: str
@@ -104,11 +108,13 @@ class PriceSet:
     storage: list[StoragePrice] = field(default_factory=list)
 
     def extend(self, other: PriceSet) -> None:
+        """Add another set's rows after these (user rows after the shipped ones)."""
         self.cloud.extend(other.cloud)
         self.prebuilt.extend(other.prebuilt)
         self.storage.extend(other.storage)
 
     def storage_price(self, provider: str) -> StoragePrice | None:
+        """The storage price of ``provider`` (a user row wins), or None."""
         for s in reversed(self.storage):  # user rows (added last) win
             if s.provider.lower() == provider.lower():
                 return s

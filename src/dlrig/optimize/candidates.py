@@ -18,6 +18,7 @@ CANDIDATE_FILTERS = ("tensor-cores", "cuda-support", "workload-fits")
 
 
 def gpu_counts(q: Query) -> list[int]:
+    """The GPU counts the planner tries: the requested count, else 1 up to the most allowed."""
     top = q.upgrade_to or q.max_gpus
     if q.gpus is not None:
         return [q.gpus]

@@ -145,6 +145,7 @@ class PlanModel:
 
     # --- cuts and solving ------------------------------------------------------------------
     def selection_lits(self, sel: Selection) -> list[Any]:
+        """The literals that choose ``sel``."""
         c = self.cand
         out = []
         for parts, lits, chosen in (
@@ -194,10 +195,11 @@ class PlanModel:
         maximize: bool,
         time_limit_s: float,
         deterministic_s: float | None = None,
+        probing: int | None = None,
     ) -> tuple[str, Any]:
         """(status name, solver) after optimising ``objective``; ``deterministic_s`` also caps
         the search in CP-SAT's deterministic time (work, not wall-clock: the same on an idle and
-        a loaded machine)."""
+        a loaded machine); ``probing`` sets CP-SAT's presolve probing level (default 2)."""
         if maximize:
             self.m.maximize(objective)
         else:
@@ -211,11 +213,14 @@ class PlanModel:
             solver.parameters.max_deterministic_time = deterministic_s
         solver.parameters.num_workers = self.workers
         solver.parameters.random_seed = 7
+        if probing is not None:
+            solver.parameters.cp_model_probing_level = probing
         with stoppable(solver.stop_search):
             status = solver.solve(self.m)
         return solver.status_name(status), solver
 
     def selection(self, solver: Any) -> Selection:
+        """The build the solver chose."""
         c = self.cand
 
         def pick(items: Sequence[Any], lits: Sequence[Any]) -> Any:
@@ -236,6 +241,7 @@ class PlanModel:
         )
 
     def hint(self, sel: Selection) -> None:
+        """Hint the solver towards ``sel`` (a known good build)."""
         self.m.clear_hints()
         chosen = {id(v) for v in self.selection_lits(sel)}
         for vs in self.choices:

@@ -384,6 +384,7 @@ class Prep:
     pruned_cache: dict[Hashable, dict[Category, list[Part]]] = field(default_factory=dict)
 
     def key(self, p: Part) -> tuple[Hashable, tuple[Any, ...]]:
+        """The dominance key of ``p`` (cached)."""
         k = self.keys.get(p.id)
         if k is None:
             k = dominance_key(p, self.chips.get(p.id))
@@ -391,6 +392,7 @@ class Prep:
         return k
 
     def layout(self, board: Motherboard) -> Layout:
+        """The slot layout of ``board`` (cached by layout key)."""
         k = layout_key(board)
         lay = self.layouts.get(k)
         if lay is None:
@@ -540,4 +542,5 @@ def clear_cache() -> None:
 
 
 def ceil_int(x: float) -> int:
+    """The ceiling of ``x``, forgiving float noise just above an integer."""
     return math.ceil(x - 1e-9)

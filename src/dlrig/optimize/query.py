@@ -91,6 +91,7 @@ class Candidates:
         }
 
     def sizes(self) -> dict[str, int]:
+        """How many candidates each category has."""
         return {
             "cpu": len(self.cpu),
             "motherboard": len(self.board),
@@ -117,6 +118,7 @@ class Selection:
     case: Case
 
     def key(self) -> tuple[Any, ...]:
+        """The selection's part ids and counts (identity of a build)."""
         return (
             self.cpu.id,
             self.board.id,
@@ -129,6 +131,7 @@ class Selection:
         )
 
     def price_cents(self) -> int:
+        """The selection's total price in cents."""
         return (
             cents(self.cpu)
             + cents(self.board)
@@ -142,4 +145,5 @@ class Selection:
 
 
 def cents(p: Part) -> int:
+    """A part's price in whole cents (0 when unpriced)."""
     return round((p.price_usd or 0.0) * CENTS)

@@ -35,6 +35,7 @@ class PlannedBuild:
     power_limit: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """One build of ``dlrig plan --json``."""
         b = self.build
         out: dict[str, Any] = {
             "name": b.name,
@@ -49,6 +50,7 @@ class PlannedBuild:
                         "name": it.part.name,
                         "count": it.count,
                         "price_usd": it.unit_price_usd,
+                        **_priced(it.part),
                         **({"power_limit_w": it.power_limit_w} if it.power_limit_w else {}),
                     }
                     for it in b.items[c]
@@ -72,6 +74,8 @@ class PlannedBuild:
 
 @dataclass
 class Binding:
+    """A constraint group that holds the plan back, and what relaxing it gives."""
+
     group: str
     text: str
     detail: str
@@ -80,12 +84,16 @@ class Binding:
 
 @dataclass
 class Infeasible:
+    """Why no build fits, and the cheapest build ignoring the budget."""
+
     reasons: list[str]
     cheapest: PlannedBuild | None = None
 
 
 @dataclass
 class PlanResult:
+    """What ``dlrig plan`` found: status, best build, alternatives, frontier, explanations."""
+
     status: str  # OPTIMAL, FEASIBLE, INFEASIBLE or UNKNOWN
     objective: str
     best: PlannedBuild | None
@@ -101,9 +109,11 @@ class PlanResult:
 
     @property
     def optimal(self) -> bool:
+        """Whether the solver proved the best build optimal."""
         return self.status == "OPTIMAL"
 
     def to_dict(self) -> dict[str, Any]:
+        """``dlrig plan --json``."""
         return {
             "status": self.status,
             "objective": self.objective,
@@ -136,3 +146,19 @@ class PlanResult:
             "unspent": self.unspent,
             "stats": self.stats,
         }
+
+
+def _priced(part: Any) -> dict[str, Any]:
+    """When and how a planned part was priced (what the CLI's ``priced`` column shows, so the
+    JSON and the web page say it too): the price's date, ``new``/``used``/``launch``, and the
+    source of a used price (a used price is only as good as its source)."""
+    from dlrig.catalog.offers import is_launch_price, is_used_price
+
+    if part.price_date is None:
+        return {}
+    used = is_used_price(part)
+    kind = "used" if used else "launch" if is_launch_price(part) else "new"
+    out = {"price_date": part.price_date.isoformat(), "price_kind": kind}
+    if used:
+        out["price_source"] = part.price_source
+    return out

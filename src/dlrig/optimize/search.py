@@ -56,16 +56,22 @@ class Planner:
         self.solves = 0
         self.solve_s = 0.0
         self.status = "OPTIMAL"
+        self.groups: set[str] = set()  # constraint groups the query's models hold
 
     def reduced(self, relax: Iterable[str] = ()) -> Candidates:
         """The candidates less the options no solution can use (see reduce_candidates)."""
         return reduce_candidates(self.cand, self.q, relax)
 
     def model(self, relax: Iterable[str] = (), cand: Candidates | None = None) -> PlanModel:
+        """A CP-SAT model of the query over ``cand`` (default: the reduced candidates),
+        ``relax``'d groups left out."""
         cand = cand if cand is not None else self.reduced(relax)
-        return PlanModel(self.prep, cand, self.q, relax=relax, workers=self.workers)
+        pm = PlanModel(self.prep, cand, self.q, relax=relax, workers=self.workers)
+        self.groups |= pm.groups  # the same for every model of this query (see PlanModel.on)
+        return pm
 
     def make_build(self, sel: Selection, n: int | None = None, name: str = "plan") -> Build:
+        """The Build of ``sel`` (with ``n`` GPUs instead of its count when given)."""
         from dlrig.build import Build
         from dlrig.optimize.caps import build_item
 
@@ -106,6 +112,7 @@ class Planner:
         return out
 
     def verify(self, sel: Selection) -> PlannedBuild | None:
+        """``sel`` as a PlannedBuild when the checker accepts it (and its upgrade), else None."""
         from dlrig.rules import check
 
         build = self.make_build(sel)
@@ -138,6 +145,7 @@ class Planner:
         return g, None, 1.0
 
     def planned(self, sel: Selection, build: Build, result: CheckResult) -> PlannedBuild:
+        """A PlannedBuild from a checked build: price, TFLOPS, workload fit, reasons."""
         g, n = sel.gpu
         base, cap, kept = self.cap_of(g)
         tflops = self.cand.tflops[(g.id, n)] / TFLOPS_SCALE
@@ -203,6 +211,7 @@ class Planner:
     def best(
         self, pm: PlanModel, objective: str
     ) -> tuple[str, Selection | None, PlannedBuild | None]:
+        """The best build for ``objective``: solver status, selection and planned build."""
         if objective == "throughput-per-dollar":
             return self.ratio(pm)
         st, sel, pb, _ = self.solve(pm, *pm.objective(objective))
@@ -301,6 +310,7 @@ class Planner:
         return st, found, pb
 
     def score(self, sel: Selection, objective: str) -> float:
+        """``sel``'s value under ``objective`` (higher is better; cost counts negative)."""
         t = self.cand.tflops[(sel.gpu[0].id, sel.gpu[1])]
         if objective == "throughput":
             return float(t)

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 
 def add_request(pm: PlanModel) -> None:
+    """Add the request's constraint groups (budget, RAM vs VRAM, the workload's RAM, ...)."""
     m, c, q = pm.m, pm.cand, pm.q
     if q.budget_cents is not None and pm.on("budget"):
         m.add(pm.price <= q.budget_cents)
