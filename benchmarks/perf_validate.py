@@ -9,6 +9,7 @@ published training runs reproduced from their own MFU.
 
     python benchmarks/perf_validate.py            # prints the tables (about 2 minutes)
     python benchmarks/perf_validate.py --write    # also refreshes perf/data/model.yaml
+    python benchmarks/perf_validate.py --residuals  # also each held-out point's error
 
 Targets: Spearman >= 0.95 and median error <= 15 % per class.
 """
@@ -18,11 +19,15 @@ from __future__ import annotations
 import argparse
 import math
 import time
+from typing import Any
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--write", action="store_true", help="refresh perf/data/model.yaml")
+    ap.add_argument(
+        "--residuals", action="store_true", help="print each held-out point's relative error"
+    )
     args = ap.parse_args()
     from dlrig.perfcal import calibrate as K
     from dlrig.perfcal import training as T
@@ -51,6 +56,8 @@ def main() -> int:
             f"{cls:18} {s['sources']:7d} {sp_txt:>13} {s['max_median_abs_error'] * 100:16.1f}% "
             f"{'yes' if met else 'no':>4}"
         )
+    if args.residuals:
+        print_residuals(K)
     print()
     print("published training runs from the source's own MFU")
     units = {"minutes": 1 / 60, "days": 24.0}
@@ -66,6 +73,26 @@ def main() -> int:
         )
     print(f"\n{time.perf_counter() - t0:.0f} s")
     return 0
+
+
+def print_residuals(K: Any) -> None:
+    """Per held-out source and benchmark table: predicted ÷ measured − 1 of each GPU's
+    relative throughput, GPUs in measured order (what the rank correlation compares)."""
+    from collections import defaultdict
+
+    pts = list(K.points())
+    single = [p for p in pts if p.gpus == 1]
+    for source in sorted({p.source for p in single}):
+        fit = K.fit([p for p in pts if p.source != source])
+        tables: dict[tuple[str, str], list[tuple[str, float, float]]] = defaultdict(list)
+        for pt, m, pr in K.relative_predictions(fit, [p for p in single if p.source == source]):
+            tables[(pt.bench, pt.precision)].append((pt.chip.id, m, pr))
+        print(f"\nheld out {source}")
+        for (bench, precision), rows in sorted(tables.items()):
+            cells = "  ".join(
+                f"{c} {pr / m - 1:+.0%}" for c, m, pr in sorted(rows, key=lambda r: r[1])
+            )
+            print(f"  {bench} {precision}: {cells}")
 
 
 if __name__ == "__main__":
