@@ -6,7 +6,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 MODEL_HASH = """
 import hashlib
@@ -45,3 +48,62 @@ def test_plan_models_are_the_same_under_any_string_hash_seed() -> None:
         )
         outs.add(done.stdout)
     assert len(outs) == 1, outs
+
+
+def test_name_indexes_come_back_from_the_cache_holding_the_catalogs_own_parts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dlrig.catalog import builtin
+    from dlrig.catalog import resolve as R
+    from dlrig.parts import Category
+
+    monkeypatch.setenv("DLRIG_CACHE_DIR", str(tmp_path))
+    files = builtin.data_files()
+    first = builtin.load_catalog(files)
+    want = first.resolve("RTX 4090 Founders", Category.GPU)
+    assert len(list(tmp_path.glob(f"{builtin.INDEX_KIND}-*.pickle"))) == 1
+
+    def no_build(self: Any, records: Any) -> None:
+        raise AssertionError("built an index although the cache had it")
+
+    monkeypatch.setattr(R.NameIndex, "__init__", no_build)
+    again = builtin.load_catalog(files)
+    got = again.resolve("RTX 4090 Founders", Category.GPU)
+    assert got == want and got is again.get(got.id)  # the new catalog's object, not a copy
+    monkeypatch.undo()
+    monkeypatch.setenv("DLRIG_CACHE_DIR", str(tmp_path))
+    for entry in tmp_path.glob(f"{builtin.INDEX_KIND}-*.pickle"):
+        entry.write_bytes(b"\x80\x05garbage")  # a damaged entry is rebuilt, never trusted
+    assert builtin.load_catalog(files).resolve("RTX 4090 Founders", Category.GPU) == want
+
+
+def test_a_store_changed_after_its_check_is_checked_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dlrig.catalog import store as S
+    from dlrig.errors import CatalogError
+
+    monkeypatch.setenv("DLRIG_CACHE_DIR", str(tmp_path / "cache"))
+    path = tmp_path / "s.sqlite"
+    conn = S.connect(path, create=True)
+    conn.execute("CREATE TABLE pad (x BLOB)")
+    for _ in range(50):
+        conn.execute("INSERT INTO pad VALUES (randomblob(4000))")
+    conn.close()
+    checks = []
+    quick = S._check_integrity
+
+    def counted(c: Any, p: Path) -> None:
+        checks.append(S._file_stamp(p))
+        quick(c, p)
+
+    monkeypatch.setattr(S, "_check_integrity", counted)
+    S.connect(path).close()
+    S.connect(path).close()
+    assert len(set(checks)) == 1 and list((tmp_path / "cache").glob("store-checked-*"))
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2 // 4096 * 4096
+    data[middle : middle + 4096] = bytes(range(256)) * 16
+    path.write_bytes(bytes(data))
+    with pytest.raises(CatalogError, match="damaged"):
+        S.connect(path)
