@@ -591,6 +591,17 @@ class StoreCatalog(Catalog):
             self._loaded[category] = [*builtin, *built]
         return self._loaded[category]
 
+    def card_ids_by_chip(self) -> dict[str, builtins.list[str]]:
+        # from the stored JSON, without building the ~3,800 cards (0.13 s of every plan)
+        out = self._builtin.card_ids_by_chip()
+        for pid, chip in self._conn.execute(
+            "SELECT id, json_extract(data, '$.chip') FROM parts "
+            "WHERE category = 'gpu' AND price_only = 0 ORDER BY name, id"
+        ):
+            if chip and self._builtin._lookup(pid) is None:
+                out.setdefault(str(chip), []).append(pid)
+        return out
+
     def _builtin_parts(self, category: Category) -> list[Part]:
         priced = self._builtin_prices()
         return [priced.get(p.id, p) for p in self._builtin.parts(category)]

@@ -23,6 +23,7 @@ from dlrig.optimize.search import BAND, BAND_GROWTH, Planner
 from dlrig.parts import Category
 
 FRONTIER_POINTS = 25
+FRONTIER_PROBING = 0
 BINDING_GROUPS = (
     "budget",
     "psu-headroom",
@@ -123,6 +124,7 @@ def frontier_of(planner: Planner) -> list[PlannedBuild]:
             planner.workers,
             planner.workload_spec,
         )
+        sub.probing = FRONTIER_PROBING
         _, sel, pb = sub.best_banded("throughput")
         planner.solves += sub.solves
         planner.solve_s += sub.solve_s
