@@ -1,5 +1,6 @@
-"""The fast paths of issue 17 give the same answers: the gpus table's row limit is said, never
-silent, and the planner's CP-SAT models do not depend on Python's string hashing."""
+"""The fast paths of issue 17 give the same answers: a long gpus ranking is printed whole (as
+plain text), the planner's CP-SAT models do not depend on Python's string hashing, and the
+caches of name indexes and store checks never serve a stale answer."""
 
 from __future__ import annotations
 
@@ -26,16 +27,21 @@ print(h.hexdigest(), r.best.price_usd, [b.group for b in r.binding])
 """
 
 
-def test_gpus_table_shows_the_first_rows_and_says_so(run_cli: Any) -> None:
+def test_a_long_gpus_ranking_prints_every_chip_as_plain_text(
+    run_cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dlrig.cli import size
+
     every = run_cli("gpus", "--model", "gpt2", "--json").json()["gpus"]
-    r = run_cli("gpus", "--model", "gpt2", "--top", "5")
-    assert r.exit_code == 0
-    assert f"showing the first 5 of {len(every):,} chips" in r.stderr
-    shown = [row["name"] for row in every[:5]]
-    assert all(name in r.stdout for name in shown)
-    assert every[5]["name"] not in r.stdout
-    full = run_cli("gpus", "--model", "gpt2", "--top", "0")
-    assert "showing" not in full.stderr and every[-1]["name"] in full.stdout
+    rich = run_cli("gpus", "--model", "gpt2")
+    assert "┃" in rich.stdout  # a short ranking is a Rich table
+    monkeypatch.setattr(size, "PLAIN_LISTING_ROWS", 10)  # an imported catalog ranks ~1,400
+    plain = run_cli("gpus", "--model", "gpt2")
+    lines = plain.stdout.splitlines()
+    assert plain.exit_code == 0 and "┃" not in plain.stdout
+    assert len(lines) == 3 + len(every)  # title, header, rule, one line per chip
+    for line, row in zip(lines[3:], every, strict=True):
+        assert row["name"][:60] in line
 
 
 def test_plan_models_are_the_same_under_any_string_hash_seed() -> None:
