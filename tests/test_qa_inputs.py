@@ -147,3 +147,19 @@ def test_the_web_cost_api_says_it_opens_no_price_file() -> None:
     )
     assert r.status_code == 422
     assert r.json()["message"] == "prices: the web app opens no files"
+
+
+# --- prices from Python (docs/prices.md) ---------------------------------------------------------
+def test_prices_from_python_give_the_cli_json(
+    run_cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dlrig.app import prices
+
+    monkeypatch.setenv("DLRIG_PRICES", str(tmp_path / "book.sqlite"))
+    cli = run_cli("prices", "list", "--part", "RTX 3090", "--condition", "used", "--json")
+    assert cli.exit_code == 0, cli.stderr
+    catalog = dlrig.open_catalog()
+    used = prices.list_offers(prices.ListRequest.parse(part="RTX 3090", condition="used"), catalog)
+    assert cli.stdout == dlrig.to_json(used) + "\n"
+    with pytest.raises(InputError, match="unknown condition 'mint'"):
+        prices.ListRequest.parse(condition="mint")
