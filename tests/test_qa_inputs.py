@@ -163,3 +163,13 @@ def test_prices_from_python_give_the_cli_json(
     assert cli.stdout == dlrig.to_json(used) + "\n"
     with pytest.raises(InputError, match="unknown condition 'mint'"):
         prices.ListRequest.parse(condition="mint")
+
+
+def test_a_used_only_plan_says_why_nothing_can_be_bought(run_cli: Any) -> None:
+    """`plan --condition used` listed "no usable priced cpu passes the filters" for each
+    category without saying that only used offers were allowed."""
+    r = run_cli("plan", "--budget-usd", "5000", "--condition", "used", "--no-explain", "--json")
+    assert r.exit_code == 1
+    first = r.json()["infeasible"]["reasons"][0]
+    assert first.startswith("--condition used: only parts with a used offer can be bought")
+    assert first.endswith("allow new parts too with --used (= --condition new,used)")

@@ -182,8 +182,9 @@ def run(req: PlanRequest, catalog: Catalog, read_files: bool = True) -> PlanResu
     from dlrig.optimize import plan
 
     ref = workload_ref(req.workload, read_files)
-    catalog = priced_catalog(catalog, req.condition + (",used" if req.used else ""))
-    return plan(
+    condition = req.condition + (",used" if req.used else "")
+    catalog = priced_catalog(catalog, condition)
+    result = plan(
         req.budget_usd,
         str(ref) if isinstance(ref, Path) else ref,  # a file: the build file names it
         objective=req.objective,
@@ -209,6 +210,19 @@ def run(req: PlanRequest, catalog: Catalog, read_files: bool = True) -> PlanResu
         part_prices=req.part_price,
         time_limit_s=req.time_limit,
     )
+    if result.best is None and result.infeasible is not None and "new" not in condition:
+        # `--condition used` meant "used GPUs too" more often than "nothing new": say so first
+        result.infeasible.reasons.insert(
+            0,
+            f"--condition {req.condition}: only parts with a {req.condition} offer can be bought "
+            "(few CPUs, boards, drives or cases have one); allow new parts too with "
+            + (
+                "--used (= --condition new,used)"
+                if req.condition == "used"
+                else f"--condition new,{req.condition}"
+            ),
+        )
+    return result
 
 
 COMMAND = Command(
