@@ -173,3 +173,17 @@ def test_a_used_only_plan_says_why_nothing_can_be_bought(run_cli: Any) -> None:
     first = r.json()["infeasible"]["reasons"][0]
     assert first.startswith("--condition used: only parts with a used offer can be bought")
     assert first.endswith("allow new parts too with --used (= --condition new,used)")
+
+
+def test_plan_o_keeps_the_prices_the_plan_paid(run_cli: Any, tmp_path: Path) -> None:
+    """A --part-price quote (or a used offer) was dropped from the file plan -o wrote: check and
+    cost of that file read the catalog's price again."""
+    card = "NVIDIA GeForce RTX 4090 Founders Edition"
+    out = tmp_path / "plan.yaml"
+    args = ["--budget-usd", "5000", "--part-price", f"{card}=1200", "--include", card]
+    r = run_cli("plan", *args, "--no-explain", "--json", "-o", str(out))
+    assert r.exit_code == 0, r.stderr
+    planned = r.json()["best"]
+    assert "price_usd: 1200" in out.read_text(encoding="utf-8")
+    checked = run_cli("check", str(out), "--json").json()["totals"]
+    assert checked["price_usd"] == pytest.approx(planned["price_usd"])

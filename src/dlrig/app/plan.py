@@ -183,7 +183,7 @@ def run(req: PlanRequest, catalog: Catalog, read_files: bool = True) -> PlanResu
 
     ref = workload_ref(req.workload, read_files)
     condition = req.condition + (",used" if req.used else "")
-    catalog = priced_catalog(catalog, condition)
+    original, catalog = catalog, priced_catalog(catalog, condition)
     result = plan(
         req.budget_usd,
         str(ref) if isinstance(ref, Path) else ref,  # a file: the build file names it
@@ -210,6 +210,7 @@ def run(req: PlanRequest, catalog: Catalog, read_files: bool = True) -> PlanResu
         part_prices=req.part_price,
         time_limit_s=req.time_limit,
     )
+    _keep_bought_prices(result, original)
     if result.best is None and result.infeasible is not None and "new" not in condition:
         # `--condition used` meant "used GPUs too" more often than "nothing new": say so first
         result.infeasible.reasons.insert(
@@ -223,6 +224,37 @@ def run(req: PlanRequest, catalog: Catalog, read_files: bool = True) -> PlanResu
             ),
         )
     return result
+
+
+def _keep_bought_prices(result: PlanResult, original: Catalog) -> None:
+    """A part the plan bought at a price of its own (a --part-price quote, a used offer, a newer
+    offer from the price book) carries that price on its build-file line: `plan -o` wrote the
+    bare name, and `check`/`cost` of the file then read the catalog's price (a $750 used RTX
+    3090 became $1,550 again)."""
+    from dataclasses import replace
+
+    from dlrig.errors import PartNotFoundError
+
+    builds = [result.best, *result.alternatives, *result.frontier]
+    if result.infeasible is not None:
+        builds.append(result.infeasible.cheapest)
+    for pb in builds:
+        if pb is None:
+            continue
+        items = {}
+        for cat, its in pb.build.items.items():
+            new = []
+            for it in its:
+                try:
+                    listed = original.get(it.part.id).price_usd
+                except PartNotFoundError:
+                    listed = None
+                own = it.part.price_usd
+                if it.price_usd is None and own is not None and own != listed:
+                    it = replace(it, price_usd=own)
+                new.append(it)
+            items[cat] = tuple(new)
+        pb.build = pb.build.replace(items=items)
 
 
 COMMAND = Command(
