@@ -187,3 +187,18 @@ def test_plan_o_keeps_the_prices_the_plan_paid(run_cli: Any, tmp_path: Path) -> 
     assert "price_usd: 1200" in out.read_text(encoding="utf-8")
     checked = run_cli("check", str(out), "--json").json()["totals"]
     assert checked["price_usd"] == pytest.approx(planned["price_usd"])
+
+
+def test_plan_names_a_part_option_matched_word_by_word(run_cli: Any) -> None:
+    """--include 'Founders 4090 Edition' picked the RTX 4090 FE without a word (check and
+    import-list show such matches for the user to confirm)."""
+    r = run_cli(
+        "plan", "--budget-usd", "5000", "--include", "Founders 4090 Edition", "--no-explain",
+        "--json",
+    )  # fmt: skip
+    assert r.exit_code == 0, r.stderr
+    notes = r.json()["notes"]
+    assert notes[0] == (
+        "--include: 'Founders 4090 Edition' matched as 'NVIDIA GeForce RTX 4090 Founders "
+        "Edition' (the part's name adds 'rtx')"
+    )

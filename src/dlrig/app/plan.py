@@ -211,6 +211,7 @@ def run(req: PlanRequest, catalog: Catalog, read_files: bool = True) -> PlanResu
         time_limit_s=req.time_limit,
     )
     _keep_bought_prices(result, original)
+    result.notes[:0] = _word_matches(req, original)
     if result.best is None and result.infeasible is not None and "new" not in condition:
         # `--condition used` meant "used GPUs too" more often than "nothing new": say so first
         result.infeasible.reasons.insert(
@@ -224,6 +225,28 @@ def run(req: PlanRequest, catalog: Catalog, read_files: bool = True) -> PlanResu
             ),
         )
     return result
+
+
+def _word_matches(req: PlanRequest, catalog: Catalog) -> list[str]:
+    """The part names of --include, --exclude and --part-price that matched word by word, not
+    exactly: the user confirms them, as in check and import-list (a quote for the wrong card
+    would be silent otherwise)."""
+    from dlrig.errors import DlrigError
+
+    notes = []
+    for option, names in (
+        ("--include", req.include),
+        ("--exclude", req.exclude),
+        ("--part-price", list(req.part_price)),
+    ):
+        for name in names:
+            try:
+                found = catalog.match(name)
+            except DlrigError:  # a brand, or refused: the planner says so itself
+                continue
+            if found.note is not None:
+                notes.append(f"{option}: {found.note}")
+    return notes
 
 
 def _keep_bought_prices(result: PlanResult, original: Catalog) -> None:
