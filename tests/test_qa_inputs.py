@@ -202,3 +202,43 @@ def test_plan_names_a_part_option_matched_word_by_word(run_cli: Any) -> None:
         "--include: 'Founders 4090 Edition' matched as 'NVIDIA GeForce RTX 4090 Founders "
         "Edition' (the part's name adds 'rtx')"
     )
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message", "hint"),
+    [
+        (
+            "motherboard: ASUS WS X299 SAGE",
+            "motherboard: {part: ASUS WS X299 SAGE, with: {max_memory_gb: lots}}",
+            "with: max_memory_gb: must be a whole number, found 'lots'",
+            "write e.g. max_memory_gb: 128 (the catalog's value)",
+        ),
+        (
+            "psu: Rosewill Hercules 1600W",
+            "psu: {part: Rosewill Hercules 1600W, with: {wattage_w: 0}}",
+            "with: wattage_w: must be at least 300, found 0",
+            "write e.g. wattage_w: 1600 (the catalog's value)",
+        ),
+        (
+            "gpu: {part: ASUS Turbo GeForce RTX 2080 Ti, count: 4}",
+            "gpu: {part: ASUS Turbo GeForce RTX 2080 Ti, count: 4, riser: {pcie_gen: 9}}",
+            "riser: pcie_gen: must be at most 6, found 9",
+            "write e.g. riser: {length_mm: 200, pcie_gen: 4}",
+        ),
+        (
+            "gpu: {part: ASUS Turbo GeForce RTX 2080 Ti, count: 4}",
+            "gpu: {part: ASUS Turbo GeForce RTX 2080 Ti, count: 4, riser: {lenght_mm: 200}}",
+            "riser: lenght_mm: no such field",
+            "riser fields: name, kind, length_mm",
+        ),
+    ],
+)
+def test_a_wrong_value_in_with_or_riser_is_said_in_words(
+    run_cli: Any, tmp_path: Path, old: str, new: str, message: str, hint: str
+) -> None:
+    """ "Input should be a valid integer, unable to parse string as an integer" with a hint
+    listing 21 field names; "Extra inputs are not permitted"."""
+    r = run_cli("check", str(_warmachine_with(tmp_path, old, new)))
+    assert r.exit_code == 2
+    assert message in r.stderr and hint in r.stderr
+    assert "Input should" not in r.stderr and "Extra inputs" not in r.stderr
