@@ -242,3 +242,17 @@ def test_a_wrong_value_in_with_or_riser_is_said_in_words(
     assert r.exit_code == 2
     assert message in r.stderr and hint in r.stderr
     assert "Input should" not in r.stderr and "Extra inputs" not in r.stderr
+
+
+def test_cost_plot_to_a_folder_that_cannot_be_made_is_bad_input(
+    run_cli: Any, tmp_path: Path
+) -> None:
+    """--plot under a file (or /proc) was an "internal error: FileNotFoundError", exit 3."""
+    pytest.importorskip("matplotlib")
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    out = blocker / "cost.svg"
+    r = run_cli("cost", str(REPO / "examples" / "warmachine.yaml"), "--plot", str(out))
+    assert r.exit_code == 2
+    assert f"error: cannot write the plot {out}" in r.stderr
+    assert "internal error" not in r.stderr
