@@ -62,3 +62,17 @@ def test_more_gpus_than_a_split_line_build_says_why_it_cannot_tell() -> None:
     """Two lines of the same card (one per PSU) were called "2 GPU models"."""
     with pytest.raises(InputError, match="lists its GPUs on several lines; cannot tell"):
         dlrig.check(REPO / "examples" / "epyc-open-frame-risers.yaml", gpus=6)
+
+
+def test_the_power_drawing_counts_caps_and_every_psu_and_circuit() -> None:
+    """The web editor's power export drew the capped 3090s at 350 W, and the two-PSU rig's four
+    GPUs against PSU 1's 1,600 W and circuit 1's 1,440 W."""
+    from dlrig.buildfile import load_build
+    from dlrig.drawings import power_bar_svg
+
+    catalog = dlrig.open_catalog()
+    capped = power_bar_svg(load_build(REPO / "examples" / "four-3090-capped-1600w.yaml", catalog))
+    assert "<title>4 GPU(s): 1,200 W</title>" in capped
+    rig = power_bar_svg(load_build(REPO / "examples" / "epyc-open-frame-risers.yaml", catalog))
+    assert ">2 PSUs 3,200 W<" in rig
+    assert ">circuit 2,880 W (120 V × 15 A + 120 V × 15 A × 80%)<" in rig
