@@ -58,7 +58,15 @@ def test_a_budget_with_misplaced_commas_is_refused_everywhere(run_cli: Any, text
 
 
 @pytest.mark.parametrize(
-    ("text", "usd"), [("7,000", 7000), ("$1,234,567.50", 1234567.5), ("7k", 7000)]
+    ("text", "usd"),
+    [
+        ("7,000", 7000),
+        ("$1,234,567.50", 1234567.5),
+        ("7k", 7000),
+        ("7000 USD", 7000),  # as price files write it (dlrig prices import reads "1299 USD")
+        ("7000$", 7000),
+        ("7.5k usd", 7500),
+    ],
 )
 def test_grouped_budgets_still_read(text: str, usd: float) -> None:
     from dlrig.units import parse_usd
