@@ -264,3 +264,13 @@ def test_cost_plot_to_a_folder_that_cannot_be_made_is_bad_input(
     assert r.exit_code == 2
     assert f"error: cannot write the plot {out}" in r.stderr
     assert "internal error" not in r.stderr
+
+
+def test_a_price_book_path_that_is_a_folder_says_so(run_cli: Any, tmp_path: Path) -> None:
+    """--db FOLDER said "not a dlrig price book (unable to open database file)" and told the
+    user to move their file away."""
+    f = tmp_path / "quotes.csv"
+    f.write_text("part,price\nNVIDIA GeForce RTX 3090 Founders Edition,700\n")
+    r = run_cli("prices", "import", str(f), "--db", str(tmp_path))
+    assert r.exit_code == 2
+    assert f"error: {tmp_path}: is a folder, not a price book" in r.stderr

@@ -573,6 +573,16 @@ class PriceBook:
         try:
             conn = sqlite3.connect(self.path, timeout=10)
             conn.executescript(_SCHEMA)
+        except sqlite3.OperationalError as exc:  # a folder, or a place no file can be made
+            if self.path.is_dir():
+                raise InputError(
+                    f"{self.path}: is a folder, not a price book",
+                    "give a file name, e.g. --db prices.sqlite",
+                ) from None
+            raise InputError(
+                f"cannot open the price book {self.path} ({exc})",
+                "set --db (or DLRIG_PRICES) to a file in a folder you can write to",
+            ) from None
         except sqlite3.DatabaseError as exc:
             raise InputError(
                 f"{self.path}: not a dlrig price book ({exc})",
