@@ -352,7 +352,12 @@ def parse_price(text: Any) -> float:
         cleaned = cleaned.replace(",", "").replace("_", "")
         if not cleaned or len(cleaned) > 20:
             raise ValueError("not a price")
-        value = float(cleaned)
+        try:
+            value = float(cleaned)
+        except ValueError:  # float()'s own message ("could not convert string...") says nothing
+            raise ValueError(
+                f"price '{str(text).strip()[:30]}' is not an amount of US dollars (e.g. 799)"
+            ) from None
     if not math.isfinite(value) or not MIN_PRICE_USD <= value <= MAX_PRICE_USD:
         raise ValueError(f"price {value:g} is outside {MIN_PRICE_USD}–{MAX_PRICE_USD:,.0f} USD")
     return value
@@ -443,7 +448,10 @@ def _row(line: int, rec: Mapping[str, Any], path: str, today: dt.date) -> PriceR
         raise ValueError(f"date '{raw_date[:20]}' is not YYYY-MM-DD") from None
     if when > today:
         raise ValueError(f"date {when.isoformat()} is in the future")
-    condition = parse_conditions(str(rec.get("condition") or "new"))
+    try:
+        condition = parse_conditions(str(rec.get("condition") or "new"))
+    except InputError as exc:  # a bad row is reported with its line; the others still import
+        raise ValueError(f"{exc.message}: use new, used or refurbished") from None
     if len(condition) != 1:
         raise ValueError("one condition per row")
     url = str(rec.get("url") or "").strip() or None
@@ -561,6 +569,16 @@ class PriceBook:
         try:
             conn = sqlite3.connect(self.path, timeout=10)
             conn.executescript(_SCHEMA)
+        except sqlite3.OperationalError as exc:  # a folder, or a place no file can be made
+            if self.path.is_dir():
+                raise InputError(
+                    f"{self.path}: is a folder, not a price book",
+                    "give a file name, e.g. --db prices.sqlite",
+                ) from None
+            raise InputError(
+                f"cannot open the price book {self.path} ({exc})",
+                "set --db (or DLRIG_PRICES) to a file in a folder you can write to",
+            ) from None
         except sqlite3.DatabaseError as exc:
             raise InputError(
                 f"{self.path}: not a dlrig price book ({exc})",
