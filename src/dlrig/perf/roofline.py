@@ -209,7 +209,9 @@ def mfu_cap(chip: GpuChip, work: Work, params: dict[str, Any] | None = None) -> 
     sustained = sustained_tflops(chip, work, params) or 0.0
     if not sustained or not work.flops_per_item:
         return math.inf
-    return float(model_data()["mfu_ceiling"]["value"]) * sustained * 1e12 / work.flops_per_item
+    # the ceiling bounds the FLOPs the hardware runs: recomputation's extra forward counts
+    hw_flops = work.flops_per_item * (4.0 / 3.0 if work.recompute else 1.0)
+    return float(model_data()["mfu_ceiling"]["value"]) * sustained * 1e12 / hw_flops
 
 
 def combine(compute_s: float, memory_s: float, q: float) -> float:
