@@ -284,8 +284,10 @@ def why_unpriced(prep: Prep) -> str:
     if not counts:
         return ""
     told = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    known = sum(counts.values())
+    lead = "why" if known == len(prep.unpriced_ids) else f"{known:,} of them known to the snapshot"
     return (
-        f"; why: {told} (`dlrig prices stale` gives each reason; "
+        f"; {lead}: {told} (`dlrig prices stale` gives each reason; "
         "quote one with --part-price NAME=USD)"
     )
 
