@@ -84,6 +84,12 @@ ALLOWLIST: dict[tuple[str, str], str] = {
         "OpenDB's reference-card row says 3 slots; AMD's reference cooler is 2.5 slots thick "
         "(row notes, TechPowerUp's board page). Both block three whole slots."
     ),
+    # --- OpenDB PSU ----------------------------------------------------------------------------
+    ("seasonic-prime-tx-1600-atx31", "pcie_8pin"): (
+        "OpenDB's 8 is its older pre-ATX-3 'PRIME TX 1600W' row (matched through the shared "
+        "'PRIME TX-1600' part number); its ATX 3.1 row (SSR-1600TR2) has no counts. Ours is the "
+        "6 PCIe 6+2 of Seasonic's ATX 3.1 spec sheet as tabulated by a third party (row notes)."
+    ),
     # --- OpenDB PCCase -------------------------------------------------------------------------
     ("phanteks-enthoo-pro-2-server-edition", "expansion_slots"): (
         "OpenDB's 11 adds the 3 vertical GPU-mount slots; Phanteks lists 8 horizontal expansion "
@@ -575,6 +581,13 @@ def test_cpus_agree_with_opendb(catalog: Catalog, opendb: Callable[[str], list[R
     f.assert_clean()
 
 
+_PSU_PLUGS = {
+    "pcie_8pin": "pcie_6_plus_2_pin",
+    "pcie_12vhpwr": "pcie_12vhpwr",
+    "eps_8pin": "eps_8_pin",
+}
+
+
 def test_psus_agree_with_opendb(catalog: Catalog, opendb: Callable[[str], list[Row]]) -> None:
     rows = opendb("PSU")
     f = Findings()
@@ -589,6 +602,16 @@ def test_psus_agree_with_opendb(catalog: Catalog, opendb: Callable[[str], list[R
         effs = [r["efficiency_rating"] for r in hits if r.get("efficiency_rating")]
         _agree(f, psu.id, "wattage_w", psu.wattage_w, watts)
         _agree(f, psu.id, "efficiency", psu.efficiency, effs)
+        lengths = [r["length"] for r in hits if r.get("length")]
+        _agree(f, psu.id, "length_mm", psu.length_mm, lengths, _within(LENGTH_TOL_MM))
+        # OpenDB stores unknown connector counts as 0: a row whose counts are all 0 says nothing
+        plugs = [
+            r["connectors"]
+            for r in hits
+            if any((r.get("connectors") or {}).get(k) for k in _PSU_PLUGS.values())
+        ]
+        for field, col in _PSU_PLUGS.items():
+            _agree(f, psu.id, field, getattr(psu, field), [c.get(col) or 0 for c in plugs])
     assert matched >= 8, f"only {matched} PSUs matched OpenDB"
     f.assert_clean()
 

@@ -11,6 +11,7 @@ import yaml
 from dlrig.buildfile import load_build
 from dlrig.catalog import open_catalog
 from dlrig.catalog.coverage import NEEDS, coverage
+from dlrig.parts import Cooler
 from dlrig.rules import RULES, check
 
 ROOT = Path(__file__).parents[1]
@@ -43,7 +44,7 @@ def test_coverage_counts_real_parts() -> None:
     rows = _rows()
     psu = rows[("gpu-power-connectors", "psu", "PCIe 8-pin plug count")]
     assert "rosewill-hercules-1600s" not in psu.missing  # cross-filled from OpenDB
-    assert psu.known >= 6
+    assert psu.known >= 7
     aio = rows[("radiator-mount", "cooler", "radiator size (AIO)")]
     assert aio.parts == sum(
         1 for p in open_catalog(None).parts() if getattr(p, "kind", "") == "aio"
@@ -64,3 +65,24 @@ def test_warmachine_unchecked_only_where_no_source_was_found(catalog: Any) -> No
     OpenDB, and no maker's figure was found)."""
     result = check(load_build(ROOT / "examples" / "warmachine.yaml", catalog))
     assert {u.slug for u in result.unchecked} == {"psu-fit", "cooler-capacity"}
+
+
+def test_open_frames_lack_no_enclosure_fact() -> None:
+    """The fit rules pass an open frame without a PSU length, cooler clearance, GPU length or
+    slot count, so coverage does not count the frame as missing them."""
+    rows = _rows()
+    frames = [p.id for p in open_catalog(None).parts() if getattr(p, "kind", None) == "open-frame"]
+    assert frames  # the suda GPUMiningRig frame
+    for fact in ("PSU length limit", "CPU cooler clearance", "maximum GPU length"):
+        row = next(r for r in rows.values() if r.category.value == "case" and r.fact == fact)
+        assert not set(frames) & set(row.missing)
+    radiators = rows[("radiator-mount", "case", "radiator mounts")]
+    assert set(frames) <= set(radiators.missing)  # an AIO still needs a mount on a frame
+
+
+def test_cooler_capacity_says_what_it_rests_on() -> None:
+    """Every built-in cooler capacity names its basis (maker rating, maker CPU statement or a
+    review's measurement), so the finding can say which."""
+    coolers = [p for p in open_catalog(None).parts() if isinstance(p, Cooler)]
+    rated = [c for c in coolers if c.rated_tdp_w is not None]
+    assert rated and all(c.rated_tdp_basis for c in rated)

@@ -157,3 +157,27 @@ def test_lane_table_rows_are_sourced_and_dated() -> None:
         assert isinstance(rule["source_date"], dt.date), rule["name"]
         if rule["lanes"] is not None:  # null = "varies on this platform", never a guess
             assert 16 <= rule["lanes"] <= 128 and rule["gen"] in (3, 4, 5), rule["name"]
+
+
+def test_builtin_cpu_lanes_agree_with_the_lane_table() -> None:
+    """A CPU's lane count in the built-in catalog and the platform table the importer uses must
+    not disagree: the Threadripper 7960X/7970X once said 80 in cpu.yaml and 88 in the table.
+    Where one side is unknown there is nothing to compare; at least the CPUs on the common
+    desktop and Threadripper platforms must be compared."""
+    from dlrig.catalog import open_catalog
+    from dlrig.parts import Cpu
+
+    compared, wrong = [], []
+    for cpu in open_catalog(None).parts(Category.CPU):
+        assert isinstance(cpu, Cpu)
+        lanes, gen = cpu_pcie_lanes(cpu.socket, cpu.name)
+        if lanes is None or cpu.pcie_lanes is None:
+            continue
+        compared.append(cpu.id)
+        if (cpu.pcie_lanes, cpu.pcie_gen) != (lanes, gen):
+            wrong.append(
+                f"{cpu.id}: catalog {cpu.pcie_lanes} gen {cpu.pcie_gen}, table {lanes} gen {gen}"
+            )
+    assert not wrong, "; ".join(wrong)
+    assert {"amd-ryzen-threadripper-7960x", "amd-ryzen-threadripper-7970x"} <= set(compared)
+    assert len(compared) >= 20

@@ -8,7 +8,7 @@ from dlrig.catalog import open_catalog
 from dlrig.errors import WorkloadError
 from dlrig.parts import GpuChip
 from dlrig.perf import chips as C
-from dlrig.perf import model as M
+from dlrig.perf import roofline as M
 from dlrig.perf.estimate import estimate, scaling_efficiency
 from dlrig.sizing import objective_coefficient as coefficient
 from dlrig.sizing import size, work_of

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dlrig.perf import model as M
+from dlrig.perf import roofline as M
 from dlrig.perfcal import calibrate as K
 
 

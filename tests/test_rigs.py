@@ -153,7 +153,8 @@ def test_combined_supply_above_3000_w_is_accepted(catalog: Any) -> None:
 
 def test_low_line_rating_applies_on_120_v(catalog: Any) -> None:
     psu = (
-        "{custom: {name: CRPS 2000W, wattage_w: 2000, wattage_low_line_w: 1000, form_factor: CRPS}}"
+        "{custom: {name: CRPS 2000W, wattage_w: 2000, wattage_low_line_w: 1000, form_factor: CRPS, "
+        "efficiency: 80+ Platinum}}"
     )
     gpus = "{part: Gigabyte GeForce RTX 3090 TURBO 24G, count: 3}"
     low = check(_build(catalog, gpus, psu=psu), ["psu-headroom"])
@@ -306,11 +307,41 @@ def test_puget_uncapped_quad_3090_fails_psu_headroom(catalog: Any) -> None:
     assert "even the sustained 1,677 W exceeds it" in result.errors[0].message
 
 
-def test_two_titan_xp_on_850_w_get_the_pascal_spike_warning(catalog: Any) -> None:
+def test_two_titan_xp_on_an_unnamed_850_w_psu_fail(catalog: Any) -> None:
+    # Behuret's rig rebooted under training; the article names the PSU by its wattage only
     result = check(load_build(EXAMPLES / "two-titan-xp-850w.yaml", catalog))
-    psu = [f for f in result.findings if f.slug == "psu-headroom"]
-    assert psu and psu[0].severity is Severity.WARNING
-    assert "×1.225" in psu[0].message and "930 W" in psu[0].message
+    assert result.slugs(Severity.ERROR) == {"psu-headroom"}
+    msg = result.errors[0].message
+    assert "×1.225" in msg and "846 W" in msg and "930 W" in msg
+    assert "Nothing but the label is known" in msg
+
+
+def _titan_rig(catalog: Any, psu: str) -> Any:
+    from dlrig.buildfile import build_to_dict
+
+    data = build_to_dict(load_build(EXAMPLES / "two-titan-xp-850w.yaml", catalog))
+    data["parts"]["psu"] = psu
+    return parse_build(data, catalog)
+
+
+def test_a_measured_opp_trip_point_decides_the_spikes(catalog: Any) -> None:
+    # the RM850x (2021) trips at 1,049 W (Tom's Hardware): 846 W of spikes ride through
+    rm = catalog.resolve("Corsair RM850x (2021)")
+    assert rm.opp_w == 1049 and "tomshardware.com" in (rm.opp_source or "")
+    ok = check(_titan_rig(catalog, "Corsair RM850x (2021)"), ["psu-headroom"])
+    assert not ok.findings
+    low = {"part": "Corsair RM850x (2021)", "with": {"opp_w": 800}}
+    bad = check(_titan_rig(catalog, low), ["psu-headroom"])  # type: ignore[arg-type]
+    assert bad.errors and "above the 800 W at which its over-power protection trips" in (
+        bad.errors[0].message
+    )
+
+
+def test_a_known_model_without_a_measured_trip_point_gets_a_warning(catalog: Any) -> None:
+    known = {"part": "Corsair RM850x (2021)", "with": {"opp_w": None}}
+    result = check(_titan_rig(catalog, known), ["psu-headroom"])  # type: ignore[arg-type]
+    assert not result.errors and result.warnings
+    assert "over-power trip point is not in the catalog" in result.warnings[0].message
 
 
 def test_limits_module_keeps_the_planners_functions() -> None:

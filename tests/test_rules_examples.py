@@ -36,7 +36,7 @@ EXPECTED: dict[str, tuple[set[str], set[tuple[str, str]]]] = {
         {("psu-headroom", "warning"), ("wall-circuit", "warning")},
     ),
     "four-3090-uncapped-1600w": ({"psu-headroom"}, set()),
-    "two-titan-xp-850w": (set(), {("psu-headroom", "warning")}),
+    "two-titan-xp-850w": ({"psu-headroom"}, set()),
     "epyc-open-frame-risers": (set(), {("gpu-placement", "info")}),
 }
 

@@ -369,6 +369,13 @@ class Psu(Part):
     pcie_12vhpwr: int | None = Field(default=None, ge=0, le=8, description="12VHPWR / 12V-2x6")
     eps_8pin: int | None = Field(default=None, ge=0, le=6, description="EPS 4+4/8-pin CPU")
     atx3: bool | None = None
+    opp_w: int | None = Field(
+        default=None,
+        ge=300,
+        le=20000,
+        description="measured over-power protection trip point (a review's OPP test)",
+    )
+    opp_source: str | None = Field(default=None, description="where opp_w was measured")
 
     _ff_known = field_validator("form_factor")(
         lambda v: _in_set(v, PSU_FORM_FACTORS, "PSU form factor")
@@ -390,6 +397,17 @@ class Cooler(Part):
     height_mm: int | None = Field(default=None, ge=20, le=200, description="air coolers")
     radiator_mm: int | None = Field(default=None, ge=120, le=480, description="AIO radiators")
     rated_tdp_w: int | None = Field(default=None, ge=50, le=600)
+    # What rated_tdp_w rests on: many makers (Noctua, ARCTIC, Corsair) publish no TDP rating, so
+    # the figure may instead come from the maker's statement that the cooler handles a named CPU
+    # at that power, or from a review's measured sustained package power. The rule says which.
+    rated_tdp_basis: Literal["maker-tdp", "maker-cpu-support", "review-measured"] | None = Field(
+        default=None,
+        description=(
+            "source of rated_tdp_w: maker-tdp (the maker's TDP rating), maker-cpu-support (the "
+            "maker's statement for a named CPU at that power), review-measured (a review's "
+            "measured sustained CPU power); empty: unstated"
+        ),
+    )
 
     @field_validator("sockets")
     @classmethod

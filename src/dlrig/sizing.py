@@ -38,7 +38,7 @@ from dlrig.workload import ModelSpec, Workload, load_workload
 
 if TYPE_CHECKING:
     from dlrig.perf.estimate import Estimate
-    from dlrig.perf.model import Work
+    from dlrig.perf.roofline import Work
 
 # Most GPUs a sizing may spread a workload over: about the largest training clusters built.
 MAX_SIZED_GPUS = 1_000_000
@@ -782,7 +782,7 @@ def model_flops_per_token(
 
 
 def work_of(w: Workload, n_gpus: int = 1, phase: str = "decode") -> Work:
-    """The numbers of ``w`` the performance model needs (:class:`dlrig.perf.model.Work`).
+    """The numbers of ``w`` the performance model needs (:class:`dlrig.perf.roofline.Work`).
 
     Memory-bound traffic per step: the optimizer step (perf data: optimizer_step_bytes per
     trained parameter; one step per micro-batch, so gradient accumulation makes it smaller);
@@ -791,7 +791,7 @@ def work_of(w: Workload, n_gpus: int = 1, phase: str = "decode") -> Work:
     and KV cache split across ``n_gpus`` for inference (tensor parallel). ``phase``: for an
     inference workload, "decode" (the generated tokens) or "prefill" (the prompt).
     """
-    from dlrig.perf.model import Work, model_data
+    from dlrig.perf.roofline import Work, model_data
 
     m = w.model
     cls = workload_class(w)
@@ -906,7 +906,7 @@ def _model_tflops(chip: GpuChip, work: Work, n: int, interconnect: str) -> float
 def default_mix_works(precision: str) -> list[tuple[float, Work]]:
     """(weight, work) of the default mix's workloads at ``precision`` (QLoRA and inference keep
     their own quantised precision)."""
-    from dlrig.perf.model import model_data
+    from dlrig.perf.roofline import model_data
 
     out = []
     for item in model_data()["default_mix"]["workloads"]:
@@ -919,7 +919,7 @@ def default_mix_works(precision: str) -> list[tuple[float, Work]]:
 
 
 def _mix_reference(precision: str) -> list[float] | None:
-    from dlrig.perf.model import fitted
+    from dlrig.perf.roofline import fitted
 
     table: dict[str, list[float]] = fitted().get("default_mix_reference", {})
     return table.get(precision)
@@ -1087,10 +1087,10 @@ class SizingResult:
             "throughput_unit": unit,
             "prefill_tokens_per_s": self.prefill_tokens_per_s,
             "decode_tokens_per_s": self.decode_tokens_per_s,
-            "performance": None if self.performance is None else self.performance.as_dict(),
+            "performance": None if self.performance is None else self.performance.to_dict(),
             "prefill_performance": None
             if self.prefill_performance is None
-            else self.prefill_performance.as_dict(),
+            else self.prefill_performance.to_dict(),
             "system": self.system,
             "notes": self.notes,
         }

@@ -2,7 +2,7 @@
 
 Front doors: the CLI, and ``dlrig.app.prices`` from Python. The web app does not import price
 files (it never reads a path named by a request); plans made there use the same price book.
-Results: :class:`ImportReport` (import), :class:`OfferList` (list) and :class:`StaleList`.
+Results: :class:`PriceImportReport` (import), :class:`OfferList` (list) and :class:`StaleList`.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from pydantic import Field
 from dlrig.app.base import Cli, Request
 from dlrig.catalog.offers import (
     STALE_AFTER_DAYS,
-    ImportReport,
     Offer,
     PriceBook,
+    PriceImportReport,
     all_offers,
     apply_offers,
     is_launch_price,
@@ -89,7 +89,7 @@ class StaleRequest(Request):
     db: DbField = Field(None, description=_DB_HELP)
 
 
-def import_prices(req: ImportRequest, catalog: Catalog) -> ImportReport:
+def import_prices(req: ImportRequest, catalog: Catalog) -> PriceImportReport:
     """Read the file, match every row with the catalog's resolver, and store what matched."""
     path = str(req.file)
     text = read_text(

@@ -42,6 +42,12 @@ def _psu_plugs(p: Any) -> bool:
     return p.pcie_8pin is not None
 
 
+def _enclosed(p: Any) -> bool:
+    # an open frame has no side panel, drive cage or slot bracket: the fit rules pass it without
+    # a clearance limit (rules/fit.py), so it lacks no fact there
+    return bool(p.kind != "open-frame")
+
+
 def _gpu_plugs(p: Any) -> bool:
     return not (p.pcie_6pin is None and p.pcie_8pin is None and p.pcie_12vhpwr is None)
 
@@ -49,7 +55,7 @@ def _gpu_plugs(p: Any) -> bool:
 NEEDS: tuple[Need, ...] = (
     Need("gpu-power-connectors", Category.PSU, "PCIe 8-pin plug count", _psu_plugs),
     Need("gpu-power-connectors", Category.GPU, "power connectors", _gpu_plugs),
-    Need("psu-fit", Category.CASE, "PSU length limit", _set("max_psu_length_mm")),
+    Need("psu-fit", Category.CASE, "PSU length limit", _set("max_psu_length_mm"), _enclosed),
     Need("psu-fit", Category.PSU, "length", _set("length_mm")),
     Need("cooler-capacity", Category.COOLER, "rated capacity", _set("rated_tdp_w")),
     Need("cooler-socket", Category.COOLER, "sockets", _nonempty("sockets")),
@@ -60,7 +66,13 @@ NEEDS: tuple[Need, ...] = (
         _set("height_mm"),
         lambda p: p.kind == "air",
     ),
-    Need("cooler-height", Category.CASE, "CPU cooler clearance", _set("max_cooler_height_mm")),
+    Need(
+        "cooler-height",
+        Category.CASE,
+        "CPU cooler clearance",
+        _set("max_cooler_height_mm"),
+        _enclosed,
+    ),
     Need(
         "radiator-mount",
         Category.COOLER,
@@ -70,8 +82,14 @@ NEEDS: tuple[Need, ...] = (
     ),
     Need("radiator-mount", Category.CASE, "radiator mounts", _nonempty("radiator_mounts")),
     Need("gpu-length", Category.GPU, "length", _set("length_mm")),
-    Need("gpu-length", Category.CASE, "maximum GPU length", _set("max_gpu_length_mm")),
-    Need("case-expansion-slots", Category.CASE, "expansion slots", _set("expansion_slots")),
+    Need("gpu-length", Category.CASE, "maximum GPU length", _set("max_gpu_length_mm"), _enclosed),
+    Need(
+        "case-expansion-slots",
+        Category.CASE,
+        "expansion slots",
+        _set("expansion_slots"),
+        _enclosed,
+    ),
     Need("slot-spacing", Category.GPU, "slot width", _set("slot_width")),
     Need("multi-gpu-airflow", Category.GPU, "cooler type", _set("cooling")),
     Need("drive-bays", Category.CASE, "3.5-inch bays", _set("bays_3_5")),

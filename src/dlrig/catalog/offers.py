@@ -362,7 +362,9 @@ class PriceRow:
 
 
 @dataclass
-class RowProblem:
+class PriceRowProblem:
+    """A price-file row that was not used: its line, its text and why."""
+
     line: int
     text: str
     reason: str
@@ -430,7 +432,7 @@ def _refuse_constant(name: str) -> float:
 
 def read_price_rows(
     text: str, path: str, today: dt.date | None = None
-) -> tuple[list[PriceRow], list[RowProblem]]:
+) -> tuple[list[PriceRow], list[PriceRowProblem]]:
     """Rows of a CSV or JSON price file; rows with a fault are returned as problems, not dropped.
 
     Columns: ``part`` (or ``name``; a catalog id or name), ``price`` (USD), ``currency`` (USD
@@ -445,13 +447,13 @@ def read_price_rows(
             "split the file and import the parts in several runs",
         )
     rows: list[PriceRow] = []
-    problems: list[RowProblem] = []
+    problems: list[PriceRowProblem] = []
     for line, rec in records:
         try:
             rows.append(_row(line, rec, path, today))
         except ValueError as exc:
             name = str(rec.get("part") or rec.get("name") or "")[:80]
-            problems.append(RowProblem(line, name, str(exc)))
+            problems.append(PriceRowProblem(line, name, str(exc)))
     return rows, problems
 
 
@@ -484,12 +486,12 @@ def _row(line: int, rec: Mapping[str, Any], path: str, today: dt.date) -> PriceR
 
 # --- matching rows to the catalog -------------------------------------------------------------
 @dataclass
-class ImportReport:
+class PriceImportReport:
     """What ``dlrig prices import`` did: offers matched (with notes) and rows it could not use."""
 
     offers: list[Offer] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # fuzzy acceptances the user should confirm
-    problems: list[RowProblem] = field(default_factory=list)
+    problems: list[PriceRowProblem] = field(default_factory=list)
     added: int = 0  # rows new to the price book (the rest were already there)
 
     def to_dict(self) -> dict[str, Any]:
@@ -503,14 +505,14 @@ class ImportReport:
         }
 
 
-def match_rows(catalog: Catalog, rows: Iterable[PriceRow]) -> ImportReport:
+def match_rows(catalog: Catalog, rows: Iterable[PriceRow]) -> PriceImportReport:
     """Resolve each row's name with the catalog's resolver (the same as build files use).
 
     A name that is a GPU chip rather than a card (``RTX 3090``) becomes a chip offer, since
     used cards are sold by model. Unknown or ambiguous names become problems with the
     resolver's message, never a silent guess.
     """
-    report = ImportReport()
+    report = PriceImportReport()
     for row in rows:
         target: dict[str, str]
         try:
@@ -521,7 +523,7 @@ def match_rows(catalog: Catalog, rows: Iterable[PriceRow]) -> ImportReport:
         except DlrigError as exc:
             chip = _chip_or_none(catalog, row.name)
             if chip is None:
-                report.problems.append(RowProblem(row.line, row.name, exc.message))
+                report.problems.append(PriceRowProblem(row.line, row.name, exc.message))
                 continue
             target = {"chip": chip}
         report.offers.append(

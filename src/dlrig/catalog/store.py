@@ -36,12 +36,12 @@ import datetime as dt
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import field as _field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from pydantic import ValidationError
 
@@ -162,40 +162,34 @@ def is_price_only(part: Part) -> bool:
     return part.price_only
 
 
+R = TypeVar("R")
+
+
 # --- connection and schema ----------------------------------------------------------------------
 class _Cursor(sqlite3.Cursor):
     """A cursor that reports a damaged file as :class:`CatalogError` wherever it is read
     (SQLite finds some damage only when a query reaches the broken page)."""
 
-    def execute(self, *args: Any) -> _Cursor:
+    def _reading(self, call: Callable[..., R], *args: Any) -> R:
         try:
-            return super().execute(*args)
+            return call(*args)
         except sqlite3.DatabaseError as exc:
             raise _read_error(self.connection, exc) from None
+
+    def execute(self, *args: Any) -> _Cursor:
+        return self._reading(super().execute, *args)
 
     def executemany(self, *args: Any) -> _Cursor:
-        try:
-            return super().executemany(*args)
-        except sqlite3.DatabaseError as exc:
-            raise _read_error(self.connection, exc) from None
+        return self._reading(super().executemany, *args)
 
     def fetchone(self) -> Any:
-        try:
-            return super().fetchone()
-        except sqlite3.DatabaseError as exc:
-            raise _read_error(self.connection, exc) from None
+        return self._reading(super().fetchone)
 
     def fetchall(self) -> list[Any]:
-        try:
-            return super().fetchall()
-        except sqlite3.DatabaseError as exc:
-            raise _read_error(self.connection, exc) from None
+        return self._reading(super().fetchall)
 
     def __next__(self) -> Any:
-        try:
-            return super().__next__()
-        except sqlite3.DatabaseError as exc:
-            raise _read_error(self.connection, exc) from None
+        return self._reading(super().__next__)
 
 
 class _Connection(sqlite3.Connection):

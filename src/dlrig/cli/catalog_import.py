@@ -123,7 +123,7 @@ def import_cmd(
         result.write(report)
     counts = result.counts()
     if json_:
-        data = result.to_json()
+        data = result.to_dict()
         data.pop("rows")
         data["store"] = str(store)
         print_json(data)

@@ -30,8 +30,19 @@ PREBUILT_FILE = "prebuilt.yaml"
 DEFAULTS_FILE = "defaults.yaml"
 
 
+@dataclass(frozen=True, kw_only=True)
+class Sourced:
+    """Where a price row comes from: its source, as-of date and note, and whose row it is
+    (``builtin`` for a shipped snapshot, else the user's price list)."""
+
+    source: str = ""
+    as_of: dt.date | None = None
+    note: str | None = None
+    origin: str = "builtin"
+
+
 @dataclass(frozen=True)
-class CloudOffering:
+class CloudOffering(Sourced):
     """One rentable GPU offering: ``gpus`` GPUs of ``chip`` for a price per instance-hour."""
 
     provider: str
@@ -40,10 +51,6 @@ class CloudOffering:
     gpus: int
     on_demand_usd_per_hour: float
     spot_usd_per_hour: float | None = None
-    source: str = ""
-    as_of: dt.date | None = None
-    note: str | None = None
-    origin: str = "builtin"
 
     @property
     def label(self) -> str:
@@ -51,7 +58,7 @@ class CloudOffering:
 
 
 @dataclass(frozen=True)
-class PrebuiltSystem:
+class PrebuiltSystem(Sourced):
     """A vendor's complete workstation, or a quote the user entered."""
 
     vendor: str
@@ -59,10 +66,6 @@ class PrebuiltSystem:
     price_usd: float
     chip: str | None = None
     gpus: int | None = None
-    source: str = ""
-    as_of: dt.date | None = None
-    note: str | None = None
-    origin: str = "builtin"
 
     @property
     def label(self) -> str:
@@ -276,43 +279,45 @@ def _from_yaml(text: str, where: str) -> PriceSet:
 # --- row validation ------------------------------------------------------------------------
 
 
+def _sourced(r: dict[str, Any], where: str, loc: str, user: bool) -> dict[str, Any]:
+    """A row's :class:`Sourced` fields; a shipped row must name its source and date."""
+    if not user:
+        _require(r, ("source", "as_of"), loc)
+    return {
+        "source": str(r.get("source") or where),
+        "as_of": _date(r.get("as_of"), loc),
+        "note": r.get("note"),
+        "origin": "builtin" if not user else where,
+    }
+
+
 def _cloud_row(row: Any, where: str, loc: str, user: bool = False) -> CloudOffering:
     r = _mapping(row, loc)
     _require(r, CLOUD_COLUMNS, loc)
-    if not user:
-        _require(r, ("source", "as_of"), loc)
     on_demand = _positive(r["on_demand_usd_per_hour"], "on_demand_usd_per_hour", loc)
     spot = r.get("spot_usd_per_hour")
     return CloudOffering(
+        **_sourced(r, where, loc, user),
         provider=str(r["provider"]),
         offering=str(r["offering"]),
         chip=str(r["chip"]),
         gpus=_count(r["gpus"], loc),
         on_demand_usd_per_hour=on_demand,
         spot_usd_per_hour=None if spot is None else _positive(spot, "spot_usd_per_hour", loc),
-        source=str(r.get("source") or where),
-        as_of=_date(r.get("as_of"), loc),
-        note=r.get("note"),
-        origin="builtin" if not user else where,
     )
 
 
 def _prebuilt_row(row: Any, where: str, loc: str, user: bool = False) -> PrebuiltSystem:
     r = _mapping(row, loc)
     _require(r, PREBUILT_COLUMNS, loc)
-    if not user:
-        _require(r, ("source", "as_of"), loc)
     gpus = r.get("gpus")
     return PrebuiltSystem(
+        **_sourced(r, where, loc, user),
         vendor=str(r["vendor"]),
         name=str(r["name"]),
         price_usd=_positive(r["price_usd"], "price_usd", loc),
         chip=None if r.get("chip") is None else str(r["chip"]),
         gpus=None if gpus is None else _count(gpus, loc),
-        source=str(r.get("source") or where),
-        as_of=_date(r.get("as_of"), loc),
-        note=r.get("note"),
-        origin="builtin" if not user else where,
     )
 
 

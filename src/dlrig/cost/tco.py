@@ -38,6 +38,7 @@ from dlrig.cost.snapshot import (
     Defaults,
     PrebuiltSystem,
     PriceSet,
+    Sourced,
     builtin_prices,
     defaults,
     is_stale,
@@ -158,6 +159,16 @@ class CostReport:
             "unchecked": self.unchecked,
             "assumptions": self.assumptions,
         }
+
+
+def _provenance(row: Sourced, today: dt.date, max_age_days: int) -> dict[str, Any]:
+    """An option's source fields from its price row, stale when older than ``max_age_days``."""
+    return {
+        "source": row.source,
+        "as_of": None if row.as_of is None else row.as_of.isoformat(),
+        "stale": is_stale(row.as_of, today, max_age_days),
+        "note": row.note,
+    }
 
 
 def _option_dict(o: Option, usage: Usage, be: BreakEven | None) -> dict[str, Any]:
@@ -341,7 +352,6 @@ def compare(
             "leaves them out, so owning looks cheaper than it is (give each a price_usd: in "
             "the build file, or set cost: {price_usd: N})"
         )
-    stale: list[str] = []
     if versus in ("prebuilt", "all"):
         matched, left_out = nearest_prebuilt(prices.prebuilt, inp.gpu_chips, catalog)
         if left_out:
@@ -351,7 +361,6 @@ def compare(
                 "cost.prebuilt_quote_usd in the build file, or --prices)"
             )
         for sysm in matched:
-            old = is_stale(sysm.as_of, today, d.max_age_days)
             options.append(
                 Option(
                     kind="prebuilt",
@@ -361,14 +370,9 @@ def compare(
                     resale_usd=sysm.price_usd * resale,
                     chip=sysm.chip,
                     gpus=sysm.gpus,
-                    source=sysm.source,
-                    as_of=None if sysm.as_of is None else sysm.as_of.isoformat(),
-                    stale=old,
-                    note=sysm.note,
+                    **_provenance(sysm, today, d.max_age_days),
                 )
             )
-            if old:
-                stale.append(options[-1].label)
         if inp.prebuilt_quote_usd:
             options.append(
                 Option(
@@ -399,7 +403,6 @@ def compare(
             ratio = own_tput / tput
             store = prices.storage_price(off.provider)
             per_month = inp.cloud_storage_gb * store.usd_per_gb_month if store else 0.0
-            old = is_stale(off.as_of, today, d.max_age_days)
             for kind, price in (
                 ("cloud", off.on_demand_usd_per_hour),
                 ("cloud-spot", off.spot_usd_per_hour),
@@ -415,14 +418,9 @@ def compare(
                     speed_ratio=ratio,
                     chip=chip.id,
                     gpus=off.gpus,
-                    source=off.source,
-                    as_of=None if off.as_of is None else off.as_of.isoformat(),
-                    stale=old,
-                    note=off.note,
+                    **_provenance(off, today, d.max_age_days),
                 )
                 options.append(opt)
-                if old:
-                    stale.append(opt.label)
             if inp.cloud_storage_gb and store is None:
                 unchecked.append(f"{label}: no storage price for {off.provider}; storage left out")
     report = CostReport(
@@ -432,7 +430,7 @@ def compare(
         options=options,
         break_even={o.label: economics.break_even(own, o, usage, inp.gpu_count) for o in options},
         unchecked=unchecked,
-        stale=stale,
+        stale=[o.label for o in options if o.stale],
         assumptions=_assumptions(inp, d, resale),
         unknown_chips=unknown_chips,
         own_throughput_tflops=None if own_tput is None else round(own_tput, 2),

@@ -25,7 +25,7 @@ def model_groups() -> frozenset[str]:
     from dlrig.catalog import open_catalog
     from dlrig.optimize.candidates import candidates
     from dlrig.optimize.inputs import load_workload
-    from dlrig.optimize.model import PlanModel
+    from dlrig.optimize.planmodel import PlanModel
     from dlrig.optimize.prep import prepare
     from dlrig.optimize.query import Query
 

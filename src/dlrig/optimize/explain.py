@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from dlrig.optimize.model import PlanModel
+from dlrig.optimize.planmodel import PlanModel
 from dlrig.optimize.prep import Prep
 from dlrig.optimize.query import AVOIDABLE_WARNINGS, TFLOPS_SCALE, Candidates, Query, Selection
 from dlrig.optimize.results import Binding, Infeasible, PlannedBuild

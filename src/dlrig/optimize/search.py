@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from dlrig.optimize.model import PlanModel
+from dlrig.optimize.planmodel import PlanModel
 from dlrig.optimize.prep import Prep
 from dlrig.optimize.query import FIT_RULES, TFLOPS_SCALE, Candidates, Query, Selection, cents
 from dlrig.optimize.reduce import budget_reduce, reduce_candidates

@@ -31,7 +31,7 @@ from dlrig.parts import Gpu, Psu
 from dlrig.rules import limits as L
 
 if TYPE_CHECKING:
-    from dlrig.optimize.model import PlanModel
+    from dlrig.optimize.planmodel import PlanModel
 
 DATA = Path(__file__).with_name("data") / "expert.yaml"
 POINTS = 1_000_000  # one target fully reached

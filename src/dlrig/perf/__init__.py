@@ -1,7 +1,7 @@
 """Throughput that matches measurements: dlrig's performance model.
 
 - :mod:`dlrig.perf.chips`: what a chip's figures mean for a precision (achievable rates);
-- :mod:`dlrig.perf.model`: the roofline per workload class (below :mod:`dlrig.sizing`);
+- :mod:`dlrig.perf.roofline`: the roofline per workload class (below :mod:`dlrig.sizing`);
 - :mod:`dlrig.perf.estimate`: a figure with its provenance (measured / interpolated /
   modelled), expected error and multi-GPU scaling;
 - :mod:`dlrig.perfcal.calibrate`: the fit to ``data/measurements.yaml`` and its

@@ -28,7 +28,7 @@ from dlrig.errors import WorkloadError
 from dlrig.parts import GpuChip
 from dlrig.perf import INTERCONNECTS
 from dlrig.perf import chips as C
-from dlrig.perf import model as M
+from dlrig.perf import roofline as M
 from dlrig.textfile import load_data_yaml
 
 NODE_GPUS = 8  # beyond this many GPUs a job spans nodes (HGX/DGX nodes hold 8)
@@ -51,7 +51,7 @@ class Estimate:
     basis: str = ""
     reason: str | None = None
 
-    def as_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "rate": None if self.rate is None else round(self.rate, 4),
             "unit": self.unit,

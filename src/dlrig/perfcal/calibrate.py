@@ -37,7 +37,7 @@ from typing import Any
 import yaml
 
 from dlrig.parts import GpuChip
-from dlrig.perf import model as M
+from dlrig.perf import roofline as M
 
 RELATIVE_CLASSES = ("encoder-finetune", "cnn-train", "llm-train", "prefill")
 # Parameters the relative fit moves, with their grids (log-spaced between the bounds): the

@@ -5,7 +5,7 @@ gives it a stable code (``P001``), a public slug (``psu-headroom``), the worst s
 report, a topic, and a docstring in three parts (why / bad / good)::
 
     @rule("P001", "psu-headroom", Severity.ERROR, "power", planner="psu-headroom")
-    def psu_headroom(build: Build, ctx: Context) -> Iterator[Hit]:
+    def psu_headroom(build: Build, ctx: RuleContext) -> Iterator[Hit]:
         '''PSU watts must cover 110% of the estimated peak load.
 
         Why: ...
@@ -42,18 +42,20 @@ __all__ = [
     "RULES",
     "TOPICS",
     "CheckResult",
-    "Context",
     "Finding",
     "Hit",
     "NotPlanned",
     "Rule",
+    "RuleContext",
     "Severity",
     "Unchecked",
     "UncheckedRule",
     "check",
+    "distinct",
     "error",
     "get_rule",
     "info",
+    "need",
     "rule",
     "warning",
 ]
@@ -93,6 +95,20 @@ class Unchecked(Exception):
 
 
 T = TypeVar("T")
+P = TypeVar("P")
+Q = TypeVar("Q", bound="Part")
+
+
+def distinct(parts: Iterable[Q]) -> list[Q]:
+    """``parts`` with repeats (same id) left out, in order: one finding per model, not per copy."""
+    return list({p.id: p for p in parts}.values())
+
+
+def need(part: P | None, what: str) -> P:
+    """``part``, or :class:`Unchecked` ("no {what} in the build") when the build lacks it."""
+    if part is None:
+        raise Unchecked(f"no {what} in the build")
+    return part
 
 
 def each_checked(items: Iterable[T], check: Callable[[T], Iterable[Hit]]) -> Iterator[Hit]:
@@ -174,7 +190,7 @@ class UncheckedRule:
     reason: str
 
 
-RuleFunc = Callable[["Build", "Context"], Iterable[Hit]]
+RuleFunc = Callable[["Build", "RuleContext"], Iterable[Hit]]
 
 
 @dataclass(frozen=True)
@@ -225,7 +241,7 @@ class Rule:
             "good": s["good"],
         }
 
-    def run(self, build: Build, ctx: Context) -> tuple[list[Finding], str | None]:
+    def run(self, build: Build, ctx: RuleContext) -> tuple[list[Finding], str | None]:
         """Findings, and the unchecked reason (None when the rule ran to the end)."""
         found: list[Finding] = []
         try:
@@ -281,7 +297,7 @@ def get_rule(key: str) -> Rule:
     raise InputError(f"unknown rule '{key}'", hint + "list the rules with `dlrig rules`")
 
 
-class Context:
+class RuleContext:
     """Per-check scratch space shared by the rules: computed once per build, on demand."""
 
     __slots__ = ("__dict__", "build")
@@ -390,7 +406,7 @@ def check(build: Build, rules: Iterable[str] | None = None) -> CheckResult:
     """Run every rule (or the named slugs) on ``build``."""
     _load_rules()
     selected = _ordered() if rules is None else [get_rule(r) for r in rules]
-    ctx = Context(build)
+    ctx = RuleContext(build)
     result = CheckResult(build)
     findings = result.findings
     spec_less = ", ".join(p.name for p in build.price_only_parts)

@@ -6,23 +6,20 @@ from collections.abc import Iterator
 from itertools import pairwise
 
 from dlrig.build import Build
+from dlrig.parts import Cooler
 from dlrig.rules import limits as L
-from dlrig.rules.base import Context, Hit, Severity, Unchecked, error, rule, warning
+from dlrig.rules.base import Hit, RuleContext, Severity, Unchecked, error, need, rule, warning
 
 
 @rule("C001", "cooler-socket", Severity.ERROR, "cooling", planner="cooler-socket")
-def cooler_socket(build: Build, ctx: Context) -> Iterator[Hit]:
+def cooler_socket(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """The CPU cooler must have a mounting kit for the CPU's socket.
 
     Why: coolers mount with socket-specific brackets; without one the cooler cannot be fitted.
     Bad: a cooler listing AM4/AM5/LGA1700 on an LGA2066 CPU.
     Good: a Corsair H115i PRO (LGA2066 bracket included) on an Intel Core i9-10920X.
     """
-    cooler, cpu = build.cooler, build.cpu
-    if cooler is None:
-        raise Unchecked("no cooler in the build")
-    if cpu is None:
-        raise Unchecked("no CPU in the build")
+    cooler, cpu = need(build.cooler, "cooler"), need(build.cpu, "CPU")
     if not cooler.sockets:
         raise Unchecked(f"sockets of {cooler.name} are unknown")
     if cpu.socket not in cooler.sockets:
@@ -35,7 +32,7 @@ def cooler_socket(build: Build, ctx: Context) -> Iterator[Hit]:
 
 
 @rule("C002", "cooler-capacity", Severity.WARNING, "cooling", planner="cooler-capacity")
-def cooler_capacity(build: Build, ctx: Context) -> Iterator[Hit]:
+def cooler_capacity(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """The cooler's rated heat capacity should cover the CPU's TDP.
 
     Why: an undersized cooler lets the CPU throttle under sustained load, slowing data loading
@@ -43,16 +40,12 @@ def cooler_capacity(build: Build, ctx: Context) -> Iterator[Hit]:
     Bad: a 150 W-rated cooler on a 253 W CPU.
     Good: a 250 W-rated AIO on a 165 W CPU.
     """
-    cooler, cpu = build.cooler, build.cpu
-    if cooler is None:
-        raise Unchecked("no cooler in the build")
-    if cpu is None:
-        raise Unchecked("no CPU in the build")
+    cooler, cpu = need(build.cooler, "cooler"), need(build.cpu, "CPU")
     if cooler.rated_tdp_w is None:
         raise Unchecked(f"rated capacity of {cooler.name} is unknown")
     if cooler.rated_tdp_w < cpu.tdp_w:
         yield warning(
-            f"{cooler.name} is rated for {cooler.rated_tdp_w} W; {cpu.name} has a {cpu.tdp_w} W "
+            f"{cooler.name} {_capacity(cooler)}; {cpu.name} has a {cpu.tdp_w} W "
             "TDP and will throttle under sustained load.",
             f"Choose a cooler rated for at least {cpu.tdp_w} W (a 280/360 mm AIO or large tower).",
             cooler,
@@ -60,8 +53,22 @@ def cooler_capacity(build: Build, ctx: Context) -> Iterator[Hit]:
         )
 
 
+# How the capacity figure was arrived at (Cooler.rated_tdp_basis), said in the finding so a
+# user can weigh a review's measurement differently from a maker's rating.
+_BASIS = {
+    "maker-tdp": "is rated for {w} W by its maker",
+    "maker-cpu-support": "is stated by its maker to handle a {w} W CPU",
+    "review-measured": "held {w} W of sustained CPU power in a review's test",
+}
+
+
+def _capacity(cooler: Cooler) -> str:
+    text = _BASIS.get(cooler.rated_tdp_basis or "", "is rated for {w} W")
+    return text.format(w=cooler.rated_tdp_w)
+
+
 @rule("C003", "multi-gpu-airflow", Severity.WARNING, "cooling", planner="multi-gpu-airflow")
-def multi_gpu_airflow(build: Build, ctx: Context) -> Iterator[Hit]:
+def multi_gpu_airflow(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """Open-air GPUs in adjacent slots of a multi-GPU build throttle; use blower or liquid cards.
 
     Why: an open-air cooler blows hot air into the case and needs free space under its fans; with
@@ -73,8 +80,7 @@ def multi_gpu_airflow(build: Build, ctx: Context) -> Iterator[Hit]:
     """
     if build.gpu_count < 2:
         return
-    if build.motherboard is None:
-        raise Unchecked("no motherboard in the build")
+    board = need(build.motherboard, "motherboard")
     passive = [g for g in build.gpus if g.cooling == "passive"]
     if passive:
         yield warning(
@@ -83,8 +89,8 @@ def multi_gpu_airflow(build: Build, ctx: Context) -> Iterator[Hit]:
             "Choose actively cooled (blower) cards for a desktop build.",
             *passive,
         )
-    if not build.motherboard.slot_layout_known:
-        raise Unchecked(f"slot positions of {build.motherboard.name} are unknown")
+    if not board.slot_layout_known:
+        raise Unchecked(f"slot positions of {board.name} are unknown")
     placed = ctx.placement.placed
     # cards on riser cables are mounted away from the board (open frames): no stacking there
     risers = ctx.placement.on_riser or (False,) * len(placed)

@@ -7,13 +7,29 @@ from collections.abc import Iterator
 from itertools import pairwise
 
 from dlrig.build import Build
-from dlrig.parts import Gpu
+from dlrig.parts import Gpu, GpuChip
 from dlrig.rules import limits as L
-from dlrig.rules.base import Context, Hit, NotPlanned, Severity, Unchecked, info, rule, warning
+from dlrig.rules.base import (
+    Hit,
+    NotPlanned,
+    RuleContext,
+    Severity,
+    Unchecked,
+    distinct,
+    info,
+    need,
+    rule,
+    warning,
+)
 
 
-def _distinct_gpus(build: Build) -> list[Gpu]:
-    return list({g.id: g for g in build.gpus}.values())
+def _gpu_chips(build: Build) -> Iterator[tuple[Gpu, GpuChip]]:
+    """Each GPU model of the build once, with its chip; Unchecked at the first unknown chip."""
+    for g in distinct(build.gpus):
+        chip = build.chip(g)
+        if chip is None:
+            raise Unchecked(f"GPU chip '{g.chip}' of {g.name} is not in the catalog")
+        yield g, chip
 
 
 def _fmt(x: float) -> str:
@@ -21,7 +37,7 @@ def _fmt(x: float) -> str:
 
 
 @rule("D001", "ram-vs-vram", Severity.WARNING, "deep-learning", planner="ram-vs-vram")
-def ram_vs_vram(build: Build, ctx: Context) -> Iterator[Hit]:
+def ram_vs_vram(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """System RAM should be at least the total GPU memory.
 
     Why: datasets, pinned transfer buffers, checkpoints and model loading are staged in host
@@ -58,7 +74,7 @@ def ram_vs_vram(build: Build, ctx: Context) -> Iterator[Hit]:
 @rule(
     "D002", "cpu-threads-per-gpu", Severity.WARNING, "deep-learning", planner="cpu-threads-per-gpu"
 )
-def cpu_threads_per_gpu(build: Build, ctx: Context) -> Iterator[Hit]:
+def cpu_threads_per_gpu(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """The CPU needs enough threads to feed each GPU's data loader (4 per GPU).
 
     Why: decoding and augmenting data runs on the CPU, typically four loader workers per GPU
@@ -68,22 +84,20 @@ def cpu_threads_per_gpu(build: Build, ctx: Context) -> Iterator[Hit]:
     """
     if not build.gpus:
         return
-    cpu = build.cpu
-    if cpu is None:
-        raise Unchecked("no CPU in the build")
-    need = L.MIN_THREADS_PER_GPU * build.gpu_count
-    if cpu.threads < need:
+    cpu = need(build.cpu, "CPU")
+    wanted = L.MIN_THREADS_PER_GPU * build.gpu_count
+    if cpu.threads < wanted:
         yield warning(
             f"{cpu.name} has {cpu.threads} threads for {build.gpu_count} GPUs "
             f"({cpu.threads / build.gpu_count:.1f} per GPU; {L.MIN_THREADS_PER_GPU} recommended).",
-            f"Choose a CPU with at least {need} threads, or preprocess data offline.",
+            f"Choose a CPU with at least {wanted} threads, or preprocess data offline.",
             cpu,
             *build.gpus,
         )
 
 
 @rule("D003", "tensor-cores", Severity.WARNING, "deep-learning", planner="tensor-cores")
-def tensor_cores(build: Build, ctx: Context) -> Iterator[Hit]:
+def tensor_cores(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """GPUs without tensor cores miss the mixed-precision (FP16/BF16) speed-up.
 
     Why: tensor cores run FP16/BF16 matrix multiplies several times faster than FP32; cards
@@ -91,10 +105,7 @@ def tensor_cores(build: Build, ctx: Context) -> Iterator[Hit]:
     Bad: a GeForce GTX 1080 Ti.
     Good: a GeForce RTX 2080 Ti or newer.
     """
-    for g in _distinct_gpus(build):
-        chip = build.chip(g)
-        if chip is None:
-            raise Unchecked(f"GPU chip '{g.chip}' of {g.name} is not in the catalog")
+    for g, chip in _gpu_chips(build):
         if chip.tensor_cores is None:
             raise Unchecked(f"tensor-core support of {chip.name} is unknown")
         if not chip.tensor_cores:
@@ -107,7 +118,7 @@ def tensor_cores(build: Build, ctx: Context) -> Iterator[Hit]:
 
 
 @rule("D004", "cuda-support", Severity.WARNING, "deep-learning", planner="cuda-support")
-def cuda_support(build: Build, ctx: Context) -> Iterator[Hit]:
+def cuda_support(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """Non-NVIDIA GPUs: check framework support (no CUDA).
 
     Why: PyTorch, JAX and most libraries target CUDA first; AMD cards need ROCm (supported on a
@@ -116,10 +127,7 @@ def cuda_support(build: Build, ctx: Context) -> Iterator[Hit]:
     Bad: an AMD Radeon RX 7900 XTX for a project that needs bitsandbytes.
     Good: an NVIDIA GeForce RTX 4090.
     """
-    for g in _distinct_gpus(build):
-        chip = build.chip(g)
-        if chip is None:
-            raise Unchecked(f"GPU chip '{g.chip}' of {g.name} is not in the catalog")
+    for g, chip in _gpu_chips(build):
         if chip.vendor == "amd":
             yield warning(
                 f"{g.name} is an AMD GPU: no CUDA; PyTorch runs through ROCm where the card is "
@@ -138,7 +146,7 @@ def cuda_support(build: Build, ctx: Context) -> Iterator[Hit]:
 
 
 @rule("D005", "fast-storage", Severity.WARNING, "deep-learning", planner="fast-storage")
-def fast_storage(build: Build, ctx: Context) -> Iterator[Hit]:
+def fast_storage(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """An SSD (ideally NVMe) for the OS and hot data; a large drive for datasets.
 
     Why: random reads of many small files from a hard disk starve the data loader; an NVMe SSD
@@ -174,7 +182,7 @@ def fast_storage(build: Build, ctx: Context) -> Iterator[Hit]:
     "deep-learning",
     planner=NotPlanned("a plan buys one GPU model (n copies), so it never mixes models"),
 )
-def mixed_gpus(build: Build, ctx: Context) -> Iterator[Hit]:
+def mixed_gpus(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """Different GPU models in one build: data-parallel training runs at the slowest card.
 
     Why: data-parallel training splits batches evenly and syncs every step, so the fastest card
@@ -217,7 +225,7 @@ def _has_nvlink(build: Build, g: Gpu) -> bool:
     "deep-learning",
     planner=NotPlanned("information only: it reports bridges, never a fault"),
 )
-def nvlink_p2p(build: Build, ctx: Context) -> Iterator[Hit]:
+def nvlink_p2p(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """Multi-GPU: which cards can be NVLink-bridged at this slot spacing; PCIe peer-to-peer.
 
     Why: NVLink bridges and PCIe peer-to-peer speed up multi-GPU gradient exchange. Bridges come
@@ -229,10 +237,7 @@ def nvlink_p2p(build: Build, ctx: Context) -> Iterator[Hit]:
     """
     if build.gpu_count < 2:
         return
-    gpus = _distinct_gpus(build)
-    for g in gpus:
-        if build.chip(g) is None:
-            raise Unchecked(f"GPU chip '{g.chip}' of {g.name} is not in the catalog")
+    gpus = [g for g, _ in _gpu_chips(build)]
     bridgeable = [g for g in gpus if _has_nvlink(build, g)]
     no_p2p = [g for g in gpus if build.chip(g).p2p is False]  # type: ignore[union-attr]
     if no_p2p:

@@ -8,26 +8,30 @@ from dlrig.build import Build
 from dlrig.parts import Case, Psu
 from dlrig.rules import limits as L
 from dlrig.rules.base import (
-    Context,
     Hit,
+    RuleContext,
     Severity,
     Unchecked,
+    distinct,
     each_checked,
     error,
     info,
+    need,
     rule,
     warning,
 )
 
 
-def _case(build: Build) -> object:
-    if build.case is None:
-        raise Unchecked("no case in the build")
-    return build.case
+def _case_limit(case: Case, limit: int | None, what: str) -> int | None:
+    """A case's size limit (``what``): None for an open frame that states none (no enclosure to
+    hit); Unchecked when an enclosed case's limit is unknown."""
+    if limit is None and case.kind != "open-frame":
+        raise Unchecked(f"{what} of {case.name} is unknown")
+    return limit
 
 
 @rule("F001", "case-form-factor", Severity.ERROR, "fit", planner="case-form-factor")
-def case_form_factor(build: Build, ctx: Context) -> Iterator[Hit]:
+def case_form_factor(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """The motherboard's form factor must fit the case, knowing which share mounting holes.
 
     Why: a board larger than the case's tray does not fit. But form factors share mounting
@@ -37,11 +41,8 @@ def case_form_factor(build: Build, ctx: Context) -> Iterator[Hit]:
     Bad: an E-ATX board in a Micro-ATX case.
     Good: the ASUS WS X299 SAGE (SSI CEB) in a Corsair Carbide Air 540 (takes E-ATX): fits.
     """
-    _case(build)
-    board, case = build.motherboard, build.case
-    if board is None:
-        raise Unchecked("no motherboard in the build")
-    assert case
+    case = need(build.case, "case")
+    board = need(build.motherboard, "motherboard")
     if not case.motherboard_form_factors:
         raise Unchecked(f"board form factors {case.name} takes are unknown")
     verdict, via = L.board_fits_case(board.form_factor, case.motherboard_form_factors)
@@ -75,7 +76,7 @@ def case_form_factor(build: Build, ctx: Context) -> Iterator[Hit]:
 
 
 @rule("F002", "gpu-length", Severity.ERROR, "fit", planner="gpu-length")
-def gpu_length(build: Build, ctx: Context) -> Iterator[Hit]:
+def gpu_length(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """Each GPU must be no longer than the case's maximum GPU length.
 
     Why: a card longer than the case allows hits the drive cage or front fans. An open frame
@@ -85,22 +86,18 @@ def gpu_length(build: Build, ctx: Context) -> Iterator[Hit]:
     """
     if not build.gpus:
         return
-    _case(build)
-    case = build.case
-    assert case
-    if case.max_gpu_length_mm is None:
-        if case.kind == "open-frame":
-            return  # no enclosure: the card may overhang the frame
-        raise Unchecked(f"maximum GPU length of {case.name} is unknown")
+    case = need(build.case, "case")
+    limit = _case_limit(case, case.max_gpu_length_mm, "maximum GPU length")
+    if limit is None:
+        return  # no enclosure: the card may overhang the frame
     unknown = None
-    for g in {g.id: g for g in build.gpus}.values():
+    for g in distinct(build.gpus):
         if g.length_mm is None:
             unknown = g
             continue
-        if g.length_mm > case.max_gpu_length_mm:
+        if g.length_mm > limit:
             yield error(
-                f"{g.name} is {g.length_mm} mm long; {case.name} fits GPUs up to "
-                f"{case.max_gpu_length_mm} mm.",
+                f"{g.name} is {g.length_mm} mm long; {case.name} fits GPUs up to {limit} mm.",
                 f"Choose a case with at least {g.length_mm} mm GPU clearance, or a shorter card.",
                 g,
                 case,
@@ -110,7 +107,7 @@ def gpu_length(build: Build, ctx: Context) -> Iterator[Hit]:
 
 
 @rule("F003", "case-expansion-slots", Severity.ERROR, "fit", planner="case-expansion-slots")
-def case_expansion_slots(build: Build, ctx: Context) -> Iterator[Hit]:
+def case_expansion_slots(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """The lowest GPU's slot plus its thickness must fit the case's expansion slots.
 
     Why: a 2-slot card in a board's 7th slot needs an 8th slot opening in the case; ATX cases
@@ -121,14 +118,11 @@ def case_expansion_slots(build: Build, ctx: Context) -> Iterator[Hit]:
     """
     if not build.gpus:
         return
-    _case(build)
-    case, board = build.case, build.motherboard
-    assert case
+    case = need(build.case, "case")
     if case.kind == "open-frame":
         yield from _frame_positions(build, case)
         return
-    if board is None:
-        raise Unchecked("no motherboard in the build")
+    board = need(build.motherboard, "motherboard")
     if case.expansion_slots is None:
         raise Unchecked(f"expansion slots of {case.name} are unknown")
     if not board.pcie_slots or not board.slot_layout_known:
@@ -163,31 +157,26 @@ def _frame_positions(build: Build, case: Case) -> Iterator[Hit]:
 
 
 @rule("F004", "cooler-height", Severity.ERROR, "fit", planner="cooler-height")
-def cooler_height(build: Build, ctx: Context) -> Iterator[Hit]:
+def cooler_height(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """An air cooler must be no taller than the case's CPU cooler clearance.
 
     Why: a tower cooler taller than the case is wide stops the side panel closing.
     Bad: a 165 mm Noctua NH-D15 in a case with 160 mm clearance.
     Good: a 165 mm cooler in a case with 170 mm clearance, or an AIO (no height limit).
     """
-    cooler = build.cooler
-    if cooler is None:
-        raise Unchecked("no cooler in the build")
+    cooler = need(build.cooler, "cooler")
     if cooler.kind != "air":
         return
-    _case(build)
-    case = build.case
-    assert case
+    case = need(build.case, "case")
     if cooler.height_mm is None:
         raise Unchecked(f"height of {cooler.name} is unknown")
-    if case.max_cooler_height_mm is None and case.kind == "open-frame":
+    limit = _case_limit(case, case.max_cooler_height_mm, "CPU cooler clearance")
+    if limit is None:
         return  # no side panel to close
-    if case.max_cooler_height_mm is None:
-        raise Unchecked(f"CPU cooler clearance of {case.name} is unknown")
-    if cooler.height_mm > case.max_cooler_height_mm:
+    if cooler.height_mm > limit:
         yield error(
             f"{cooler.name} is {cooler.height_mm} mm tall; {case.name} fits coolers up to "
-            f"{case.max_cooler_height_mm} mm.",
+            f"{limit} mm.",
             "Choose a lower cooler, an AIO liquid cooler, or a wider case.",
             cooler,
             case,
@@ -195,21 +184,17 @@ def cooler_height(build: Build, ctx: Context) -> Iterator[Hit]:
 
 
 @rule("F005", "radiator-mount", Severity.ERROR, "fit", planner="radiator-mount")
-def radiator_mount(build: Build, ctx: Context) -> Iterator[Hit]:
+def radiator_mount(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """An AIO's radiator must fit one of the case's radiator mounts.
 
     Why: a 360 mm radiator needs a 360 mm mount (three 120 mm fans in a row).
     Bad: a 420 mm AIO in a case whose largest mount is 360 mm.
     Good: a 280 mm Corsair H115i PRO in a Corsair Carbide Air 540 (front mount up to 360 mm).
     """
-    cooler = build.cooler
-    if cooler is None:
-        raise Unchecked("no cooler in the build")
+    cooler = need(build.cooler, "cooler")
     if cooler.kind != "aio":
         return
-    _case(build)
-    case = build.case
-    assert case
+    case = need(build.case, "case")
     if cooler.radiator_mm is None:
         raise Unchecked(f"radiator size of {cooler.name} is unknown")
     if not case.radiator_mounts:
@@ -227,7 +212,7 @@ def radiator_mount(build: Build, ctx: Context) -> Iterator[Hit]:
 
 
 @rule("F006", "psu-fit", Severity.ERROR, "fit", planner="psu-fit")
-def psu_fit(build: Build, ctx: Context) -> Iterator[Hit]:
+def psu_fit(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """The PSU's form factor and length must fit the case.
 
     Why: high-wattage ATX PSUs (1,600 W) are often 200 mm+ long and collide with drive cages;
@@ -239,9 +224,7 @@ def psu_fit(build: Build, ctx: Context) -> Iterator[Hit]:
     psus = build.psus
     if not psus:
         raise Unchecked("no PSU in the build")
-    _case(build)
-    case = build.case
-    assert case
+    case = need(build.case, "case")
     if len(psus) > 1:
         if case.psu_bays is None:
             raise Unchecked(f"whether {case.name} holds {len(psus)} PSUs is unknown")
@@ -252,7 +235,7 @@ def psu_fit(build: Build, ctx: Context) -> Iterator[Hit]:
                 case,
                 *psus,
             )
-    yield from each_checked({p.id: p for p in psus}.values(), lambda psu: _psu_in_case(psu, case))
+    yield from each_checked(distinct(psus), lambda psu: _psu_in_case(psu, case))
 
 
 def _psu_in_case(psu: Psu, case: Case) -> Iterator[Hit]:
@@ -288,7 +271,7 @@ def _psu_in_case(psu: Psu, case: Case) -> Iterator[Hit]:
 
 
 @rule("F007", "drive-bays", Severity.ERROR, "fit", planner="drive-bays")
-def drive_bays(build: Build, ctx: Context) -> Iterator[Hit]:
+def drive_bays(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """3.5-inch and 2.5-inch drives need case bays, and SATA drives need board SATA ports.
 
     Why: a dataset array of hard disks needs a bay and a SATA port per disk (2.5-inch drives also
@@ -300,9 +283,7 @@ def drive_bays(build: Build, ctx: Context) -> Iterator[Hit]:
     big = [d for d in drives if d.form_factor == "3.5in"]
     small = [d for d in drives if d.form_factor == "2.5in"]
     if big or small:
-        _case(build)
-        case = build.case
-        assert case
+        case = need(build.case, "case")
         if case.bays_3_5 is None or (small and case.bays_2_5 is None and case.bays_3_5 == 0):
             raise Unchecked(f"drive bays of {case.name} are unknown")
         if len(big) > case.bays_3_5:

@@ -15,7 +15,7 @@ from typing import Literal
 
 from dlrig import gpu_power
 from dlrig.catalog.resolve import normalize
-from dlrig.parts import Gpu, GpuChip, M2Slot, Motherboard, PcieSlot, Riser, Storage
+from dlrig.parts import Gpu, GpuChip, M2Slot, Motherboard, PcieSlot, Psu, Riser, Storage
 
 # --- power ---------------------------------------------------------------------------------------
 # PSU headroom: PSU watts ≥ 1.1 × (CPU + GPUs + rest). Tim Dettmers, "Which GPU(s) to Get for
@@ -35,7 +35,30 @@ TRANSIENT_SPIKE_CHIPS = ("rtx3090",)
 TRANSIENT_FACTOR = 1.5
 # ATX 3.x PSUs are specified to ride through 200% power excursions (Intel ATX 3.0 Multi Rail
 # Desktop Platform Power Supply Design Guide, 2022, section 3.2.11), so the transient warning
-# does not apply to them.
+# does not apply to them. AnandTech's MSI MEG Ai1300P review spells the 100 us case out: 200 % of
+# the rating (2,600 W for 0.1 ms on a 1,300 W unit),
+# http://labs.anandtech.com/Show/Index/18679 ("Our First Foray Into ATX 3.0 PSU Testing").
+#
+# Pre-ATX 3.0 units: the ATX12V 2.x guides specify no excursion above the label; what protects a
+# unit is its over-power protection (OPP), which Tom's Hardware measures by ramping the load until
+# the unit shuts down - 115.9-133.3 % of the label across the reviews read: Thermaltake Smart BM2
+# 750 W 117.6 % cold / 115.9 % hot (https://www.tomshardware.com/reviews/thermaltake-smart-bm2-750w-
+# power-supply-review/3), EVGA 450 BT 118.3 % (https://www.tomshardware.com/uk/reviews/evga-450-bt-
+# value-psu,5605-6.html), Corsair AX1600i 119.2 %, RM850x (2021) 123.4 %, RM650x 124.2 %
+# (https://www.tomshardware.com/reviews/corsair-rm650x-psu,4611-6.html), be quiet! Straight Power 11
+# 650 W 133.3 % (https://www.tomshardware.com/reviews/be-quiet-straight-power-11-650w-platinum-
+# power-supply-review/3). The spread is why a known model without its own measurement gets a
+# warning, not an error, when GPU spikes pass its label; a measured trip point (Psu.opp_w) is
+# judged exactly; a PSU of which only the label is known (psu_label_only) is held to the label.
+
+
+def psu_label_only(psu: Psu) -> bool:
+    """Nothing known of a PSU but its rating: no 80 PLUS level, no ATX 3.x flag, no measured OPP.
+
+    Such a unit (the 850 W PSU Behuret's dual TITAN Xp rig rebooted on is named by wattage only)
+    is held to its label with the 10 % margin when GPU excursions are counted."""
+    return psu.efficiency is None and psu.atx3 is None and psu.opp_w is None
+
 
 # PSU efficiency at 50% load by 80 PLUS rating, 115 V internal non-redundant
 # (CLEAResult 80 PLUS program, https://www.clearesult.com/80plus/manufacturers/115v-internal).

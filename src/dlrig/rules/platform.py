@@ -2,40 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from itertools import pairwise
-from typing import TypeVar
 
 from dlrig.build import Build, GpuUnit
-from dlrig.parts import Part
 from dlrig.rules import limits as L
 from dlrig.rules.base import (
-    Context,
     Hit,
     NotPlanned,
+    RuleContext,
     Severity,
     Unchecked,
+    distinct,
     error,
     info,
+    need,
     rule,
     warning,
 )
 
-P = TypeVar("P", bound=Part)
-
-
-def _distinct(parts: Sequence[P]) -> list[P]:
-    return list({p.id: p for p in parts}.values())
-
-
-def _need(build: Build, *what: str) -> None:
-    for w in what:
-        if getattr(build, w) is None:
-            raise Unchecked(f"no {w} in the build")
-
 
 @rule("M001", "cpu-socket", Severity.ERROR, "platform", planner="cpu-socket")
-def cpu_socket(build: Build, ctx: Context) -> Iterator[Hit]:
+def cpu_socket(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """The CPU's socket must match the motherboard's, and its chipset must support the CPU.
 
     Why: a CPU only seats in its own socket; there is no adapter. Some chipsets take only part of
@@ -43,9 +31,7 @@ def cpu_socket(build: Build, ctx: Context) -> Iterator[Hit]:
     Bad: an AMD Ryzen 9 7950X (AM5) on an ASUS WS X299 SAGE (LGA2066).
     Good: an Intel Core i9-10920X (LGA2066) on an ASUS WS X299 SAGE (LGA2066).
     """
-    _need(build, "cpu", "motherboard")
-    cpu, board = build.cpu, build.motherboard
-    assert cpu and board
+    cpu, board = need(build.cpu, "cpu"), need(build.motherboard, "motherboard")
     if cpu.socket != board.socket:
         yield error(
             f"CPU {cpu.name} uses socket {cpu.socket} but {board.name} has {board.socket}.",
@@ -65,18 +51,16 @@ def cpu_socket(build: Build, ctx: Context) -> Iterator[Hit]:
 
 
 @rule("M002", "memory-type", Severity.ERROR, "platform", planner="memory-type")
-def memory_type(build: Build, ctx: Context) -> Iterator[Hit]:
+def memory_type(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """Memory kits must be the DDR generation the motherboard (and CPU) take.
 
     Why: DDR4 and DDR5 modules are keyed differently and do not fit each other's slots.
     Bad: a DDR5-6000 kit on a DDR4 X299 board.
     Good: a DDR4-2666 kit on a DDR4 X299 board.
     """
-    _need(build, "motherboard")
-    board = build.motherboard
-    assert board
+    board = need(build.motherboard, "motherboard")
     cpu = build.cpu
-    for kit in _distinct(build.memory_kits):
+    for kit in distinct(build.memory_kits):
         if kit.type != board.memory_type:
             yield error(
                 f"Memory {kit.name} is {kit.type} but {board.name} takes {board.memory_type}.",
@@ -97,7 +81,7 @@ def memory_type(build: Build, ctx: Context) -> Iterator[Hit]:
 
 
 @rule("M003", "memory-capacity", Severity.ERROR, "platform", planner="memory-capacity")
-def memory_capacity(build: Build, ctx: Context) -> Iterator[Hit]:
+def memory_capacity(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """Memory modules must fit the board's slots and the total stay within board and CPU maxima.
 
     Why: extra modules have nowhere to go, and memory beyond the documented maximum is not
@@ -105,9 +89,7 @@ def memory_capacity(build: Build, ctx: Context) -> Iterator[Hit]:
     Bad: two 4×32 GB kits (8 modules) on a 4-slot board.
     Good: one 2×16 GB kit on an 8-slot board that takes 128 GB.
     """
-    _need(build, "motherboard")
-    board = build.motherboard
-    assert board
+    board = need(build.motherboard, "motherboard")
     kits = build.memory_kits
     if not kits:
         return
@@ -138,7 +120,7 @@ def memory_capacity(build: Build, ctx: Context) -> Iterator[Hit]:
 
 
 @rule("M004", "memory-ecc", Severity.ERROR, "platform", planner="memory-ecc")
-def memory_ecc(build: Build, ctx: Context) -> Iterator[Hit]:
+def memory_ecc(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """Registered (RDIMM) and ECC memory need board and CPU support; some platforms need RDIMM.
 
     Why: registered DIMMs do not run on boards for unbuffered memory and vice versa
@@ -147,12 +129,10 @@ def memory_ecc(build: Build, ctx: Context) -> Iterator[Hit]:
     Bad: an ECC RDIMM kit on a consumer Z790 board; an unbuffered kit on a TRX50 board.
     Good: a DDR5 ECC RDIMM kit on an ASUS Pro WS TRX50-SAGE WIFI.
     """
-    _need(build, "motherboard")
-    board = build.motherboard
-    assert board
+    board = need(build.motherboard, "motherboard")
     cpu = build.cpu
     rdimm_only = board.socket in L.RDIMM_ONLY_SOCKETS
-    for kit in _distinct(build.memory_kits):
+    for kit in distinct(build.memory_kits):
         if kit.registered:
             if board.rdimm is None:
                 raise Unchecked(f"RDIMM support of {board.name} is unknown")
@@ -194,7 +174,7 @@ def memory_ecc(build: Build, ctx: Context) -> Iterator[Hit]:
 
 
 @rule("M005", "gpu-slots", Severity.ERROR, "platform", planner="gpu-slots")
-def gpu_slots(build: Build, ctx: Context) -> Iterator[Hit]:
+def gpu_slots(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """The motherboard needs an x16-size slot for every GPU.
 
     Why: a GPU's edge connector is x16 long; an x1 or x4 slot (closed-ended) cannot take it.
@@ -203,9 +183,7 @@ def gpu_slots(build: Build, ctx: Context) -> Iterator[Hit]:
     """
     if not build.gpus:
         return
-    _need(build, "motherboard")
-    board = build.motherboard
-    assert board
+    board = need(build.motherboard, "motherboard")
     if not board.pcie_slots:
         raise Unchecked(f"PCIe slots of {board.name} are unknown")
     n = len(board.x16_slots)
@@ -238,7 +216,7 @@ def gpu_slots(build: Build, ctx: Context) -> Iterator[Hit]:
 
 
 @rule("M006", "pcie-lanes", Severity.ERROR, "platform", planner="pcie-lanes")
-def pcie_lanes(build: Build, ctx: Context) -> Iterator[Hit]:
+def pcie_lanes(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """Each GPU should get at least x8 electrical PCIe lanes (warning at x4; error at none).
 
     Why: lanes carry every batch to the GPU and every gradient between GPUs; at x4 host↔GPU
@@ -250,9 +228,7 @@ def pcie_lanes(build: Build, ctx: Context) -> Iterator[Hit]:
     """
     if not build.gpus:
         return
-    _need(build, "motherboard")
-    board = build.motherboard
-    assert board
+    board = need(build.motherboard, "motherboard")
     if not board.pcie_slots or not board.slot_layout_known:
         raise Unchecked(f"slot wiring of {board.name} is unknown")
     place = ctx.placement
@@ -329,7 +305,7 @@ def pcie_lanes(build: Build, ctx: Context) -> Iterator[Hit]:
 
 
 @rule("M007", "slot-spacing", Severity.ERROR, "platform", planner="slot-spacing")
-def slot_spacing(build: Build, ctx: Context) -> Iterator[Hit]:
+def slot_spacing(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """Card thickness against slot positions: a 3-slot card covers the next two slots.
 
     Why: a board may have four x16 slots two positions apart, but 3-slot cards cover the slot
@@ -339,9 +315,7 @@ def slot_spacing(build: Build, ctx: Context) -> Iterator[Hit]:
     """
     if len(build.gpus) < 1:
         return
-    _need(build, "motherboard")
-    board = build.motherboard
-    assert board
+    board = need(build.motherboard, "motherboard")
     if not board.pcie_slots or not board.slot_layout_known:
         raise Unchecked(f"slot positions of {board.name} are unknown")
     place = ctx.placement
@@ -364,7 +338,7 @@ def slot_spacing(build: Build, ctx: Context) -> Iterator[Hit]:
 
 
 @rule("M008", "m2-slots", Severity.ERROR, "platform", planner="m2-slots")
-def m2_slots(build: Build, ctx: Context) -> Iterator[Hit]:
+def m2_slots(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """Every M.2 drive needs an M.2 slot (an M.2 SATA drive one that takes SATA).
 
     Why: M.2 drives mount only in M.2 slots; boards have two to five, some NVMe-only.
@@ -374,9 +348,7 @@ def m2_slots(build: Build, ctx: Context) -> Iterator[Hit]:
     m2 = [d for d in build.drives if L.is_m2(d)]
     if not m2:
         return
-    _need(build, "motherboard")
-    board = build.motherboard
-    assert board
+    board = need(build.motherboard, "motherboard")
     if not board.m2_slots:
         raise Unchecked(f"M.2 slots of {board.name} are unknown")
     left = ctx.m2.unassigned
@@ -407,7 +379,7 @@ def m2_slots(build: Build, ctx: Context) -> Iterator[Hit]:
     "platform",
     planner=NotPlanned("plans name no slot and no riser; the rule checks only slots a build names"),
 )
-def gpu_placement(build: Build, ctx: Context) -> Iterator[Hit]:
+def gpu_placement(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """Slots named in the build file (``slot: PCIEX16_3``) must exist, take a GPU and not collide.
 
     Why: a build file may put each card in a chosen slot (to keep the x16 slots, leave air gaps or
@@ -422,9 +394,7 @@ def gpu_placement(build: Build, ctx: Context) -> Iterator[Hit]:
     units = build.gpu_units
     if not units or not any(u.slot is not None or u.riser is not None for u in units):
         return
-    _need(build, "motherboard")
-    board = build.motherboard
-    assert board
+    board = need(build.motherboard, "motherboard")
     if not board.pcie_slots:
         raise Unchecked(f"PCIe slots of {board.name} are unknown")
     by_pos = {s.position: s for s in board.pcie_slots}
@@ -507,7 +477,7 @@ def _slot_label(slot: object) -> str:
     return f"{name} (position {pos})" if name else f"slot {pos}"
 
 
-def _placement_report(build: Build, ctx: Context) -> Iterator[Hit]:
+def _placement_report(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """One info line: where each GPU went, its link and what limits it."""
     board = build.motherboard
     assert board

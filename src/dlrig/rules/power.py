@@ -15,8 +15,8 @@ from dlrig.build import Build, GpuUnit, PsuLoad
 from dlrig.parts import Gpu, Psu
 from dlrig.rules import limits as L
 from dlrig.rules.base import (
-    Context,
     Hit,
+    RuleContext,
     Severity,
     Unchecked,
     each_checked,
@@ -107,7 +107,7 @@ def _chip_factor(build: Build, gpu: Gpu) -> float | None:
 
 
 @rule("P001", "psu-headroom", Severity.ERROR, "power", planner="psu-headroom")
-def psu_headroom(build: Build, ctx: Context) -> Iterator[Hit]:
+def psu_headroom(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """Each PSU must give 110% of what it feeds: CPU, GPUs at their power limits, the rest.
 
     Why: GPUs under a training load sit at their power limit for hours and spike above it for
@@ -118,8 +118,11 @@ def psu_headroom(build: Build, ctx: Context) -> Iterator[Hit]:
     and called it working but too close to recommend. A GPU with ``power_limit_w`` counts at its
     limit (``nvidia-smi -pl``). With several PSUs each is checked against what it feeds (PSU 1: the
     board, CPU, drives and its GPUs). Generations with measured millisecond transients
-    (catalog/data/gpu_power.yaml: Pascal GP102, RTX 3090) get a warning when the margin covers
-    only their sustained power, unless the PSU is ATX 3.x.
+    (catalog/data/gpu_power.yaml: Pascal GP102, RTX 3090) are judged by what is known of the
+    PSU: ATX 3.x units are specified for them; a measured over-power trip point (``opp_w``) below
+    the spiking load is an error; a PSU known only by its wattage (no 80 PLUS level, no ATX 3.x,
+    no trip point: two TITAN Xp rebooted such an 850 W unit) is an error when the spikes and the
+    margin pass its label; a known model without a measured trip point gets a warning.
     Bad: four 350 W RTX 3090 and a 280 W CPU on a 1,200 W PSU (needs about 1,950 W).
     Good: four 250 W RTX 2080 Ti and a 165 W CPU on a 1,600 W PSU (needs about 1,380 W).
     """
@@ -171,30 +174,88 @@ def _check_psu(build: Build, load: PsuLoad) -> Iterator[Hit]:
             )
         return
     if psu.atx3:
-        return
+        return  # ATX 3.x: excursions to 200 % of the rating are in the spec (limits.py)
     factors = [(u, _chip_factor(build, u.gpu)) for u in load.gpus]
     spiky = [u for u, f in factors if f is not None and f > 1]
     if not spiky:
         return
     spike_load = load.cpu_w + load.rest_w + sum(L.gpu_spike_w(u.power_w, f) for u, f in factors)
+    yield from _check_excursions(build, load, usable, spike_load, spiky, factors)
+
+
+def _check_excursions(
+    build: Build,
+    load: PsuLoad,
+    usable: float,
+    spike_load: float,
+    spiky: Sequence[GpuUnit],
+    factors: Sequence[tuple[GpuUnit, float | None]],
+) -> Iterator[Hit]:
+    """GPU millisecond excursions against what is known of a pre-ATX 3.0 PSU's tolerance.
+
+    Wattage alone cannot say which PSUs trip: Puget's four capped RTX 3090s spiked further above
+    their 1,600 W unit than two TITAN Xp above Behuret's 850 W one, and only the latter rebooted.
+    What differs is the PSU, so the verdict follows what is known of it (limits.py, per source):
+    a measured over-power trip point (``opp_w``) is the line for an error; a unit of which
+    nothing but the label is known is held to its label with the margin; a known model without
+    a measured trip point gets a warning (pre-ATX 3.0 units trip at 116-133 % of the label in
+    Tom's Hardware's OPP tests, so it may or may not ride through).
+    """
+    psu = load.psu
+    label = _psu_label(build, load)
     spike_need = L.PSU_HEADROOM * spike_load
-    if usable < spike_need:
-        factor = max(f or 1 for _, f in factors)
-        capped = " (at their power limit)" if any(u.power_limit_w for u in spiky) else ""
-        yield warning(
-            f"{label} ({usable:,.0f} W) covers the {need:,.0f} W the sustained "
-            f"{sustained:,.0f} W needs (×{L.PSU_HEADROOM}) but not the {spike_need:,.0f} W with "
-            f"the millisecond spikes of {len(spiky)}× {spiky[0].gpu.name}{capped} (×{factor:g} "
-            "their power, measured for this GPU generation).",
-            f"Choose a PSU of at least {_round_up(spike_need):,} W or an ATX 3.x PSU, or "
-            "cap the GPUs' power limit lower.",
-            psu,
-            *(u.gpu for u in spiky),
+    factor = max(f or 1 for _, f in factors)
+    capped = " (at their power limit)" if any(u.power_limit_w for u in spiky) else ""
+    what = (
+        f"the millisecond spikes of {len(spiky)}× {spiky[0].gpu.name}{capped} (×{factor:g} "
+        "their power, measured for this GPU generation)"
+    )
+    parts = (psu, *(u.gpu for u in spiky))
+    fix = (
+        f"Choose a PSU of at least {_round_up(spike_need):,} W or an ATX 3.x PSU, or cap the "
+        "GPUs' power limit lower."
+    )
+    if psu.opp_w is not None:
+        if spike_load > psu.opp_w:
+            yield error(
+                f"{label}: {what} take the load to {spike_load:,.0f} W, above the "
+                f"{psu.opp_w:,} W at which its over-power protection trips (measured: "
+                f"{psu.opp_source or 'review'}); it will shut down under load.",
+                fix,
+                *parts,
+            )
+        elif spike_load > usable:
+            yield warning(
+                f"{label}: {what} take the load to {spike_load:,.0f} W, above its "
+                f"{usable:,.0f} W rating but below the {psu.opp_w:,} W where its over-power "
+                "protection was measured to trip.",
+                fix + " It rides through, with little margin for ageing.",
+                *parts,
+            )
+        return
+    if usable >= spike_need:
+        return
+    if L.psu_label_only(psu):
+        yield error(
+            f"{label} ({usable:,.0f} W): {what} take the load to {spike_load:,.0f} W, needing "
+            f"{spike_need:,.0f} W with the ×{L.PSU_HEADROOM} margin. Nothing but the label is "
+            "known of this PSU (no 80 PLUS level, no ATX 3.x, no measured over-power trip "
+            "point), so nothing above its label can be counted on.",
+            fix + " Or name the PSU model, or give its opp_w (a review's OPP test).",
+            *parts,
         )
+        return
+    yield warning(
+        f"{label} ({usable:,.0f} W) covers the {L.PSU_HEADROOM * load.load_w:,.0f} W the "
+        f"sustained {load.load_w:,.0f} W needs (×{L.PSU_HEADROOM}) but not the "
+        f"{spike_need:,.0f} W with {what}; its over-power trip point is not in the catalog.",
+        fix,
+        *parts,
+    )
 
 
 @rule("P002", "gpu-power-connectors", Severity.ERROR, "power", planner="gpu-power-connectors")
-def gpu_power_connectors(build: Build, ctx: Context) -> Iterator[Hit]:
+def gpu_power_connectors(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """The PSU's PCIe 6+2-pin and 12VHPWR/12V-2x6 plugs must cover every GPU's power inputs.
 
     Why: each GPU power input needs its own plug from the PSU (daisy-chained pigtails on
@@ -258,7 +319,7 @@ def _check_plugs(build: Build, load: PsuLoad) -> Iterator[Hit]:
 
 
 @rule("P003", "wall-circuit", Severity.WARNING, "power", planner="wall-circuit")
-def wall_circuit(build: Build, ctx: Context) -> Iterator[Hit]:
+def wall_circuit(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """Estimated wall draw (DC load ÷ PSU efficiency) within each circuit's continuous limit.
 
     Why: a breaker trips when a continuous load passes 80% of its rating (US NEC 210.19/210.20),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from dlrig.build import Build
-from dlrig.rules.base import Context, Hit, Severity, Unchecked, error, rule
+from dlrig.rules.base import Hit, RuleContext, Severity, Unchecked, error, rule
 
 
 def _fmt(x: float) -> str:
@@ -13,7 +13,7 @@ def _fmt(x: float) -> str:
 
 
 @rule("D020", "workload-fits", Severity.ERROR, "deep-learning", planner="workload-fits")
-def workload_fits(build: Build, ctx: Context) -> Iterator[Hit]:
+def workload_fits(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """Each GPU's memory must hold the build's workload (VRAM per GPU ≥ the requirement).
 
     Why: a training or inference job that needs more memory than one GPU has fails with

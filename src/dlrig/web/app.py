@@ -101,6 +101,7 @@ def create_app(
     app.include_router(editor.router(catalogs, templates))
     app.include_router(saved.router(catalogs, templates))
     app.add_exception_handler(saved.NotSavedError, saved.not_found_handler(templates))
+    app.add_exception_handler(editor.BodyTooLargeError, editor.too_large_handler)
     return app
 
 

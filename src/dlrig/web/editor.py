@@ -483,7 +483,9 @@ def _too_large(size: int, limit: int) -> BodyTooLargeError:
     )
 
 
-def too_large_response(exc: BodyTooLargeError) -> Any:
+async def too_large_handler(request: Request, exc: Exception) -> Response:
+    """A body over the limit, on any route that reads one: HTTP 413 with the JSON error."""
+    assert isinstance(exc, BodyTooLargeError)
     return JSONResponse(error_dict(exc), status_code=413)
 
 
@@ -525,10 +527,7 @@ def router(catalogs: Any, templates: Jinja2Templates) -> APIRouter:
 
     @r.post("/build", response_class=HTMLResponse, include_in_schema=False)
     async def build_submit(request: Request) -> Response:
-        try:
-            fields = await read_fields(request)
-        except BodyTooLargeError as exc:
-            return too_large_response(exc)
+        fields = await read_fields(request)
         res = await run_in_threadpool(edit, fields, catalogs.get())
         return page(request, res, 200 if res.error is None else 422)
 
@@ -536,10 +535,7 @@ def router(catalogs: Any, templates: Jinja2Templates) -> APIRouter:
     async def api_editor(request: Request) -> Response:
         """One editor action on the editor's fields (JSON): the build's canonical YAML, its
         check (`dlrig check --json`), and the editor's HTML fragments."""
-        try:
-            fields = await read_fields(request)
-        except BodyTooLargeError as exc:
-            return too_large_response(exc)
+        fields = await read_fields(request)
 
         def work() -> dict[str, Any]:
             cat = catalogs.get()
@@ -574,10 +570,7 @@ def router(catalogs: Any, templates: Jinja2Templates) -> APIRouter:
     ) -> Response:
         """The build (body: build file, or the editor's fields) as a download: its YAML or JSON
         build file, a PCPartPicker-style text list, a Markdown table, or its check JSON."""
-        try:
-            body = await read_body(request)
-        except BodyTooLargeError as exc:
-            return too_large_response(exc)
+        body = await read_body(request)
         if is_form(request) or is_json(request):
             fields = parse_fields(body, is_json(request))
         else:  # a build file as the body, as for POST /api/check

@@ -30,7 +30,6 @@ from starlette.concurrency import run_in_threadpool
 from dlrig.errors import DlrigError, InputError
 from dlrig.web.editor import (
     EXPORT_PATTERN,
-    BodyTooLargeError,
     EditResult,
     edit,
     error_dict,
@@ -38,7 +37,6 @@ from dlrig.web.editor import (
     page_context,
     panel_context,
     read_fields,
-    too_large_response,
 )
 from dlrig.web.store import BuildStore, SavedBuild, default_db_path
 
@@ -117,10 +115,7 @@ def router(catalogs: Any, templates: Jinja2Templates) -> APIRouter:
 
     @r.post("/b", include_in_schema=False)
     async def save_form(request: Request) -> Response:
-        try:
-            fields = await read_fields(request)
-        except BodyTooLargeError as exc:
-            return too_large_response(exc)
+        fields = await read_fields(request)
         res, saved = await run_in_threadpool(save, request, fields)
         if saved is None:
             ctx = page_context(res, catalogs.get())
@@ -131,10 +126,7 @@ def router(catalogs: Any, templates: Jinja2Templates) -> APIRouter:
     async def save_api(request: Request) -> Response:
         """Save a build: `{"build": "<build file text>", "parent": "<token>"}` (parent: the
         saved version it was edited from). Answers its `token`, `url` and `version`."""
-        try:
-            fields = await read_fields(request)
-        except BodyTooLargeError as exc:
-            return too_large_response(exc)
+        fields = await read_fields(request)
         res, saved = await run_in_threadpool(save, request, fields)
         if saved is None:
             err = res.error or InputError("nothing to save", "send a build")
@@ -195,10 +187,7 @@ def router(catalogs: Any, templates: Jinja2Templates) -> APIRouter:
     @r.post("/share/cost", include_in_schema=False)
     async def share(request: Request) -> Response:
         """Save the check or cost page's build and redirect to its share link."""
-        try:
-            fields = await read_fields(request)
-        except BodyTooLargeError as exc:
-            return too_large_response(exc)
+        fields = await read_fields(request)
         res, saved = await run_in_threadpool(save, request, {"build": fields.get("build", "")})
         if saved is None:
             err = res.error or InputError("nothing to share", "paste a build")

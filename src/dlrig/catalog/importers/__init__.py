@@ -10,7 +10,6 @@ record that is out of scope is *skipped* and one that is malformed or implausibl
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -21,8 +20,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from dlrig.errors import CatalogImportError
+from dlrig.jsonout import dumps
 
-Progress = Callable[[int, int, str], None]  # (done, total, what) — the CLI draws the bar
+ImportProgress = Callable[[int, int, str], None]  # (done, total, what) — the CLI draws the bar
 
 IMPORTED, UPDATED, UNCHANGED, SKIPPED, QUARANTINED, REMOVED = (
     "imported",
@@ -97,7 +97,7 @@ class ImportReport:
         )
         return reasons.most_common(n)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "dataset": self.dataset,
             "source_path": self.source_path,
@@ -130,9 +130,9 @@ class ImportReport:
                 for r in self.rows:
                     w.writerow([self.dataset, r.category, r.record, r.status, r.reason, r.name])
             return
-        data = self.to_json()
+        data = self.to_dict()
         data["rows"] = [r.__dict__ for r in self.rows]
-        path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        path.write_text(dumps(data, indent=1) + "\n", encoding="utf-8")
 
 
 def _reason_kind(reason: str) -> str:
@@ -230,6 +230,13 @@ def slugify(text: str, max_len: int = 100) -> str:
     slug = _SLUG_BAD.sub("-", text.lower()).strip("-.+")
     slug = slug[:max_len].rstrip("-.+")
     return slug or "part"
+
+
+def change_status(old: str | None, new: str) -> str:
+    """A record's import status from its stored data (None: not stored) and its new data."""
+    if old is None:
+        return IMPORTED
+    return UNCHANGED if old == new else UPDATED
 
 
 def num(value: Any, what: str, *, integer: bool = False) -> float | int | None:

