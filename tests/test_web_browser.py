@@ -98,12 +98,19 @@ def _cli_check_json() -> bytes:
 
 
 def _act(page: Any, locator: Any, key: str | None = None) -> None:
-    """Click (or press ``key`` on) ``locator`` and wait for the editor's answer."""
+    """Click (or press ``key`` on) ``locator`` and wait for the editor's answer to be shown."""
     with page.expect_response(lambda r: r.url.endswith("/api/editor")):
         if key:
             locator.press(key)
         else:
             locator.click()
+    _shown(page)
+
+
+def _shown(page: Any) -> None:
+    # The response has arrived, but editor.js still reads its body before it swaps the panel
+    # (and clears aria-busy in the same step): on a loaded machine a check can run in between.
+    page.locator("#panel:not([aria-busy])").wait_for()
 
 
 def _pick_warmachine(page: Any, base: str) -> None:
@@ -115,6 +122,7 @@ def _pick_warmachine(page: Any, base: str) -> None:
         _act(page, page.locator(f"#show-{cat}"))
         with page.expect_response(lambda r: r.url.endswith("/api/editor")):
             page.fill("#picker-q", words)  # typing filters the list as you type
+        _shown(page)
         _act(page, page.locator(f"#add-{part}"))
     for _ in range(3):  # four GPUs: the stepper
         _act(page, page.locator("#inc-gpu-0"))
@@ -250,6 +258,7 @@ def test_phone_layout_at_390_px(browser: Any, base: str) -> None:
     pg.goto(f"{base}/build?from={token}&category=gpu")
     with pg.expect_response(lambda r: r.url.endswith("/api/editor")):
         pg.tap("#add-asus-turbo-rtx-2080ti")
+    _shown(pg)
     assert pg.locator("input[name=count-gpu-0]").input_value() == "5"
     # placeholders fit their fields, on every page with a form, on a phone and a desktop
     form_pages = ["/catalog", "/build", "/check", "/size", "/cost", "/power", "/import-list"]
@@ -277,6 +286,7 @@ def test_keyboard_only_editor(page: Any, base: str) -> None:
     tab_to("show-gpu")
     with page.expect_response(lambda r: r.url.endswith("/api/editor")):
         page.keyboard.press("Enter")
+    _shown(page)
     # from the category tabs back to the filter field, type, then forward to the card
     for _ in range(20):
         if page.evaluate("document.activeElement.id") == "picker-q":
@@ -284,13 +294,16 @@ def test_keyboard_only_editor(page: Any, base: str) -> None:
         page.keyboard.press("Shift+Tab")
     with page.expect_response(lambda r: r.url.endswith("/api/editor")):
         page.keyboard.type("2080 turbo")
+    _shown(page)
     tab_to("add-asus-turbo-rtx-2080ti")
     with page.expect_response(lambda r: r.url.endswith("/api/editor")):
         page.keyboard.press("Enter")
+    _shown(page)
     # focus stays on the button, so Space adds another
     assert page.evaluate("document.activeElement.id") == "add-asus-turbo-rtx-2080ti"
     with page.expect_response(lambda r: r.url.endswith("/api/editor")):
         page.keyboard.press("Space")
+    _shown(page)
     assert page.locator("input[name=count-gpu-0]").input_value() == "2"
     # the focused element is always visible
     outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")

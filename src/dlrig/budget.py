@@ -46,9 +46,11 @@ class Budget:
             stop()
 
     def left(self) -> float:
+        """Seconds left before the deadline."""
         return self.deadline - time.monotonic()
 
     def check(self) -> None:
+        """BudgetExceededError when the request was cancelled or its time is up."""
         if self.cancelled.is_set():
             raise BudgetExceededError(f"{self.what} was cancelled", "send the request again")
         if self.left() <= 0:

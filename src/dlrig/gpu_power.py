@@ -27,9 +27,11 @@ from dlrig.parts import Gpu, GpuChip
 from dlrig.textfile import load_data_yaml
 
 __all__ = [
+    "PLAN_CAP_MIN_THROUGHPUT",
     "LimitRange",
     "PerfCurve",
     "Transient",
+    "cap_options",
     "card_limits_w",
     "card_power_w",
     "curve_for",
@@ -60,6 +62,9 @@ class LimitRange:
 
 @dataclass(frozen=True, slots=True)
 class Transient:
+    """A measured power spike: the factor over board power, its time window, the source, and the
+    chips or architectures it covers."""
+
     factor: float
     window: str
     source: str
@@ -171,6 +176,7 @@ def transient_factor(chip_id: str, chip: GpuChip | None = None) -> float | None:
 
 # --- performance vs limit ------------------------------------------------------------------------
 def curve_for(chip_id: str) -> PerfCurve | None:
+    """The measured performance-vs-power-limit curve of ``chip_id``, or None."""
     return _data().curves.get(chip_id)
 
 
@@ -193,3 +199,29 @@ def relative_throughput(chip_id: str, stock_w: float, limit_w: float | None) -> 
         if x0 <= x <= x1:
             return y0 if x1 == x0 else y0 + (y1 - y0) * (x - x0) / (x1 - x0)
     return pts[-1][1]
+
+
+# --- caps the planner may choose ----------------------------------------------------------------
+# The planner offers a card capped at each measured point of its chip's curve that keeps at least
+# this share of stock throughput: below it the measured curve falls steeply (RTX 3090: 88 % at
+# 225 W, 81 % at 200 W), and a cheaper or fewer uncapped card is then the better buy. A planning
+# choice, not a fact; every cap offered is measured, never interpolated.
+PLAN_CAP_MIN_THROUGHPUT = 0.85
+
+
+def cap_options(gpu: Gpu) -> tuple[tuple[int, float], ...]:
+    """(cap in W, throughput fraction) the planner may set on ``gpu``: the measured points of
+    its chip's curve below stock, at or above the driver's floor, keeping at least
+    PLAN_CAP_MIN_THROUGHPUT. Empty where the chip has no curve or no known floor."""
+    curve = curve_for(gpu.chip)
+    floor = lowest_safe_cap_w(gpu)
+    if curve is None or floor is None:
+        return ()
+    out: list[tuple[int, float]] = []
+    for fraction, _ in curve.points:
+        cap = round(fraction * gpu.tdp_w)
+        kept = relative_throughput(gpu.chip, gpu.tdp_w, cap)
+        if cap >= gpu.tdp_w or cap < floor or kept is None or kept < PLAN_CAP_MIN_THROUGHPUT:
+            continue
+        out.append((cap, kept))
+    return tuple(sorted(set(out), reverse=True))

@@ -90,6 +90,8 @@ MAX_PART_LINES = 200
 
 @dataclass(frozen=True)
 class ImportedLine:
+    """A parts-list line resolved to a catalog part."""
+
     line: int
     text: str
     category: Category
@@ -100,6 +102,8 @@ class ImportedLine:
 
 @dataclass(frozen=True)
 class UnresolvedLine:
+    """A parts-list line that did not become a build line, and why."""
+
     line: int
     text: str
     reason: str
@@ -108,6 +112,8 @@ class UnresolvedLine:
 
 @dataclass
 class ImportResult:
+    """The build made from a parts list, with every line resolved or not."""
+
     build: Build | None
     resolved: list[ImportedLine] = field(default_factory=list)
     unresolved: list[UnresolvedLine] = field(default_factory=list)
@@ -120,6 +126,7 @@ class ImportResult:
         return [f"line {r.line}: {r.note}" for r in self.resolved if r.note]
 
     def to_dict(self) -> dict[str, Any]:
+        """``dlrig import-list --json``."""
         from dlrig.buildfile import build_to_dict
 
         return {

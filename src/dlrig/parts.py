@@ -121,6 +121,8 @@ class Part(Model):
 
 
 class Cpu(Part):
+    """A CPU."""
+
     category: ClassVar[Category] = Category.CPU
 
     vendor: Literal["intel", "amd"]
@@ -199,6 +201,8 @@ class PcieSwitch(Model):
 
 
 class M2Slot(Model):
+    """An M.2 slot of a motherboard, and the PCIe slots it shares lanes with."""
+
     name: str
     lanes: int | None = Field(default=None, ge=1, le=4)
     gen: int | None = Field(default=None, ge=1, le=6)
@@ -210,6 +214,8 @@ class M2Slot(Model):
 
 
 class Motherboard(Part):
+    """A motherboard: socket, chipset, memory, and the PCIe slot layout."""
+
     category: ClassVar[Category] = Category.MOTHERBOARD
 
     socket: str
@@ -338,6 +344,8 @@ class Gpu(Part):
 
 
 class Storage(Part):
+    """A drive: NVMe, SATA SSD or hard disk."""
+
     category: ClassVar[Category] = Category.STORAGE
 
     kind: Literal["nvme", "sata-ssd", "hdd"]
@@ -388,6 +396,8 @@ class Psu(Part):
 
 
 class Cooler(Part):
+    """A CPU cooler: air (height) or AIO liquid (radiator size)."""
+
     category: ClassVar[Category] = Category.COOLER
 
     kind: Literal["air", "aio"]
@@ -418,11 +428,15 @@ class Cooler(Part):
 
 
 class RadiatorMount(Model):
+    """A case's radiator mount: where, and the largest radiator it takes."""
+
     position: Literal["front", "top", "rear", "bottom", "side"]
     max_mm: int = Field(ge=120, le=480)
 
 
 class Case(Part):
+    """A case or open frame: board form factors, clearances, slots, bays."""
+
     category: ClassVar[Category] = Category.CASE
 
     form_factor: str = Field(description="e.g. 'ATX Mid Tower', 'Full Tower'")

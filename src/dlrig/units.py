@@ -16,18 +16,22 @@ TERA = 1e12
 
 
 def bytes_to_gib(n_bytes: float) -> float:
+    """Bytes to GiB (binary)."""
     return n_bytes / BYTES_PER_GIB
 
 
 def bytes_to_gb(n_bytes: float) -> float:
+    """Bytes to GB (decimal)."""
     return n_bytes / BYTES_PER_GB
 
 
 def tflops_to_flops(tflops: float) -> float:
+    """TFLOPS to FLOPS."""
     return tflops * TERA
 
 
 def seconds_to_hours(seconds: float) -> float:
+    """Seconds to hours."""
     return seconds / 3600.0
 
 
@@ -53,14 +57,17 @@ def circuit_continuous_limit_w(
 
 
 def years_to_months(years: float) -> float:
+    """Years to months."""
     return years * MONTHS_PER_YEAR
 
 
 def months_to_days(months: float) -> float:
+    """Months to days."""
     return months * DAYS_PER_MONTH
 
 
 def days_to_months(days: float) -> float:
+    """Days to months."""
     return days / DAYS_PER_MONTH
 
 

@@ -277,6 +277,8 @@ class ModelSpec(_Strict):
 
 
 class LoraSpec(_Strict):
+    """LoRA adapter settings: rank, alpha, dropout, target modules."""
+
     rank: int = Field(default=16, ge=1)
     alpha: float | None = None
     dropout: float = Field(default=0.0, ge=0, lt=1, description="lora_dropout (PEFT default 0)")
@@ -284,12 +286,16 @@ class LoraSpec(_Strict):
 
 
 class DataSpec(_Strict):
+    """The training data: tokens or samples per epoch, and epochs."""
+
     tokens: float | None = Field(default=None, gt=0, description="training tokens per epoch")
     samples: float | None = Field(default=None, gt=0, description="samples (images) per epoch")
     epochs: float = Field(default=1.0, gt=0)
 
 
 class InferenceSpec(_Strict):
+    """Inference settings: prompt and new tokens, KV-cache precision, full logits."""
+
     prompt_tokens: int = Field(default=512, ge=1)
     new_tokens: int = Field(default=256, ge=1)
     kv_precision: Precision | None = None

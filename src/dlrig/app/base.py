@@ -232,7 +232,8 @@ def workload_ref(value: Any, read_files: bool) -> Any:
     text of a workload file (text with a newline or a colon; parsed, never opened).
 
     Every command reads its workload input here, so a missing file gives the same message in
-    ``plan``, ``cost``, ``size`` and ``gpus``.
+    ``plan``, ``cost``, ``size`` and ``gpus``, and a file name given to the web app (which opens
+    no files) says so in each.
     """
     from dlrig.workload import Workload, parse_workload_text
 
@@ -247,10 +248,20 @@ def workload_ref(value: Any, read_files: bool) -> Any:
         return None
     if read_files and (text.lower().endswith(WORKLOAD_FILE_SUFFIXES) or Path(text).exists()):
         return _existing_workload_file(Path(text))
+    if _names_file(text):  # the web: a file name is not a preset ("unknown model preset" misled)
+        raise WorkloadError(
+            f"{text}: the web app opens no files",
+            "paste the workload file's text into the workload field, or name a model preset",
+        )
     if "\n" in text or ":" in text:
         check_text_size(text, "workload")
         return parse_workload_text(text)
     return {"model": text}
+
+
+def _names_file(text: str) -> bool:
+    """Whether ``text`` is a workload file's name rather than YAML text or a preset."""
+    return text.lower().endswith(WORKLOAD_FILE_SUFFIXES) and not any(c in text for c in "\n{")
 
 
 def _existing_workload_file(path: Path) -> Path:
@@ -293,7 +304,8 @@ class Command:
 class JsonResult(Protocol):
     """A command's result: ``to_dict()`` is its one JSON shape."""
 
-    def to_dict(self) -> Any: ...
+    def to_dict(self) -> Any:
+        """The result's one JSON shape (plain data)."""
 
 
 def to_json(result: JsonResult | Any) -> str:

@@ -91,6 +91,11 @@ class PlanRequest(Request):
         description="Spend the rest of the budget on the whole machine (RAM, NVMe, PSU tier, "
         "cooler, CPU threads); --no-fill: the cheapest parts that pass the rules.",
     )
+    power_limits: Annotated[bool, Cli("--power-limits/--no-power-limits")] = Field(
+        True,
+        description="Let the planner cap GPUs at measured power limits (nvidia-smi -pl) to fit "
+        "the PSU or wall circuit; the plan says what the caps cost in throughput.",
+    )
     time_limit: Annotated[float, Cli("--time-limit")] = Field(
         10.0, description="Solver time limit per solve (s)."
     )
@@ -199,6 +204,7 @@ def run(req: PlanRequest, catalog: Catalog, read_files: bool = True) -> PlanResu
         frontier=req.frontier,
         explain=req.explain,
         fill=req.fill,
+        power_limits=req.power_limits,
         catalog=catalog,
         part_prices=req.part_price,
         time_limit_s=req.time_limit,

@@ -115,6 +115,7 @@ class OfferList:
     offers: list[Offer]
 
     def to_dict(self) -> list[dict[str, Any]]:
+        """``dlrig prices list --json``: the offers, newest first."""
         return [o.model_dump(mode="json", exclude_none=True) for o in self.offers]
 
 
@@ -123,23 +124,27 @@ def list_offers(req: ListRequest, catalog: Catalog) -> OfferList:
     allowed = parse_conditions(req.condition)
     offers = [o for o in all_offers(PriceBook(req.db)) if o.condition in allowed]
     if req.part:
-        wanted = _target(catalog, req.part)
-        offers = [o for o in offers if wanted in (o.part, o.chip)]
+        wanted = _targets(catalog, req.part)
+        offers = [o for o in offers if {o.part, o.chip} & wanted]
     return OfferList(sorted(offers, key=lambda o: (o.date, o.price_usd), reverse=True))
 
 
-def _target(catalog: Catalog, text: str) -> str:
+def _targets(catalog: Catalog, text: str) -> set[str | None]:
+    """The part id ``text`` names, or a GPU chip's id with the ids of its cards (a chip's
+    offers and its cards' offers both price it)."""
     from dlrig.errors import DlrigError
+    from dlrig.parts import Category
 
     try:
-        return catalog.resolve(text).id
+        return {catalog.resolve(text).id}
     except DlrigError:
         try:
-            return catalog.gpu_chip(text).id
+            chip = catalog.gpu_chip(text).id
         except DlrigError:
             raise InputError(
                 f"no part or GPU chip '{text[:80]}'", "find names with `dlrig catalog search`"
             ) from None
+    return {chip, *(g.id for g in catalog.list(Category.GPU) if getattr(g, "chip", None) == chip)}
 
 
 @dataclass(frozen=True)
@@ -151,6 +156,7 @@ class StaleList:
     rows: list[dict[str, Any]]
 
     def to_dict(self) -> dict[str, Any]:
+        """``dlrig prices stale --json``."""
         return {"days": self.days, "today": self.today.isoformat(), "parts": self.rows}
 
 

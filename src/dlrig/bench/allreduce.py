@@ -171,6 +171,7 @@ def run_torchrun(
 
 
 def run(ctx: ProbeContext) -> list[Measurement]:
+    """Multi-GPU all-reduce bus bandwidth (NCCL, or gloo across CPU processes)."""
     torch = ctx.torch()
     skipped = Measurement(
         key="allreduce.busbw",

@@ -21,6 +21,8 @@ MIB = 1024**2
 
 @dataclass(frozen=True)
 class Sizes:
+    """Buffer sizes, shapes and repeat counts of every probe (quick or full)."""
+
     gemm_shapes_gpu: tuple[tuple[int, int, int], ...]
     gemm_shapes_cpu: tuple[tuple[int, int, int], ...]
     gemm_warmup: int
@@ -157,6 +159,7 @@ def import_torch() -> Any | None:
 
 
 def import_numpy() -> Any | None:
+    """numpy, or None when it is not installed."""
     try:
         import numpy
     except ImportError:

@@ -24,6 +24,7 @@ ALIGN = 4096  # O_DIRECT needs block-aligned buffers, offsets and lengths
 
 
 def run(ctx: ProbeContext) -> list[Measurement]:
+    """Sequential read speed of each disk path given (``--disk``)."""
     out: list[Measurement] = []
     for path in ctx.disk_paths:
         ctx.step(f"disk read {path}")

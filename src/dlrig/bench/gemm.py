@@ -29,6 +29,7 @@ def gemm_flops(m: int, n: int, k: int) -> float:
 
 
 def run(ctx: ProbeContext) -> list[Measurement]:
+    """Dense matmul TFLOPS per dtype on the GPU (or the CPU without one)."""
     torch = ctx.torch()
     if ctx.device == "cuda":
         if torch is None:

@@ -82,6 +82,7 @@ def knee(throughput: dict[int, float], fraction: float = KNEE_FRACTION) -> int:
 
 
 def run(ctx: ProbeContext) -> list[Measurement]:
+    """Samples per second a PyTorch DataLoader decodes and augments, per worker count (its knee)."""
     torch = ctx.torch()
     if torch is None:
         return [

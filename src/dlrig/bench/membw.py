@@ -16,6 +16,8 @@ from dlrig.bench.results import Measurement
 
 
 def run(ctx: ProbeContext) -> list[Measurement]:
+    """Device memory bandwidth, host-device copies (pinned and pageable) and GPU peer copies;
+    memory bandwidth on the CPU."""
     torch = ctx.torch()
     if ctx.device == "cuda":
         if torch is None:

@@ -39,6 +39,7 @@ def decode_throttle_reasons(mask: int) -> list[str]:
 
 
 def import_pynvml() -> Any | None:
+    """pynvml, or None when it is not installed."""
     try:
         import pynvml
     except ImportError:

@@ -41,24 +41,38 @@ PROBES: dict[str, ModuleType] = {
 
 
 class BenchProgress(Protocol):
-    def probe_started(self, name: str, index: int, total: int) -> None: ...
-    def step(self, text: str) -> None: ...
-    def probe_done(self, name: str, measurements: list[Measurement], seconds: float) -> None: ...
+    """What the runner reports while probes run (the CLI draws bars; the API may pass none)."""
+
+    def probe_started(self, name: str, index: int, total: int) -> None:
+        """Probe ``name`` (``index`` of ``total``) starts."""
+
+    def step(self, text: str) -> None:
+        """What the current probe is doing now."""
+
+    def probe_done(self, name: str, measurements: list[Measurement], seconds: float) -> None:
+        """Probe ``name`` finished with these measurements after ``seconds``."""
 
 
 class NullProgress:
+    """A progress sink that shows nothing."""
+
     def probe_started(self, name: str, index: int, total: int) -> None:
+        """Shows nothing."""
         return None
 
     def step(self, text: str) -> None:
+        """Shows nothing."""
         return None
 
     def probe_done(self, name: str, measurements: list[Measurement], seconds: float) -> None:
+        """Shows nothing."""
         return None
 
 
 @dataclass
 class BenchOptions:
+    """What to measure and how long: mode, device, disks, probes, sizes."""
+
     mode: Literal["quick", "full"] = "quick"
     device: Literal["cpu", "cuda"] | None = None  # None: cuda when a GPU is visible
     disk_paths: tuple[str, ...] = ()
@@ -158,6 +172,7 @@ def run_bench(options: BenchOptions, progress: BenchProgress | None = None) -> B
 
 
 def host_facts(torch: Any | None = None, have_nvml: bool = False) -> HostFacts:
+    """The machine's CPU, memory and software versions (unknown ones None)."""
     np = import_numpy()
     cuda = None
     if torch is not None and torch.version.cuda and torch.cuda.is_available():
@@ -264,15 +279,18 @@ class RichProgress:
         self.bar.__exit__(None, None, None)
 
     def probe_started(self, name: str, index: int, total: int) -> None:
+        """Move the bar to probe ``name``."""
         if self.task is None:
             self.task = self.bar.add_task("", total=total, probe=name)
         self.bar.update(self.task, probe=name, description="", completed=index)
 
     def step(self, text: str) -> None:
+        """Show the current step beside the bar."""
         if self.task is not None:
             self.bar.update(self.task, description=text)
 
     def probe_done(self, name: str, measurements: list[Measurement], seconds: float) -> None:
+        """Print one line for the finished probe: its figures that ran and why others did not."""
         ok = sum(m.status == "ok" for m in measurements)
         notes = {m.note for m in measurements if m.status != "ok" and m.note}
         extra = f" ({'; '.join(sorted(notes))})" if notes else ""

@@ -101,6 +101,7 @@ class Catalog:
         return [p for p in self.parts(category) if all(f.matches(p) for f in parsed)]
 
     def parse_filter(self, text: str, category: Category | None) -> Filter:
+        """A ``FIELD OP VALUE`` filter checked against the category's fields and value sets."""
         models = [PART_MODELS[category]] if category else list(PART_MODELS.values())
         fields = {f for m in models for f in m.model_fields}
         fields |= {"capacity_gb", "slots_occupied"}  # computed properties worth filtering on

@@ -105,6 +105,8 @@ NEEDS: tuple[Need, ...] = (
 
 @dataclass(frozen=True)
 class CoverageRow:
+    """For one rule and category: how many parts lack the fact the rule needs."""
+
     rule: str
     category: Category
     fact: str
@@ -120,6 +122,7 @@ class CoverageRow:
         return 100.0 if self.parts == 0 else 100.0 * self.known / self.parts
 
     def to_dict(self) -> dict[str, Any]:
+        """``dlrig catalog coverage --json``: one row."""
         return {
             "rule": self.rule,
             "category": self.category.value,

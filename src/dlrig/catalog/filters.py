@@ -25,6 +25,8 @@ OPERATORS = tuple(_OPS)
 
 @dataclass(frozen=True)
 class Filter:
+    """One ``FIELD OP VALUE`` condition on parts (``vram_gib>=24``)."""
+
     field: str
     op: str
     value: str

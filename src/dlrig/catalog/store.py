@@ -159,6 +159,7 @@ PRICE_ONLY_MODELS: dict[Category, type[PriceOnlyPart]] = {
 
 
 def is_price_only(part: Part) -> bool:
+    """Whether ``part`` is known only from a price list."""
     return part.price_only
 
 
@@ -639,6 +640,7 @@ class StoreCatalog(Catalog):
     def search(
         self, text: str, category: Category | None = None, limit: int | None = 20
     ) -> builtins.list[Part]:
+        """Parts whose names match ``text``, best first (SQLite full-text, then fuzzy ranking)."""
         from dlrig.catalog.resolve import FUZZY_SUGGEST_SCORE, tokens
 
         cap = -1 if limit is None else limit  # SQLite: -1 is no limit
@@ -778,15 +780,36 @@ class StoreCatalog(Catalog):
         return builtins.list(self._chips.values())
 
     def chip(self, chip_id: str) -> GpuChip:
+        """The GPU chip ``chip_id`` (the store's chips are loaded on first use)."""
         self._ensure_chips()
         return super().chip(chip_id)
 
     def chip_of(self, gpu: Part) -> GpuChip | None:
+        """The chip of a GPU card (the store's chips are loaded on first use)."""
         self._ensure_chips()
         return super().chip_of(gpu)
 
 
 # --- read-only helpers for the CLI (stats, sources) ---------------------------------------------
+@contextmanager
+def opened(path: Path) -> Iterator[sqlite3.Connection]:
+    """A checked connection to the existing store at ``path`` (see :func:`connect`), closed
+    on leaving."""
+    conn = connect(path)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def not_imported(conn: sqlite3.Connection) -> list[tuple[str, str, str, int]]:
+    """(origin, category, status, rows) of the rows the last import of each dataset skipped or
+    quarantined."""
+    return conn.execute(
+        "SELECT origin, category, status, count(*) FROM quarantine GROUP BY 1, 2, 3"
+    ).fetchall()
+
+
 def datasets(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     """Every imported dataset's provenance row, oldest import first."""
     cur = conn.execute(

@@ -109,9 +109,11 @@ class LazyGroup(TyperGroup):
         self._loaded: dict[str, Any] = dict(value)
 
     def list_commands(self, ctx: Any) -> list[str]:
+        """Every command name, without importing any command module."""
         return [*COMMANDS, *(n for n in self._loaded if n not in COMMANDS)]
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        """The command ``cmd_name``, its module imported on first use."""
         if cmd_name in self._loaded:
             return self._loaded[cmd_name]
         entry = COMMANDS.get(cmd_name)
@@ -120,6 +122,7 @@ class LazyGroup(TyperGroup):
         return self._load(cmd_name)
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
+        """``dlrig --help``: the command list from the names and summaries alone."""
         self._listing = True
         try:
             super().format_help(ctx, formatter)

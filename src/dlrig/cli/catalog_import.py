@@ -7,8 +7,10 @@ from typing import Annotated, Any
 
 import typer
 
+from dlrig.cli.options import JsonOpt
 from dlrig.cli.output import print_json, stderr, stdout, table
 
+StoreOpt = Annotated[str | None, typer.Option("--catalog", help="Store to inspect.")]
 DatasetArg = Annotated[
     str,
     typer.Argument(
@@ -174,8 +176,8 @@ def _reasons(result: Any, cat: str) -> list[str]:
 
 
 def stats_cmd(
-    json_: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
-    catalog: Annotated[str | None, typer.Option("--catalog", help="Store to inspect.")] = None,
+    json_: JsonOpt = False,
+    catalog: StoreOpt = None,
 ) -> None:
     """Counts, field fill rates and price coverage per category and source.
 
@@ -183,16 +185,11 @@ def stats_cmd(
       dlrig catalog stats --catalog my.sqlite
     """
     from dlrig.catalog.builtin import builtin_catalog
-    from dlrig.catalog.store import connect, stats
+    from dlrig.catalog.store import not_imported, opened, stats
 
-    conn = connect(_store_path(catalog))
-    try:
+    with opened(_store_path(catalog)) as conn:
         rows = stats(conn, builtin_catalog())
-        quarantined = conn.execute(
-            "SELECT origin, category, status, count(*) FROM quarantine GROUP BY 1, 2, 3"
-        ).fetchall()
-    finally:
-        conn.close()
+        quarantined = not_imported(conn)
     if json_:
         print_json(
             {
@@ -235,21 +232,18 @@ def stats_cmd(
 
 
 def sources_cmd(
-    json_: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
-    catalog: Annotated[str | None, typer.Option("--catalog", help="Store to inspect.")] = None,
+    json_: JsonOpt = False,
+    catalog: StoreOpt = None,
 ) -> None:
     """Origin, date, license and attribution of every dataset in the store.
 
     Example:
       dlrig catalog sources --catalog my.sqlite
     """
-    from dlrig.catalog.store import connect, datasets
+    from dlrig.catalog.store import datasets, opened
 
-    conn = connect(_store_path(catalog))
-    try:
+    with opened(_store_path(catalog)) as conn:
         rows = datasets(conn)
-    finally:
-        conn.close()
     if json_:
         print_json(rows)
         return

@@ -132,6 +132,8 @@ def render(r: PlanResult) -> None:
         f"{b.vram_gib:g} GiB VRAM — {r.status} ({proof}, objective {r.objective})",
         highlight=False,
     )
+    if b.power_limit:  # the planner capped the GPUs (nvidia-smi -pl) to fit PSU or circuit
+        stdout.print(f"power limit: {b.power_limit['text']}", highlight=False)
     if b.workload:
         wl = b.workload
         rate = fmt_num(wl["throughput"], 0, wl["throughput_unit"])

@@ -110,4 +110,5 @@ def _kind(row: dict[str, Any]) -> str:
 
 
 def register(app: typer.Typer) -> None:
+    """Add ``dlrig prices`` to the app."""
     app.add_typer(prices_app, name="prices")

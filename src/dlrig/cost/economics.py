@@ -39,10 +39,12 @@ class Usage:
         return units.years_to_months(self.years)
 
     def use_hours(self, months: float) -> float:
+        """Hours of use in ``months``."""
         return units.months_to_hours(months, self.hours_per_day)
 
 
 def validate_usage(hours_per_day: float, years: float) -> None:
+    """InputError unless hours per day is in (0, 24] and years in (0, 20]."""
     if not hours_per_day > 0:
         raise InputError(
             f"hours per day must be above 0, got {hours_per_day:g}",
@@ -147,6 +149,7 @@ class Option:
         )
 
     def slope_usd_per_month(self, usage: Usage) -> float:
+        """What the option costs per month of use after the up-front price."""
         return self.usd_per_use_hour * usage.use_hours(1.0) + self.usd_per_month
 
 

@@ -77,6 +77,8 @@ class PrebuiltSystem(Sourced):
 
 @dataclass(frozen=True)
 class StoragePrice:
+    """A cloud provider's price of persistent storage per GB-month."""
+
     provider: str
     usd_per_gb_month: float
     source: str
@@ -104,11 +106,13 @@ class PriceSet:
     storage: list[StoragePrice] = field(default_factory=list)
 
     def extend(self, other: PriceSet) -> None:
+        """Add another set's rows after these (user rows after the shipped ones)."""
         self.cloud.extend(other.cloud)
         self.prebuilt.extend(other.prebuilt)
         self.storage.extend(other.storage)
 
     def storage_price(self, provider: str) -> StoragePrice | None:
+        """The storage price of ``provider`` (a user row wins), or None."""
         for s in reversed(self.storage):  # user rows (added last) win
             if s.provider.lower() == provider.lower():
                 return s

@@ -120,6 +120,7 @@ class CostReport:
     own_throughput_tflops: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """``dlrig cost --json``."""
         months, series = economics.timeline([self.own, *self.options], self.usage)
         inp = self.inputs
         elec = _electricity(inp)
@@ -254,6 +255,7 @@ def inputs_from_build(
 
 
 def usage_defaults_from_build(build: Build) -> tuple[float | None, float | None]:
+    """The build file's ``cost: {hours_per_day, years}`` (None where not given)."""
     raw = build.cost or {}
     hpd, yrs = raw.get("hours_per_day"), raw.get("years")
     return (

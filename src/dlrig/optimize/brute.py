@@ -39,9 +39,11 @@ def builds_within(
     cat: Catalog, budget_usd: float, max_gpus: int, site: Site | None = None
 ) -> Iterator[tuple[Build, int, float]]:
     """Every build of ``cat`` priced within ``budget_usd`` (1 to ``max_gpus`` of one GPU model,
-    memory kits up to the most slots of any board), unchecked: (build, bf16 sustained TFLOPS
+    memory kits up to the most slots of any board; each GPU also at every power limit the planner
+    may set), unchecked: (build, bf16 sustained TFLOPS
     ×1000 as the planner rounds it, price in USD)."""
-    from dlrig.build import Build
+    from dlrig import gpu_power
+    from dlrig.build import Build, BuildItem
     from dlrig.sizing import effective_tflops
 
     by = {c: cat.parts(c) for c in Category}
@@ -52,7 +54,14 @@ def builds_within(
         for m in range(1, MAX_KITS + 1)
         if k.modules * m <= max_slots  # type: ignore[attr-defined]
     ]
-    gpus = [(g, n) for g in by[Category.GPU] for n in range(1, max_gpus + 1)]
+    # each card at stock (limit None) and at every power limit the planner may set (the same
+    # sourced list, gpu_power.cap_options), its TFLOPS scaled by the throughput kept
+    gpus = [
+        (g, n, cap, kept)
+        for g in by[Category.GPU]
+        for cap, kept in ((None, 1.0), *gpu_power.cap_options(g))  # type: ignore[arg-type]
+        for n in range(1, max_gpus + 1)
+    ]
     for cpu, board, mem, gpu, drive, psu, cooler, case in itertools.product(
         by[Category.CPU],
         by[Category.MOTHERBOARD],
@@ -64,18 +73,19 @@ def builds_within(
         by[Category.CASE],
     ):
         price = sum(p.price_usd or 0 for p in (cpu, board, drive, psu, cooler, case))
-        price += (mem[0].price_usd or 0) * mem[1] + (gpu[0].price_usd or 0) * gpu[1]
+        card, n, cap, kept = gpu
+        price += (mem[0].price_usd or 0) * mem[1] + (card.price_usd or 0) * n
         if price > budget_usd + 1e-6:
             continue
-        chip = cat.chip_of(gpu[0])
+        chip = cat.chip_of(card)
         assert chip is not None
-        t = round((effective_tflops(chip, gpu[1]) or 0) * 1000)
+        t = round((effective_tflops(chip, n) or 0) * kept * 1000)
         b = Build.from_parts(
             {
                 Category.CPU: cpu,
                 Category.MOTHERBOARD: board,
                 Category.MEMORY: mem,
-                Category.GPU: gpu,
+                Category.GPU: BuildItem(card, n, power_limit_w=cap),
                 Category.STORAGE: drive,
                 Category.PSU: psu,
                 Category.COOLER: cooler,

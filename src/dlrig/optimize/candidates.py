@@ -18,6 +18,7 @@ CANDIDATE_FILTERS = ("tensor-cores", "cuda-support", "workload-fits")
 
 
 def gpu_counts(q: Query) -> list[int]:
+    """The GPU counts the planner tries: the requested count, else 1 up to the most allowed."""
     top = q.upgrade_to or q.max_gpus
     if q.gpus is not None:
         return [q.gpus]
@@ -87,9 +88,9 @@ def candidates(
         vram_need = {n: vram_required_gib(w, n) for n in counts}
     gpus: list[tuple[Any, int]] = []
     tflops: dict[tuple[str, int], int] = {}
-    for g in pruned[Category.GPU]:
-        assert isinstance(g, Gpu)
-        chip = prep.chips[g.id]
+    caps: dict[str, tuple[Gpu, int, float]] = {}
+    for g, kept in _with_caps(pruned[Category.GPU], q, caps):
+        chip = prep.chips[caps.get(g.id, (g,))[0].id]
         for n in counts:
             if n >= 2 and "multi-gpu-airflow" in avoid and g.cooling == "passive":
                 continue
@@ -100,7 +101,7 @@ def candidates(
             # the workload's own figure of merit (sizing.objective_coefficient), model TFLOPS
             t = coefficient(chip, n, w, q.precision)
             assert t is not None
-            tflops[(g.id, n)] = round(t * TFLOPS_SCALE)
+            tflops[(g.id, n)] = round(t * kept * TFLOPS_SCALE)
             gpus.append((g, n))
     ram_need: dict[tuple[str, int], int] = {}
     threads_need: dict[int, int] = {}
@@ -110,7 +111,7 @@ def candidates(
 
         mems = {n: memory_bytes(w, n) for n in counts}
         for g, n in gpus:
-            req = system_requirements(w, mems[n], n, prep.chips[g.id])
+            req = system_requirements(w, mems[n], n, prep.chips[caps.get(g.id, (g,))[0].id])
             ram_need[(g.id, n)] = ceil_int(req["ram_gib"])
             threads_need[n] = int(req["cpu_threads"])
         any_req = system_requirements(w, mems[counts[0]], counts[0], None)
@@ -130,6 +131,7 @@ def candidates(
         ram_need_gib=ram_need,
         threads_need=threads_need,
         storage_need_gb=storage_need,
+        caps=caps,
     )
     info = {
         "filtered": before,
@@ -139,3 +141,22 @@ def candidates(
         "vram_need_gib": {n: round(v, 2) for n, v in vram_need.items()},
     }
     return cand, info
+
+
+def _with_caps(
+    gpus: Sequence[Part], q: Query, caps: dict[str, tuple[Gpu, int, float]]
+) -> list[tuple[Gpu, float]]:
+    """Each GPU (throughput kept 1.0) and, when the query lets the planner set power limits,
+    its capped options (optimize.caps), which are recorded in ``caps``."""
+    from dlrig.optimize.caps import variants
+
+    out: list[tuple[Gpu, float]] = []
+    for g in gpus:
+        assert isinstance(g, Gpu)
+        out.append((g, 1.0))
+        if not q.power_limits:
+            continue
+        for v, cap, kept in variants(g):
+            caps[v.id] = (g, cap, kept)
+            out.append((v, kept))
+    return out

@@ -4,13 +4,23 @@ is infeasible, alternatives, the price/throughput frontier, and the notes of a p
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from dlrig.optimize.planmodel import PlanModel
 from dlrig.optimize.prep import Prep
-from dlrig.optimize.query import AVOIDABLE_WARNINGS, TFLOPS_SCALE, Candidates, Query, Selection
+from dlrig.optimize.query import (
+    AVOIDABLE_WARNINGS,
+    TFLOPS_SCALE,
+    Candidates,
+    Query,
+    Selection,
+    cents,
+)
+from dlrig.optimize.reduce import reduce_candidates
 from dlrig.optimize.results import Binding, Infeasible, PlannedBuild
-from dlrig.optimize.search import Planner
+from dlrig.optimize.search import BAND, BAND_GROWTH, Planner
 from dlrig.parts import Category
 
 FRONTIER_POINTS = 25
@@ -58,6 +68,8 @@ GROUP_TEXT = {
 
 
 def notes_of(prep: Prep, info: dict[str, Any], q: Query) -> list[str]:
+    """The plan's notes: parts left out for lack of a price, candidates dropped for the
+    precision."""
     notes = []
     unpriced = sum(prep.unpriced.values())
     if unpriced:
@@ -73,6 +85,7 @@ def notes_of(prep: Prep, info: dict[str, Any], q: Query) -> list[str]:
 def alternatives_of(
     planner: Planner, pm: PlanModel, sel: Selection, objective: str, k: int, distinct: str
 ) -> list[PlannedBuild]:
+    """Up to ``k`` next-best builds, each differing from the last in ``distinct``."""
     out: list[PlannedBuild] = []
     last = sel
     for _ in range(k):
@@ -87,16 +100,41 @@ def alternatives_of(
 
 def frontier_of(planner: Planner) -> list[PlannedBuild]:
     """Pareto frontier of price vs throughput: max throughput, then cheapest, under a falling
-    price cap (each point is optimal for its cap, so no point dominates another)."""
-    pm = planner.model()
+    price cap (each point is optimal for its cap, so no point dominates another).
+
+    Each point is a fresh banded search (:meth:`Planner.best_banded`) over the options left
+    under the caps: the price cap is the budget of that search and options at or above the
+    last point's TFLOPS are gone, so each point solves a small model of the most promising
+    GPU options instead of the whole catalog again.
+    """
     points: list[PlannedBuild] = []
+    q, cand = planner.q, planner.cand
+    budget, top = q.budget_cents, None
     for _ in range(FRONTIER_POINTS):
-        _, sel, pb, _ = planner.solve(pm, *pm.objective("throughput"))
+        gpu = (
+            cand.gpu if top is None else [o for o in cand.gpu if cand.tflops[(o[0].id, o[1])] < top]
+        )
+        if not gpu:
+            break
+        sub = Planner(
+            planner.catalog,
+            planner.prep,
+            replace(cand, gpu=gpu),
+            replace(q, budget_cents=budget),
+            planner.workload_ref,
+            planner.time_limit_s,
+            planner.workers,
+            planner.workload_spec,
+        )
+        _, sel, pb = sub.best_banded("throughput")
+        planner.solves += sub.solves
+        planner.solve_s += sub.solve_s
+        planner.cuts += sub.cuts
         if sel is None or pb is None:
             break
         points.append(pb)
-        pm.m.add(pm.price <= sel.price_cents() - 1)
-        pm.m.add(pm.tflops <= planner.cand.tflops[(sel.gpu[0].id, sel.gpu[1])] - 1)
+        budget = sel.price_cents() - 1
+        top = cand.tflops[(sel.gpu[0].id, sel.gpu[1])]
     return points
 
 
@@ -111,10 +149,21 @@ def frontier_of(planner: Planner) -> list[PlannedBuild]:
 BINDING_BUDGET_DET = 2.0  # deterministic seconds for every group together
 PROBE_DET = 0.5  # deterministic seconds for one re-solve
 PROBE_LIMIT_S = 2.0  # time limit of one relaxed re-solve (infeasibility explanations)
+# CP-SAT's presolve probing (level 2 by default) was most of a probe's work: on the imported
+# catalog, 0.41 of the 0.42 deterministic seconds of the question without every group, which
+# then solves in 0.01; the probes are small banded models that need no stronger presolve.
+PROBE_PROBING = 0
 
 
 class _Probe:
-    """Re-solves of one binding analysis within the deterministic budget."""
+    """Re-solves of one binding analysis within the deterministic budget.
+
+    Each question is asked over only the GPU options that can beat the plan (:func:`_beating`),
+    in bands of them, most promising first, as :meth:`Planner.best_banded` does: for the
+    throughput and vram objectives a better build found in a band beats every option left out,
+    so a question mostly solves a small model, and a band that cannot fit the budget is
+    refuted without a solve.
+    """
 
     def __init__(self, planner: Planner, sel: Selection, objective: str) -> None:
         self.planner, self.sel, self.objective = planner, sel, objective
@@ -123,15 +172,52 @@ class _Probe:
     def left(self) -> float:
         return BINDING_BUDGET_DET - self.spent
 
-    def run(self, pm: PlanModel) -> tuple[str, Any]:
-        """(status, solver) of the best build that beats the plan in ``pm``."""
-        pm.workers = 1
-        _improving(pm, self.sel, self.objective)
-        obj, maximize = pm.objective(self.objective, self.sel)
-        det = min(PROBE_DET, self.left())
-        status, solver = pm.solve(obj, maximize, self.planner.time_limit_s, det)
-        self.spent += solver.deterministic_time
-        return status, solver
+    def groups(self) -> set[str]:
+        """The constraint groups the plan's model holds (relaxing another changes nothing)."""
+        if not self.planner.groups:
+            self.planner.model()
+        return self.planner.groups
+
+    def bands(self) -> list[list[tuple[Any, int]]]:
+        """The GPU options that can beat the plan, in bands (one band: every option)."""
+        planner, opts = self.planner, _beating(self.planner, self.sel, self.objective)
+        c = planner.cand
+        if self.objective == "throughput":
+            rank = {o: -c.tflops[(o[0].id, o[1])] for o in opts}
+        elif self.objective == "vram":
+            rank = {o: -round(o[0].vram_gib * 100) * o[1] for o in opts}
+        else:
+            return [opts] if opts else []
+        opts = sorted(opts, key=lambda o: rank[o])
+        out, start, size = [], 0, BAND
+        while start < len(opts):
+            end = min(len(opts), start + size)
+            while end < len(opts) and rank[opts[end]] == rank[opts[end - 1]]:
+                end += 1  # ties stay together
+            out.append(opts[start:end])
+            start, size = end, size * BAND_GROWTH
+        return out
+
+    def ask(self, relax: Sequence[str] = ()) -> tuple[str, PlanModel | None, Any]:
+        """(status, model, solver) of the best build beating the plan without the groups
+        ``relax``: INFEASIBLE when no band has one, UNKNOWN when the budget ran out first."""
+        planner = self.planner
+        for band in self.bands():
+            cand = reduce_candidates(replace(planner.cand, gpu=band), planner.q, relax, True)
+            if not all(cand.sizes().values()):
+                continue  # nothing in this band fits (the budget, the power, ...)
+            if self.left() <= 0.01:
+                return "UNKNOWN", None, None
+            pm = planner.model(relax=relax, cand=cand)
+            pm.workers = 1
+            _improving(pm, self.sel, self.objective)
+            obj, maximize = pm.objective(self.objective, self.sel)
+            det = min(PROBE_DET, self.left())
+            status, solver = pm.solve(obj, maximize, planner.time_limit_s, det, PROBE_PROBING)
+            self.spent += solver.deterministic_time
+            if status != "INFEASIBLE":
+                return status, pm, solver
+        return "INFEASIBLE", None, None
 
 
 def binding(planner: Planner, sel: Selection, objective: str) -> tuple[list[Binding], int]:
@@ -145,10 +231,10 @@ def binding(planner: Planner, sel: Selection, objective: str) -> tuple[list[Bind
         saved = q.budget_cents
         q.budget_cents = int(saved * 1.25)
         try:
-            pm = planner.model()
+            asked = probe.ask()
         finally:
             q.budget_cents = saved
-        _report(planner, probe, pm, "budget", found)
+        _report(planner, probe, asked, "budget", found)
     groups = [
         g
         for g in BINDING_GROUPS
@@ -159,12 +245,11 @@ def binding(planner: Planner, sel: Selection, objective: str) -> tuple[list[Bind
     while stack and probe.left() > 0.01:
         todo = stack.pop()
         if len(todo) == 1:
-            pm = planner.model(relax=todo)
-            if todo[0] in pm.groups:
-                _report(planner, probe, pm, todo[0], found)
+            if todo[0] in probe.groups():
+                _report(planner, probe, probe.ask(todo), todo[0], found)
             examined += 1
             continue
-        status, _ = probe.run(planner.model(relax=todo))
+        status, _, _ = probe.ask(todo)
         if status == "INFEASIBLE":  # no better build even without all of them
             examined += len(todo)
             continue
@@ -175,11 +260,15 @@ def binding(planner: Planner, sel: Selection, objective: str) -> tuple[list[Bind
 
 
 def _report(
-    planner: Planner, probe: _Probe, pm: PlanModel, group: str, found: dict[str, Binding]
+    planner: Planner,
+    probe: _Probe,
+    asked: tuple[str, PlanModel | None, Any],
+    group: str,
+    found: dict[str, Binding],
 ) -> None:
-    """Record ``group`` as binding when ``pm`` (the model without it) has a better build."""
-    status, solver = probe.run(pm)
-    if status not in ("OPTIMAL", "FEASIBLE"):
+    """Record ``group`` as binding when the model without it (``asked``) has a better build."""
+    status, pm, solver = asked
+    if pm is None or status not in ("OPTIMAL", "FEASIBLE"):
         return
     base = planner.score(probe.sel, probe.objective)
     alt = pm.selection(solver)
@@ -193,6 +282,31 @@ def _report(
     if probe.objective in ("throughput", "throughput-per-dollar"):
         detail += f", {planner.cand.tflops[(g.id, n)] / TFLOPS_SCALE:,.1f} TFLOPS"
     found[group] = Binding(group, GROUP_TEXT.get(group, group), detail, round(gain, 4))
+
+
+def _beating(planner: Planner, sel: Selection, objective: str) -> list[tuple[Any, int]]:
+    """The GPU options a build beating ``sel`` (as :func:`_improving` asks) can have: a
+    necessary condition on the option alone, with the cheapest choice of every other part."""
+    c = planner.cand
+    g, n = sel.gpu
+    t_sel = c.tflops.get((g.id, n))
+    price = sel.price_cents()
+    if objective == "throughput" and t_sel is not None:
+        return [o for o in c.gpu if c.tflops[(o[0].id, o[1])] >= t_sel + 1]
+    if objective == "vram":
+        need = round(g.vram_gib * 100) * n + 1
+        return [o for o in c.gpu if round(o[0].vram_gib * 100) * o[1] >= need]
+    rest = search_rest_cents(c)
+    if objective == "cost":
+        return [o for o in c.gpu if cents(o[0]) * o[1] + rest <= price - 1]
+    if objective == "throughput-per-dollar" and t_sel is not None:
+        # T·C_sel − C·T_sel ≥ 1 with C at least the option's price plus the cheapest rest
+        return [
+            o
+            for o in c.gpu
+            if c.tflops[(o[0].id, o[1])] * max(price, 1) - (cents(o[0]) * o[1] + rest) * t_sel >= 1
+        ]
+    return list(c.gpu)
 
 
 def _improving(pm: PlanModel, sel: Selection, objective: str) -> None:
@@ -218,6 +332,7 @@ def _improving(pm: PlanModel, sel: Selection, objective: str) -> None:
 def explain_infeasible(
     planner: Planner, q: Query, cand: Candidates, info: dict[str, Any], empty: list[str]
 ) -> Infeasible:
+    """Why no build fits: the empty categories or the smallest set of constraint groups to relax."""
     reasons: list[str] = []
     if empty:
         for k in empty:
@@ -314,7 +429,6 @@ def _unpriced_that_would_do(rows: list[tuple[str, str, int]], need: int) -> str:
 def more_gpu_blockers(planner: Planner, sel: Selection) -> list[str]:
     """Why one more of the chosen GPU does not fit, from necessary conditions (each tested with
     the most favourable part of every other category, as :func:`reduce_candidates` does)."""
-    from dlrig.optimize.query import cents
     from dlrig.optimize.terms import HEADROOM_MILLI, LoadTerms, gpu_load10, psu_capacity
     from dlrig.optimize.whole import psu_tier_ok
 
@@ -376,10 +490,6 @@ def more_gpu_blockers(planner: Planner, sel: Selection) -> list[str]:
 def _cheapest_with(planner: Planner, g: Any, m: int) -> str:
     """What blocks m cards of ``g`` when no single necessary condition does: the cheapest build
     with them that meets every constraint (budget left out), or that none exists."""
-    from dataclasses import replace
-
-    from dlrig.optimize.reduce import reduce_candidates
-
     opt = next((o for o in planner.cand.gpu if o[0].id == g.id and o[1] == m), None)
     if opt is None:
         return f"the request leaves out {m}× {g.name}"
@@ -401,6 +511,8 @@ def _cheapest_with(planner: Planner, g: Any, m: int) -> str:
 
 
 def search_rest_cents(c: Candidates) -> int:
+    """The cheapest price of everything but the GPUs (see
+    :func:`dlrig.optimize.search.rest_cents`)."""
     from dlrig.optimize.search import rest_cents
 
     return rest_cents(c)

@@ -66,6 +66,7 @@ def plan(
     allow: Sequence[str] = (),
     known_fit: bool = True,
     fill: bool = True,
+    power_limits: bool = True,
     alternatives: int = 0,
     distinct: str = "gpu",
     frontier: bool = False,
@@ -86,6 +87,8 @@ def plan(
     case, PSU and cooling for that many GPUs with fewer bought now. Every returned build passes
     :func:`dlrig.rules.check` with no error. ``fill`` (default on; not for ``cost``): the PSU
     tier floor, then the rest of the budget spent on the whole machine (:mod:`.whole`).
+    ``power_limits`` (default on): GPUs may be capped at measured power limits to fit the PSU or
+    the circuit (:mod:`.caps`); the plan's ``power_limit`` says what the caps cost.
     """
     t_start = time.perf_counter()
     try:
@@ -178,6 +181,7 @@ def plan(
         avoid=frozenset(AVOIDABLE_WARNINGS) - set(allow),
         known_fit=known_fit,
         whole_machine=fill and objective != "cost",
+        power_limits=power_limits,
         include_ids=tuple(sorted(inc_ids)),
         include_brands=tuple(sorted(inc_brands)),
     )

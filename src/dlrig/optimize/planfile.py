@@ -51,6 +51,8 @@ def plan_header(pb: PlannedBuild, caveats: Sequence[str], unspent: str | None) -
         f"{pb.vram_gib:g} GiB VRAM (written by dlrig plan; edit and run dlrig check)",
         *caveats,
     ]
+    if pb.power_limit:
+        out.insert(1, f"power limit: {pb.power_limit['text']} - set with nvidia-smi -pl")
     if unspent:
         out.append(unspent)
     return out

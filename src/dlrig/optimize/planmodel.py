@@ -145,6 +145,7 @@ class PlanModel:
 
     # --- cuts and solving ------------------------------------------------------------------
     def selection_lits(self, sel: Selection) -> list[Any]:
+        """The literals that choose ``sel``."""
         c = self.cand
         out = []
         for parts, lits, chosen in (
@@ -162,8 +163,12 @@ class PlanModel:
 
     def exclude(self, sel: Selection, by: str = "build") -> None:
         """No-good cut: never this exact build again (``by='gpu'``: never this GPU choice)."""
-        if by == "gpu":
-            self.m.add(self.use_gpu[_index(self.cand.gpu, sel.gpu)] == 0)
+        if by == "gpu":  # the card and count at every power limit (optimize.caps)
+            caps = self.cand.caps
+            card = caps.get(sel.gpu[0].id, (sel.gpu[0],))[0].id
+            for lit, (g, n) in zip(self.use_gpu, self.cand.gpu, strict=True):
+                if n == sel.gpu[1] and caps.get(g.id, (g,))[0].id == card:
+                    self.m.add(lit == 0)
             return
         lits = self.selection_lits(sel)
         self.m.add(sum(lits) <= len(lits) - 1)
@@ -190,10 +195,11 @@ class PlanModel:
         maximize: bool,
         time_limit_s: float,
         deterministic_s: float | None = None,
+        probing: int | None = None,
     ) -> tuple[str, Any]:
         """(status name, solver) after optimising ``objective``; ``deterministic_s`` also caps
         the search in CP-SAT's deterministic time (work, not wall-clock: the same on an idle and
-        a loaded machine)."""
+        a loaded machine); ``probing`` sets CP-SAT's presolve probing level (default 2)."""
         if maximize:
             self.m.maximize(objective)
         else:
@@ -207,11 +213,14 @@ class PlanModel:
             solver.parameters.max_deterministic_time = deterministic_s
         solver.parameters.num_workers = self.workers
         solver.parameters.random_seed = 7
+        if probing is not None:
+            solver.parameters.cp_model_probing_level = probing
         with stoppable(solver.stop_search):
             status = solver.solve(self.m)
         return solver.status_name(status), solver
 
     def selection(self, solver: Any) -> Selection:
+        """The build the solver chose."""
         c = self.cand
 
         def pick(items: Sequence[Any], lits: Sequence[Any]) -> Any:
@@ -232,6 +241,7 @@ class PlanModel:
         )
 
     def hint(self, sel: Selection) -> None:
+        """Hint the solver towards ``sel`` (a known good build)."""
         self.m.clear_hints()
         chosen = {id(v) for v in self.selection_lits(sel)}
         for vs in self.choices:

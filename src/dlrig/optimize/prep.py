@@ -390,6 +390,7 @@ class Prep:
     unpriced_board_ram: list[tuple[str, str, int]] = field(default_factory=list)
 
     def key(self, p: Part) -> tuple[Hashable, tuple[Any, ...]]:
+        """The dominance key of ``p`` (cached)."""
         k = self.keys.get(p.id)
         if k is None:
             k = dominance_key(p, self.chips.get(p.id))
@@ -397,6 +398,7 @@ class Prep:
         return k
 
     def layout(self, board: Motherboard) -> Layout:
+        """The slot layout of ``board`` (cached by layout key)."""
         k = layout_key(board)
         lay = self.layouts.get(k)
         if lay is None:
@@ -558,4 +560,5 @@ def clear_cache() -> None:
 
 
 def ceil_int(x: float) -> int:
+    """The ceiling of ``x``, forgiving float noise just above an integer."""
     return math.ceil(x - 1e-9)

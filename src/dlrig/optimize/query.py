@@ -55,6 +55,7 @@ class Query:
     include_ids: tuple[str, ...] = ()
     include_brands: tuple[str, ...] = ()
     whole_machine: bool = False  # the psu-tier floor (and a fill stage; see optimize.whole)
+    power_limits: bool = True  # offer GPUs capped at measured power limits (optimize.caps)
 
 
 @dataclass
@@ -73,6 +74,8 @@ class Candidates:
     ram_need_gib: dict[tuple[str, int], int] = field(default_factory=dict)
     threads_need: dict[int, int] = field(default_factory=dict)
     storage_need_gb: int = 0
+    # GPU options capped at a power limit: option id → (catalog card, cap W, throughput kept)
+    caps: dict[str, tuple[Gpu, int, float]] = field(default_factory=dict)
 
     def options(self) -> dict[str, Sequence[tuple[Part, int]]]:
         """Every category's options as (part, count) pairs, in the model's variable order."""
@@ -88,6 +91,7 @@ class Candidates:
         }
 
     def sizes(self) -> dict[str, int]:
+        """How many candidates each category has."""
         return {
             "cpu": len(self.cpu),
             "motherboard": len(self.board),
@@ -114,6 +118,7 @@ class Selection:
     case: Case
 
     def key(self) -> tuple[Any, ...]:
+        """The selection's part ids and counts (identity of a build)."""
         return (
             self.cpu.id,
             self.board.id,
@@ -126,6 +131,7 @@ class Selection:
         )
 
     def price_cents(self) -> int:
+        """The selection's total price in cents."""
         return (
             cents(self.cpu)
             + cents(self.board)
@@ -139,4 +145,5 @@ class Selection:
 
 
 def cents(p: Part) -> int:
+    """A part's price in whole cents (0 when unpriced)."""
     return round((p.price_usd or 0.0) * CENTS)

@@ -22,14 +22,17 @@ from dlrig.parts import Gpu
 from dlrig.rules import limits as L
 
 
-def reduce_candidates(cand: Candidates, q: Query, relax: Iterable[str] = ()) -> Candidates:
+def reduce_candidates(
+    cand: Candidates, q: Query, relax: Iterable[str] = (), keep_empty: bool = False
+) -> Candidates:
     """Drop the options no solution of the model (with ``relax`` left out) can choose.
 
     Every test is a necessary condition of a constraint the model holds, evaluated with the
     most favourable choice in every other category (cheapest parts for the budget, the biggest
     PSU for the headroom, ...), so the optimum never changes; parts the request pins
     (``--include``) always stay. The model is then smaller to build and to presolve. When a
-    category would be emptied the candidates are returned unchanged (CP-SAT proves it).
+    category would be emptied the candidates are returned unchanged (CP-SAT proves it), or
+    emptied with ``keep_empty`` (for a caller that takes an empty category as the proof).
     """
     relax = frozenset(relax)
 
@@ -90,9 +93,9 @@ def reduce_candidates(cand: Candidates, q: Query, relax: Iterable[str] = ()) -> 
 
     gpu = [(g, n) for g, n in cand.gpu if gpu_ok(g, n)]
     if not gpu:
-        return cand
+        return replace(cand, gpu=[]) if keep_empty else cand
     out = budget_reduce(replace(cand, gpu=gpu), q, relax)
-    return out if all(out.sizes().values()) else cand
+    return out if keep_empty or all(out.sizes().values()) else cand
 
 
 def budget_reduce(c: Candidates, q: Query, relax: Iterable[str] = ()) -> Candidates:

@@ -30,8 +30,12 @@ class PlannedBuild:
     future_tflops: float | None = None
     future_price_usd: float | None = None
     reasons: dict[str, str] = field(default_factory=dict)  # category → why this part
+    # the GPUs' power limit when the planner capped them (optimize.caps): power_limit_w, stock_w,
+    # throughput_kept (measured curve) and a sentence for text output
+    power_limit: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """One build of ``dlrig plan --json``."""
         b = self.build
         out: dict[str, Any] = {
             "name": b.name,
@@ -46,6 +50,7 @@ class PlannedBuild:
                         "name": it.part.name,
                         "count": it.count,
                         "price_usd": it.unit_price_usd,
+                        **({"power_limit_w": it.power_limit_w} if it.power_limit_w else {}),
                     }
                     for it in b.items[c]
                 ]
@@ -54,6 +59,7 @@ class PlannedBuild:
             "check": self.check.to_dict(),
             "workload": self.workload,
             "reasons": self.reasons,
+            "power_limit": self.power_limit,
         }
         if self.future is not None:
             out["upgrade"] = {
@@ -67,6 +73,8 @@ class PlannedBuild:
 
 @dataclass
 class Binding:
+    """A constraint group that holds the plan back, and what relaxing it gives."""
+
     group: str
     text: str
     detail: str
@@ -75,12 +83,16 @@ class Binding:
 
 @dataclass
 class Infeasible:
+    """Why no build fits, and the cheapest build ignoring the budget."""
+
     reasons: list[str]
     cheapest: PlannedBuild | None = None
 
 
 @dataclass
 class PlanResult:
+    """What ``dlrig plan`` found: status, best build, alternatives, frontier, explanations."""
+
     status: str  # OPTIMAL, FEASIBLE, INFEASIBLE or UNKNOWN
     objective: str
     best: PlannedBuild | None
@@ -99,6 +111,7 @@ class PlanResult:
         return self.status == "OPTIMAL"
 
     def to_dict(self) -> dict[str, Any]:
+        """``dlrig plan --json``."""
         return {
             "status": self.status,
             "objective": self.objective,

@@ -20,6 +20,7 @@ from dlrig.parts import Category
 if TYPE_CHECKING:
     from dlrig.build import Build
     from dlrig.catalog import Catalog
+    from dlrig.parts import Gpu
     from dlrig.rules.base import CheckResult
     from dlrig.workload import Workload
 
@@ -55,17 +56,24 @@ class Planner:
         self.solves = 0
         self.solve_s = 0.0
         self.status = "OPTIMAL"
+        self.groups: set[str] = set()  # constraint groups the query's models hold
 
     def reduced(self, relax: Iterable[str] = ()) -> Candidates:
         """The candidates less the options no solution can use (see reduce_candidates)."""
         return reduce_candidates(self.cand, self.q, relax)
 
     def model(self, relax: Iterable[str] = (), cand: Candidates | None = None) -> PlanModel:
+        """A CP-SAT model of the query over ``cand`` (default: the reduced candidates),
+        ``relax``'d groups left out."""
         cand = cand if cand is not None else self.reduced(relax)
-        return PlanModel(self.prep, cand, self.q, relax=relax, workers=self.workers)
+        pm = PlanModel(self.prep, cand, self.q, relax=relax, workers=self.workers)
+        self.groups |= pm.groups  # the same for every model of this query (see PlanModel.on)
+        return pm
 
     def make_build(self, sel: Selection, n: int | None = None, name: str = "plan") -> Build:
+        """The Build of ``sel`` (with ``n`` GPUs instead of its count when given)."""
         from dlrig.build import Build
+        from dlrig.optimize.caps import build_item
 
         g, count = sel.gpu
         return Build.from_parts(
@@ -73,7 +81,7 @@ class Planner:
                 Category.CPU: sel.cpu,
                 Category.MOTHERBOARD: sel.board,
                 Category.MEMORY: sel.memory,
-                Category.GPU: (g, n or count),
+                Category.GPU: build_item(g, n or count, self.cand.caps),  # type: ignore[dict-item]
                 Category.STORAGE: sel.storage,
                 Category.PSU: sel.psu,
                 Category.COOLER: sel.cooler,
@@ -104,6 +112,7 @@ class Planner:
         return out
 
     def verify(self, sel: Selection) -> PlannedBuild | None:
+        """``sel`` as a PlannedBuild when the checker accepts it (and its upgrade), else None."""
         from dlrig.rules import check
 
         build = self.make_build(sel)
@@ -117,37 +126,55 @@ class Planner:
             if self.rejects(fr, future=True):
                 return None
             planned.future, planned.future_check = fb, fr
-            chip = self.prep.chips[sel.gpu[0].id]
+            base, _, kept = self.cap_of(sel.gpu[0])
+            chip = self.prep.chips[base.id]
             from dlrig.sizing import objective_coefficient as coefficient
 
-            planned.future_tflops = coefficient(
-                chip, self.q.upgrade_to, self.q.workload, self.q.precision
-            )
+            future = coefficient(chip, self.q.upgrade_to, self.q.workload, self.q.precision)
+            planned.future_tflops = None if future is None else future * kept
             planned.future_price_usd = round(
                 (sel.price_cents() + cents(sel.gpu[0]) * (self.q.upgrade_to - sel.gpu[1])) / 100,
                 2,
             )
         return planned
 
+    def cap_of(self, g: Gpu) -> tuple[Gpu, int | None, float]:
+        """(catalog card, power limit or None, throughput kept) of a GPU option."""
+        if g.id in self.cand.caps:
+            return self.cand.caps[g.id]
+        return g, None, 1.0
+
     def planned(self, sel: Selection, build: Build, result: CheckResult) -> PlannedBuild:
+        """A PlannedBuild from a checked build: price, TFLOPS, workload fit, reasons."""
         g, n = sel.gpu
+        base, cap, kept = self.cap_of(g)
         tflops = self.cand.tflops[(g.id, n)] / TFLOPS_SCALE
         wl = None
         if self.q.workload is not None:
             from dlrig.sizing import size
 
-            r = size(self.q.workload, self.prep.chips[g.id], n_gpus=n)
+            r = size(self.q.workload, self.prep.chips[base.id], n_gpus=n)
             rate, unit = r.throughput
+            rate = None if rate is None else rate * kept
             wl = {
                 "describe": self.q.workload.describe(),
                 "vram_per_gpu_gib": round(r.vram_per_gpu_gib, 2),
                 "throughput": rate,
                 "throughput_unit": unit,
-                "time_hours": r.time_hours,
+                "time_hours": None if r.time_hours is None else r.time_hours / kept,
                 "system": r.system,
             }
         gpu_name = g.name
-        build.name = f"plan: {n}× {gpu_name}"
+        build.name = f"plan: {n}× {gpu_name}" + (f" capped at {cap} W" if cap else "")
+        limit = None
+        if cap is not None:
+            limit = {
+                "power_limit_w": cap,
+                "stock_w": base.tdp_w,
+                "throughput_kept": round(kept, 4),
+                "text": f"{n}× {gpu_name} capped at {cap} W: {kept:.0%} of uncapped throughput "
+                "(measured power-limit curve)",
+            }
         return PlannedBuild(
             build=build,
             price_usd=round(sel.price_cents() / 100, 2),
@@ -156,6 +183,7 @@ class Planner:
             gpu_count=n,
             check=result,
             workload=wl,
+            power_limit=limit,
         )
 
     def solve(
@@ -183,6 +211,7 @@ class Planner:
     def best(
         self, pm: PlanModel, objective: str
     ) -> tuple[str, Selection | None, PlannedBuild | None]:
+        """The best build for ``objective``: solver status, selection and planned build."""
         if objective == "throughput-per-dollar":
             return self.ratio(pm)
         st, sel, pb, _ = self.solve(pm, *pm.objective(objective))
@@ -281,6 +310,7 @@ class Planner:
         return st, found, pb
 
     def score(self, sel: Selection, objective: str) -> float:
+        """``sel``'s value under ``objective`` (higher is better; cost counts negative)."""
         t = self.cand.tflops[(sel.gpu[0].id, sel.gpu[1])]
         if objective == "throughput":
             return float(t)

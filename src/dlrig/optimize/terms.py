@@ -62,6 +62,7 @@ class LoadTerms:
 
     @classmethod
     def of(cls, c: Candidates) -> LoadTerms:
+        """The power-load terms of the candidates."""
         from dlrig.build import system_allowance_w
 
         base = system_allowance_w(0, 0, 0, None)

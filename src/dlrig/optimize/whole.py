@@ -60,10 +60,15 @@ def multi_gpu_rank() -> int:
 
 def required_system_w(chip: str) -> int | None:
     """The card vendor's required system power for one card of ``chip`` (None: not listed)."""
+    return _required_system_w().get(chip)
+
+
+@cache
+def _required_system_w() -> dict[str, int]:
+    out: dict[str, int] = {}
     for row in expert_data()["psu"]["required_system_w"]:
-        if row["chip"] == chip:
-            return int(row["watts"])
-    return None
+        out.setdefault(row["chip"], int(row["watts"]))  # the first row of a chip, as listed
+    return out
 
 
 def psu_class_w(g: Gpu, n: int) -> int | None:
@@ -85,9 +90,20 @@ def add_psu_tier(pm: PlanModel, opts: list[tuple[Any, Gpu, int]]) -> None:
     if not pm.q.whole_machine or not pm.on(GROUP):
         return
     psus = pm.cand.psu
+    # psu_tier_ok, with each PSU's rank and each (chip, board power, count)'s class once
+    gold = multi_gpu_rank()
+    below_gold = tuple(i for i, p in enumerate(psus) if efficiency_rank(p) < gold)
+    bad_of: dict[tuple[str, float, int], tuple[int, ...]] = {}
     by_bad: dict[tuple[int, ...], list[Any]] = {}
     for lit, g, n in opts:
-        bad = tuple(i for i, p in enumerate(psus) if not psu_tier_ok(p, g, n))
+        key = (g.chip, g.tdp_w, n)
+        bad = bad_of.get(key)
+        if bad is None:
+            need = psu_class_w(g, n)
+            low = set(below_gold) if n >= 2 else set()
+            if need is not None:
+                low.update(i for i, p in enumerate(psus) if p.wattage_w < need)
+            bad = bad_of[key] = tuple(sorted(low))
         if bad:
             by_bad.setdefault(bad, []).append(lit)
     for bad, lits in by_bad.items():

@@ -6,7 +6,8 @@
   modelled), expected error and multi-GPU scaling;
 - :mod:`dlrig.perfcal.calibrate`: the fit to ``data/measurements.yaml`` and its
   leave-one-source-out validation;
-- :mod:`dlrig.perf.objective`: the planner's per-card objective coefficient.
+- :func:`dlrig.sizing.objective_coefficient`: the planner's per-card objective coefficient (in
+  sizing, which knows the workload).
 
 See docs/performance.md.
 """

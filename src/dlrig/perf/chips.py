@@ -45,6 +45,7 @@ def halves_fp32_accumulate(chip: GpuChip) -> bool:
 
 
 def memory_kind(chip: GpuChip) -> MemoryKind:
+    """``hbm`` or ``gddr``, from the chip's architecture and notes."""
     text = f"{chip.architecture} {chip.notes or ''}"
     if any(die in chip.architecture for die in _HBM_DIES) or "HBM" in text:
         return "hbm"

@@ -52,6 +52,7 @@ class Estimate:
     reason: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """The ``performance`` block of ``dlrig size --json``."""
         return {
             "rate": None if self.rate is None else round(self.rate, 4),
             "unit": self.unit,
@@ -74,6 +75,7 @@ def _measurements() -> dict[str, Any]:
 
 
 def validate_interconnect(name: str) -> None:
+    """WorkloadError unless ``name`` is a known interconnect."""
     if name not in INTERCONNECTS:
         raise WorkloadError(
             f"unknown interconnect '{name}'", "choose one of: " + ", ".join(INTERCONNECTS)
@@ -158,11 +160,20 @@ def expected_error(cls: str, provenance: str, chip: GpuChip | None = None) -> fl
     return round(value * 1.5 if proxy else value, 3)
 
 
+@cache
+def _points_by_chip() -> dict[str, list[dict[str, Any]]]:
+    """The measured points of each chip (every ranked chip asks; most have none)."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for row in _measurements()["points"]:
+        out.setdefault(row["chip"], []).append(row)
+    return out
+
+
 def _measured(chip: GpuChip, work: M.Work, n: int, link: str | None) -> tuple[float, str] | None:
     """The mean measured rate (work units, whole machine) at exactly this configuration."""
     data = _measurements()
     found: list[tuple[float, str]] = []
-    for row in data["points"]:
+    for row in _points_by_chip().get(chip.id, ()):
         bench = data["benches"][row["bench"]]
         model = bench["model"] if isinstance(bench["model"], str) else None
         if (

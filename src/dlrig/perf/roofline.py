@@ -75,6 +75,7 @@ def model_data() -> dict[str, Any]:
 
 
 def fitted() -> dict[str, Any]:
+    """The fitted constants of ``perf/data/model.yaml``."""
     fit: dict[str, Any] = model_data()["fit"]
     return fit
 
@@ -92,6 +93,7 @@ CLASS_PROXY = {
 
 
 def class_params(p: dict[str, Any], cls: str) -> dict[str, Any]:
+    """The fitted parameters of workload class ``cls`` (its proxy class when it has none)."""
     classes: dict[str, Any] = p["classes"]
     return dict(classes.get(cls) or classes[CLASS_PROXY[cls]])
 
@@ -208,4 +210,5 @@ def mfu(chip: GpuChip, work: Work, rate: float) -> float | None:
 
 
 def log_error(predicted: float, measured: float) -> float:
+    """log(predicted / measured): the error the fit minimises."""
     return math.log(predicted / measured)

@@ -53,6 +53,8 @@ _K_GRID = (1e-4, 1.0)
 
 @dataclass(frozen=True)
 class Point:
+    """One measured throughput: source, benchmark, class, chip, precision, GPUs and the figure."""
+
     source: str
     bench: str
     cls: str
@@ -66,6 +68,7 @@ class Point:
 
 @cache
 def measurements() -> dict[str, Any]:
+    """The measurements file (``perf/data/measurements.yaml``)."""
     text = (resources.files("dlrig.perf") / "data" / "measurements.yaml").read_text("utf-8")
     data: dict[str, Any] = yaml.safe_load(text)
     return data
@@ -111,6 +114,7 @@ def bench_workload(bench: dict[str, Any], precision: str) -> Any:
 
 @cache
 def bench_work(bench_id: str, precision: str) -> M.Work:
+    """The :class:`Work` of benchmark ``bench_id`` at ``precision``."""
     from dlrig.sizing import work_of
 
     bench = measurements()["benches"][bench_id]
@@ -132,6 +136,7 @@ def bench_item_scale(bench_id: str) -> float:
 
 @cache
 def points() -> tuple[Point, ...]:
+    """Every measured point whose chip the catalog knows."""
     data = measurements()
     chips = _catalog_chips()
     out = []
@@ -157,6 +162,7 @@ def points() -> tuple[Point, ...]:
 
 
 def default_params() -> dict[str, Any]:
+    """The fit's starting parameters."""
     return {
         "tflops_per_watt": 1.0,
         "generation": {str(g): 1.0 for g in range(6)},
@@ -344,6 +350,7 @@ def scaling_table(pts: list[Point] | tuple[Point, ...]) -> dict[str, dict[int, f
 
 
 def lookup_scaling(table: dict[str, dict[int, float]], link: str, n: int) -> float | None:
+    """The measured multi-GPU scaling of ``n`` GPUs over ``link``, or None."""
     by_n = table.get(link)
     if not by_n:
         return None
@@ -400,6 +407,8 @@ def default_mix_reference(p: dict[str, Any]) -> dict[str, list[float]]:
 
 
 def spearman(xs: list[float], ys: list[float]) -> float:
+    """Spearman rank correlation of two equal-length lists."""
+
     def ranks(v: list[float]) -> list[float]:
         order = sorted(range(len(v)), key=lambda i: v[i])
         r = [0.0] * len(v)
@@ -521,6 +530,8 @@ def write(path: str | None = None) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m dlrig.perfcal.calibrate [--write]``: fit, print the residuals, optionally
+    write."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--write", action="store_true", help="rewrite perf/data/model.yaml")
     args = ap.parse_args(argv)

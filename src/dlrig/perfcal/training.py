@@ -85,6 +85,7 @@ def run_time(run: dict[str, Any], accounting: str | None = None) -> dict[str, fl
 
 
 def training_runs() -> list[dict[str, Any]]:
+    """The published training runs of the measurements file."""
     from dlrig.perfcal.calibrate import measurements
 
     runs: list[dict[str, Any]] = measurements()["training_runs"]

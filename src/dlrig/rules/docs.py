@@ -28,6 +28,7 @@ TOPIC_TITLES = {
 
 
 def render() -> str:
+    """docs/rules.md, generated from the rule registry."""
     rules = list(iter_rules())
     out = [HEADER, "| code | slug | severity | checks |", "|---|---|---|---|"]
     for r in sorted(rules, key=lambda r: (list(TOPICS).index(r.topic), r.code)):
@@ -48,6 +49,7 @@ def render() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m dlrig.rules.docs [OUTPUT.md]``: write the rule reference."""
     args = sys.argv[1:] if argv is None else argv
     if args and args[0].startswith("-"):
         print("usage: python -m dlrig.rules.docs [OUTPUT.md]  (default: docs/rules.md)")

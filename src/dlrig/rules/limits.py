@@ -115,6 +115,7 @@ def gpu_power_cap_for_psu_w(
 
 
 def is_transient_prone(chip_name: str) -> bool:
+    """Whether the chip is one of the cards known for large power spikes (TRANSIENT_SPIKE_CHIPS)."""
     key = normalize(chip_name)
     return any(k in key for k in TRANSIENT_SPIKE_CHIPS)
 
@@ -194,6 +195,8 @@ WATTS_PER_8PIN = 150
 
 @dataclass(frozen=True, slots=True)
 class ConnectorDemand:
+    """The PSU plugs a set of GPUs needs."""
+
     pcie_8pin: int  # 6+2-pin plugs for 6-pin and 8-pin inputs
     pcie_12vhpwr: int
     adapter_8pin: int  # extra 8-pin plugs needed if every 12VHPWR input uses an adapter
@@ -545,6 +548,7 @@ class M2Assignment:
 
 
 def is_m2(d: Storage) -> bool:
+    """Whether the drive is an M.2 module."""
     return d.form_factor.startswith("M.2")
 
 

@@ -124,6 +124,7 @@ class EditResult:
 
 
 def empty_build_text(name: str = EMPTY_NAME) -> str:
+    """The build file text of an empty build."""
     from dlrig.buildfile import dump_build
 
     return dump_build(Build(name, {}))
@@ -449,10 +450,12 @@ async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> str:
 
 
 def is_json(request: Request) -> bool:
+    """Whether the request body is JSON."""
     return request.headers.get("content-type", "").startswith("application/json")
 
 
 def is_form(request: Request) -> bool:
+    """Whether the request body is an HTML form."""
     return request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded")
 
 

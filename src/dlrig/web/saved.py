@@ -54,6 +54,7 @@ class StoreHolder:
         self._lock = threading.Lock()
 
     def get(self) -> BuildStore:
+        """The saved-build store, opened on first use."""
         with self._lock:
             if self._store is None:
                 self._store = BuildStore(self.path or default_db_path())
@@ -95,6 +96,7 @@ def saved_text(app: FastAPI, token: str) -> tuple[str, str]:
 
 
 def router(catalogs: Any, templates: Jinja2Templates) -> APIRouter:
+    """The saved-build routes: save, permalinks, versions, exports and share links."""
     r = APIRouter()
 
     def store(request: Request) -> BuildStore:

@@ -294,4 +294,5 @@ class StrictJSONResponse(JSONResponse):
     """JSON bodies through :func:`dlrig.jsonout.dumps`: never NaN or Infinity."""
 
     def render(self, content: Any) -> bytes:
+        """Strict JSON bytes (a non-finite number becomes null)."""
         return dumps(content, indent=None).encode("utf-8")

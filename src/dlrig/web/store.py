@@ -62,6 +62,8 @@ class StoreFullError(InputError):
 
 @dataclass(frozen=True, slots=True)
 class SavedBuild:
+    """One saved version of a build: token, lineage, version, parent, name, text, time."""
+
     token: str
     lineage: str
     version: int
@@ -165,6 +167,7 @@ class BuildStore:
         return [SavedBuild(*r) for r in rows]
 
     def count(self) -> int:
+        """How many builds are saved."""
         with self._connect() as con:
             (n,) = con.execute("SELECT count(*) FROM builds").fetchone()
         return int(n)

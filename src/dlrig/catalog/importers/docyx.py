@@ -80,6 +80,7 @@ _CL = re.compile(r"\bCL\s?(\d{2})\b", re.I)
 
 
 def find_files(path: Path) -> list[tuple[Category, Path]]:
+    """The dataset's per-category JSON/JSONL files that dlrig imports."""
     path = Path(path)
     if not path.exists():
         raise CatalogImportError(f"{path} does not exist", "give the pc-part-dataset folder")
@@ -112,6 +113,7 @@ def _num(v: Any) -> float | None:
 
 
 def part_key(cat: Category, d: dict[str, Any]) -> tuple[Any, ...]:
+    """The key a spec part is matched on (chip and VRAM for a GPU, ...)."""
     if cat is Category.GPU:
         return (d.get("chip"), round(d.get("vram_gib", 0)))
     if cat is Category.CPU:
@@ -130,6 +132,7 @@ def part_key(cat: Category, d: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def listing_key(cat: Category, r: dict[str, Any], chips: ChipMatcher) -> tuple[Any, ...] | None:
+    """The key of a price listing, comparable with :func:`part_key` (None: not matchable)."""
     if cat is Category.GPU:
         chipset, mem = r.get("chipset"), _num(r.get("memory"))
         if not isinstance(chipset, str) or mem is None:
@@ -209,6 +212,7 @@ class DocyxImporter:
         self.seen: set[str] = set()
 
     def fetch(self, path: Path | None) -> Fetched:
+        """Read the price listings of every category file."""
         if path is None:
             raise CatalogImportError(
                 "importing pcpartpicker-dataset needs a PATH", "give the dataset's folder"
@@ -232,6 +236,7 @@ class DocyxImporter:
         return Fetched(rows, path, date_text, notes)
 
     def prepare(self, conn: sqlite3.Connection, fetched: Fetched, report: ImportReport) -> None:
+        """Index the store's spec parts by their match key."""
         self.by_cat: dict[Category, dict[tuple[Any, ...], list[_Candidate]]] = {}
         for pid, cat, data, match in spec_parts(conn):
             c = Category(cat)
@@ -245,6 +250,7 @@ class DocyxImporter:
             s["rows"] += 1
 
     def map(self, row: SourceRow) -> Mapped | None:
+        """A price listing: matched to a spec part, else kept as a price-only row."""
         from rapidfuzz import fuzz
 
         cat = Category(row.category)
@@ -280,6 +286,7 @@ class DocyxImporter:
         return None
 
     def finish(self, report: ImportReport) -> ImportChanges:
+        """The store changes: prices set on matched parts and the price-only rows."""
         stats, date_text = self.stats, self.date_text
         after: dict[str, int] = {}
         price_rows = []

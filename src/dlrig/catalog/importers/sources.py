@@ -15,6 +15,8 @@ from typing import Any
 
 @dataclass(frozen=True)
 class DatasetInfo:
+    """A dataset's provenance: name, title, URL, license and attribution."""
+
     name: str  # the ``origin`` of every imported row
     title: str
     url: str

@@ -19,6 +19,7 @@ NO_LIMIT_MM = 10_000
 
 
 def add_fit(pm: PlanModel) -> None:
+    """Add the case-fit constraint groups."""
     m, c = pm.m, pm.cand
     cases = c.case
     strict_verify = "case-form-factor" in pm.q.avoid

@@ -41,11 +41,13 @@ def load10(pm: PlanModel, opts: Sequence[tuple[Any, Gpu, int]], transient: bool 
 
 
 def chip_name(pm: PlanModel, g: Gpu) -> str:
-    chip = pm.prep.chips.get(g.id)
+    """The name of ``g``'s chip (its chip id when the catalog lacks it)."""
+    chip = pm.prep.chips.get(pm.cand.caps.get(g.id, (g,))[0].id)  # a capped option: its card's
     return chip.name if chip else g.chip
 
 
 def add_gpus(pm: PlanModel, opts: list[tuple[Any, Gpu, int]], tag: str) -> None:
+    """Add the GPU constraint groups (power, connectors, length, threads, slots) for ``opts``."""
     m, c, q = pm.m, pm.cand, pm.q
     future = tag == "future"
     head = HEADROOM_MILLI

@@ -11,9 +11,11 @@ if TYPE_CHECKING:
 
 
 def add_memory(pm: PlanModel) -> None:
+    """Add the memory constraint groups (type, capacity, slots, ECC/RDIMM)."""
     m, c = pm.m, pm.cand
     if pm.on("memory-type"):
-        for t in {k.type for k, _ in c.memory} | {b.memory_type for b in c.board}:
+        # sorted: the constraints' order must not change with Python's string hashing
+        for t in sorted({k.type for k, _ in c.memory} | {b.memory_type for b in c.board}, key=str):
             kits = sum(v for (k, _), v in zip(c.memory, pm.use_memory, strict=True) if k.type == t)
             m.add(
                 kits

@@ -12,9 +12,12 @@ if TYPE_CHECKING:
 
 
 def add_platform(pm: PlanModel) -> None:
+    """Add the platform constraint groups (CPU socket and chipset)."""
     m, c = pm.m, pm.cand
     if pm.on("cpu-socket"):
-        sockets = {p.socket for p in c.cpu} | {b.socket for b in c.board}
+        # sorted: a set's order changes with Python's string hashing, and the order of the
+        # constraints steers CP-SAT's search (ties between equal builds, the binding analysis)
+        sockets = sorted({p.socket for p in c.cpu} | {b.socket for b in c.board}, key=str)
         for s in sockets:
             m.add(
                 sum(v for p, v in zip(c.cpu, pm.use_cpu, strict=True) if p.socket == s)
@@ -29,7 +32,7 @@ def add_platform(pm: PlanModel) -> None:
                 if p.socket == b.socket and not L.cpu_supported_by_chipset(p.name, b.chipset):
                     m.add(yb + xc <= 1)
     if pm.on("cooler-socket"):
-        for s in {p.socket for p in c.cpu}:
+        for s in sorted({p.socket for p in c.cpu}, key=str):
             ok = [
                 v
                 for k, v in zip(c.cooler, pm.use_cooler, strict=True)

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 
 def add_request(pm: PlanModel) -> None:
+    """Add the request's constraint groups (budget, RAM vs VRAM, the workload's RAM, ...)."""
     m, c, q = pm.m, pm.cand, pm.q
     if q.budget_cents is not None and pm.on("budget"):
         m.add(pm.price <= q.budget_cents)
@@ -53,7 +54,7 @@ def add_request(pm: PlanModel) -> None:
                 v
                 for parts, vs in pm.all_choices()
                 for part, v in zip(parts, vs, strict=True)
-                if part.id == pid
+                if c.caps.get(part.id, (part,))[0].id == pid  # a capped card is the card
             ]
             # An included part that no candidate option carries any more (pruned as unable
             # to fit this query) makes the query infeasible; never drop the demand silently.

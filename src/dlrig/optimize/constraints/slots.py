@@ -39,6 +39,14 @@ def add_slots(pm: PlanModel, opts: list[tuple[Any, Gpu, int]], tag: str) -> None
         g: pm.on(g)
         for g in ("gpu-slots", "slot-spacing", "pcie-lanes", "m2-slots", "case-expansion-slots")
     }
+    # each sum of literals built once and shared by every constraint that uses it (building
+    # them per table entry was most of a model's build time on an imported catalog)
+    total = pm.cp.LinearExpr.sum
+    drives_of = {cfg: total(vlits) for cfg, vlits in cfgs.items()}
+    small_cases: dict[int, Any] = {}  # lowest slot reached → cases with fewer slots
+    few_lanes: dict[int, Any] = {}  # lanes asked for → CPUs with fewer
+    unknown_lanes = total([pm.use_cpu[i] for i in cpu_lanes.get(None, [])])
+    no_slots = total([pm.use_case[i] for i in case_slots.get(None, [])])
     airflow = pm.avoid("multi-gpu-airflow")
     lanes_warn = pm.avoid("pcie-lanes")
     fit_known = q.known_fit and pm.on("known-fit")
@@ -64,17 +72,22 @@ def add_slots(pm: PlanModel, opts: list[tuple[Any, Gpu, int]], tag: str) -> None
             u_by_layout[lkey].append(u)
             u_by_class[(cls, n)].append(u)
             if lay.known and groups["case-expansion-slots"] and f.placed:
-                small = [
-                    i
-                    for s, idx in case_slots.items()
-                    if s is not None and s < f.bottom
-                    for i in idx
-                ]
-                if small:
-                    m.add(u + sum(pm.use_case[i] for i in small) <= 1)
+                if f.bottom not in small_cases:
+                    small = [
+                        i
+                        for s, idx in case_slots.items()
+                        if s is not None and s < f.bottom
+                        for i in idx
+                    ]
+                    small_cases[f.bottom] = (
+                        total([pm.use_case[i] for i in small]) if small else None
+                    )
+                if small_cases[f.bottom] is not None:
+                    m.add(u + small_cases[f.bottom] <= 1)
             if fit_known and multi and None in case_slots:
-                m.add(u + sum(pm.use_case[i] for i in case_slots[None]) <= 1)
-            for cfg, vlits in cfgs.items():
+                m.add(u + no_slots <= 1)
+            for cfg in cfgs:
+                drives = drives_of[cfg]
                 mf = f.m2[cfg]
                 bad = False
                 if groups["m2-slots"] and cfg[1] > 0 and lay.board.m2_slots and mf.unassigned:
@@ -88,23 +101,26 @@ def add_slots(pm: PlanModel, opts: list[tuple[Any, Gpu, int]], tag: str) -> None
                 ):
                     bad = True
                 if bad:
-                    m.add(u + sum(vlits) <= 1)
+                    m.add(u + drives <= 1)
                     continue
                 if fit_known and multi and mf.cpu_lanes and None in cpu_lanes:
                     # pcie-lanes reports unchecked when a CPU of unknown lanes meets a lane
                     # demand; a multi-GPU plan does not rely on an unchecked fit rule
-                    unknown = cpu_lanes[None]
-                    m.add(u + sum(vlits) + sum(pm.use_cpu[i] for i in unknown) <= 2)
+                    m.add(u + drives + unknown_lanes <= 2)
                 if lay.known and lanes_warn:
-                    few = [
-                        i
-                        for ln, idx in cpu_lanes.items()
-                        if ln is not None and ln < mf.cpu_lanes
-                        for i in idx
-                    ]
-                    if few:
-                        m.add(u + sum(vlits) + sum(pm.use_cpu[i] for i in few) <= 2)
+                    if mf.cpu_lanes not in few_lanes:
+                        few = [
+                            i
+                            for ln, idx in cpu_lanes.items()
+                            if ln is not None and ln < mf.cpu_lanes
+                            for i in idx
+                        ]
+                        few_lanes[mf.cpu_lanes] = (
+                            total([pm.use_cpu[i] for i in few]) if few else None
+                        )
+                    if few_lanes[mf.cpu_lanes] is not None:
+                        m.add(u + drives + few_lanes[mf.cpu_lanes] <= 2)
     for lkey, (_, idx) in layouts.items():
-        m.add(sum(pm.use_board[i] for i in idx) == sum(u_by_layout[lkey]))
+        m.add(total([pm.use_board[i] for i in idx]) == total(u_by_layout[lkey]))
     for key, lits in by_class.items():
-        m.add(sum(lits) == sum(u_by_class[key]))
+        m.add(total(lits) == total(u_by_class[key]))

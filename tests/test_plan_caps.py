@@ -1,0 +1,115 @@
+"""GPU power limits as a planner decision (issue 14): the planner may cap cards at measured
+power limits to fit a PSU or a wall circuit, reports what the caps cost in throughput, writes
+``power_limit_w`` into ``plan -o`` files, and still matches exhaustive enumeration."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+
+pytest.importorskip("ortools")
+
+from dlrig import gpu_power
+from dlrig.build import Site
+from dlrig.catalog.core import Catalog
+from dlrig.optimize import plan
+from dlrig.optimize.prep import clear_cache
+from dlrig.parts import Category, Gpu
+from test_optimize import (
+    _ACCEPT,
+    OBJECTIVES,
+    best_by,
+    enumerate_builds,
+    planner_score,
+    random_catalog,
+)
+
+MAX_GPUS = 4
+
+
+def capped_catalog(seed: int) -> Catalog:
+    """The random catalog of test_optimize with its first chip made an RTX 3090 (sourced limit
+    range and power-limit curve, so the planner may cap it) at the 3090's 350 W."""
+    cat = random_catalog(seed)
+    chips = [c.model_copy(update={"id": "rtx-3090"}) if c.id == "chip0" else c for c in cat.chips]
+    parts = [
+        p.model_copy(update={"chip": "rtx-3090", "tdp_w": 350})
+        if isinstance(p, Gpu) and p.chip == "chip0"
+        else p
+        for p in cat.parts()
+    ]
+    return Catalog(parts, chips, name=f"capped-{seed}", version=f"capped-{seed}")
+
+
+def test_cap_options_are_the_measured_points_above_the_floor(catalog: Any) -> None:
+    gpu = catalog.resolve("Gigabyte GeForce RTX 3090 TURBO 24G")
+    caps = gpu_power.cap_options(gpu)
+    # Puget/jankyai points at 300/280/250/225 W; 200 W keeps 81 % (< PLAN_CAP_MIN_THROUGHPUT)
+    assert [c for c, _ in caps] == [300, 280, 250, 225]
+    assert caps[1][1] == pytest.approx(0.95)
+    assert all(k >= gpu_power.PLAN_CAP_MIN_THROUGHPUT for _, k in caps)
+    # no limit range known for the 4090's curve-less chip, none for a 5090: no caps offered
+    assert gpu_power.cap_options(catalog.resolve("NVIDIA GeForce RTX 4090 Founders Edition")) == ()
+
+
+@pytest.mark.parametrize("seed", range(0, 40, 4))
+def test_planner_with_caps_matches_exhaustive_enumeration(seed: int) -> None:
+    cat = capped_catalog(seed)
+    rng = random.Random(1000 + seed)
+    budget = float(rng.randrange(2500, 9000, 250))
+    builds = enumerate_builds(cat, budget)
+    assert any(b.power_limited for b, _, _ in builds)  # the reference enumerates the caps
+    _ACCEPT.clear()
+    for objective in OBJECTIVES:
+        expect = best_by(builds, objective)
+        r = plan(
+            budget, objective=objective, max_gpus=MAX_GPUS, catalog=cat, explain=False, fill=False
+        )
+        got = planner_score(r, objective)
+        assert got == expect, (seed, objective, r.best and r.best.build, r.status)
+        if r.best is not None:
+            assert not r.best.check.errors
+    clear_cache()
+
+
+def test_caps_let_four_3090s_onto_one_15_a_circuit(catalog: Any) -> None:
+    card = "Gigabyte GeForce RTX 3090 TURBO 24G"
+    site = Site(mains_voltage_v=120, circuit_amps=15)
+    r = plan(9000, gpus=4, include=[card], catalog=catalog, site=site, explain=False)
+    assert r.best is not None and r.status == "OPTIMAL"
+    limit = r.best.power_limit
+    assert limit is not None and limit["power_limit_w"] < 350
+    (item,) = r.best.build.items[Category.GPU]
+    assert item.part.name == card and item.count == 4
+    assert item.power_limit_w == limit["power_limit_w"]  # the catalog card, capped
+    assert limit["throughput_kept"] == pytest.approx(
+        gpu_power.relative_throughput("rtx-3090", 350, limit["power_limit_w"]), abs=1e-4
+    )
+    assert f"capped at {limit['power_limit_w']} W" in limit["text"]
+    assert "of uncapped throughput" in limit["text"]
+    # JSON: the GPU line carries the limit
+    gpu_line = r.best.to_dict()["parts"]["gpu"][0]
+    assert gpu_line["power_limit_w"] == limit["power_limit_w"]
+    # without caps the same request cannot fit four 350 W cards on 15 A
+    stock = plan(
+        9000, gpus=4, include=[card], catalog=catalog, site=site, explain=False, power_limits=False
+    )
+    assert stock.best is None
+
+
+def test_plan_file_writes_the_power_limit(catalog: Any, tmp_path: Any) -> None:
+    from dlrig.buildfile import load_build
+    from dlrig.optimize.planfile import plan_file_text, plan_header
+
+    card = "Gigabyte GeForce RTX 3090 TURBO 24G"
+    r = plan(9000, gpus=4, include=[card], catalog=catalog, explain=False)
+    assert r.best is not None and r.best.power_limit is not None
+    text = plan_file_text(r.best, plan_header(r.best, [], None))
+    cap = r.best.power_limit["power_limit_w"]
+    assert f"power_limit_w: {cap}" in text and "nvidia-smi -pl" in text
+    path = tmp_path / "plan.yaml"
+    path.write_text(text, encoding="utf-8")
+    again = load_build(path, catalog)
+    assert again.gpu_units[0].power_limit_w == cap and again.gpu_power_w == 4 * cap
