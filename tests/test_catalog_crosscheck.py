@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 
 from dlrig.catalog.core import Catalog
-from dlrig.parts import Case, Category, Cpu, Gpu, GpuChip, Psu
+from dlrig.parts import Case, Category, Cpu, Gpu, GpuChip, Motherboard, Psu
 
 pytestmark = pytest.mark.datasets
 
@@ -613,6 +613,29 @@ def test_psus_agree_with_opendb(catalog: Catalog, opendb: Callable[[str], list[R
         for field, col in _PSU_PLUGS.items():
             _agree(f, psu.id, field, getattr(psu, field), [c.get(col) or 0 for c in plugs])
     assert matched >= 8, f"only {matched} PSUs matched OpenDB"
+    f.assert_clean()
+
+
+def test_boards_agree_with_opendb(catalog: Catalog, opendb: Callable[[str], list[Row]]) -> None:
+    """SATA ports and memory slots; OpenDB stores an unknown SATA count as 0, so 0 is skipped."""
+    rows = opendb("Motherboard")
+    f = Findings()
+    matched = 0
+    for board in catalog.parts(Category.MOTHERBOARD):
+        assert isinstance(board, Motherboard)
+        hits = _by_name(board, rows)
+        if not hits:
+            continue
+        matched += 1
+        sata = [
+            r["storage_devices"]["sata_6_gb_s"]
+            for r in hits
+            if (r.get("storage_devices") or {}).get("sata_6_gb_s")
+        ]
+        _agree(f, board.id, "sata_ports", board.sata_ports, sata)
+        slots = [r["memory"]["slots"] for r in hits if (r.get("memory") or {}).get("slots")]
+        _agree(f, board.id, "memory_slots", board.memory_slots, slots)
+    assert matched >= 12, f"only {matched} boards matched OpenDB"
     f.assert_clean()
 
 

@@ -124,6 +124,24 @@ def test_catalog_rules_models_chips(run_cli: Any, client: TestClient) -> None:
     )
 
 
+def test_catalog_search_and_show(run_cli: Any, client: TestClient) -> None:
+    from dlrig.app import catalog as command
+
+    cat = dlrig.open_catalog()
+    found = _same(
+        run_cli("catalog", "search", "rtx 4090", "-c", "gpu", "--json"),
+        client.get("/api/catalog", params={"q": "rtx 4090", "category": "gpu"}),
+        dlrig.to_json(command.run(command.PartsRequest.parse(q="rtx 4090", category="gpu"), cat)),
+    )
+    assert '"id": "nvidia-rtx-4090-fe"' in found
+    shown = _same(
+        run_cli("catalog", "show", "RTX 4090 Founders", "--json"),
+        client.get("/api/parts/RTX 4090 Founders"),
+        dlrig.to_json(command.show(command.ShowRequest.parse(part="RTX 4090 Founders"), cat)),
+    )
+    assert '"id": "nvidia-rtx-4090-fe"' in shown
+
+
 def test_power(run_cli: Any, client: TestClient) -> None:
     text = WARMACHINE.read_text(encoding="utf-8")
     out = _same(

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from dlrig.build import Build
     from dlrig.catalog import Catalog
     from dlrig.cost.tco import CostReport
-    from dlrig.importlist import ImportResult
+    from dlrig.importlist import ImportListResult
     from dlrig.optimize import PlanResult
     from dlrig.parts import Category, GpuChip
     from dlrig.rules.base import CheckResult
@@ -166,7 +166,7 @@ def plan(
 
 def import_list(
     parts_list: str | Path, catalog: Catalog | str | Path | None = None, name: str | None = None
-) -> ImportResult:
+) -> ImportListResult:
     """``dlrig import-list``: a PCPartPicker plain-text parts list (a file, or "-" for stdin)
     resolved into a build; lines that do not resolve are listed in the result."""
     from dlrig.app import importlist as command

@@ -143,10 +143,12 @@ class BuildItem:
 
     @property
     def unit_price_usd(self) -> float | None:
+        """The line's own price, else the part's (None: unpriced)."""
         return self.price_usd if self.price_usd is not None else self.part.price_usd
 
     @property
     def total_price_usd(self) -> float | None:
+        """Unit price × count (None: unpriced)."""
         unit = self.unit_price_usd
         return None if unit is None else unit * self.count
 
@@ -180,6 +182,7 @@ class Site:
 
     @property
     def is_default(self) -> bool:
+        """Whether the site is the default one (mains voltage and circuit, no extra circuits)."""
         return (
             self.mains_voltage_v == DEFAULT_MAINS_VOLTAGE_V
             and self.circuit_amps == DEFAULT_CIRCUIT_AMPS
@@ -240,6 +243,7 @@ class PsuLoad:
 
     @property
     def gpu_w(self) -> float:
+        """The GPUs' power on this PSU (W)."""
         return sum(u.power_w for u in self.gpus)
 
     @property
@@ -427,14 +431,17 @@ class Build:
 
     @cached_property
     def cpu(self) -> Cpu | None:
+        """The CPU (None: none in the build)."""
         return cast(Cpu | None, self._one(Category.CPU))
 
     @cached_property
     def motherboard(self) -> Motherboard | None:
+        """The motherboard (None: none in the build)."""
         return cast(Motherboard | None, self._one(Category.MOTHERBOARD))
 
     @cached_property
     def psu(self) -> Psu | None:
+        """The first PSU, which feeds the board (None: none in the build)."""
         return cast(Psu | None, self._one(Category.PSU))
 
     @cached_property
@@ -454,10 +461,12 @@ class Build:
 
     @cached_property
     def cooler(self) -> Cooler | None:
+        """The CPU cooler (None: none in the build)."""
         return cast(Cooler | None, self._one(Category.COOLER))
 
     @cached_property
     def case(self) -> Case | None:
+        """The case or frame (None: none in the build)."""
         return cast(Case | None, self._one(Category.CASE))
 
     # --- expanded multi parts -----------------------------------------------------------------
@@ -487,10 +496,12 @@ class Build:
 
     @cached_property
     def memory_kits(self) -> tuple[Memory, ...]:
+        """Every memory kit, expanded by count."""
         return cast(tuple[Memory, ...], self._expanded(Category.MEMORY))
 
     @cached_property
     def drives(self) -> tuple[Storage, ...]:
+        """Every drive, expanded by count."""
         return cast(tuple[Storage, ...], self._expanded(Category.STORAGE))
 
     @cached_property
@@ -504,6 +515,7 @@ class Build:
 
     @cached_property
     def part_ids(self) -> frozenset[str]:
+        """The ids of every part."""
         return frozenset(p.id for p in self.parts)
 
     def chip(self, gpu: Gpu) -> GpuChip | None:
@@ -513,10 +525,12 @@ class Build:
     # --- totals -------------------------------------------------------------------------------
     @cached_property
     def gpu_count(self) -> int:
+        """How many GPU cards."""
         return len(self.gpus)
 
     @cached_property
     def total_vram_gib(self) -> float:
+        """VRAM of every GPU together (GiB)."""
         return float(sum(g.vram_gib for g in self.gpus))
 
     @cached_property
@@ -541,10 +555,12 @@ class Build:
 
     @cached_property
     def memory_modules(self) -> int:
+        """How many memory modules (DIMMs)."""
         return sum(m.modules for m in self.memory_kits)
 
     @cached_property
     def storage_gb(self) -> int:
+        """Capacity of every drive together (GB)."""
         return sum(d.capacity_gb for d in self.drives)
 
     @cached_property
@@ -567,6 +583,8 @@ class Build:
 
     @cached_property
     def system_allowance_w(self) -> float:
+        """Power of everything but the CPU and GPUs: board, memory, drives, case fans, cooler
+        (W)."""
         ssds = sum(1 for d in self.drives if d.kind != "hdd")
         hdds = len(self.drives) - ssds
         cooler = self.cooler

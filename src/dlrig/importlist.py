@@ -31,7 +31,7 @@ from dlrig.parts import Category
 if TYPE_CHECKING:
     from dlrig.catalog import Catalog
 
-__all__ = ["ImportResult", "ImportedLine", "UnresolvedLine", "import_list", "parse_lines"]
+__all__ = ["ImportListResult", "ImportedLine", "UnresolvedLine", "import_list", "parse_lines"]
 
 LIST_CATEGORIES: dict[str, Category | None] = {
     "cpu": Category.CPU,
@@ -111,7 +111,7 @@ class UnresolvedLine:
 
 
 @dataclass
-class ImportResult:
+class ImportListResult:
     """The build made from a parts list, with every line resolved or not."""
 
     build: Build | None
@@ -196,12 +196,12 @@ def parse_lines(text: str) -> list[tuple[int, str, str, float | None]]:
 
 def import_list(
     text: str, catalog: Catalog, name: str = "imported", source: str = "<list>"
-) -> ImportResult:
+) -> ImportListResult:
     """Parse a PCPartPicker text export and resolve it against ``catalog``.
 
     InputError when the text holds no PCPartPicker part line at all (not a parts list).
     """
-    result = ImportResult(build=None)
+    result = ImportListResult(build=None)
     items: dict[Category, list[BuildItem]] = {}
     lines = parse_lines(text)
     labels = {ln[1].lower() for ln in lines}
@@ -256,7 +256,7 @@ def import_list(
     return result
 
 
-def file_comments(result: ImportResult) -> list[str]:
+def file_comments(result: ImportListResult) -> list[str]:
     """Comments for the written build file: what to confirm and what to add by hand."""
     out = [f"{note} -- confirm" for note in result.notes]
     out += [f"not imported: line {u.line}: {u.text} ({u.reason})" for u in result.unresolved]

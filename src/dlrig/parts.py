@@ -269,6 +269,7 @@ class Memory(Part):
 
     @property
     def capacity_gb(self) -> int:
+        """The kit's capacity: modules × module size (GB)."""
         return self.modules * self.module_gb
 
 

@@ -550,10 +550,12 @@ class MemoryBytes:
 
     @property
     def allocated(self) -> float:
+        """What the framework allocates: weights, gradients, optimizer, activations, KV cache."""
         return self.weights + self.gradients + self.optimizer + self.activations + self.kv_cache
 
     @property
     def overhead(self) -> float:
+        """CUDA context and fragmentation."""
         return self.context + self.fragmentation
 
     @property
@@ -563,6 +565,7 @@ class MemoryBytes:
 
     @property
     def total(self) -> float:
+        """Allocated plus overhead."""
         return self.allocated + self.overhead
 
 
@@ -1038,6 +1041,7 @@ class SizingResult:
 
     @property
     def memory_gib(self) -> dict[str, float]:
+        """The per-GPU memory breakdown in GiB, by what holds it."""
         m = self.memory
         values = (
             m.weights,
@@ -1052,6 +1056,7 @@ class SizingResult:
 
     @property
     def vram_per_gpu_gib(self) -> float:
+        """GPU memory one GPU needs (GiB)."""
         return bytes_to_gib(self.memory.total)
 
     @property
@@ -1063,6 +1068,7 @@ class SizingResult:
 
     @property
     def shortfall_gib(self) -> float | None:
+        """GiB the chip lacks (0: it fits; None: no chip or its VRAM unknown)."""
         if self.chip is None or self.chip.vram_gib is None:
             return None
         return max(self.vram_per_gpu_gib - self.chip.vram_gib, 0.0)

@@ -5,6 +5,8 @@ GPU memory is binary (GiB); disks, parameter counts and spec sheets are decimal 
 
 from __future__ import annotations
 
+import re
+
 BYTES_PER_GB = 1_000_000_000
 BYTES_PER_GIB = 1024**3
 BYTES_PER_MIB = 1024**2
@@ -103,11 +105,21 @@ def human_hours(hours: float | None) -> str:
     return f"{hours / 24:.1f} days"
 
 
+_THOUSANDS = re.compile(r"-?\d{1,3}(,\d{3})+(\.\d*)?")
+
+
 def parse_usd(text: str) -> float:
     """Dollars from the ways people write them: '7000', '7,000', '$7,000', '7k', '7.5K'."""
     from dlrig.errors import InputError
 
-    cleaned = text.strip().replace(",", "").replace("_", "").lstrip("$").strip()
+    cleaned = text.strip().replace("_", "").lstrip("$").strip()
+    if "," in cleaned and not _THOUSANDS.fullmatch(cleaned.rstrip("kK")):
+        # "6,0000" or "60,00" (a decimal comma) would silently become 60,000 or 6,000
+        raise InputError(
+            f"'{text}': commas must group thousands (7,000)",
+            "write e.g. 7000, 7,000, $7,000 or 7k (a decimal point, not a comma)",
+        )
+    cleaned = cleaned.replace(",", "")
     scale = 1.0
     if cleaned[-1:] in ("k", "K"):
         cleaned, scale = cleaned[:-1], 1000.0

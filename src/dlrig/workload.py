@@ -244,6 +244,7 @@ class ModelSpec(_Strict):
 
     @property
     def is_moe(self) -> bool:
+        """Whether the model is a mixture of experts."""
         return (self.experts or 1) > 1
 
     @property
@@ -262,10 +263,12 @@ class ModelSpec(_Strict):
 
     @property
     def n_kv_heads(self) -> int:
+        """Key/value heads (the attention heads when not grouped)."""
         return self.kv_heads or self.heads or 1
 
     @property
     def head_dim(self) -> int:
+        """Hidden size per attention head."""
         return (self.hidden or 0) // (self.heads or 1)
 
     @property
@@ -358,6 +361,8 @@ class Workload(_Strict):
 
     @property
     def text_len(self) -> int:
+        """Tokens per sequence: the given length, else prompt + new tokens for inference, else
+        the model's context up to 2,048."""
         if self.sequence is not None:
             return self.sequence
         if self.task == "inference":
@@ -366,10 +371,12 @@ class Workload(_Strict):
 
     @property
     def trains(self) -> bool:
+        """Whether the task trains (anything but inference)."""
         return self.task != "inference"
 
     @property
     def adapters(self) -> bool:
+        """Whether the task trains adapters (LoRA, QLoRA)."""
         return self.task in ("lora", "qlora")
 
     def describe(self) -> str:

@@ -1,7 +1,7 @@
 """``dlrig import-list``: a PCPartPicker plain-text parts list turned into a build.
 
 Front doors: ``dlrig import-list FILE``, ``POST /api/import-list`` (the body is the list's
-text), and :func:`dlrig.import_list`. The result is :class:`~dlrig.importlist.ImportResult`.
+text), and :func:`dlrig.import_list`. The result is :class:`~dlrig.importlist.ImportListResult`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dlrig.app.base import Cli, Command, Request, check_text_size
 
 if TYPE_CHECKING:
     from dlrig.catalog import Catalog
-    from dlrig.importlist import ImportResult
+    from dlrig.importlist import ImportListResult
 
 __all__ = ["ImportListRequest", "run"]
 
@@ -33,7 +33,7 @@ class ImportListRequest(Request):
     name: Annotated[str | None, Cli("--name")] = Field(None, description="Build name.")
 
 
-def run(req: ImportListRequest, catalog: Catalog, read_files: bool = True) -> ImportResult:
+def run(req: ImportListRequest, catalog: Catalog, read_files: bool = True) -> ImportListResult:
     """Resolve every line of the list against ``catalog``; unresolved lines are listed."""
     from dlrig.importlist import import_list
 

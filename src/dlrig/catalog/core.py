@@ -128,6 +128,7 @@ class Catalog:
 
     @property
     def chips(self) -> builtins.list[GpuChip]:
+        """Every GPU chip spec."""
         return builtins.list(self._chips.values())
 
     def chip(self, chip_id: str) -> GpuChip:

@@ -115,10 +115,12 @@ class CoverageRow:
 
     @property
     def known(self) -> int:
+        """Parts that have the fact."""
         return self.parts - len(self.missing)
 
     @property
     def percent(self) -> float:
+        """Share of parts that have the fact (100 when there are none)."""
         return 100.0 if self.parts == 0 else 100.0 * self.known / self.parts
 
     def to_dict(self) -> dict[str, Any]:

@@ -398,7 +398,12 @@ def parse_price(text: Any) -> float:
         cleaned = cleaned.replace(",", "").replace("_", "")
         if not cleaned or len(cleaned) > 20:
             raise ValueError("not a price")
-        value = float(cleaned)
+        try:
+            value = float(cleaned)
+        except ValueError:  # float()'s own message ("could not convert string...") says nothing
+            raise ValueError(
+                f"price '{str(text).strip()[:30]}' is not an amount of US dollars (e.g. 799)"
+            ) from None
     if not math.isfinite(value) or not MIN_PRICE_USD <= value <= MAX_PRICE_USD:
         raise ValueError(f"price {value:g} is outside {MIN_PRICE_USD}–{MAX_PRICE_USD:,.0f} USD")
     return value
@@ -489,7 +494,10 @@ def _row(line: int, rec: Mapping[str, Any], path: str, today: dt.date) -> PriceR
         raise ValueError(f"date '{raw_date[:20]}' is not YYYY-MM-DD") from None
     if when > today:
         raise ValueError(f"date {when.isoformat()} is in the future")
-    condition = parse_conditions(str(rec.get("condition") or "new"))
+    try:
+        condition = parse_conditions(str(rec.get("condition") or "new"))
+    except InputError as exc:  # a bad row is reported with its line; the others still import
+        raise ValueError(f"{exc.message}: use new, used or refurbished") from None
     if len(condition) != 1:
         raise ValueError("one condition per row")
     url = str(rec.get("url") or "").strip() or None

@@ -147,6 +147,7 @@ class ParsedName:
 
     @property
     def all_tokens(self) -> frozenset[str]:
+        """Every token of the name."""
         return self.words | self.model | self.soft | self.numbers
 
 
@@ -227,11 +228,16 @@ class Named(Protocol):
     """Anything resolvable: an id, a display name and extra aliases (parts, GPU chips)."""
 
     @property
-    def id(self) -> str: ...
+    def id(self) -> str:
+        """The id."""
+
     @property
-    def name(self) -> str: ...
+    def name(self) -> str:
+        """The display name."""
+
     @property
-    def aliases(self) -> tuple[str, ...]: ...
+    def aliases(self) -> tuple[str, ...]:
+        """Other names it is known by."""
 
 
 T = TypeVar("T", bound=Named)

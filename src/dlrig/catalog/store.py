@@ -776,6 +776,7 @@ class StoreCatalog(Catalog):
 
     @property
     def chips(self) -> builtins.list[GpuChip]:
+        """Every GPU chip spec (the store's loaded on first use)."""
         self._ensure_chips()
         return builtins.list(self._chips.values())
 

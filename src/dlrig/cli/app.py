@@ -98,6 +98,7 @@ class LazyGroup(TyperGroup):
 
     @property  # type: ignore[override]
     def commands(self) -> dict[str, Any]:
+        """Every command, each module imported (click reads this for completion and docs)."""
         for name in COMMANDS:
             self._load(name)
         for name in _unlisted_commands():
@@ -106,6 +107,7 @@ class LazyGroup(TyperGroup):
 
     @commands.setter
     def commands(self, value: Any) -> None:
+        """Click's constructor sets the commands: keep them as the loaded ones."""
         self._loaded: dict[str, Any] = dict(value)
 
     def list_commands(self, ctx: Any) -> list[str]:

@@ -36,6 +36,7 @@ class Usage:
 
     @property
     def months(self) -> float:
+        """The comparison's length in months."""
         return units.years_to_months(self.years)
 
     def use_hours(self, months: float) -> float:
@@ -101,6 +102,7 @@ class Electricity:
 
     @property
     def usd_per_use_hour(self) -> float:
+        """Electricity cost of one hour of use (USD)."""
         return units.energy_cost_usd(self.wall_power_w, 1.0, self.usd_per_kwh)
 
 
@@ -163,6 +165,7 @@ class BreakEven:
 
     @property
     def days(self) -> float:
+        """Days to break even."""
         return units.months_to_days(self.months)
 
 

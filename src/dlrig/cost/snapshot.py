@@ -54,6 +54,7 @@ class CloudOffering(Sourced):
 
     @property
     def label(self) -> str:
+        """``provider offering``."""
         return f"{self.provider} {self.offering}"
 
 
@@ -70,6 +71,7 @@ class PrebuiltSystem(Sourced):
     @property
     def label(self) -> str:
         # "(typical vendor)" rows and names that already start with the vendor stand alone
+        """The system's name with its vendor in front where it lacks it."""
         if self.vendor.startswith("(") or self.name.startswith(self.vendor):
             return self.name
         return f"{self.vendor} {self.name}"

@@ -99,6 +99,7 @@ class CostInputs:
 
     @property
     def gpu_count(self) -> int:
+        """How many GPUs the build has."""
         return len(self.gpu_chips)
 
 

@@ -14,6 +14,7 @@ from dlrig.parts import Gpu
 
 
 def capped_id(gpu: Gpu, cap_w: int) -> str:
+    """The planner option id of ``gpu`` capped at ``cap_w`` W (``<card id>+pl<W>``)."""
     return f"{gpu.id}+pl{cap_w}"
 
 

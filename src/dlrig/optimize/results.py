@@ -108,6 +108,7 @@ class PlanResult:
 
     @property
     def optimal(self) -> bool:
+        """Whether the solver proved the best build optimal."""
         return self.status == "OPTIMAL"
 
     def to_dict(self) -> dict[str, Any]:

@@ -63,6 +63,7 @@ class Work:
 
     @property
     def trains(self) -> bool:
+        """Whether the work is a training class."""
         return self.cls in TRAINING_CLASSES
 
 

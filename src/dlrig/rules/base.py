@@ -333,6 +333,7 @@ class RuleContext:
 
     @cached_property
     def m2(self) -> M2Assignment:
+        """Which M.2 slots the build's drives use and what that does to the GPU slots."""
         from dlrig.rules.limits import assign_m2
 
         board = self.build.motherboard

@@ -518,6 +518,7 @@ class Link:
 
     @property
     def text(self) -> str:
+        """The link as text: ``x16 PCIe 4.0`` (unknowns said)."""
         width = f"x{self.lanes}" if self.lanes is not None else "x? (lanes unknown)"
         gen = f"PCIe {self.gen}.0" if self.gen is not None else "PCIe generation unknown"
         return f"{width} {gen}"

@@ -42,7 +42,8 @@ def add_api(app: FastAPI, catalogs: Catalogs) -> None:
         qp = request.query_params
         req = app_catalog.PartsRequest.parse(
             category=qp.get("category") or None, q=qp.get("q") or None,
-            filter=qp.getlist("filter"),
+            filter=qp.getlist("filter"), limit=qp.get("limit") or None,
+            price_only=qp.get("price_only") or None,
         )  # fmt: skip
         return json_response(app_catalog.run(req, catalogs.get()))
 

@@ -218,11 +218,14 @@ async def body_json(request: Request) -> dict[str, Any]:
 
 # --- template filters -------------------------------------------------------------------------
 def _add_filters(templates: Jinja2Templates) -> None:
+    from dlrig.catalog.offers import summary_line
+
     env = templates.env
     env.filters["num"] = _num
     env.filters["usd"] = lambda v, digits=0: "—" if v is None else f"${v:,.{digits}f}"
     env.filters["count"] = human_count
     env.filters["duration"] = human_hours
+    env.filters["price_line"] = summary_line  # "prices dated … ; N older than 6 months"
     env.filters["tojson_pretty"] = lambda v: json.dumps(v, indent=2, ensure_ascii=False)
     env.globals["version"] = __version__
     env.globals["planner"] = planner_available()  # the nav shows Plan only with it

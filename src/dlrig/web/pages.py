@@ -22,7 +22,7 @@ from dlrig.parts import Category
 from dlrig.perf import INTERCONNECTS
 from dlrig.sizing import RANK_SORT_KEYS as SORTS
 from dlrig.web.security import run_guarded
-from dlrig.workload import OPTIMIZERS, PRECISIONS, TASKS
+from dlrig.workload import FRAMEWORKS, OPTIMIZERS, PRECISIONS, TASKS
 
 if TYPE_CHECKING:
     from dlrig.app.base import Command
@@ -90,15 +90,21 @@ def add_pages(app: FastAPI, catalogs: Catalogs, templates: Jinja2Templates) -> N
         category = qp.get("category") or None
         q = qp.get("q") or None
         filters = [f for f in qp.getlist("filter") if f.strip()]
+        limit, price_only = qp.get("limit") or None, qp.get("price_only") or None
 
         def work(cat: Catalog) -> dict[str, Any]:
-            req = app_catalog.PartsRequest.parse(category=category, q=q, filter=filters)
-            return {"parts": app_catalog.run(req, cat).to_dict()}
+            req = app_catalog.PartsRequest.parse(
+                category=category, q=q, filter=filters, limit=limit, price_only=price_only
+            )
+            found = app_catalog.run(req, cat)
+            # a search shows SEARCH_LIMIT matches: say how many there are (never cut silently)
+            return {"parts": found.to_dict(), "total": found.total or len(found.parts)}
 
         return result_page(
             request, "catalog.html", work, categories=[c.value for c in Category],
-            columns=PART_COLUMNS.get(category or "", []),
-            category=category or "", q=q or "", filters=filters, parts=None,
+            columns=PART_COLUMNS.get(category or "", []), category=category or "", q=q or "",
+            filters=filters, limit=limit or "", price_only=bool(price_only), parts=None,
+            total=None,
         )  # fmt: skip
 
     @app.get("/parts/{part}", response_class=HTMLResponse, include_in_schema=False)
@@ -136,9 +142,9 @@ def add_pages(app: FastAPI, catalogs: Catalogs, templates: Jinja2Templates) -> N
             "form": form, "models": app_catalog.presets().to_dict(),
             "chips": [c.name for c in catalogs.get().chips], "tasks": TASKS,
             "precisions": PRECISIONS, "optimizers": OPTIMIZERS, "interconnects": INTERCONNECTS,
-            "sorts": SORTS, "result": None, "ranking": None,
+            "sorts": SORTS, "frameworks": FRAMEWORKS, "result": None, "ranking": None,
         }  # fmt: skip
-        if not form.get("model"):
+        if not (form.get("model") or form.get("workload", "").strip()):
             return page(request, "size.html", **context)
 
         def work(cat: Catalog) -> dict[str, Any]:
@@ -187,6 +193,7 @@ def _add_plan_page(app: FastAPI, page: Page, result_page: Page) -> None:
             "build_text": None,
             "objectives": OBJECTIVES,
             "tasks": TASKS,
+            "precisions": [(p, p) for p in PRECISIONS],
             "models": app_catalog.presets().to_dict(),
         }
         if not form.get("budget_usd") and form.get("objective") != "cost":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from dlrig.optimize.prep import Layout, place_facts
@@ -43,8 +43,8 @@ def add_slots(pm: PlanModel, opts: list[tuple[Any, Gpu, int]], tag: str) -> None
     # them per table entry was most of a model's build time on an imported catalog)
     total = pm.cp.LinearExpr.sum
     drives_of = {cfg: total(vlits) for cfg, vlits in cfgs.items()}
-    small_cases: dict[int, Any] = {}  # lowest slot reached → cases with fewer slots
-    few_lanes: dict[int, Any] = {}  # lanes asked for → CPUs with fewer
+    small_cases = _ChosenBelow(case_slots, pm.use_case, total)  # fewer slots than reached
+    few_lanes = _ChosenBelow(cpu_lanes, pm.use_cpu, total)  # fewer lanes than asked for
     unknown_lanes = total([pm.use_cpu[i] for i in cpu_lanes.get(None, [])])
     no_slots = total([pm.use_case[i] for i in case_slots.get(None, [])])
     airflow = pm.avoid("multi-gpu-airflow")
@@ -72,18 +72,9 @@ def add_slots(pm: PlanModel, opts: list[tuple[Any, Gpu, int]], tag: str) -> None
             u_by_layout[lkey].append(u)
             u_by_class[(cls, n)].append(u)
             if lay.known and groups["case-expansion-slots"] and f.placed:
-                if f.bottom not in small_cases:
-                    small = [
-                        i
-                        for s, idx in case_slots.items()
-                        if s is not None and s < f.bottom
-                        for i in idx
-                    ]
-                    small_cases[f.bottom] = (
-                        total([pm.use_case[i] for i in small]) if small else None
-                    )
-                if small_cases[f.bottom] is not None:
-                    m.add(u + small_cases[f.bottom] <= 1)
+                small = small_cases(f.bottom)
+                if small is not None:
+                    m.add(u + small <= 1)
             if fit_known and multi and None in case_slots:
                 m.add(u + no_slots <= 1)
             for cfg in cfgs:
@@ -108,19 +99,29 @@ def add_slots(pm: PlanModel, opts: list[tuple[Any, Gpu, int]], tag: str) -> None
                     # demand; a multi-GPU plan does not rely on an unchecked fit rule
                     m.add(u + drives + unknown_lanes <= 2)
                 if lay.known and lanes_warn:
-                    if mf.cpu_lanes not in few_lanes:
-                        few = [
-                            i
-                            for ln, idx in cpu_lanes.items()
-                            if ln is not None and ln < mf.cpu_lanes
-                            for i in idx
-                        ]
-                        few_lanes[mf.cpu_lanes] = (
-                            total([pm.use_cpu[i] for i in few]) if few else None
-                        )
-                    if few_lanes[mf.cpu_lanes] is not None:
-                        m.add(u + drives + few_lanes[mf.cpu_lanes] <= 2)
+                    few = few_lanes(mf.cpu_lanes)
+                    if few is not None:
+                        m.add(u + drives + few <= 2)
     for lkey, (_, idx) in layouts.items():
         m.add(total([pm.use_board[i] for i in idx]) == total(u_by_layout[lkey]))
     for key, lits in by_class.items():
         m.add(total(lits) == total(u_by_class[key]))
+
+
+class _ChosenBelow:
+    """The sum of the choice literals of the parts whose known value is below a threshold,
+    built once per threshold and shared (None: no such part)."""
+
+    def __init__(
+        self, by_value: dict[int | None, list[int]], lits: Sequence[Any], total: Any
+    ) -> None:
+        self.by_value, self.lits, self.total = by_value, lits, total
+        self.sums: dict[int, Any] = {}
+
+    def __call__(self, below: int) -> Any:
+        if below not in self.sums:
+            idx = [
+                i for v, ids in self.by_value.items() if v is not None and v < below for i in ids
+            ]
+            self.sums[below] = self.total([self.lits[i] for i in idx]) if idx else None
+        return self.sums[below]
