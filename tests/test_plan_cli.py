@@ -186,3 +186,17 @@ def test_unspent_budget_names_the_unpriced_parts_that_would_do() -> None:
     unspent = json.loads(r.stdout)["unspent"]
     assert "Seasonic PRIME PX-2200 (no-retail-offer)" in unspent, unspent
     assert "(not-found)" in unspent and "--part-price" in unspent, unspent
+
+
+def test_check_and_cost_price_a_plans_build_as_the_plan_did(tmp_path: Path) -> None:
+    """plan, check and cost price parts at the same offers: the $1,500 plan's build file costs
+    what the plan said when checked and costed (its CPU's launch MSRP would put it over)."""
+    out = tmp_path / "b.yaml"
+    args = ["plan", "--budget-usd", "1500", "--no-explain", "--json", "-o", str(out)]
+    r = runner.invoke(app, args)
+    assert r.exit_code == 0, r.output
+    price = json.loads(r.stdout)["best"]["price_usd"]
+    checked = runner.invoke(app, ["check", str(out), "--json"])
+    assert json.loads(checked.stdout)["totals"]["price_usd"] == price
+    costed = runner.invoke(app, ["cost", str(out), "--json"])
+    assert json.loads(costed.stdout)["build"]["upfront_usd"] == price

@@ -686,3 +686,10 @@ class PriceBook:
 def all_offers(book: PriceBook | None = None) -> list[Offer]:
     """The shipped snapshot plus the user's price book (when it exists)."""
     return [*shipped_offers(), *(book or PriceBook()).offers()]
+
+
+def priced_catalog(catalog: Catalog, condition: str = "new") -> Catalog:
+    """``catalog`` priced at the offers a buyer of ``condition`` would take today: the shipped
+    snapshot plus the user's price book. ``plan``, ``check`` and ``cost`` all price through
+    this, so a plan's build costs the same when checked or costed."""
+    return apply_offers(catalog, all_offers(), parse_conditions(condition))
