@@ -99,6 +99,16 @@ def test_the_plan_page_takes_condition_caps_and_shows_price_dates(client: TestCl
     m = re.search(r'id="price-dates">([^<]+)<', page)
     assert m and m.group(1).startswith("prices dated ")
     assert "used" in m.group(1)  # as `plan --used --objective vram` (tests/test_prices_cli.py)
+    # the used part's date and source, in the JSON and on the page, as the CLI prints them
+    data = client.post(
+        "/api/plan", json={"budget_usd": 2500, "used": True, "objective": "vram", "explain": False}
+    ).json()
+    used = [
+        it for items in data["best"]["parts"].values() for it in items
+        if it.get("price_kind") == "used"
+    ]  # fmt: skip
+    assert used and all(it["price_date"] and it["price_source"].startswith("used:") for it in used)
+    assert used[0]["price_source"] in html.unescape(page)
 
 
 @pytest.mark.skipif(not planner_available(), reason="no planner in this install")
@@ -112,3 +122,47 @@ def test_a_bad_condition_gets_one_message_at_every_door(client: TestClient, run_
     assert page.status_code == 422 and message in html.unescape(page.text)
     with pytest.raises(InputError, match=message):
         dlrig.plan(4000, condition="new,mint")
+
+
+def test_the_size_page_says_where_each_figure_comes_from(client: TestClient) -> None:
+    """`dlrig size` and `dlrig gpus` print "throughput from interpolated ±29%" and a source
+    column; the page showed the numbers without it."""
+    q = {"model": "llama-3.1-8b", "task": "qlora", "gpu": "RTX 3090"}
+    perf = dlrig.size(**q).to_dict()["performance"]
+    page = client.get("/size", params=q).text
+    m = re.search(r'id="provenance">([^<]+)<', page)
+    assert m and m.group(1).strip() == f"{perf['provenance']} ±{perf['expected_error'] * 100:.0f}%"
+    assert "<th>source ±err</th>" in page
+    top = dlrig.gpus(**{k: v for k, v in q.items() if k != "gpu"}).to_dict()["gpus"][0]
+    assert f"{top['provenance']} ±{top['expected_error'] * 100:.0f}%" in page
+
+
+# Fields a command's API row in docs/web.md need not name, and why.
+NOT_IN_THE_API_DOCS = {
+    ("cost", "prices"): "the server opens no files (the row says so)",
+    ("cost", "versus"): "the query parameter is vs, as the CLI option --vs",
+}
+
+
+@pytest.mark.parametrize("name", sorted(n for n, c in commands().items() if c.web))
+def test_the_api_docs_name_every_request_field(name: str) -> None:
+    """docs/web.md's endpoint table lists each command's inputs: a field added to a request
+    model (condition, used, power_limits...) is documented where API users look."""
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "web.md").read_text(encoding="utf-8")
+    command = commands()[name]
+    rows = [ln for ln in doc.splitlines() if re.match(rf"\| `(GET|POST) /api/{name}`", ln)]
+    if not rows:
+        pytest.skip(f"/api/{name} is a generic route (docs/web.md describes those as a group)")
+    row = rows[0]
+    skip = {command.text_field, *(f for n, f in NOT_IN_THE_API_DOCS if n == name)}
+    if "workload flag" in row:  # "any `dlrig size` workload flag (...)" covers them
+        from dlrig.app.base import WorkloadFlags
+
+        skip |= set(WorkloadFlags.model_fields)
+    missing = [
+        f for f in command.request.model_fields
+        if f not in skip and f"`{f}`" not in row and f'"{f}"' not in row
+    ]  # fmt: skip
+    assert not missing, f"docs/web.md's /api/{name} row does not name {missing}"

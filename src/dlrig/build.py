@@ -21,7 +21,7 @@ countries or a 20 A circuit.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -377,10 +377,10 @@ class Build:
         current = self.items[Category.GPU]
         if not current:
             raise InputError("the build has no GPU to multiply", "add a gpu: to the build file")
+        # a line keeps its power limit, PSU, riser and override (`check --gpus 4` on four capped
+        # cards dropped the cap and failed psu-headroom); only its count and slots change
         if len(current) == 1:
-            new: tuple[BuildItem, ...] = (
-                (BuildItem(current[0].part, n, current[0].price_usd),) if n else ()
-            )
+            new: tuple[BuildItem, ...] = (_recounted(current[0], n),) if n else ()
         elif n <= self.gpu_count:
             kept: list[BuildItem] = []
             left = n
@@ -388,12 +388,14 @@ class Build:
                 if left <= 0:
                     break
                 take = min(it.count, left)
-                kept.append(BuildItem(it.part, take, it.price_usd))
+                kept.append(_recounted(it, take))
                 left -= take
             new = tuple(kept)
         else:
+            models = len({it.part.id for it in current})
+            what = f"mixes {models} GPU models" if models > 1 else "lists its GPUs on several lines"
             raise InputError(
-                f"the build mixes {len(current)} GPU models; cannot tell which to add to reach {n}",
+                f"the build {what}; cannot tell which line to add to reach {n} GPUs",
                 "edit the counts in the build file instead",
             )
         return self.replace(items={**self.items, Category.GPU: new})
@@ -632,6 +634,12 @@ class Build:
             if its
         )
         return f"Build({self.name!r}, {counts})"
+
+
+def _recounted(item: BuildItem, count: int) -> BuildItem:
+    """``item`` with ``count`` cards: the same part, price, limit, PSU and riser; the first
+    ``count`` of its slots."""
+    return replace(item, count=count, slots=item.slots[:count])
 
 
 def _item(spec: Any) -> BuildItem:

@@ -664,12 +664,28 @@ def _resolve(ctx: _Ctx, path: Path_, cat: Category, text: str, catalog: Catalog)
     try:
         found = catalog.match(text, cat)
     except PartNotFoundError as exc:
-        raise ctx.error(path, exc.message, exc.hint) from None
+        raise ctx.error(path, exc.message, _list_hint(catalog, cat, text) or exc.hint) from None
     if found.note is not None:  # matched word by word: the user confirms it
         line = ctx.line(path)
         where = f"line {line}: " if line is not None else ""
         ctx.fuzzy.append(where + found.note)
     return found.part
+
+
+def _list_hint(catalog: Catalog, cat: Category, text: str) -> str | None:
+    """For "A, B" where each of A and B is a part: the list it was meant to be (a comma reads
+    as part of one name in YAML, and "did you mean A or B" did not say why)."""
+    pieces = [p.strip() for p in text.split(",")]
+    if len(pieces) < 2 or not all(pieces):
+        return None
+    for piece in pieces:
+        try:
+            catalog.match(piece, cat)
+        except PartNotFoundError:
+            return None
+    if cat in MULTI_CATEGORIES:
+        return f"for several parts write a list: {cat.value}: [{', '.join(pieces)}]"
+    return f"a build takes one {cat.value}: name one of {' or '.join(pieces)}"
 
 
 def _custom(ctx: _Ctx, path: Path_, cat: Category, value: Any) -> Part:

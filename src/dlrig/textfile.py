@@ -166,6 +166,9 @@ def decode(raw: bytes, what: str, make_error: ErrorFactory, max_bytes: int = MAX
         raise make_error(
             f"not a text file (byte {exc.start} is not UTF-8)", f"save the {what} as UTF-8 text"
         ) from None
+    # Excel's "CSV UTF-8" and Notepad start the file with a byte-order mark: not part of the
+    # text (a CSV header read "\ufeffpart" and the price file was refused)
+    text = text.removeprefix("\ufeff")
     nul = text.find("\x00")
     if nul >= 0:
         raise make_error(

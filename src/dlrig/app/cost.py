@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from dlrig.app.base import Cli, Command, Request, workload_ref
 from dlrig.app.check import load_build_input
@@ -20,6 +20,11 @@ if TYPE_CHECKING:
     from dlrig.cost import CostReport
 
 __all__ = ["CostRequest", "cost_svg", "run"]
+
+
+def _paths(value: Any) -> Any:
+    """One path (a query parameter, a keyword) as a list of one."""
+    return [value] if isinstance(value, str | Path) else value
 
 
 class CostRequest(Request):
@@ -51,8 +56,8 @@ class CostRequest(Request):
     run_hours: Annotated[float | None, Cli("--run-hours")] = Field(
         None, description="Or: hours one training run takes on this build."
     )
-    prices: Annotated[list[Path], Cli("--prices", metavar="<path>")] = Field(
-        [], description="Your own price list (CSV or YAML); repeatable."
+    prices: Annotated[list[Path], BeforeValidator(_paths), Cli("--prices", metavar="<path>")] = (
+        Field([], description="Your own price list (CSV or YAML); repeatable.")
     )
 
 
@@ -62,7 +67,11 @@ def run(req: CostRequest, catalog: Catalog, read_files: bool = True) -> CostRepo
     from dlrig.cost import estimate_cost
 
     if req.prices and not read_files:
-        raise InputError("price files are not read here", "use dlrig cost --prices on your machine")
+        raise InputError(
+            "prices: the web app opens no files",
+            "put your quote in the build file's cost: section (prebuilt_quote_usd), or run "
+            "dlrig cost --prices on your machine",
+        )
     catalog = priced_catalog(catalog)  # priced as `dlrig plan` prices (shipped offers, book)
     build = load_build_input(req.build, catalog, read_files)
     return estimate_cost(

@@ -13,6 +13,7 @@ from pydantic import Field
 
 from dlrig.app.base import Cli, Command, GpuFlags, WorkloadFlags
 from dlrig.app.size import load_workload_input
+from dlrig.errors import InputError
 
 if TYPE_CHECKING:
     from dlrig.catalog import Catalog
@@ -48,13 +49,20 @@ class GpuRanking:
 
 
 def run(req: GpusRequest, catalog: Catalog, read_files: bool = True) -> GpuRanking:
-    """Rank every chip of ``catalog`` for the workload (flags without a model or a workload
-    file rank by TFLOPS, as they size nothing)."""
+    """Rank every chip of ``catalog`` for the workload (without one, by the default mix; workload
+    flags without a model or a workload file are refused, as they would size nothing)."""
     from dlrig.sizing import rank_chips
 
     w = None
     if req.workload is not None or req.model is not None:
         w = load_workload_input(req, req.workload, read_files)
+    elif req.has_flags():  # `gpus --precision fp16` ranked by the bf16 mix, and said nothing
+        given = [name for name, value in req.flags().items() if value is not None]
+        raise InputError(
+            f"{', '.join(given)} given without a workload",
+            "add --model PRESET (see dlrig size --list-models) or --workload FILE; without "
+            "one, every chip is ranked by the default mix",
+        )
     rows = rank_chips(catalog.chips, w, req.gpus, req.interconnect, req.utilization, req.sort)
     return GpuRanking(None if w is None else w.describe(), req.gpus, req.sort, rows)
 

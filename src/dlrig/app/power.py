@@ -10,6 +10,7 @@ build file), the ``/power`` page, and :func:`dlrig.power`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from dlrig.build import Build
     from dlrig.catalog import Catalog
 
-__all__ = ["PowerBudget", "PowerRequest", "run"]
+__all__ = ["CircuitShare", "PowerBudget", "PowerRequest", "PsuShare", "run"]
 
 PSU_STEP_W = 50  # PSUs are sold in 50 W steps: the recommendation is rounded up to one
 
@@ -37,6 +38,33 @@ class PowerRequest(Request):
     gpus: Annotated[int | None, Cli("--gpus")] = Field(
         None, ge=1, description="The budget with N of the build's GPU instead."
     )
+
+
+@dataclass(frozen=True)
+class PsuShare:
+    """One PSU of a build and what it feeds (PSU 1: the system and its GPUs), as
+    ``psu-headroom`` judges it."""
+
+    psu: str  # "PSU 2 (EVGA SuperNOVA 1600 P2)"
+    circuit: int  # 1-based, into the build's circuits
+    feeds: str  # "system + 2 GPU(s)"
+    load_w: float  # sustained DC load (GPUs at their power limits)
+    needed_w: float  # 110 % of the load
+    usable_w: float  # its rating on this circuit's mains voltage
+    margin_w: float  # usable - needed (negative: too small)
+    gpu_limit_w: float | None  # per-GPU limit that fits this PSU (None: it feeds no GPU)
+
+
+@dataclass(frozen=True)
+class CircuitShare:
+    """One wall circuit and the PSUs plugged into it, as ``wall-circuit`` judges it."""
+
+    circuit: str  # "1: 120 V / 15 A"
+    psus: str  # "PSU 1, PSU 2"
+    wall_w: float
+    limit_w: float  # continuous limit (80 % of the breaker)
+    margin_w: float
+    gpu_limit_w: float | None  # per-GPU limit that fits this circuit (None: no GPU on it)
 
 
 @dataclass(frozen=True)
@@ -63,6 +91,11 @@ class PowerBudget:
     circuit_margin_w: float
     gpu_limit_for_psu_w: float | None
     gpu_limit_for_circuit_w: float | None
+    # every PSU and every circuit on its own (a build with two PSUs on two circuits is judged
+    # per PSU and per circuit, as the checker does); the fields above then sum the ratings and
+    # limits and take the tightest margin and GPU limit
+    psus: list[PsuShare]
+    circuits: list[CircuitShare]
 
     def to_dict(self) -> dict[str, Any]:
         """``dlrig power --json``."""
@@ -101,15 +134,25 @@ def budget(build: Build) -> PowerBudget:
     psu = build.psu
     eff, assumed = limits.psu_efficiency(psu.efficiency if psu else None)
     peak = build.peak_power_w
-    wall = units.wall_power_w(peak, eff)
-    site = build.site
-    limit = site.continuous_limit_w
-    for_psu = None
-    if psu is not None and n:  # the inverse of psu_required_w for the GPUs' share
-        for_psu = max(0.0, (psu.wattage_w / limits.PSU_HEADROOM - (cpu_w or 0.0) - rest) / n)
-    for_circuit = (
-        limits.gpu_power_cap_for_circuit_w(limit, eff, peak - build.gpu_power_w, n) if n else None
-    )
+    shares = _psu_shares(build)
+    circuits = _circuit_shares(build) if shares else []
+    if circuits:
+        wall = sum(c.wall_w for c in circuits)
+        limit = sum(c.limit_w for c in circuits)
+        margin = min(c.margin_w for c in circuits)
+        circuit = " + ".join(c.circuit.split(": ", 1)[1] for c in circuits)
+        for_circuit = _tightest(c.gpu_limit_w for c in circuits)
+    else:  # no PSU yet: the build's draw at an assumed efficiency on circuit 1
+        site = build.site
+        wall, limit = units.wall_power_w(peak, eff), site.continuous_limit_w
+        margin = limit - wall
+        circuit = f"{site.mains_voltage_v:g} V / {site.circuit_amps:g} A"
+        for_circuit = (
+            limits.gpu_power_cap_for_circuit_w(limit, eff, peak - build.gpu_power_w, n)
+            if n
+            else None
+        )
+    for_psu = _tightest(p.gpu_limit_w for p in shares) if n else None
     worst = max(need, spikes or 0.0) if not (psu and psu.atx3) else need
     return PowerBudget(
         build=build.name,
@@ -118,7 +161,7 @@ def budget(build: Build) -> PowerBudget:
         gpu_w=float(sum(tdps)),
         rest_w=round(rest, 1),
         peak_dc_w=round(peak, 1),
-        psu_w=float(psu.wattage_w) if psu else None,
+        psu_w=float(sum(p.wattage_w for p in build.psus)) if psu else None,
         psu_needed_w=round(need, 1),
         psu_needed_spikes_w=None if spikes is None else round(spikes, 1),
         psu_recommended_w=int(-(-worst // PSU_STEP_W) * PSU_STEP_W),
@@ -126,12 +169,84 @@ def budget(build: Build) -> PowerBudget:
         psu_efficiency=eff,
         psu_efficiency_assumed=assumed,
         wall_w=round(wall, 1),
-        circuit=f"{site.mains_voltage_v:g} V / {site.circuit_amps:g} A",
+        circuit=circuit,
         circuit_limit_w=round(limit, 1),
-        circuit_margin_w=round(limit - wall, 1),
+        circuit_margin_w=round(margin, 1),
         gpu_limit_for_psu_w=None if for_psu is None else round(for_psu, 1),
         gpu_limit_for_circuit_w=None if for_circuit is None else round(for_circuit, 1),
+        psus=shares,
+        circuits=circuits,
     )
+
+
+def _tightest(values: Iterable[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return min(known) if known else None
+
+
+def _psu_shares(build: Build) -> list[PsuShare]:
+    """Each PSU's load, need and per-GPU limit (``rules.power``'s psu-headroom arithmetic)."""
+    from dlrig.rules import limits
+
+    out = []
+    for ld in build.psu_loads:
+        volts = build.site.circuits[min(ld.circuit_index, len(build.site.circuits) - 1)][0]
+        usable = limits.psu_usable_w(ld.psu.wattage_w, ld.psu.wattage_low_line_w, volts)
+        need = limits.psu_required_w(ld.cpu_w, (u.power_w for u in ld.gpus), ld.rest_w)
+        cap = (
+            limits.gpu_power_cap_for_psu_w(usable, ld.cpu_w + ld.rest_w, len(ld.gpus))
+            if ld.gpus
+            else None
+        )
+        feeds = [*(["system"] if ld.feeds_system else []), f"{len(ld.gpus)} GPU(s)"]
+        out.append(
+            PsuShare(
+                psu=f"PSU {ld.index + 1} ({ld.psu.name})",
+                circuit=ld.circuit_index + 1,
+                feeds=" + ".join(feeds),
+                load_w=round(ld.load_w, 1),
+                needed_w=round(need, 1),
+                usable_w=round(usable, 1),
+                margin_w=round(usable - need, 1),
+                gpu_limit_w=None if cap is None else round(cap, 1),
+            )
+        )
+    return out
+
+
+def _circuit_shares(build: Build) -> list[CircuitShare]:
+    """Each circuit's wall draw from the PSUs plugged into it (``wall-circuit``'s arithmetic)."""
+    from dlrig import units
+    from dlrig.rules import limits
+
+    site = build.site
+    out = []
+    for ci, (volts, amps) in enumerate(site.circuits):
+        loads = [ld for ld in build.psu_loads if ld.circuit_index == ci]
+        if not loads and ci > 0:
+            continue
+        wall = 0.0
+        for ld in loads:
+            eff, _ = limits.psu_efficiency(ld.psu.efficiency)
+            wall += units.wall_power_w(ld.load_w, eff)
+        limit = site.circuit_limit_w(ci)
+        gpus = sum(len(ld.gpus) for ld in loads)
+        cap = None
+        if gpus:
+            eff0, _ = limits.psu_efficiency(loads[0].psu.efficiency)
+            non_gpu = sum(ld.load_w - ld.gpu_w for ld in loads)
+            cap = limits.gpu_power_cap_for_circuit_w(limit, eff0, non_gpu, gpus)
+        out.append(
+            CircuitShare(
+                circuit=f"{ci + 1}: {volts:g} V / {amps:g} A",
+                psus=", ".join(f"PSU {ld.index + 1}" for ld in loads) or "none",
+                wall_w=round(wall, 1),
+                limit_w=round(limit, 1),
+                margin_w=round(limit - wall, 1),
+                gpu_limit_w=None if cap is None else round(cap, 1),
+            )
+        )
+    return out
 
 
 COMMAND = Command(

@@ -10,7 +10,13 @@ import typer
 from dlrig.cli.options import JsonOpt
 from dlrig.cli.output import print_json, stderr, stdout, table
 
-StoreOpt = Annotated[str | None, typer.Option("--catalog", help="Store to inspect.")]
+# the store these commands write or inspect (``--catalog`` elsewhere reads a catalog)
+StoreOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--catalog", help="Catalog store (default: $DLRIG_CATALOG, else the per-user store)."
+    ),
+]
 DatasetArg = Annotated[
     str,
     typer.Argument(
@@ -82,14 +88,8 @@ def import_cmd(
             "store holds (more than 10% fewer: refused by default, a truncated download?).",
         ),
     ] = False,
-    json_: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
-    catalog: Annotated[
-        str | None,
-        typer.Option(
-            "--catalog",
-            help="Store to import into (default: $DLRIG_CATALOG, else the per-user store).",
-        ),
-    ] = None,
+    json_: JsonOpt = False,
+    catalog: StoreOpt = None,
 ) -> None:
     """Import a public dataset into a catalog store (idempotent, all or nothing).
 

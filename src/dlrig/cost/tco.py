@@ -452,12 +452,14 @@ def workload_run_hours(build: Build, workload: Any, catalog: Catalog) -> float:
     if not build.gpus:
         raise InputError("the build has no GPU", "add a GPU to the build file")
     chip = build.chip(build.gpus[0]) or catalog.chip(build.gpus[0].chip)
-    result = sizing.size(load_workload(workload), chip, build.gpu_count)
+    spec = load_workload(workload)
+    result = sizing.size(spec, chip, build.gpu_count)
     hours = result.time_hours
-    if not hours:
+    if not hours:  # the message named the workload as a Python dict: {'model': 'llama-3.1-8b'}
         raise InputError(
-            f"the sizing model gives no training time for {workload}",
-            "give the workload's tokens or samples, or use --run-hours",
+            f"no training time for {spec.describe()}: the workload gives no data size",
+            "give the workload's data (tokens or samples, e.g. a workload file with "
+            "data: {tokens: 1B}), or use --run-hours",
         )
     return float(hours)
 

@@ -50,6 +50,7 @@ class PlannedBuild:
                         "name": it.part.name,
                         "count": it.count,
                         "price_usd": it.unit_price_usd,
+                        **_priced(it.part),
                         **({"power_limit_w": it.power_limit_w} if it.power_limit_w else {}),
                     }
                     for it in b.items[c]
@@ -145,3 +146,19 @@ class PlanResult:
             "unspent": self.unspent,
             "stats": self.stats,
         }
+
+
+def _priced(part: Any) -> dict[str, Any]:
+    """When and how a planned part was priced (what the CLI's ``priced`` column shows, so the
+    JSON and the web page say it too): the price's date, ``new``/``used``/``launch``, and the
+    source of a used price (a used price is only as good as its source)."""
+    from dlrig.catalog.offers import is_launch_price, is_used_price
+
+    if part.price_date is None:
+        return {}
+    used = is_used_price(part)
+    kind = "used" if used else "launch" if is_launch_price(part) else "new"
+    out = {"price_date": part.price_date.isoformat(), "price_kind": kind}
+    if used:
+        out["price_source"] = part.price_source
+    return out

@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
@@ -221,7 +221,7 @@ def _apply_fields(build: Build, fields: Mapping[str, str]) -> Build:
                 continue
             n = _count(raw, it.part)
             if n != it.count:
-                its[i] = BuildItem(it.part, n, it.price_usd)
+                its[i] = _recounted(it, n)
                 changed = True
     return build.replace(items=items) if changed else build
 
@@ -240,7 +240,8 @@ def _count(raw: str, part: Part) -> int:
         )
     if n > 1 and part.category not in MULTI_CATEGORIES:
         raise InputError(
-            f"a build takes one {part.category.value}", "only memory, gpu and storage repeat"
+            f"a build takes one {part.category.value}",
+            "only " + ", ".join(c.value for c in Category if c in MULTI_CATEGORIES) + " repeat",
         )
     return n
 
@@ -267,7 +268,7 @@ def _apply_op(build: Build, op: str, catalog: Catalog) -> Build:
             del items[i]
         else:
             n = it.count + (1 if kind == "inc" else -1)
-            items[i] = BuildItem(it.part, _count(str(n), it.part), it.price_usd)
+            items[i] = _recounted(it, _count(str(n), it.part))
     else:
         raise InputError(f"unknown action '{op}'", "reload the editor")
     return build.replace(items={**build.items, cat: tuple(items)})
@@ -275,12 +276,23 @@ def _apply_op(build: Build, op: str, catalog: Catalog) -> Build:
 
 def _added(items: list[BuildItem], part: Part, cat: Category) -> list[BuildItem]:
     if cat not in MULTI_CATEGORIES:
-        return [BuildItem(part)]  # one CPU, board, PSU...: picking another replaces it
+        return [BuildItem(part)]  # one CPU, board, case...: picking another replaces it
+    if cat is Category.PSU and items and all(it.part.id != part.id for it in items):
+        # picking a PSU swaps the first one (it feeds the board; its circuit stays): a second
+        # PSU is a count or a line of the YAML, not what a click in the list means
+        first = replace(items[0], part=part, price_usd=None, base=None, overrides=())
+        return [first, *items[1:]]
     for i, it in enumerate(items):
         if it.part.id == part.id:
-            items[i] = BuildItem(part, _count(str(it.count + 1), part), it.price_usd)
+            items[i] = _recounted(it, _count(str(it.count + 1), part))
             return items
     return [*items, BuildItem(part)]
+
+
+def _recounted(item: BuildItem, count: int) -> BuildItem:
+    """``item`` with a new count, keeping its price, power limit, PSU, riser, circuit and
+    ``with:`` overrides (rebuilding it from the part dropped them: a capped card lost its cap)."""
+    return replace(item, count=count, slots=item.slots[:count])
 
 
 def _index(text: str, items: list[BuildItem], op: str) -> int:

@@ -1,0 +1,91 @@
+"""Agreement of `dlrig check` with what happened to published deep-learning builds.
+
+Run: python benchmarks/real_builds.py [DIR]   (default: tests/data/real_builds)
+
+Each file there is one published build with its outcome (worked / failed), the rules its facts
+can judge and, for a failure, the rule that should report it (see the README there). A `worked`
+build agrees when no judged rule reports an error; a `failed` build agrees when its `expect` rule
+reports an error (without `expect`, when any judged rule does). Prints one line per build and
+the agreement; exits 1 when a file cannot be read.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DEFAULT_DIR = Path(__file__).resolve().parents[1] / "tests" / "data" / "real_builds"
+OUTCOMES = ("worked", "failed")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    case: str
+    outcome: str
+    errors: tuple[str, ...]  # judged rules that report an error
+    agrees: bool
+
+
+def load_cases(folder: Path = DEFAULT_DIR) -> list[tuple[str, dict[str, Any]]]:
+    """(file stem, parsed file) of every case, sorted by name."""
+    out = []
+    for path in sorted(folder.glob("*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for key in ("source", "outcome", "judge", "build"):
+            if key not in data:
+                raise ValueError(f"{path.name}: no '{key}'")
+        if data["outcome"] not in OUTCOMES:
+            raise ValueError(f"{path.name}: outcome must be one of {OUTCOMES}")
+        out.append((path.stem, data))
+    return out
+
+
+def judge(name: str, case: dict[str, Any], catalog: Any) -> Verdict:
+    """Check the case's build and compare the judged rules' errors with what happened."""
+    from dlrig.buildfile import parse_build
+    from dlrig.rules import check
+
+    build = parse_build(case["build"], catalog)
+    result = check(build)
+    judged = case["judge"]
+    errors = tuple(sorted({f.slug for f in result.errors if judged == "all" or f.slug in judged}))
+    if case["outcome"] == "worked":
+        agrees = not errors
+    elif case.get("expect"):
+        agrees = case["expect"] in errors
+    else:
+        agrees = bool(errors)
+    return Verdict(name, case["outcome"], errors, agrees)
+
+
+def agreement(verdicts: list[Verdict]) -> float:
+    return sum(v.agrees for v in verdicts) / len(verdicts) if verdicts else 0.0
+
+
+def main(argv: list[str]) -> int:
+    from dlrig.catalog import open_catalog
+
+    folder = Path(argv[0]) if argv else DEFAULT_DIR
+    catalog = open_catalog()
+    verdicts = [judge(name, case, catalog) for name, case in load_cases(folder)]
+    for v in verdicts:
+        mark = "agree" if v.agrees else "MISS "
+        found = ", ".join(v.errors) or "no error"
+        print(f"{mark}  {v.outcome:6}  {v.case:42}  check: {found}")
+    n = len(verdicts)
+    worked = [v for v in verdicts if v.outcome == "worked"]
+    failed = [v for v in verdicts if v.outcome == "failed"]
+    print(
+        f"\nagreement: {sum(v.agrees for v in verdicts)}/{n} = {agreement(verdicts):.0%} "
+        f"(worked {sum(v.agrees for v in worked)}/{len(worked)}, "
+        f"failed {sum(v.agrees for v in failed)}/{len(failed)})"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

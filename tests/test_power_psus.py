@@ -1,0 +1,64 @@
+"""`dlrig power` judges a build with several PSUs on several circuits the way `check` does: per
+PSU (what it feeds) and per circuit (the PSUs plugged into it). It used to add every GPU to PSU 1
+and circuit 1, and said the two-PSU open-frame rig overloads its circuit by 372 W and needs its
+GPUs capped at 264 W, while `check` passed it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import dlrig
+from dlrig.errors import InputError
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_two_psus_on_two_circuits_are_budgeted_one_by_one() -> None:
+    build = REPO / "examples" / "epyc-open-frame-risers.yaml"
+    assert dlrig.check(build).ok  # the checker's verdict: each PSU and circuit carries its share
+    d = dlrig.power(build).to_dict()
+    psu1, psu2 = d["psus"]
+    assert psu1["feeds"] == "system + 2 GPU(s)" and psu2["feeds"] == "2 GPU(s)"
+    assert psu2["load_w"] == 700.0  # two 350 W RTX 3090s
+    assert psu2["needed_w"] == 770.0 and psu2["margin_w"] == 830.0  # 1,600 W - 1.1 × 700 W
+    assert psu1["load_w"] + psu2["load_w"] == d["peak_dc_w"]
+    c1, c2 = d["circuits"]
+    assert (c1["psus"], c2["psus"]) == ("PSU 1", "PSU 2")
+    assert c1["limit_w"] == c2["limit_w"] == 1440.0
+    assert c1["margin_w"] > 0 and c2["margin_w"] > 0
+    assert d["circuit_margin_w"] == min(c1["margin_w"], c2["margin_w"])  # the tightest one
+    assert d["psu_w"] == 3200.0 and d["circuit_limit_w"] == 2880.0
+    # no cap is needed: the tightest per-GPU limit is above the cards' 350 W
+    assert d["gpu_limit_for_psu_w"] > 350 and d["gpu_limit_for_circuit_w"] > 350
+
+
+def test_one_psu_budget_is_unchanged() -> None:
+    d = dlrig.power(REPO / "examples" / "warmachine.yaml").to_dict()
+    assert (d["psu_w"], d["wall_w"], d["circuit"]) == (1600.0, 1400.0, "120 V / 15 A")
+    assert (d["circuit_margin_w"], d["gpu_limit_for_psu_w"]) == (40.0, 298.6)
+    [only] = d["psus"]
+    assert only["feeds"] == "system + 4 GPU(s)" and only["load_w"] == d["peak_dc_w"]
+    assert len(d["circuits"]) == 1
+
+
+def test_a_gpu_count_keeps_the_cards_power_limit_psu_slots_and_riser() -> None:
+    """`check four-3090-capped-1600w.yaml --gpus 4` (the file's own count) dropped the 300 W cap
+    and failed psu-headroom; the web Check page's GPUs field did the same."""
+    capped = REPO / "examples" / "four-3090-capped-1600w.yaml"
+    as_written = dlrig.check(capped).to_dict()
+    same = dlrig.check(capped, gpus=4).to_dict()
+    assert same["ok"] and same["findings"] == as_written["findings"]
+    assert dlrig.power(capped, gpus=3).to_dict()["gpu_w"] == 900.0  # 3 × 300 W, not 3 × 350 W
+    rig = REPO / "examples" / "epyc-open-frame-risers.yaml"
+    two = dlrig.check(rig, gpus=2).to_dict()
+    placement = next(f for f in two["findings"] if f["slug"] == "gpu-placement")
+    assert "GPU 1 → PCIE1" in placement["message"] and "GPU 2 → PCIE3" in placement["message"]
+    assert "on 200 mm PCIe 4.0 riser" in placement["message"]
+
+
+def test_more_gpus_than_a_split_line_build_says_why_it_cannot_tell() -> None:
+    """Two lines of the same card (one per PSU) were called "2 GPU models"."""
+    with pytest.raises(InputError, match="lists its GPUs on several lines; cannot tell"):
+        dlrig.check(REPO / "examples" / "epyc-open-frame-risers.yaml", gpus=6)
