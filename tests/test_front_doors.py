@@ -280,3 +280,18 @@ def test_a_workload_file_name_on_the_web_says_the_web_opens_no_files(client: Tes
           if planner_available() else []),
     ]  # fmt: skip
     assert {_web_message(r) for r in answers} == {f"{name}: the web app opens no files"}
+
+
+@pytest.mark.parametrize(
+    ("argv", "options", "message"),
+    [
+        (["bench", "--only", "bogus"], {"only": ["bogus"]}, "unknown probe 'bogus'"),
+        (["bench", "--device", "tpu"], {"device": "tpu"}, "unknown device 'tpu'"),
+    ],
+)
+def test_bench_says_the_same_for_the_same_bad_input(
+    run_cli: Any, argv: list[str], options: dict[str, Any], message: str
+) -> None:
+    # no web door (it measures the server); refused before any bar is drawn or probe runs
+    cli = _cli_message(run_cli(*argv))
+    assert cli == _python_message(lambda: dlrig.benchmark(**options)) == message

@@ -6,6 +6,7 @@ GPUs capped at 264 W, while `check` passed it."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -62,3 +63,29 @@ def test_more_gpus_than_a_split_line_build_says_why_it_cannot_tell() -> None:
     """Two lines of the same card (one per PSU) were called "2 GPU models"."""
     with pytest.raises(InputError, match="lists its GPUs on several lines; cannot tell"):
         dlrig.check(REPO / "examples" / "epyc-open-frame-risers.yaml", gpus=6)
+
+
+def test_the_power_drawing_counts_caps_and_every_psu_and_circuit() -> None:
+    """The web editor's power export drew the capped 3090s at 350 W, and the two-PSU rig's four
+    GPUs against PSU 1's 1,600 W and circuit 1's 1,440 W."""
+    from dlrig.buildfile import load_build
+    from dlrig.drawings import power_bar_svg
+
+    catalog = dlrig.open_catalog()
+    capped = power_bar_svg(load_build(REPO / "examples" / "four-3090-capped-1600w.yaml", catalog))
+    assert "<title>4 GPU(s): 1,200 W</title>" in capped
+    rig = power_bar_svg(load_build(REPO / "examples" / "epyc-open-frame-risers.yaml", catalog))
+    assert ">2 PSUs 3,200 W<" in rig
+    assert ">circuit 2,880 W (120 V × 15 A + 120 V × 15 A × 80%)<" in rig
+
+
+def test_check_text_shows_each_line_s_limit_psu_slots_riser_and_circuit(run_cli: Any) -> None:
+    """The parts table showed two identical PSU rows and two identical GPU rows: which card is
+    on which PSU, slot and riser, and which PSU on which circuit, was only in the file."""
+    r = run_cli("check", str(REPO / "examples" / "epyc-open-frame-risers.yaml"))
+    assert r.exit_code == 0, r.stderr
+    text = " ".join(r.stdout.split())
+    assert "Trinity OC; PSU 2, slots PCIE5, PCIE7, 200 mm PCIe 4.0 riser" in text
+    assert "EVGA SuperNOVA 1600 P2; circuit 2" in text
+    capped = run_cli("check", str(REPO / "examples" / "four-3090-capped-1600w.yaml")).stdout
+    assert "TURBO 24G; 300 W limit" in " ".join(capped.split())

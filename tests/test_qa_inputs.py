@@ -58,7 +58,15 @@ def test_a_budget_with_misplaced_commas_is_refused_everywhere(run_cli: Any, text
 
 
 @pytest.mark.parametrize(
-    ("text", "usd"), [("7,000", 7000), ("$1,234,567.50", 1234567.5), ("7k", 7000)]
+    ("text", "usd"),
+    [
+        ("7,000", 7000),
+        ("$1,234,567.50", 1234567.5),
+        ("7k", 7000),
+        ("7000 USD", 7000),  # as price files write it (dlrig prices import reads "1299 USD")
+        ("7000$", 7000),
+        ("7.5k usd", 7500),
+    ],
 )
 def test_grouped_budgets_still_read(text: str, usd: float) -> None:
     from dlrig.units import parse_usd
@@ -147,3 +155,122 @@ def test_the_web_cost_api_says_it_opens_no_price_file() -> None:
     )
     assert r.status_code == 422
     assert r.json()["message"] == "prices: the web app opens no files"
+
+
+# --- prices from Python (docs/prices.md) ---------------------------------------------------------
+def test_prices_from_python_give_the_cli_json(
+    run_cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dlrig.app import prices
+
+    monkeypatch.setenv("DLRIG_PRICES", str(tmp_path / "book.sqlite"))
+    cli = run_cli("prices", "list", "--part", "RTX 3090", "--condition", "used", "--json")
+    assert cli.exit_code == 0, cli.stderr
+    catalog = dlrig.open_catalog()
+    used = prices.list_offers(prices.ListRequest.parse(part="RTX 3090", condition="used"), catalog)
+    assert cli.stdout == dlrig.to_json(used) + "\n"
+    with pytest.raises(InputError, match="unknown condition 'mint'"):
+        prices.ListRequest.parse(condition="mint")
+
+
+def test_a_used_only_plan_says_why_nothing_can_be_bought(run_cli: Any) -> None:
+    """`plan --condition used` listed "no usable priced cpu passes the filters" for each
+    category without saying that only used offers were allowed."""
+    r = run_cli("plan", "--budget-usd", "5000", "--condition", "used", "--no-explain", "--json")
+    assert r.exit_code == 1
+    first = r.json()["infeasible"]["reasons"][0]
+    assert first.startswith("--condition used: only parts with a used offer can be bought")
+    assert first.endswith("allow new parts too with --used (= --condition new,used)")
+
+
+def test_plan_o_keeps_the_prices_the_plan_paid(run_cli: Any, tmp_path: Path) -> None:
+    """A --part-price quote (or a used offer) was dropped from the file plan -o wrote: check and
+    cost of that file read the catalog's price again."""
+    card = "NVIDIA GeForce RTX 4090 Founders Edition"
+    out = tmp_path / "plan.yaml"
+    args = ["--budget-usd", "5000", "--part-price", f"{card}=1200", "--include", card]
+    r = run_cli("plan", *args, "--no-explain", "--json", "-o", str(out))
+    assert r.exit_code == 0, r.stderr
+    planned = r.json()["best"]
+    assert "price_usd: 1200" in out.read_text(encoding="utf-8")
+    checked = run_cli("check", str(out), "--json").json()["totals"]
+    assert checked["price_usd"] == pytest.approx(planned["price_usd"])
+
+
+def test_plan_names_a_part_option_matched_word_by_word(run_cli: Any) -> None:
+    """--include 'Founders 4090 Edition' picked the RTX 4090 FE without a word (check and
+    import-list show such matches for the user to confirm)."""
+    r = run_cli(
+        "plan", "--budget-usd", "5000", "--include", "Founders 4090 Edition", "--no-explain",
+        "--json",
+    )  # fmt: skip
+    assert r.exit_code == 0, r.stderr
+    notes = r.json()["notes"]
+    assert notes[0] == (
+        "--include: 'Founders 4090 Edition' matched as 'NVIDIA GeForce RTX 4090 Founders "
+        "Edition' (the part's name adds 'rtx')"
+    )
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message", "hint"),
+    [
+        (
+            "motherboard: ASUS WS X299 SAGE",
+            "motherboard: {part: ASUS WS X299 SAGE, with: {max_memory_gb: lots}}",
+            "with: max_memory_gb: must be a whole number, found 'lots'",
+            "write e.g. max_memory_gb: 128 (the catalog's value)",
+        ),
+        (
+            "psu: Rosewill Hercules 1600W",
+            "psu: {part: Rosewill Hercules 1600W, with: {wattage_w: 0}}",
+            "with: wattage_w: must be at least 300, found 0",
+            "write e.g. wattage_w: 1600 (the catalog's value)",
+        ),
+        (
+            "gpu: {part: ASUS Turbo GeForce RTX 2080 Ti, count: 4}",
+            "gpu: {part: ASUS Turbo GeForce RTX 2080 Ti, count: 4, riser: {pcie_gen: 9}}",
+            "riser: pcie_gen: must be at most 6, found 9",
+            "write e.g. riser: {length_mm: 200, pcie_gen: 4}",
+        ),
+        (
+            "gpu: {part: ASUS Turbo GeForce RTX 2080 Ti, count: 4}",
+            "gpu: {part: ASUS Turbo GeForce RTX 2080 Ti, count: 4, riser: {lenght_mm: 200}}",
+            "riser: lenght_mm: no such field",
+            "riser fields: name, kind, length_mm",
+        ),
+    ],
+)
+def test_a_wrong_value_in_with_or_riser_is_said_in_words(
+    run_cli: Any, tmp_path: Path, old: str, new: str, message: str, hint: str
+) -> None:
+    """ "Input should be a valid integer, unable to parse string as an integer" with a hint
+    listing 21 field names; "Extra inputs are not permitted"."""
+    r = run_cli("check", str(_warmachine_with(tmp_path, old, new)))
+    assert r.exit_code == 2
+    assert message in r.stderr and hint in r.stderr
+    assert "Input should" not in r.stderr and "Extra inputs" not in r.stderr
+
+
+def test_cost_plot_to_a_folder_that_cannot_be_made_is_bad_input(
+    run_cli: Any, tmp_path: Path
+) -> None:
+    """--plot under a file (or /proc) was an "internal error: FileNotFoundError", exit 3."""
+    pytest.importorskip("matplotlib")
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    out = blocker / "cost.svg"
+    r = run_cli("cost", str(REPO / "examples" / "warmachine.yaml"), "--plot", str(out))
+    assert r.exit_code == 2
+    assert f"error: cannot write the plot {out}" in r.stderr
+    assert "internal error" not in r.stderr
+
+
+def test_a_price_book_path_that_is_a_folder_says_so(run_cli: Any, tmp_path: Path) -> None:
+    """--db FOLDER said "not a dlrig price book (unable to open database file)" and told the
+    user to move their file away."""
+    f = tmp_path / "quotes.csv"
+    f.write_text("part,price\nNVIDIA GeForce RTX 3090 Founders Edition,700\n")
+    r = run_cli("prices", "import", str(f), "--db", str(tmp_path))
+    assert r.exit_code == 2
+    assert f"error: {tmp_path}: is a folder, not a price book" in r.stderr

@@ -58,3 +58,17 @@ def test_picking_a_psu_swaps_the_first_one(client: TestClient) -> None:
         "  - Corsair HX1000i (2022)\n  - {part: EVGA SuperNOVA 1600 P2, circuit: 2}"
         in (two["yaml"])
     )
+
+
+def test_an_editor_action_keeps_the_second_circuit(client: TestClient) -> None:
+    """The page sends its circuit field (circuit 1, "120x15") with every action; it replaced the
+    whole site, so a two-circuit build lost circuit 2 and PSU 2 was 'on circuit 2 but site
+    lists 1'."""
+    out = _edit(client, "epyc-open-frame-risers.yaml", op="update", circuit="120x15")
+    assert "site:\n  circuits:\n  - {mains_voltage_v: 120, circuit_amps: 15}\n  - {" in out["yaml"]
+    assert out["check"]["ok"]
+    assert not [f for f in out["check"]["findings"] if f["severity"] == "warning"]
+    moved = _edit(client, "epyc-open-frame-risers.yaml", op="update", circuit="230x16")
+    assert (
+        "  - {mains_voltage_v: 230, circuit_amps: 16}\n  - {mains_voltage_v: 120" in (moved["yaml"])
+    )

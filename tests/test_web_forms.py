@@ -67,11 +67,12 @@ def test_the_catalog_page_says_a_search_was_cut(client: TestClient) -> None:
     assert len(api.json()) == total
 
 
-def test_the_check_page_shows_price_dates(client: TestClient) -> None:
+@pytest.mark.parametrize("page_name", ["check", "cost"])
+def test_the_check_and_cost_pages_show_price_dates(client: TestClient, page_name: str) -> None:
     from pathlib import Path
 
     text = (Path(__file__).resolve().parents[1] / "examples" / "warmachine.yaml").read_text()
-    page = client.post("/check", data={"build": text}).text
+    page = client.post(f"/{page_name}", data={"build": text}).text
     m = re.search(r'id="price-dates">([^<]+)<', page)
     assert m and m.group(1).startswith("prices dated 2025-07-23; 6 older than")
 

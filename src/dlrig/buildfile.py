@@ -583,8 +583,9 @@ def _riser(ctx: _Ctx, path: Path_, value: Any) -> Riser:
         field = ".".join(str(x) for x in err["loc"])
         raise ctx.error(
             path,
-            f"riser: {field}: {err['msg']}",
-            "riser fields: " + ", ".join(Riser.model_fields),
+            f"riser: {field}: {_problem(err)}",
+            "write e.g. riser: {length_mm: 200, pcie_gen: 4}; riser fields: "
+            + ", ".join(Riser.model_fields),
         ) from None
 
 
@@ -638,11 +639,50 @@ def _override(ctx: _Ctx, path: Path_, cat: Category, part: Part, value: Any) -> 
         err = exc.errors()[0]
         field = ".".join(str(x) for x in err["loc"])
         key = str(err["loc"][0]) if err["loc"] else ""
+        current = getattr(part, key, None) if key else None
+        example = (
+            f"write e.g. {key}: {_yaml_value(current)} (the catalog's value)"
+            if current is not None and key != "name"
+            else f"fix the value; fields of a {cat.value}: " + ", ".join(_user_fields(model))
+        )
         raise ctx.error(
             (*path, key) if key in value else path,
-            f"with: {field}: {err['msg']}",
-            f"fix the value; fields of a {cat.value}: " + ", ".join(_user_fields(model)),
+            f"with: {field}: {_problem(err)}",
+            example,
         ) from None
+
+
+def _problem(err: Mapping[str, Any]) -> str:
+    """A pydantic error in words ("must be a whole number, found 'lots'"), else its own text."""
+    kind, given, limits = str(err.get("type", "")), err.get("input"), err.get("ctx") or {}
+    if kind.startswith("int_"):
+        return f"must be a whole number, found {given!r}"
+    if kind.startswith("float_"):
+        return f"must be a number, found {given!r}"
+    if kind.startswith("bool_"):
+        return f"must be true or false, found {given!r}"
+    bounds = {
+        "greater_than_equal": ("at least", "ge"),
+        "greater_than": ("above", "gt"),
+        "less_than_equal": ("at most", "le"),
+        "less_than": ("below", "lt"),
+    }
+    if kind in bounds:
+        words, key = bounds[kind]
+        return f"must be {words} {limits.get(key)}, found {given!r}"
+    if kind == "extra_forbidden":
+        return "no such field"
+    return str(err.get("msg", "invalid value")).removeprefix("Value error, ")
+
+
+def _yaml_value(value: Any) -> str:
+    """``value`` as it is written in a build file (true, 256, [a, b])."""
+    return (
+        yaml.safe_dump(value, default_flow_style=True, width=10**6)
+        .strip()
+        .removesuffix("...")
+        .strip()
+    )
 
 
 def _user_fields(model: Any) -> list[str]:

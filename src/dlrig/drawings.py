@@ -309,15 +309,25 @@ def power_bar_svg(build: Build) -> str:
     """Two bars: the DC load (CPU, GPUs, rest of the system) against the PSU rating and the PSU
     the headroom rule asks for, and the draw at the wall against the circuit's continuous limit."""
     cpu_w = float(build.cpu.tdp_w) if build.cpu else 0.0
-    gpu_w = float(build.gpu_tdp_w)
+    gpu_w = build.gpu_power_w  # at their power limits (power_limit_w), as the power rules count
     rest_w = build.system_allowance_w
     peak = cpu_w + gpu_w + rest_w
     psu = build.psu
-    psu_w = float(psu.wattage_w) if psu else None
+    # several PSUs on several circuits: their ratings and the circuits they use, added up (the
+    # bars drew every GPU against PSU 1 and circuit 1)
+    psus, loads = build.psus, build.psu_loads
+    psu_w = float(sum(p.wattage_w for p in psus)) if psus else None
     needed = limits.psu_required_w(cpu_w, [gpu_w], rest_w)
     eff, assumed = limits.psu_efficiency(psu.efficiency if psu else None)
     wall = units.wall_power_w(peak, eff)
     circuit = build.site.continuous_limit_w
+    used = sorted({ld.circuit_index for ld in loads if ld.circuit_index < len(build.site.circuits)})
+    if len(psus) > 1:
+        wall = sum(
+            units.wall_power_w(ld.load_w, limits.psu_efficiency(ld.psu.efficiency)[0])
+            for ld in loads
+        )
+        circuit = sum(build.site.circuit_limit_w(i) for i in used)
     scale_w = max(peak, needed, wall, circuit, psu_w or 0.0) * 1.08
     width, x0, bar_w = 720.0, 150.0, 540.0
 
@@ -350,7 +360,14 @@ def power_bar_svg(build: Build) -> str:
         out.append(_t(x + 4, y1 + 15, f"{peak:,.0f} W peak", 11, "fill='#1d2330'"))
     if psu_w is not None:
         out.append(
-            _marker(px(psu_w), y1 - 4, 30, _COLOURS["psu"], f"PSU {psu_w:,.0f} W", above=False)
+            _marker(
+                px(psu_w),
+                y1 - 4,
+                30,
+                _COLOURS["psu"],
+                f"PSU {psu_w:,.0f} W" if len(psus) == 1 else f"{len(psus)} PSUs {psu_w:,.0f} W",
+                above=False,
+            )
         )
     out.append(
         _marker(
@@ -379,6 +396,9 @@ def power_bar_svg(build: Build) -> str:
         out.append(_t(x0 + wall_px + 4, y2 + 15, wall_text, 11, "fill='#1d2330'"))
     site = build.site
     where = f"{site.mains_voltage_v:g} V × {site.circuit_amps:g} A × 80%"
+    if len(psus) > 1 and len(used) > 1:
+        where = " + ".join(f"{v:g} V × {a:g} A" for v, a in (site.circuits[i] for i in used))
+        where += " × 80%"
     out.append(
         _marker(
             px(circuit),

@@ -109,10 +109,14 @@ _THOUSANDS = re.compile(r"-?\d{1,3}(,\d{3})+(\.\d*)?")
 
 
 def parse_usd(text: str) -> float:
-    """Dollars from the ways people write them: '7000', '7,000', '$7,000', '7k', '7.5K'."""
+    """Dollars from the ways people write them: '7000', '7,000', '$7,000', '7k', '7.5K', and
+    '7000 USD' or '7000$' as price files write them."""
     from dlrig.errors import InputError
 
-    cleaned = text.strip().replace("_", "").lstrip("$").strip()
+    cleaned = text.strip().replace("_", "")
+    if cleaned[-3:].upper() == "USD":
+        cleaned = cleaned[:-3]
+    cleaned = cleaned.strip().rstrip("$").lstrip("$").strip()
     if "," in cleaned and not _THOUSANDS.fullmatch(cleaned.rstrip("kK")):
         # "6,0000" or "60,00" (a decimal comma) would silently become 60,000 or 6,000
         raise InputError(

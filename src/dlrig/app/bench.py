@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from dlrig.app.base import Cli, Command, Request
+from dlrig.errors import InputError
 
 if TYPE_CHECKING:
     from dlrig.bench import BenchReport
@@ -50,6 +51,24 @@ class BenchRequest(Request):
         [],
         description="Run only these probes (repeatable): gemm, membw, loader, disk, allreduce.",
     )
+
+    # checked here, before a front door starts its progress bars or minutes of measuring
+    @field_validator("device")
+    @classmethod
+    def _device(cls, value: str | None) -> str | None:
+        if value not in (None, "cpu", "cuda"):
+            raise InputError(f"unknown device '{value}'", "use --device cpu or --device cuda")
+        return value
+
+    @field_validator("only")
+    @classmethod
+    def _probes(cls, value: list[str]) -> list[str]:
+        from dlrig.bench.runner import PROBES
+
+        unknown = [p for p in value if p not in PROBES]
+        if unknown:
+            raise InputError(f"unknown probe '{unknown[0]}'", "choose from: " + ", ".join(PROBES))
+        return value
 
 
 def run(

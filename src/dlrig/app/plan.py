@@ -182,8 +182,9 @@ def run(req: PlanRequest, catalog: Catalog, read_files: bool = True) -> PlanResu
     from dlrig.optimize import plan
 
     ref = workload_ref(req.workload, read_files)
-    catalog = priced_catalog(catalog, req.condition + (",used" if req.used else ""))
-    return plan(
+    condition = req.condition + (",used" if req.used else "")
+    original, catalog = catalog, priced_catalog(catalog, condition)
+    result = plan(
         req.budget_usd,
         str(ref) if isinstance(ref, Path) else ref,  # a file: the build file names it
         objective=req.objective,
@@ -209,6 +210,74 @@ def run(req: PlanRequest, catalog: Catalog, read_files: bool = True) -> PlanResu
         part_prices=req.part_price,
         time_limit_s=req.time_limit,
     )
+    _keep_bought_prices(result, original)
+    result.notes[:0] = _word_matches(req, original)
+    if result.best is None and result.infeasible is not None and "new" not in condition:
+        # `--condition used` meant "used GPUs too" more often than "nothing new": say so first
+        result.infeasible.reasons.insert(
+            0,
+            f"--condition {req.condition}: only parts with a {req.condition} offer can be bought "
+            "(few CPUs, boards, drives or cases have one); allow new parts too with "
+            + (
+                "--used (= --condition new,used)"
+                if req.condition == "used"
+                else f"--condition new,{req.condition}"
+            ),
+        )
+    return result
+
+
+def _word_matches(req: PlanRequest, catalog: Catalog) -> list[str]:
+    """The part names of --include, --exclude and --part-price that matched word by word, not
+    exactly: the user confirms them, as in check and import-list (a quote for the wrong card
+    would be silent otherwise)."""
+    from dlrig.errors import DlrigError
+
+    notes = []
+    for option, names in (
+        ("--include", req.include),
+        ("--exclude", req.exclude),
+        ("--part-price", list(req.part_price)),
+    ):
+        for name in names:
+            try:
+                found = catalog.match(name)
+            except DlrigError:  # a brand, or refused: the planner says so itself
+                continue
+            if found.note is not None:
+                notes.append(f"{option}: {found.note}")
+    return notes
+
+
+def _keep_bought_prices(result: PlanResult, original: Catalog) -> None:
+    """A part the plan bought at a price of its own (a --part-price quote, a used offer, a newer
+    offer from the price book) carries that price on its build-file line: `plan -o` wrote the
+    bare name, and `check`/`cost` of the file then read the catalog's price (a $750 used RTX
+    3090 became $1,550 again)."""
+    from dataclasses import replace
+
+    from dlrig.errors import PartNotFoundError
+
+    builds = [result.best, *result.alternatives, *result.frontier]
+    if result.infeasible is not None:
+        builds.append(result.infeasible.cheapest)
+    for pb in builds:
+        if pb is None:
+            continue
+        items = {}
+        for cat, its in pb.build.items.items():
+            new = []
+            for it in its:
+                try:
+                    listed = original.get(it.part.id).price_usd
+                except PartNotFoundError:
+                    listed = None
+                own = it.part.price_usd
+                if it.price_usd is None and own is not None and own != listed:
+                    it = replace(it, price_usd=own)
+                new.append(it)
+            items[cat] = tuple(new)
+        pb.build = pb.build.replace(items=items)
 
 
 COMMAND = Command(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from dlrig.app.base import Cli, Request
 from dlrig.catalog.offers import (
@@ -75,6 +75,13 @@ class ListRequest(Request):
         "new,used,refurbished", description="Conditions to list, comma-separated."
     )
     db: DbField = Field(None, description=_DB_HELP)
+
+    @field_validator("condition")
+    @classmethod
+    def _condition(cls, value: str) -> str:
+        """Refused when the request is made, as plan's --condition is."""
+        parse_conditions(value)
+        return value
 
 
 class StaleRequest(Request):

@@ -41,7 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from dlrig import asof
 from dlrig.errors import DlrigError, InputError
-from dlrig.parts import Category, Part
+from dlrig.parts import Part
 
 if TYPE_CHECKING:
     from dlrig.catalog.core import Catalog
@@ -214,11 +214,7 @@ def offers_by_part(catalog: Catalog, offers: Iterable[Offer]) -> dict[str, list[
     Offers naming a part or chip the catalog does not know are skipped (a shipped snapshot may
     name parts a smaller imported catalog lacks); :func:`import_rows` reports them at import.
     """
-    chip_cards: dict[str, list[str]] = {}
-    for gpu in catalog.parts(Category.GPU):
-        chip_id = getattr(gpu, "chip", None)
-        if chip_id:
-            chip_cards.setdefault(chip_id, []).append(gpu.id)
+    chip_cards = catalog.card_ids_by_chip()
     out: dict[str, list[Offer]] = {}
     for offer in offers:
         if offer.chip is not None:
@@ -615,6 +611,16 @@ class PriceBook:
         try:
             conn = sqlite3.connect(self.path, timeout=10)
             conn.executescript(_SCHEMA)
+        except sqlite3.OperationalError as exc:  # a folder, or a place no file can be made
+            if self.path.is_dir():
+                raise InputError(
+                    f"{self.path}: is a folder, not a price book",
+                    "give a file name, e.g. --db prices.sqlite",
+                ) from None
+            raise InputError(
+                f"cannot open the price book {self.path} ({exc})",
+                "set --db (or DLRIG_PRICES) to a file in a folder you can write to",
+            ) from None
         except sqlite3.DatabaseError as exc:
             raise InputError(
                 f"{self.path}: not a dlrig price book ({exc})",

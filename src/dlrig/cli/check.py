@@ -91,6 +91,23 @@ def _write_slot_map(build: Build, path: Path) -> None:
     stderr.print(f"wrote {path}", markup=False, highlight=False)
 
 
+def _line_extras(it: Any) -> str:
+    """What else the build file's line says (the checker counts it): "; 300 W limit, PSU 2,
+    slots PCIE5, PCIE7, riser", "; circuit 2"."""
+    bits = []
+    if it.power_limit_w is not None:
+        bits.append(f"{it.power_limit_w:g} W limit")
+    if it.psu is not None:
+        bits.append(f"PSU {it.psu}")
+    if it.slots:
+        bits.append(("slot " if len(it.slots) == 1 else "slots ") + ", ".join(it.slots))
+    if it.riser is not None:
+        bits.append(it.riser.name or "riser")
+    if it.circuit is not None:
+        bits.append(f"circuit {it.circuit}")
+    return "; " + ", ".join(bits) if bits else ""
+
+
 def render_check(result: CheckResult) -> None:
     """The Rich report: findings with fixes, totals, unchecked rules."""
     from rich.text import Text
@@ -107,7 +124,7 @@ def render_check(result: CheckResult) -> None:
             parts_rows.append(
                 [
                     cat.value,
-                    it.part.name + (" (custom)" if it.part.custom else ""),
+                    it.part.name + (" (custom)" if it.part.custom else "") + _line_extras(it),
                     it.count,
                     None if price is None else f"${price:,.0f}",
                     price_note(it.part),

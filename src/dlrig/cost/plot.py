@@ -25,9 +25,16 @@ def plot_cumulative(report: object, path: str | Path, max_cloud: int = 6) -> Pat
             f"cannot write a plot to '{out.name}'", "give a file ending in .png or .svg"
         )
     fig, plt = _figure(report, max_cloud)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
-    plt.close(fig)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(out)
+    except OSError as exc:  # a folder that cannot be made or written: bad input, not a crash
+        raise InputError(
+            f"cannot write the plot {out}: {exc.strerror or exc}",
+            "choose a file in a folder you can write to",
+        ) from None
+    finally:
+        plt.close(fig)
     return out
 
 

@@ -211,7 +211,12 @@ def _apply_fields(build: Build, fields: Mapping[str, str]) -> Build:
         build = build.replace(name=name[:200])
     circuit = fields.get("circuit", "").strip()
     if circuit:
-        build = build.replace(site=Site.parse(circuit))
+        # the field is circuit 1: a build's further circuits (a second PSU's outlet) stay, and
+        # an unchanged field changes nothing (every action sent it and dropped circuit 2)
+        first, site = Site.parse(circuit), build.site
+        if (first.mains_voltage_v, first.circuit_amps) != (site.mains_voltage_v, site.circuit_amps):
+            volts, amps = first.mains_voltage_v, first.circuit_amps
+            build = build.replace(site=replace(site, mains_voltage_v=volts, circuit_amps=amps))
     items = {c: list(build.items[c]) for c in Category}
     changed = False
     for cat, its in items.items():
