@@ -274,3 +274,17 @@ def test_a_price_book_path_that_is_a_folder_says_so(run_cli: Any, tmp_path: Path
     r = run_cli("prices", "import", str(f), "--db", str(tmp_path))
     assert r.exit_code == 2
     assert f"error: {tmp_path}: is a folder, not a price book" in r.stderr
+
+
+def test_an_amd_card_is_told_to_cap_with_rocm_smi(run_cli: Any, tmp_path: Path) -> None:
+    """The cap hint said "nvidia-smi -pl 153" for four Radeon PRO W7900s."""
+    text = (REPO / "examples" / "amd-gpu.yaml").read_text(encoding="utf-8")
+    text = text.replace("count: 2}", "count: 4}").replace(
+        "psu: Rosewill Hercules 1600W", "psu: Corsair HX1000i (2022)"
+    )
+    f = tmp_path / "amd4.yaml"
+    f.write_text(text, encoding="utf-8")
+    r = run_cli("check", str(f), "--json")
+    hints = [x["hint"] for x in r.json()["findings"] if x["slug"] == "psu-headroom"]
+    assert hints and "(rocm-smi --setpoweroverdrive 153)" in hints[0]
+    assert "nvidia-smi" not in hints[0]

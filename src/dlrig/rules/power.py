@@ -68,7 +68,16 @@ def _rating_text(build: Build, load: PsuLoad, usable: float) -> str:
     return f"gives {usable:,.0f} W"
 
 
-def _cap_hint(gpus: Sequence[GpuUnit], per_gpu_w: float) -> str:
+def _cap_tool(build: Build, gpus: Sequence[GpuUnit], cap: int) -> str:
+    """The command that sets the limit: nvidia-smi for NVIDIA cards, rocm-smi for AMD ones
+    (``--setpoweroverdrive WATTS``, "set the maximum GPU power", ROC-smi's README)."""
+    chips = [build.chip(u.gpu) for u in gpus]
+    if chips and all(c is not None and c.vendor == "amd" for c in chips):
+        return f"rocm-smi --setpoweroverdrive {cap}"
+    return f"nvidia-smi -pl {cap}"
+
+
+def _cap_hint(build: Build, gpus: Sequence[GpuUnit], per_gpu_w: float) -> str:
     """' or cap each GPU at N W (nvidia-smi -pl N)' — never below a card's minimum limit."""
     if not gpus or per_gpu_w <= 0:
         return ""
@@ -85,12 +94,13 @@ def _cap_hint(gpus: Sequence[GpuUnit], per_gpu_w: float) -> str:
             "power limit"
         )
     keep = _throughput_text(gpus, cap)
+    tool = _cap_tool(build, gpus, cap)
     if len(known) < len(floors):
         return (
-            f" or cap each GPU at {cap} W (nvidia-smi -pl {cap}){keep} if its driver accepts "
+            f" or cap each GPU at {cap} W ({tool}){keep} if its driver accepts "
             "it (its minimum power limit is not in the catalog)"
         )
-    return f" or cap each GPU at {cap} W (nvidia-smi -pl {cap}){keep}"
+    return f" or cap each GPU at {cap} W ({tool}){keep}"
 
 
 def _throughput_text(gpus: Sequence[GpuUnit], cap_w: float) -> str:
@@ -153,7 +163,9 @@ def _check_psu(build: Build, load: PsuLoad) -> Iterator[Hit]:
     sustained = load.load_w
     if usable < need:
         per_gpu = L.gpu_power_cap_for_psu_w(usable, load.cpu_w + load.rest_w, len(load.gpus))
-        fix = f"Choose a PSU of at least {_round_up(need):,} W{_cap_hint(load.gpus, per_gpu)}."
+        fix = (
+            f"Choose a PSU of at least {_round_up(need):,} W{_cap_hint(build, load.gpus, per_gpu)}."
+        )
         if usable < sustained:
             yield error(
                 f"{label} {_rating_text(build, load, usable)}, below the {need:,.0f} W needed "
@@ -373,7 +385,7 @@ def _check_circuit(build: Build, ci: int, loads: Sequence[PsuLoad]) -> Iterator[
     if gpus:
         eff0, _ = L.psu_efficiency(loads[0].psu.efficiency)
         cap = L.gpu_power_cap_for_circuit_w(limit, eff0, non_gpu, len(gpus))
-        fix += _cap_hint(gpus, cap)
+        fix += _cap_hint(build, gpus, cap)
     yield warning(
         f"Estimated wall draw on{where or ' the circuit'} {wall:,.0f} W ({dc:,.0f} W DC ÷ "
         f"{' / '.join(dict.fromkeys(effs))} efficiency) exceeds the {limit:,.0f} W continuous "
