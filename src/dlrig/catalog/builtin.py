@@ -22,6 +22,7 @@ from typing import Any
 
 from dlrig.catalog import cache as disk
 from dlrig.catalog.core import Catalog
+from dlrig.catalog.resolve import NameIndex
 from dlrig.errors import CatalogError
 from dlrig.parts import PART_MODELS, Category, GpuChip, Part
 
@@ -53,7 +54,47 @@ def load_catalog(files: dict[str, str]) -> Catalog:
     else:
         parts, chips, version = parse(files)
         disk.store(CACHE_KIND, key, (parts, chips, version))
-    return Catalog(parts, chips, name="builtin", version=version)
+    return BuiltinCatalog(parts, chips, version, index_key(key))
+
+
+INDEX_KIND = "names"  # not "builtin-…": cache._prune globs "builtin-*"
+
+
+def index_key(catalog_key: str) -> str:
+    """The name indexes' cache key: the catalog's and the code that builds the indexes."""
+    from dlrig.catalog import core, resolve
+
+    code = [Path(m.__file__).read_bytes() for m in (core, resolve) if m.__file__]
+    return disk.key_of([catalog_key, *code])
+
+
+class BuiltinCatalog(Catalog):
+    """The shipped catalog, whose name indexes are cached on disk as well: building them
+    parses every name and alias (50 ms of a ``dlrig check`` or a store search). The cached
+    indexes refer to the parts by id, so a loaded index holds this catalog's own parts."""
+
+    def __init__(self, parts: list[Part], chips: list[GpuChip], version: str, key: str) -> None:
+        super().__init__(parts, chips, name="builtin", version=version)
+        self._index_key = key
+        self._index_loaded = False
+
+    def _index(self, category: Category | None) -> NameIndex[Any]:
+        if not self._index_loaded:
+            self._index_loaded = True
+            cached = disk.load(INDEX_KIND, self._index_key, persistent_load=self._by_id.__getitem__)
+            if isinstance(cached, dict):
+                self._indexes.update(cached)
+        if (category.value if category else "*") in self._indexes:
+            return self._indexes[category.value if category else "*"]
+        index = super()._index(category)
+        disk.store(INDEX_KIND, self._index_key, dict(self._indexes), persistent_id=self._ref)
+        return index
+
+    def _ref(self, obj: Any) -> str | None:
+        """A part of this catalog by its id (None: pickled as itself)."""
+        if isinstance(obj, Part) and self._by_id.get(obj.id) is obj:
+            return obj.id
+        return None
 
 
 def parse(files: dict[str, str]) -> tuple[list[Part], list[GpuChip], str]:

@@ -22,7 +22,7 @@ import os
 import pickle
 import stat
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -57,14 +57,18 @@ def path_of(kind: str, key: str) -> Path:
     return cache_dir() / f"{kind}-{key}.pickle"
 
 
-def load(kind: str, key: str) -> Any | None:
-    """The cached object, or None when there is no usable entry."""
+def load(kind: str, key: str, persistent_load: Callable[[Any], Any] | None = None) -> Any | None:
+    """The cached object, or None when there is no usable entry. ``persistent_load`` turns
+    the references :func:`store`'s ``persistent_id`` wrote back into objects."""
     path = path_of(kind, key)
     try:
         with path.open("rb") as fh:
             if not _trusted(os.fstat(fh.fileno())):
                 return None
-            payload = pickle.load(fh)
+            unpickler = pickle.Unpickler(fh)
+            if persistent_load is not None:
+                unpickler.persistent_load = persistent_load  # type: ignore[method-assign]
+            payload = unpickler.load()
     except Exception:  # missing, unreadable, truncated, corrupt, or from another code version
         return None
     if not (isinstance(payload, tuple) and len(payload) == 3 and payload[:2] == (kind, key)):
@@ -72,15 +76,20 @@ def load(kind: str, key: str) -> Any | None:
     return payload[2]
 
 
-def store(kind: str, key: str, obj: Any) -> None:
-    """Write ``obj`` as entry ``key`` of ``kind`` (atomically); drop old entries of that kind."""
+def store(kind: str, key: str, obj: Any, persistent_id: Callable[[Any], Any] | None = None) -> None:
+    """Write ``obj`` as entry ``key`` of ``kind`` (atomically); drop old entries of that kind.
+    ``persistent_id`` (an object → a reference, or None to pickle it) keeps objects another
+    cache entry already holds out of this one."""
     path = path_of(kind, key)
     tmp: str | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{kind}-", suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "wb") as fh:
-            pickle.dump((kind, key, obj), fh, protocol=pickle.HIGHEST_PROTOCOL)
+            pickler = pickle.Pickler(fh, protocol=pickle.HIGHEST_PROTOCOL)
+            if persistent_id is not None:
+                pickler.persistent_id = persistent_id  # type: ignore[method-assign]
+            pickler.dump((kind, key, obj))
         os.replace(tmp, path)
         tmp = None
         _prune(path.parent, kind, keep=path)

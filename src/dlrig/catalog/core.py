@@ -177,6 +177,15 @@ class Catalog:
         ).hexdigest()[:16]
         return Catalog(parts, self.chips, name=f"{self.name} + quotes", version=digest)
 
+    def card_ids_by_chip(self) -> dict[str, builtins.list[str]]:
+        """GPU chip id → the ids of the cards built on it (a chip offer prices every one)."""
+        out: dict[str, builtins.list[str]] = {}
+        for gpu in self.parts(Category.GPU):
+            chip = getattr(gpu, "chip", None)
+            if chip:
+                out.setdefault(chip, []).append(gpu.id)
+        return out
+
     def chip_of(self, gpu: Part) -> GpuChip | None:
         """The chip spec of a GPU card, or None when the catalog lacks it."""
         return self._chips.get(getattr(gpu, "chip", ""))

@@ -40,7 +40,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from dlrig.errors import DlrigError, InputError
-from dlrig.parts import Category, Part
+from dlrig.parts import Part
 
 if TYPE_CHECKING:
     from dlrig.catalog.core import Catalog
@@ -172,11 +172,7 @@ def offers_by_part(catalog: Catalog, offers: Iterable[Offer]) -> dict[str, list[
     Offers naming a part or chip the catalog does not know are skipped (a shipped snapshot may
     name parts a smaller imported catalog lacks); :func:`import_rows` reports them at import.
     """
-    chip_cards: dict[str, list[str]] = {}
-    for gpu in catalog.parts(Category.GPU):
-        chip_id = getattr(gpu, "chip", None)
-        if chip_id:
-            chip_cards.setdefault(chip_id, []).append(gpu.id)
+    chip_cards = catalog.card_ids_by_chip()
     out: dict[str, list[Offer]] = {}
     for offer in offers:
         if offer.chip is not None:

@@ -72,3 +72,6 @@ class Overlay(Catalog):
 
     def chip_of(self, gpu: Part) -> GpuChip | None:
         return self._base.chip_of(gpu)
+
+    def card_ids_by_chip(self) -> dict[str, builtins.list[str]]:
+        return self._base.card_ids_by_chip()

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from dlrig.cli.options import CatalogOpt, JsonOpt
-from dlrig.cli.output import print_json, stderr, stdout, table
+from dlrig.cli.output import PLAIN_LISTING_ROWS, plain_table, print_json, stderr, stdout, table
 from dlrig.parts import Category, GpuChip, Part
 
 catalog_app = typer.Typer(
@@ -94,26 +94,6 @@ def _cell(part: Part, attr: str) -> Any:
 
 def _price(part: Part) -> str | None:
     return None if part.price_usd is None else f"${part.price_usd:,.0f}"
-
-
-# Above this many rows a listing is printed as plain aligned text: a Rich table of thousands of
-# imported parts takes seconds to lay out.
-PLAIN_LISTING_ROWS = 200
-
-
-def plain_table(title: str, headers: list[str], rows: list[list[Any]]) -> None:
-    """A fast fixed-width table (no wrapping) for long listings; None shows as an em dash."""
-    import sys
-
-    text = [[("—" if v is None else str(v)) for v in row] for row in rows]
-    widths = [max([len(h), *(len(r[i]) for r in text)]) for i, h in enumerate(headers)]
-    widths[1] = min(widths[1], 70)
-    out = [title, "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
-    out.append("  ".join("-" * w for w in widths))
-    for r in text:
-        r[1] = r[1] if len(r[1]) <= widths[1] else r[1][: widths[1] - 1] + "…"
-        out.append("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip())
-    sys.stdout.write("\n".join(out) + "\n")
 
 
 def render_parts(parts: list[Part], title: str) -> None:

@@ -40,6 +40,24 @@ def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> 
     return t
 
 
+# Above this many rows a listing is printed as plain aligned text: a Rich table of thousands of
+# imported parts (or the ~1,400 chips of an imported catalog) takes seconds to lay out.
+PLAIN_LISTING_ROWS = 200
+
+
+def plain_table(title: str, headers: list[str], rows: list[list[Any]]) -> None:
+    """A fast fixed-width table (no wrapping) for long listings; None shows as an em dash."""
+    text = [[("—" if v is None else str(v)) for v in row] for row in rows]
+    widths = [max([len(h), *(len(r[i]) for r in text)]) for i, h in enumerate(headers)]
+    widths[1] = min(widths[1], 70)
+    out = [title, "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    out.append("  ".join("-" * w for w in widths))
+    for r in text:
+        r[1] = r[1] if len(r[1]) <= widths[1] else r[1][: widths[1] - 1] + "…"
+        out.append("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip())
+    sys.stdout.write("\n".join(out) + "\n")
+
+
 def _cell(value: Any) -> Text:
     if value is None:
         return Text("—")

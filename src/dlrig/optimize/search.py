@@ -57,6 +57,7 @@ class Planner:
         self.solve_s = 0.0
         self.status = "OPTIMAL"
         self.groups: set[str] = set()  # constraint groups the query's models hold
+        self.probing: int | None = None  # CP-SAT's presolve probing level (None: its default)
 
     def reduced(self, relax: Iterable[str] = ()) -> Candidates:
         """The candidates less the options no solution can use (see reduce_candidates)."""
@@ -193,7 +194,7 @@ class Planner:
         limit = self.time_limit_s if time_limit_s is None else time_limit_s
         for _ in range(MAX_CUTS):
             t = time.perf_counter()
-            status, solver = pm.solve(objective, maximize, limit)
+            status, solver = pm.solve(objective, maximize, limit, probing=self.probing)
             self.solve_s += time.perf_counter() - t
             self.solves += 1
             if status not in ("OPTIMAL", "FEASIBLE"):
