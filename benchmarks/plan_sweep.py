@@ -5,8 +5,10 @@ Run: python benchmarks/plan_sweep.py [--store PATH] [--no-full] [--per-plan]
 Budgets $1,500-$60,000 × workloads (none, Llama 3.1 8B QLoRA, Llama 3.1 70B inference at int4,
 ResNet-50 training) on the built-in catalog and — when ../shared/datasets exists and the
 importers work — on the imported catalog (built once into --store, as plan_speed.py does).
-Each plan runs with the defaults (whole-machine fill, binding analysis on; ``--no-fill``: the
-cheapest parts that pass the rules, as before the whole-machine stage). Counts per catalog:
+Each plan runs as `dlrig plan` runs it: on the catalog priced at the shipped offers
+(``catalog/data/offers.yaml``, new condition; no user price book), with the defaults
+(whole-machine fill, binding analysis on; ``--no-fill``: the cheapest parts that pass the rules,
+as before the whole-machine stage). Counts per catalog:
 
 * ``psu_below_tier``: 2+ GPUs on a PSU below the tier of dlrig.optimize.whole (80 PLUS Gold+,
   the card's wattage class);
@@ -14,6 +16,8 @@ cheapest parts that pass the rules, as before the whole-machine stage). Counts p
 * ``cooler_below``: a cooler rated below the CPU's TDP (``cooler_unrated``: rating unknown);
 * ``unspent_unexplained``: more than 10% of the budget unspent and no named constraint (binding
   group or blocker of one more GPU) says why;
+* ``no_price_dates``: a plan whose price summary (what plan, check and cost print) lacks a date
+  for a priced part;
 * ``infeasible``: no build (``$1,500`` with a 70B workload, ...), and the time per plan.
 """
 
@@ -45,6 +49,7 @@ COUNTS = (
     "cooler_unrated",
     "unspent_over_10pct",
     "unspent_unexplained",
+    "no_price_dates",
 )
 
 
@@ -76,6 +81,11 @@ def audit(budget: float, r: Any) -> dict[str, int]:
             out["cooler_unrated"] = 1
         elif cooler.rated_tdp_w < cpu.tdp_w:
             out["cooler_below"] = 1
+    from dlrig.catalog.offers import price_summary
+
+    parts = [p for p in build.parts if p.price_usd is not None]
+    if any(p.price_date is None for p in parts) or price_summary(parts).oldest is None:
+        out["no_price_dates"] = 1
     if b.price_usd < 0.9 * budget:
         out["unspent_over_10pct"] = 1
         named = [x for x in r.binding if x.group != "budget"]
@@ -127,18 +137,21 @@ def main() -> None:
     )
     args = ap.parse_args()
     os.environ.setdefault("DLRIG_CACHE_DIR", str(Path(tempfile.gettempdir()) / "dlrig-bench"))
+    # the shipped offers only: a user's price book would change the plans
+    os.environ["DLRIG_PRICES"] = str(Path(tempfile.mkdtemp()) / "none.sqlite")
     sys.path.insert(0, str(ROOT / "src"))
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from plan_speed import full_store
 
+    from dlrig.app.plan import priced_catalog
     from dlrig.catalog import open_catalog
 
     fill = not args.no_fill
-    sweep(open_catalog(), "built-in", args.per_plan, fill)
+    sweep(priced_catalog(open_catalog(), "new"), "built-in", args.per_plan, fill)
     if not args.no_full:
         store = full_store(args.store)
         if store is not None:
-            sweep(open_catalog(store), "imported", args.per_plan, fill)
+            sweep(priced_catalog(open_catalog(store), "new"), "imported", args.per_plan, fill)
 
 
 if __name__ == "__main__":

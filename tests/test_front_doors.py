@@ -87,7 +87,7 @@ def test_cost(run_cli: Any, client: TestClient) -> None:
         client.post("/api/cost", params={"hours_per_day": 8, "vs": "cloud"}, content=text),
         dlrig.to_json(dlrig.estimate_cost(WARMACHINE, hours_per_day=8, versus="cloud")),
     )
-    assert '"upfront_usd": 5226.9' in out
+    assert '"upfront_usd": 5307.77' in out
 
 
 def test_import_list(run_cli: Any, client: TestClient) -> None:

@@ -145,3 +145,60 @@ def test_damaged_price_book_is_bad_input(tmp_path: Path) -> None:
     path.write_bytes(b"not a database at all" * 100)
     with pytest.raises(InputError, match="not a dlrig price book"):
         PriceBook(path).offers()
+
+
+def test_every_unpriced_builtin_part_is_marked_with_a_reason() -> None:
+    """Every built-in part without a new price has a reason in offers.yaml, and no mark names a
+    part that has a price (a mark goes when its part gets one)."""
+    from dlrig.catalog.offers import Availability, shipped_unavailable
+
+    cat = builtin_catalog()
+    priced = apply_offers(cat, shipped_offers(), NEW)
+    marks = shipped_unavailable()
+    unpriced = {p.id for p in priced.parts() if p.price_usd is None}
+    assert unpriced == set(marks), (unpriced - set(marks), set(marks) - unpriced)
+    assert {m.status for m in marks.values()} == set(Availability)
+    for m in marks.values():
+        assert m.reason and m.checked <= TODAY
+        if m.status is Availability.NO_RETAIL_OFFER:  # that evidence is a price list's row
+            assert m.url and "PCPartPicker" in (m.source or ""), m
+
+
+def test_launch_prices_give_way_to_newer_sourced_offers() -> None:
+    cat = apply_offers(builtin_catalog(), shipped_offers(), NEW)
+    i5 = cat.get("intel-core-i5-14600k")  # Intel RCP $319 (2023) → PCPartPicker 2025-07-23
+    assert (i5.price_usd, i5.price_date) == (189.99, dt.date(2025, 7, 23))
+    pro = cat.get("nvidia-rtx-pro-6000-blackwell")  # no catalog price: a dated retail offer
+    assert (pro.price_usd, pro.price_date) == (8565, dt.date(2026, 4, 6))
+
+
+@pytest.mark.datasets
+def test_offers_from_the_pcpartpicker_scrape_match_its_rows(datasets_dir: Path) -> None:
+    """Each offer citing docyx/pc-part-dataset names its row; the price is that row's."""
+    import json
+    import re
+
+    root = datasets_dir / "pcpartpicker_docyx"
+    cited = [o for o in shipped_offers() if "docyx" in o.source]
+    assert len(cited) >= 15
+    for o in cited:
+        m = re.search(r'docyx (\S+\.jsonl) row "([^"]+)"', o.note or "")
+        assert m, o
+        rows = [json.loads(line) for line in (root / m.group(1)).open(encoding="utf-8")]
+        prices = {r["price"] for r in rows if r["name"] == m.group(2)}
+        assert o.price_usd in prices, (o.part, o.price_usd, prices)
+        assert o.date == dt.date(2025, 7, 23)
+
+
+def test_dlrig_today_pins_the_age_of_prices(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dlrig.asof import today
+
+    part = builtin_catalog().get("samsung-990-pro-2tb")  # priced 2025-07-23
+    monkeypatch.setenv("DLRIG_TODAY", "2025-08-01")
+    assert today() == dt.date(2025, 8, 1)
+    assert price_summary([part]).stale == ()
+    monkeypatch.setenv("DLRIG_TODAY", "2026-12-03")
+    assert price_summary([part]).stale == ("samsung-990-pro-2tb",)
+    monkeypatch.setenv("DLRIG_TODAY", "yesterday")
+    with pytest.raises(InputError, match="DLRIG_TODAY"):
+        today()

@@ -169,3 +169,37 @@ def test_plan_distinct_option(run_cli) -> None:  # type: ignore[no-untyped-def]
     assert by_build[0] == by_gpu[0] and len(by_build) == 3 and len(set(by_build)) < 3
     bad = run_cli("plan", "--budget-usd", "7000", "--distinct", "part")
     assert bad.exit_code == 2 and "unknown distinct mode 'part'" in bad.stderr
+
+
+def test_1500_gives_a_build() -> None:
+    """$1,500 was infeasible with launch MSRPs (cheapest $1,519); with the dated offers of the
+    shipped snapshot (PCPartPicker 2025-07-23 for the CPUs) it buys a whole machine."""
+    r = runner.invoke(app, ["plan", "--budget-usd", "1500", "--no-explain", "--json"])
+    assert r.exit_code == 0, r.output
+    best = json.loads(r.stdout)["best"]
+    assert best["gpu_count"] >= 1 and best["price_usd"] <= 1500
+    assert best["check"]["ok"] is True
+
+
+def test_unspent_budget_names_the_unpriced_parts_that_would_do() -> None:
+    """$40,000 stops at two cards: the blockers of a third name the PSUs and boards that would
+    hold it but have no price, each with its reason, and how to give a quote."""
+    r = runner.invoke(app, ["plan", "--budget-usd", "40000", "--json"])
+    assert r.exit_code == 0, r.output
+    unspent = json.loads(r.stdout)["unspent"]
+    assert "Seasonic PRIME PX-2200 (no-retail-offer)" in unspent, unspent
+    assert "(not-found)" in unspent and "--part-price" in unspent, unspent
+
+
+def test_check_and_cost_price_a_plans_build_as_the_plan_did(tmp_path: Path) -> None:
+    """plan, check and cost price parts at the same offers: the $1,500 plan's build file costs
+    what the plan said when checked and costed (its CPU's launch MSRP would put it over)."""
+    out = tmp_path / "b.yaml"
+    args = ["plan", "--budget-usd", "1500", "--no-explain", "--json", "-o", str(out)]
+    r = runner.invoke(app, args)
+    assert r.exit_code == 0, r.output
+    price = json.loads(r.stdout)["best"]["price_usd"]
+    checked = runner.invoke(app, ["check", str(out), "--json"])
+    assert json.loads(checked.stdout)["totals"]["price_usd"] == price
+    costed = runner.invoke(app, ["cost", str(out), "--json"])
+    assert json.loads(costed.stdout)["build"]["upfront_usd"] == price

@@ -73,3 +73,38 @@ def test_plan_used_buys_a_used_card_and_says_where_the_price_comes_from(run_cli:
     assert prices["used"], best  # at least one part bought used
     text = run_cli("plan", "--budget-usd", "2500", "--used", "--objective", "vram", "--no-explain")
     assert "used: " in text.stdout and "prices dated" in text.stdout
+
+
+def test_used_70b_inference_at_4000_is_a_used_gpu_build_of_48_gb(run_cli: Any) -> None:
+    """The issue's case: $4,000, Llama 3.1 70B inference (4-bit: 70B in 16 bits needs ~146 GiB,
+    which no $4,000 build holds), used offers allowed: a used-GPU build with ≥ 48 GB of VRAM,
+    each used price shown with its source and date."""
+    args = ["plan", "--budget-usd", "4000", "--workload", "llama-3.1-70b", "--task", "inference"]
+    args += ["--precision", "int4", "--used", "--no-explain"]
+    r = run_cli(*args, "--json")
+    assert r.exit_code == 0, r.stderr
+    best = r.json()["best"]
+    assert best["price_usd"] <= 4000
+    assert best["vram_gib"] >= 48
+    prices = best["check"]["totals"]["prices"]
+    gpu_ids = {g["id"] for g in best["parts"]["gpu"]}
+    assert gpu_ids <= set(prices["used"]), prices  # every GPU bought used
+    text = run_cli(*args).stdout
+    for gid in gpu_ids:
+        name = next(g["name"] for g in best["parts"]["gpu"] if g["id"] == gid)
+        line = next(ln for ln in text.splitlines() if name in ln and "used:" in ln)
+        assert "(2026-" in line, line  # the offer's date next to its source
+    assert "runlocalai.co" in text or "bestllmfor.com" in text  # the source's address
+
+
+def test_stale_gives_the_reason_a_part_has_no_price(run_cli: Any) -> None:
+    r = run_cli("prices", "stale", "--category", "motherboard", "--json")
+    assert r.exit_code == 0, r.stderr
+    rows = {row["id"]: row for row in r.json()["parts"]}
+    wrx90 = rows["asus-pro-ws-wrx90e-sage-se"]
+    assert wrx90["price_date"] is None
+    assert wrx90["unavailable"]["status"] == "not-found"
+    assert rows["asus-x99-e-ws"]["unavailable"]["status"] == "no-retail-offer"
+    assert rows["asus-ws-x299-sage"]["unavailable"] is None  # priced, only stale
+    text = run_cli("prices", "stale", "--category", "motherboard").stdout
+    assert "no-retail-offer: LGA2011-3 (2014)" in text

@@ -288,3 +288,14 @@ def test_an_amd_card_is_told_to_cap_with_rocm_smi(run_cli: Any, tmp_path: Path) 
     hints = [x["hint"] for x in r.json()["findings"] if x["slug"] == "psu-headroom"]
     assert hints and "(rocm-smi --setpoweroverdrive 153)" in hints[0]
     assert "nvidia-smi" not in hints[0]
+
+
+def test_an_empty_circuit_list_says_it_is_empty(run_cli: Any, tmp_path: Path) -> None:
+    """`circuits: []` was told it "must be a list of circuits" (it is one)."""
+    text = (REPO / "examples" / "warmachine.yaml").read_text(encoding="utf-8")
+    f = tmp_path / "b.yaml"
+    site = "site:              # optional, documented defaults\n  mains_voltage_v: 120\n"
+    text = text.replace(site + "  circuit_amps: 15", "site:\n  circuits: []")
+    f.write_text(text, encoding="utf-8")
+    r = run_cli("check", str(f))
+    assert r.exit_code == 2 and "site.circuits: lists no circuit" in r.stderr

@@ -251,7 +251,7 @@ def test_exports_read_back(client: TestClient, catalog, run_cli, tmp_path: Path)
         assert b.gpu_count == 4 and b.name == "Warmachine"
     imported = import_list(got["text"].text, catalog)
     assert imported.unresolved == [] and imported.build is not None
-    assert imported.build.gpu_count == 4 and imported.build.price_usd == 5226.9
+    assert imported.build.gpu_count == 4 and imported.build.price_usd == 5307.77
     md = got["markdown"].text
     assert "**Video Card** | 4 × ASUS Turbo GeForce RTX 2080 Ti | $3,476.00" in md
     assert "✓ no errors, 1 warning(s)" in md

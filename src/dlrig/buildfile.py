@@ -783,8 +783,9 @@ def _parse_site(ctx: _Ctx, value: Any) -> Site:
         if not isinstance(raw, list) or not raw:
             raise ctx.error(
                 ("site", "circuits"),
-                "must be a list of circuits",
-                "write circuits: [{mains_voltage_v: 120, circuit_amps: 20}, ...]",
+                "lists no circuit" if isinstance(raw, list) else "must be a list of circuits",
+                "write circuits: [{mains_voltage_v: 120, circuit_amps: 20}, ...], or leave "
+                "circuits: out for one 120 V / 15 A circuit",
             )
         circuits = [_circuit(ctx, ("site", "circuits", i), c) for i, c in enumerate(raw)]
         (v0, a0), rest = circuits[0], tuple(circuits[1:])

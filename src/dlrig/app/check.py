@@ -57,9 +57,11 @@ def load_build_input(value: Build | Path | str, catalog: Catalog, read_files: bo
 
 def run(req: CheckRequest, catalog: Catalog, read_files: bool = True) -> CheckResult:
     """Check the requested build (with ``gpus`` of its GPU when given) on ``catalog``."""
+    from dlrig.catalog.offers import priced_catalog
     from dlrig.rules import check
 
-    build = load_build_input(req.build, catalog, read_files)
+    # priced as `dlrig plan` prices (the shipped offers and the price book, new condition)
+    build = load_build_input(req.build, priced_catalog(catalog), read_files)
     if req.gpus is not None:
         build = build.with_gpu_count(req.gpus)
     return check(build)

@@ -63,6 +63,7 @@ class CostRequest(Request):
 
 def run(req: CostRequest, catalog: Catalog, read_files: bool = True) -> CostReport:
     """The cost report of the requested build over the requested usage."""
+    from dlrig.catalog.offers import priced_catalog
     from dlrig.cost import estimate_cost
 
     if req.prices and not read_files:
@@ -71,6 +72,7 @@ def run(req: CostRequest, catalog: Catalog, read_files: bool = True) -> CostRepo
             "put your quote in the build file's cost: section (prebuilt_quote_usd), or run "
             "dlrig cost --prices on your machine",
         )
+    catalog = priced_catalog(catalog)  # priced as `dlrig plan` prices (shipped offers, book)
     build = load_build_input(req.build, catalog, read_files)
     return estimate_cost(
         build,

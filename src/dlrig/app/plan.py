@@ -171,9 +171,9 @@ def planner_available() -> bool:
 def priced_catalog(catalog: Catalog, condition: str) -> Catalog:
     """``catalog`` priced at the offers a buyer of ``condition`` would take today: the shipped
     snapshot plus the user's price book (``dlrig prices import``)."""
-    from dlrig.catalog.offers import all_offers, apply_offers, parse_conditions
+    from dlrig.catalog.offers import priced_catalog as priced
 
-    return apply_offers(catalog, all_offers(), parse_conditions(condition))
+    return priced(catalog, condition)
 
 
 def run(req: PlanRequest, catalog: Catalog, read_files: bool = True) -> PlanResult:

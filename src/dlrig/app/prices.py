@@ -26,6 +26,7 @@ from dlrig.catalog.offers import (
     match_rows,
     parse_conditions,
     read_price_rows,
+    shipped_unavailable,
 )
 from dlrig.errors import InputError
 from dlrig.textfile import read_text
@@ -168,11 +169,13 @@ class StaleList:
 
 def stale_parts(req: StaleRequest, catalog: Catalog) -> StaleList:
     """Parts priced longer ago than ``days`` at the best new offer known (oldest first)."""
+    from dlrig.asof import today as asof_today
     from dlrig.parts import parse_category
 
-    today = dt.date.today()
+    today = asof_today()
     cat = parse_category(req.category) if req.category else None
     priced = apply_offers(catalog, all_offers(PriceBook(req.db)))
+    marks = shipped_unavailable()
     rows = []
     for p in priced.parts(cat):
         if p.price_date is not None and (today - p.price_date).days <= req.days:
@@ -186,6 +189,12 @@ def stale_parts(req: StaleRequest, catalog: Catalog) -> StaleList:
                 "price_date": p.price_date.isoformat() if p.price_date else None,
                 "age_days": (today - p.price_date).days if p.price_date else None,
                 "launch_price": is_launch_price(p),
+                # why a part has no price at all (shipped reasons, offers.yaml)
+                "unavailable": (
+                    marks[p.id].model_dump(mode="json", exclude_none=True, exclude={"part"})
+                    if p.price_date is None and p.id in marks
+                    else None
+                ),
             }
         )
     rows.sort(key=lambda r: (r["price_date"] is not None, r["price_date"] or ""))

@@ -154,9 +154,10 @@ class Catalog:
         import hashlib
         import math
 
+        from dlrig.asof import today
         from dlrig.errors import InputError
 
-        when = price_date or dt.date.today()
+        when = price_date or today()
         by_id: dict[str, float] = {}
         for name, usd in quotes.items():
             if not math.isfinite(usd) or usd <= 0:

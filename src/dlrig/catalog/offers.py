@@ -34,11 +34,12 @@ from enum import StrEnum
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from dlrig import asof
 from dlrig.errors import DlrigError, InputError
 from dlrig.parts import Part
 
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     from dlrig.catalog.core import Catalog
 
 OFFERS_FILE = "offers.yaml"
+_M = TypeVar("_M", bound=BaseModel)
 # A price older than this is flagged stale in every plan, check and cost (our judgement: GPU
 # street prices moved by more than 50 % within six months in 2021 and again in 2026, see the
 # snapshot's notes; a half-year-old quote is a guess, not a price).
@@ -114,21 +116,61 @@ class Offer(BaseModel):
 
 
 @cache
-def shipped_offers() -> tuple[Offer, ...]:
-    """The dated, sourced offers shipped in ``catalog/data/offers.yaml``."""
+def _shipped_data() -> dict[str, Any]:
     text = (resources.files("dlrig.catalog") / "data" / OFFERS_FILE).read_text(encoding="utf-8")
     data = yaml.safe_load(text) or {}
-    rows = data.get("offers", []) if isinstance(data, dict) else []
-    out: list[Offer] = []
-    for i, row in enumerate(rows, 1):
+    return data if isinstance(data, dict) else {}
+
+
+def _validated(model: type[_M], rows: Any, what: str) -> tuple[_M, ...]:
+    out: list[_M] = []
+    for i, row in enumerate(rows or [], 1):
         try:
-            out.append(Offer.model_validate(row))
+            out.append(model.model_validate(row))
         except ValidationError as exc:  # a shipped-data bug: say which row
             raise DlrigError(
-                f"{OFFERS_FILE}: offer {i} is invalid: {exc.errors()[0]['msg']}",
+                f"{OFFERS_FILE}: {what} {i} is invalid: {exc.errors()[0]['msg']}",
                 "fix the shipped offers file",
             ) from None
     return tuple(out)
+
+
+@cache
+def shipped_offers() -> tuple[Offer, ...]:
+    """The dated, sourced offers shipped in ``catalog/data/offers.yaml``."""
+    return _validated(Offer, _shipped_data().get("offers"), "offer")
+
+
+class Availability(StrEnum):
+    """Why a part has no price at all (see the header of ``offers.yaml``)."""
+
+    NO_RETAIL_OFFER = "no-retail-offer"  # a price list shows the part without any offer
+    QUOTE_ONLY = "quote-only"  # sold through integrators/distributors on quote
+    NOT_FOUND = "not-found"  # on sale, but no dated public price was found
+
+
+class Unavailable(BaseModel):
+    """A part without any price, with the reason: the planner leaves it out and says why."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    part: str = Field(min_length=1, max_length=200)
+    status: Availability
+    checked: dt.date
+    reason: str = Field(min_length=1, max_length=300)
+    source: str | None = Field(default=None, max_length=300)
+    url: str | None = Field(default=None, max_length=500)
+
+    def describe(self) -> str:
+        """``no-retail-offer: PCPartPicker row … has no price (2025-07-23)``."""
+        return f"{self.status.value}: {self.reason} ({self.checked.isoformat()})"
+
+
+@cache
+def shipped_unavailable() -> dict[str, Unavailable]:
+    """Part id → why the shipped data has no price for it."""
+    rows = _validated(Unavailable, _shipped_data().get("unavailable"), "unavailable entry")
+    return {u.part: u for u in rows}
 
 
 # --- choosing the offer a buyer would take ----------------------------------------------------
@@ -257,7 +299,7 @@ class PriceSummary:
     stale: tuple[str, ...]  # part ids priced longer ago than STALE_AFTER_DAYS
     launch_prices: tuple[str, ...]  # part ids priced at a launch MSRP, not a market offer
     used: tuple[str, ...]  # part ids priced at a used/refurbished offer
-    today: dt.date = field(default_factory=dt.date.today)
+    today: dt.date = field(default_factory=asof.today)
 
     def line(self) -> str | None:
         """One line for the CLI: ``prices dated 2017-08-01 … 2026-05-16; 3 older than 6 months``."""
@@ -293,7 +335,7 @@ def summary_line(summary: Mapping[str, Any] | None) -> str | None:
 
 def price_summary(parts: Iterable[Part], today: dt.date | None = None) -> PriceSummary:
     """Oldest/newest price date, stale and launch-priced parts among ``parts`` (each id once)."""
-    today = today or dt.date.today()
+    today = today or asof.today()
     seen: dict[str, Part] = {}
     for p in parts:
         seen.setdefault(p.id, p)
@@ -411,7 +453,7 @@ def read_price_rows(
     only — convert first), ``date`` (YYYY-MM-DD, default today), ``condition`` (new, used,
     refurbished; default new), ``source`` and ``url``.
     """
-    today = today or dt.date.today()
+    today = today or asof.today()
     records = _records(text, path)
     if len(records) > MAX_PRICE_ROWS:
         raise InputError(
@@ -650,3 +692,10 @@ class PriceBook:
 def all_offers(book: PriceBook | None = None) -> list[Offer]:
     """The shipped snapshot plus the user's price book (when it exists)."""
     return [*shipped_offers(), *(book or PriceBook()).offers()]
+
+
+def priced_catalog(catalog: Catalog, condition: str = "new") -> Catalog:
+    """``catalog`` priced at the offers a buyer of ``condition`` would take today: the shipped
+    snapshot plus the user's price book. ``plan``, ``check`` and ``cost`` all price through
+    this, so a plan's build costs the same when checked or costed."""
+    return apply_offers(catalog, all_offers(), parse_conditions(condition))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.text import Text
@@ -92,13 +92,21 @@ def stale_cmd(req: StaleRequest, json_: bool, catalog: str | None) -> None:
         return
     rows = [
         [r["category"], r["name"], fmt_num(r["price_usd"], 0, "USD"),
-         r["price_date"] or "no price", "launch MSRP" if r["launch_price"] else ""]
+         r["price_date"] or "no price", _kind(r)]
         for r in result.rows
     ]  # fmt: skip
-    stdout.print(table(f"prices older than {req.days} days", ["category", "part", "price",
-                                                             "priced", "kind"], rows))  # fmt: skip
+    heads = ["category", "part", "price", "priced", "kind / why"]
+    stdout.print(table(f"prices older than {req.days} days", heads, rows))
     stdout.print(Text(f"{len(rows)} part(s); add current offers with `dlrig prices import`",
                       style="dim"))  # fmt: skip
+
+
+def _kind(row: dict[str, Any]) -> str:
+    """``launch MSRP``, or for a part without a price the shipped reason (offers.yaml)."""
+    mark = row.get("unavailable")
+    if mark:
+        return f"{mark['status']}: {mark['reason']} ({mark['checked']})"
+    return "launch MSRP" if row["launch_price"] else ""
 
 
 def register(app: typer.Typer) -> None:

@@ -324,7 +324,9 @@ def compare(
 ) -> CostReport:
     """Own vs prebuilt vs cloud for ``inp`` over ``usage`` (the library entry point)."""
     d = defaults()
-    today = today or dt.date.today()
+    from dlrig.asof import today as asof_today
+
+    today = today or asof_today()
     prices = prices or builtin_prices()
     elec = _electricity(inp)
     resale = (

@@ -3,6 +3,7 @@ is infeasible, alternatives, the price/throughput frontier, and the notes of a p
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -74,7 +75,9 @@ def notes_of(prep: Prep, info: dict[str, Any], q: Query) -> list[str]:
     unpriced = sum(prep.unpriced.values())
     if unpriced:
         parts = ", ".join(f"{n} {c.value}" for c, n in prep.unpriced.items() if n)
-        notes.append(f"{unpriced} parts without a price were left out ({parts}).")
+        notes.append(
+            f"{unpriced} parts without a price were left out ({parts}){why_unpriced(prep)}."
+        )
     for why, n in info["dropped"].items():
         notes.append(f"{n} {why} left out for {q.precision}.")
     return notes
@@ -360,9 +363,49 @@ def explain_infeasible(
 
 
 UNSPENT_SHARE = 0.10  # more of the budget than this left over needs a named reason
+NAMED_UNPRICED = 3  # unpriced boards/PSUs named in a blocker, at most
 
 
-def more_gpu_blockers(planner: Planner, sel: Selection, unpriced_boards: int) -> list[str]:
+def why_unpriced(prep: Prep) -> str:
+    """`` (…: 28 no-retail-offer, 12 quote-only, …; `dlrig prices stale` …)`` for the note on
+    parts left out for want of a price, from the shipped reasons (``offers.yaml``)."""
+    from collections import Counter
+
+    from dlrig.catalog.offers import shipped_unavailable
+
+    marks = shipped_unavailable()
+    counts = Counter(marks[i].status.value for i in prep.unpriced_ids if i in marks)
+    if not counts:
+        return ""
+    told = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    known = sum(counts.values())
+    lead = "why" if known == len(prep.unpriced_ids) else f"{known:,} of them known to the snapshot"
+    return (
+        f"; {lead}: {told} (`dlrig prices stale` gives each reason; "
+        "quote one with --part-price NAME=USD)"
+    )
+
+
+def _unpriced_that_would_do(rows: list[tuple[str, str, int]], need: int) -> str:
+    """`` (unpriced: NAME — reason; …)`` for unpriced parts whose figure reaches ``need``."""
+    from dlrig.catalog.offers import shipped_unavailable
+
+    marks = shipped_unavailable()
+    fit = sorted((r for r in rows if r[2] >= need), key=lambda r: (-r[2], r[1]))
+    if not fit:
+        return ""
+    named = []
+    for pid, name, _ in fit[:NAMED_UNPRICED]:
+        mark = marks.get(pid)
+        named.append(f"{name} ({mark.status.value})" if mark else name)
+    more = f" and {len(fit) - NAMED_UNPRICED} more" if len(fit) > NAMED_UNPRICED else ""
+    return (
+        f"; {len(fit)} unpriced would do: {', '.join(named)}{more} "
+        "(quote one with --part-price NAME=USD)"
+    )
+
+
+def more_gpu_blockers(planner: Planner, sel: Selection) -> list[str]:
     """Why one more of the chosen GPU does not fit, from necessary conditions (each tested with
     the most favourable part of every other category, as :func:`reduce_candidates` does)."""
     from dlrig.optimize.terms import HEADROOM_MILLI, LoadTerms, gpu_load10, psu_capacity
@@ -390,6 +433,9 @@ def more_gpu_blockers(planner: Planner, sel: Selection, unpriced_boards: int) ->
         out.append(
             f"PSU: {m} cards need ≥ {HEADROOM_MILLI * load / 10_000:,.0f} W (110% of the load); "
             f"the largest priced PSU has {biggest.wattage_w:,} W"
+            + _unpriced_that_would_do(
+                planner.prep.unpriced_psus, math.ceil(HEADROOM_MILLI * load / 10_000)
+            )
         )
     elif q.whole_machine and not any(psu_tier_ok(p, g, m) for p in c.psu):
         out.append(f"PSU tier: no priced PSU is of the tier for {m}× {g.name}")
@@ -402,11 +448,20 @@ def more_gpu_blockers(planner: Planner, sel: Selection, unpriced_boards: int) ->
                 f"wall circuit: {m} cards draw ~{load / 10:,.0f} W DC, more than the "
                 f"{q.site.continuous_limit_w:,.0f} W circuit allows (--circuit)"
             )
+    if "ram-vs-vram" in q.avoid:
+        from dlrig.rules import limits as L
+
+        need_gb = math.ceil(L.RAM_TO_VRAM_RATIO * g.vram_gib * m)
+        top = max((b.max_memory_gb or 0 for b in c.board), default=0)
+        if top < need_gb:
+            out.append(
+                f"RAM: {m} cards need ≥ {need_gb:,} GB of RAM (RAM ≥ VRAM); the priced boards "
+                f"hold at most {top:,} GB"
+                + _unpriced_that_would_do(planner.prep.unpriced_board_ram, need_gb)
+            )
     slots = max((len(b.x16_slots) for b in c.board), default=0)
     if slots < m:
-        more = (
-            f" ({unpriced_boards} boards without a price are left out)" if unpriced_boards else ""
-        )
+        more = _unpriced_that_would_do(planner.prep.unpriced_boards, m)
         out.append(f"slots: no priced board lists {m} x16 slots{more}")
     return out
 
@@ -453,7 +508,7 @@ def unspent_reason(
     if left <= UNSPENT_SHARE * q.budget_cents / 100:
         return None
     named = [b.text for b in bindings if b.group != "budget"]
-    blockers = more_gpu_blockers(planner, sel, planner.prep.unpriced.get(Category.MOTHERBOARD, 0))
+    blockers = more_gpu_blockers(planner, sel)
     if not blockers:
         blockers = [_cheapest_with(planner, sel.gpu[0], sel.gpu[1] + 1)]
     what = "; ".join(blockers)

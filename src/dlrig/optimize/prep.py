@@ -52,7 +52,7 @@ from dlrig.rules import limits as L
 if TYPE_CHECKING:
     from dlrig.catalog import Catalog
 
-PREP_FORMAT = 4  # bump when the pickled layout of Prep changes
+PREP_FORMAT = 5  # bump when the pickled layout of Prep changes
 MAX_GPUS = 8  # most GPUs a desktop/workstation board takes
 MAX_DRIVES = 4  # most drives of one model in a plan
 MAX_KITS = 4  # most memory kits of one model in a plan
@@ -382,6 +382,12 @@ class Prep:
     layouts: dict[Hashable, Layout]
     seconds: float = 0.0
     pruned_cache: dict[Hashable, dict[Category, list[Part]]] = field(default_factory=dict)
+    # Unpriced parts the explanations name: all ids, and (name, x16 slots) of boards and
+    # (name, watts) of PSUs, so "no priced board/PSU" can say which unpriced ones would do.
+    unpriced_ids: list[str] = field(default_factory=list)
+    unpriced_boards: list[tuple[str, str, int]] = field(default_factory=list)
+    unpriced_psus: list[tuple[str, str, int]] = field(default_factory=list)
+    unpriced_board_ram: list[tuple[str, str, int]] = field(default_factory=list)
 
     def key(self, p: Part) -> tuple[Hashable, tuple[Any, ...]]:
         """The dominance key of ``p`` (cached)."""
@@ -427,6 +433,10 @@ def build_prep(catalog: Catalog) -> Prep:
     unpriced: dict[Category, int] = {}
     chips: dict[str, GpuChip] = {}
     no_chip = 0
+    unpriced_ids: list[str] = []
+    boards: list[tuple[str, str, int]] = []
+    psus: list[tuple[str, str, int]] = []
+    board_ram: list[tuple[str, str, int]] = []
     for cat in Category:
         usable: list[Part] = []
         missing = 0
@@ -435,6 +445,12 @@ def build_prep(catalog: Catalog) -> Prep:
                 continue
             if p.price_usd is None:
                 missing += 1
+                unpriced_ids.append(p.id)
+                if isinstance(p, Motherboard):
+                    boards.append((p.id, p.name, len(p.x16_slots)))
+                    board_ram.append((p.id, p.name, p.max_memory_gb or 0))
+                elif isinstance(p, Psu):
+                    psus.append((p.id, p.name, p.wattage_w))
                 continue
             if isinstance(p, Gpu):
                 chip = catalog.chip_of(p)
@@ -446,6 +462,8 @@ def build_prep(catalog: Catalog) -> Prep:
         parts[cat] = usable
         unpriced[cat] = missing
     prep = Prep(catalog.version, parts, chips, unpriced, no_chip, {}, {})
+    prep.unpriced_ids, prep.unpriced_boards, prep.unpriced_psus = unpriced_ids, boards, psus
+    prep.unpriced_board_ram = board_ram
     for ps in parts.values():
         for p in ps:
             prep.key(p)

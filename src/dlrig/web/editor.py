@@ -137,7 +137,9 @@ def edit(fields: Mapping[str, str], catalog: Catalog) -> EditResult:
     circuit and count fields, then the action, and writes the build back as canonical YAML.
     """
     from dlrig.buildfile import dump_build, load_build_text
+    from dlrig.catalog.offers import priced_catalog
 
+    catalog = priced_catalog(catalog)  # the prices `dlrig check` and `plan` use
     op = fields.get("op", "") or "update"
     text = fields.get("build", "")
     out = EditResult(
@@ -329,6 +331,9 @@ def picker_rows(
     part's name, aliases or text fields, and FIELD OP VALUE filters such as ``vram_gib>=24``),
     sorted by ``sort``; and how many matched in all. When no part holds every word, the
     closest names by spelling (the catalog's fuzzy search) are listed instead."""
+    from dlrig.catalog.offers import priced_catalog
+
+    catalog = priced_catalog(catalog)  # the prices `dlrig check` and `plan` use
     words: list[str] = []
     filters: list[str] = []
     for token in q.split():
