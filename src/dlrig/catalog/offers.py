@@ -115,11 +115,24 @@ class Offer(BaseModel):
         return f"{self.source} ({self.date.isoformat()}){url}"
 
 
+OFFERS_CACHE_KIND = "offers"  # cache entries of the parsed shipped offers file
+
+
 @cache
 def _shipped_data() -> dict[str, Any]:
+    # Parsing the YAML costs ~0.15 s per command (it is on the path of check, plan and cost), so
+    # the parsed dict is kept in the on-disk cache, keyed by the file's content.
+    from dlrig.catalog import cache as disk
+
     text = (resources.files("dlrig.catalog") / "data" / OFFERS_FILE).read_text(encoding="utf-8")
+    key = disk.key_of([OFFERS_CACHE_KIND, text])
+    cached = disk.load(OFFERS_CACHE_KIND, key)
+    if isinstance(cached, dict):
+        return cached
     data = yaml.safe_load(text) or {}
-    return data if isinstance(data, dict) else {}
+    data = data if isinstance(data, dict) else {}
+    disk.store(OFFERS_CACHE_KIND, key, data)
+    return data
 
 
 def _validated(model: type[_M], rows: Any, what: str) -> tuple[_M, ...]:
