@@ -194,9 +194,11 @@ def random_catalog(seed: int) -> Catalog:
     return Catalog(parts, chips, name=f"random-{seed}", version=f"random-{seed}")  # type: ignore[arg-type]
 
 
-def enumerate_builds(cat: Catalog, budget: float) -> list[tuple[Build, int, float]]:
+def enumerate_builds(
+    cat: Catalog, budget: float, max_gpus: int = MAX_GPUS
+) -> list[tuple[Build, int, float]]:
     """Every build within budget: (build, TFLOPS ×1000, price), unchecked."""
-    return list(builds_within(cat, budget, MAX_GPUS))
+    return list(builds_within(cat, budget, max_gpus))
 
 
 def best_by(builds: list[tuple[Build, int, float]], objective: str) -> tuple[object, ...] | None:
@@ -247,17 +249,21 @@ SEEDS = range(50)
 OBJECTIVES = ("throughput", "vram", "throughput-per-dollar", "cost")
 
 
-@pytest.mark.parametrize("seed", SEEDS)
-def test_planner_matches_exhaustive_enumeration(seed: int) -> None:
-    cat = random_catalog(seed)
+def assert_planner_matches_enumeration(
+    cat: Catalog, seed: int, *, max_gpus: int = MAX_GPUS
+) -> list[tuple[Build, int, float]]:
+    """For a budget drawn from ``seed``: every objective's plan (up to ``max_gpus`` cards)
+    scores what exhaustive enumeration up to the same count finds best, is OPTIMAL and passes
+    check.
+    Returns the enumerated builds."""
     rng = random.Random(1000 + seed)
     budget = float(rng.randrange(2500, 9000, 250))
-    builds = enumerate_builds(cat, budget)
+    builds = enumerate_builds(cat, budget, max_gpus)
     _ACCEPT.clear()
     for objective in OBJECTIVES:
         expect = best_by(builds, objective)
         r = plan(
-            budget, objective=objective, max_gpus=MAX_GPUS, catalog=cat, explain=False, fill=False
+            budget, objective=objective, max_gpus=max_gpus, catalog=cat, explain=False, fill=False
         )
         got = planner_score(r, objective)
         assert got == expect, (seed, objective, r.best and r.best.build, r.status)
@@ -265,6 +271,12 @@ def test_planner_matches_exhaustive_enumeration(seed: int) -> None:
             assert r.status == "OPTIMAL"
             assert not r.best.check.errors
     clear_cache()
+    return builds
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_planner_matches_exhaustive_enumeration(seed: int) -> None:
+    assert_planner_matches_enumeration(random_catalog(seed), seed)
 
 
 @pytest.mark.parametrize("seed", range(0, 50, 5))

@@ -4,7 +4,6 @@ power limits to fit a PSU or a wall circuit, reports what the caps cost in throu
 
 from __future__ import annotations
 
-import random
 from typing import Any
 
 import pytest
@@ -15,14 +14,9 @@ from dlrig import gpu_power
 from dlrig.build import Site
 from dlrig.catalog.core import Catalog
 from dlrig.optimize import plan
-from dlrig.optimize.prep import clear_cache
 from dlrig.parts import Category, Gpu
 from test_optimize import (
-    _ACCEPT,
-    OBJECTIVES,
-    best_by,
-    enumerate_builds,
-    planner_score,
+    assert_planner_matches_enumeration,
     random_catalog,
 )
 
@@ -56,22 +50,8 @@ def test_cap_options_are_the_measured_points_above_the_floor(catalog: Any) -> No
 
 @pytest.mark.parametrize("seed", range(0, 40, 4))
 def test_planner_with_caps_matches_exhaustive_enumeration(seed: int) -> None:
-    cat = capped_catalog(seed)
-    rng = random.Random(1000 + seed)
-    budget = float(rng.randrange(2500, 9000, 250))
-    builds = enumerate_builds(cat, budget)
+    builds = assert_planner_matches_enumeration(capped_catalog(seed), seed, max_gpus=MAX_GPUS)
     assert any(b.power_limited for b, _, _ in builds)  # the reference enumerates the caps
-    _ACCEPT.clear()
-    for objective in OBJECTIVES:
-        expect = best_by(builds, objective)
-        r = plan(
-            budget, objective=objective, max_gpus=MAX_GPUS, catalog=cat, explain=False, fill=False
-        )
-        got = planner_score(r, objective)
-        assert got == expect, (seed, objective, r.best and r.best.build, r.status)
-        if r.best is not None:
-            assert not r.best.check.errors
-    clear_cache()
 
 
 def test_caps_let_four_3090s_onto_one_15_a_circuit(catalog: Any) -> None:
