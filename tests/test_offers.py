@@ -202,21 +202,3 @@ def test_dlrig_today_pins_the_age_of_prices(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("DLRIG_TODAY", "yesterday")
     with pytest.raises(InputError, match="DLRIG_TODAY"):
         today()
-
-
-def test_shipped_offers_parsed_once_then_read_from_the_disk_cache(tmp_path, monkeypatch):
-    """The parsed offers file is cached by content: a second process reads the same dict."""
-    from dlrig.catalog import cache as disk
-    from dlrig.catalog import offers as offers_mod
-
-    monkeypatch.setenv(disk.CACHE_ENV, str(tmp_path))
-    offers_mod._shipped_data.cache_clear()
-    first = offers_mod._shipped_data()
-    entries = list(tmp_path.glob(f"{offers_mod.OFFERS_CACHE_KIND}-*.pickle"))
-    assert len(entries) == 1
-    offers_mod._shipped_data.cache_clear()
-    entries[0].write_bytes(b"not a pickle")  # a corrupt entry is ignored and rebuilt
-    assert offers_mod._shipped_data() == first
-    offers_mod._shipped_data.cache_clear()
-    assert offers_mod._shipped_data() == first  # now from the rebuilt entry
-    offers_mod._shipped_data.cache_clear()

@@ -36,12 +36,12 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from dlrig import asof
 from dlrig.errors import DlrigError, InputError
 from dlrig.parts import Part
+from dlrig.textfile import load_data_yaml
 
 if TYPE_CHECKING:
     from dlrig.catalog.core import Catalog
@@ -115,24 +115,11 @@ class Offer(BaseModel):
         return f"{self.source} ({self.date.isoformat()}){url}"
 
 
-OFFERS_CACHE_KIND = "offers"  # cache entries of the parsed shipped offers file
-
-
 @cache
 def _shipped_data() -> dict[str, Any]:
-    # Parsing the YAML costs ~0.15 s per command (it is on the path of check, plan and cost), so
-    # the parsed dict is kept in the on-disk cache, keyed by the file's content.
-    from dlrig.catalog import cache as disk
-
     text = (resources.files("dlrig.catalog") / "data" / OFFERS_FILE).read_text(encoding="utf-8")
-    key = disk.key_of([OFFERS_CACHE_KIND, text])
-    cached = disk.load(OFFERS_CACHE_KIND, key)
-    if isinstance(cached, dict):
-        return cached
-    data = yaml.safe_load(text) or {}
-    data = data if isinstance(data, dict) else {}
-    disk.store(OFFERS_CACHE_KIND, key, data)
-    return data
+    data = load_data_yaml(text) or {}  # libyaml: 7 ms instead of ~50 ms on every check/plan/cost
+    return data if isinstance(data, dict) else {}
 
 
 def _validated(model: type[_M], rows: Any, what: str) -> tuple[_M, ...]:
