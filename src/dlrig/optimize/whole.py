@@ -24,11 +24,10 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from dlrig.optimize.query import Candidates, Query, Selection
 from dlrig.parts import Gpu, Psu
 from dlrig.rules import limits as L
+from dlrig.textfile import load_data_yaml
 
 if TYPE_CHECKING:
     from dlrig.optimize.planmodel import PlanModel
@@ -41,8 +40,7 @@ GROUP = "psu-tier"
 @cache
 def expert_data() -> dict[str, Any]:
     """The parsed ``expert.yaml``."""
-    with DATA.open(encoding="utf-8") as fh:
-        data: dict[str, Any] = yaml.safe_load(fh)
+    data: dict[str, Any] = load_data_yaml(DATA.read_text(encoding="utf-8"))
     return data
 
 
