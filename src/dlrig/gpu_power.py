@@ -35,6 +35,7 @@ __all__ = [
     "card_limits_w",
     "card_power_w",
     "curve_for",
+    "data_text",
     "limit_range",
     "lowest_safe_cap_w",
     "relative_throughput",
@@ -90,9 +91,14 @@ class _Data:
 
 
 @cache
+def data_text() -> str:
+    """The shipped gpu_power.yaml as text (also a cache key for facts derived from it)."""
+    return (resources.files("dlrig.catalog") / "data" / DATA_FILE).read_text(encoding="utf-8")
+
+
+@cache
 def _data() -> _Data:
-    text = (resources.files("dlrig.catalog") / "data" / DATA_FILE).read_text(encoding="utf-8")
-    raw: dict[str, Any] = load_data_yaml(text) or {}
+    raw: dict[str, Any] = load_data_yaml(data_text()) or {}
     limits = {
         r["chip"]: LimitRange(
             r["chip"],
