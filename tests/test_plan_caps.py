@@ -143,3 +143,19 @@ def test_planner_counts_pascal_transients_like_the_checker(catalog: Any) -> None
     no_opp = catalog.resolve(RM850X).model_copy(update={"opp_w": None})
     loose = build.replace(items={**build.items, Category.PSU: (BuildItem(no_opp, 1),)})
     assert "psu-headroom" in check(loose).slugs(Severity.WARNING)
+
+
+def test_no_cap_when_it_buys_nothing(catalog: Any) -> None:
+    """--used --objective vram: a capped 3090 ties with the uncapped one on VRAM and price; the
+    plan keeps the card uncapped (a cap that buys nothing only costs throughput)."""
+    from dlrig.app.plan import priced_catalog
+
+    used = priced_catalog(catalog, "new,used")
+    r = plan(2000, objective="vram", catalog=used, explain=False)
+    assert r.best is not None and r.best.build.gpu_units[0].gpu.chip == "rtx-3090"
+    assert r.best.power_limit is None
+    assert all(u.power_limit_w is None for u in r.best.build.gpu_units)
+    # the same with a GPU count the circuit holds uncapped, for every objective that can tie
+    for objective in ("vram", "throughput", "cost"):
+        r = plan(2000, objective=objective, gpus=1, catalog=used, explain=False, min_tflops=1)
+        assert r.best is not None and r.best.power_limit is None, objective
