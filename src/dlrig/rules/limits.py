@@ -115,6 +115,22 @@ def psu_efficiency(rating: str | None) -> tuple[float, bool]:
     return UNRATED_PSU_EFFICIENCY, True
 
 
+def combined_psu_efficiency(loads: Iterable[tuple[float, str | None]]) -> tuple[float, bool]:
+    """(efficiency, assumed?) of several PSUs as one: each feeds its own DC load (W) at its own
+    80 PLUS efficiency, so the wall draws Σ load_i / eff_i and the combined efficiency is
+    Σ load_i / Σ (load_i / eff_i) (the load-weighted harmonic mean). PSUs without load do not
+    count; with no load at all, the first PSU's efficiency."""
+    rated = [(w, *psu_efficiency(r)) for w, r in loads]
+    if not rated:
+        return psu_efficiency(None)
+    busy = [(w, e, a) for w, e, a in rated if w > 0]
+    if not busy:
+        return rated[0][1], rated[0][2]
+    total = sum(w for w, _, _ in busy)
+    wall = sum(w / e for w, e, _ in busy)
+    return total / wall, any(a for _, _, a in busy)
+
+
 def gpu_power_cap_for_circuit_w(
     limit_w: float, efficiency: float, non_gpu_w: float, gpu_count: int
 ) -> float:
