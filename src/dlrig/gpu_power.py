@@ -36,6 +36,7 @@ __all__ = [
     "card_power_w",
     "curve_for",
     "data_text",
+    "limit_note",
     "limit_range",
     "lowest_safe_cap_w",
     "relative_throughput",
@@ -88,6 +89,7 @@ class _Data:
     limits: dict[str, LimitRange]
     transients: tuple[Transient, ...]
     curves: dict[str, PerfCurve]
+    notes: dict[str, str]
 
 
 @cache
@@ -125,7 +127,8 @@ def _data() -> _Data:
         pts = sorted((float(p["limit_fraction"]), float(p["throughput"])) for p in r["points"])
         sources = tuple(dict.fromkeys(str(p["source"]) for p in r["points"]))
         curves[r["chip"]] = PerfCurve(r["chip"], r.get("workload", ""), tuple(pts), sources)
-    return _Data(limits, transients, curves)
+    notes = {str(r["chip"]): f"{r['text']} ({r['source']})" for r in raw.get("notes", [])}
+    return _Data(limits, transients, curves, notes)
 
 
 def _opt_float(v: Any) -> float | None:
@@ -136,6 +139,12 @@ def _opt_float(v: Any) -> float | None:
 def limit_range(chip_id: str) -> LimitRange | None:
     """The chip's power-limit range, or None when no source gives it."""
     return _data().limits.get(chip_id)
+
+
+def limit_note(chip_id: str) -> str | None:
+    """What is known of a chip's power limits short of a settled range (with its source), or
+    None: e.g. a floor that changed between driver versions."""
+    return _data().notes.get(chip_id)
 
 
 def card_limits_w(gpu: Gpu) -> tuple[float | None, float | None]:
