@@ -26,11 +26,16 @@ def _bench() -> Any:
 RB = _bench()
 CASES = RB.load_cases()
 
-# Failures whose cause the rules cannot see (see each file's what_happened / stand_ins): a
-# board's PCIe retimers overheating, and a single-GPU machine whose PSU (known by wattage and
-# 80 PLUS level only) shut down well inside its rating.
+# The measured misses, each explained by its file's `miss:` (run benchmarks/real_builds.py): a
+# board's PCIe retimers overheating (outside the rules); two Pascal machines whose PSUs shut down
+# at a wattage another unit of the same class carried (PSU quality, not wattage); a workstation
+# PSU with unpublished per-rail limits and a named SFX-L PSU whose facts the sources do not give
+# (descriptions the sources leave incomplete).
 KNOWN_MISSES = {
     "convergence-toaster-four-rtx-pro-6000",
+    "cudf10336-p900-3090-rtx5000-1400w",
+    "letsrtfm-two-3090-sf1000l",
+    "openpose8-i7-4790-1080ti-600w",
     "tf8858-titan-x-pascal-650w",
 }
 
@@ -39,7 +44,8 @@ def test_every_case_is_sourced_and_judges_real_rules() -> None:
     from dlrig.rules import RULES
 
     slugs = set(RULES)
-    assert len(CASES) >= 11
+    assert len(CASES) >= 22
+    assert sum(c["outcome"] == "failed" for _, c in CASES) >= 8  # failures, not only successes
     for name, case in CASES:
         assert case["source"].startswith("https://"), name
         assert case["outcome"] in ("worked", "failed"), name
@@ -54,10 +60,12 @@ def test_every_case_is_sourced_and_judges_real_rules() -> None:
 def test_each_verdict_is_the_measured_one(name: str, case: dict[str, Any], catalog: Any) -> None:
     verdict = RB.judge(name, case, catalog)
     assert verdict.agrees is (name not in KNOWN_MISSES), verdict
+    assert bool(case.get("miss")) is (name in KNOWN_MISSES), "a miss says why, an agreement not"
 
 
 def test_agreement_figure(catalog: Any) -> None:
     verdicts = [RB.judge(n, c, catalog) for n, c in CASES]
     worked = [v for v in verdicts if v.outcome == "worked"]
-    assert all(v.agrees for v in worked)  # no false error on a machine that ran
+    # the one false error on a machine that ran is the PSU the sources describe by wattage only
+    assert {v.case for v in worked if not v.agrees} == {"letsrtfm-two-3090-sf1000l"}
     assert RB.agreement(verdicts) == pytest.approx(1 - len(KNOWN_MISSES) / len(CASES))

@@ -33,6 +33,7 @@ SOCKETS = frozenset(
     {
         "AM4",
         "AM5",
+        "LGA1150",  # Z97 / H97 (Haswell, Broadwell desktop)
         "LGA1151",
         "LGA1200",
         "LGA1700",

@@ -177,16 +177,17 @@ def _check_psu(build: Build, load: PsuLoad) -> Iterator[Hit]:
                 *parts,
                 *gparts,
             )
-        else:
-            yield warning(
-                f"{label} {_rating_text(build, load, usable)} for a sustained {sustained:,.0f} W "
-                f"({_load_text(load)}): {sustained / usable:.0%} of its rating, short of the "
-                f"{need:,.0f} W that leaves the 10% margin for spikes and ageing.",
-                fix + " It runs, but at the edge: spikes or one more drive can shut it down.",
-                *parts,
-                *gparts,
-            )
-        return
+            return
+        yield warning(
+            f"{label} {_rating_text(build, load, usable)} for a sustained {sustained:,.0f} W "
+            f"({_load_text(load)}): {sustained / usable:.0%} of its rating, short of the "
+            f"{need:,.0f} W that leaves the 10% margin for spikes and ageing.",
+            fix + " It runs, but at the edge: spikes or one more drive can shut it down.",
+            *parts,
+            *gparts,
+        )
+        # no return: the spikes on top of a sustained load this close to the rating are judged
+        # below as for any other load (a bigger PSU must never get the harsher verdict)
     if psu.atx3:
         return  # ATX 3.x: excursions to 200 % of the rating are in the spec (limits.py)
     factors = [(u, _chip_factor(build, u.gpu)) for u in load.gpus]
@@ -259,6 +260,8 @@ def _check_excursions(
             *parts,
         )
         return
+    if usable < L.PSU_HEADROOM * load.load_w:
+        return  # the margin warning already says this PSU is at the edge
     yield warning(
         f"{label} ({usable:,.0f} W) covers the {L.PSU_HEADROOM * load.load_w:,.0f} W the "
         f"sustained {load.load_w:,.0f} W needs (×{L.PSU_HEADROOM}) but not the "
