@@ -31,6 +31,8 @@ class Verdict:
     errors: tuple[str, ...]  # judged rules that report an error
     agrees: bool
     why: str = ""  # the case file's `miss:` - why the checker and reality disagree
+    warnings: tuple[str, ...] = ()  # judged rules that warn (no effect on agreement)
+    unchecked: tuple[str, ...] = ()  # judged rules the facts given could not check
 
 
 def load_cases(folder: Path = DEFAULT_DIR) -> list[tuple[str, dict[str, Any]]]:
@@ -56,13 +58,18 @@ def judge(name: str, case: dict[str, Any], catalog: Any) -> Verdict:
     result = check(build)
     judged = case["judge"]
     errors = tuple(sorted({f.slug for f in result.errors if judged == "all" or f.slug in judged}))
+    warnings = tuple(
+        sorted({f.slug for f in result.warnings if judged == "all" or f.slug in judged} - set(errors))
+    )
+    unchecked = tuple(sorted(u.slug for u in result.unchecked if judged != "all" and u.slug in judged))
     if case["outcome"] == "worked":
         agrees = not errors
     elif case.get("expect"):
         agrees = case["expect"] in errors
     else:
         agrees = bool(errors)
-    return Verdict(name, case["outcome"], errors, agrees, str(case.get("miss") or ""))
+    why = str(case.get("miss") or "")
+    return Verdict(name, case["outcome"], errors, agrees, why, warnings, unchecked)
 
 
 def agreement(verdicts: list[Verdict]) -> float:
@@ -78,6 +85,8 @@ def main(argv: list[str]) -> int:
     for v in verdicts:
         mark = "agree" if v.agrees else "MISS "
         found = ", ".join(v.errors) or "no error"
+        if v.warnings:
+            found += f" (warns: {', '.join(v.warnings)})"
         print(f"{mark}  {v.outcome:6}  {v.case:42}  check: {found}")
         if not v.agrees:
             print(f"       why: {v.why or '(not yet explained: add miss: to the case file)'}")

@@ -59,6 +59,9 @@ def test_each_verdict_is_the_measured_one(name: str, case: dict[str, Any], catal
     verdict = RB.judge(name, case, catalog)
     assert verdict.agrees is (name not in KNOWN_MISSES), verdict
     assert bool(case.get("miss")) is (name in KNOWN_MISSES), "a miss says why, an agreement not"
+    # an agreement must rest on checked rules: an unchecked judged rule passes silently (a miss
+    # may be unchecked - that is then its explanation)
+    assert not (verdict.agrees and verdict.unchecked), verdict
 
 
 def test_agreement_figure(catalog: Any) -> None:
