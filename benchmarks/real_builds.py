@@ -57,11 +57,15 @@ def judge(name: str, case: dict[str, Any], catalog: Any) -> Verdict:
     build = parse_build(case["build"], catalog)
     result = check(build)
     judged = case["judge"]
-    errors = tuple(sorted({f.slug for f in result.errors if judged == "all" or f.slug in judged}))
-    warnings = tuple(
-        sorted({f.slug for f in result.warnings if judged == "all" or f.slug in judged} - set(errors))
-    )
-    unchecked = tuple(sorted(u.slug for u in result.unchecked if judged != "all" and u.slug in judged))
+
+    def is_judged(slug: str) -> bool:
+        return judged == "all" or slug in judged
+
+    errors = tuple(sorted({f.slug for f in result.errors if is_judged(f.slug)}))
+    warnings = tuple(sorted({f.slug for f in result.warnings if is_judged(f.slug)} - set(errors)))
+    # "all" judges what the facts can check; a listed rule the facts cannot check is reported
+    listed = set(judged) if judged != "all" else set()
+    unchecked = tuple(sorted(u.slug for u in result.unchecked if u.slug in listed))
     if case["outcome"] == "worked":
         agrees = not errors
     elif case.get("expect"):
