@@ -18,12 +18,30 @@ from __future__ import annotations
 
 
 class DlrigError(Exception):
-    """Base of every error dlrig raises on purpose; the CLI turns it into exit code 2."""
+    """Base of every error dlrig raises on purpose; the CLI turns it into exit code 2.
 
-    def __init__(self, message: str, hint: str = "") -> None:
+    ``field``: the request field the bad value came in, where one did (``gpus``). Its message
+    then starts with the field's name as the Python and JSON APIs spell it ("gpus: 0 is below
+    1"); the CLI and the web pages name it in their own words instead (:meth:`naming`): the
+    option the user typed, the label of the form field the user filled in.
+    """
+
+    def __init__(self, message: str, hint: str = "", *, field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.field = field
+
+    def naming(self, words: str) -> DlrigError:
+        """This error with its field called ``words`` ("--gpus", "GPUs now")."""
+        import copy
+
+        if self.field is None or not self.message.startswith(self.field):
+            return self
+        renamed = copy.copy(self)
+        renamed.message = words + self.message[len(self.field) :]
+        renamed.args = (renamed.message,)
+        return renamed
 
     def __str__(self) -> str:
         return self.message
@@ -58,8 +76,15 @@ class PriceListError(InputError):
 class PartNotFoundError(DlrigError):
     """A part name resolves to nothing. ``candidates`` are the closest names."""
 
-    def __init__(self, message: str, hint: str = "", candidates: list[str] | None = None) -> None:
-        super().__init__(message, hint)
+    def __init__(
+        self,
+        message: str,
+        hint: str = "",
+        candidates: list[str] | None = None,
+        *,
+        field: str | None = None,
+    ) -> None:
+        super().__init__(message, hint, field=field)
         self.candidates = candidates or []
 
 

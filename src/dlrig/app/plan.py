@@ -146,8 +146,9 @@ class PlanRequest(Request):
             name, sep, usd = str(item).rpartition("=")
             if not sep or not name.strip():
                 raise InputError(
-                    f"--part-price '{item}' is not NAME=USD",
-                    "write e.g. --part-price 'RTX A6000=4650'",
+                    f"part_price: '{item}' is not NAME=USD",
+                    "write e.g. RTX A6000=4650",
+                    field="part_price",
                 )
             quotes[name.strip()] = parse_usd(usd)
         return quotes
