@@ -22,9 +22,12 @@ A part entry is a name/id string, ``{part: NAME, count: N, price_usd: P}``,
 entries. GPU entries may add ``power_limit_w`` (per card, ``nvidia-smi -pl``), ``psu`` (which
 PSU of the list feeds them, 1-based; PSU 1 also feeds the board), ``slot`` (the board slot, or a
 list of slots, one per card) and ``riser`` (``{length_mm: 200, pcie_gen: 4}``); PSU entries may
-add ``circuit`` (1-based, into ``site.circuits``). A name with a colon or a comma must be
-quoted. Every category must appear (``null`` leaves one out deliberately). Any error names the
-file and line and says how to fix it (:class:`~dlrig.errors.BuildFileError`).
+add ``circuit`` (1-based, into ``site.circuits``). Any entry may say ``condition: used`` (or
+``refurbished``): the part is priced at that condition's offer, as ``dlrig plan --used`` bought
+it (a line without a known offer of that condition gives its ``price_usd``). A name with a
+colon or a comma must be quoted. Every category must appear (``null`` leaves one out
+deliberately). Any error names the file and line and says how to fix it
+(:class:`~dlrig.errors.BuildFileError`).
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from dlrig.textfile import TextError, parse_yaml, read_text, short
 
 if TYPE_CHECKING:
     from dlrig.catalog import Catalog
+    from dlrig.catalog.offers import Condition
     from dlrig.workload import Workload
 
 __all__ = [
@@ -68,6 +72,7 @@ ITEM_KEYS = (
     "slot",
     "riser",
     "circuit",
+    "condition",
 )
 GPU_ONLY_KEYS = ("power_limit_w", "psu", "slot", "riser")
 SITE_KEYS = ("mains_voltage_v", "circuit_amps", "circuits")
@@ -471,7 +476,49 @@ def _parse_entry(ctx: _Ctx, path: Path_, cat: Category, value: Any, catalog: Cat
         )
     if "power_limit_w" in extra:
         _check_power_limit(ctx, (*path, "power_limit_w"), part, extra["power_limit_w"])
+    if isinstance(value, Mapping) and "condition" in value:
+        condition = _condition(ctx, (*path, "condition"), value["condition"])
+        if condition is not None:
+            extra["condition"] = condition.value
+            if not part.custom:
+                part = _priced_as(ctx, (*path, "condition"), part, condition, price, catalog)
     return BuildItem(part, count, None if price is None else float(price), **extra)
+
+
+def _condition(ctx: _Ctx, path: Path_, value: Any) -> Condition | None:
+    """A line's ``condition:`` (None for new, the default)."""
+    from dlrig.catalog.offers import Condition
+
+    try:
+        condition = Condition(value.strip().lower()) if isinstance(value, str) else None
+    except ValueError:
+        condition = None
+    if condition is None:
+        raise ctx.error(
+            path,
+            f"condition must be new, used or refurbished, found {short(repr(value))}",
+            "write e.g. condition: used",
+        )
+    return None if condition is Condition.NEW else condition
+
+
+def _priced_as(
+    ctx: _Ctx, path: Path_, part: Part, condition: Condition, price: Any, catalog: Catalog
+) -> Part:
+    """``part`` priced at its ``condition`` offer; without one, the line must give its price."""
+    from dlrig.catalog.offers import priced_as
+
+    found = priced_as(catalog, part, condition)
+    if found is not None:
+        return found
+    if price is None:
+        raise ctx.error(
+            path,
+            f"no {condition.value} offer is known for '{part.name}'",
+            f"add price_usd: (what you paid for it), or import {condition.value} prices with "
+            "dlrig prices import",
+        )
+    return part.model_copy(update={"price_date": None, "price_source": None})
 
 
 def _item_extras(ctx: _Ctx, path: Path_, cat: Category, value: Mapping[str, Any]) -> dict[str, Any]:
@@ -906,6 +953,8 @@ def _entry(build: Build, it: BuildItem) -> Any:
         ref["riser"] = it.riser.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
     if it.circuit is not None:
         ref["circuit"] = it.circuit
+    if it.condition is not None:
+        ref["condition"] = it.condition
     if list(ref) == ["part"]:
         return ref["part"]
     return ref
