@@ -41,7 +41,7 @@ import yaml
 from pydantic import ValidationError
 
 from dlrig.build import MAX_COUNT, MULTI_CATEGORIES, Build, BuildItem, Site
-from dlrig.errors import BuildFileError, PartNotFoundError
+from dlrig.errors import BuildFileError, PartNotFoundError, validation_problem
 from dlrig.parts import PART_MODELS, Category, Gpu, Part, Riser, category_key
 from dlrig.textfile import TextError, parse_yaml, read_text, short
 
@@ -630,7 +630,7 @@ def _riser(ctx: _Ctx, path: Path_, value: Any) -> Riser:
         field = ".".join(str(x) for x in err["loc"])
         raise ctx.error(
             path,
-            f"riser: {field}: {_problem(err)}",
+            f"riser: {field}: {validation_problem(err)}",
             "write e.g. riser: {length_mm: 200, pcie_gen: 4}; riser fields: "
             + ", ".join(Riser.model_fields),
         ) from None
@@ -694,32 +694,9 @@ def _override(ctx: _Ctx, path: Path_, cat: Category, part: Part, value: Any) -> 
         )
         raise ctx.error(
             (*path, key) if key in value else path,
-            f"with: {field}: {_problem(err)}",
+            f"with: {field}: {validation_problem(err)}",
             example,
         ) from None
-
-
-def _problem(err: Mapping[str, Any]) -> str:
-    """A pydantic error in words ("must be a whole number, found 'lots'"), else its own text."""
-    kind, given, limits = str(err.get("type", "")), err.get("input"), err.get("ctx") or {}
-    if kind.startswith("int_"):
-        return f"must be a whole number, found {given!r}"
-    if kind.startswith("float_"):
-        return f"must be a number, found {given!r}"
-    if kind.startswith("bool_"):
-        return f"must be true or false, found {given!r}"
-    bounds = {
-        "greater_than_equal": ("at least", "ge"),
-        "greater_than": ("above", "gt"),
-        "less_than_equal": ("at most", "le"),
-        "less_than": ("below", "lt"),
-    }
-    if kind in bounds:
-        words, key = bounds[kind]
-        return f"must be {words} {limits.get(key)}, found {given!r}"
-    if kind == "extra_forbidden":
-        return "no such field"
-    return str(err.get("msg", "invalid value")).removeprefix("Value error, ")
 
 
 def _yaml_value(value: Any) -> str:
@@ -806,7 +783,7 @@ def _custom(ctx: _Ctx, path: Path_, cat: Category, value: Any) -> Part:
         sub = (*path, key) if key in value else path
         raise ctx.error(
             sub,
-            f"custom {cat.value}: {field}: {err['msg']}",
+            f"custom {cat.value}: {field}: {validation_problem(err)}",
             f"fields of a {cat.value}: {allowed}",
         ) from None
 

@@ -16,6 +16,9 @@ Tree::
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 
 class DlrigError(Exception):
     """Base of every error dlrig raises on purpose; the CLI turns it into exit code 2.
@@ -108,3 +111,29 @@ class MissingExtraError(DlrigError):
             f"this command needs {package}, which is not installed",
             f"install it with: pip install 'dlrig[{extra}]'",
         )
+
+
+def validation_problem(err: Mapping[str, Any]) -> str:
+    """A pydantic validation error (one item of ``errors()``) in words: "must be a whole number,
+    found 'lots'", else its own text without pydantic's "Value error, " prefix."""
+    kind, given, limits = str(err.get("type", "")), err.get("input"), err.get("ctx") or {}
+    if kind.startswith("int_"):
+        return f"must be a whole number, found {given!r}"
+    if kind.startswith("float_"):
+        return f"must be a number, found {given!r}"
+    if kind.startswith("bool_"):
+        return f"must be true or false, found {given!r}"
+    if kind == "finite_number":
+        return f"must be a finite number, found {given!r}"
+    bounds = {
+        "greater_than_equal": ("at least", "ge"),
+        "greater_than": ("above", "gt"),
+        "less_than_equal": ("at most", "le"),
+        "less_than": ("below", "lt"),
+    }
+    if kind in bounds:
+        words, key = bounds[kind]
+        return f"must be {words} {limits.get(key)}, found {given!r}"
+    if kind == "extra_forbidden":
+        return "no such field"
+    return str(err.get("msg", "invalid value")).removeprefix("Value error, ")

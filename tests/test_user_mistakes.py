@@ -1,0 +1,100 @@
+"""What a demanding user tried with malformed inputs, and got a traceback-free but unclear (or
+wrong) answer: each case now gives one line that says what is wrong and how to fix it, exit 2.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+WARMACHINE = REPO / "examples" / "warmachine.yaml"
+
+
+def _refused(result: Any) -> str:
+    """The one-line message of a refused command (exit 2, "error:" first, a "→" fix after)."""
+    assert result.exit_code == 2, (result.stdout, result.stderr)
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("error: "), result.stderr  # no blank line or bar before it
+    assert len(lines) == 2 and lines[1].startswith("  → "), result.stderr
+    assert "Traceback" not in result.stderr
+    return lines[0].removeprefix("error: ")
+
+
+def test_the_disk_probe_without_a_directory_says_so(run_cli: Any) -> None:
+    # it measured nothing and said "install the probes' dependencies", exit 1
+    assert (
+        _refused(run_cli("bench", "--only", "disk")) == "the disk probe needs a directory to test"
+    )
+
+
+def test_a_disk_test_file_larger_than_the_free_space_is_refused_before_writing(
+    run_cli: Any, tmp_path: Path
+) -> None:
+    # 999 PB would have been written until the drive was full
+    message = _refused(
+        run_cli(
+            "bench", "--disk", str(tmp_path), "--disk-size-mb", "999999999999", "--only", "disk"
+        )
+    )
+    assert "does not fit in the" in message and "MB free there" in message
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_import_list_of_a_build_file_says_it_is_a_build_file(run_cli: Any) -> None:
+    # exit 1 with "'name' is not a PCPartPicker category"
+    message = _refused(run_cli("import-list", str(WARMACHINE)))
+    assert message.endswith(
+        "this is a build file (it has a parts: section), not a PCPartPicker list"
+    )
+
+
+def test_import_list_of_a_json_build_file_says_so_too(run_cli: Any, tmp_path: Path) -> None:
+    path = tmp_path / "b.json"
+    path.write_text('{"name": "x", "parts": {"cpu": "Intel Core i9-10920X"}}', encoding="utf-8")
+    assert "this is a build file" in _refused(run_cli("import-list", str(path)))
+
+
+@pytest.mark.parametrize("text", ["", "   "])
+def test_searching_for_nothing_is_refused(run_cli: Any, text: str) -> None:
+    # it listed every part of every category, exit 0
+    assert _refused(run_cli("catalog", "search", text)) == "nothing to search for"
+
+
+@pytest.mark.parametrize(
+    ("yaml_line", "message"),
+    [
+        ("batch: 1e400", "micro_batch: must be a whole number, found '1e400'"),
+        ("batch: lots", "micro_batch: must be a whole number, found 'lots'"),
+    ],
+)
+def test_a_workload_value_of_the_wrong_type_is_said_in_words(
+    run_cli: Any, tmp_path: Path, yaml_line: str, message: str
+) -> None:
+    # "Input should be a valid integer, unable to parse string as an integer"
+    path = tmp_path / "w.yaml"
+    path.write_text(f"model: gpt2\ntask: train\ntokens: 1B\n{yaml_line}\n", encoding="utf-8")
+    got = _refused(run_cli("size", str(path)))
+    assert message in got and "Input should be" not in got
+
+
+def test_a_workload_flag_that_is_not_finite_is_said_in_words(run_cli: Any) -> None:
+    # "data.epochs: Input should be a finite number"
+    got = _refused(run_cli("size", "--model", "gpt2", "--tokens", "1B", "--epochs", "nan"))
+    assert got == "workload: data.epochs: must be a finite number, found nan"
+
+
+def test_a_custom_part_value_of_the_wrong_type_is_said_in_words(
+    run_cli: Any, tmp_path: Path
+) -> None:
+    text = WARMACHINE.read_text(encoding="utf-8").replace(
+        "  case: Corsair Carbide Air 540",
+        "  case: {custom: {name: My frame, form_factor: ATX, max_gpu_length_mm: long}}",
+    )
+    assert "My frame" in text
+    path = tmp_path / "b.yaml"
+    path.write_text(text, encoding="utf-8")
+    got = _refused(run_cli("check", str(path)))
+    assert "max_gpu_length_mm: must be a whole number, found 'long'" in got, got
