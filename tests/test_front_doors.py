@@ -287,6 +287,7 @@ def test_cost_names_the_comparison_as_each_door_takes_it(run_cli: Any, client: T
         ("/plan", {"budget_usd": "7000", "gpus": "9"}, "GPUs now: 9 is outside 1-8"),
         ("/plan", {"budget_usd": "7000", "min_tflops": "-1"}, "Min TFLOPS: -1 is out of range"),
         ("/plan", {"budget_usd": "7000", "alternatives": "x"}, "Alternatives: 'x' is not a"),
+        ("/plan", {"budget_usd": "7000", "alternatives": "99"}, "Alternatives: 99 is above 10"),
         ("/size", {"model": "gpt2", "gpus": "0"}, "GPUs: 0 is below 1"),
     ],
 )
@@ -349,3 +350,17 @@ def test_bench_says_the_same_for_the_same_bad_input(
     # no web door (it measures the server); refused before any bar is drawn or probe runs
     cli = _cli_message(run_cli(*argv))
     assert cli == _python_message(lambda: dlrig.benchmark(**options)) == message
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("years", "-3"), ("hours_per_day", "0"), ("kwh_usd", "-1"), ("run_hours", "0")],
+)
+def test_the_cost_page_names_no_cli_option(client: TestClient, field: str, value: str) -> None:
+    """ "years must be above 0 → e.g. --years 3" on the web page, where there is no --years."""
+    page = client.post(
+        "/cost", data={"build": WARMACHINE.read_text(encoding="utf-8"), field: value}
+    )
+    assert page.status_code == 422
+    error = re.search(r'<div class="error".*?</div>', page.text, re.S)
+    assert error is not None and "--" not in html.unescape(error.group(0)), error

@@ -82,7 +82,7 @@ def parse_conditions(text: str | Sequence[str]) -> frozenset[Condition]:
         except ValueError:
             raise InputError(
                 f"unknown condition '{raw.strip()[:40]}'",
-                "use new, used or refurbished, comma-separated (e.g. --condition new,used)",
+                "use new, used or refurbished, comma-separated (e.g. new,used)",
             ) from None
     if not out:
         raise InputError("no condition given", "use new, used or refurbished (e.g. new,used)")

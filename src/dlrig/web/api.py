@@ -200,5 +200,7 @@ def capped(req: plan.PlanRequest) -> plan.PlanRequest:
         ("alternatives", req.alternatives, MAX_WEB_ALTERNATIVES),
     ):
         if not value <= most:
-            raise InputError(f"{name}: {value:g} is above {most:g}", f"give {most:g} or less")
+            raise InputError(
+                f"{name}: {value:g} is above {most:g}", f"give {most:g} or less", field=name
+            )
     return req
