@@ -5,8 +5,10 @@ Run: python benchmarks/real_builds.py [DIR]   (default: tests/data/real_builds)
 Each file there is one published build with its outcome (worked / failed), the rules its facts
 can judge and, for a failure, the rule that should report it (see the README there). A `worked`
 build agrees when no judged rule reports an error; a `failed` build agrees when its `expect` rule
-reports an error (without `expect`, when any judged rule does). Prints one line per build and
-the agreement; exits 1 when a file cannot be read.
+reports an error (without `expect`, when any judged rule does). Prints one line per build, the
+known reason under each miss (the file's `miss:`: a cause outside the rules, PSU quality no
+wattage rule can see, or a description the sources leave incomplete) and the agreement; exits 1
+when a file cannot be read.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ class Verdict:
     outcome: str
     errors: tuple[str, ...]  # judged rules that report an error
     agrees: bool
+    why: str = ""  # the case file's `miss:` - why the checker and reality disagree
+    warnings: tuple[str, ...] = ()  # judged rules that warn (no effect on agreement)
+    unchecked: tuple[str, ...] = ()  # judged rules the facts given could not check
 
 
 def load_cases(folder: Path = DEFAULT_DIR) -> list[tuple[str, dict[str, Any]]]:
@@ -52,14 +57,23 @@ def judge(name: str, case: dict[str, Any], catalog: Any) -> Verdict:
     build = parse_build(case["build"], catalog)
     result = check(build)
     judged = case["judge"]
-    errors = tuple(sorted({f.slug for f in result.errors if judged == "all" or f.slug in judged}))
+
+    def is_judged(slug: str) -> bool:
+        return judged == "all" or slug in judged
+
+    errors = tuple(sorted({f.slug for f in result.errors if is_judged(f.slug)}))
+    warnings = tuple(sorted({f.slug for f in result.warnings if is_judged(f.slug)} - set(errors)))
+    # "all" judges what the facts can check; a listed rule the facts cannot check is reported
+    listed = set(judged) if judged != "all" else set()
+    unchecked = tuple(sorted(u.slug for u in result.unchecked if u.slug in listed))
     if case["outcome"] == "worked":
         agrees = not errors
     elif case.get("expect"):
         agrees = case["expect"] in errors
     else:
         agrees = bool(errors)
-    return Verdict(name, case["outcome"], errors, agrees)
+    why = str(case.get("miss") or "")
+    return Verdict(name, case["outcome"], errors, agrees, why, warnings, unchecked)
 
 
 def agreement(verdicts: list[Verdict]) -> float:
@@ -75,7 +89,11 @@ def main(argv: list[str]) -> int:
     for v in verdicts:
         mark = "agree" if v.agrees else "MISS "
         found = ", ".join(v.errors) or "no error"
+        if v.warnings:
+            found += f" (warns: {', '.join(v.warnings)})"
         print(f"{mark}  {v.outcome:6}  {v.case:42}  check: {found}")
+        if not v.agrees:
+            print(f"       why: {v.why or '(not yet explained: add miss: to the case file)'}")
     n = len(verdicts)
     worked = [v for v in verdicts if v.outcome == "worked"]
     failed = [v for v in verdicts if v.outcome == "failed"]
