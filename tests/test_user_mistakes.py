@@ -98,3 +98,28 @@ def test_a_custom_part_value_of_the_wrong_type_is_said_in_words(
     path.write_text(text, encoding="utf-8")
     got = _refused(run_cli("check", str(path)))
     assert "max_gpu_length_mm: must be a whole number, found 'long'" in got, got
+
+
+def test_a_build_file_written_to_a_pipe_goes_into_the_pipe(tmp_path: Path) -> None:
+    """`plan -o /dev/full` said "wrote /dev/full" and, run as root, replaced the device with a
+    regular file: a file was renamed over whatever -o named. A pipe (or /dev/stdout) is written
+    into, never replaced."""
+    import os
+    import stat
+    import threading
+
+    from dlrig.buildfile import load_build, write_build
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[str] = []
+    reader = threading.Thread(
+        target=lambda: got.append(fifo.read_text(encoding="utf-8")), daemon=True
+    )
+    reader.start()
+    try:
+        write_build(load_build(WARMACHINE), fifo)
+    finally:
+        reader.join(timeout=10)  # a daemon: a reader left blocked cannot hang the test run
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)  # still the pipe
+    assert got and "Intel Core i9-10920X" in got[0]

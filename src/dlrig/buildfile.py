@@ -986,6 +986,13 @@ def write_build(
         # before touching the file: a failure must not leave it half-written
         text = dump_build(build, comments)
     try:
+        if p.exists() and not p.is_file() and not p.is_dir():
+            # a device or a pipe (-o /dev/stdout): write into it; renaming a file over it
+            # replaced the device itself (as root, `plan -o /dev/full` said "wrote" and made
+            # /dev/full a regular file)
+            with p.open("w", encoding="utf-8") as stream:
+                stream.write(text)
+            return p
         p.parent.mkdir(parents=True, exist_ok=True)
         tmp = p.with_name(p.name + ".tmp")
         tmp.write_text(text, encoding="utf-8")
