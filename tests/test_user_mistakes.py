@@ -123,3 +123,23 @@ def test_a_build_file_written_to_a_pipe_goes_into_the_pipe(tmp_path: Path) -> No
         reader.join(timeout=10)  # a daemon: a reader left blocked cannot hang the test run
     assert stat.S_ISFIFO(fifo.lstat().st_mode)  # still the pipe
     assert got and "Intel Core i9-10920X" in got[0]
+
+
+def test_a_workload_value_outside_its_choices_is_said_in_words(run_cli: Any) -> None:
+    # "precision: Input should be 'fp32', 'bf16', ..."
+    got = _refused(run_cli("gpus", "--model", "gpt2", "--precision", "fp7"))
+    assert "precision: must be one of 'fp32'" in got and got.endswith("found 'fp7'")
+
+
+@pytest.mark.parametrize("host", ["192.0.2.1", "127.0.0.1"])  # not this machine's; port taken
+def test_serve_on_an_address_it_cannot_listen_on_says_so(run_cli: Any, host: str) -> None:
+    # uvicorn logged "ERROR: [Errno 99] ..." and dlrig exited 1 (or 3 for a bad name)
+    pytest.importorskip("uvicorn")
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        got = _refused(run_cli("serve", "--host", host, "--port", str(port)))
+    assert got.startswith(f"cannot listen on {host}:{port} (")

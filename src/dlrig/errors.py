@@ -123,6 +123,8 @@ def validation_problem(err: Mapping[str, Any]) -> str:
         return f"must be a number, found {given!r}"
     if kind.startswith("bool_"):
         return f"must be true or false, found {given!r}"
+    if kind == "literal_error":
+        return f"must be one of {limits.get('expected')}, found {given!r}"
     if kind == "finite_number":
         return f"must be a finite number, found {given!r}"
     bounds = {
