@@ -12,7 +12,7 @@ import dlrig
 from dlrig.app.plan import planner_available
 from dlrig.buildfile import dump_build, load_build_text
 from dlrig.catalog import open_catalog
-from dlrig.catalog.offers import Condition, priced_catalog, shipped_offers
+from dlrig.catalog.offers import Condition, Offer, priced_catalog, shipped_offers
 from dlrig.errors import BuildFileError
 from dlrig.optimize.results import _priced
 
@@ -33,13 +33,16 @@ def _build(gpu_line: str) -> dlrig.Build:
     return load_build_text(text, priced_catalog(open_catalog()), "<t>")
 
 
-def _used_offer(part_id: str) -> float:
+def _newest_used(part_id: str) -> Offer:
     """The newest shipped used offer for the part (the snapshot is the source of truth)."""
-    newest = max(
+    return max(
         (o for o in shipped_offers() if o.part == part_id and o.condition is Condition.USED),
         key=lambda o: o.date,
     )
-    return newest.price_usd
+
+
+def _used_offer(part_id: str) -> float:
+    return _newest_used(part_id).price_usd
 
 
 def test_a_used_line_is_priced_at_the_used_offer() -> None:
@@ -107,3 +110,20 @@ def test_a_used_plan_rechecks_and_costs_at_the_price_it_was_planned_at(tmp_path:
     assert _priced(line.part)["price_kind"] == "used"
     cost = dlrig.estimate_cost(path).to_dict()
     assert cost["build"]["upfront_usd"] == pytest.approx(result.best.build.price_usd, abs=0.01)
+
+
+def test_the_web_editor_keeps_the_condition_and_says_used() -> None:
+    pytest.importorskip("fastapi")
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from dlrig.web.app import create_app
+
+    text = f"name: t\nparts:\n  gpu: {{part: {CARD}, count: 2, condition: used}}\n{REST}"
+    answer = TestClient(create_app()).post("/api/editor", json={"build": text, "op": "inc:gpu:0"})
+    assert answer.status_code == 200, answer.text
+    assert f"gpu: {{part: {CARD}, count: 3, condition: used}}" in answer.json()["yaml"]
+    panel = " ".join(re.sub(r"<[^>]+>", " ", answer.json()["panel_html"]).split())
+    offer = _newest_used("nvidia-rtx-4090-fe")
+    assert f"${3 * offer.price_usd:,.0f} (used {offer.date.isoformat()})" in panel

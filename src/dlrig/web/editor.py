@@ -421,6 +421,7 @@ def panel_context(res: EditResult) -> dict[str, Any]:
                 "unit_price": it.unit_price_usd,
                 "price_date": None if it.price_usd is not None else it.part.price_date,
                 "own_price": it.price_usd is not None,
+                "condition": it.condition,  # "used": priced at a used offer, and says so
                 "findings": by_part.get(it.part.id, []),
                 "multi": cat in MULTI_CATEGORIES,
             }
