@@ -17,7 +17,7 @@ from typing import Annotated, Any, Protocol, Self
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from dlrig.errors import InputError, WorkloadError
+from dlrig.errors import InputError, WorkloadError, validation_problem
 
 __all__ = [
     "MAX_TEXT_BYTES",
@@ -123,7 +123,7 @@ def _what_is_wrong(kind: str, name: str, error: Mapping[str, Any]) -> tuple[str,
         return f"{value} is not above {ctx['gt']}", f"give more than {ctx['gt']}"
     if kind == "less_than_equal":
         return f"{value} is above {ctx['le']}", f"give {ctx['le']} or less"
-    return str(error.get("msg", "invalid value")), f"fix {name}"
+    return validation_problem(error), f"fix {name}"  # the data files' words for the rest
 
 
 # --- field types ------------------------------------------------------------------------------
