@@ -143,3 +143,17 @@ def test_serve_on_an_address_it_cannot_listen_on_says_so(run_cli: Any, host: str
         port = taken.getsockname()[1]
         got = _refused(run_cli("serve", "--host", host, "--port", str(port)))
     assert got.startswith(f"cannot listen on {host}:{port} (")
+
+
+@pytest.mark.parametrize("text", ["ü", "%", "_", "日本"])
+def test_a_search_with_no_searchable_word_finds_nothing(tmp_path: Path, text: str) -> None:
+    # it matched every part: `catalog search ü` listed the whole catalog, as did the editor's
+    # part picker (and a store's LIKE search)
+    from dlrig.catalog.builtin import builtin_catalog
+    from dlrig.catalog.store import connect, open_store
+
+    assert builtin_catalog().search(text) == []
+    path = tmp_path / "c.sqlite"
+    connect(path, create=True).close()
+    store = open_store(path)
+    assert store.search(text) == [] and store.search(text + " rtx 4090")  # words still count

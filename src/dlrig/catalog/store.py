@@ -688,6 +688,8 @@ class StoreCatalog(Catalog):
 
         cap = -1 if limit is None else limit  # SQLite: -1 is no limit
         words = tokens(text).split()
+        if not words:  # "ü", "%": no word a name is searched by (it matched every part)
+            return []
         found = [self._entry_part(p) for p in self._builtin._index(category).containing(text)]
         sql = "SELECT id FROM parts WHERE 1=1"
         args: list[Any] = []
