@@ -157,3 +157,12 @@ def test_a_search_with_no_searchable_word_finds_nothing(tmp_path: Path, text: st
     connect(path, create=True).close()
     store = open_store(path)
     assert store.search(text) == [] and store.search(text + " rtx 4090")  # words still count
+
+
+def test_a_python_argument_of_the_wrong_kind_is_said_in_words() -> None:
+    # "include: Input should be a valid list"
+    import dlrig
+
+    with pytest.raises(dlrig.DlrigError) as info:
+        dlrig.estimate_cost(WARMACHINE, prices=5)
+    assert info.value.message == "prices: must be a list, found 5"

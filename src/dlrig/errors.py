@@ -113,6 +113,16 @@ class MissingExtraError(DlrigError):
         )
 
 
+_TYPE_WORDS = {
+    "list_type": "a list",
+    "dict_type": "a mapping",
+    "string_type": "text",
+    "date_from_datetime_parsing": "a date (YYYY-MM-DD)",
+    "date_parsing": "a date (YYYY-MM-DD)",
+    "date_type": "a date (YYYY-MM-DD)",
+}
+
+
 def validation_problem(err: Mapping[str, Any]) -> str:
     """A pydantic validation error (one item of ``errors()``) in words: "must be a whole number,
     found 'lots'", else its own text without pydantic's "Value error, " prefix."""
@@ -123,6 +133,8 @@ def validation_problem(err: Mapping[str, Any]) -> str:
         return f"must be a number, found {given!r}"
     if kind.startswith("bool_"):
         return f"must be true or false, found {given!r}"
+    if kind in _TYPE_WORDS:
+        return f"must be {_TYPE_WORDS[kind]}, found {given!r}"
     if kind == "literal_error":
         return f"must be one of {limits.get('expected')}, found {given!r}"
     if kind == "finite_number":
