@@ -364,3 +364,20 @@ def test_the_cost_page_names_no_cli_option(client: TestClient, field: str, value
     assert page.status_code == 422
     error = re.search(r'<div class="error".*?</div>', page.text, re.S)
     assert error is not None and "--" not in html.unescape(error.group(0)), error
+
+
+def test_a_generic_page_names_the_field_by_its_label(client: TestClient) -> None:
+    """The power page (a form generated from the request model): "gpus: 65 ... → pass --gpus 64
+    or fewer" named a CLI option; an empty build was "Build file (YAML or JSON); on the web,
+    its text.: missing" (the help text taken for the label)."""
+    text = WARMACHINE.read_text(encoding="utf-8")
+    for form, shown in (
+        ({"build": text, "gpus": "65"}, "gpus: 65 is more than one machine holds (at most 64)"),
+        ({"build": ""}, "build: missing"),
+    ):
+        page = client.post("/power", data={"run": "1", **form})
+        assert page.status_code == 422
+        error = re.search(r'<div class="error".*?</div>', page.text, re.S)
+        assert error is not None
+        said = html.unescape(" ".join(re.sub(r"<[^>]+>", " ", error.group(0)).split()))
+        assert shown in said and "--" not in said, said

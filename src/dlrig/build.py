@@ -371,12 +371,13 @@ class Build:
         With one GPU model the count becomes ``n``. With mixed models, fewer GPUs keeps the
         first ``n`` in build order; more GPUs is ambiguous and raises InputError.
         """
-        if n < 0:
-            raise InputError(f"GPU count must be 0 or more, not {n}", "pass --gpus 1 or more")
+        if n < 0:  # as the request field `gpus` of check and power (each door names it)
+            raise InputError(f"gpus: {n} is below 0", "give 1 or more", field="gpus")
         if n > MAX_COUNT:
             raise InputError(
-                f"GPU count {n:,} is more than one machine holds (at most {MAX_COUNT})",
-                f"pass --gpus {MAX_COUNT} or fewer",
+                f"gpus: {n:,} is more than one machine holds (at most {MAX_COUNT})",
+                f"give {MAX_COUNT} or fewer",
+                field="gpus",
             )
         current = self.items[Category.GPU]
         if not current:
