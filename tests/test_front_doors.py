@@ -281,6 +281,13 @@ def test_cost_names_the_comparison_as_each_door_takes_it(run_cli: Any, client: T
     assert message == "versus: unknown 'moon'"
 
 
+def _page_error(page: Any) -> str:
+    """The text of a page's error box (message and hint), as the user reads it."""
+    error = re.search(r'<div class="error".*?</div>', page.text, re.S)
+    assert error is not None, page.text[:500]
+    return html.unescape(" ".join(re.sub(r"<[^>]+>", " ", error.group(0)).split()))
+
+
 @pytest.mark.parametrize(
     ("path", "query", "shown"),
     [
@@ -299,9 +306,7 @@ def test_a_page_names_the_field_by_its_label(
         pytest.skip("the planner (ortools) is absent")
     page = client.get(path, params=query)
     assert page.status_code == 422
-    error = re.search(r'<div class="error".*?</div>', page.text, re.S)
-    assert error is not None
-    text = html.unescape(" ".join(re.sub(r"<[^>]+>", " ", error.group(0)).split()))
+    text = _page_error(page)
     assert shown in text
     field = next(k for k in query if k not in ("budget_usd", "model"))
     assert f"--{field.replace('_', '-')}" not in text and f"{field}:" not in text
@@ -362,8 +367,8 @@ def test_the_cost_page_names_no_cli_option(client: TestClient, field: str, value
         "/cost", data={"build": WARMACHINE.read_text(encoding="utf-8"), field: value}
     )
     assert page.status_code == 422
-    error = re.search(r'<div class="error".*?</div>', page.text, re.S)
-    assert error is not None and "--" not in html.unescape(error.group(0)), error
+    said = _page_error(page)
+    assert "--" not in said, said
 
 
 def test_a_generic_page_names_the_field_by_its_label(client: TestClient) -> None:
@@ -377,7 +382,5 @@ def test_a_generic_page_names_the_field_by_its_label(client: TestClient) -> None
     ):
         page = client.post("/power", data={"run": "1", **form})
         assert page.status_code == 422
-        error = re.search(r'<div class="error".*?</div>', page.text, re.S)
-        assert error is not None
-        said = html.unescape(" ".join(re.sub(r"<[^>]+>", " ", error.group(0)).split()))
+        said = _page_error(page)
         assert shown in said and "--" not in said, said
