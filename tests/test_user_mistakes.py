@@ -166,3 +166,24 @@ def test_a_python_argument_of_the_wrong_kind_is_said_in_words() -> None:
     with pytest.raises(dlrig.DlrigError) as info:
         dlrig.estimate_cost(WARMACHINE, prices=5)
     assert info.value.message == "prices: must be a list, found 5"
+
+
+def test_the_web_api_says_a_bad_choice_and_a_missing_build_in_words(tmp_path: Path) -> None:
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    from dlrig.web.app import create_app
+
+    client = TestClient(create_app(db_path=tmp_path / "b.sqlite"))
+    # "format: String should match pattern '^(yaml|json|...)$'"
+    answer = client.post("/api/export", params={"format": "pdf"}, content=WARMACHINE.read_bytes())
+    assert answer.status_code == 422
+    assert answer.json()["message"] == (
+        "format: must be one of yaml, json, text, markdown, check-json, slot-map, power, "
+        "found 'pdf'"
+    )
+    # a YAML body (curl --data-binary) was read as a form: "<build>: the file is empty"
+    answer = client.post("/api/builds", content=WARMACHINE.read_bytes())
+    assert answer.status_code == 422
+    assert answer.json()["message"] == "the request has no build field"
+    assert "application/json" in answer.json()["hint"]

@@ -16,6 +16,7 @@ Tree::
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -135,6 +136,10 @@ def validation_problem(err: Mapping[str, Any]) -> str:
         return f"must be true or false, found {given!r}"
     if kind in _TYPE_WORDS:
         return f"must be {_TYPE_WORDS[kind]}, found {given!r}"
+    if kind == "string_pattern_mismatch":  # a route's choice, e.g. format=^(yaml|json)$
+        choices = re.fullmatch(r"\^\(?([\w|-]+)\)?\$", str(limits.get("pattern", "")))
+        if choices:
+            return f"must be one of {', '.join(choices.group(1).split('|'))}, found {given!r}"
     if kind == "literal_error":
         return f"must be one of {limits.get('expected')}, found {given!r}"
     if kind == "finite_number":
