@@ -587,7 +587,8 @@ def _check_power_limit(ctx: _Ctx, path: Path_, part: Part, limit_w: float) -> No
         raise ctx.error(
             path,
             f"{limit_w:g} W is below the {lo:g} W minimum power limit of {part.name}",
-            f"the driver accepts {lo:g} W or more (nvidia-smi -q shows the range); "
+            f"the driver accepts {lo:g} W or more (nvidia-smi -q -d POWER shows the range; on "
+            "AMD, the amdgpu hwmon power1_cap_min/max); "
             f"write power_limit_w: {lo:g} or higher",
         )
     if hi is not None and limit_w > hi:
