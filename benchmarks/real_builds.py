@@ -1,6 +1,7 @@
 """Agreement of `dlrig check` with what happened to published deep-learning builds.
 
-Run: python benchmarks/real_builds.py [DIR]   (default: tests/data/real_builds)
+Run: python benchmarks/real_builds.py [--markdown] [DIR]   (default: tests/data/real_builds)
+(--markdown prints the verdict table kept in that folder's README instead of the report)
 
 Each file there is one published build with its outcome (worked / failed), the rules its facts
 can judge and, for a failure, the rule that should report it (see the README there). A `worked`
@@ -80,12 +81,39 @@ def agreement(verdicts: list[Verdict]) -> float:
     return sum(v.agrees for v in verdicts) / len(verdicts) if verdicts else 0.0
 
 
+def summary(verdicts: list[Verdict]) -> str:
+    worked = [v for v in verdicts if v.outcome == "worked"]
+    failed = [v for v in verdicts if v.outcome == "failed"]
+    return (
+        f"{sum(v.agrees for v in verdicts)}/{len(verdicts)} = {agreement(verdicts):.0%} "
+        f"(worked {sum(v.agrees for v in worked)}/{len(worked)}, "
+        f"failed {sum(v.agrees for v in failed)}/{len(failed)})"
+    )
+
+
+def markdown(verdicts: list[Verdict]) -> str:
+    """The README's table: build, outcome, what check reports, the verdict (a miss: its kind)."""
+    rows = ["| build | outcome | check | verdict |", "|---|---|---|---|"]
+    for v in verdicts:
+        found = ", ".join(v.errors) or "no error"
+        if v.warnings:
+            found += f" (warns: {', '.join(v.warnings)})"
+        verdict = "agree" if v.agrees else "miss: " + v.why.split(":")[0]
+        rows.append(f"| {v.case} | {v.outcome} | {found} | {verdict} |")
+    return "\n".join([f"agreement: {summary(verdicts)}", "", *rows])
+
+
 def main(argv: list[str]) -> int:
     from dlrig.catalog import open_catalog
 
-    folder = Path(argv[0]) if argv else DEFAULT_DIR
+    as_markdown = "--markdown" in argv
+    args = [a for a in argv if a != "--markdown"]
+    folder = Path(args[0]) if args else DEFAULT_DIR
     catalog = open_catalog()
     verdicts = [judge(name, case, catalog) for name, case in load_cases(folder)]
+    if as_markdown:
+        print(markdown(verdicts))
+        return 0
     for v in verdicts:
         mark = "agree" if v.agrees else "MISS "
         found = ", ".join(v.errors) or "no error"
@@ -94,14 +122,7 @@ def main(argv: list[str]) -> int:
         print(f"{mark}  {v.outcome:6}  {v.case:42}  check: {found}")
         if not v.agrees:
             print(f"       why: {v.why or '(not yet explained: add miss: to the case file)'}")
-    n = len(verdicts)
-    worked = [v for v in verdicts if v.outcome == "worked"]
-    failed = [v for v in verdicts if v.outcome == "failed"]
-    print(
-        f"\nagreement: {sum(v.agrees for v in verdicts)}/{n} = {agreement(verdicts):.0%} "
-        f"(worked {sum(v.agrees for v in worked)}/{len(worked)}, "
-        f"failed {sum(v.agrees for v in failed)}/{len(failed)})"
-    )
+    print(f"\nagreement: {summary(verdicts)}")
     return 0
 
 
