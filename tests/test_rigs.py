@@ -54,6 +54,20 @@ def test_power_limit_below_the_cards_minimum_is_bad_input(catalog: Any) -> None:
     assert exc.value.line == 7  # the gpu: line
 
 
+def test_amd_power_limit_range_from_amd_smi(catalog: Any) -> None:
+    """The R9700's 210-300 W range (amd-smi, ROCm/amdsmi#195) bounds power_limit_w like
+    nvidia-smi's range bounds an NVIDIA card's; inside it the limit is the card's power."""
+    card = "AMD Radeon AI PRO R9700"
+    with pytest.raises(BuildFileError) as low:
+        _build(catalog, f"{{part: {card}, count: 2, power_limit_w: 180}}")
+    assert "below the 210 W minimum power limit" in low.value.message
+    assert "power1_cap_min" in low.value.hint
+    with pytest.raises(BuildFileError, match="above the 300 W maximum"):
+        _build(catalog, f"{{part: {card}, count: 2, power_limit_w: 320}}")
+    ok = _build(catalog, f"{{part: {card}, count: 2, power_limit_w: 250}}")
+    assert ok.gpu_power_w == 500
+
+
 @pytest.mark.parametrize("value", ["0", "-5", "'300'", "true", "1000"])
 def test_bad_power_limits(catalog: Any, value: str) -> None:
     with pytest.raises(BuildFileError, match=r"power_limit_w|twice the"):
@@ -89,7 +103,9 @@ def test_limit_ranges_and_transients_are_sourced(catalog: Any) -> None:
     assert rng is not None and rng.min_w == 150 and rng.source.startswith("https://")
     fe = catalog.resolve("NVIDIA GeForce RTX 4090 Founders Edition")
     assert gpu_power.lowest_safe_cap_w(fe) == 150
-    assert gpu_power.limit_range("rtx-5090") is None
+    five = gpu_power.limit_range("rtx-5090")  # nvidia-smi -a of a 575 W card
+    assert five is not None and (five.min_w, five.max_w) == (400, 575)
+    assert gpu_power.limit_range("rtx-5080") is None  # no source read: unknown
     titan = catalog.chip_of(catalog.resolve("NVIDIA TITAN Xp"))
     assert gpu_power.transient_factor("titan-xp", titan) == 1.225  # Pascal, by architecture
     assert gpu_power.transient_factor("rtx-3090") == 1.5
@@ -475,3 +491,19 @@ def test_bifurcated_cards_need_no_extra_x16_slot(catalog: Any) -> None:
     )
     result = check(load_build_text(text, catalog), ["gpu-slots"])
     assert not result.findings
+
+
+def test_every_power_limit_row_names_a_catalog_chip_and_a_source(catalog: Any) -> None:
+    """gpu_power.yaml rows: a chip the catalog has, a floor below the reference power, a ceiling
+    at or above it, an https source; the same for notes (a typo in a chip id would silently
+    leave the chip's range unknown)."""
+    from dlrig.textfile import load_data_yaml
+
+    raw = load_data_yaml(gpu_power.data_text())
+    chip_ids = {c.id for c in catalog.chips}
+    for row in raw["limits"]:
+        assert row["chip"] in chip_ids, row["chip"]
+        assert 0 < row["min_w"] < row["reference_w"] <= row["max_w"], row["chip"]
+        assert str(row["source"]).startswith("https://"), row["chip"]
+    for row in raw.get("notes", []):
+        assert row["chip"] in chip_ids and str(row["source"]).startswith("https://")
