@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from dlrig.catalog import builtin
-from dlrig.catalog import cache as disk
+from dlrig import cache as disk
 from dlrig.errors import CatalogError
 
 

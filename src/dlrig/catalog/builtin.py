@@ -6,7 +6,7 @@ chip specs. Rows are
 validated with the parts model, so a bad row names its file, its id and the field at fault.
 
 Parsing and validating the YAML costs more than the rest of a ``dlrig check``, so the validated
-parts are cached on disk (:mod:`dlrig.catalog.cache`) under a key made of the data files' text,
+parts are cached on disk (:mod:`dlrig.cache`) under a key made of the data files' text,
 the parts model's source and the Python and pydantic versions: any change to them is a new key,
 so the cache is rebuilt transparently and never serves stale rows.
 """
@@ -20,7 +20,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from dlrig.catalog import cache as disk
+from dlrig import cache as disk
 from dlrig.catalog.core import Catalog
 from dlrig.catalog.resolve import NameIndex
 from dlrig.errors import CatalogError

@@ -305,7 +305,7 @@ def _check_integrity(conn: sqlite3.Connection, path: Path) -> None:
     remembered in the user cache by its identity and change time (any write to it, by SQLite,
     an editor or a copy, changes its ``st_ctime``, which no tool can set back), so opening the
     same unchanged store again skips the 60 ms check."""
-    from dlrig.catalog import cache
+    from dlrig import cache
 
     stamp = _file_stamp(path)
     if stamp is not None and cache.load(CHECKED_KIND, stamp) is True:
@@ -324,7 +324,7 @@ CHECKED_KIND = "store-checked"
 def _file_stamp(path: Path) -> str | None:
     """A key for this exact version of the store file (None while a rollback journal or WAL
     file is beside it: SQLite may still change it)."""
-    from dlrig.catalog.cache import key_of
+    from dlrig.cache import key_of
 
     try:
         for extra in ("-journal", "-wal"):

@@ -9,6 +9,7 @@ generic one (cli/generic.py). Heavy libraries are imported inside the commands s
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from typing import Annotated, Any, NamedTuple
 
@@ -192,6 +193,11 @@ def _root(
 
 def main() -> None:
     """Entry point: run the app, turning dlrig errors into one message and exit code 2."""
+    # Pydantic looks for plugins (importlib.metadata entry points: importing it and reading every
+    # installed package's metadata, ~0.05 s) the first time any model validates. dlrig uses
+    # none, so its own process skips the search, as Typer does while it builds its adapters.
+    # A value the user set (an empty one turns plugins back on) is kept.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "1")
     debug = "--debug" in sys.argv
     try:
         # Without standalone mode click returns the code of typer.Exit(n) instead of exiting.

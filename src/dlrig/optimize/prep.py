@@ -16,7 +16,7 @@ Three steps, each cheap enough to redo per query when a query filters parts away
    gaps) and, per M.2 drive count, what :func:`dlrig.rules.limits.assign_m2` does to them. These
    are the checker's own functions, so the planner and the checker cannot drift.
 
-The in-process cache keys on ``catalog.version``; an on-disk copy (:mod:`dlrig.catalog.cache`,
+The in-process cache keys on ``catalog.version``; an on-disk copy (:mod:`dlrig.cache`,
 keyed by the version and the code the facts come from) survives between runs, and
 :func:`remember` writes back what a plan added (placement facts of a new card size or count,
 pruned candidates for new filters), so dominance pruning and placement are not repeated.
@@ -490,7 +490,7 @@ PREP_KIND = "plan-prep"
 
 def cache_dir() -> Path:
     """Where the on-disk preprocessing cache lives ($DLRIG_CACHE_DIR, else the user cache)."""
-    from dlrig.catalog.cache import cache_dir as shared_dir
+    from dlrig.cache import cache_dir as shared_dir
 
     return shared_dir()
 
@@ -500,7 +500,7 @@ def _disk_key(version: str) -> str:
     parts models, this module and the checker's placement functions), so a changed rule or model
     never reads facts computed by the old one."""
     from dlrig import parts
-    from dlrig.catalog.cache import key_of
+    from dlrig.cache import key_of
 
     code = [Path(m.__file__).read_bytes() for m in (parts, L, sys.modules[__name__]) if m.__file__]
     return key_of([str(PREP_FORMAT), f"{sys.version_info[:2]}", _schema(), version, *code])
@@ -519,7 +519,7 @@ def _schema() -> str:
 
 def prepare(catalog: Catalog, disk: bool = True) -> Prep:
     """The preprocessed catalog, from the in-process cache, the disk cache, or computed."""
-    from dlrig.catalog import cache
+    from dlrig import cache
 
     version = catalog.version or f"unversioned-{id(catalog)}"
     hit = _MEMO.get(version)
@@ -544,7 +544,7 @@ def remember(prep: Prep) -> None:
     """Write ``prep`` back to the disk cache when a plan added to it (placement facts for a new
     card size or count, Pareto-pruned candidates for new filters), so the next process with the
     same catalog starts from them instead of recomputing."""
-    from dlrig.catalog import cache
+    from dlrig import cache
 
     before = _SIZE_AT_LOAD.get(prep.version)
     if before is None or _size(prep) == before:
