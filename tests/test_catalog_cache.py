@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from dlrig.catalog import builtin
 from dlrig import cache as disk
+from dlrig.catalog import builtin
 from dlrig.errors import CatalogError
 
 
