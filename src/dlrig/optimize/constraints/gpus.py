@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from dlrig.optimize.constraints import chosen_sum
+from dlrig.optimize.constraints import chosen_sum, lin, total
 from dlrig.optimize.constraints.fit import NO_LIMIT_MM
 from dlrig.optimize.constraints.slots import add_slots
 from dlrig.optimize.terms import (
@@ -51,11 +51,11 @@ def add_gpus(pm: PlanModel, opts: list[tuple[Any, Gpu, int]], tag: str) -> None:
     m, c, q = pm.m, pm.cand, pm.q
     future = tag == "future"
     head = HEADROOM_MILLI
-    watts = sum(psu_capacity(p) * v for p, v in zip(c.psu, pm.use_psu, strict=True))
+    watts = lin((psu_capacity(p), v) for p, v in zip(c.psu, pm.use_psu, strict=True))
     if pm.on("psu-headroom"):
         m.add(watts >= head * load10(pm, opts))
     if pm.avoid("psu-headroom") and any(L.is_transient_prone(chip_name(pm, g)) for _, g, _ in opts):
-        atx3 = sum(v for p, v in zip(c.psu, pm.use_psu, strict=True) if p.atx3)
+        atx3 = total(v for p, v in zip(c.psu, pm.use_psu, strict=True) if p.atx3)
         big = head * 10**6
         m.add(watts + big * atx3 >= head * load10(pm, opts, transient=True))
     if pm.on("gpu-power-connectors"):
@@ -72,20 +72,20 @@ def add_gpus(pm: PlanModel, opts: list[tuple[Any, Gpu, int]], tag: str) -> None:
                 continue  # the rule reports unchecked
             for d, lits in by_demand.items():
                 if connectors_fail(d, have8, havehp):
-                    m.add(sum(lits) + sum(pm.use_psu[i] for i in pi) <= 1)
+                    m.add(total(lits) + total(pm.use_psu[i] for i in pi) <= 1)
     if pm.avoid("wall-circuit") and q.site is not None:
         site = q.site
         cap = pm.cp.LinearExpr.weighted_sum(pm.use_psu, [wall_cap10(p, site) for p in c.psu])
         m.add(load10(pm, opts) <= cap)
     if not future and pm.on("gpu-length"):
         m.add(
-            sum((g.length_mm or 0) * lit for lit, g, _ in opts)
+            lin((g.length_mm or 0, lit) for lit, g, _ in opts)
             <= chosen_sum(c.case, pm.use_case, lambda k: k.max_gpu_length_mm or NO_LIMIT_MM)
         )
     if pm.avoid("cpu-threads-per-gpu"):
         m.add(
-            sum(p.threads * v for p, v in zip(c.cpu, pm.use_cpu, strict=True))
-            >= sum(L.MIN_THREADS_PER_GPU * n * lit for lit, _, n in opts)
+            lin((p.threads, v) for p, v in zip(c.cpu, pm.use_cpu, strict=True))
+            >= lin((L.MIN_THREADS_PER_GPU * n, lit) for lit, _, n in opts)
         )
     add_psu_tier(pm, opts)
     add_slots(pm, opts, tag)
