@@ -197,10 +197,13 @@ class PlanModel:
         time_limit_s: float,
         deterministic_s: float | None = None,
         probing: int | None = None,
+        first: bool = False,
     ) -> tuple[str, Any]:
         """(status name, solver) after optimising ``objective``; ``deterministic_s`` also caps
         the search in CP-SAT's deterministic time (work, not wall-clock: the same on an idle and
-        a loaded machine); ``probing`` sets CP-SAT's presolve probing level (default 2)."""
+        a loaded machine); ``probing`` sets CP-SAT's presolve probing level (default 2);
+        ``first`` stops at the first solution (FEASIBLE unless it is proved optimal): for a
+        question of whether any solution exists, searched in the objective's direction."""
         if maximize:
             self.m.maximize(objective)
         else:
@@ -213,6 +216,8 @@ class PlanModel:
         if deterministic_s is not None:
             solver.parameters.max_deterministic_time = deterministic_s
         solver.parameters.num_workers = self.workers
+        if first:
+            solver.parameters.stop_after_first_solution = True
         solver.parameters.random_seed = 7
         if probing is not None:
             solver.parameters.cp_model_probing_level = probing
