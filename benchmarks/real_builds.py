@@ -1,12 +1,15 @@
 """Agreement of `dlrig check` with what happened to published deep-learning builds.
 
-Run: python benchmarks/real_builds.py [DIR]   (default: tests/data/real_builds)
+Run: python benchmarks/real_builds.py [--markdown] [DIR]   (default: tests/data/real_builds)
+(--markdown prints the verdict table kept in that folder's README instead of the report)
 
 Each file there is one published build with its outcome (worked / failed), the rules its facts
 can judge and, for a failure, the rule that should report it (see the README there). A `worked`
 build agrees when no judged rule reports an error; a `failed` build agrees when its `expect` rule
-reports an error (without `expect`, when any judged rule does). Prints one line per build and
-the agreement; exits 1 when a file cannot be read.
+reports an error (without `expect`, when any judged rule does). Prints one line per build, the
+known reason under each miss (the file's `miss:`: a cause outside the rules, PSU quality no
+wattage rule can see, or a description the sources leave incomplete) and the agreement; exits 1
+when a file cannot be read.
 """
 
 from __future__ import annotations
@@ -28,6 +31,9 @@ class Verdict:
     outcome: str
     errors: tuple[str, ...]  # judged rules that report an error
     agrees: bool
+    why: str = ""  # the case file's `miss:` - why the checker and reality disagree
+    warnings: tuple[str, ...] = ()  # judged rules that warn (no effect on agreement)
+    unchecked: tuple[str, ...] = ()  # judged rules the facts given could not check
 
 
 def load_cases(folder: Path = DEFAULT_DIR) -> list[tuple[str, dict[str, Any]]]:
@@ -52,38 +58,71 @@ def judge(name: str, case: dict[str, Any], catalog: Any) -> Verdict:
     build = parse_build(case["build"], catalog)
     result = check(build)
     judged = case["judge"]
-    errors = tuple(sorted({f.slug for f in result.errors if judged == "all" or f.slug in judged}))
+
+    def is_judged(slug: str) -> bool:
+        return judged == "all" or slug in judged
+
+    errors = tuple(sorted({f.slug for f in result.errors if is_judged(f.slug)}))
+    warnings = tuple(sorted({f.slug for f in result.warnings if is_judged(f.slug)} - set(errors)))
+    # "all" judges what the facts can check; a listed rule the facts cannot check is reported
+    listed = set(judged) if judged != "all" else set()
+    unchecked = tuple(sorted(u.slug for u in result.unchecked if u.slug in listed))
     if case["outcome"] == "worked":
         agrees = not errors
     elif case.get("expect"):
         agrees = case["expect"] in errors
     else:
         agrees = bool(errors)
-    return Verdict(name, case["outcome"], errors, agrees)
+    why = str(case.get("miss") or "")
+    return Verdict(name, case["outcome"], errors, agrees, why, warnings, unchecked)
 
 
 def agreement(verdicts: list[Verdict]) -> float:
     return sum(v.agrees for v in verdicts) / len(verdicts) if verdicts else 0.0
 
 
-def main(argv: list[str]) -> int:
-    from dlrig.catalog import open_catalog
-
-    folder = Path(argv[0]) if argv else DEFAULT_DIR
-    catalog = open_catalog()
-    verdicts = [judge(name, case, catalog) for name, case in load_cases(folder)]
-    for v in verdicts:
-        mark = "agree" if v.agrees else "MISS "
-        found = ", ".join(v.errors) or "no error"
-        print(f"{mark}  {v.outcome:6}  {v.case:42}  check: {found}")
-    n = len(verdicts)
+def summary(verdicts: list[Verdict]) -> str:
     worked = [v for v in verdicts if v.outcome == "worked"]
     failed = [v for v in verdicts if v.outcome == "failed"]
-    print(
-        f"\nagreement: {sum(v.agrees for v in verdicts)}/{n} = {agreement(verdicts):.0%} "
+    return (
+        f"{sum(v.agrees for v in verdicts)}/{len(verdicts)} = {agreement(verdicts):.0%} "
         f"(worked {sum(v.agrees for v in worked)}/{len(worked)}, "
         f"failed {sum(v.agrees for v in failed)}/{len(failed)})"
     )
+
+
+def markdown(verdicts: list[Verdict]) -> str:
+    """The README's table: build, outcome, what check reports, the verdict (a miss: its kind)."""
+    rows = ["| build | outcome | check | verdict |", "|---|---|---|---|"]
+    for v in verdicts:
+        found = ", ".join(v.errors) or "no error"
+        if v.warnings:
+            found += f" (warns: {', '.join(v.warnings)})"
+        verdict = "agree" if v.agrees else "miss: " + v.why.split(":")[0]
+        rows.append(f"| {v.case} | {v.outcome} | {found} | {verdict} |")
+    return "\n".join([f"agreement: {summary(verdicts)}", "", *rows])
+
+
+def main(argv: list[str]) -> int:
+    from dlrig.catalog import open_catalog
+
+    as_markdown = "--markdown" in argv
+    args = [a for a in argv if a != "--markdown"]
+    folder = Path(args[0]) if args else DEFAULT_DIR
+    catalog = open_catalog()
+    verdicts = [judge(name, case, catalog) for name, case in load_cases(folder)]
+    if as_markdown:
+        print(markdown(verdicts))
+        return 0
+    for v in verdicts:
+        mark = "agree" if v.agrees else "MISS "
+        found = ", ".join(v.errors) or "no error"
+        if v.warnings:
+            found += f" (warns: {', '.join(v.warnings)})"
+        print(f"{mark}  {v.outcome:6}  {v.case:42}  check: {found}")
+        if not v.agrees:
+            print(f"       why: {v.why or '(not yet explained: add miss: to the case file)'}")
+    print(f"\nagreement: {summary(verdicts)}")
     return 0
 
 

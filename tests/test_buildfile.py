@@ -277,6 +277,26 @@ def test_site_parse_circuit_text() -> None:
             Site.parse(bad)
 
 
+def test_site_takes_the_circuit_syntax_of_the_cli(catalog: Any, tmp_path: Path) -> None:
+    """site: 230x16 and circuits: [120x15, ...] read as --circuit reads them."""
+    base = load_build("examples/warmachine.yaml", catalog)
+    text = dump_build(base)
+    head, _, _ = text.partition("site:")
+    two = "site:\n  circuits: [120x15, '120V x 20']\n"
+    many = load_build(_write(tmp_path, head + two), catalog)
+    assert many.site.circuits == ((120, 15), (120, 20))
+    one = load_build(_write(tmp_path, head + "site: 230x16\n"), catalog)
+    assert one.site == Site(230, 16)
+    mixed = "site:\n  circuits: [120x15, {mains_voltage_v: 230, circuit_amps: 16}]\n"
+    assert load_build(_write(tmp_path, head + mixed), catalog).site.circuits[1] == (230, 16)
+    # the CLI's checks and messages, with the file and line
+    with pytest.raises(BuildFileError, match="not a plausible branch circuit") as info:
+        load_build(_write(tmp_path, head + "site:\n  circuits: [120x15, 12x5]\n"), catalog)
+    assert info.value.line is not None and "120x15 or 230x16" in info.value.hint
+    with pytest.raises(BuildFileError, match="not VOLTSxAMPS"):
+        load_build(_write(tmp_path, head + "site: fifteen amps\n"), catalog)
+
+
 def test_write_build_failure_is_bad_input_and_keeps_old_file(tmp_path, catalog) -> None:  # type: ignore[no-untyped-def]
     import pytest as _pytest
 

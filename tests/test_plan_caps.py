@@ -15,6 +15,7 @@ from dlrig.build import Site
 from dlrig.catalog.core import Catalog
 from dlrig.optimize import plan
 from dlrig.parts import Category, Gpu
+from dlrig.rules import Severity
 from test_optimize import (
     assert_planner_matches_enumeration,
     random_catalog,
@@ -93,3 +94,68 @@ def test_plan_file_writes_the_power_limit(catalog: Any, tmp_path: Any) -> None:
     path.write_text(text, encoding="utf-8")
     again = load_build(path, catalog)
     assert again.gpu_units[0].power_limit_w == cap and again.gpu_power_w == 4 * cap
+
+
+# --- transients per GPU generation (gpu_power.yaml), not a 3090-only constant -----------------
+TITAN = "NVIDIA TITAN Xp"
+RM850X = "Corsair RM850x (2021)"  # 850 W, pre-ATX 3.0, over-power protection measured at 1,049 W
+CPU = "Intel Core i5-14600K"  # 125 W
+
+
+def _pascal_plan(catalog: Any, opp_w: int | None) -> Any:
+    """2× TITAN Xp (Pascal GP102: ×1.225 transients) with a 125 W CPU on the RM850x, whose
+    measured trip point is set to ``opp_w``."""
+    psu = catalog.resolve(RM850X)
+    parts = [
+        p.model_copy(update={"opp_w": opp_w}) if p.id == psu.id else p for p in catalog.parts()
+    ]
+    cat = Catalog(parts, list(catalog.chips), name=f"opp-{opp_w}", version=f"opp-{opp_w}")
+    return plan(
+        20000,
+        gpus=2,
+        include=[TITAN, CPU, RM850X],
+        precision="fp32",  # Pascal has no bf16 rate
+        allow=["tensor-cores", "pcie-lanes"],
+        fill=False,
+        part_prices={TITAN: 300},
+        catalog=cat,
+        explain=False,
+    )
+
+
+def test_planner_counts_pascal_transients_like_the_checker(catalog: Any) -> None:
+    from dlrig.rules import check
+
+    # sustained 2×250 + 125 + rest ≈ 690 W (×1.1 fits 850 W); the spikes add 2×250×0.225 W
+    known = _pascal_plan(catalog, opp_w=1049)  # a measured trip point: the label is the line
+    assert known.best is not None
+    build = known.best.build
+    assert [p.name for p in build.psus] == [RM850X]
+    spikes = build.psu_loads[0].load_w + 2 * 250 * 0.225
+    assert 850 / 1.1 < spikes < 850
+    assert "psu-headroom" not in check(build).slugs()
+    # no trip point known: the checker warns (label ×1.1 < spikes), so the planner refuses it;
+    # a planner with the 3090-only constant returned this build
+    unknown = _pascal_plan(catalog, opp_w=None)
+    assert unknown.best is None and unknown.status == "INFEASIBLE"
+    from dlrig.build import BuildItem
+
+    no_opp = catalog.resolve(RM850X).model_copy(update={"opp_w": None})
+    loose = build.replace(items={**build.items, Category.PSU: (BuildItem(no_opp, 1),)})
+    assert "psu-headroom" in check(loose).slugs(Severity.WARNING)
+
+
+def test_no_cap_when_it_buys_nothing(catalog: Any) -> None:
+    """--used --objective vram: a capped 3090 ties with the uncapped one on VRAM and price; the
+    plan keeps the card uncapped (a cap that buys nothing only costs throughput)."""
+    from dlrig.app.plan import priced_catalog
+
+    used = priced_catalog(catalog, "new,used")
+    r = plan(2000, objective="vram", catalog=used, explain=False)
+    assert r.best is not None and r.best.build.gpu_units[0].gpu.chip == "rtx-3090"
+    assert r.best.power_limit is None
+    assert all(u.power_limit_w is None for u in r.best.build.gpu_units)
+    # the same with a GPU count the circuit holds uncapped, for every objective that can tie
+    for objective in ("vram", "throughput", "cost"):
+        r = plan(2000, objective=objective, gpus=1, catalog=used, explain=False, min_tflops=1)
+        assert r.best is not None and r.best.power_limit is None, objective

@@ -89,3 +89,29 @@ def test_check_text_shows_each_line_s_limit_psu_slots_riser_and_circuit(run_cli:
     assert "EVGA SuperNOVA 1600 P2; circuit 2" in text
     capped = run_cli("check", str(REPO / "examples" / "four-3090-capped-1600w.yaml")).stdout
     assert "TURBO 24G; 300 W limit" in " ".join(capped.split())
+
+
+def test_each_psu_s_efficiency_counts_for_the_load_it_feeds(catalog: Any) -> None:
+    """Electricity (cost) and the wall draw (power) take each PSU at its own 80 PLUS efficiency
+    for its own load, not PSU 1's for everything."""
+    from dlrig.build import BuildItem
+    from dlrig.buildfile import load_build
+    from dlrig.cost.tco import inputs_from_build
+    from dlrig.parts import Category
+
+    rig = load_build(REPO / "examples" / "epyc-open-frame-risers.yaml", catalog)
+    gold = catalog.resolve("Rosewill Hercules 1600W")  # 80+ Gold: 90 % at half load
+    platinum, _ = rig.items[Category.PSU]  # EVGA SuperNOVA 1600 P2, 80+ Platinum: 92 %
+    second = BuildItem(gold, 1, circuit=2)
+    build = rig.replace(items={**rig.items, Category.PSU: (platinum, second)})
+    l1, l2 = (ld.load_w for ld in build.psu_loads)
+    wall = l1 / 0.92 + l2 / 0.90
+    inp = inputs_from_build(build, catalog)
+    assert inp.psu_efficiency == pytest.approx((l1 + l2) / wall)
+    assert inp.psu_efficiency != pytest.approx(0.92)  # PSU 1's alone, as before
+    assert inp.psu_rating == "PSU 1 80+ Platinum, PSU 2 80+ Gold"
+    assert inp.peak_power_w / inp.psu_efficiency == pytest.approx(wall)
+    # the power report draws the same from the wall, and gives the same combined efficiency
+    d = dlrig.power(build).to_dict()
+    assert d["wall_w"] == pytest.approx(wall, abs=0.2)
+    assert d["psu_efficiency"] == pytest.approx(inp.psu_efficiency)

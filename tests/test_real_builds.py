@@ -26,11 +26,18 @@ def _bench() -> Any:
 RB = _bench()
 CASES = RB.load_cases()
 
-# Failures whose cause the rules cannot see (see each file's what_happened / stand_ins): a
-# board's PCIe retimers overheating, and a single-GPU machine whose PSU (known by wattage and
-# 80 PLUS level only) shut down well inside its rating.
+# The measured misses, each explained by its file's `miss:` (run benchmarks/real_builds.py): a
+# board's PCIe retimers overheating (outside the rules); two Pascal machines and a dual-4090 one
+# whose PSUs shut down at a wattage another unit of the same class carried (PSU quality, not
+# wattage); a workstation PSU with unpublished per-rail limits (a description the sources leave
+# incomplete); and Puget's four uncapped RTX 3090 that ran on one 1,600 W unit with 20 W to spare
+# while the nameplate sum is above it (the checker stricter than reality at the edge).
 KNOWN_MISSES = {
     "convergence-toaster-four-rtx-pro-6000",
+    "cudf10336-p900-3090-rtx5000-1400w",
+    "muellerzr-workhorse-two-4090-gf3-1650w",
+    "openpose8-i7-4790-1080ti-600w",
+    "puget-quad-3090-uncapped-1600w",
     "tf8858-titan-x-pascal-650w",
 }
 
@@ -39,7 +46,8 @@ def test_every_case_is_sourced_and_judges_real_rules() -> None:
     from dlrig.rules import RULES
 
     slugs = set(RULES)
-    assert len(CASES) >= 11
+    assert len(CASES) >= 22
+    assert sum(c["outcome"] == "failed" for _, c in CASES) >= 8  # failures, not only successes
     for name, case in CASES:
         assert case["source"].startswith("https://"), name
         assert case["outcome"] in ("worked", "failed"), name
@@ -54,10 +62,23 @@ def test_every_case_is_sourced_and_judges_real_rules() -> None:
 def test_each_verdict_is_the_measured_one(name: str, case: dict[str, Any], catalog: Any) -> None:
     verdict = RB.judge(name, case, catalog)
     assert verdict.agrees is (name not in KNOWN_MISSES), verdict
+    assert bool(case.get("miss")) is (name in KNOWN_MISSES), "a miss says why, an agreement not"
+    # an agreement must rest on checked rules: an unchecked judged rule passes silently (a miss
+    # may be unchecked - that is then its explanation)
+    assert not (verdict.agrees and verdict.unchecked), verdict
 
 
 def test_agreement_figure(catalog: Any) -> None:
     verdicts = [RB.judge(n, c, catalog) for n, c in CASES]
     worked = [v for v in verdicts if v.outcome == "worked"]
-    assert all(v.agrees for v in worked)  # no false error on a machine that ran
+    # the one error on a machine that ran: Puget's uncapped quad 3090 at 1,580 W of 1,600 W
+    assert {v.case for v in worked if not v.agrees} == {"puget-quad-3090-uncapped-1600w"}
     assert RB.agreement(verdicts) == pytest.approx(1 - len(KNOWN_MISSES) / len(CASES))
+
+
+def test_readme_table_is_the_measured_one(catalog: Any) -> None:
+    # the README's verdict table is the benchmark's --markdown output, kept in step
+    verdicts = [RB.judge(n, c, catalog) for n, c in CASES]
+    readme = (ROOT / "tests/data/real_builds/README.md").read_text(encoding="utf-8")
+    figure, table = RB.markdown(verdicts).split("\n\n", 1)
+    assert figure in readme and table in readme

@@ -54,6 +54,20 @@ def test_power_limit_below_the_cards_minimum_is_bad_input(catalog: Any) -> None:
     assert exc.value.line == 7  # the gpu: line
 
 
+def test_amd_power_limit_range_from_amd_smi(catalog: Any) -> None:
+    """The R9700's 210-300 W range (amd-smi, ROCm/amdsmi#195) bounds power_limit_w like
+    nvidia-smi's range bounds an NVIDIA card's; inside it the limit is the card's power."""
+    card = "AMD Radeon AI PRO R9700"
+    with pytest.raises(BuildFileError) as low:
+        _build(catalog, f"{{part: {card}, count: 2, power_limit_w: 180}}")
+    assert "below the 210 W minimum power limit" in low.value.message
+    assert "power1_cap_min" in low.value.hint
+    with pytest.raises(BuildFileError, match="above the 300 W maximum"):
+        _build(catalog, f"{{part: {card}, count: 2, power_limit_w: 320}}")
+    ok = _build(catalog, f"{{part: {card}, count: 2, power_limit_w: 250}}")
+    assert ok.gpu_power_w == 500
+
+
 @pytest.mark.parametrize("value", ["0", "-5", "'300'", "true", "1000"])
 def test_bad_power_limits(catalog: Any, value: str) -> None:
     with pytest.raises(BuildFileError, match=r"power_limit_w|twice the"):

@@ -13,6 +13,7 @@ Format (``examples/warmachine.yaml``)::
       ...
     site: {mains_voltage_v: 120, circuit_amps: 15}   # optional; these are the defaults
     # or several circuits: site: {circuits: [{mains_voltage_v: 120, circuit_amps: 20}, ...]}
+    # a circuit may also be written as --circuit takes it: site: 230x16, circuits: [120x15, 120x20]
     workload: workloads/llama.yaml                  # optional; kept raw for `dlrig size`
     cost: {extras_usd: 150}                         # optional; kept raw for `dlrig cost`
 
@@ -38,7 +39,7 @@ import yaml
 from pydantic import ValidationError
 
 from dlrig.build import MAX_COUNT, MULTI_CATEGORIES, Build, BuildItem, Site
-from dlrig.errors import BuildFileError, PartNotFoundError
+from dlrig.errors import BuildFileError, InputError, PartNotFoundError
 from dlrig.parts import PART_MODELS, Category, Gpu, Part, Riser, category_key
 from dlrig.textfile import TextError, parse_yaml, read_text, short
 
@@ -539,7 +540,8 @@ def _check_power_limit(ctx: _Ctx, path: Path_, part: Part, limit_w: float) -> No
         raise ctx.error(
             path,
             f"{limit_w:g} W is below the {lo:g} W minimum power limit of {part.name}",
-            f"the driver accepts {lo:g} W or more (nvidia-smi -q shows the range); "
+            f"the driver accepts {lo:g} W or more (nvidia-smi -q -d POWER shows the range; on "
+            "AMD, the amdgpu hwmon power1_cap_min/max); "
             f"write power_limit_w: {lo:g} or higher",
         )
     if hi is not None and limit_w > hi:
@@ -767,9 +769,13 @@ def _custom(ctx: _Ctx, path: Path_, cat: Category, value: Any) -> Part:
 def _parse_site(ctx: _Ctx, value: Any) -> Site:
     if value is None:
         return Site()
+    if isinstance(value, str):  # site: 230x16, the syntax of --circuit
+        return Site(*_circuit(ctx, ("site",), value))
     if not isinstance(value, Mapping):
         raise ctx.error(
-            ("site",), "must be a mapping", "write site: {mains_voltage_v: 230, circuit_amps: 16}"
+            ("site",),
+            "must be a mapping or VOLTSxAMPS",
+            "write site: 230x16, or site: {mains_voltage_v: 230, circuit_amps: 16}",
         )
     _check_keys(ctx, ("site",), value, SITE_KEYS)
     if "circuits" in value:
@@ -795,8 +801,18 @@ def _parse_site(ctx: _Ctx, value: Any) -> Site:
 
 
 def _circuit(ctx: _Ctx, path: Path_, value: Any) -> tuple[float, float]:
+    if isinstance(value, str):  # '120x15' / '230V x 16', as --circuit takes it
+        try:
+            site = Site.parse(value)
+        except InputError as e:
+            raise ctx.error(path, e.message, e.hint) from None
+        return site.mains_voltage_v, site.circuit_amps
     if not isinstance(value, Mapping):
-        raise ctx.error(path, "must be a mapping", "write {mains_voltage_v: 120, circuit_amps: 15}")
+        raise ctx.error(
+            path,
+            "must be VOLTSxAMPS or a mapping",
+            "write 120x15, or {mains_voltage_v: 120, circuit_amps: 15}",
+        )
     if path[-1] != "site":
         _check_keys(ctx, path, value, CIRCUIT_KEYS)
     args: dict[str, float] = {}

@@ -35,6 +35,8 @@ __all__ = [
     "card_limits_w",
     "card_power_w",
     "curve_for",
+    "data_text",
+    "limit_note",
     "limit_range",
     "lowest_safe_cap_w",
     "relative_throughput",
@@ -87,12 +89,18 @@ class _Data:
     limits: dict[str, LimitRange]
     transients: tuple[Transient, ...]
     curves: dict[str, PerfCurve]
+    notes: dict[str, str]
+
+
+@cache
+def data_text() -> str:
+    """The shipped gpu_power.yaml as text (also a cache key for facts derived from it)."""
+    return (resources.files("dlrig.catalog") / "data" / DATA_FILE).read_text(encoding="utf-8")
 
 
 @cache
 def _data() -> _Data:
-    text = (resources.files("dlrig.catalog") / "data" / DATA_FILE).read_text(encoding="utf-8")
-    raw: dict[str, Any] = load_data_yaml(text) or {}
+    raw: dict[str, Any] = load_data_yaml(data_text()) or {}
     limits = {
         r["chip"]: LimitRange(
             r["chip"],
@@ -119,7 +127,8 @@ def _data() -> _Data:
         pts = sorted((float(p["limit_fraction"]), float(p["throughput"])) for p in r["points"])
         sources = tuple(dict.fromkeys(str(p["source"]) for p in r["points"]))
         curves[r["chip"]] = PerfCurve(r["chip"], r.get("workload", ""), tuple(pts), sources)
-    return _Data(limits, transients, curves)
+    notes = {str(r["chip"]): f"{r['text']} ({r['source']})" for r in raw.get("notes", [])}
+    return _Data(limits, transients, curves, notes)
 
 
 def _opt_float(v: Any) -> float | None:
@@ -130,6 +139,12 @@ def _opt_float(v: Any) -> float | None:
 def limit_range(chip_id: str) -> LimitRange | None:
     """The chip's power-limit range, or None when no source gives it."""
     return _data().limits.get(chip_id)
+
+
+def limit_note(chip_id: str) -> str | None:
+    """What is known of a chip's power limits short of a settled range (with its source), or
+    None: e.g. a floor that changed between driver versions."""
+    return _data().notes.get(chip_id)
 
 
 def card_limits_w(gpu: Gpu) -> tuple[float | None, float | None]:

@@ -33,6 +33,7 @@ SOCKETS = frozenset(
     {
         "AM4",
         "AM5",
+        "LGA1150",  # Z97 / H97 (Haswell, Broadwell desktop)
         "LGA1151",
         "LGA1200",
         "LGA1700",
@@ -460,6 +461,13 @@ class Case(Part):
         default=None, ge=1, le=16, description="GPU mounting positions (open frames, GPU servers)"
     )
     psu_bays: int | None = Field(default=None, ge=1, le=8, description="PSUs it holds")
+    vertical_gpu_mounts: int | None = Field(
+        default=None,
+        ge=0,
+        le=8,
+        description="GPUs a tower mounts off the board on riser cables (vertical GPU bracket; "
+        "0: none)",
+    )
 
     @field_validator("motherboard_form_factors")
     @classmethod

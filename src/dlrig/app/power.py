@@ -132,7 +132,10 @@ def budget(build: Build) -> PowerBudget:
         else None
     )
     psu = build.psu
-    eff, assumed = limits.psu_efficiency(psu.efficiency if psu else None)
+    # several PSUs: each at its own efficiency for the load it feeds, as one figure
+    eff, assumed = limits.combined_psu_efficiency(
+        (ld.load_w, ld.psu.efficiency) for ld in build.psu_loads
+    )
     peak = build.peak_power_w
     shares = _psu_shares(build)
     circuits = _circuit_shares(build) if shares else []
@@ -233,9 +236,9 @@ def _circuit_shares(build: Build) -> list[CircuitShare]:
         gpus = sum(len(ld.gpus) for ld in loads)
         cap = None
         if gpus:
-            eff0, _ = limits.psu_efficiency(loads[0].psu.efficiency)
+            eff, _ = limits.combined_psu_efficiency((ld.load_w, ld.psu.efficiency) for ld in loads)
             non_gpu = sum(ld.load_w - ld.gpu_w for ld in loads)
-            cap = limits.gpu_power_cap_for_circuit_w(limit, eff0, non_gpu, gpus)
+            cap = limits.gpu_power_cap_for_circuit_w(limit, eff, non_gpu, gpus)
         out.append(
             CircuitShare(
                 circuit=f"{ci + 1}: {volts:g} V / {amps:g} A",

@@ -225,11 +225,11 @@ def inputs_from_build(
         if chip is None:
             chip = catalog.chip(gpu.chip)
         chips.append(chip)
-    psu = build.psu
-    rating = getattr(psu, "efficiency", None) if psu is not None else None
-    eff = raw.get("psu_efficiency")
-    if eff is None:
-        eff = limits.psu_efficiency(rating)[0]  # the same 80 PLUS table as `dlrig check`
+    rating, eff = _psu_rating(build), raw.get("psu_efficiency")
+    if eff is None:  # the same 80 PLUS table as `dlrig check`, each PSU for the load it feeds
+        eff = limits.combined_psu_efficiency(
+            (ld.load_w, ld.psu.efficiency) for ld in build.psu_loads
+        )[0]
     quote = raw.get("prebuilt_quote_usd")
     unpriced = [] if "price_usd" in raw else list(dict.fromkeys(p.name for p in build.unpriced))
     return CostInputs(
@@ -253,6 +253,14 @@ def inputs_from_build(
         prebuilt_quote_name=str(raw.get("prebuilt_quote_name", "your prebuilt quote")),
         psu_rating=rating,
     )
+
+
+def _psu_rating(build: Build) -> str | None:
+    """The PSU's 80 PLUS rating; with several PSUs each with its number ("PSU 1 80+ Gold, ...")."""
+    psus = build.psus
+    if len(psus) <= 1:
+        return psus[0].efficiency if psus else None
+    return ", ".join(f"PSU {i + 1} {p.efficiency or 'unrated'}" for i, p in enumerate(psus))
 
 
 def usage_defaults_from_build(build: Build) -> tuple[float | None, float | None]:

@@ -179,16 +179,26 @@ class PlanModel:
         cost, then faster; throughput-per-dollar linearised at the build ``ref`` (one step of
         Dinkelbach's method: T·C_ref − T_ref·C)."""
         big = self.max_price + 1
+        # last in each order: an uncapped card over the same card capped (a cap that buys
+        # nothing the objective counts — same VRAM, same price — only costs throughput)
+        capped = self.capped()
         if name == "throughput":
-            return self.tflops * big - self.price, True
+            return (self.tflops * big - self.price) * 2 - capped, True
         if name == "vram":
-            return self.vram * big - self.price, True
+            return (self.vram * big - self.price) * 2 - capped, True
         if name == "cost":
             tmax = max(self.cand.tflops.values(), default=0) + 1
-            return self.price * tmax - self.tflops, False
+            return (self.price * tmax - self.tflops) * 2 + capped, False
         assert ref is not None, "throughput-per-dollar needs a reference build"
         t_ref = self.cand.tflops[(ref.gpu[0].id, ref.gpu[1])]
         return self.tflops * max(ref.price_cents(), 1) - self.price * t_ref, True
+
+    def capped(self) -> Any:
+        """1 when the chosen GPU option is a capped one (optimize.caps), else 0."""
+        caps = self.cand.caps
+        return sum(
+            lit for lit, (g, _) in zip(self.use_gpu, self.cand.gpu, strict=True) if g.id in caps
+        )
 
     def solve(
         self,

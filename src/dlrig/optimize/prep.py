@@ -258,7 +258,7 @@ def dominance_key(p: Part, chip: GpuChip | None = None) -> tuple[Hashable, tuple
                 chip.vram_gib if chip else None,
                 chip.vendor if chip else None,
                 chip.tensor_cores if chip else None,
-                L.is_transient_prone(chip.name if chip else p.chip),
+                L.gpu_transient_factor(p.chip, chip),
                 demand is not None,
                 *_known(p.length_mm, p.pcie_lanes),
             ),
@@ -283,7 +283,8 @@ def dominance_key(p: Part, chip: GpuChip | None = None) -> tuple[Hashable, tuple
     if isinstance(p, Psu):
         eff, _ = L.psu_efficiency(p.efficiency)
         return (
-            (p.form_factor, p.atx3, *_known(p.pcie_8pin, p.length_mm)),
+            # a measured over-power trip point changes how GPU transients are judged (psu-headroom)
+            (p.form_factor, p.atx3, p.opp_w is not None, *_known(p.pcie_8pin, p.length_mm)),
             (p.wattage_w, p.pcie_8pin or 0, p.pcie_12vhpwr or 0, eff, -(p.length_mm or 0), neg),
         )
     if isinstance(p, Cooler):
@@ -511,12 +512,15 @@ def cache_dir() -> Path:
 
 def _disk_key(version: str) -> str:
     """The disk cache key: the catalog version and the code the cached facts come from (the
-    parts models, this module and the checker's placement functions), so a changed rule or model
-    never reads facts computed by the old one."""
-    from dlrig import parts
+    parts models, this module, the checker's placement functions and the GPU power facts the
+    dominance keys read), so a changed rule, model or transient factor never reads facts
+    computed by the old one."""
+    from dlrig import gpu_power, parts
     from dlrig.cache import key_of
 
-    code = [Path(m.__file__).read_bytes() for m in (parts, L, sys.modules[__name__]) if m.__file__]
+    mods = (parts, L, gpu_power, sys.modules[__name__])
+    code = [Path(m.__file__).read_bytes() for m in mods if m.__file__]
+    code.append(gpu_power.data_text().encode())
     return key_of([str(PREP_FORMAT), f"{sys.version_info[:2]}", _schema(), version, *code])
 
 

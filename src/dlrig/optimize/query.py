@@ -14,13 +14,13 @@ if TYPE_CHECKING:
     from dlrig.build import Site
     from dlrig.workload import Workload
 
-WATT_SCALE = 10  # watts ×10 keeps the transient factor 1.5 integral
+WATT_SCALE = 10  # watts ×10: loads to 0.1 W (transient factors such as ×1.225 round there)
 TFLOPS_SCALE = 1000
 CENTS = 100
 
 # Warning rules the planner can hold as constraints (all of them by default).
 AVOIDABLE_WARNINGS = (
-    "psu-headroom",  # transient spikes of RTX 3090-class cards on a non-ATX 3 PSU
+    "psu-headroom",  # GPU transients (gpu_power.yaml, per generation) on a non-ATX 3 PSU
     "wall-circuit",
     "pcie-lanes",
     "case-form-factor",

@@ -44,10 +44,10 @@ def psu_plugs(p: Psu) -> tuple[int | None, int]:
     return (p.pcie_8pin, p.pcie_12vhpwr or 0)
 
 
-def gpu_load10(g: Gpu, n: int, transient: bool = False) -> int:
-    """The load term ×10 of n cards of ``g`` (``transient``: at TRANSIENT_FACTOR × board power)."""
-    tdp: float = g.tdp_w * L.TRANSIENT_FACTOR if transient else g.tdp_w
-    return round(WATT_SCALE * tdp * n)
+def gpu_load10(g: Gpu, n: int, transient_factor: float | None = None) -> int:
+    """The load term ×10 of n cards of ``g`` (at ``transient_factor`` × their power for the
+    millisecond peaks; the power of a capped option is its cap)."""
+    return round(WATT_SCALE * L.gpu_spike_w(g.tdp_w, transient_factor) * n)
 
 
 @dataclass

@@ -9,6 +9,7 @@ from dlrig.parts import Case, Psu
 from dlrig.rules import limits as L
 from dlrig.rules.base import (
     Hit,
+    NotPlanned,
     RuleContext,
     Severity,
     Unchecked,
@@ -315,3 +316,66 @@ def drive_bays(build: Build, ctx: RuleContext) -> Iterator[Hit]:
                 board,
                 *sata,
             )
+
+
+@rule(
+    "F008",
+    "riser-mounting",
+    Severity.WARNING,
+    "fit",
+    planner=NotPlanned("plans put every card in a board slot, none on a riser"),
+)
+def riser_mounting(build: Build, ctx: RuleContext) -> Iterator[Hit]:
+    """Cards on risers need a place off the board: an open frame, a GPU chassis, a vertical mount.
+
+    Why: a card on a riser cable (or an M.2 or bifurcation adapter) sits away from the board, so
+    the checker does not hold it to the board's slot spacing, the case's expansion slots or the
+    stacking of open-air cards. That is true on an open frame or in a GPU chassis with mounting
+    positions; in a tower the only place is a vertical GPU bracket, which takes one card in most
+    cases and two in a few. More riser cards than the case can mount have nowhere to go, and
+    the spacing the checker skipped is then real.
+    Bad: four RTX 3090 on risers in a mid tower without a vertical GPU mount.
+    Good: the same cards on risers in an open frame with six GPU positions.
+    """
+    on_risers = [u for u in build.gpu_units if u.riser is not None]
+    if not on_risers:
+        return
+    case = need(build.case, "case")
+    n = len(on_risers)
+    cards = distinct(u.gpu for u in on_risers)
+    if case.kind == "open-frame":
+        return  # the frame's GPU positions are case-expansion-slots' check
+    if case.kind == "rackmount" and case.gpu_positions is not None:
+        if n > case.gpu_positions:
+            yield warning(
+                f"{n} GPU(s) on risers but {case.name} has {case.gpu_positions} GPU positions.",
+                f"Use at most {case.gpu_positions} cards on risers, or an open frame.",
+                case,
+                *cards,
+            )
+        return
+    mounts = case.vertical_gpu_mounts
+    what = f"{n} GPU(s) on risers in {case.name} ({case.kind or 'kind unknown'})"
+    fix = (
+        "Use an open frame (a case of kind open-frame) or a GPU chassis, or put the cards in the "
+        "board's slots (slot spacing and the case's slots then apply)"
+    )
+    if mounts is None:
+        yield warning(
+            f"{what}: off the board a tower holds a card only in a vertical GPU mount, and "
+            "whether this case has one, and for how many cards, is not in the catalog. The "
+            "checker counts these cards as off the board (no slot spacing, case slots or "
+            "stacking checked for them).",
+            f"Check that the case mounts {n} card(s) vertically (most take one); {fix}; or give "
+            "the case its mounts: {part: ..., with: {vertical_gpu_mounts: N}}.",
+            case,
+            *cards,
+        )
+    elif n > mounts:
+        yield warning(
+            f"{what}: it mounts {mounts} card(s) on a riser (vertical GPU mount); "
+            f"{n - mounts} have nowhere to sit.",
+            f"Put at most {mounts} card(s) on risers; {fix}.",
+            case,
+            *cards,
+        )

@@ -23,16 +23,10 @@ from dlrig.parts import Gpu, GpuChip, M2Slot, Motherboard, PcieSlot, Psu, Riser,
 # 10% of watts ... as a buffer for power spikes"; issue 3 adds the rest of the system to the sum.
 PSU_HEADROOM = 1.1
 
-# GPUs known for large millisecond power transients (chip-name substrings, normalised).
-# RTX 3090 / 3090 Ti: Igor's Lab measured excursions of well over 1.5× board power in the 1-10 ms
-# range ("NVIDIA GeForce RTX 3090 Founders Edition Review", igorslab.de, 2020-09-24), and NVIDIA
-# recommends a 750 W PSU for one 350 W card. We require PSU ≥ 1.1 × load with those cards at
-# TRANSIENT_FACTOR × board power before calling the margin comfortable.
-# The checker now takes the factor per chip or architecture from catalog/data/gpu_power.yaml
-# (gpu_transient_factor below: RTX 3090 ×1.5, Pascal GP102 ×1.225, ...); these two constants are
-# what the planner (optimize/) still uses, to be moved onto gpu_transient_factor there.
-TRANSIENT_SPIKE_CHIPS = ("rtx3090",)
-TRANSIENT_FACTOR = 1.5
+# GPU millisecond transients: a factor × the limit in force per chip or architecture, each from
+# a sourced measurement in catalog/data/gpu_power.yaml (gpu_transient_factor below: RTX 3090 ×1.5,
+# Pascal GP102 ×1.225, ...). The checker's psu-headroom and the planner's constraint both read it,
+# so a generation measured there is judged the same way by check and plan.
 # ATX 3.x PSUs are specified to ride through 200% power excursions (Intel ATX 3.0 Multi Rail
 # Desktop Platform Power Supply Design Guide, 2022, section 3.2.11), so the transient warning
 # does not apply to them. AnandTech's MSI MEG Ai1300P review spells the 100 us case out: 200 % of
@@ -114,25 +108,27 @@ def gpu_power_cap_for_psu_w(
     return max(0.0, (psu_w / headroom - non_gpu_w) / gpu_count)
 
 
-def is_transient_prone(chip_name: str) -> bool:
-    """Whether the chip is one of the cards known for large power spikes (TRANSIENT_SPIKE_CHIPS)."""
-    key = normalize(chip_name)
-    return any(k in key for k in TRANSIENT_SPIKE_CHIPS)
-
-
-def psu_transient_required_w(
-    cpu_tdp_w: float, gpus: Iterable[tuple[float, bool]], rest_w: float
-) -> float:
-    """PSU watts with spike-prone GPUs (tdp, prone) counted at TRANSIENT_FACTOR × board power."""
-    gpu_w = sum(tdp * (TRANSIENT_FACTOR if prone else 1.0) for tdp, prone in gpus)
-    return PSU_HEADROOM * (cpu_tdp_w + gpu_w + rest_w)
-
-
 def psu_efficiency(rating: str | None) -> tuple[float, bool]:
     """(efficiency at 50% load, assumed?) for an 80 PLUS rating (None → assumed 80%)."""
     if rating in PSU_EFFICIENCY_AT_50:
         return PSU_EFFICIENCY_AT_50[rating], False
     return UNRATED_PSU_EFFICIENCY, True
+
+
+def combined_psu_efficiency(loads: Iterable[tuple[float, str | None]]) -> tuple[float, bool]:
+    """(efficiency, assumed?) of several PSUs as one: each feeds its own DC load (W) at its own
+    80 PLUS efficiency, so the wall draws Σ load_i / eff_i and the combined efficiency is
+    Σ load_i / Σ (load_i / eff_i) (the load-weighted harmonic mean). PSUs without load do not
+    count; with no load at all, the first PSU's efficiency."""
+    rated = [(w, *psu_efficiency(r)) for w, r in loads]
+    if not rated:
+        return psu_efficiency(None)
+    busy = [(w, e, a) for w, e, a in rated if w > 0]
+    if not busy:
+        return rated[0][1], rated[0][2]
+    total = sum(w for w, _, _ in busy)
+    wall = sum(w / e for w, e, _ in busy)
+    return total / wall, any(a for _, _, a in busy)
 
 
 def gpu_power_cap_for_circuit_w(

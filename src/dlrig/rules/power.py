@@ -16,11 +16,13 @@ from dlrig.parts import Gpu, Psu
 from dlrig.rules import limits as L
 from dlrig.rules.base import (
     Hit,
+    NotPlanned,
     RuleContext,
     Severity,
     Unchecked,
     each_checked,
     error,
+    info,
     rule,
     warning,
 )
@@ -175,16 +177,17 @@ def _check_psu(build: Build, load: PsuLoad) -> Iterator[Hit]:
                 *parts,
                 *gparts,
             )
-        else:
-            yield warning(
-                f"{label} {_rating_text(build, load, usable)} for a sustained {sustained:,.0f} W "
-                f"({_load_text(load)}): {sustained / usable:.0%} of its rating, short of the "
-                f"{need:,.0f} W that leaves the 10% margin for spikes and ageing.",
-                fix + " It runs, but at the edge: spikes or one more drive can shut it down.",
-                *parts,
-                *gparts,
-            )
-        return
+            return
+        yield warning(
+            f"{label} {_rating_text(build, load, usable)} for a sustained {sustained:,.0f} W "
+            f"({_load_text(load)}): {sustained / usable:.0%} of its rating, short of the "
+            f"{need:,.0f} W that leaves the 10% margin for spikes and ageing.",
+            fix + " It runs, but at the edge: spikes or one more drive can shut it down.",
+            *parts,
+            *gparts,
+        )
+        # no return: the spikes on top of a sustained load this close to the rating are judged
+        # below as for any other load (a bigger PSU must never get the harsher verdict)
     if psu.atx3:
         return  # ATX 3.x: excursions to 200 % of the rating are in the spec (limits.py)
     factors = [(u, _chip_factor(build, u.gpu)) for u in load.gpus]
@@ -257,6 +260,8 @@ def _check_excursions(
             *parts,
         )
         return
+    if usable < L.PSU_HEADROOM * load.load_w:
+        return  # the margin warning already says this PSU is at the edge
     yield warning(
         f"{label} ({usable:,.0f} W) covers the {L.PSU_HEADROOM * load.load_w:,.0f} W the "
         f"sustained {load.load_w:,.0f} W needs (×{L.PSU_HEADROOM}) but not the "
@@ -382,9 +387,9 @@ def _check_circuit(build: Build, ci: int, loads: Sequence[PsuLoad]) -> Iterator[
     fix = "Use a 20 A or 240 V circuit"
     if len(build.psus) > 1:
         fix += ", put a PSU on another circuit (circuit: 2)"
-    if gpus:
-        eff0, _ = L.psu_efficiency(loads[0].psu.efficiency)
-        cap = L.gpu_power_cap_for_circuit_w(limit, eff0, non_gpu, len(gpus))
+    if gpus:  # each PSU at its own efficiency for the load it feeds
+        eff_all, _ = L.combined_psu_efficiency((ld.load_w, ld.psu.efficiency) for ld in loads)
+        cap = L.gpu_power_cap_for_circuit_w(limit, eff_all, non_gpu, len(gpus))
         fix += _cap_hint(build, gpus, cap)
     yield warning(
         f"Estimated wall draw on{where or ' the circuit'} {wall:,.0f} W ({dc:,.0f} W DC ÷ "
@@ -417,3 +422,59 @@ def _check_without_psu(build: Build) -> Iterator[Hit]:
         *build.gpus,
         *([build.cpu] if build.cpu else []),
     )
+
+
+@rule(
+    "P004",
+    "power-limit-range",
+    Severity.INFO,
+    "power",
+    planner=NotPlanned("plans cap only cards whose chip has a sourced limit range"),
+)
+def power_limit_range(build: Build, ctx: RuleContext) -> Iterator[Hit]:
+    """A GPU power limit (``power_limit_w``) on a card whose accepted range is not known.
+
+    Why: the driver accepts limits only within a range per card (``nvidia-smi -q -d POWER``:
+    Min/Max Power Limit; on AMD the ``power1_cap_min``/``power1_cap_max`` files of the amdgpu
+    hwmon), and refuses the rest, so a rig sized on a limit the card will not take draws more
+    than planned. Limits outside a sourced range are refused when the build file is read; for a
+    chip without one (catalog/data/gpu_power.yaml) the limit is taken as written and this rule
+    says it is unverified, with how to read the range on the machine.
+    Bad: (info) two Radeon RX 7900 XTX with power_limit_w: 250 (no sourced range for the chip).
+    Good: four RTX 3090 with power_limit_w: 300 (the driver accepts 100-350 W).
+    """
+    seen: set[tuple[str, float]] = set()
+    for u in build.gpu_units:
+        if u.power_limit_w is None or (u.gpu.id, u.power_limit_w) in seen:
+            continue
+        seen.add((u.gpu.id, u.power_limit_w))
+        lo, _ = gpu_power.card_limits_w(u.gpu)
+        if lo is not None:
+            continue  # the build file already refused a limit outside the sourced range
+        chip = build.chip(u.gpu)
+        n = sum(1 for v in build.gpu_units if v.gpu.id == u.gpu.id and v.power_limit_w)
+        note = gpu_power.limit_note(u.gpu.chip)
+        yield info(
+            f"{n}× {u.gpu.name} at power_limit_w {u.power_limit_w:g} W: the power-limit range "
+            f"its driver accepts is not in the catalog (no sourced range for "
+            f"{chip.name if chip else u.gpu.chip}), so the limit is taken as written, "
+            "unverified." + (f" {note}" if note else ""),
+            _range_hint(chip.vendor if chip else None),
+            u.gpu,
+        )
+
+
+def _range_hint(vendor: str | None) -> str:
+    """How to read a card's accepted power-limit range on the machine, per vendor."""
+    if vendor == "amd":
+        return (
+            "Read the range on the machine: cat /sys/class/drm/card*/device/hwmon/hwmon*/"
+            "power1_cap_min and power1_cap_max (microwatts), then set it with rocm-smi "
+            "--setpoweroverdrive WATTS."
+        )
+    if vendor == "nvidia":
+        return (
+            "Read the range on the machine: nvidia-smi -q -d POWER (Min/Max Power Limit), then "
+            "set it with nvidia-smi -pl WATTS."
+        )
+    return "Read the accepted range with the card's driver tool before relying on the limit."

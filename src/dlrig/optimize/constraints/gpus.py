@@ -30,20 +30,27 @@ if TYPE_CHECKING:
 
 
 def load10(pm: PlanModel, opts: Sequence[tuple[Any, Gpu, int]], transient: bool = False) -> Any:
-    """Estimated peak DC load ×10: CPU + GPUs + the build's rest-of-system allowance."""
+    """Estimated peak DC load ×10: CPU + GPUs + the build's rest-of-system allowance
+    (``transient``: each GPU at its generation's millisecond peak, as psu-headroom counts it)."""
     t = pm.terms
     lits: list[Any] = [*pm.use_cpu, *pm.use_memory, *pm.use_drive, *pm.use_cooler]
     coefs: list[int] = [*t.cpu, *t.memory, *t.storage, *t.cooler]
     for lit, g, n in opts:
         lits.append(lit)
-        coefs.append(gpu_load10(g, n, transient and L.is_transient_prone(chip_name(pm, g))))
+        coefs.append(gpu_load10(g, n, spike_factor(pm, g) if transient else None))
     return pm.cp.LinearExpr.weighted_sum(lits, coefs) + t.base
 
 
-def chip_name(pm: PlanModel, g: Gpu) -> str:
-    """The name of ``g``'s chip (its chip id when the catalog lacks it)."""
+def spike_factor(pm: PlanModel, g: Gpu) -> float | None:
+    """``g``'s millisecond transient factor (catalog/data/gpu_power.yaml, by chip id or
+    architecture; None where unmeasured) — the one psu-headroom applies in the checker."""
     chip = pm.prep.chips.get(pm.cand.caps.get(g.id, (g,))[0].id)  # a capped option: its card's
-    return chip.name if chip else g.chip
+    return L.gpu_transient_factor(g.chip, chip)
+
+
+def spiky(pm: PlanModel, opts: Sequence[tuple[Any, Gpu, int]]) -> bool:
+    """Whether any GPU option has measured excursions above its power (factor > 1)."""
+    return any((spike_factor(pm, g) or 1.0) > 1.0 for _, g, _ in opts)
 
 
 def add_gpus(pm: PlanModel, opts: list[tuple[Any, Gpu, int]], tag: str) -> None:
@@ -54,10 +61,16 @@ def add_gpus(pm: PlanModel, opts: list[tuple[Any, Gpu, int]], tag: str) -> None:
     watts = lin((psu_capacity(p), v) for p, v in zip(c.psu, pm.use_psu, strict=True))
     if pm.on("psu-headroom"):
         m.add(watts >= head * load10(pm, opts))
-    if pm.avoid("psu-headroom") and any(L.is_transient_prone(chip_name(pm, g)) for _, g, _ in opts):
+    if pm.avoid("psu-headroom") and spiky(pm, opts):
+        # the checker's excursion verdicts (rules/power.py), one PSU chosen: none for ATX 3.x;
+        # within the label for a PSU with a measured trip point (beyond it: a warning, past the
+        # trip point an error); within the label with the ×1.1 margin for any other PSU
         atx3 = total(v for p, v in zip(c.psu, pm.use_psu, strict=True) if p.atx3)
+        opp = total(v for p, v in zip(c.psu, pm.use_psu, strict=True) if p.opp_w is not None)
         big = head * 10**6
-        m.add(watts + big * atx3 >= head * load10(pm, opts, transient=True))
+        spike = load10(pm, opts, transient=True)
+        m.add(watts + big * atx3 >= 1000 * spike)
+        m.add(watts + big * atx3 + big * opp >= head * spike)
     if pm.on("gpu-power-connectors"):
         by_demand: dict[L.ConnectorDemand, list[Any]] = defaultdict(list)
         for lit, g, n in opts:
