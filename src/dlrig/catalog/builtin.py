@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import sys
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +31,9 @@ CACHE_FORMAT = "1"  # bump when the cached payload's layout changes
 
 
 def data_files() -> dict[str, str]:
-    """File name → text of every shipped data file."""
-    root = resources.files("dlrig.catalog") / "data"
+    """File name → text of every shipped data file (read from the package folder directly:
+    importlib.resources costs 5 ms to import and 3 ms to read them, every catalog opened)."""
+    root = Path(__file__).parent / "data"
     return {
         f.name: f.read_text(encoding="utf-8") for f in root.iterdir() if f.name.endswith(".yaml")
     }
