@@ -103,7 +103,9 @@ def test_limit_ranges_and_transients_are_sourced(catalog: Any) -> None:
     assert rng is not None and rng.min_w == 150 and rng.source.startswith("https://")
     fe = catalog.resolve("NVIDIA GeForce RTX 4090 Founders Edition")
     assert gpu_power.lowest_safe_cap_w(fe) == 150
-    assert gpu_power.limit_range("rtx-5090") is None
+    five = gpu_power.limit_range("rtx-5090")  # nvidia-smi -a of a 575 W card
+    assert five is not None and (five.min_w, five.max_w) == (400, 575)
+    assert gpu_power.limit_range("rtx-5080") is None  # no source read: unknown
     titan = catalog.chip_of(catalog.resolve("NVIDIA TITAN Xp"))
     assert gpu_power.transient_factor("titan-xp", titan) == 1.225  # Pascal, by architecture
     assert gpu_power.transient_factor("rtx-3090") == 1.5
