@@ -110,7 +110,7 @@ def test_cli_table_json_and_plot(run_cli: Any, build_file: Path, tmp_path: Path)
     [
         (["--hours-per-day", "-1"], "above 0"),
         (["--hours-per-day", "25"], "24 hours"),
-        (["--vs", "moon"], "unknown --vs"),
+        (["--vs", "moon"], "--vs: unknown 'moon'"),
         (["--kwh-usd", "16"], "implausible"),
         (["--plot", "x.pdf"], ".png or .svg"),
     ],

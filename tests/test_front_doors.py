@@ -4,6 +4,7 @@ serialiser: dlrig.app)."""
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -203,41 +204,57 @@ def _python_message(call: Callable[[], Any]) -> str:
     return info.value.message
 
 
-BAD: list[tuple[list[str], Callable[[TestClient], Any], Callable[[], Any], str]] = [
+# (argv, web API call, Python call, the message, the field): a bad value's message names its
+# field in the words of the door it came in: the Python argument and JSON name, the CLI option.
+BAD: list[tuple[list[str], Callable[[TestClient], Any], Callable[[], Any], str, str | None]] = [
     (
         ["check", str(WARMACHINE), "--gpus", "0"],
         lambda c: c.post("/api/check", params={"gpus": 0}, content=WARMACHINE.read_bytes()),
         lambda: dlrig.check(WARMACHINE, gpus=0),
         "gpus: 0 is below 1",
+        "--gpus",
     ),
     (
         ["size", "--model", "gpt2", "--gpus", "0"],
         lambda c: c.post("/api/size", json={"model": "gpt2", "gpus": 0}),
         lambda: dlrig.size("gpt2", gpus=0),
         "gpus: 0 is below 1",
+        "--gpus",
     ),
     (
         ["gpus", "--model", "gpt2", "--batch", "x"],
         lambda c: c.get("/api/gpus", params={"model": "gpt2", "batch": "x"}),
         lambda: dlrig.gpus(model="gpt2", batch="x"),
         "batch: 'x' is not a whole number",
+        "--batch",
     ),
     (
-        ["cost", str(WARMACHINE), "--vs", "moon"],
-        lambda c: c.post("/api/cost", params={"vs": "moon"}, content=WARMACHINE.read_bytes()),
-        lambda: dlrig.estimate_cost(WARMACHINE, versus="moon"),
-        "unknown --vs 'moon'",
+        ["plan", "--budget-usd", "7000", "--gpus", "9"],
+        lambda c: c.post("/api/plan", json={"budget_usd": 7000, "gpus": 9}),
+        lambda: dlrig.plan(7000, gpus=9),
+        "gpus: 9 is outside 1-8",  # the planner's own range: "--gpus 9" on the web before
+        "--gpus",
     ),
     (
         ["plan", "--budget-usd", "seven"],
         lambda c: c.post("/api/plan", json={"budget_usd": "seven"}),
         lambda: dlrig.plan("seven"),
         "'seven' is not an amount of US dollars",
+        None,
     ),
 ]
 
 
-@pytest.mark.parametrize(("argv", "web", "python", "message"), BAD, ids=[b[0][0] for b in BAD])
+def _named(message: str, field: str | None) -> str:
+    """``message`` with its leading field name replaced by ``field`` (a CLI option)."""
+    return field + message[message.index(":") :] if field else message
+
+
+@pytest.mark.parametrize(
+    ("argv", "web", "python", "message", "flag"),
+    BAD,
+    ids=[" ".join(b[0][:1] + b[0][-2:]) for b in BAD],
+)
 def test_same_message_for_the_same_bad_input(
     run_cli: Any,
     client: TestClient,
@@ -245,11 +262,54 @@ def test_same_message_for_the_same_bad_input(
     web: Callable[[TestClient], Any],
     python: Callable[[], Any],
     message: str,
+    flag: str | None,
 ) -> None:
     if argv[0] == "plan" and not planner_available():
         pytest.skip("the planner (ortools) is absent")
-    assert _cli_message(run_cli(*argv)) == _web_message(web(client)) == _python_message(python)
-    assert _python_message(python) == message
+    assert _web_message(web(client)) == _python_message(python) == message
+    assert _cli_message(run_cli(*argv)) == _named(message, flag)
+
+
+def test_cost_names_the_comparison_as_each_door_takes_it(run_cli: Any, client: TestClient) -> None:
+    # "unknown --vs 'moon'" on every door: the Python argument is versus, the API's query vs
+    text = WARMACHINE.read_bytes()
+    assert _cli_message(run_cli("cost", str(WARMACHINE), "--vs", "moon")) == "--vs: unknown 'moon'"
+    answer = client.post("/api/cost", params={"vs": "moon"}, content=text)
+    assert _web_message(answer) == "vs: unknown 'moon'"
+    assert answer.json()["field"] == "versus"
+    message = _python_message(lambda: dlrig.estimate_cost(WARMACHINE, versus="moon"))
+    assert message == "versus: unknown 'moon'"
+
+
+def _page_error(page: Any) -> str:
+    """The text of a page's error box (message and hint), as the user reads it."""
+    error = re.search(r'<div class="error".*?</div>', page.text, re.S)
+    assert error is not None, page.text[:500]
+    return html.unescape(" ".join(re.sub(r"<[^>]+>", " ", error.group(0)).split()))
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "shown"),
+    [
+        ("/plan", {"budget_usd": "7000", "gpus": "9"}, "GPUs now: 9 is outside 1-8"),
+        ("/plan", {"budget_usd": "7000", "min_tflops": "-1"}, "Min TFLOPS: -1 is out of range"),
+        ("/plan", {"budget_usd": "7000", "alternatives": "x"}, "Alternatives: 'x' is not a"),
+        ("/plan", {"budget_usd": "7000", "alternatives": "99"}, "Alternatives: 99 is above 10"),
+        ("/size", {"model": "gpt2", "gpus": "0"}, "GPUs: 0 is below 1"),
+    ],
+)
+def test_a_page_names_the_field_by_its_label(
+    client: TestClient, path: str, query: dict[str, str], shown: str
+) -> None:
+    """The web page said "--gpus 0 is outside 1-8": a CLI option the user never typed."""
+    if path == "/plan" and not planner_available():
+        pytest.skip("the planner (ortools) is absent")
+    page = client.get(path, params=query)
+    assert page.status_code == 422
+    text = _page_error(page)
+    assert shown in text
+    field = next(k for k in query if k not in ("budget_usd", "model"))
+    assert f"--{field.replace('_', '-')}" not in text and f"{field}:" not in text
 
 
 def test_a_missing_workload_file_says_so_everywhere(run_cli: Any, tmp_path: Path) -> None:
@@ -295,3 +355,32 @@ def test_bench_says_the_same_for_the_same_bad_input(
     # no web door (it measures the server); refused before any bar is drawn or probe runs
     cli = _cli_message(run_cli(*argv))
     assert cli == _python_message(lambda: dlrig.benchmark(**options)) == message
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("years", "-3"), ("hours_per_day", "0"), ("kwh_usd", "-1"), ("run_hours", "0")],
+)
+def test_the_cost_page_names_no_cli_option(client: TestClient, field: str, value: str) -> None:
+    """ "years must be above 0 → e.g. --years 3" on the web page, where there is no --years."""
+    page = client.post(
+        "/cost", data={"build": WARMACHINE.read_text(encoding="utf-8"), field: value}
+    )
+    assert page.status_code == 422
+    said = _page_error(page)
+    assert "--" not in said, said
+
+
+def test_a_generic_page_names_the_field_by_its_label(client: TestClient) -> None:
+    """The power page (a form generated from the request model): "gpus: 65 ... → pass --gpus 64
+    or fewer" named a CLI option; an empty build was "Build file (YAML or JSON); on the web,
+    its text.: missing" (the help text taken for the label)."""
+    text = WARMACHINE.read_text(encoding="utf-8")
+    for form, shown in (
+        ({"build": text, "gpus": "65"}, "gpus: 65 is more than one machine holds (at most 64)"),
+        ({"build": ""}, "build: missing"),
+    ):
+        page = client.post("/power", data={"run": "1", **form})
+        assert page.status_code == 422
+        said = _page_error(page)
+        assert shown in said and "--" not in said, said

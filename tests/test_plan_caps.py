@@ -45,7 +45,7 @@ def test_cap_options_are_the_measured_points_above_the_floor(catalog: Any) -> No
     assert [c for c, _ in caps] == [300, 280, 250, 225]
     assert caps[1][1] == pytest.approx(0.95)
     assert all(k >= gpu_power.PLAN_CAP_MIN_THROUGHPUT for _, k in caps)
-    # no limit range known for the 4090's curve-less chip, none for a 5090: no caps offered
+    # the 4090 and 5090 have sourced limit ranges but no power-limit curve: no caps offered
     assert gpu_power.cap_options(catalog.resolve("NVIDIA GeForce RTX 4090 Founders Edition")) == ()
 
 

@@ -55,7 +55,7 @@ def test_plan_infeasible_exit_code_and_message() -> None:
         (["--objective", "speed"], "unknown objective 'speed'"),
         (["--workload", "llama-3.1-8bb"], "did you mean 'llama-3.1-8b'"),
         (["--include", "Nonexistentbrandxyz"], "neither a brand nor a part"),
-        (["--gpus", "3", "--upgrade-to", "2"], "--gpus 3 is more than --upgrade-to 2"),
+        (["--gpus", "3", "--upgrade-to", "2"], "--gpus: 3 is more than the 2 to upgrade to"),
         (["--cooling", "blowr"], "unknown GPU cooling 'blowr'"),
     ],
 )
@@ -82,9 +82,9 @@ def test_plan_output_path_is_checked_before_solving(run_cli, tmp_path: Path) -> 
     [
         (["--budget-usd", "nan"], "'nan' is not a finite amount"),
         (["--budget-usd", "inf"], "'inf' is not a finite amount"),
-        (["--budget-usd", "7000", "--time-limit", "0"], "--time-limit 0 is out of range"),
-        (["--budget-usd", "7000", "--min-vram-gib", "-1"], "--min-vram-gib -1 is out of range"),
-        (["--budget-usd", "7000", "--min-tflops", "nan"], "--min-tflops nan is out of range"),
+        (["--budget-usd", "7000", "--time-limit", "0"], "--time-limit: 0 is out of range"),
+        (["--budget-usd", "7000", "--min-vram-gib", "-1"], "--min-vram-gib: -1 is out of range"),
+        (["--budget-usd", "7000", "--min-tflops", "nan"], "--min-tflops: nan is out of range"),
     ],
 )
 def test_plan_bad_numbers_exit_2(run_cli, args: list[str], message: str) -> None:  # type: ignore[no-untyped-def]

@@ -88,7 +88,7 @@ def test_estimate_cost_matches_the_cli(run_cli) -> None:  # type: ignore[no-unty
     assert d["build"]["upfront_usd"] == 5307.77 and d["own"]["total_usd"] == 7271.35
     cli = run_cli("cost", str(WARMACHINE), "--hours-per-day", "8", "--json").json()
     assert d == cli
-    with pytest.raises(dlrig.DlrigError, match="unknown --vs 'moon'"):
+    with pytest.raises(dlrig.DlrigError, match="versus: unknown 'moon'"):
         dlrig.estimate_cost(WARMACHINE, versus="moon")
 
 

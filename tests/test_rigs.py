@@ -103,7 +103,9 @@ def test_limit_ranges_and_transients_are_sourced(catalog: Any) -> None:
     assert rng is not None and rng.min_w == 150 and rng.source.startswith("https://")
     fe = catalog.resolve("NVIDIA GeForce RTX 4090 Founders Edition")
     assert gpu_power.lowest_safe_cap_w(fe) == 150
-    assert gpu_power.limit_range("rtx-5090") is None
+    five = gpu_power.limit_range("rtx-5090")  # nvidia-smi -a of a 575 W card
+    assert five is not None and (five.min_w, five.max_w) == (400, 575)
+    assert gpu_power.limit_range("rtx-5080") is None  # no source read: unknown
     titan = catalog.chip_of(catalog.resolve("NVIDIA TITAN Xp"))
     assert gpu_power.transient_factor("titan-xp", titan) == 1.225  # Pascal, by architecture
     assert gpu_power.transient_factor("rtx-3090") == 1.5
@@ -489,3 +491,19 @@ def test_bifurcated_cards_need_no_extra_x16_slot(catalog: Any) -> None:
     )
     result = check(load_build_text(text, catalog), ["gpu-slots"])
     assert not result.findings
+
+
+def test_every_power_limit_row_names_a_catalog_chip_and_a_source(catalog: Any) -> None:
+    """gpu_power.yaml rows: a chip the catalog has, a floor below the reference power, a ceiling
+    at or above it, an https source; the same for notes (a typo in a chip id would silently
+    leave the chip's range unknown)."""
+    from dlrig.textfile import load_data_yaml
+
+    raw = load_data_yaml(gpu_power.data_text())
+    chip_ids = {c.id for c in catalog.chips}
+    for row in raw["limits"]:
+        assert row["chip"] in chip_ids, row["chip"]
+        assert 0 < row["min_w"] < row["reference_w"] <= row["max_w"], row["chip"]
+        assert str(row["source"]).startswith("https://"), row["chip"]
+    for row in raw.get("notes", []):
+        assert row["chip"] in chip_ids and str(row["source"]).startswith("https://")

@@ -226,7 +226,8 @@ def test_cost_plot_and_errors(client: TestClient, warmachine: str) -> None:
     assert resp.status_code == 200 and resp.headers["content-type"].startswith("image/svg+xml")
     assert "<svg" in resp.text and "</svg>" in resp.text
     body = _error(client.post("/api/cost", params={"vs": "moon"}, content=warmachine), 422)
-    assert body["message"] == "unknown --vs 'moon'"  # the CLI's message: one for both
+    # the field as this API names it (the CLI says --vs, the Python API versus)
+    assert body["message"] == "vs: unknown 'moon'" and body["field"] == "versus"
     body = _error(client.post("/api/cost", params={"hours_per_day": 30}, content=warmachine), 422)
     assert "24" in body["message"]
 

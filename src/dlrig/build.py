@@ -118,7 +118,8 @@ class BuildItem:
     GPU lines may also carry a power limit per card (``nvidia-smi -pl``), the PSU that feeds them
     (1-based index into the build's PSUs; PSU 1 when left out), the board slot of each card and
     the riser cable they sit on. PSU lines may name their wall circuit (1-based index into
-    ``site.circuits``; circuit 1 when left out).
+    ``site.circuits``; circuit 1 when left out). Any line may say the part was bought used or
+    refurbished (``condition``): its price is then that condition's offer.
     """
 
     part: Part
@@ -129,6 +130,9 @@ class BuildItem:
     slots: tuple[str, ...] = ()  # GPU: board slot per card, in order (may be fewer than count)
     riser: Riser | None = None  # GPU: the riser cable each card sits on
     circuit: int | None = None  # PSU: which wall circuit it is plugged into (1-based)
+    # "used" or "refurbished": bought in that condition, so priced at that condition's offer
+    # (None: new, priced at the catalog's new offers)
+    condition: str | None = None
     # {part: ID, with: {...}}: the catalog part and the replaced facts, so the build file is
     # written back the way it was read
     base: Part | None = None
@@ -367,12 +371,13 @@ class Build:
         With one GPU model the count becomes ``n``. With mixed models, fewer GPUs keeps the
         first ``n`` in build order; more GPUs is ambiguous and raises InputError.
         """
-        if n < 0:
-            raise InputError(f"GPU count must be 0 or more, not {n}", "pass --gpus 1 or more")
+        if n < 0:  # as the request field `gpus` of check and power (each door names it)
+            raise InputError(f"gpus: {n} is below 0", "give 1 or more", field="gpus")
         if n > MAX_COUNT:
             raise InputError(
-                f"GPU count {n:,} is more than one machine holds (at most {MAX_COUNT})",
-                f"pass --gpus {MAX_COUNT} or fewer",
+                f"gpus: {n:,} is more than one machine holds (at most {MAX_COUNT})",
+                f"give {MAX_COUNT} or fewer",
+                field="gpus",
             )
         current = self.items[Category.GPU]
         if not current:

@@ -23,9 +23,12 @@ A part entry is a name/id string, ``{part: NAME, count: N, price_usd: P}``,
 entries. GPU entries may add ``power_limit_w`` (per card, ``nvidia-smi -pl``), ``psu`` (which
 PSU of the list feeds them, 1-based; PSU 1 also feeds the board), ``slot`` (the board slot, or a
 list of slots, one per card) and ``riser`` (``{length_mm: 200, pcie_gen: 4}``); PSU entries may
-add ``circuit`` (1-based, into ``site.circuits``). A name with a colon or a comma must be
-quoted. Every category must appear (``null`` leaves one out deliberately). Any error names the
-file and line and says how to fix it (:class:`~dlrig.errors.BuildFileError`).
+add ``circuit`` (1-based, into ``site.circuits``). Any entry may say ``condition: used`` (or
+``refurbished``): the part is priced at that condition's offer, as ``dlrig plan --used`` bought
+it (a line without a known offer of that condition gives its ``price_usd``). A name with a
+colon or a comma must be quoted. Every category must appear (``null`` leaves one out
+deliberately). Any error names the file and line and says how to fix it
+(:class:`~dlrig.errors.BuildFileError`).
 """
 
 from __future__ import annotations
@@ -39,12 +42,13 @@ import yaml
 from pydantic import ValidationError
 
 from dlrig.build import MAX_COUNT, MULTI_CATEGORIES, Build, BuildItem, Site
-from dlrig.errors import BuildFileError, InputError, PartNotFoundError
+from dlrig.errors import BuildFileError, InputError, PartNotFoundError, validation_problem
 from dlrig.parts import PART_MODELS, Category, Gpu, Part, Riser, category_key
 from dlrig.textfile import TextError, parse_yaml, read_text, short
 
 if TYPE_CHECKING:
     from dlrig.catalog import Catalog
+    from dlrig.catalog.offers import Condition
     from dlrig.workload import Workload
 
 __all__ = [
@@ -69,6 +73,7 @@ ITEM_KEYS = (
     "slot",
     "riser",
     "circuit",
+    "condition",
 )
 GPU_ONLY_KEYS = ("power_limit_w", "psu", "slot", "riser")
 SITE_KEYS = ("mains_voltage_v", "circuit_amps", "circuits")
@@ -472,7 +477,49 @@ def _parse_entry(ctx: _Ctx, path: Path_, cat: Category, value: Any, catalog: Cat
         )
     if "power_limit_w" in extra:
         _check_power_limit(ctx, (*path, "power_limit_w"), part, extra["power_limit_w"])
+    if isinstance(value, Mapping) and "condition" in value:
+        condition = _condition(ctx, (*path, "condition"), value["condition"])
+        if condition is not None:
+            extra["condition"] = condition.value
+            if not part.custom:
+                part = _priced_as(ctx, (*path, "condition"), part, condition, price, catalog)
     return BuildItem(part, count, None if price is None else float(price), **extra)
+
+
+def _condition(ctx: _Ctx, path: Path_, value: Any) -> Condition | None:
+    """A line's ``condition:`` (None for new, the default)."""
+    from dlrig.catalog.offers import Condition
+
+    try:
+        condition = Condition(value.strip().lower()) if isinstance(value, str) else None
+    except ValueError:
+        condition = None
+    if condition is None:
+        raise ctx.error(
+            path,
+            f"condition must be new, used or refurbished, found {short(repr(value))}",
+            "write e.g. condition: used",
+        )
+    return None if condition is Condition.NEW else condition
+
+
+def _priced_as(
+    ctx: _Ctx, path: Path_, part: Part, condition: Condition, price: Any, catalog: Catalog
+) -> Part:
+    """``part`` priced at its ``condition`` offer; without one, the line must give its price."""
+    from dlrig.catalog.offers import priced_as
+
+    found = priced_as(catalog, part, condition)
+    if found is not None:
+        return found
+    if price is None:
+        raise ctx.error(
+            path,
+            f"no {condition.value} offer is known for '{part.name}'",
+            f"add price_usd: (what you paid for it), or import {condition.value} prices with "
+            "dlrig prices import",
+        )
+    return part.model_copy(update={"price_date": None, "price_source": None})
 
 
 def _item_extras(ctx: _Ctx, path: Path_, cat: Category, value: Mapping[str, Any]) -> dict[str, Any]:
@@ -585,7 +632,7 @@ def _riser(ctx: _Ctx, path: Path_, value: Any) -> Riser:
         field = ".".join(str(x) for x in err["loc"])
         raise ctx.error(
             path,
-            f"riser: {field}: {_problem(err)}",
+            f"riser: {field}: {validation_problem(err)}",
             "write e.g. riser: {length_mm: 200, pcie_gen: 4}; riser fields: "
             + ", ".join(Riser.model_fields),
         ) from None
@@ -649,32 +696,9 @@ def _override(ctx: _Ctx, path: Path_, cat: Category, part: Part, value: Any) -> 
         )
         raise ctx.error(
             (*path, key) if key in value else path,
-            f"with: {field}: {_problem(err)}",
+            f"with: {field}: {validation_problem(err)}",
             example,
         ) from None
-
-
-def _problem(err: Mapping[str, Any]) -> str:
-    """A pydantic error in words ("must be a whole number, found 'lots'"), else its own text."""
-    kind, given, limits = str(err.get("type", "")), err.get("input"), err.get("ctx") or {}
-    if kind.startswith("int_"):
-        return f"must be a whole number, found {given!r}"
-    if kind.startswith("float_"):
-        return f"must be a number, found {given!r}"
-    if kind.startswith("bool_"):
-        return f"must be true or false, found {given!r}"
-    bounds = {
-        "greater_than_equal": ("at least", "ge"),
-        "greater_than": ("above", "gt"),
-        "less_than_equal": ("at most", "le"),
-        "less_than": ("below", "lt"),
-    }
-    if kind in bounds:
-        words, key = bounds[kind]
-        return f"must be {words} {limits.get(key)}, found {given!r}"
-    if kind == "extra_forbidden":
-        return "no such field"
-    return str(err.get("msg", "invalid value")).removeprefix("Value error, ")
 
 
 def _yaml_value(value: Any) -> str:
@@ -761,7 +785,7 @@ def _custom(ctx: _Ctx, path: Path_, cat: Category, value: Any) -> Part:
         sub = (*path, key) if key in value else path
         raise ctx.error(
             sub,
-            f"custom {cat.value}: {field}: {err['msg']}",
+            f"custom {cat.value}: {field}: {validation_problem(err)}",
             f"fields of a {cat.value}: {allowed}",
         ) from None
 
@@ -922,6 +946,8 @@ def _entry(build: Build, it: BuildItem) -> Any:
         ref["riser"] = it.riser.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
     if it.circuit is not None:
         ref["circuit"] = it.circuit
+    if it.condition is not None:
+        ref["condition"] = it.condition
     if list(ref) == ["part"]:
         return ref["part"]
     return ref
@@ -961,6 +987,13 @@ def write_build(
         # before touching the file: a failure must not leave it half-written
         text = dump_build(build, comments)
     try:
+        if p.exists() and not p.is_file() and not p.is_dir():
+            # a device or a pipe (-o /dev/stdout): write into it; renaming a file over it
+            # replaced the device itself (as root, `plan -o /dev/full` said "wrote" and made
+            # /dev/full a regular file)
+            with p.open("w", encoding="utf-8") as stream:
+                stream.write(text)
+            return p
         p.parent.mkdir(parents=True, exist_ok=True)
         tmp = p.with_name(p.name + ".tmp")
         tmp.write_text(text, encoding="utf-8")

@@ -16,14 +16,36 @@ Tree::
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+from typing import Any
+
 
 class DlrigError(Exception):
-    """Base of every error dlrig raises on purpose; the CLI turns it into exit code 2."""
+    """Base of every error dlrig raises on purpose; the CLI turns it into exit code 2.
 
-    def __init__(self, message: str, hint: str = "") -> None:
+    ``field``: the request field the bad value came in, where one did (``gpus``). Its message
+    then starts with the field's name as the Python and JSON APIs spell it ("gpus: 0 is below
+    1"); the CLI and the web pages name it in their own words instead (:meth:`naming`): the
+    option the user typed, the label of the form field the user filled in.
+    """
+
+    def __init__(self, message: str, hint: str = "", *, field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.field = field
+
+    def naming(self, words: str) -> DlrigError:
+        """This error with its field called ``words`` ("--gpus", "GPUs now")."""
+        import copy
+
+        if self.field is None or not self.message.startswith(self.field):
+            return self
+        renamed = copy.copy(self)
+        renamed.message = words + self.message[len(self.field) :]
+        renamed.args = (renamed.message,)
+        return renamed
 
     def __str__(self) -> str:
         return self.message
@@ -58,8 +80,15 @@ class PriceListError(InputError):
 class PartNotFoundError(DlrigError):
     """A part name resolves to nothing. ``candidates`` are the closest names."""
 
-    def __init__(self, message: str, hint: str = "", candidates: list[str] | None = None) -> None:
-        super().__init__(message, hint)
+    def __init__(
+        self,
+        message: str,
+        hint: str = "",
+        candidates: list[str] | None = None,
+        *,
+        field: str | None = None,
+    ) -> None:
+        super().__init__(message, hint, field=field)
         self.candidates = candidates or []
 
 
@@ -83,3 +112,47 @@ class MissingExtraError(DlrigError):
             f"this command needs {package}, which is not installed",
             f"install it with: pip install 'dlrig[{extra}]'",
         )
+
+
+_TYPE_WORDS = {
+    "list_type": "a list",
+    "dict_type": "a mapping",
+    "string_type": "text",
+    "date_from_datetime_parsing": "a date (YYYY-MM-DD)",
+    "date_parsing": "a date (YYYY-MM-DD)",
+    "date_type": "a date (YYYY-MM-DD)",
+}
+
+
+def validation_problem(err: Mapping[str, Any]) -> str:
+    """A pydantic validation error (one item of ``errors()``) in words: "must be a whole number,
+    found 'lots'", else its own text without pydantic's "Value error, " prefix."""
+    kind, given, limits = str(err.get("type", "")), err.get("input"), err.get("ctx") or {}
+    if kind.startswith("int_"):
+        return f"must be a whole number, found {given!r}"
+    if kind.startswith("float_"):
+        return f"must be a number, found {given!r}"
+    if kind.startswith("bool_"):
+        return f"must be true or false, found {given!r}"
+    if kind in _TYPE_WORDS:
+        return f"must be {_TYPE_WORDS[kind]}, found {given!r}"
+    if kind == "string_pattern_mismatch":  # a route's choice, e.g. format=^(yaml|json)$
+        choices = re.fullmatch(r"\^\(?([\w|-]+)\)?\$", str(limits.get("pattern", "")))
+        if choices:
+            return f"must be one of {', '.join(choices.group(1).split('|'))}, found {given!r}"
+    if kind == "literal_error":
+        return f"must be one of {limits.get('expected')}, found {given!r}"
+    if kind == "finite_number":
+        return f"must be a finite number, found {given!r}"
+    bounds = {
+        "greater_than_equal": ("at least", "ge"),
+        "greater_than": ("above", "gt"),
+        "less_than_equal": ("at most", "le"),
+        "less_than": ("below", "lt"),
+    }
+    if kind in bounds:
+        words, key = bounds[kind]
+        return f"must be {words} {limits.get(key)}, found {given!r}"
+    if kind == "extra_forbidden":
+        return "no such field"
+    return str(err.get("msg", "invalid value")).removeprefix("Value error, ")

@@ -55,6 +55,8 @@ _PRICE = re.compile(
     r"|\(\s*[^)]*\)\s*$",
     re.I,
 )
+# A top-level "parts:" key: a dlrig build file (YAML or JSON), which no PCPartPicker export has.
+_BUILD_FILE = re.compile(r'^(?:parts|"parts")\s*:|^\{\s*"(?:name|parts)"\s*:', re.M)
 # PCPartPicker categories that are not parts of a build (fans, peripherals, software...):
 # listed as skipped, never an import failure.
 OTHER_CATEGORIES = frozenset(
@@ -201,6 +203,11 @@ def import_list(
 
     InputError when the text holds no PCPartPicker part line at all (not a parts list).
     """
+    if _BUILD_FILE.search(text):
+        raise InputError(
+            f"{source}: this is a build file (it has a parts: section), not a PCPartPicker list",
+            "check it with dlrig check; import-list reads PCPartPicker's Markup → Text export",
+        )
     result = ImportListResult(build=None)
     items: dict[Category, list[BuildItem]] = {}
     lines = parse_lines(text)

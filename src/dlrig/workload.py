@@ -39,7 +39,7 @@ from pydantic import (
     model_validator,
 )
 
-from dlrig.errors import WorkloadError
+from dlrig.errors import WorkloadError, validation_problem
 from dlrig.textfile import load_data_yaml
 
 Task = Literal["train", "finetune", "lora", "qlora", "inference"]
@@ -704,7 +704,7 @@ def _validation_error(exc: ValidationError, where: str, prefix: str = "") -> Wor
     first = exc.errors()[0]
     loc = ".".join(str(x) for x in first["loc"])
     field = str(first["loc"][0]) if first["loc"] else ""
-    msg = str(first["msg"]).removeprefix("Value error, ")
+    msg = validation_problem(first)
     if first["type"] == "extra_forbidden":
         known = ModelSpec.model_fields if prefix else Workload.model_fields
         from rapidfuzz import process

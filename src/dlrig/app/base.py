@@ -17,7 +17,7 @@ from typing import Annotated, Any, Protocol, Self
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from dlrig.errors import InputError, WorkloadError
+from dlrig.errors import InputError, WorkloadError, validation_problem
 
 __all__ = [
     "MAX_TEXT_BYTES",
@@ -91,34 +91,39 @@ def request_error(errors: Any, model: type[BaseModel] | None = None) -> InputErr
     """The first validation error as one line: the field, what is wrong, how to fix it.
 
     ``errors`` is pydantic's (or FastAPI's) error list; "body"/"query" prefixes are dropped so
-    the web app names a field as the CLI and the library do.
+    the web app names a field as the CLI and the library do. The error carries the field
+    (:attr:`InputError.field`), so the CLI can name its option and a page its label.
     """
     first = dict(errors[0]) if errors else {}
     loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query")]
     name = ".".join(loc) or "request"
     kind = first.get("type", "")
-    ctx = first.get("ctx") or {}
-    value = first.get("input")
     if kind == "extra_forbidden":
         known = ", ".join(model.model_fields) if model is not None else ""
         return InputError(f"unknown field '{name}'", f"known fields: {known}" if known else "")
+    message, hint = _what_is_wrong(kind, name, first)
+    return InputError(f"{name}: {message}", hint, field=loc[0] if len(loc) == 1 else None)
+
+
+def _what_is_wrong(kind: str, name: str, error: Mapping[str, Any]) -> tuple[str, str]:
+    """(what is wrong with the value, how to fix it) for one pydantic error of field ``name``."""
+    ctx = error.get("ctx") or {}
+    value = error.get("input")
     if kind == "missing":
-        return InputError(f"{name}: missing", f"give {name}")
+        return "missing", "give a value"
     if kind.startswith("int_"):
-        return InputError(f"{name}: '{value}' is not a whole number", "write e.g. 2")
+        return f"'{value}' is not a whole number", "write e.g. 2"
     if kind.startswith("float_"):
-        return InputError(f"{name}: '{value}' is not a number", "write e.g. 8 or 0.25")
+        return f"'{value}' is not a number", "write e.g. 8 or 0.25"
     if kind.startswith("bool_"):
-        return InputError(f"{name}: '{value}' is not yes or no", "write yes or no")
+        return f"'{value}' is not yes or no", "write yes or no"
     if kind == "greater_than_equal":
-        return InputError(f"{name}: {value} is below {ctx['ge']}", f"give {ctx['ge']} or more")
+        return f"{value} is below {ctx['ge']}", f"give {ctx['ge']} or more"
     if kind == "greater_than":
-        return InputError(
-            f"{name}: {value} is not above {ctx['gt']}", f"give more than {ctx['gt']}"
-        )
+        return f"{value} is not above {ctx['gt']}", f"give more than {ctx['gt']}"
     if kind == "less_than_equal":
-        return InputError(f"{name}: {value} is above {ctx['le']}", f"give {ctx['le']} or less")
-    return InputError(f"{name}: {first.get('msg', 'invalid value')}", f"fix {name}")
+        return f"{value} is above {ctx['le']}", f"give {ctx['le']} or less"
+    return validation_problem(error), f"fix {name}"  # the data files' words for the rest
 
 
 # --- field types ------------------------------------------------------------------------------

@@ -146,8 +146,9 @@ class PlanRequest(Request):
             name, sep, usd = str(item).rpartition("=")
             if not sep or not name.strip():
                 raise InputError(
-                    f"--part-price '{item}' is not NAME=USD",
-                    "write e.g. --part-price 'RTX A6000=4650'",
+                    f"part_price: '{item}' is not NAME=USD",
+                    "write e.g. RTX A6000=4650",
+                    field="part_price",
                 )
             quotes[name.strip()] = parse_usd(usd)
         return quotes
@@ -250,12 +251,14 @@ def _word_matches(req: PlanRequest, catalog: Catalog) -> list[str]:
 
 
 def _keep_bought_prices(result: PlanResult, original: Catalog) -> None:
-    """A part the plan bought at a price of its own (a --part-price quote, a used offer, a newer
-    offer from the price book) carries that price on its build-file line: `plan -o` wrote the
-    bare name, and `check`/`cost` of the file then read the catalog's price (a $750 used RTX
-    3090 became $1,550 again)."""
+    """A part the plan bought at a price of its own carries it on its build-file line: `plan -o`
+    wrote the bare name, and `check`/`cost` of the file then read the catalog's price (a $750
+    used RTX 3090 became $1,550 again). A used or refurbished offer is recorded as the line's
+    ``condition`` (the file re-checks at that condition's offer, with its date and source); a
+    --part-price quote or a newer new offer from the price book as the line's ``price_usd``."""
     from dataclasses import replace
 
+    from dlrig.catalog.offers import Condition, price_condition
     from dlrig.errors import PartNotFoundError
 
     builds = [result.best, *result.alternatives, *result.frontier]
@@ -273,7 +276,10 @@ def _keep_bought_prices(result: PlanResult, original: Catalog) -> None:
                 except PartNotFoundError:
                     listed = None
                 own = it.part.price_usd
-                if it.price_usd is None and own is not None and own != listed:
+                condition = price_condition(it.part)
+                if condition is not Condition.NEW and it.condition is None:
+                    it = replace(it, condition=condition.value)
+                elif it.price_usd is None and own is not None and own != listed:
                     it = replace(it, price_usd=own)
                 new.append(it)
             items[cat] = tuple(new)

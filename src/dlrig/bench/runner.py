@@ -69,6 +69,11 @@ class NullProgress:
         return None
 
 
+# The disk test file may take at most this share of the free space where it is written: the
+# drive under test stays usable while the probe runs (our margin, not a measured figure).
+DISK_FILE_MAX_SHARE_OF_FREE = 0.9
+
+
 @dataclass
 class BenchOptions:
     """What to measure and how long: mode, device, disks, probes, sizes."""
@@ -100,13 +105,25 @@ def choose_device(requested: str | None) -> Literal["cpu", "cuda"]:
     return "cuda" if torch is not None and torch.cuda.is_available() else "cpu"
 
 
-def check_disk_path(path: str) -> None:
-    """InputError unless ``path`` is a directory this process may write its test file in."""
+def check_disk_path(path: str, file_bytes: int | None = None) -> None:
+    """InputError unless ``path`` is a directory this process may write its test file in, with
+    room for a test file of ``file_bytes`` (a test file larger than the free space would fill
+    the drive before failing)."""
+    import shutil
+
     hint = "give a directory on the drive to test; a temporary file is written there and removed"
     if not Path(path).is_dir():
         raise InputError(f"--disk {path}: not a directory", hint)
     if not os.access(path, os.W_OK | os.X_OK):
         raise InputError(f"--disk {path}: the directory is not writable (read-only?)", hint)
+    free = shutil.disk_usage(path).free
+    if file_bytes is not None and file_bytes > free * DISK_FILE_MAX_SHARE_OF_FREE:
+        raise InputError(
+            f"--disk {path}: a {file_bytes / 1e6:,.0f} MB test file does not fit in the "
+            f"{free / 1e6:,.0f} MB free there",
+            f"give --disk-size-mb {int(free * DISK_FILE_MAX_SHARE_OF_FREE / 1e6)} or less, "
+            "or free some space",
+        )
 
 
 def run_bench(options: BenchOptions, progress: BenchProgress | None = None) -> BenchResult:
@@ -114,13 +131,18 @@ def run_bench(options: BenchOptions, progress: BenchProgress | None = None) -> B
     unknown = [p for p in options.probes if p not in PROBES]
     if unknown:
         raise InputError(f"unknown probe '{unknown[0]}'", "choose from: " + ", ".join(PROBES))
-    for path in options.disk_paths:
-        check_disk_path(path)
-    progress = progress or NullProgress()
-    device = choose_device(options.device)
+    if "disk" in options.probes and not options.disk_paths and set(options.probes) != set(PROBES):
+        # asked for by name, it was dropped silently ("nothing was measured ... install")
+        raise InputError(
+            "the disk probe needs a directory to test", "give --disk DIR (e.g. --disk /data)"
+        )
     sizes = options.sizes or (full_sizes() if options.mode == "full" else quick_sizes())
     if options.disk_file_bytes:
         sizes = replace(sizes, disk_file_bytes=options.disk_file_bytes)
+    for path in options.disk_paths:
+        check_disk_path(path, sizes.disk_file_bytes if "disk" in options.probes else None)
+    progress = progress or NullProgress()
+    device = choose_device(options.device)
     torch = import_torch()
     gpu_count = torch.cuda.device_count() if device == "cuda" and torch is not None else 0
     ctx = ProbeContext(
@@ -272,15 +294,16 @@ class RichProgress:
         self.task: Any = None
 
     def __enter__(self) -> RichProgress:
-        self.bar.__enter__()
-        return self
+        return self  # the bar starts with the first probe: bad input leaves no blank line
 
     def __exit__(self, *exc: object) -> None:
-        self.bar.__exit__(None, None, None)
+        if self.task is not None:
+            self.bar.stop()
 
     def probe_started(self, name: str, index: int, total: int) -> None:
         """Move the bar to probe ``name``."""
         if self.task is None:
+            self.bar.start()
             self.task = self.bar.add_task("", total=total, probe=name)
         self.bar.update(self.task, probe=name, description="", completed=index)
 

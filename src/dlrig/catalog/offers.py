@@ -82,7 +82,7 @@ def parse_conditions(text: str | Sequence[str]) -> frozenset[Condition]:
         except ValueError:
             raise InputError(
                 f"unknown condition '{raw.strip()[:40]}'",
-                "use new, used or refurbished, comma-separated (e.g. --condition new,used)",
+                "use new, used or refurbished, comma-separated (e.g. new,used)",
             ) from None
     if not out:
         raise InputError("no condition given", "use new, used or refurbished (e.g. new,used)")
@@ -286,8 +286,24 @@ def is_launch_price(part: Part) -> bool:
 
 def is_used_price(part: Part) -> bool:
     """Whether the part's price came from a used or refurbished offer."""
+    return price_condition(part) is not Condition.NEW
+
+
+def price_condition(part: Part) -> Condition:
+    """The condition of the offer ``part`` is priced at (new unless a used/refurbished offer)."""
     src = (part.price_source or "").lower()
-    return src.startswith(("used:", "refurbished:"))
+    return next((c for c in Condition if src.startswith(f"{c.value}:")), Condition.NEW)
+
+
+def priced_as(catalog: Catalog, part: Part, condition: Condition) -> Part | None:
+    """``part`` priced at its newest offer of ``condition`` (the shipped snapshot and the price
+    book), or None when no such offer is known. A build file's ``condition: used`` line reads
+    this, so a plan's used card re-checks at the used price it was planned at."""
+    import hashlib
+
+    offers = offers_by_part(catalog, all_offers()).get(part.id, [])
+    priced = _offered(part, offers, frozenset({condition}), hashlib.sha256())
+    return priced if priced.price_usd is not None else None
 
 
 @dataclass(frozen=True)

@@ -57,21 +57,27 @@ class Overlay(Catalog):
     def search(
         self, text: str, category: Category | None = None, limit: int | None = 20
     ) -> builtins.list[Part]:
+        """The base's search, each hit with its offer applied."""
         return [self._swap(p) for p in self._base.search(text, category, limit)]
 
     def match(self, text: str, category: Category | None = None) -> PartMatch:
+        """The base's name match, the part with its offer applied."""
         found = self._base.match(text, category)
         return PartMatch(self._swap(found.part), found.note)
 
     @property
     def chips(self) -> builtins.list[GpuChip]:
+        """The base's GPU chips (offers price cards, not chips)."""
         return self._base.chips
 
     def chip(self, chip_id: str) -> GpuChip:
+        """The base's chip ``chip_id``."""
         return self._base.chip(chip_id)
 
     def chip_of(self, gpu: Part) -> GpuChip | None:
+        """The chip of card ``gpu``, as the base knows it."""
         return self._base.chip_of(gpu)
 
     def card_ids_by_chip(self) -> dict[str, builtins.list[str]]:
+        """The base's card ids per chip id (an offer changes prices, not ids)."""
         return self._base.card_ids_by_chip()

@@ -506,6 +506,8 @@ class NameIndex(Generic[T]):
         accepts (retailer boilerplate dropped, misspellings read); else fuzzy matches above
         the suggestion bar (typos). ``limit=None``: all of them."""
         _check_length(text, "search text")
+        if not tokens(text):  # "ü", "%": no word a name is searched by (it matched every part)
+            return []
         found = sorted(self.containing(text), key=lambda r: r.name)
         if not found:
             found = self.candidates(text)

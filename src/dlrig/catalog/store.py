@@ -592,6 +592,7 @@ class StoreCatalog(Catalog):
         return self._loaded[category]
 
     def card_ids_by_chip(self) -> dict[str, builtins.list[str]]:
+        """Card ids per chip id: the built-in cards, then the imported ones by name."""
         # from the stored JSON, without building the ~3,800 cards (0.13 s of every plan)
         out = self._builtin.card_ids_by_chip()
         for pid, chip in self._conn.execute(
@@ -687,6 +688,8 @@ class StoreCatalog(Catalog):
 
         cap = -1 if limit is None else limit  # SQLite: -1 is no limit
         words = tokens(text).split()
+        if not words:  # "ü", "%": no word a name is searched by (it matched every part)
+            return []
         found = [self._entry_part(p) for p in self._builtin._index(category).containing(text)]
         sql = "SELECT id FROM parts WHERE 1=1"
         args: list[Any] = []

@@ -225,7 +225,12 @@ def search_cmd(
       dlrig catalog search sage -c motherboard
     """
     from dlrig.app import catalog as app_catalog
+    from dlrig.errors import InputError
 
+    if not text.strip():  # it listed every part of every category, exit 0
+        raise InputError(
+            "nothing to search for", "give words of a part's name (dlrig catalog list lists all)"
+        )
     req = app_catalog.PartsRequest.parse(category=category, q=text, limit=limit)
     found = app_catalog.run(req, _open(catalog))
     parts, total = found.parts, found.total or len(found.parts)

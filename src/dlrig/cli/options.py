@@ -23,6 +23,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from dlrig.app.base import Cli, Request
+from dlrig.errors import DlrigError
 
 __all__ = [
     "CATALOG",
@@ -117,6 +118,13 @@ def _parameter(name: str, info: FieldInfo, cli: Cli) -> inspect.Parameter:
                              annotation=annotation)  # fmt: skip
 
 
+def _flag(cli: Cli) -> str | None:
+    """The long option of a field ("--explain" of "--explain/--no-explain"); None for an
+    argument (a positional value has no name on the command line)."""
+    longs = [f.split("/")[0] for f in cli.flags if f.startswith("--")]
+    return longs[0] if longs else None
+
+
 def from_request(
     model: type[Request], *extra: inspect.Parameter
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -132,7 +140,13 @@ def from_request(
         def command(**kwargs: Any) -> Any:
             values = {n: kwargs.pop(n) for n in fields}
             given = {n: v for n, v in values.items() if v not in (None, [])}
-            return body(model.parse(given), **kwargs)
+            try:
+                return body(model.parse(given), **kwargs)
+            except DlrigError as exc:  # name the field as the user typed it: --gpus, not gpus
+                flag = _flag(fields[exc.field][1]) if exc.field in fields else None
+                if flag is None:
+                    raise
+                raise exc.naming(flag) from None
 
         command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
         command.__annotations__ = {p.name: p.annotation for p in params}

@@ -37,6 +37,8 @@ MARKER = re.compile(r"^<!-- sample: (dlrig .+?) -->\n```console\n(.*?)```\n", re
 
 @dataclass(frozen=True)
 class Sample:
+    """One marked ``dlrig`` output block in a documentation file."""
+
     path: Path
     command: str
     text: str  # the block as written: "$ command\n" + output
@@ -105,6 +107,7 @@ def regenerate(root: Path, check: bool = False) -> list[str]:
 
 
 def main() -> None:
+    """Regenerate the samples in place, or with ``--check`` list the stale ones (exit 1)."""
     root = Path.cwd()
     check = "--check" in sys.argv[1:]
     changed = regenerate(root, check)

@@ -56,6 +56,7 @@ def serve_cmd(
     from dlrig.web.app import create_app
     from dlrig.web.security import DEFAULT_ALLOWED_HOSTS
 
+    _check_can_listen(host, port)  # uvicorn logged "[Errno -2] ..." and exited 1 or 3
     hosts = [*DEFAULT_ALLOWED_HOSTS, *(allow_host or [])]
     if host not in ("0.0.0.0", "::", ""):
         hosts.append(host)
@@ -69,6 +70,26 @@ def serve_cmd(
         )
     stderr.print(f"dlrig web app on http://{host}:{port}/ (Ctrl+C stops it)", highlight=False)
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def _check_can_listen(host: str, port: int) -> None:
+    """InputError unless this machine can listen on ``host``:``port`` (an address of its own,
+    a port no other program holds)."""
+    import socket
+
+    from dlrig.errors import InputError
+
+    hint = (
+        "give --host an address of this machine (127.0.0.1, or 0.0.0.0 for all) and a free --port"
+    )
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            probe.bind(address)
+    except OSError as exc:  # socket.gaierror too: a name that does not resolve
+        reason = exc.strerror or str(exc)
+        raise InputError(f"cannot listen on {host}:{port} ({reason})", hint) from None
 
 
 def register(app: typer.Typer) -> None:

@@ -80,7 +80,9 @@ def estimate_cost(
     if workload is not None and run_hours is not None:
         raise InputError("give --workload or --run-hours, not both", "drop one of them")
     if versus not in VERSUS:
-        raise InputError(f"unknown --vs '{versus}'", "choose cloud, prebuilt or all")
+        raise InputError(
+            f"versus: unknown '{versus}'", "choose cloud, prebuilt or all", field="versus"
+        )
     cat = catalog or open_catalog()
     if not isinstance(build, Build):
         build = load_build(build, cat)

@@ -49,7 +49,7 @@ def validate_usage(hours_per_day: float, years: float) -> None:
     if not hours_per_day > 0:
         raise InputError(
             f"hours per day must be above 0, got {hours_per_day:g}",
-            "give the average hours a day the GPUs are busy, e.g. --hours-per-day 8",
+            "give the average hours a day the GPUs are busy, e.g. 8",
         )
     if hours_per_day > units.HOURS_PER_DAY:
         raise InputError(
@@ -57,7 +57,7 @@ def validate_usage(hours_per_day: float, years: float) -> None:
             "give a value from 0 to 24 (use 24 for a machine busy around the clock)",
         )
     if not years > 0:
-        raise InputError(f"years must be above 0, got {years:g}", "e.g. --years 3")
+        raise InputError(f"years must be above 0, got {years:g}", "give e.g. 3 years")
     if years > 20:
         raise InputError(f"{years:g} years is beyond any hardware's life", "use 1-10 years")
 
@@ -87,7 +87,7 @@ class Electricity:
         if self.usd_per_kwh < 0:
             raise InputError(
                 f"electricity price {self.usd_per_kwh:g} $/kWh is negative",
-                "give the price per kWh, e.g. --kwh-usd 0.16",
+                "give the price in dollars per kWh, e.g. 0.16",
             )
         if not self.usd_per_kwh <= 5:  # also NaN
             raise InputError(

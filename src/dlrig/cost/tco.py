@@ -482,7 +482,7 @@ def cost_per_run(report: CostReport, run_hours: float) -> dict[str, Any]:
         raise InputError(
             f"a run must take more than 0 and at most {MAX_RUN_HOURS:,.0f} hours, "
             f"got {run_hours:g}",
-            "give the hours one run takes on this build, e.g. --run-hours 72",
+            "give the hours one run takes on this build, e.g. 72",
         )
     usage = report.usage
     own = report.own

@@ -64,6 +64,8 @@ def resolve_terms(catalog: Catalog, terms: Sequence[str], what: str) -> tuple[se
             ids.add(catalog.resolve(t).id)
         except PartNotFoundError as exc:
             raise PartNotFoundError(
-                f"--{what} '{t}' is neither a brand nor a part: {exc.message}", exc.hint
+                f"{what}: '{t}' is neither a brand nor a part: {exc.message}",
+                exc.hint,
+                field=what,
             ) from None
     return ids, out_brands

@@ -106,31 +106,43 @@ def plan(
         )
     if budget_usd is not None and not 0 < budget_usd <= MAX_PLAN_NUMBER:  # also NaN
         raise InputError(
-            f"budget ${budget_usd:,.6g} is not a positive amount up to ${MAX_PLAN_NUMBER:,.0f}",
+            f"budget_usd: ${budget_usd:,.6g} is not a positive amount up to "
+            f"${MAX_PLAN_NUMBER:,.0f}",
             "give a budget in USD, e.g. 7000",
+            field="budget_usd",
         )
-    for flag, value, least in (
-        ("--min-vram-gib", min_vram_gib, 0.0),  # 0: no minimum
-        ("--min-tflops", min_tflops, 0.0),
-        ("--max-hours", max_hours, None),
-        ("--time-limit", time_limit_s, None),
+    for field, value, least in (  # named as the request fields (dlrig.app.plan.PlanRequest)
+        ("min_vram_gib", min_vram_gib, 0.0),  # 0: no minimum
+        ("min_tflops", min_tflops, 0.0),
+        ("max_hours", max_hours, None),
+        ("time_limit", time_limit_s, None),
     ):
         if value is None:
             continue
         ok = value >= least if least is not None else value > 0
         if not ok or not value <= MAX_PLAN_NUMBER:  # NaN fails both comparisons
             what = "0 or more" if least is not None else "above 0"
-            raise InputError(f"{flag} {value:g} is out of range", f"give {flag} {what}")
+            raise InputError(f"{field}: {value:g} is out of range", f"give {what}", field=field)
     if budget_usd is None and objective != "cost":
-        raise InputError("a budget is needed", "pass --budget-usd (or --objective cost)")
+        raise InputError(
+            "budget_usd: needed unless the objective is cost",
+            "give a budget in USD, e.g. 7000",
+            field="budget_usd",
+        )
     if gpus is not None and not 1 <= gpus <= MAX_GPUS:
-        raise InputError(f"--gpus {gpus} is outside 1-{MAX_GPUS}", "plan 1 to 8 GPUs")
+        raise InputError(f"gpus: {gpus} is outside 1-{MAX_GPUS}", "plan 1 to 8 GPUs", field="gpus")
     if upgrade_to is not None:
         if not 2 <= upgrade_to <= MAX_GPUS:
-            raise InputError(f"--upgrade-to {upgrade_to} is outside 2-{MAX_GPUS}", "use 2 to 8")
+            raise InputError(
+                f"upgrade_to: {upgrade_to} is outside 2-{MAX_GPUS}",
+                "use 2 to 8",
+                field="upgrade_to",
+            )
         if gpus is not None and gpus > upgrade_to:
             raise InputError(
-                f"--gpus {gpus} is more than --upgrade-to {upgrade_to}", "buy fewer GPUs now"
+                f"gpus: {gpus} is more than the {upgrade_to} to upgrade to",
+                "buy fewer GPUs now",
+                field="gpus",
             )
     if distinct not in ("gpu", "build"):
         raise InputError(f"unknown distinct mode '{distinct}'", "use gpu or build")
@@ -141,8 +153,9 @@ def plan(
     unknown_allow = [a for a in allow if a not in AVOIDABLE_WARNINGS]
     if unknown_allow:
         raise InputError(
-            f"--allow {unknown_allow[0]}: not a warning rule the planner holds",
+            f"allow: {unknown_allow[0]} is not a warning rule the planner holds",
             "choose from " + ", ".join(AVOIDABLE_WARNINGS),
+            field="allow",
         )
     from dlrig.catalog import Catalog as _Catalog
 
@@ -153,7 +166,7 @@ def plan(
     prec = precision or (w.precision if w is not None else "bf16")
     if max_hours is not None:
         if w is None:
-            raise InputError("--max-hours needs a workload", "pass --workload")
+            raise InputError("max_hours: needs a workload", "give a workload", field="max_hours")
         from dlrig.sizing import training_flops
 
         flops = training_flops(w)
@@ -189,8 +202,9 @@ def plan(
         part = cat.get(pid)
         if part.price_usd is None:
             raise InputError(
-                f"--include {part.name}: the part has no price, so the planner cannot use it",
+                f"include: {part.name} has no price, so the planner cannot use it",
                 "choose a priced part (dlrig catalog list shows prices)",
+                field="include",
             )
     t_cand = time.perf_counter()
     cand, info = candidates(prep, q, ex_ids, ex_brands, cooling)

@@ -36,7 +36,10 @@ def cooler_capacity(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """The cooler's rated heat capacity should cover the CPU's TDP.
 
     Why: an undersized cooler lets the CPU throttle under sustained load, slowing data loading
-    and preprocessing for every GPU.
+    and preprocessing for every GPU. Capacity is the catalog's rated_tdp_w with its basis: the
+    maker's TDP rating, the maker's statement that the cooler handles a named CPU (that CPU's
+    TDP), or the sustained CPU power a review measured it holding. Noctua, ARCTIC and Corsair
+    publish no TDP ratings, so without such a statement or measurement the rule is unchecked.
     Bad: a 150 W-rated cooler on a 253 W CPU.
     Good: a 250 W-rated AIO on a 165 W CPU.
     """

@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from dlrig.app import catalog as app_catalog
 from dlrig.app import check, cost, gpus, plan, size
 from dlrig.app.base import to_json
-from dlrig.errors import InputError, PartNotFoundError
+from dlrig.errors import DlrigError, InputError, PartNotFoundError
 from dlrig.web.security import run_guarded
 
 if TYPE_CHECKING:
@@ -104,7 +104,10 @@ def add_api(app: FastAPI, catalogs: Catalogs) -> None:
         req = cost.CostRequest.parse(query, build=await body_text(request))
 
         def work() -> Response:
-            report = cost.run(req, catalogs.get(), read_files=False)
+            try:
+                report = cost.run(req, catalogs.get(), read_files=False)
+            except DlrigError as exc:  # the API's parameter is vs, as the CLI's --vs
+                raise exc.naming("vs") if exc.field == "versus" else exc from None
             if plot == "svg":
                 return Response(cost.cost_svg(report), media_type="image/svg+xml")
             return json_response(report)
@@ -197,5 +200,7 @@ def capped(req: plan.PlanRequest) -> plan.PlanRequest:
         ("alternatives", req.alternatives, MAX_WEB_ALTERNATIVES),
     ):
         if not value <= most:
-            raise InputError(f"{name}: {value:g} is above {most:g}", f"give {most:g} or less")
+            raise InputError(
+                f"{name}: {value:g} is above {most:g}", f"give {most:g} or less", field=name
+            )
     return req

@@ -109,6 +109,8 @@ def create_app(
 def error_dict(exc: DlrigError) -> dict[str, Any]:
     """The JSON body of an error: its kind, the CLI's message and hint, and where known the line."""
     out: dict[str, Any] = {"error": type(exc).__name__, "message": exc.message, "hint": exc.hint}
+    if exc.field is not None:
+        out["field"] = exc.field  # the request field the bad value came in (JSON's own name)
     if isinstance(exc, BuildFileError) and exc.line is not None:
         out["line"] = exc.line
     if isinstance(exc, PartNotFoundError) and exc.candidates:

@@ -285,7 +285,9 @@ def _added(items: list[BuildItem], part: Part, cat: Category) -> list[BuildItem]
     if cat is Category.PSU and items and all(it.part.id != part.id for it in items):
         # picking a PSU swaps the first one (it feeds the board; its circuit stays): a second
         # PSU is a count or a line of the YAML, not what a click in the list means
-        first = replace(items[0], part=part, price_usd=None, base=None, overrides=())
+        first = replace(
+            items[0], part=part, price_usd=None, base=None, overrides=(), condition=None
+        )
         return [first, *items[1:]]
     for i, it in enumerate(items):
         if it.part.id == part.id:
@@ -419,6 +421,7 @@ def panel_context(res: EditResult) -> dict[str, Any]:
                 "unit_price": it.unit_price_usd,
                 "price_date": None if it.price_usd is not None else it.part.price_date,
                 "own_price": it.price_usd is not None,
+                "condition": it.condition,  # "used": priced at a used offer, and says so
                 "findings": by_part.get(it.part.id, []),
                 "multi": cat in MULTI_CATEGORIES,
             }

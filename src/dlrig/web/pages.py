@@ -5,6 +5,8 @@ with a Jinja2 template. A bad field re-renders the page with the message the CLI
 from __future__ import annotations
 
 import base64
+import html
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
@@ -29,7 +31,7 @@ if TYPE_CHECKING:
     from dlrig.catalog import Catalog
     from dlrig.web.app import Catalogs
 
-__all__ = ["add_pages", "cost_result"]
+__all__ = ["add_pages", "cost_result", "form_label"]
 
 EXAMPLE_BUILD = "warmachine.yaml"  # a copy of examples/warmachine.yaml (a test keeps it equal)
 COST_TOP = 12  # cloud rows on the cost page, as `dlrig cost` shows by default
@@ -56,6 +58,18 @@ PART_COLUMNS: dict[str, list[tuple[str, str]]] = {
 }  # fmt: skip
 
 
+def form_label(page_html: str, field: str | None) -> str | None:
+    """The label of the form field named ``field`` on a rendered page (None: no such field)."""
+    if field is None:
+        return None
+    found = re.search(
+        rf'<label[^>]*>([^<]*)<(?:input|select|textarea)\b[^>]*\bname="{re.escape(field)}"',
+        page_html,
+    )
+    text = " ".join(html.unescape(found.group(1)).split()) if found else ""
+    return text or None
+
+
 def add_pages(app: FastAPI, catalogs: Catalogs, templates: Jinja2Templates) -> None:
     """Register every HTML page."""
     from dlrig.web.app import PACKAGE_DIR, error_dict, error_status
@@ -72,7 +86,13 @@ def add_pages(app: FastAPI, catalogs: Catalogs, templates: Jinja2Templates) -> N
         try:
             result = work(catalogs.get())
         except DlrigError as exc:
-            return page(request, name, error_status(exc), **context, error=error_dict(exc))
+            shown = page(request, name, error_status(exc), **context, error=error_dict(exc))
+            label = form_label(bytes(shown.body).decode("utf-8"), exc.field)
+            if label is None:
+                return shown
+            # the field as the page names it ("GPUs now: 0 is outside 1-8", not "gpus: ...")
+            return page(request, name, error_status(exc), **context,
+                        error=error_dict(exc.naming(label)))  # fmt: skip
         return page(request, name, **{**context, **result})
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)

@@ -129,6 +129,13 @@ def router(catalogs: Any, templates: Jinja2Templates) -> APIRouter:
         """Save a build: `{"build": "<build file text>", "parent": "<token>"}` (parent: the
         saved version it was edited from). Answers its `token`, `url` and `version`."""
         fields = await read_fields(request)
+        if "build" not in fields:  # a YAML body read as a form: it said "the file is empty"
+            missing = InputError(
+                "the request has no build field",
+                'send JSON {"build": "<the build file\'s text>"} with content-type '
+                "application/json",
+            )
+            return JSONResponse(error_dict(missing), status_code=422)
         res, saved = await run_in_threadpool(save, request, fields)
         if saved is None:
             err = res.error or InputError("nothing to save", "send a build")
