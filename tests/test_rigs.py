@@ -491,3 +491,19 @@ def test_bifurcated_cards_need_no_extra_x16_slot(catalog: Any) -> None:
     )
     result = check(load_build_text(text, catalog), ["gpu-slots"])
     assert not result.findings
+
+
+def test_every_power_limit_row_names_a_catalog_chip_and_a_source(catalog: Any) -> None:
+    """gpu_power.yaml rows: a chip the catalog has, a floor below the reference power, a ceiling
+    at or above it, an https source; the same for notes (a typo in a chip id would silently
+    leave the chip's range unknown)."""
+    from dlrig.textfile import load_data_yaml
+
+    raw = load_data_yaml(gpu_power.data_text())
+    chip_ids = {c.id for c in catalog.chips}
+    for row in raw["limits"]:
+        assert row["chip"] in chip_ids, row["chip"]
+        assert 0 < row["min_w"] < row["reference_w"] <= row["max_w"], row["chip"]
+        assert str(row["source"]).startswith("https://"), row["chip"]
+    for row in raw.get("notes", []):
+        assert row["chip"] in chip_ids and str(row["source"]).startswith("https://")
