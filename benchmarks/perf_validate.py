@@ -10,6 +10,8 @@ published training runs reproduced from their own MFU.
     python benchmarks/perf_validate.py            # prints the tables (about 2 minutes)
     python benchmarks/perf_validate.py --write    # also refreshes perf/data/model.yaml
     python benchmarks/perf_validate.py --residuals  # also each held-out point's error
+    python benchmarks/perf_validate.py --out-of-sample a,b  # fit without sources a and b
+                                                            # together and predict them
 
 Targets: Spearman >= 0.95 and median error <= 15 % per class.
 """
@@ -28,11 +30,21 @@ def main() -> int:
     ap.add_argument(
         "--residuals", action="store_true", help="print each held-out point's relative error"
     )
+    ap.add_argument(
+        "--out-of-sample",
+        metavar="SOURCES",
+        help="comma-separated sources to hold out together (the figure of new sources before "
+        "they become calibration data); prints only that",
+    )
     args = ap.parse_args()
     from dlrig.perfcal import calibrate as K
     from dlrig.perfcal import training as T
 
     t0 = time.perf_counter()
+    if args.out_of_sample:
+        print_out_of_sample(K, set(args.out_of_sample.split(",")))
+        print(f"\n{time.perf_counter() - t0:.0f} s")
+        return 0
     if args.write:
         print("wrote", K.write())
     loso = K.leave_one_source_out()
@@ -73,6 +85,39 @@ def main() -> int:
         )
     print(f"\n{time.perf_counter() - t0:.0f} s")
     return 0
+
+
+def print_out_of_sample(K: Any, held: set[str]) -> None:
+    """Fit on every source but ``held`` and predict the held sources' single-GPU points:
+    per class and source the Spearman and median |error| of relative throughput, then each
+    point's relative error and its absolute predicted ÷ measured (the level)."""
+    import statistics
+    from collections import defaultdict
+
+    from dlrig.perf import roofline as M
+
+    pts = list(K.points())
+    unknown = held - {p.source for p in pts}
+    if unknown:
+        raise SystemExit(f"--out-of-sample: no such source {', '.join(sorted(unknown))}")
+    fit = K.fit([p for p in pts if p.source not in held])
+    rows = K.relative_predictions(fit, [p for p in pts if p.source in held and p.gpus == 1])
+    by: dict[tuple[str, str], list[Any]] = defaultdict(list)
+    for row in rows:
+        by[(row[0].cls, row[0].source)].append(row)
+        by[(row[0].cls, "(together)")].append(row)
+    print(f"out of sample: fitted without {', '.join(sorted(held))}")
+    print(f"{'class':18} {'source':22} {'points':>6} {'Spearman':>9} {'median |err|':>13}")
+    for (cls, src), group in sorted(by.items()):
+        sp = K.group_spearman(group)
+        sp_txt = "   (n/a)" if math.isnan(sp) else f"{sp:9.3f}"
+        med = statistics.median(abs(pr / m - 1) for _, m, pr in group)
+        print(f"{cls:18} {src:22} {len(group):6d} {sp_txt:>9} {med * 100:12.1f}%")
+    print("\nper point: relative predicted ÷ measured − 1, absolute predicted ÷ measured")
+    for pt, m, pr in sorted(rows, key=lambda r: (r[0].source, r[0].bench, r[1])):
+        work = K.bench_work(pt.bench, pt.precision, pt.micro_batch)
+        level = M.rate_per_gpu(pt.chip, work, fit, ceiling=False) / pt.value
+        print(f"  {pt.source:22} {pt.bench:28} {pt.chip.id:15} {pr / m - 1:+5.0%}  {level:5.2f}")
 
 
 def print_residuals(K: Any) -> None:
