@@ -127,3 +127,13 @@ def test_the_web_editor_keeps_the_condition_and_says_used() -> None:
     panel = " ".join(re.sub(r"<[^>]+>", " ", answer.json()["panel_html"]).split())
     offer = _newest_used("nvidia-rtx-4090-fe")
     assert f"${3 * offer.price_usd:,.0f} (used {offer.date.isoformat()})" in panel
+
+
+def test_a_used_catalog_part_with_overrides_is_priced_at_its_used_offer() -> None:
+    # {part: X, with: {...}, condition: used} kept X's new price under a "used" label
+    b = _build(f"{{part: {CARD}, with: {{length_mm: 305}}, condition: used}}")
+    [item] = b.items[dlrig.Category.GPU]
+    assert item.part.length_mm == 305  # type: ignore[attr-defined]
+    assert item.unit_price_usd == _used_offer("nvidia-rtx-4090-fe")
+    assert _priced(item.part)["price_kind"] == "used"
+    assert "condition: used" in dump_build(b) and "length_mm: 305" in dump_build(b)

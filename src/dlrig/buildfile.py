@@ -481,9 +481,18 @@ def _parse_entry(ctx: _Ctx, path: Path_, cat: Category, value: Any, catalog: Cat
         condition = _condition(ctx, (*path, "condition"), value["condition"])
         if condition is not None:
             extra["condition"] = condition.value
-            if not part.custom:
-                part = _priced_as(ctx, (*path, "condition"), part, condition, price, catalog)
+            where = (*path, "condition")
+            base = extra.get("base")
+            if base is not None and "name" not in dict(extra["overrides"]):
+                # {part: X, with: {...}}: still X bought used, so X's used offer prices it
+                offer = _priced_as(ctx, where, base, condition, price, catalog)
+                part = part.model_copy(update={k: getattr(offer, k) for k in _PRICE_FIELDS})
+            elif not part.custom:
+                part = _priced_as(ctx, where, part, condition, price, catalog)
     return BuildItem(part, count, None if price is None else float(price), **extra)
+
+
+_PRICE_FIELDS = ("price_usd", "price_date", "price_source")
 
 
 def _condition(ctx: _Ctx, path: Path_, value: Any) -> Condition | None:
@@ -671,7 +680,7 @@ def _override(ctx: _Ctx, path: Path_, cat: Category, part: Part, value: Any) -> 
     fields = part.model_dump()
     if "name" in value:
         # a renamed part is another product: the base part's price and shop names do not apply
-        for key in ("price_usd", "price_date", "price_source", "aliases"):
+        for key in (*_PRICE_FIELDS, "aliases"):
             fields.pop(key, None)
     fields.update(value)
     fields["id"] = f"{part.id}+{digest}"[:120]

@@ -40,7 +40,7 @@ class DlrigError(Exception):
         """This error with its field called ``words`` ("--gpus", "GPUs now")."""
         import copy
 
-        if self.field is None or not self.message.startswith(self.field):
+        if self.field is None or not self.message.startswith(f"{self.field}:"):
             return self
         renamed = copy.copy(self)
         renamed.message = words + self.message[len(self.field) :]

@@ -217,13 +217,10 @@ def run(req: PlanRequest, catalog: Catalog, read_files: bool = True) -> PlanResu
         # `--condition used` meant "used GPUs too" more often than "nothing new": say so first
         result.infeasible.reasons.insert(
             0,
-            f"--condition {req.condition}: only parts with a {req.condition} offer can be bought "
-            "(few CPUs, boards, drives or cases have one); allow new parts too with "
-            + (
-                "--used (= --condition new,used)"
-                if req.condition == "used"
-                else f"--condition new,{req.condition}"
-            ),
+            # the request's field names: this JSON is the same from the CLI, the web and Python
+            f"condition {req.condition}: only parts with a {req.condition} offer can be bought "
+            "(few CPUs, boards, drives or cases have one); allow new parts too with condition "
+            f"new,{req.condition}",
         )
     return result
 
@@ -235,10 +232,10 @@ def _word_matches(req: PlanRequest, catalog: Catalog) -> list[str]:
     from dlrig.errors import DlrigError
 
     notes = []
-    for option, names in (
-        ("--include", req.include),
-        ("--exclude", req.exclude),
-        ("--part-price", list(req.part_price)),
+    for option, names in (  # named as the request fields: the notes are the same everywhere
+        ("include", req.include),
+        ("exclude", req.exclude),
+        ("part_price", list(req.part_price)),
     ):
         for name in names:
             try:

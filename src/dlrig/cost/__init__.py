@@ -78,7 +78,7 @@ def estimate_cost(
     from dlrig.errors import InputError
 
     if workload is not None and run_hours is not None:
-        raise InputError("give --workload or --run-hours, not both", "drop one of them")
+        raise InputError("give a workload or the run hours, not both", "drop one of them")
     if versus not in VERSUS:
         raise InputError(
             f"versus: unknown '{versus}'", "choose cloud, prebuilt or all", field="versus"
