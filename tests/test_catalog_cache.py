@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from dlrig import cache as disk
 from dlrig.catalog import builtin
-from dlrig.catalog import cache as disk
 from dlrig.errors import CatalogError
 
 

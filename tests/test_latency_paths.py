@@ -1,6 +1,6 @@
 """The fast paths of issue 17 give the same answers: a long gpus ranking is printed whole (as
 plain text), the planner's CP-SAT models do not depend on Python's string hashing, and the
-caches of name indexes and store checks never serve a stale answer."""
+caches of name indexes, store checks and large shipped YAML files never serve a stale answer."""
 
 from __future__ import annotations
 
@@ -113,3 +113,48 @@ def test_a_store_changed_after_its_check_is_checked_again(
     path.write_bytes(bytes(data))
     with pytest.raises(CatalogError, match="damaged"):
         S.connect(path)
+
+
+def test_large_shipped_yaml_comes_back_from_the_cache_as_parsed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from importlib import resources
+
+    from dlrig import textfile
+
+    monkeypatch.setenv("DLRIG_CACHE_DIR", str(tmp_path))
+    text = (resources.files("dlrig.perf") / "data" / "measurements.yaml").read_text("utf-8")
+    assert len(text) >= textfile.CACHED_YAML_BYTES
+    parsed = textfile._safe_load(text)
+    first = textfile.load_data_yaml(text)
+    assert first == parsed and len(list(tmp_path.glob("yaml-*.pickle"))) == 1
+
+    def no_parse(text: str) -> Any:
+        raise AssertionError("parsed again although the cache held this text")
+
+    monkeypatch.setattr(textfile, "_safe_load", no_parse)
+    again = textfile.load_data_yaml(text)
+    assert again == parsed and again is not first  # each caller gets its own copy
+    again["edited"] = 1
+    assert "edited" not in textfile.load_data_yaml(text)
+    # an edited file is another key: parsed, not served the old data
+    monkeypatch.setattr(textfile, "_safe_load", lambda t: {"parsed": len(t)})
+    edited = text + "\n# a comment\n"
+    assert textfile.load_data_yaml(edited) == {"parsed": len(edited)}
+    assert len(list(tmp_path.glob("yaml-*.pickle"))) == 2
+
+
+def test_a_small_yaml_file_is_parsed_without_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import datetime as dt
+
+    from dlrig import textfile
+
+    monkeypatch.setenv("DLRIG_CACHE_DIR", str(tmp_path))
+    assert textfile.load_data_yaml("a: 1\nb: [2, 3]\nwhen: 2024-01-02\n") == {
+        "a": 1,
+        "b": [2, 3],
+        "when": dt.date(2024, 1, 2),
+    }
+    assert not list(tmp_path.glob("*.pickle"))

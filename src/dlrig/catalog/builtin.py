@@ -6,7 +6,7 @@ chip specs. Rows are
 validated with the parts model, so a bad row names its file, its id and the field at fault.
 
 Parsing and validating the YAML costs more than the rest of a ``dlrig check``, so the validated
-parts are cached on disk (:mod:`dlrig.catalog.cache`) under a key made of the data files' text,
+parts are cached on disk (:mod:`dlrig.cache`) under a key made of the data files' text,
 the parts model's source and the Python and pydantic versions: any change to them is a new key,
 so the cache is rebuilt transparently and never serves stale rows.
 """
@@ -16,11 +16,10 @@ from __future__ import annotations
 import hashlib
 import sys
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from dlrig.catalog import cache as disk
+from dlrig import cache as disk
 from dlrig.catalog.core import Catalog
 from dlrig.catalog.resolve import NameIndex
 from dlrig.errors import CatalogError
@@ -32,8 +31,9 @@ CACHE_FORMAT = "1"  # bump when the cached payload's layout changes
 
 
 def data_files() -> dict[str, str]:
-    """File name → text of every shipped data file."""
-    root = resources.files("dlrig.catalog") / "data"
+    """File name → text of every shipped data file (read from the package folder directly:
+    importlib.resources costs 5 ms to import and 3 ms to read them, every catalog opened)."""
+    root = Path(__file__).parent / "data"
     return {
         f.name: f.read_text(encoding="utf-8") for f in root.iterdir() if f.name.endswith(".yaml")
     }

@@ -269,6 +269,17 @@ class _Candidate(Generic[T]):
     unstated: tuple[str, ...] = ()  # specs the text states and the part's names do not
 
 
+def containing(records: Iterable[T], text: str) -> list[T]:
+    """``records`` whose id, name and aliases together contain every word of ``text``, in
+    order (a substring search: it needs no index)."""
+    words = tokens(text).split()
+    return [
+        rec
+        for rec in records
+        if all(w in tokens(" ".join((rec.name, *rec.aliases, rec.id))) for w in words)
+    ]
+
+
 class NameIndex(Generic[T]):
     """Index over ids, names and aliases of one set of records (one category or all)."""
 
@@ -468,12 +479,7 @@ class NameIndex(Generic[T]):
     def containing(self, text: str) -> list[T]:
         """Records whose id, name and aliases together contain every word of ``text``, in index
         order."""
-        words = tokens(text).split()
-        return [
-            rec
-            for rec in self._by_id.values()
-            if all(w in tokens(" ".join((rec.name, *rec.aliases, rec.id))) for w in words)
-        ]
+        return containing(self._by_id.values(), text)
 
     def ranked(self, text: str, limit: int = 10) -> list[tuple[T, float]]:
         """Records by fuzzy score, best first, one entry per record.

@@ -8,7 +8,10 @@ generic one (cli/generic.py). Heavy libraries are imported inside the commands s
 
 from __future__ import annotations
 
+import atexit
+import gc
 import importlib
+import os
 import sys
 from typing import Annotated, Any, NamedTuple
 
@@ -192,6 +195,12 @@ def _root(
 
 def main() -> None:
     """Entry point: run the app, turning dlrig errors into one message and exit code 2."""
+    # Pydantic looks for plugins (importlib.metadata entry points: importing it and reading every
+    # installed package's metadata, ~0.05 s) the first time any model validates. dlrig uses
+    # none, so its own process skips the search, as Typer does while it builds its adapters.
+    # A value the user set (an empty one turns plugins back on) is kept.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "1")
+    _freeze_at_exit()
     debug = "--debug" in sys.argv
     try:
         # Without standalone mode click returns the code of typer.Exit(n) instead of exiting.
@@ -229,6 +238,19 @@ def main() -> None:
         )
         stderr.print("  → rerun with --debug for the traceback, and please report it")
         sys.exit(3)
+
+
+def _freeze_at_exit() -> None:
+    """At interpreter exit, move every object to the garbage collector's permanent generation.
+
+    A command's process ends with it: the collections of Python's teardown would traverse every
+    object it made (the modules, the catalog, the models) only to free memory the OS takes back
+    anyway, a quarter of a `dlrig size` (~0.1 s of CPU). Reference counting still frees what it
+    can, streams are flushed and every atexit handler runs; only garbage cycles are left to the
+    OS. Registered once per process (tests call main() many times)."""
+    if not _state.get("freeze_registered"):
+        atexit.register(gc.freeze)
+        _state["freeze_registered"] = True
 
 
 def report_error(exc: DlrigError) -> None:

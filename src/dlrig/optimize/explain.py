@@ -178,10 +178,13 @@ class _Probe:
             self.planner.model()
         return self.planner.groups
 
-    def ask(self, relax: Sequence[str] = ()) -> tuple[str, PlanModel | None, Any]:
+    def ask(
+        self, relax: Sequence[str] = (), best: bool = True
+    ) -> tuple[str, PlanModel | None, Any]:
         """(status, model, solver) of the best build beating the plan without the groups
         ``relax``: INFEASIBLE when none can (often known without a solve), UNKNOWN when the
-        budget ran out first."""
+        budget ran out first. ``best=False`` asks only whether one exists: the search stops
+        at the first build it finds (FEASIBLE), without proving which is best."""
         planner = self.planner
         opts = _beating(planner, self.sel, self.objective)
         cand = reduce_candidates(replace(planner.cand, gpu=opts), planner.q, relax, True)
@@ -194,7 +197,9 @@ class _Probe:
         _improving(pm, self.sel, self.objective)
         obj, maximize = pm.objective(self.objective, self.sel)
         det = min(PROBE_DET, self.left())
-        status, solver = pm.solve(obj, maximize, planner.time_limit_s, det, PROBE_PROBING)
+        status, solver = pm.solve(
+            obj, maximize, planner.time_limit_s, det, PROBE_PROBING, first=not best
+        )
         self.spent += solver.deterministic_time
         return status, pm, solver
 
@@ -228,7 +233,8 @@ def binding(planner: Planner, sel: Selection, objective: str) -> tuple[list[Bind
                 _report(planner, probe, probe.ask(todo), todo[0], found)
             examined += 1
             continue
-        status, _, _ = probe.ask(todo)
+        # whether a better build exists without them decides; which is best does not matter
+        status, _, _ = probe.ask(todo, best=False)
         if status == "INFEASIBLE":  # no better build even without all of them
             examined += len(todo)
             continue

@@ -27,6 +27,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from dlrig.optimize.constraints import lin, total
 from dlrig.optimize.constraints.fit import add_fit
 from dlrig.optimize.constraints.gpus import add_gpus
 from dlrig.optimize.constraints.memory import add_memory
@@ -98,8 +99,8 @@ class PlanModel:
         self.tflops = lsum(self.use_gpu, [cand.tflops[(g.id, n)] for g, n in cand.gpu])
         self.vram = lsum(self.use_gpu, [round(g.vram_gib * 100) * n for g, n in cand.gpu])
         # the chosen memory in GB (memory-capacity, ram-vs-vram, workload RAM)
-        self.memory_gb: Any = sum(
-            k.capacity_gb * n * v for (k, n), v in zip(cand.memory, self.use_memory, strict=True)
+        self.memory_gb: Any = lin(
+            (k.capacity_gb * n, v) for (k, n), v in zip(cand.memory, self.use_memory, strict=True)
         )
         self.terms = LoadTerms.of(cand)
         self.max_price = self._max_price()
@@ -116,7 +117,7 @@ class PlanModel:
             future = []
             for gid, lits in gsel.items():
                 sel = m.new_bool_var(f"sel-{gid}")
-                m.add(sel == sum(lits))
+                m.add(sel == total(lits))
                 future.append((sel, by_id[gid], query.upgrade_to))
             add_gpus(self, future, "future")
         add_request(self)
@@ -171,7 +172,7 @@ class PlanModel:
                     self.m.add(lit == 0)
             return
         lits = self.selection_lits(sel)
-        self.m.add(sum(lits) <= len(lits) - 1)
+        self.m.add(total(lits) <= len(lits) - 1)
 
     def objective(self, name: str, ref: Selection | None = None) -> tuple[Any, bool]:
         """(linear objective, maximise?) for objective ``name``: throughput or vram, then cheaper;
@@ -206,10 +207,13 @@ class PlanModel:
         time_limit_s: float,
         deterministic_s: float | None = None,
         probing: int | None = None,
+        first: bool = False,
     ) -> tuple[str, Any]:
         """(status name, solver) after optimising ``objective``; ``deterministic_s`` also caps
         the search in CP-SAT's deterministic time (work, not wall-clock: the same on an idle and
-        a loaded machine); ``probing`` sets CP-SAT's presolve probing level (default 2)."""
+        a loaded machine); ``probing`` sets CP-SAT's presolve probing level (default 2);
+        ``first`` stops at the first solution (FEASIBLE unless it is proved optimal): for a
+        question of whether any solution exists, searched in the objective's direction."""
         if maximize:
             self.m.maximize(objective)
         else:
@@ -222,6 +226,8 @@ class PlanModel:
         if deterministic_s is not None:
             solver.parameters.max_deterministic_time = deterministic_s
         solver.parameters.num_workers = self.workers
+        if first:
+            solver.parameters.stop_after_first_solution = True
         solver.parameters.random_seed = 7
         if probing is not None:
             solver.parameters.cp_model_probing_level = probing

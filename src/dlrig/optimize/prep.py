@@ -16,7 +16,7 @@ Three steps, each cheap enough to redo per query when a query filters parts away
    gaps) and, per M.2 drive count, what :func:`dlrig.rules.limits.assign_m2` does to them. These
    are the checker's own functions, so the planner and the checker cannot drift.
 
-The in-process cache keys on ``catalog.version``; an on-disk copy (:mod:`dlrig.catalog.cache`,
+The in-process cache keys on ``catalog.version``; an on-disk copy (:mod:`dlrig.cache`,
 keyed by the version and the code the facts come from) survives between runs, and
 :func:`remember` writes back what a plan added (placement facts of a new card size or count,
 pruned candidates for new filters), so dominance pruning and placement are not repeated.
@@ -52,7 +52,7 @@ from dlrig.rules import limits as L
 if TYPE_CHECKING:
     from dlrig.catalog import Catalog
 
-PREP_FORMAT = 5  # bump when the pickled layout of Prep changes
+PREP_FORMAT = 6  # bump when the pickled layout of Prep changes
 MAX_GPUS = 8  # most GPUs a desktop/workstation board takes
 MAX_DRIVES = 4  # most drives of one model in a plan
 MAX_KITS = 4  # most memory kits of one model in a plan
@@ -68,6 +68,13 @@ class M2Facts:
     min_lanes: int | None  # narrowest placed-GPU link after M.2 sharing (None: unknown)
     cpu_lanes: int  # CPU lanes asked for by GPU slots, switches and CPU-attached M.2 drives
 
+    # The placement facts are most of the on-disk preprocessing cache (an imported catalog's
+    # holds ~13,000 of these): pickled as their fields, they load without the generic
+    # dataclass __setstate__ (which looks up the fields of every object), and equal facts are
+    # one shared object (see _m2_facts), which pickle stores once.
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (M2Facts, (self.unassigned, self.min_lanes, self.cpu_lanes))
+
 
 @dataclass(frozen=True, slots=True)
 class PlaceFacts:
@@ -80,6 +87,10 @@ class PlaceFacts:
     lanes_known: bool
     choked: bool  # an open-air card would have no gap to the card below
     m2: dict[tuple[bool, int], M2Facts]  # (sata M.2?, drive count) → facts
+
+    def __reduce__(self) -> tuple[Any, ...]:  # see M2Facts.__reduce__
+        fields = (self.x16, self.placed, self.bottom, self.lanes_known, self.choked, self.m2)
+        return (PlaceFacts, (self.n, *fields))
 
 
 @dataclass
@@ -147,6 +158,11 @@ def _dummy_drive(sata: bool, i: int) -> Storage:
     return Storage.model_construct(**fields)
 
 
+@cache  # facts are frozen: one object per distinct value (a few dozen in a whole catalog)
+def _m2_facts(unassigned: int, min_lanes: int | None, cpu_lanes: int) -> M2Facts:
+    return M2Facts(unassigned, min_lanes, cpu_lanes)
+
+
 def place_facts(layout: Layout, width: int | None, n: int) -> PlaceFacts:
     """Placement of ``n`` cards of ``width`` slots on ``layout`` (memoised on the layout)."""
     key = (width, n)
@@ -172,10 +188,8 @@ def place_facts(layout: Layout, width: int | None, n: int) -> PlaceFacts:
                 for (_, slot), lanes in zip(place.placed, place.lanes, strict=True)
                 if lanes is not None
             ]
-            m2[(sata, q)] = M2Facts(
-                unassigned=len(a.unassigned),
-                min_lanes=min(known) if known else None,
-                cpu_lanes=L.cpu_lane_demand(board, place, a),
+            m2[(sata, q)] = _m2_facts(
+                len(a.unassigned), min(known) if known else None, L.cpu_lane_demand(board, place, a)
             )
     facts = PlaceFacts(
         n=n,
@@ -491,7 +505,7 @@ PREP_KIND = "plan-prep"
 
 def cache_dir() -> Path:
     """Where the on-disk preprocessing cache lives ($DLRIG_CACHE_DIR, else the user cache)."""
-    from dlrig.catalog.cache import cache_dir as shared_dir
+    from dlrig.cache import cache_dir as shared_dir
 
     return shared_dir()
 
@@ -502,7 +516,7 @@ def _disk_key(version: str) -> str:
     dominance keys read), so a changed rule, model or transient factor never reads facts
     computed by the old one."""
     from dlrig import gpu_power, parts
-    from dlrig.catalog.cache import key_of
+    from dlrig.cache import key_of
 
     mods = (parts, L, gpu_power, sys.modules[__name__])
     code = [Path(m.__file__).read_bytes() for m in mods if m.__file__]
@@ -523,7 +537,7 @@ def _schema() -> str:
 
 def prepare(catalog: Catalog, disk: bool = True) -> Prep:
     """The preprocessed catalog, from the in-process cache, the disk cache, or computed."""
-    from dlrig.catalog import cache
+    from dlrig import cache
 
     version = catalog.version or f"unversioned-{id(catalog)}"
     hit = _MEMO.get(version)
@@ -548,7 +562,7 @@ def remember(prep: Prep) -> None:
     """Write ``prep`` back to the disk cache when a plan added to it (placement facts for a new
     card size or count, Pareto-pruned candidates for new filters), so the next process with the
     same catalog starts from them instead of recomputing."""
-    from dlrig.catalog import cache
+    from dlrig import cache
 
     before = _SIZE_AT_LOAD.get(prep.version)
     if before is None or _size(prep) == before:

@@ -24,6 +24,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dlrig.optimize.constraints import lin, total
 from dlrig.optimize.query import Candidates, Query, Selection
 from dlrig.parts import Gpu, Psu
 from dlrig.rules import limits as L
@@ -110,8 +111,9 @@ def add_psu_tier(pm: PlanModel, opts: list[tuple[Any, Gpu, int]]) -> None:
                 pm.m.add(lit == 0)
             continue
         # no chosen option together with a PSU below its tier (one constraint per PSU set)
+        below = total(pm.use_psu[i] for i in bad)
         for lit in lits:
-            pm.m.add(sum(pm.use_psu[i] for i in bad) == 0).only_enforce_if(lit)
+            pm.m.add(below == 0).only_enforce_if(lit)
 
 
 # --- the fill stage --------------------------------------------------------------------------
@@ -158,18 +160,18 @@ def quality(pm: PlanModel, t: Targets) -> Any:
         coefs.append(POINTS // max(target, 1))
 
     capped(pm.memory_gb, t.ram_gb, "ram")
-    nvme = sum(
-        s.capacity_gb * n * v
+    nvme = lin(
+        (s.capacity_gb * n, v)
         for (s, n), v in zip(c.storage, pm.use_drive, strict=True)
         if s.kind == "nvme"
     )
     capped(nvme, t.nvme_gb, "nvme")
-    threads = sum(p.threads * v for p, v in zip(c.cpu, pm.use_cpu, strict=True))
+    threads = lin((p.threads, v) for p, v in zip(c.cpu, pm.use_cpu, strict=True))
     capped(threads, t.threads, "threads")
     rated = m.new_bool_var("fill-cooler")
     m.add(
-        sum((k.rated_tdp_w or 0) * v for k, v in zip(c.cooler, pm.use_cooler, strict=True))
-        >= sum(p.tdp_w * v for p, v in zip(c.cpu, pm.use_cpu, strict=True))
+        lin((k.rated_tdp_w or 0, v) for k, v in zip(c.cooler, pm.use_cooler, strict=True))
+        >= lin((p.tdp_w, v) for p, v in zip(c.cpu, pm.use_cpu, strict=True))
     ).only_enforce_if(rated)
     lits.append(rated)
     coefs.append(POINTS)

@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from dlrig.optimize.constraints import chosen_sum
+from dlrig.optimize.constraints import chosen_sum, lin, total
 from dlrig.parts import Case
 from dlrig.rules import limits as L
 
@@ -33,7 +33,9 @@ def add_fit(pm: PlanModel) -> None:
                     verdict == "verify" and strict_verify and "case-form-factor" not in pm.relax
                 )
                 if bad:
-                    m.add(sum(pm.use_board[i] for i in bi) + sum(pm.use_case[i] for i in ci) <= 1)
+                    m.add(
+                        total(pm.use_board[i] for i in bi) + total(pm.use_case[i] for i in ci) <= 1
+                    )
     # a size the catalog lacks counts as fitting (the rule reports it unchecked)
     if pm.on("cooler-height"):
         m.add(
@@ -59,7 +61,7 @@ def add_fit(pm: PlanModel) -> None:
         for ff, pi in pff.items():
             for listed, ci in cpf.items():
                 if L.psu_form_fit(ff, listed) == "no":
-                    m.add(sum(pm.use_psu[i] for i in pi) + sum(pm.use_case[i] for i in ci) <= 1)
+                    m.add(total(pm.use_psu[i] for i in pi) + total(pm.use_case[i] for i in ci) <= 1)
         # the rule checks the length only when both lengths are known
         for k, v in zip(cases, pm.use_case, strict=True):
             if k.max_psu_length_mm is None:
@@ -70,27 +72,27 @@ def add_fit(pm: PlanModel) -> None:
                 if p.length_mm is not None and p.length_mm > k.max_psu_length_mm
             ]
             if long_:
-                m.add(sum(long_) + v <= 1)
+                m.add(total(long_) + v <= 1)
     drives = list(zip(c.storage, pm.use_drive, strict=True))
     if pm.on("drive-bays"):
-        big = sum(n * v for (s, n), v in drives if s.form_factor == "3.5in")
-        small = sum(n * v for (s, n), v in drives if s.form_factor == "2.5in")
+        big = lin((n, v) for (s, n), v in drives if s.form_factor == "3.5in")
+        small = lin((n, v) for (s, n), v in drives if s.form_factor == "2.5in")
         m.add(
             big
-            <= sum(
-                (k.bays_3_5 if k.bays_3_5 is not None else 99) * v
+            <= lin(
+                (k.bays_3_5 if k.bays_3_5 is not None else 99, v)
                 for k, v in zip(cases, pm.use_case, strict=True)
             )
         )
         # the rule: 2.5-inch drives use 2.5-inch bays plus the 3.5-inch bays left free
         m.add(
-            big + small <= sum(_small_room(k) * v for k, v in zip(cases, pm.use_case, strict=True))
+            big + small <= lin((_small_room(k), v) for k, v in zip(cases, pm.use_case, strict=True))
         )
-        sata = sum(n * v for (s, n), v in drives if s.interface.upper().startswith("SATA"))
+        sata = lin((n, v) for (s, n), v in drives if s.interface.upper().startswith("SATA"))
         m.add(
             sata
-            <= sum(
-                (b.sata_ports if b.sata_ports is not None else 99) * v
+            <= lin(
+                (b.sata_ports if b.sata_ports is not None else 99, v)
                 for b, v in zip(c.board, pm.use_board, strict=True)
             )
         )

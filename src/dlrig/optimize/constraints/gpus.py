@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from dlrig.optimize.constraints import chosen_sum
+from dlrig.optimize.constraints import chosen_sum, lin, total
 from dlrig.optimize.constraints.fit import NO_LIMIT_MM
 from dlrig.optimize.constraints.slots import add_slots
 from dlrig.optimize.terms import (
@@ -58,15 +58,15 @@ def add_gpus(pm: PlanModel, opts: list[tuple[Any, Gpu, int]], tag: str) -> None:
     m, c, q = pm.m, pm.cand, pm.q
     future = tag == "future"
     head = HEADROOM_MILLI
-    watts = sum(psu_capacity(p) * v for p, v in zip(c.psu, pm.use_psu, strict=True))
+    watts = lin((psu_capacity(p), v) for p, v in zip(c.psu, pm.use_psu, strict=True))
     if pm.on("psu-headroom"):
         m.add(watts >= head * load10(pm, opts))
     if pm.avoid("psu-headroom") and spiky(pm, opts):
         # the checker's excursion verdicts (rules/power.py), one PSU chosen: none for ATX 3.x;
         # within the label for a PSU with a measured trip point (beyond it: a warning, past the
         # trip point an error); within the label with the ×1.1 margin for any other PSU
-        atx3 = sum(v for p, v in zip(c.psu, pm.use_psu, strict=True) if p.atx3)
-        opp = sum(v for p, v in zip(c.psu, pm.use_psu, strict=True) if p.opp_w is not None)
+        atx3 = total(v for p, v in zip(c.psu, pm.use_psu, strict=True) if p.atx3)
+        opp = total(v for p, v in zip(c.psu, pm.use_psu, strict=True) if p.opp_w is not None)
         big = head * 10**6
         spike = load10(pm, opts, transient=True)
         m.add(watts + big * atx3 >= 1000 * spike)
@@ -85,20 +85,20 @@ def add_gpus(pm: PlanModel, opts: list[tuple[Any, Gpu, int]], tag: str) -> None:
                 continue  # the rule reports unchecked
             for d, lits in by_demand.items():
                 if connectors_fail(d, have8, havehp):
-                    m.add(sum(lits) + sum(pm.use_psu[i] for i in pi) <= 1)
+                    m.add(total(lits) + total(pm.use_psu[i] for i in pi) <= 1)
     if pm.avoid("wall-circuit") and q.site is not None:
         site = q.site
         cap = pm.cp.LinearExpr.weighted_sum(pm.use_psu, [wall_cap10(p, site) for p in c.psu])
         m.add(load10(pm, opts) <= cap)
     if not future and pm.on("gpu-length"):
         m.add(
-            sum((g.length_mm or 0) * lit for lit, g, _ in opts)
+            lin((g.length_mm or 0, lit) for lit, g, _ in opts)
             <= chosen_sum(c.case, pm.use_case, lambda k: k.max_gpu_length_mm or NO_LIMIT_MM)
         )
     if pm.avoid("cpu-threads-per-gpu"):
         m.add(
-            sum(p.threads * v for p, v in zip(c.cpu, pm.use_cpu, strict=True))
-            >= sum(L.MIN_THREADS_PER_GPU * n * lit for lit, _, n in opts)
+            lin((p.threads, v) for p, v in zip(c.cpu, pm.use_cpu, strict=True))
+            >= lin((L.MIN_THREADS_PER_GPU * n, lit) for lit, _, n in opts)
         )
     add_psu_tier(pm, opts)
     add_slots(pm, opts, tag)

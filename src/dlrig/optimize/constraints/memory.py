@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from dlrig.optimize.constraints import lin, total
 from dlrig.rules import limits as L
 
 if TYPE_CHECKING:
@@ -16,39 +17,42 @@ def add_memory(pm: PlanModel) -> None:
     if pm.on("memory-type"):
         # sorted: the constraints' order must not change with Python's string hashing
         for t in sorted({k.type for k, _ in c.memory} | {b.memory_type for b in c.board}, key=str):
-            kits = sum(v for (k, _), v in zip(c.memory, pm.use_memory, strict=True) if k.type == t)
-            m.add(
-                kits
-                == sum(v for b, v in zip(c.board, pm.use_board, strict=True) if b.memory_type == t)
+            kits = total(
+                v for (k, _), v in zip(c.memory, pm.use_memory, strict=True) if k.type == t
             )
             m.add(
                 kits
-                <= sum(v for p, v in zip(c.cpu, pm.use_cpu, strict=True) if t in p.memory_types)
+                == total(
+                    v for b, v in zip(c.board, pm.use_board, strict=True) if b.memory_type == t
+                )
+            )
+            m.add(
+                kits
+                <= total(v for p, v in zip(c.cpu, pm.use_cpu, strict=True) if t in p.memory_types)
             )
     gb = pm.memory_gb
     if pm.on("memory-capacity"):
-        mods = sum(k.modules * n * v for (k, n), v in zip(c.memory, pm.use_memory, strict=True))
-        m.add(mods <= sum(b.memory_slots * v for b, v in zip(c.board, pm.use_board, strict=True)))
+        mods = lin((k.modules * n, v) for (k, n), v in zip(c.memory, pm.use_memory, strict=True))
+        m.add(mods <= lin((b.memory_slots, v) for b, v in zip(c.board, pm.use_board, strict=True)))
         m.add(
             gb
-            <= sum(
-                (b.max_memory_gb or 10**7) * v for b, v in zip(c.board, pm.use_board, strict=True)
+            <= lin(
+                (b.max_memory_gb or 10**7, v) for b, v in zip(c.board, pm.use_board, strict=True)
             )
         )
         m.add(
-            gb
-            <= sum((p.max_memory_gb or 10**7) * v for p, v in zip(c.cpu, pm.use_cpu, strict=True))
+            gb <= lin((p.max_memory_gb or 10**7, v) for p, v in zip(c.cpu, pm.use_cpu, strict=True))
         )
     if pm.on("memory-ecc"):
-        reg = sum(v for (k, _), v in zip(c.memory, pm.use_memory, strict=True) if k.registered)
+        reg = total(v for (k, _), v in zip(c.memory, pm.use_memory, strict=True) if k.registered)
         m.add(
             reg
-            <= sum(v for b, v in zip(c.board, pm.use_board, strict=True) if b.rdimm is not False)
+            <= total(v for b, v in zip(c.board, pm.use_board, strict=True) if b.rdimm is not False)
         )
-        board_rdimm = sum(v for b, v in zip(c.board, pm.use_board, strict=True) if b.rdimm)
-        cpu_no = sum(v for p, v in zip(c.cpu, pm.use_cpu, strict=True) if p.rdimm is False)
+        board_rdimm = total(v for b, v in zip(c.board, pm.use_board, strict=True) if b.rdimm)
+        cpu_no = total(v for p, v in zip(c.cpu, pm.use_cpu, strict=True) if p.rdimm is False)
         m.add(reg + board_rdimm + cpu_no <= 2)
-        only = sum(
+        only = total(
             v
             for b, v in zip(c.board, pm.use_board, strict=True)
             if b.socket in L.RDIMM_ONLY_SOCKETS

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from dlrig.optimize.constraints import lin, total
 from dlrig.rules import limits as L
 
 if TYPE_CHECKING:
@@ -20,8 +21,8 @@ def add_platform(pm: PlanModel) -> None:
         sockets = sorted({p.socket for p in c.cpu} | {b.socket for b in c.board}, key=str)
         for s in sockets:
             m.add(
-                sum(v for p, v in zip(c.cpu, pm.use_cpu, strict=True) if p.socket == s)
-                == sum(v for b, v in zip(c.board, pm.use_board, strict=True) if b.socket == s)
+                total(v for p, v in zip(c.cpu, pm.use_cpu, strict=True) if p.socket == s)
+                == total(v for b, v in zip(c.board, pm.use_board, strict=True) if b.socket == s)
             )
         # chipsets that take only part of their socket's CPUs (L.CHIPSET_CPU_FAMILY): a few
         # boards, so the excluded pairs are listed directly
@@ -39,13 +40,14 @@ def add_platform(pm: PlanModel) -> None:
                 if not k.sockets or s in k.sockets
             ]
             m.add(
-                sum(ok) >= sum(v for p, v in zip(c.cpu, pm.use_cpu, strict=True) if p.socket == s)
+                total(ok)
+                >= total(v for p, v in zip(c.cpu, pm.use_cpu, strict=True) if p.socket == s)
             )
     if pm.avoid("cooler-capacity"):
         m.add(
-            sum(
-                (k.rated_tdp_w if k.rated_tdp_w is not None else 10_000) * v
+            lin(
+                (k.rated_tdp_w if k.rated_tdp_w is not None else 10_000, v)
                 for k, v in zip(c.cooler, pm.use_cooler, strict=True)
             )
-            >= sum(p.tdp_w * v for p, v in zip(c.cpu, pm.use_cpu, strict=True))
+            >= lin((p.tdp_w, v) for p, v in zip(c.cpu, pm.use_cpu, strict=True))
         )

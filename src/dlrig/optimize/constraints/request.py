@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from dlrig.optimize.constraints import lin
 from dlrig.optimize.prep import ceil_int
 from dlrig.optimize.query import TFLOPS_SCALE
 from dlrig.parts import Part
@@ -22,26 +23,26 @@ def add_request(pm: PlanModel) -> None:
     if pm.avoid("ram-vs-vram"):
         m.add(
             100 * pm.memory_gb
-            >= sum(
-                round(100 * L.RAM_TO_VRAM_RATIO * g.vram_gib * n) * v
+            >= lin(
+                (round(100 * L.RAM_TO_VRAM_RATIO * g.vram_gib * n), v)
                 for (g, n), v in zip(c.gpu, pm.use_gpu, strict=True)
             )
         )
     if c.ram_need_gib and pm.on("workload-ram"):
         m.add(
             pm.memory_gb
-            >= sum(
-                c.ram_need_gib[(g.id, n)] * v for (g, n), v in zip(c.gpu, pm.use_gpu, strict=True)
+            >= lin(
+                (c.ram_need_gib[(g.id, n)], v) for (g, n), v in zip(c.gpu, pm.use_gpu, strict=True)
             )
         )
     if c.threads_need and pm.on("workload-threads"):
         m.add(
-            sum(p.threads * v for p, v in zip(c.cpu, pm.use_cpu, strict=True))
-            >= sum(c.threads_need[n] * v for (_, n), v in zip(c.gpu, pm.use_gpu, strict=True))
+            lin((p.threads, v) for p, v in zip(c.cpu, pm.use_cpu, strict=True))
+            >= lin((c.threads_need[n], v) for (_, n), v in zip(c.gpu, pm.use_gpu, strict=True))
         )
     if c.storage_need_gb and pm.on("workload-storage"):
         m.add(
-            sum(s.capacity_gb * n * v for (s, n), v in zip(c.storage, pm.use_drive, strict=True))
+            lin((s.capacity_gb * n, v) for (s, n), v in zip(c.storage, pm.use_drive, strict=True))
             >= c.storage_need_gb
         )
     if q.min_vram_gib and pm.on("min-vram"):

@@ -1,7 +1,9 @@
 """dlrig's on-disk cache: parsed data that is costly to rebuild, as pickles in the user cache dir.
 
-Used for the parsed built-in catalog (:mod:`dlrig.catalog.builtin`) and the planner's
-preprocessed catalog (:mod:`dlrig.optimize.prep`). Every entry is keyed by a hash of what it was
+Used for the parsed built-in catalog (:mod:`dlrig.catalog.builtin`), the planner's
+preprocessed catalog (:mod:`dlrig.optimize.prep`), the integrity check of an imported store and
+dlrig's own large YAML data files (:func:`dlrig.textfile.load_data_yaml`); it sits in the bottom
+layer so that any layer may use it. Every entry is keyed by a hash of what it was
 built from, so a changed input is a different file and a stale entry is never read. The cache is
 an optimisation only: a missing, unreadable, corrupt or foreign file is ignored (the caller
 rebuilds), and a failed write is silent.
@@ -76,10 +78,16 @@ def load(kind: str, key: str, persistent_load: Callable[[Any], Any] | None = Non
     return payload[2]
 
 
-def store(kind: str, key: str, obj: Any, persistent_id: Callable[[Any], Any] | None = None) -> None:
-    """Write ``obj`` as entry ``key`` of ``kind`` (atomically); drop old entries of that kind.
-    ``persistent_id`` (an object → a reference, or None to pickle it) keeps objects another
-    cache entry already holds out of this one."""
+def store(
+    kind: str,
+    key: str,
+    obj: Any,
+    persistent_id: Callable[[Any], Any] | None = None,
+    keep: int = KEEP_PER_KIND,
+) -> None:
+    """Write ``obj`` as entry ``key`` of ``kind`` (atomically); keep the newest ``keep`` entries
+    of that kind. ``persistent_id`` (an object → a reference, or None to pickle it) keeps
+    objects another cache entry already holds out of this one."""
     path = path_of(kind, key)
     tmp: str | None = None
     try:
@@ -92,7 +100,7 @@ def store(kind: str, key: str, obj: Any, persistent_id: Callable[[Any], Any] | N
             pickler.dump((kind, key, obj))
         os.replace(tmp, path)
         tmp = None
-        _prune(path.parent, kind, keep=path)
+        _prune(path.parent, kind, path, keep)
     except (OSError, pickle.PicklingError):
         pass  # caching is an optimisation only
     finally:
@@ -111,8 +119,8 @@ def _trusted(st: os.stat_result) -> bool:
     return st.st_uid == getuid() and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
 
 
-def _prune(folder: Path, kind: str, keep: Path) -> None:
-    """Keep the newest :data:`KEEP_PER_KIND` entries of ``kind`` (and always ``keep``)."""
+def _prune(folder: Path, kind: str, new: Path, keep: int) -> None:
+    """Keep the newest ``keep`` entries of ``kind`` (and always ``new``)."""
     entries = []
     for p in folder.glob(f"{kind}-*.pickle"):
         try:
@@ -120,7 +128,7 @@ def _prune(folder: Path, kind: str, keep: Path) -> None:
         except OSError:
             continue
     entries.sort(reverse=True)
-    for _, p in entries[KEEP_PER_KIND:]:
-        if p != keep:
+    for _, p in entries[keep:]:
+        if p != new:
             with contextlib.suppress(OSError):
                 p.unlink()
