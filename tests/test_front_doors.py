@@ -384,3 +384,12 @@ def test_a_generic_page_names_the_field_by_its_label(client: TestClient) -> None
         assert page.status_code == 422
         said = _page_error(page)
         assert shown in said and "--" not in said, said
+
+
+def test_a_workload_conflict_names_no_cli_option_on_the_plan_page(client: TestClient) -> None:
+    """ "--workload: qlora needs a quantized base" on the web page."""
+    if not planner_available():
+        pytest.skip("the planner (ortools) is absent")
+    query = {"budget_usd": "7000", "workload": "llama-3.1-8b", "task": "qlora", "precision": "bf16"}
+    said = _page_error(client.get("/plan", params=query))
+    assert said.startswith("error: workload: qlora needs a quantized base"), said

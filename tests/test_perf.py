@@ -226,3 +226,18 @@ def test_objective_follows_the_workloads_figure_of_merit() -> None:
     rate = estimate(chip("rtx-3090"), work_of(w)).rate
     assert rate is not None
     assert a == pytest.approx(rate * work_of(w).flops_per_item / 1e12)
+
+
+def test_objective_figure_follows_the_chips_facts_not_its_id() -> None:
+    """An edited chip that keeps a built-in id (an overlay, a test catalog) gets its own figure;
+    it must not be served the built-in chip's (or poison it for later plans)."""
+    real = open_catalog().chip("rtx-3090")
+    slow = real.model_copy(
+        update={k: v / 4 for k, v in real.model_dump().items() if k.endswith("_tflops") and v}
+        | {"memory_bandwidth_gb_s": real.memory_bandwidth_gb_s / 4}
+    )
+    before = coefficient(real)
+    assert before is not None
+    edited = coefficient(slow)
+    assert edited is not None and edited < 0.8 * before
+    assert coefficient(real) == before

@@ -914,14 +914,15 @@ def objective_coefficient(
     if workload is not None:
         w = load_workload(workload)
         return _model_tflops(chip, work_of(w, n_gpus), n_gpus, interconnect)
-    key = chip.id if chip.origin == "builtin" else f"{chip.id}@{id(chip)}"
-    k = (key, n_gpus, precision, interconnect, mix)
+    # keyed by the chip's facts (a frozen model hashes its fields), not its id: a test or an
+    # overlay may give an edited chip a built-in id, and must not read the built-in's figure
+    k = (chip, n_gpus, precision, interconnect, mix)
     if k not in _MIX_CACHE:
         _MIX_CACHE[k] = _mix_value(chip, n_gpus, precision, interconnect, mix)
     return _MIX_CACHE[k]
 
 
-_MIX_CACHE: dict[tuple[str, int, str, str, str], float | None] = {}
+_MIX_CACHE: dict[tuple[GpuChip, int, str, str, str], float | None] = {}
 
 
 def _model_tflops(chip: GpuChip, work: Work, n: int, interconnect: str) -> float | None:

@@ -43,7 +43,7 @@ def load_workload(
             return workload_from_mapping(data, where=text), data
         return w, str(text)
     data = {"model": text, **over}
-    return workload_from_mapping(data, where="--workload"), data
+    return workload_from_mapping(data, where="workload"), data  # the request field: any door
 
 
 def resolve_terms(catalog: Catalog, terms: Sequence[str], what: str) -> tuple[set[str], set[str]]:
