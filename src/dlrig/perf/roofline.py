@@ -159,12 +159,35 @@ def bandwidth_bytes(
     p = params or fitted()
     if chip.memory_bandwidth_gb_s is None:
         return None
-    kind = C.memory_kind(chip)
     if work.cls in ("decode", "decode-b1"):
-        factor = float(p["decode"]["bandwidth_efficiency"][kind])
-    else:
-        factor = float(p["memory"][kind])
+        return decode_bandwidth_bytes(chip, p)
+    factor = float(p["memory"][C.memory_kind(chip)])
     return chip.memory_bandwidth_gb_s * 1e9 * factor
+
+
+def decode_bandwidth_bytes(chip: GpuChip, p: dict[str, Any]) -> float | None:
+    """Bytes/s decode's weight and KV-cache reads reach: the memory bandwidth × the fitted
+    efficiency, but no more than the SMs stream (:func:`sm_stream_bytes`)."""
+    if chip.memory_bandwidth_gb_s is None:
+        return None
+    bw = chip.memory_bandwidth_gb_s * 1e9 * float(p["decode"]["bandwidth_efficiency"])
+    stream = sm_stream_bytes(chip, p)
+    return bw if stream is None else min(bw, stream)
+
+
+def sm_stream_bytes(chip: GpuChip, p: dict[str, Any]) -> float | None:
+    """The read rate decode's matrix-vector kernels sustain on ``chip``'s SMs: SMs × boost
+    clock × the fitted bytes per SM and cycle (None: SM count or clock unknown, no limit).
+
+    A memory-bound kernel reaches bandwidth = bytes in flight ÷ memory latency (Little's law;
+    Volkov 2016, "Understanding Latency Hiding on GPUs", ch. 4); a batch-1 GEMV keeps a bounded
+    number of loads in flight per SM and issues them at the SM clock, so boards with much
+    bandwidth per SM (HBM: A100, H100, B200) reach a smaller share of it than GDDR boards.
+    Replaces a per-memory-kind decode efficiency with one term that follows the SM count."""
+    if not chip.sm_count or not chip.boost_clock_mhz:
+        return None
+    per_cycle = float(p["decode"]["sm_bytes_per_cycle"])
+    return chip.sm_count * chip.boost_clock_mhz * 1e6 * per_cycle
 
 
 def rate_per_gpu(

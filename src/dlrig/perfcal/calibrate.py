@@ -211,7 +211,11 @@ def default_params() -> dict[str, Any]:
             c: {"efficiency": 1.0, "bytes_per_flop": 0.005}
             for c in ("llm-train", "encoder-finetune", "cnn-train", "prefill")
         },
-        "decode": {"bandwidth_efficiency": {"gddr": 0.8, "hbm": 0.6}, "layer_latency_us": 50.0},
+        "decode": {
+            "bandwidth_efficiency": 0.8,
+            "sm_bytes_per_cycle": 6.0,
+            "layer_latency_us": 50.0,
+        },
     }
 
 
@@ -428,8 +432,8 @@ def _fit_decode(p: dict[str, Any], pts: list[Point]) -> None:
         return out
 
     keys = [
-        (("decode", "bandwidth_efficiency", "gddr"), _grid(0.3, 1.0)),
-        (("decode", "bandwidth_efficiency", "hbm"), _grid(0.2, 1.0)),
+        (("decode", "bandwidth_efficiency"), _grid(0.3, 1.0)),
+        (("decode", "sm_bytes_per_cycle"), _grid(2.0, 20.0, 61)),
         (("decode", "layer_latency_us"), _grid(1.0, 400.0, 61)),
     ]
     for _ in range(4):
@@ -634,6 +638,38 @@ def leave_one_source_out(pts: list[Point] | None = None) -> dict[str, dict[str, 
                 "spearman": round(group_spearman(rows), 3),
                 "median_abs_error": round(statistics.median(errs), 3),
             }
+    return dict(out)
+
+
+def source_agreement(pts: list[Point] | None = None) -> dict[str, dict[str, Any]]:
+    """Per class and source: how well another source's *own measurements* rank its GPUs.
+
+    For each table of the source (bench, precision) and each other source's table of the same
+    class and precision, the Spearman of the two sources' measured values over the GPUs both
+    measured (three or more), weighted by those GPUs: what leave-one-source-out would reach
+    on those GPUs with a model that reproduced the other source exactly. Where it is below the
+    target, the sources themselves order the same GPUs differently (software versions, model
+    files and machines reorder GPUs whose rates lie close)."""
+    pts = list(pts if pts is not None else points())
+    tables: dict[tuple[str, str, str, str], dict[str, float]] = defaultdict(dict)
+    for pt in pts:
+        if pt.gpus == 1:
+            tables[(pt.cls, pt.source, pt.bench, pt.precision)][pt.chip.id] = pt.value
+    acc: dict[tuple[str, str], list[tuple[float, int]]] = defaultdict(list)
+    for (cls, src, _, prec), vals in tables.items():
+        for (cls2, src2, _, prec2), other in tables.items():
+            common = sorted(set(vals) & set(other))
+            if cls2 != cls or src2 == src or prec2 != prec or len(common) < 3:
+                continue
+            rho = spearman([vals[c] for c in common], [other[c] for c in common])
+            acc[(cls, src)].append((rho, len(common)))
+    out: dict[str, dict[str, Any]] = defaultdict(dict)
+    for (cls, src), rows in sorted(acc.items()):
+        weight = sum(n for _, n in rows)
+        out[cls][src] = {
+            "spearman": round(sum(r * n for r, n in rows) / weight, 3),
+            "gpus_in_common": max(n for _, n in rows),
+        }
     return dict(out)
 
 

