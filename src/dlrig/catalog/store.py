@@ -163,10 +163,18 @@ class PriceOnlyPart(Part):
     attributes: tuple[tuple[str, str], ...] = ()
 
 
-PRICE_ONLY_MODELS: dict[Category, type[PriceOnlyPart]] = {
-    c: type(f"PriceOnly{c.name.title()}", (PriceOnlyPart,), {"category": c, "__module__": __name__})
-    for c in Category
-}
+class _PriceOnlyModels(dict[Category, type[PriceOnlyPart]]):
+    """The PriceOnlyPart subclass of each category, made on first use: twelve pydantic classes
+    cost ~6 ms of every store opened, and most commands never meet a price-only row."""
+
+    def __missing__(self, category: Category) -> type[PriceOnlyPart]:
+        name = f"PriceOnly{category.name.title()}"
+        model = type(name, (PriceOnlyPart,), {"category": category, "__module__": __name__})
+        self[category] = model
+        return model
+
+
+PRICE_ONLY_MODELS: dict[Category, type[PriceOnlyPart]] = _PriceOnlyModels()
 
 
 def is_price_only(part: Part) -> bool:
