@@ -44,6 +44,9 @@ def open_and_search(store: Path, runs: int = 5) -> None:
 
 
 def main() -> None:
+    if sys.argv[1:2] in (["-h"], ["--help"]):
+        print(__doc__)
+        return
     if len(sys.argv) > 2 and sys.argv[1] == "--store":
         open_and_search(Path(sys.argv[2]))
         return
