@@ -272,7 +272,10 @@ def test_site_parse_circuit_text() -> None:
     site = Site.parse("230V x 16")
     assert (site.mains_voltage_v, site.circuit_amps) == (230, 16)
     assert site.continuous_limit_w == pytest.approx(2944)
-    for bad in ("120", "twelve x 5", "12x5", "120x0"):
+    # amps as breakers are labelled ("16A") read too
+    assert Site.parse("230 V x 16 A") == Site(230, 16)
+    assert Site.parse("120Vx15A") == Site(120, 15)
+    for bad in ("120", "twelve x 5", "12x5", "120x0", "120x15x2", "nanx15", "120x15W"):
         with pytest.raises(InputError):
             Site.parse(bad)
 

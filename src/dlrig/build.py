@@ -20,6 +20,7 @@ countries or a 20 A circuit.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
@@ -195,17 +196,19 @@ class Site:
 
     @classmethod
     def parse(cls, circuit: str | None) -> Site:
-        """The site from 'VOLTSxAMPS' text such as '120x20' or '230V x 16' (None → defaults)."""
+        """The site from 'VOLTSxAMPS' text such as '120x20', '230V x 16' or '230 V x 16 A'
+        (None → defaults)."""
         if circuit is None or not circuit.strip():
             return cls()
-        try:
-            volts, amps = (
-                float(x) for x in circuit.lower().replace("v", "").replace(" ", "").split("x")
-            )
-        except ValueError:
+        # units may be written out ("16A" is how breakers are labelled), spaces anywhere
+        found = re.fullmatch(
+            r"(\d+(?:\.\d*)?)v?x(\d+(?:\.\d*)?)a?", circuit.lower().replace(" ", "")
+        )
+        if found is None:
             raise InputError(
                 f"circuit '{circuit}' is not VOLTSxAMPS", "write e.g. 120x20 or 230x16"
-            ) from None
+            )
+        volts, amps = float(found.group(1)), float(found.group(2))
         if not (90 <= volts <= 480 and 1 <= amps <= 100):
             raise InputError(
                 f"circuit '{circuit}': {volts:g} V × {amps:g} A is not a plausible branch circuit",
