@@ -180,6 +180,11 @@ class Site:
         volts, amps = self.circuits[index]
         return units.circuit_continuous_limit_w(volts, amps)
 
+    def mains_voltage_of(self, index: int) -> float:
+        """Mains volts of circuit ``index`` (0-based). A PSU on a circuit the site does not list
+        is rated at the last one's volts (``wall-circuit`` warns about the missing circuit)."""
+        return self.circuits[min(index, len(self.circuits) - 1)][0]
+
     @property
     def continuous_limit_w(self) -> float:
         """80% of volts × amps (NEC continuous-load rule, see units.circuit_continuous_limit_w)."""

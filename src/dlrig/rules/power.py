@@ -59,13 +59,13 @@ def _psu_label(build: Build, load: PsuLoad) -> str:
 
 
 def _usable_w(build: Build, load: PsuLoad) -> float:
-    volts = build.site.circuits[min(load.circuit_index, len(build.site.circuits) - 1)][0]
+    volts = build.site.mains_voltage_of(load.circuit_index)
     return L.psu_usable_w(load.psu.wattage_w, load.psu.wattage_low_line_w, volts)
 
 
 def _rating_text(build: Build, load: PsuLoad, usable: float) -> str:
     if usable < load.psu.wattage_w:
-        volts = build.site.circuits[min(load.circuit_index, len(build.site.circuits) - 1)][0]
+        volts = build.site.mains_voltage_of(load.circuit_index)
         return f"gives {usable:,.0f} W on {volts:g} V mains"
     return f"gives {usable:,.0f} W"
 
