@@ -45,6 +45,10 @@ def test_with_gpu_count(catalog: Any) -> None:
     assert one.gpu_count == 1 and one.total_vram_gib == 11
     assert b.gpu_count == 4  # unchanged
     assert one.peak_power_w == b.peak_power_w - 750
+    assert b.with_gpu_count(0).gpu_count == 0  # 0 removes the GPUs, so the hint allows it
+    with pytest.raises(InputError, match="below 0") as info:
+        b.with_gpu_count(-1)
+    assert info.value.hint == "give 0 or more" and info.value.field == "gpus"
 
 
 def test_with_gpu_count_mixed(catalog: Any) -> None:

@@ -380,7 +380,7 @@ class Build:
         first ``n`` in build order; more GPUs is ambiguous and raises InputError.
         """
         if n < 0:  # as the request field `gpus` of check and power (each door names it)
-            raise InputError(f"gpus: {n} is below 0", "give 1 or more", field="gpus")
+            raise InputError(f"gpus: {n} is below 0", "give 0 or more", field="gpus")
         if n > MAX_COUNT:
             raise InputError(
                 f"gpus: {n:,} is more than one machine holds (at most {MAX_COUNT})",
