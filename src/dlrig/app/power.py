@@ -133,9 +133,7 @@ def budget(build: Build) -> PowerBudget:
     )
     psu = build.psu
     # several PSUs: each at its own efficiency for the load it feeds, as one figure
-    eff, assumed = limits.combined_psu_efficiency(
-        (ld.load_w, ld.psu.efficiency) for ld in build.psu_loads
-    )
+    eff, assumed = limits.psu_loads_efficiency(build.psu_loads)
     peak = build.peak_power_w
     shares = _psu_shares(build)
     circuits = _circuit_shares(build) if shares else []
@@ -236,7 +234,7 @@ def _circuit_shares(build: Build) -> list[CircuitShare]:
         gpus = sum(len(ld.gpus) for ld in loads)
         cap = None
         if gpus:
-            eff, _ = limits.combined_psu_efficiency((ld.load_w, ld.psu.efficiency) for ld in loads)
+            eff, _ = limits.psu_loads_efficiency(loads)
             non_gpu = sum(ld.load_w - ld.gpu_w for ld in loads)
             cap = limits.gpu_power_cap_for_circuit_w(limit, eff, non_gpu, gpus)
         out.append(

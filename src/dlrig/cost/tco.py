@@ -227,9 +227,7 @@ def inputs_from_build(
         chips.append(chip)
     rating, eff = _psu_rating(build), raw.get("psu_efficiency")
     if eff is None:  # the same 80 PLUS table as `dlrig check`, each PSU for the load it feeds
-        eff = limits.combined_psu_efficiency(
-            (ld.load_w, ld.psu.efficiency) for ld in build.psu_loads
-        )[0]
+        eff = limits.psu_loads_efficiency(build.psu_loads)[0]
     quote = raw.get("prebuilt_quote_usd")
     unpriced = [] if "price_usd" in raw else list(dict.fromkeys(p.name for p in build.unpriced))
     return CostInputs(

@@ -11,11 +11,14 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from itertools import combinations, pairwise
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from dlrig import gpu_power
 from dlrig.catalog.resolve import normalize
 from dlrig.parts import Gpu, GpuChip, M2Slot, Motherboard, PcieSlot, Psu, Riser, Storage
+
+if TYPE_CHECKING:
+    from dlrig.build import PsuLoad
 
 # --- power ---------------------------------------------------------------------------------------
 # PSU headroom: PSU watts ≥ 1.1 × (CPU + GPUs + rest). Tim Dettmers, "Which GPU(s) to Get for
@@ -129,6 +132,11 @@ def combined_psu_efficiency(loads: Iterable[tuple[float, str | None]]) -> tuple[
     total = sum(w for w, _, _ in busy)
     wall = sum(w / e for w, e, _ in busy)
     return total / wall, any(a for _, _, a in busy)
+
+
+def psu_loads_efficiency(loads: Iterable[PsuLoad]) -> tuple[float, bool]:
+    """:func:`combined_psu_efficiency` of a build's PSU loads (each PSU's DC load and rating)."""
+    return combined_psu_efficiency((ld.load_w, ld.psu.efficiency) for ld in loads)
 
 
 def gpu_power_cap_for_circuit_w(

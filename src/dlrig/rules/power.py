@@ -388,7 +388,7 @@ def _check_circuit(build: Build, ci: int, loads: Sequence[PsuLoad]) -> Iterator[
     if len(build.psus) > 1:
         fix += ", put a PSU on another circuit (circuit: 2)"
     if gpus:  # each PSU at its own efficiency for the load it feeds
-        eff_all, _ = L.combined_psu_efficiency((ld.load_w, ld.psu.efficiency) for ld in loads)
+        eff_all, _ = L.psu_loads_efficiency(loads)
         cap = L.gpu_power_cap_for_circuit_w(limit, eff_all, non_gpu, len(gpus))
         fix += _cap_hint(build, gpus, cap)
     yield warning(
