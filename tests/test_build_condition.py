@@ -70,7 +70,6 @@ def test_condition_new_is_the_default_and_case_is_ignored() -> None:
     [
         (f"{{part: {CARD}, condition: usd}}", "condition must be new, used or refurbished"),
         (f"{{part: {CARD}, condition: 3}}", "condition must be new, used or refurbished"),
-        (f"{{part: {CARD}, condition: refurbished}}", "no refurbished offer is known for"),
     ],
 )
 def test_a_bad_condition_is_refused_with_its_line(line: str, message: str) -> None:
@@ -78,6 +77,16 @@ def test_a_bad_condition_is_refused_with_its_line(line: str, message: str) -> No
         _build(line)
     assert info.value.line == 3 and message in info.value.message
     assert "parts.gpu.condition" in info.value.message
+
+
+def test_a_condition_without_an_offer_or_price_leaves_the_part_unpriced() -> None:
+    """No refurbished offer and no price_usd: the price is unknown (not the new price, and not
+    a refusal: the build is still checked, and cost names the unpriced part)."""
+    b = _build(f"{{part: {CARD}, condition: refurbished}}")
+    [item] = b.items[dlrig.Category.GPU]
+    assert item.condition == "refurbished" and item.unit_price_usd is None
+    assert item.part.price_usd is None and item.part.price_date is None
+    assert _build(CARD).items[dlrig.Category.GPU][0].unit_price_usd == 1599
 
 
 def test_a_condition_without_an_offer_takes_the_lines_own_price() -> None:

@@ -45,6 +45,10 @@ def test_with_gpu_count(catalog: Any) -> None:
     assert one.gpu_count == 1 and one.total_vram_gib == 11
     assert b.gpu_count == 4  # unchanged
     assert one.peak_power_w == b.peak_power_w - 750
+    assert b.with_gpu_count(0).gpu_count == 0  # 0 removes the GPUs, so the hint allows it
+    with pytest.raises(InputError, match="below 0") as info:
+        b.with_gpu_count(-1)
+    assert info.value.hint == "give 0 or more" and info.value.field == "gpus"
 
 
 def test_with_gpu_count_mixed(catalog: Any) -> None:
@@ -272,7 +276,10 @@ def test_site_parse_circuit_text() -> None:
     site = Site.parse("230V x 16")
     assert (site.mains_voltage_v, site.circuit_amps) == (230, 16)
     assert site.continuous_limit_w == pytest.approx(2944)
-    for bad in ("120", "twelve x 5", "12x5", "120x0"):
+    # amps as breakers are labelled ("16A") read too
+    assert Site.parse("230 V x 16 A") == Site(230, 16)
+    assert Site.parse("120Vx15A") == Site(120, 15)
+    for bad in ("120", "twelve x 5", "12x5", "120x0", "120x15x2", "nanx15", "120x15W"):
         with pytest.raises(InputError):
             Site.parse(bad)
 

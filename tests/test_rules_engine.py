@@ -99,6 +99,12 @@ def test_limits_are_planner_friendly(catalog: Any) -> None:
     assert L.psu_required_w(165, [250] * 4, 95) == pytest.approx(1.1 * 1260)
     assert L.psu_efficiency("80+ Gold") == (0.90, False)
     assert L.psu_efficiency(None) == (0.80, True)
+    # two PSUs as one: a Gold one feeding 1,000 W and an unrated one feeding 250 W draw
+    # 1000/0.90 + 250/0.80 = 1,423.6 W at the wall for 1,250 W DC; a PSU with no load counts not
+    eff, assumed = L.combined_psu_efficiency([(1000, "80+ Gold"), (250, None), (0, "80+")])
+    assert eff == pytest.approx(1250 / (1000 / 0.90 + 250 / 0.80)) and assumed
+    assert L.combined_psu_efficiency([(0, "80+ Platinum"), (0, None)]) == (0.92, False)
+    assert L.combined_psu_efficiency([]) == (0.80, True)
     assert L.board_fits_case("SSI CEB", ["ATX", "E-ATX"]) == ("likely", "E-ATX")
     assert L.board_fits_case("SSI CEB", ["ATX"])[0] == "verify"
     assert L.board_fits_case("E-ATX", ["Micro-ATX"])[0] == "no"

@@ -187,3 +187,16 @@ def test_the_web_api_says_a_bad_choice_and_a_missing_build_in_words(tmp_path: Pa
     assert answer.status_code == 422
     assert answer.json()["message"] == "the request has no build field"
     assert "application/json" in answer.json()["hint"]
+
+
+def test_an_override_that_is_not_a_list_is_said_in_words(run_cli: Any, tmp_path: Path) -> None:
+    """A tuple field given one value: pydantic's "Input should be a valid tuple" was shown."""
+    text = WARMACHINE.read_text(encoding="utf-8").replace(
+        "  case: Corsair Carbide Air 540",
+        "  case: {part: Corsair Carbide Air 540, with: {psu_form_factors: ATX}}",
+    )
+    path = tmp_path / "b.yaml"
+    path.write_text(text, encoding="utf-8")
+    got = _refused(run_cli("check", str(path)))
+    assert "psu_form_factors: must be a list, found 'ATX'" in got, got
+    assert "Input should" not in got

@@ -20,6 +20,7 @@ countries or a 20 A circuit.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
@@ -179,6 +180,11 @@ class Site:
         volts, amps = self.circuits[index]
         return units.circuit_continuous_limit_w(volts, amps)
 
+    def mains_voltage_of(self, index: int) -> float:
+        """Mains volts of circuit ``index`` (0-based). A PSU on a circuit the site does not list
+        is rated at the last one's volts (``wall-circuit`` warns about the missing circuit)."""
+        return self.circuits[min(index, len(self.circuits) - 1)][0]
+
     @property
     def continuous_limit_w(self) -> float:
         """80% of volts × amps (NEC continuous-load rule, see units.circuit_continuous_limit_w)."""
@@ -195,17 +201,19 @@ class Site:
 
     @classmethod
     def parse(cls, circuit: str | None) -> Site:
-        """The site from 'VOLTSxAMPS' text such as '120x20' or '230V x 16' (None → defaults)."""
+        """The site from 'VOLTSxAMPS' text such as '120x20', '230V x 16' or '230 V x 16 A'
+        (None → defaults)."""
         if circuit is None or not circuit.strip():
             return cls()
-        try:
-            volts, amps = (
-                float(x) for x in circuit.lower().replace("v", "").replace(" ", "").split("x")
-            )
-        except ValueError:
+        # units may be written out ("16A" is how breakers are labelled), spaces anywhere
+        found = re.fullmatch(
+            r"(\d+(?:\.\d*)?)v?x(\d+(?:\.\d*)?)a?", circuit.lower().replace(" ", "")
+        )
+        if found is None:
             raise InputError(
                 f"circuit '{circuit}' is not VOLTSxAMPS", "write e.g. 120x20 or 230x16"
-            ) from None
+            )
+        volts, amps = float(found.group(1)), float(found.group(2))
         if not (90 <= volts <= 480 and 1 <= amps <= 100):
             raise InputError(
                 f"circuit '{circuit}': {volts:g} V × {amps:g} A is not a plausible branch circuit",
@@ -372,7 +380,7 @@ class Build:
         first ``n`` in build order; more GPUs is ambiguous and raises InputError.
         """
         if n < 0:  # as the request field `gpus` of check and power (each door names it)
-            raise InputError(f"gpus: {n} is below 0", "give 1 or more", field="gpus")
+            raise InputError(f"gpus: {n} is below 0", "give 0 or more", field="gpus")
         if n > MAX_COUNT:
             raise InputError(
                 f"gpus: {n:,} is more than one machine holds (at most {MAX_COUNT})",

@@ -25,8 +25,8 @@ PSU of the list feeds them, 1-based; PSU 1 also feeds the board), ``slot`` (the 
 list of slots, one per card) and ``riser`` (``{length_mm: 200, pcie_gen: 4}``); PSU entries may
 add ``circuit`` (1-based, into ``site.circuits``). Any entry may say ``condition: used`` (or
 ``refurbished``): the part is priced at that condition's offer, as ``dlrig plan --used`` bought
-it (a line without a known offer of that condition gives its ``price_usd``). A name with a
-colon or a comma must be quoted. Every category must appear (``null`` leaves one out
+it (without a known offer of that condition, the line's ``price_usd``, else no price). A name
+with a colon or a comma must be quoted. Every category must appear (``null`` leaves one out
 deliberately). Any error names the file and line and says how to fix it
 (:class:`~dlrig.errors.BuildFileError`).
 """
@@ -481,14 +481,13 @@ def _parse_entry(ctx: _Ctx, path: Path_, cat: Category, value: Any, catalog: Cat
         condition = _condition(ctx, (*path, "condition"), value["condition"])
         if condition is not None:
             extra["condition"] = condition.value
-            where = (*path, "condition")
             base = extra.get("base")
             if base is not None and "name" not in dict(extra["overrides"]):
                 # {part: X, with: {...}}: still X bought used, so X's used offer prices it
-                offer = _priced_as(ctx, where, base, condition, price, catalog)
+                offer = _priced_as(base, condition, catalog)
                 part = part.model_copy(update={k: getattr(offer, k) for k in _PRICE_FIELDS})
             elif not part.custom:
-                part = _priced_as(ctx, where, part, condition, price, catalog)
+                part = _priced_as(part, condition, catalog)
     return BuildItem(part, count, None if price is None else float(price), **extra)
 
 
@@ -512,23 +511,16 @@ def _condition(ctx: _Ctx, path: Path_, value: Any) -> Condition | None:
     return None if condition is Condition.NEW else condition
 
 
-def _priced_as(
-    ctx: _Ctx, path: Path_, part: Part, condition: Condition, price: Any, catalog: Catalog
-) -> Part:
-    """``part`` priced at its ``condition`` offer; without one, the line must give its price."""
+def _priced_as(part: Part, condition: Condition, catalog: Catalog) -> Part:
+    """``part`` priced at its ``condition`` offer, else at the line's own ``price_usd``; with
+    neither its price is unknown (never the new price: a used part is not bought at it), which
+    check and cost report like any unpriced part, so the build is still checked."""
     from dlrig.catalog.offers import priced_as
 
     found = priced_as(catalog, part, condition)
     if found is not None:
         return found
-    if price is None:
-        raise ctx.error(
-            path,
-            f"no {condition.value} offer is known for '{part.name}'",
-            f"add price_usd: (what you paid for it), or import {condition.value} prices with "
-            "dlrig prices import",
-        )
-    return part.model_copy(update={"price_date": None, "price_source": None})
+    return part.model_copy(update={"price_usd": None, "price_date": None, "price_source": None})
 
 
 def _item_extras(ctx: _Ctx, path: Path_, cat: Category, value: Mapping[str, Any]) -> dict[str, Any]:

@@ -116,6 +116,8 @@ class MissingExtraError(DlrigError):
 
 _TYPE_WORDS = {
     "list_type": "a list",
+    "tuple_type": "a list",
+    "set_type": "a list",
     "dict_type": "a mapping",
     "string_type": "text",
     "date_from_datetime_parsing": "a date (YYYY-MM-DD)",

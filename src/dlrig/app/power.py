@@ -193,7 +193,7 @@ def _psu_shares(build: Build) -> list[PsuShare]:
 
     out = []
     for ld in build.psu_loads:
-        volts = build.site.circuits[min(ld.circuit_index, len(build.site.circuits) - 1)][0]
+        volts = build.site.mains_voltage_of(ld.circuit_index)
         usable = limits.psu_usable_w(ld.psu.wattage_w, ld.psu.wattage_low_line_w, volts)
         need = limits.psu_required_w(ld.cpu_w, (u.power_w for u in ld.gpus), ld.rest_w)
         cap = (

@@ -345,8 +345,17 @@ def riser_mounting(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     cards = distinct(u.gpu for u in on_risers)
     if case.kind == "open-frame":
         return  # the frame's GPU positions are case-expansion-slots' check
-    if case.kind == "rackmount" and case.gpu_positions is not None:
-        if n > case.gpu_positions:
+    if case.kind == "rackmount":
+        if case.gpu_positions is None:  # a server chassis: its GPU positions, not a tower's bracket
+            yield warning(
+                f"{n} GPU(s) on risers in {case.name} (rackmount), whose GPU positions are not "
+                "in the catalog.",
+                f"Check that the chassis mounts {n} card(s) off the board, or give it its "
+                "positions: {part: ..., with: {gpu_positions: N}}.",
+                case,
+                *cards,
+            )
+        elif n > case.gpu_positions:
             yield warning(
                 f"{n} GPU(s) on risers but {case.name} has {case.gpu_positions} GPU positions.",
                 f"Use at most {case.gpu_positions} cards on risers, or an open frame.",

@@ -59,13 +59,13 @@ def _psu_label(build: Build, load: PsuLoad) -> str:
 
 
 def _usable_w(build: Build, load: PsuLoad) -> float:
-    volts = build.site.circuits[min(load.circuit_index, len(build.site.circuits) - 1)][0]
+    volts = build.site.mains_voltage_of(load.circuit_index)
     return L.psu_usable_w(load.psu.wattage_w, load.psu.wattage_low_line_w, volts)
 
 
 def _rating_text(build: Build, load: PsuLoad, usable: float) -> str:
     if usable < load.psu.wattage_w:
-        volts = build.site.circuits[min(load.circuit_index, len(build.site.circuits) - 1)][0]
+        volts = build.site.mains_voltage_of(load.circuit_index)
         return f"gives {usable:,.0f} W on {volts:g} V mains"
     return f"gives {usable:,.0f} W"
 
@@ -452,7 +452,10 @@ def power_limit_range(build: Build, ctx: RuleContext) -> Iterator[Hit]:
         if lo is not None:
             continue  # the build file already refused a limit outside the sourced range
         chip = build.chip(u.gpu)
-        n = sum(1 for v in build.gpu_units if v.gpu.id == u.gpu.id and v.power_limit_w)
+        # the cards of this model at this limit (another line may cap the same model otherwise)
+        n = sum(
+            1 for v in build.gpu_units if (v.gpu.id, v.power_limit_w) == (u.gpu.id, u.power_limit_w)
+        )
         note = gpu_power.limit_note(u.gpu.chip)
         yield info(
             f"{n}× {u.gpu.name} at power_limit_w {u.power_limit_w:g} W: the power-limit range "
