@@ -143,6 +143,21 @@ def test_an_unwritable_cache_dir_is_not_an_error(
     assert len(catalog) > 100
 
 
+def test_an_entry_pickle_refuses_is_skipped_without_a_trace(cache_dir: Path) -> None:
+    """pickle refuses some objects with TypeError (a lock), AttributeError (a local class) or
+    PicklingError: the write is skipped like a full disk, no temporary file is left."""
+
+    class Local:
+        pass
+
+    for i, obj in enumerate((threading.Lock(), Local(), lambda: 0)):
+        disk.store("probe", f"k{i}", obj)
+        assert disk.load("probe", f"k{i}") is None
+    disk.store("probe", "ok", [1, 2])
+    assert disk.load("probe", "ok") == [1, 2]
+    assert sorted(p.name for p in cache_dir.iterdir()) == ["probe-ok.pickle"]
+
+
 def test_concurrent_writers_and_readers_never_see_a_partial_entry(cache_dir: Path) -> None:
     payload = {"rows": list(range(200_000))}
     seen: list[object] = []

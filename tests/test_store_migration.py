@@ -103,3 +103,24 @@ def test_concurrent_openers_of_a_version_1_store_upgrade_it_once(tmp_path: Path)
         t.join()
     assert all(r == results[0] for r in results) and not isinstance(results[0], Exception)
     assert _meta(path)[:2] == (2, True)
+
+
+def test_a_version_1_store_another_process_writes_is_read_without_waiting(tmp_path: Path) -> None:
+    """The upgrade only adds an index: while another connection holds the write lock the store
+    is read as it is at once, not after SQLite's 5 s busy timeout, and upgraded later."""
+    import time
+
+    path = _version_1_store(tmp_path)
+    expected = _read_only(path)
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        start = time.perf_counter()
+        assert _answers(path) == expected
+        assert time.perf_counter() - start < 2.0
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert _meta(path)[0] == 1
+    _answers(path)
+    assert _meta(path)[:2] == (2, True)

@@ -102,8 +102,10 @@ def store(
         os.replace(tmp, path)
         tmp = None
         _prune(path.parent, kind, path, keep)
-    except (OSError, pickle.PicklingError):
-        pass  # caching is an optimisation only
+    except (OSError, pickle.PicklingError, TypeError, AttributeError, RecursionError):
+        # caching is an optimisation only: a full or unwritable disk, or an object pickle
+        # refuses (a lock: TypeError; a local class: AttributeError), skips the write
+        pass
     finally:
         if tmp is not None:
             with contextlib.suppress(OSError):

@@ -382,10 +382,16 @@ def _migrate(conn: sqlite3.Connection, version: int) -> None:
         with transaction(conn):
             _apply_migrations(conn, version)
         return
+    # only indexes are added: while another process writes, read the store as it is at once
+    # rather than after SQLite's busy timeout (5 s); a later open upgrades it
+    timeout_ms = conn.execute("PRAGMA busy_timeout").fetchone()[0]
+    conn.execute("PRAGMA busy_timeout = 0")
     try:
         conn.execute("BEGIN IMMEDIATE")
     except CatalogError:  # read-only, or another process holds it: read it as it is
         return
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {int(timeout_ms)}")
     try:
         # another process may have upgraded it while this one waited for the write lock
         _apply_migrations(conn, conn.execute("PRAGMA user_version").fetchone()[0])

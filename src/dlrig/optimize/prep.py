@@ -503,13 +503,6 @@ _SIZE_AT_LOAD: dict[str, tuple[int, int]] = {}  # version → (placement facts, 
 PREP_KIND = "plan-prep"
 
 
-def cache_dir() -> Path:
-    """Where the on-disk preprocessing cache lives ($DLRIG_CACHE_DIR, else the user cache)."""
-    from dlrig.cache import cache_dir as shared_dir
-
-    return shared_dir()
-
-
 def _disk_key(version: str) -> str:
     """The disk cache key: the catalog version and the code the cached facts come from (the
     parts models, this module, the checker's placement functions and the GPU power facts the

@@ -70,6 +70,12 @@ class Work:
         """Whether the work is a training class."""
         return self.cls in TRAINING_CLASSES
 
+    @property
+    def hardware_factor(self) -> float:
+        """Hardware FLOPs (and memory traffic) per model FLOP: recomputation runs the forward
+        again, 8N instead of 6N (Narayanan et al. 2021, eq. 4), so 4/3 of both."""
+        return 4.0 / 3.0 if self.recompute else 1.0
+
 
 @cache
 def model_data() -> dict[str, Any]:
@@ -211,12 +217,11 @@ def rate_per_gpu(
         # elementwise traffic per token and layer grows with h, matmul FLOPs with h²: the
         # memory-bound share per FLOP falls as 1/h (fitted at h = 1024)
         k *= REFERENCE_HIDDEN / work.hidden
-    hw_flops = work.flops_per_item * (4.0 / 3.0 if work.recompute else 1.0)
+    hw_flops = work.flops_per_item * work.hardware_factor
     step_bytes = work.optimizer_bytes_per_step + work.dequant_bytes_per_step
     if work.cls == "prefill":
         step_bytes += work.weight_bytes  # the weights are read once per prompt batch
-    # recomputation runs the forward again: its matmuls and its memory traffic (4/3 of both)
-    per_item_bytes = work.flops_per_item * k * (4.0 / 3.0 if work.recompute else 1.0)
+    per_item_bytes = work.flops_per_item * k * work.hardware_factor
     per_item_bytes += step_bytes / max(work.items_per_step, 1.0)
     rate = 1.0 / combine(hw_flops / flops, per_item_bytes / bw, float(p.get("overlap", 1.0)))
     # the class's absolute level (its measured points' software stack; calibrate.fit)
@@ -233,7 +238,7 @@ def mfu_cap(chip: GpuChip, work: Work, params: dict[str, Any] | None = None) -> 
     if not sustained or not work.flops_per_item:
         return math.inf
     # the ceiling bounds the FLOPs the hardware runs: recomputation's extra forward counts
-    hw_flops = work.flops_per_item * (4.0 / 3.0 if work.recompute else 1.0)
+    hw_flops = work.flops_per_item * work.hardware_factor
     return float(model_data()["mfu_ceiling"]["value"]) * sustained * 1e12 / hw_flops
 
 
