@@ -125,22 +125,62 @@ def test_decode_plan_example_5090_beats_rtx_5000_ada() -> None:
     assert a is not None and b is not None and b > 2 * a
 
 
-def test_decode_streams_at_most_what_the_sms_issue() -> None:
-    """Batch-1 decode reads at the lesser of bandwidth × efficiency and SMs × clock × the
-    fitted bytes per SM-cycle: HBM boards (much bandwidth per SM) are held by their SMs, GDDR
-    boards by their memory; a chip without SM facts (AMD) only by its memory."""
+def _decode_work(precision: str, weight_gb: float) -> M.Work:
+    """Batch-1 decode of a LLaMA-7B shape (6.74 B weights, 32 layers) stored in ``weight_gb``."""
+    return M.Work(
+        cls="decode-b1",
+        precision=precision,
+        flops_per_item=2 * 6.74e9,
+        layers=32,
+        weight_bytes=weight_gb * 1e9,
+        weight_count=6.74e9,
+    )
+
+
+def test_decode_reads_at_the_slower_of_memory_and_what_the_sms_issue() -> None:
+    """Batch-1 decode reads at the lesser of bandwidth × efficiency and what the SMs issue:
+    (bytes ÷ bytes per SM-cycle + weights × SM-cycles per weight) ÷ (SMs × clock). HBM boards
+    (much bandwidth per SM) are held by their SMs, GDDR boards by their memory; a chip
+    without SM facts (AMD) only by its memory."""
     p = M.fitted()
-    eff = float(p["decode"]["bandwidth_efficiency"])
+    d = p["decode"]
+    eff = float(d["bandwidth_efficiency"])
+    work = _decode_work("fp16", 13.475)
     h100 = chip("h100-sxm")
     assert h100.sm_count == 132 and h100.boost_clock_mhz == 1980
-    stream = M.sm_stream_bytes(h100, p)
-    assert stream == pytest.approx(132 * 1980e6 * float(p["decode"]["sm_bytes_per_cycle"]))
-    assert M.decode_bandwidth_bytes(h100, p) == stream < 0.6 * 3350e9
+    sm_s = 13.475e9 / float(d["sm_bytes_per_cycle"]) + 6.74e9 * float(d["sm_cycles_per_weight"])
+    sm_s /= 132 * 1980e6
+    assert M.decode_sm_seconds(h100, work, p) == pytest.approx(sm_s)
+    assert M.decode_read_seconds(h100, work, p) == pytest.approx(sm_s)
+    assert 13.475e9 / sm_s < 0.6 * 3350e9  # the SMs, not HBM3, hold the H100 SXM
     g = chip("rtx-3070")  # 46 SMs for 448 GB/s: memory-bound
-    assert M.decode_bandwidth_bytes(g, p) == pytest.approx(448e9 * eff)
+    assert M.decode_read_seconds(g, work, p) == pytest.approx(13.475e9 / (448e9 * eff))
     amd = chip("radeon-rx-7900-xtx")
-    assert amd.sm_count is None and M.sm_stream_bytes(amd, p) is None
-    assert M.decode_bandwidth_bytes(amd, p) == pytest.approx(amd.memory_bandwidth_gb_s * 1e9 * eff)
+    assert amd.sm_count is None and M.decode_sm_seconds(amd, work, p) is None
+    expected = 13.475e9 / (amd.memory_bandwidth_gb_s * 1e9 * eff)
+    assert M.decode_read_seconds(amd, work, p) == pytest.approx(expected)
+
+
+def test_quantised_decode_costs_sm_cycles_per_weight() -> None:
+    """Dequantising and multiplying a weight costs SM instructions whatever its bits, so a
+    4-bit file (a quarter of FP16's bytes) keeps most of the SM work: a board with few
+    SM-cycles per byte of bandwidth (V100 PCIe: 80 SMs × 1.38 GHz for 900 GB/s) gains less
+    from Q4_0 over F16 than one with many (RTX 4090: 128 × 2.52 GHz for 1,008 GB/s), as
+    llama.cpp's January 2024 runs measured (V100 2.18×, RTX 3090 2.51×)."""
+    p = M.fitted()
+    assert float(p["decode"]["sm_cycles_per_weight"]) > 0
+    f16, q4 = _decode_work("fp16", 13.475), _decode_work("int4", 3.823)
+
+    def gain(chip_id: str) -> float:
+        c = chip(chip_id)
+        return (M.rate_per_gpu(c, q4, p) or 0.0) / (M.rate_per_gpu(c, f16, p) or 1.0)
+
+    assert gain("v100-pcie-16gb") < gain("rtx-3090") < gain("rtx-4090")
+    # without the per-weight term the V100 would gain as much as bytes alone allow
+    p0 = {**p, "decode": {**p["decode"], "sm_cycles_per_weight": 0.0}}
+    v100 = chip("v100-pcie-16gb")
+    gain0 = (M.rate_per_gpu(v100, q4, p0) or 0.0) / (M.rate_per_gpu(v100, f16, p0) or 1.0)
+    assert gain("v100-pcie-16gb") < gain0
 
 
 def test_every_nvidia_chip_has_its_sm_count_and_clock() -> None:

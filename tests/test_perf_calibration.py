@@ -89,3 +89,42 @@ def test_source_agreement_ranks_one_sources_gpus_by_anothers_measurements() -> N
     for row in agree.values():
         assert row["gpus_in_common"] == 5
         assert row["spearman"] == pytest.approx((1.0 + 0.8) / 2)
+
+
+def test_decode_fit_arithmetic_is_the_models() -> None:
+    """The decode fit evaluates its grids with its own arithmetic (calibrate._decode_rate);
+    it must give what the model itself (roofline.rate_per_gpu) gives, point for point."""
+    p = M.fitted()
+    d = {k: float(v) for k, v in p["decode"].items()}
+    checked = 0
+    for pt in K.points():
+        if pt.cls != "decode-b1":
+            continue
+        terms = K._decode_terms(p, pt)
+        assert terms is not None
+        work = K.bench_work(pt.bench, pt.precision, pt.micro_batch)
+        assert K._decode_rate(d, terms) == pytest.approx(M.rate_per_gpu(pt.chip, work, p))
+        checked += 1
+    assert checked >= 80
+
+
+def test_scoreboard_source_is_one_profile_with_a_build_per_row() -> None:
+    """The llama.cpp CUDA scoreboard rows all ran the one Llama 2 7B Q4_0 file (tg128, no
+    FlashAttention); each row names the device and the build it ran."""
+    data = K.measurements()
+    rows = [r for r in data["points"] if r["source"] == "llamacpp-cuda-scoreboard"]
+    assert {r["bench"] for r in rows} == {"lcppsb-7b-q4_0-tg"}
+    tg = {r["chip"]: r["value"] for r in rows}
+    assert len(tg) == len(rows) == 15
+    assert tg["rtx-5090"] == 290.02 and tg["rtx-3060-12gb"] == 75.57
+    assert all(", build " in r["note"] for r in rows)
+
+
+def test_scoreboard_is_predicted_when_held_out() -> None:
+    """Fitted without it, the model ranks the scoreboard's fifteen GPUs (RTX 3060 to RTX 5090
+    and PRO 6000 Blackwell) for batch-1 decode at Spearman >= 0.95, median error <= 5 %."""
+    row = M.model_data()["validation"]["leave_one_source_out"]["decode-b1"][
+        "llamacpp-cuda-scoreboard"
+    ]
+    assert row["points"] == 15
+    assert row["spearman"] >= 0.95 and row["median_abs_error"] <= 0.05

@@ -857,6 +857,7 @@ def work_of(w: Workload, n_gpus: int = 1, phase: str = "decode") -> Work:
             hidden=m.hidden,
             layers=m.layers or 0,
             weight_bytes=quantized_weight_bytes(w, pb) / n,
+            weight_count=pb.total / n,
             kv_bytes=kv_cache_bytes(w, context=int(ctx)) / n,
             batch=w.micro_batch,
             model=m.id,

@@ -6,9 +6,10 @@ One step of work is split the way the kernels run:
   matmuls run in (see :mod:`dlrig.perf.chips`), capped by what the board's power limit allows
   at the fitted TFLOPS per watt of its power class (tensor-core design and process node), × the
   class's fitted efficiency;
-- everything else (norms, activations, softmax, QLoRA's dequantisation, decode's weight and
-  KV-cache reads) is memory-bound and runs at the memory bandwidth × a fitted factor for the
-  memory kind;
+- everything else (norms, activations, softmax, QLoRA's dequantisation) is memory-bound and
+  runs at the memory bandwidth × a fitted factor for the memory kind; decode's weight and
+  KV-cache reads run at the bandwidth × a fitted efficiency or at what the SMs issue (bytes
+  and weights per SM-cycle), whichever is slower;
 - once per step, the optimizer step reads and writes every trained parameter's state
   (memory-bound), spread over the items of the step: small batches (cards with little
   memory) pay it more often.
@@ -47,6 +48,8 @@ class Work:
     ``flops_per_item`` counts model FLOPs per token (per sample for vision) the way PaLM
     (Chowdhery et al. 2022, appendix B) and Megatron count them: 6N + 12·L·h·s for training,
     2N + 4·L·h·s forward only; recomputation is *not* in it (MFU, not hardware FLOPs).
+    ``weight_count``: the weights one decode step reads (per GPU), whatever their format;
+    ``weight_bytes`` is what they occupy.
     """
 
     cls: str
@@ -60,6 +63,7 @@ class Work:
     optimizer_bytes_per_step: float = 0.0
     dequant_bytes_per_step: float = 0.0
     weight_bytes: float = 0.0
+    weight_count: float = 0.0
     kv_bytes: float = 0.0
     batch: int = 1
     model: str | None = None
@@ -161,39 +165,63 @@ def achievable_tflops(chip: GpuChip, peak: float, p: dict[str, Any]) -> float:
 def bandwidth_bytes(
     chip: GpuChip, work: Work, params: dict[str, Any] | None = None
 ) -> float | None:
-    """Achievable memory bytes/s of one GPU for ``work``'s memory-bound kernels."""
+    """Achievable memory bytes/s of one GPU for ``work``'s memory-bound kernels (decode: the
+    memory side only; :func:`decode_read_seconds` adds what the SMs can issue)."""
     p = params or fitted()
     if chip.memory_bandwidth_gb_s is None:
         return None
     if work.cls in ("decode", "decode-b1"):
-        return decode_bandwidth_bytes(chip, p)
+        return chip.memory_bandwidth_gb_s * 1e9 * float(p["decode"]["bandwidth_efficiency"])
     factor = float(p["memory"][C.memory_kind(chip)])
     return chip.memory_bandwidth_gb_s * 1e9 * factor
 
 
-def decode_bandwidth_bytes(chip: GpuChip, p: dict[str, Any]) -> float | None:
-    """Bytes/s decode's weight and KV-cache reads reach: the memory bandwidth × the fitted
-    efficiency, but no more than the SMs stream (:func:`sm_stream_bytes`)."""
-    if chip.memory_bandwidth_gb_s is None:
-        return None
-    bw = chip.memory_bandwidth_gb_s * 1e9 * float(p["decode"]["bandwidth_efficiency"])
-    stream = sm_stream_bytes(chip, p)
-    return bw if stream is None else min(bw, stream)
-
-
-def sm_stream_bytes(chip: GpuChip, p: dict[str, Any]) -> float | None:
-    """The read rate decode's matrix-vector kernels sustain on ``chip``'s SMs: SMs × boost
-    clock × the fitted bytes per SM and cycle (None: SM count or clock unknown, no limit).
-
-    A memory-bound kernel reaches bandwidth = bytes in flight ÷ memory latency (Little's law;
-    Volkov 2016, "Understanding Latency Hiding on GPUs", ch. 4); a batch-1 GEMV keeps a bounded
-    number of loads in flight per SM and issues them at the SM clock, so boards with much
-    bandwidth per SM (HBM: A100, H100, B200) reach a smaller share of it than GDDR boards.
-    Replaces a per-memory-kind decode efficiency with one term that follows the SM count."""
+def sm_cycles_per_s(chip: GpuChip) -> float | None:
+    """SMs × boost clock (None: SM count or clock unknown, AMD and Intel)."""
     if not chip.sm_count or not chip.boost_clock_mhz:
         return None
-    per_cycle = float(p["decode"]["sm_bytes_per_cycle"])
-    return chip.sm_count * chip.boost_clock_mhz * 1e6 * per_cycle
+    return chip.sm_count * chip.boost_clock_mhz * 1e6
+
+
+def decode_sm_seconds(chip: GpuChip, work: Work, p: dict[str, Any]) -> float | None:
+    """Seconds the SMs need to stream and use one decode step's weights and KV cache:
+    (bytes ÷ bytes per SM-cycle + weights × SM-cycles per weight) ÷ (SMs × boost clock);
+    None when the chip's SM count or clock is unknown (then only its memory holds it).
+
+    Two costs, both issued by the SMs:
+
+    - per byte: a batch-1 matrix-vector kernel keeps a bounded number of loads in flight per
+      SM and issues them at the SM clock, and bandwidth = bytes in flight ÷ latency (Little's
+      law; Volkov 2016, "Understanding Latency Hiding on GPUs", UC Berkeley EECS-2016-143,
+      ch. 4): boards with much bandwidth per SM (HBM: A100, H100, B200) reach a smaller
+      share of it than GDDR boards;
+    - per weight: every weight read is unpacked and multiplied (an FMA for 16-bit weights;
+      for quantised ones the nibble or byte unpacking, scale and dp4a/half2 dot of
+      llama.cpp's MMVQ, ExLlama's and MLC's kernels), so a 4-bit format, a quarter of
+      FP16's bytes, keeps about the same instructions: quantised decode is partly
+      instruction-bound, and a board with few SM-cycles per byte of bandwidth (V100, H100
+      PCIe) falls behind in Q4 more than in F16.
+    """
+    cycles = sm_cycles_per_s(chip)
+    if cycles is None:
+        return None
+    d = p["decode"]
+    per_byte = 1.0 / float(d["sm_bytes_per_cycle"])
+    per_weight = float(d.get("sm_cycles_per_weight", 0.0))
+    cycles_used = (work.weight_bytes + work.kv_bytes) * per_byte + work.weight_count * per_weight
+    return cycles_used / cycles
+
+
+def decode_read_seconds(chip: GpuChip, work: Work, p: dict[str, Any]) -> float | None:
+    """Seconds one decode step spends reading weights and KV cache: the larger of what the
+    memory delivers (bandwidth × the fitted efficiency) and what the SMs issue
+    (:func:`decode_sm_seconds`); None without a bandwidth figure."""
+    bw = bandwidth_bytes(chip, work, p)
+    if bw is None:
+        return None
+    mem_s = (work.weight_bytes + work.kv_bytes) / bw
+    sm_s = decode_sm_seconds(chip, work, p)
+    return mem_s if sm_s is None else max(mem_s, sm_s)
 
 
 def rate_per_gpu(
@@ -205,9 +233,9 @@ def rate_per_gpu(
     models, whose fitted efficiencies stand for overlapped compute and memory time)."""
     p = params or fitted()
     flops = compute_rate_flops(chip, work, p)
-    bw = bandwidth_bytes(chip, work, p)
     if work.cls in ("decode", "decode-b1"):
-        return _decode_rate(work, flops, bw, p)
+        return _decode_rate(work, flops, decode_read_seconds(chip, work, p), p)
+    bw = bandwidth_bytes(chip, work, p)
     if flops is None:
         return None
     if bw is None:
@@ -255,17 +283,16 @@ def combine(compute_s: float, memory_s: float, q: float) -> float:
 
 
 def _decode_rate(
-    work: Work, flops: float | None, bw: float | None, p: dict[str, Any]
+    work: Work, flops: float | None, read_s: float | None, p: dict[str, Any]
 ) -> float | None:
     """Tokens/s of all sequences: each step reads the weights and the KV cache once
-    (Pope et al. 2022, "Efficiently Scaling Transformer Inference", §2), or is compute-bound
-    at large batch; plus a per-layer latency."""
-    if bw is None:
+    (Pope et al. 2022, "Efficiently Scaling Transformer Inference", §2) in ``read_s``, or is
+    compute-bound at large batch; plus a per-layer latency."""
+    if read_s is None:
         return None
-    mem_s = (work.weight_bytes + work.kv_bytes) / bw
     comp_s = 0.0 if flops is None else work.batch * work.flops_per_item / flops
     latency_s = work.layers * float(p["decode"]["layer_latency_us"]) * 1e-6
-    return work.batch / (max(mem_s, comp_s) + latency_s)
+    return work.batch / (max(read_s, comp_s) + latency_s)
 
 
 def mfu(chip: GpuChip, work: Work, rate: float) -> float | None:

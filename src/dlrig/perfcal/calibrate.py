@@ -14,8 +14,8 @@ What is fitted (docs/performance.md):
   power class (chips.power_class), the tensor TFLOPS per watt of power limit (a grid: the
   cap binds or not);
 - absolute: per class the matmul efficiency (geometric mean of measured ÷ predicted over the
-  points whose FLOPs are known), decode's bandwidth efficiency per memory kind and its
-  per-layer latency;
+  points whose FLOPs are known); decode's bandwidth efficiency, its per-layer latency and
+  what its SMs cost per byte and per weight read (:func:`_fit_decode`);
 - per chip and class, the residual of the chip's own points (used to *interpolate* a chip
   that has measurements in the class at other configurations; never by the validation);
 - multi-GPU scaling per interconnect and GPU count: the median of rate(n) ÷ (n × rate(1)) over
@@ -214,6 +214,7 @@ def default_params() -> dict[str, Any]:
         "decode": {
             "bandwidth_efficiency": 0.8,
             "sm_bytes_per_cycle": 6.0,
+            "sm_cycles_per_weight": 0.0,
             "layer_latency_us": 50.0,
         },
     }
@@ -420,26 +421,80 @@ def _rescale(p: dict[str, Any], cls: str, e: float) -> None:
     node["bytes_per_flop"] = node["bytes_per_flop"] / e
 
 
+@dataclass(frozen=True)
+class _DecodeTerms:
+    """One decode point's inputs to :func:`dlrig.perf.roofline._decode_rate`, so the decode
+    fit evaluates its grids as arithmetic instead of rebuilding the work per candidate."""
+
+    value: float
+    bandwidth: float  # bytes/s at efficiency 1
+    sm_cycles: float | None
+    read_bytes: float
+    weights: float
+    layers: int
+    batch: int
+    compute_s: float
+
+
+def _decode_terms(p: dict[str, Any], pt: Point) -> _DecodeTerms | None:
+    work = bench_work(pt.bench, pt.precision, pt.micro_batch)
+    if pt.chip.memory_bandwidth_gb_s is None:
+        return None
+    flops = M.compute_rate_flops(pt.chip, work, p)
+    return _DecodeTerms(
+        value=pt.value,
+        bandwidth=pt.chip.memory_bandwidth_gb_s * 1e9,
+        sm_cycles=M.sm_cycles_per_s(pt.chip),
+        read_bytes=work.weight_bytes + work.kv_bytes,
+        weights=work.weight_count,
+        layers=work.layers,
+        batch=work.batch,
+        compute_s=0.0 if flops is None else work.batch * work.flops_per_item / flops,
+    )
+
+
+def _decode_rate(d: dict[str, float], t: _DecodeTerms) -> float:
+    """The same arithmetic as roofline's decode path (tests/test_perf_calibration.py checks
+    it against :func:`dlrig.perf.roofline.rate_per_gpu`)."""
+    read_s = t.read_bytes / (t.bandwidth * d["bandwidth_efficiency"])
+    if t.sm_cycles:
+        sm_s = t.read_bytes / d["sm_bytes_per_cycle"] + t.weights * d["sm_cycles_per_weight"]
+        read_s = max(read_s, sm_s / t.sm_cycles)
+    latency_s = t.layers * d["layer_latency_us"] * 1e-6
+    return t.batch / (max(read_s, t.compute_s) + latency_s)
+
+
 def _fit_decode(p: dict[str, Any], pts: list[Point]) -> None:
-    if not pts:
+    """Decode's bandwidth efficiency, per-layer latency and SM costs (bytes and weights per
+    SM-cycle) by least squares of log(predicted ÷ measured) over the decode points: 1-D grids
+    for the first two, a 2-D grid for the SM costs (they trade against each other)."""
+    terms = [t for t in (_decode_terms(p, pt) for pt in pts) if t is not None]
+    if not terms:
         return
 
-    def err(q: dict[str, Any]) -> float:
-        out = 0.0
-        for pt in pts:
-            pred = _predict(q, pt)
-            out += math.log(pred / pt.value) ** 2 if pred else 10.0
-        return out
+    def err(d: dict[str, float]) -> float:
+        return sum(math.log(_decode_rate(d, t) / t.value) ** 2 for t in terms)
 
-    keys = [
-        (("decode", "bandwidth_efficiency"), _grid(0.3, 1.0)),
-        (("decode", "sm_bytes_per_cycle"), _grid(2.0, 20.0, 61)),
-        (("decode", "layer_latency_us"), _grid(1.0, 400.0, 61)),
+    d = {k: float(v) for k, v in p["decode"].items()}
+    one_d = {
+        "bandwidth_efficiency": _grid(0.3, 1.0),
+        "layer_latency_us": _grid(1.0, 400.0, 61),
+    }
+    sm_grid = [
+        (b, w)
+        for b in _grid(2.0, 20.0, 41)
+        # 0: the SMs spend nothing per weight beyond its bytes (the model before the term)
+        for w in (0.0, *_grid(0.002, 0.2, 40))
     ]
     for _ in range(4):
-        for key, grid in keys:
-            best = min(grid, key=lambda v: err(_set(p, key, v)))
-            p = _set_inplace(p, key, best)
+        for key, grid in one_d.items():
+            d[key] = min(grid, key=lambda v: err({**d, key: v}))
+        b, w = min(
+            sm_grid,
+            key=lambda bw: err({**d, "sm_bytes_per_cycle": bw[0], "sm_cycles_per_weight": bw[1]}),
+        )
+        d["sm_bytes_per_cycle"], d["sm_cycles_per_weight"] = b, w
+    p["decode"] = d
 
 
 def _set_inplace(p: dict[str, Any], key: tuple[str, ...], value: float) -> dict[str, Any]:
