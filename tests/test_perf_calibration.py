@@ -105,7 +105,7 @@ def test_decode_fit_arithmetic_is_the_models() -> None:
         work = K.bench_work(pt.bench, pt.precision, pt.micro_batch)
         assert K._decode_rate(d, terms) == pytest.approx(M.rate_per_gpu(pt.chip, work, p))
         checked += 1
-    assert checked >= 80
+    assert checked >= 75  # every decode point of the six sources
 
 
 def test_scoreboard_source_is_one_profile_with_a_build_per_row() -> None:
