@@ -488,6 +488,8 @@ def _parse_entry(ctx: _Ctx, path: Path_, cat: Category, value: Any, catalog: Cat
                 part = part.model_copy(update={k: getattr(offer, k) for k in _PRICE_FIELDS})
             elif not part.custom:
                 part = _priced_as(part, condition, catalog)
+            # a renamed or custom part is a product with no offers: the line's price_usd is its
+            # used price, and the check table says "your used price" / "used, no price"
     return BuildItem(part, count, None if price is None else float(price), **extra)
 
 
