@@ -168,6 +168,7 @@ class CircuitDraw:
 
     @property
     def gpu_count(self) -> int:
+        """The GPUs fed by the PSUs on this circuit."""
         return sum(len(ld.gpus) for ld in self.loads)
 
     @property
