@@ -93,3 +93,54 @@ def test_slot_label_without_its_generation(catalog: Any) -> None:
     assert L.slot_position(board, "PCIEX16(G5)_3") == 3
     assert L.slot_position(board, "PCIEX16_3") == 3
     assert L.slot_position(board, "pciex16 5") == 5
+
+
+# --- names as owners write them ------------------------------------------------------------------
+import re  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+
+import pytest  # noqa: E402
+
+from dlrig.catalog.resolve import NameIndex  # noqa: E402
+from dlrig.errors import AmbiguousPartError  # noqa: E402
+
+
+@dataclass(frozen=True)
+class _Rec:
+    key: str
+    name: str
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def id(self) -> str:  # catalog ids are slugs of the name
+        return re.sub(r"[^a-z0-9]+", "-", self.name.lower()).strip("-")
+
+
+SHOP_GPUS = NameIndex(
+    [
+        _Rec("a", "EVGA GeForce RTX 3090 FTW3 ULTRA GAMING 24GB GDDR6X"),
+        _Rec("b", "EVGA FTW3 ULTRA HYBRID GAMING GeForce RTX 3090 24GB GDDR6X Black"),
+        _Rec("c", "EVGA FTW3 ULTRA GAMING GeForce RTX 3090 Ti 24GB GDDR6X Black"),
+        _Rec("d", "Asus TUF GAMING GeForce RTX 3090 24GB GDDR6X"),
+        _Rec("e", "Asus ROG STRIX GAMING OC GeForce RTX 3090 24GB GDDR6X"),
+        _Rec("f", "MSI GeForce RTX 4070 12GB GDDR6 VENTUS 2X"),
+        _Rec("g", "MSI GeForce RTX 4070 12GB GDDR6X VENTUS 2X"),
+    ]
+)
+
+
+def test_memory_type_in_a_shop_name_is_not_a_model_number() -> None:
+    # 'GDDR6X' made every imported card unmatchable unless the owner typed it too
+    assert SHOP_GPUS.resolve("EVGA RTX 3090 FTW3 Ultra 24GB").key == "a"
+    assert SHOP_GPUS.resolve("Asus TUF RTX 3090 24GB").key == "d"
+    # stated on both sides it still has to agree
+    assert SHOP_GPUS.resolve("MSI RTX 4070 12GB GDDR6 Ventus 2X").key == "f"
+    assert SHOP_GPUS.resolve("MSI RTX 4070 12GB GDDR6X Ventus 2X").key == "g"
+
+
+def test_a_variant_word_not_written_loses_but_another_line_stays_ambiguous() -> None:
+    # 'HYBRID' adds a word to everything the plain FTW3 ULTRA GAMING has: the plain one is meant
+    assert SHOP_GPUS.resolve("EVGA GeForce RTX 3090 FTW3 Ultra Gaming 24GB").key == "a"
+    # TUF and ROG STRIX each have words the other lacks: no guess
+    with pytest.raises(AmbiguousPartError):
+        SHOP_GPUS.resolve("Asus RTX 3090 Gaming 24GB")
