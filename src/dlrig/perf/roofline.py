@@ -141,11 +141,17 @@ def sustained_tflops(
 
 def early_tensor_factor(chip: GpuChip, work: Work, p: dict[str, Any]) -> float:
     """Volta's and Turing's tensor cores (first and second generation) sustain a smaller share
-    of their peak than Ampere and later (no asynchronous global-to-shared copies to keep them
-    fed): the sourced ratio in model.yaml (``early_tensor_cores``), on tensor-core work only."""
+    of their peak in *training* than Ampere and later: the sourced ratio in model.yaml
+    (``early_tensor_cores``, Megatron-LM's MFU on V100 against A100), on tensor-core work only.
+
+    Inference GEMMs do not get it: the ratio is a training stack's (mixed-precision kernels,
+    fused optimizers, attention), while one large cuBLAS FP16 GEMM reaches ~90 % of a V100's
+    peak (``early_tensor_cores.inference`` in model.yaml), the share it reaches on Ampere; the
+    llama.cpp prompt rate of a V100 PCIe is 40 % of its peak, as an RTX 3090's is of its own."""
     if chip.tensor_core_gen not in (1, 2) or C.compute_dtype(work.precision) in ("fp32", "tf32"):
         return 1.0
-    return float(model_data()["early_tensor_cores"]["value"])
+    factor = model_data()["early_tensor_cores"]
+    return float(factor["value"] if work.trains else factor["inference"]["value"])
 
 
 def achievable_tflops(chip: GpuChip, peak: float, p: dict[str, Any]) -> float:
