@@ -3,10 +3,13 @@
 Run: python benchmarks/real_builds.py [--markdown] [DIR]   (default: tests/data/real_builds)
 (--markdown prints the verdict table kept in that folder's README instead of the report)
 
-Each file there is one published build with its outcome (worked / failed), the rules its facts
-can judge and, for a failure, the rule that should report it (see the README there). A `worked`
-build agrees when no judged rule reports an error; a `failed` build agrees when its `expect` rule
-reports an error (without `expect`, when any judged rule does). Prints one line per build, the
+Each file there is one published build with its outcome (worked / marginal / failed), the rules
+its facts can judge and, for a failure or a marginal build, the rule that should report it (see the
+README there). A `worked` build agrees when no judged rule reports an error; a `failed` build
+agrees when its `expect` rule reports an error (without `expect`, when any judged rule does); a
+`marginal` build (it ran, but its builder or vendor judged it unfit: too close to a limit,
+throttling) agrees when its `expect` rule flags it - an error or a warning, both are a "do not
+build it this way" - and is a miss when that rule is silent. Prints one line per build, the
 known reason under each miss (the file's `miss:`: a cause outside the rules, PSU quality no
 wattage rule can see, or a description the sources leave incomplete) and the agreement; exits 1
 when a file cannot be read.
@@ -22,7 +25,7 @@ from typing import Any
 import yaml
 
 DEFAULT_DIR = Path(__file__).resolve().parents[1] / "tests" / "data" / "real_builds"
-OUTCOMES = ("worked", "failed")
+OUTCOMES = ("worked", "marginal", "failed")
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,13 @@ def load_cases(folder: Path = DEFAULT_DIR) -> list[tuple[str, dict[str, Any]]]:
                 raise ValueError(f"{path.name}: no '{key}'")
         if data["outcome"] not in OUTCOMES:
             raise ValueError(f"{path.name}: outcome must be one of {OUTCOMES}")
+        if data["outcome"] == "marginal" and not (
+            data.get("expect") and data.get("marginal_because")
+        ):
+            raise ValueError(
+                f"{path.name}: a marginal build names the rule that should flag it (expect:) and "
+                "quotes who judged it unfit and why (marginal_because:)"
+            )
         out.append((path.stem, data))
     return out
 
@@ -69,6 +79,9 @@ def judge(name: str, case: dict[str, Any], catalog: Any) -> Verdict:
     unchecked = tuple(sorted(u.slug for u in result.unchecked if u.slug in listed))
     if case["outcome"] == "worked":
         agrees = not errors
+    elif case["outcome"] == "marginal":
+        # ran, but judged unfit: the named rule must flag it, as an error or a warning
+        agrees = case["expect"] in errors or case["expect"] in warnings
     elif case.get("expect"):
         agrees = case["expect"] in errors
     else:
@@ -82,12 +95,15 @@ def agreement(verdicts: list[Verdict]) -> float:
 
 
 def summary(verdicts: list[Verdict]) -> str:
-    worked = [v for v in verdicts if v.outcome == "worked"]
-    failed = [v for v in verdicts if v.outcome == "failed"]
+    """'40/44 = 91% (worked 25/25, marginal 3/3, failed 12/16)': each outcome type apart."""
+    per = []
+    for outcome in OUTCOMES:
+        some = [v for v in verdicts if v.outcome == outcome]
+        if some:
+            per.append(f"{outcome} {sum(v.agrees for v in some)}/{len(some)}")
     return (
         f"{sum(v.agrees for v in verdicts)}/{len(verdicts)} = {agreement(verdicts):.0%} "
-        f"(worked {sum(v.agrees for v in worked)}/{len(worked)}, "
-        f"failed {sum(v.agrees for v in failed)}/{len(failed)})"
+        f"({', '.join(per)})"
     )
 
 
@@ -119,7 +135,7 @@ def main(argv: list[str]) -> int:
         found = ", ".join(v.errors) or "no error"
         if v.warnings:
             found += f" (warns: {', '.join(v.warnings)})"
-        print(f"{mark}  {v.outcome:6}  {v.case:42}  check: {found}")
+        print(f"{mark}  {v.outcome:8}  {v.case:44}  check: {found}")
         if not v.agrees:
             print(f"       why: {v.why or '(not yet explained: add miss: to the case file)'}")
     print(f"\nagreement: {summary(verdicts)}")

@@ -130,7 +130,8 @@ def test_gloo_allreduce_across_two_processes() -> None:
     row = m.params["by_size"][0]
     assert row["bytes"] == 256 * 1024 and 0 < row["seconds"] < 10
     # algbw = bytes / seconds; over loopback even a loaded 2-core box moves well over 1 MB/s
-    assert row["algbw_gb_s"] == pytest.approx(row["bytes"] / row["seconds"] / 1e9, rel=1e-3)
+    # algbw is rounded to 4 decimals (allreduce.py): at a loaded box's ~0.03 GB/s that is 0.2 %
+    assert row["algbw_gb_s"] == pytest.approx(row["bytes"] / row["seconds"] / 1e9, abs=5e-5)
     assert m.value == pytest.approx(row["busbw_gb_s"]) and m.value > 1e-3
     assert row["busbw_gb_s"] == pytest.approx(row["algbw_gb_s"])  # n = 2
 
