@@ -61,3 +61,27 @@ def test_a_spent_budget_stops_at_the_same_group_idle_and_loaded(
     with _busy_cores():
         loaded = _text(**query)
     assert loaded == idle
+
+
+def test_every_re_solve_uses_the_one_probing_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The frontier's points and the binding probes are both re-solves of the plan: one setting
+    (RESOLVE_PROBING) sets their presolve probing, the plan's own solve keeps CP-SAT's default.
+    There were two constants (FRONTIER_PROBING, PROBE_PROBING) that could drift apart."""
+    from dlrig.optimize.planmodel import PlanModel
+
+    seen: list[int | None] = []
+    solve = PlanModel.solve
+
+    def spy(self: PlanModel, *args: object, **kwargs: object) -> tuple[str, object]:
+        probing = kwargs.get("probing", args[4] if len(args) > 4 else None)
+        seen.append(probing)  # type: ignore[arg-type]
+        return solve(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(binding_mod, "RESOLVE_PROBING", 1)
+    monkeypatch.setattr(PlanModel, "solve", spy)
+    result = plan(5000, frontier=True)
+    assert len(result.frontier) >= 2 and result.binding
+    first = seen.index(1)
+    assert first >= 1 and set(seen[:first]) == {None}, seen  # the plan itself
+    # then frontier points (one solve or more each) and binding probes alike
+    assert set(seen[first:]) == {1} and len(seen) - first >= len(result.frontier), seen

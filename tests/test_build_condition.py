@@ -146,3 +146,25 @@ def test_a_used_catalog_part_with_overrides_is_priced_at_its_used_offer() -> Non
     assert item.unit_price_usd == _used_offer("nvidia-rtx-4090-fe")
     assert _priced(item.part)["price_kind"] == "used"
     assert "condition: used" in dump_build(b) and "length_mm: 305" in dump_build(b)
+
+
+def test_a_renamed_used_part_says_used_in_the_check_table() -> None:
+    """A renamed part ({with: {name: ...}}) is another product with no offer of its own: its
+    condition: used was dropped without a word (the table showed the line's price as a plain
+    one, or nothing). It is priced by the line's price_usd and the priced column says used."""
+    from dlrig.cli.output import line_price_note, price_note
+
+    renamed = f"{{part: {CARD}, with: {{name: My 4090}}, condition: used"
+    [paid] = _build(renamed + ", price_usd: 900}").items[dlrig.Category.GPU]
+    assert paid.condition == "used" and paid.unit_price_usd == 900
+    assert line_price_note(paid) == "your used price"
+    [unpaid] = _build(renamed + "}").items[dlrig.Category.GPU]
+    assert unpaid.unit_price_usd is None
+    assert line_price_note(unpaid) == "used, no price (give price_usd)"
+    # a line's own price on a used catalog part is the user's, not the offer's date
+    [own] = _build(f"{{part: {CARD}, condition: used, price_usd: 1000}}").items[dlrig.Category.GPU]
+    assert line_price_note(own) == "your used price"
+    [offer] = _build(f"{{part: {CARD}, condition: used}}").items[dlrig.Category.GPU]
+    assert line_price_note(offer) == f"used {_newest_used('nvidia-rtx-4090-fe').date.isoformat()}"
+    [new] = _build(CARD).items[dlrig.Category.GPU]
+    assert line_price_note(new) == price_note(new.part) != ""  # the catalog price's note

@@ -304,6 +304,27 @@ def test_site_takes_the_circuit_syntax_of_the_cli(catalog: Any, tmp_path: Path) 
         load_build(_write(tmp_path, head + "site: fifteen amps\n"), catalog)
 
 
+def test_a_bare_number_is_not_a_circuit(catalog: Any, tmp_path: Path) -> None:
+    """YAML 1.1 reads circuits: [0x15] as the hex number 21: the message says so, with the file
+    and line and how to write it, and the mapping form gets the text form's plausibility check."""
+    head, _, _ = dump_build(load_build("examples/warmachine.yaml", catalog)).partition("site:")
+    for site, where, number in (
+        ("site:\n  circuits: [120x15, 0x15]\n", "site.circuits[1]", "21"),
+        ("site:\n  circuits: [120]\n", "site.circuits[0]", "120"),
+        ("site: 230\n", "site", "230"),
+    ):
+        path = _write(tmp_path, head + site)
+        with pytest.raises(BuildFileError) as info:
+            load_build(path, catalog)
+        err = info.value
+        assert f"{where}: YAML read this circuit as the number {number}" in err.message
+        assert err.line == head.count("\n") + (2 if "circuits" in site else 1)
+        assert "write 120x15" in err.hint and "quote it" in err.hint
+    with pytest.raises(BuildFileError, match="12 V × 15 A is not a plausible") as bad:
+        load_build(_write(tmp_path, head + "site: {mains_voltage_v: 12}\n"), catalog)
+    assert bad.value.line is not None
+
+
 def test_write_build_failure_is_bad_input_and_keeps_old_file(tmp_path, catalog) -> None:  # type: ignore[no-untyped-def]
     import pytest as _pytest
 

@@ -204,3 +204,32 @@ def test_concurrent_processes_build_one_good_entry(cache_dir: Path) -> None:
     n, version = outs[0].split()
     cached = disk.load("builtin", entry.name.removeprefix("builtin-").removesuffix(".pickle"))
     assert cached is not None and len(cached[0]) == int(n) and cached[2] == version
+
+
+def test_the_catalog_opens_from_a_zipped_package(tmp_path: Path, cache_dir: Path) -> None:
+    """data_files() and the cache keys read files by path, which a zip (or any install that is
+    not a folder) does not have: they read through importlib.resources and the loaders."""
+    import zipfile
+
+    src = Path(builtin.__file__).parents[1]  # the dlrig package folder
+    archive = tmp_path / "dlrig.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for f in src.rglob("*"):
+            if f.is_file() and "__pycache__" not in f.parts:
+                z.write(f, f.relative_to(src.parent))
+    example = str(Path(__file__).parents[1] / "examples" / "warmachine.yaml")
+    code = (
+        "import dlrig.catalog.builtin as b, dlrig\n"
+        "assert '.zip' in b.__file__, b.__file__\n"
+        "print(len(b.data_files()), len(b.builtin_catalog()))\n"
+        f"print(dlrig.check({example!r}).ok)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(archive)}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    n_files, n_parts = map(int, out.stdout.split()[:2])
+    assert n_files == len(builtin.data_files()) and n_parts > 0
+    assert n_parts == len(builtin.builtin_catalog())
+    assert out.stdout.split()[2] == "True"

@@ -21,19 +21,20 @@ def test_warmachine_budget() -> None:
     assert (b.cpu_w, b.gpu_w, b.rest_w, b.peak_dc_w) == (165.0, 1000.0, 95.0, 1260.0)
     assert b.psu_needed_w == 1386.0 and b.psu_recommended_w == 1400  # ×1.1, next 50 W
     assert b.psu_w == 1600.0 and b.psu_needed_spikes_w is None  # no spike-prone GPU
-    assert (b.wall_w, b.circuit_limit_w, b.circuit_margin_w) == (1400.0, 1440.0, 40.0)  # ÷0.90
+    assert b.wall_total_w == 1400.0  # ÷0.90
+    assert (b.circuit_limit_total_w, b.tightest_circuit_margin_w) == (1440.0, 40.0)
     assert b.gpu_limit_for_psu_w == pytest.approx((1600 / 1.1 - 165 - 95) / 4, abs=0.05)
     assert b.gpu_limit_for_circuit_w == (1440 * 0.9 - 260) / 4 == 259.0
     # the checker's totals agree
     totals = dlrig.check(WARMACHINE).to_dict()["totals"]
-    assert (totals["peak_power_w"], totals["wall_power_w"]) == (b.peak_dc_w, b.wall_w)
+    assert (totals["peak_power_w"], totals["wall_power_w"]) == (b.peak_dc_w, b.wall_total_w)
 
 
 def test_spike_prone_gpus_and_the_circuit() -> None:
     b = dlrig.power(FOUR_3090)
     assert b.psu_needed_spikes_w == pytest.approx(1.1 * (165 + 4 * 350 * 1.5 + b.rest_w), 0.001)
     assert b.psu_atx3 is True and b.psu_recommended_w == 1900  # ATX 3.x rides out the spikes
-    assert b.circuit_margin_w < 0
+    assert b.tightest_circuit_margin_w < 0
     # the same cap the wall-circuit warning suggests
     [warning] = [f for f in dlrig.check(FOUR_3090).findings if f.slug == "wall-circuit"]
     assert f"cap each GPU at {int(b.gpu_limit_for_circuit_w or 0)} W" in warning.hint

@@ -29,16 +29,16 @@ def test_two_psus_on_two_circuits_are_budgeted_one_by_one() -> None:
     assert (c1["psus"], c2["psus"]) == ("PSU 1", "PSU 2")
     assert c1["limit_w"] == c2["limit_w"] == 1440.0
     assert c1["margin_w"] > 0 and c2["margin_w"] > 0
-    assert d["circuit_margin_w"] == min(c1["margin_w"], c2["margin_w"])  # the tightest one
-    assert d["psu_w"] == 3200.0 and d["circuit_limit_w"] == 2880.0
+    assert d["tightest_circuit_margin_w"] == min(c1["margin_w"], c2["margin_w"])  # the tightest one
+    assert d["psu_w"] == 3200.0 and d["circuit_limit_total_w"] == 2880.0
     # no cap is needed: the tightest per-GPU limit is above the cards' 350 W
     assert d["gpu_limit_for_psu_w"] > 350 and d["gpu_limit_for_circuit_w"] > 350
 
 
 def test_one_psu_budget_is_unchanged() -> None:
     d = dlrig.power(REPO / "examples" / "warmachine.yaml").to_dict()
-    assert (d["psu_w"], d["wall_w"], d["circuit"]) == (1600.0, 1400.0, "120 V / 15 A")
-    assert (d["circuit_margin_w"], d["gpu_limit_for_psu_w"]) == (40.0, 298.6)
+    assert (d["psu_w"], d["wall_total_w"], d["circuit"]) == (1600.0, 1400.0, "120 V / 15 A")
+    assert (d["tightest_circuit_margin_w"], d["gpu_limit_for_psu_w"]) == (40.0, 298.6)
     [only] = d["psus"]
     assert only["feeds"] == "system + 4 GPU(s)" and only["load_w"] == d["peak_dc_w"]
     assert len(d["circuits"]) == 1
@@ -113,5 +113,42 @@ def test_each_psu_s_efficiency_counts_for_the_load_it_feeds(catalog: Any) -> Non
     assert inp.peak_power_w / inp.psu_efficiency == pytest.approx(wall)
     # the power report draws the same from the wall, and gives the same combined efficiency
     d = dlrig.power(build).to_dict()
-    assert d["wall_w"] == pytest.approx(wall, abs=0.2)
+    assert d["wall_total_w"] == pytest.approx(wall, abs=0.2)
     assert d["psu_efficiency"] == pytest.approx(inp.psu_efficiency)
+
+
+@pytest.mark.parametrize(
+    "example", ["epyc-open-frame-risers.yaml", "four-gpus-15a-circuit.yaml", "warmachine.yaml"]
+)
+def test_power_and_wall_circuit_share_one_circuit_draw(example: str) -> None:
+    """`dlrig power` and the wall-circuit rule each summed a circuit's wall draw (limits.
+    circuit_draw is now the one sum); the summary labels its totals and its tightest margin."""
+    from dlrig.buildfile import load_build
+    from dlrig.catalog import open_catalog
+    from dlrig.rules import limits
+
+    build = load_build(REPO / "examples" / example, open_catalog())
+    d = dlrig.power(REPO / "examples" / example).to_dict()
+    draws = [
+        limits.circuit_draw(i, build.site.circuit_limit_w(i), build.psu_loads)
+        for i in range(len(build.site.circuits))
+    ]
+    for row, draw in zip(d["circuits"], draws, strict=True):
+        assert (row["wall_w"], row["limit_w"]) == (draw.wall_w, draw.limit_w)
+        assert row["gpu_limit_w"] == pytest.approx(draw.gpu_cap_w, abs=0.05)
+    assert d["wall_total_w"] == pytest.approx(sum(x.wall_w for x in draws), abs=0.05)
+    assert d["circuit_limit_total_w"] == sum(x.limit_w for x in draws)
+    assert d["tightest_circuit_margin_w"] == pytest.approx(min(x.margin_w for x in draws))
+    over = [x for x in draws if x.wall_w > x.limit_w]
+    findings = [f for f in dlrig.check(build).findings if f.slug == "wall-circuit"]
+    assert len(findings) == len(over)  # the rule warns exactly where power shows a negative margin
+    for f, x in zip(findings, over, strict=True):
+        assert f"{x.wall_w:,.0f} W" in f.message
+
+
+def test_the_power_summary_says_which_lines_are_totals() -> None:
+    d = dlrig.power(REPO / "examples" / "epyc-open-frame-risers.yaml").to_dict()
+    # two circuits: the total margin (2,880 - 1,812 W) is not the tightest circuit's margin
+    total_margin = d["circuit_limit_total_w"] - d["wall_total_w"]
+    assert d["tightest_circuit_margin_w"] < total_margin - 500
+    assert not {"wall_w", "circuit_limit_w", "circuit_margin_w"} & set(d)

@@ -50,7 +50,7 @@ def test_every_case_is_sourced_and_judges_real_rules() -> None:
     from dlrig.rules import RULES
 
     slugs = set(RULES)
-    assert len(CASES) >= 32
+    assert len(CASES) >= 36
     assert sum(c["outcome"] == "failed" for _, c in CASES) >= 8  # failures, not only successes
     for name, case in CASES:
         assert case["source"].startswith("https://"), name

@@ -200,3 +200,26 @@ def test_an_override_that_is_not_a_list_is_said_in_words(run_cli: Any, tmp_path:
     got = _refused(run_cli("check", str(path)))
     assert "psu_form_factors: must be a list, found 'ATX'" in got, got
     assert "Input should" not in got
+
+
+@pytest.mark.parametrize(
+    ("args", "what", "where"),
+    [
+        (["check", "examples/warmachine.yaml", "--bogus"], "No such option: --bogus", "check"),
+        (["check", "examples/warmachine.yaml", "--gpus"], "'--gpus' requires an argument", "check"),
+        (["catalog", "list", "--category"], "requires an argument", "catalog list"),
+        (["plan", "--budget-usd"], "'--budget-usd' requires an argument", "plan"),
+        (["check"], "Missing argument 'FILE'", "check"),
+        (["nosuchcmd"], "No such command 'nosuchcmd'", ""),
+    ],
+)
+def test_a_usage_error_says_what_and_where_to_look(
+    run_cli: Any, args: list[str], what: str, where: str
+) -> None:
+    """The option parser's own errors: exit 2, what is wrong, and the help to read. A missing
+    value came without the help line (the parser has no context for it yet)."""
+    result = run_cli(*args)
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
+    assert what in result.stderr
+    assert f"Try 'dlrig{' ' + where if where else ''} -h' for help." in result.stderr
+    assert len(result.stderr.strip().splitlines()) <= 4  # no box, a few plain lines

@@ -213,10 +213,15 @@ class Site:
             raise InputError(
                 f"circuit '{circuit}' is not VOLTSxAMPS", "write e.g. 120x20 or 230x16"
             )
-        volts, amps = float(found.group(1)), float(found.group(2))
+        return cls.checked(float(found.group(1)), float(found.group(2)), f"circuit '{circuit}'")
+
+    @classmethod
+    def checked(cls, volts: float, amps: float, what: str = "circuit") -> Site:
+        """The one-circuit site of ``volts`` × ``amps`` if that is a plausible branch circuit,
+        else InputError naming ``what`` (the text or field the numbers came from)."""
         if not (90 <= volts <= 480 and 1 <= amps <= 100):
             raise InputError(
-                f"circuit '{circuit}': {volts:g} V × {amps:g} A is not a plausible branch circuit",
+                f"{what}: {volts:g} V × {amps:g} A is not a plausible branch circuit",
                 "write mains volts (90-480) x breaker amps (1-100), e.g. 120x15 or 230x16",
             )
         return cls(volts, amps)

@@ -488,6 +488,8 @@ def _parse_entry(ctx: _Ctx, path: Path_, cat: Category, value: Any, catalog: Cat
                 part = part.model_copy(update={k: getattr(offer, k) for k in _PRICE_FIELDS})
             elif not part.custom:
                 part = _priced_as(part, condition, catalog)
+            # a renamed or custom part is a product with no offers: the line's price_usd is its
+            # used price, and the check table says "your used price" / "used, no price"
     return BuildItem(part, count, None if price is None else float(price), **extra)
 
 
@@ -797,11 +799,7 @@ def _parse_site(ctx: _Ctx, value: Any) -> Site:
     if isinstance(value, str):  # site: 230x16, the syntax of --circuit
         return Site(*_circuit(ctx, ("site",), value))
     if not isinstance(value, Mapping):
-        raise ctx.error(
-            ("site",),
-            "must be a mapping or VOLTSxAMPS",
-            "write site: 230x16, or site: {mains_voltage_v: 230, circuit_amps: 16}",
-        )
+        raise _not_a_circuit(ctx, ("site",), value)
     _check_keys(ctx, ("site",), value, SITE_KEYS)
     if "circuits" in value:
         if "mains_voltage_v" in value or "circuit_amps" in value:
@@ -833,11 +831,7 @@ def _circuit(ctx: _Ctx, path: Path_, value: Any) -> tuple[float, float]:
             raise ctx.error(path, e.message, e.hint) from None
         return site.mains_voltage_v, site.circuit_amps
     if not isinstance(value, Mapping):
-        raise ctx.error(
-            path,
-            "must be VOLTSxAMPS or a mapping",
-            "write 120x15, or {mains_voltage_v: 120, circuit_amps: 15}",
-        )
+        raise _not_a_circuit(ctx, path, value)
     if path[-1] != "site":
         _check_keys(ctx, path, value, CIRCUIT_KEYS)
     args: dict[str, float] = {}
@@ -852,10 +846,28 @@ def _circuit(ctx: _Ctx, path: Path_, value: Any) -> tuple[float, float]:
                 )
             args[key] = float(v)
     default = Site()
-    return (
-        args.get("mains_voltage_v", default.mains_voltage_v),
-        args.get("circuit_amps", default.circuit_amps),
-    )
+    volts = args.get("mains_voltage_v", default.mains_voltage_v)
+    amps = args.get("circuit_amps", default.circuit_amps)
+    try:  # the plausibility check VOLTSxAMPS text gets (circuit_amps: 1500 is a typo)
+        Site.checked(volts, amps)
+    except InputError as e:
+        raise ctx.error(path, e.message, e.hint) from None
+    return volts, amps
+
+
+def _not_a_circuit(ctx: _Ctx, path: Path_, value: Any) -> BuildFileError:
+    """The error for a circuit that is neither VOLTSxAMPS text nor a mapping. A bare number gets
+    its own words: YAML 1.1 reads circuits: [0x15] as the hex number 21 and 120 as 120, and
+    "must be VOLTSxAMPS" would not say why the 0x15 the user sees is wrong."""
+    how = "write 120x15 (volts x amps), or {mains_voltage_v: 120, circuit_amps: 15}"
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return ctx.error(
+            path,
+            f"YAML read this circuit as the number {value:g} (a bare 0x15 is hexadecimal), "
+            "not VOLTSxAMPS",
+            f"{how}; quote it if in doubt: '120x15'",
+        )
+    return ctx.error(path, f"must be VOLTSxAMPS or a mapping, found {_type_name(value)}", how)
 
 
 def _check_keys(

@@ -25,12 +25,13 @@ import pickle
 import stat
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 CACHE_ENV = "DLRIG_CACHE_DIR"
 KEEP_PER_KIND = 8  # entries of one kind kept (e.g. several checkouts sharing one cache dir)
 
-__all__ = ["CACHE_ENV", "cache_dir", "key_of", "load", "store"]
+__all__ = ["CACHE_ENV", "cache_dir", "key_of", "load", "module_sources", "store"]
 
 
 def cache_dir() -> Path:
@@ -51,6 +52,17 @@ def key_of(parts: Iterable[str | bytes]) -> str:
         digest.update(len(data).to_bytes(8, "little"))
         digest.update(data)
     return digest.hexdigest()[:24]
+
+
+def module_sources(*modules: ModuleType) -> list[bytes]:
+    """The source of each module, for a cache key that changes with the code: read by the
+    module's loader, so from a folder and from a zip alike (``Path(m.__file__)`` is no file in
+    a zip)."""
+    return [
+        m.__loader__.get_data(m.__file__)  # type: ignore[union-attr]
+        for m in modules
+        if m.__file__ and hasattr(m.__loader__, "get_data")
+    ]
 
 
 def path_of(kind: str, key: str) -> Path:

@@ -85,15 +85,17 @@ class PowerBudget:
     psu_atx3: bool | None
     psu_efficiency: float
     psu_efficiency_assumed: bool
-    wall_w: float
+    # the circuits: their draw and limits added up (named _total_), and the margin of the
+    # tightest one, which is what decides (a total margin could hide one circuit over its limit)
+    wall_total_w: float
     circuit: str
-    circuit_limit_w: float
-    circuit_margin_w: float
+    circuit_limit_total_w: float
+    tightest_circuit_margin_w: float
+    # the per-GPU limit that fits every PSU / every circuit (the tightest one's)
     gpu_limit_for_psu_w: float | None
     gpu_limit_for_circuit_w: float | None
     # every PSU and every circuit on its own (a build with two PSUs on two circuits is judged
-    # per PSU and per circuit, as the checker does); the fields above then sum the ratings and
-    # limits and take the tightest margin and GPU limit
+    # per PSU and per circuit, as the checker does)
     psus: list[PsuShare]
     circuits: list[CircuitShare]
 
@@ -169,10 +171,10 @@ def budget(build: Build) -> PowerBudget:
         psu_atx3=psu.atx3 if psu else None,
         psu_efficiency=eff,
         psu_efficiency_assumed=assumed,
-        wall_w=round(wall, 1),
+        wall_total_w=round(wall, 1),
         circuit=circuit,
-        circuit_limit_w=round(limit, 1),
-        circuit_margin_w=round(margin, 1),
+        circuit_limit_total_w=round(limit, 1),
+        tightest_circuit_margin_w=round(margin, 1),
         gpu_limit_for_psu_w=None if for_psu is None else round(for_psu, 1),
         gpu_limit_for_circuit_w=None if for_circuit is None else round(for_circuit, 1),
         psus=shares,
@@ -216,34 +218,24 @@ def _psu_shares(build: Build) -> list[PsuShare]:
 
 
 def _circuit_shares(build: Build) -> list[CircuitShare]:
-    """Each circuit's wall draw from the PSUs plugged into it (``wall-circuit``'s arithmetic)."""
-    from dlrig import units
+    """Each circuit's wall draw from the PSUs plugged into it: ``wall-circuit``'s own figure
+    (:func:`dlrig.rules.limits.circuit_draw`)."""
     from dlrig.rules import limits
 
     site = build.site
     out = []
     for ci, (volts, amps) in enumerate(site.circuits):
-        loads = [ld for ld in build.psu_loads if ld.circuit_index == ci]
-        if not loads and ci > 0:
+        draw = limits.circuit_draw(ci, site.circuit_limit_w(ci), build.psu_loads)
+        if not draw.loads and ci > 0:
             continue
-        wall = 0.0
-        for ld in loads:
-            eff, _ = limits.psu_efficiency(ld.psu.efficiency)
-            wall += units.wall_power_w(ld.load_w, eff)
-        limit = site.circuit_limit_w(ci)
-        gpus = sum(len(ld.gpus) for ld in loads)
-        cap = None
-        if gpus:
-            eff, _ = limits.psu_loads_efficiency(loads)
-            non_gpu = sum(ld.load_w - ld.gpu_w for ld in loads)
-            cap = limits.gpu_power_cap_for_circuit_w(limit, eff, non_gpu, gpus)
+        cap = draw.gpu_cap_w
         out.append(
             CircuitShare(
                 circuit=f"{ci + 1}: {volts:g} V / {amps:g} A",
-                psus=", ".join(f"PSU {ld.index + 1}" for ld in loads) or "none",
-                wall_w=round(wall, 1),
-                limit_w=round(limit, 1),
-                margin_w=round(limit - wall, 1),
+                psus=", ".join(f"PSU {ld.index + 1}" for ld in draw.loads) or "none",
+                wall_w=draw.wall_w,
+                limit_w=round(draw.limit_w, 1),
+                margin_w=round(draw.margin_w, 1),
                 gpu_limit_w=None if cap is None else round(cap, 1),
             )
         )

@@ -17,7 +17,7 @@ import hashlib
 import sys
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dlrig import cache as disk
 from dlrig.catalog.core import Catalog
@@ -25,15 +25,23 @@ from dlrig.catalog.resolve import NameIndex
 from dlrig.errors import CatalogError
 from dlrig.parts import PART_MODELS, Category, GpuChip, Part
 
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+
 CHIPS_FILE = "gpu_chips.yaml"
 CACHE_KIND = "builtin"
 CACHE_FORMAT = "1"  # bump when the cached payload's layout changes
 
 
 def data_files() -> dict[str, str]:
-    """File name → text of every shipped data file (read from the package folder directly:
-    importlib.resources costs 5 ms to import and 3 ms to read them, every catalog opened)."""
-    root = Path(__file__).parent / "data"
+    """File name → text of every shipped data file: read from the package folder directly when
+    it is one (importlib.resources costs 5 ms to import and 3 ms to read them, every catalog
+    opened), else through importlib.resources (a zip or any other non-folder install)."""
+    root: Path | Traversable = Path(__file__).parent / "data"
+    if not root.is_dir():
+        from importlib import resources
+
+        root = resources.files(__package__ or "dlrig.catalog") / "data"
     return {
         f.name: f.read_text(encoding="utf-8") for f in root.iterdir() if f.name.endswith(".yaml")
     }
@@ -64,8 +72,7 @@ def index_key(catalog_key: str) -> str:
     """The name indexes' cache key: the catalog's and the code that builds the indexes."""
     from dlrig.catalog import core, resolve
 
-    code = [Path(m.__file__).read_bytes() for m in (core, resolve) if m.__file__]
-    return disk.key_of([catalog_key, *code])
+    return disk.key_of([catalog_key, *disk.module_sources(core, resolve)])
 
 
 class BuiltinCatalog(Catalog):
@@ -121,9 +128,7 @@ def cache_key(files: dict[str, str]) -> str:
 
     import dlrig.parts
 
-    code = [
-        Path(m.__file__).read_bytes() for m in (dlrig.parts, sys.modules[__name__]) if m.__file__
-    ]
+    code = disk.module_sources(dlrig.parts, sys.modules[__name__])
     texts = [f"{name}\0{files[name]}" for name in sorted(files)]
     runtime = f"{CACHE_FORMAT}:{sys.version_info[:2]}:{pydantic.VERSION}"
     return disk.key_of([runtime, *code, *texts])

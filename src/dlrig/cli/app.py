@@ -223,6 +223,10 @@ def main() -> None:
         exit_code = getattr(exc, "exit_code", None)
         if hasattr(exc, "show") and isinstance(exit_code, int):
             exc.show()
+            if getattr(exc, "ctx", False) is None and exit_code == 2:
+                # "Option '--gpus' requires an argument." comes without the usage and help
+                # lines (the parser has no context yet): say where to look, as the others do
+                typer.echo(f"Try '{_command_path(sys.argv)} -h' for help.", err=True)
             sys.exit(exit_code)
         if debug:
             raise
@@ -238,6 +242,21 @@ def main() -> None:
         )
         stderr.print("  → rerun with --debug for the traceback, and please report it")
         sys.exit(3)
+
+
+def _command_path(argv: list[str]) -> str:
+    """``dlrig catalog list`` from argv: the leading words that name a (sub)command."""
+    cmd: Any = typer.main.get_command(app)
+    path = ["dlrig"]
+    for word in argv[1:]:
+        if word.startswith("-"):
+            continue
+        group = hasattr(cmd, "get_command")  # Typer's bundled click: no isinstance on click's
+        sub = cmd.get_command(typer.Context(cmd), word) if group else None
+        if sub is None:
+            break
+        cmd, path = sub, [*path, word]
+    return " ".join(path)
 
 
 def _freeze_at_exit() -> None:

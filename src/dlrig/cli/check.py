@@ -13,7 +13,7 @@ from dlrig.app.importlist import ImportListRequest
 from dlrig.cli.options import CATALOG, JSON, JsonOpt, from_request, option, output_option
 from dlrig.cli.output import (
     fmt_num,
-    price_note,
+    line_price_note,
     print_json,
     print_price_summary,
     stderr,
@@ -127,7 +127,7 @@ def render_check(result: CheckResult) -> None:
                     it.part.name + (" (custom)" if it.part.custom else "") + _line_extras(it),
                     it.count,
                     None if price is None else f"${price:,.0f}",
-                    price_note(it.part),
+                    line_price_note(it),
                 ]
             )
     stdout.print(table("parts", ["category", "part", "count", "unit price", "priced"], parts_rows))

@@ -85,6 +85,20 @@ def price_note(part: Any) -> str:
     return f"{kind}{part.price_date.isoformat()}"
 
 
+def line_price_note(item: Any) -> str:
+    """The ``priced`` cell of a build-file line: the line's own ``price_usd`` ("your price",
+    "your used price"), else :func:`price_note` of its part; a used line with neither says so.
+    A renamed catalog part (``with: {name: ...}``) is another product with no offer of its own,
+    so its ``condition: used`` is priced by the line's price_usd and shown here, never lost."""
+    cond = item.condition
+    if item.price_usd is not None:
+        return f"your {cond} price" if cond else "your price"
+    note = price_note(item.part)
+    if note or not cond:
+        return note
+    return f"{cond}, no price (give price_usd)"
+
+
 def print_price_summary(parts: Iterable[Part] | dict[str, Any] | None) -> None:
     """One line under a build: the date range of its prices, stale and launch-priced parts
     (from the parts, or from a summary's JSON form)."""

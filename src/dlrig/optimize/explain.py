@@ -24,7 +24,12 @@ from dlrig.optimize.search import Planner
 from dlrig.parts import Category
 
 FRONTIER_POINTS = 25
-FRONTIER_PROBING = 0
+# CP-SAT's presolve probing level for the re-solves this module makes (the frontier's points and
+# the binding analysis's probes); 2 is CP-SAT's default. Probing was most of a probe's work: on
+# the imported catalog, 0.41 of the 0.42 deterministic seconds of the question without every
+# group, which then solves in 0.01. A re-solve asks for the best build under a tighter budget or
+# only for a better build than the plan, and needs no stronger presolve (the same points).
+RESOLVE_PROBING = 0
 BINDING_GROUPS = (
     "budget",
     "psu-headroom",
@@ -127,7 +132,7 @@ def frontier_of(planner: Planner) -> list[PlannedBuild]:
             planner.workers,
             planner.workload_spec,
         )
-        sub.probing = FRONTIER_PROBING
+        sub.probing = RESOLVE_PROBING
         _, sel, pb = sub.best_banded("throughput")
         planner.solves += sub.solves
         planner.solve_s += sub.solve_s
@@ -151,10 +156,6 @@ def frontier_of(planner: Planner) -> list[PlannedBuild]:
 BINDING_BUDGET_DET = 2.0  # deterministic seconds for every group together
 PROBE_DET = 0.5  # deterministic seconds for one re-solve
 PROBE_LIMIT_S = 2.0  # time limit of one relaxed re-solve (infeasibility explanations)
-# CP-SAT's presolve probing (level 2 by default) was most of a probe's work: on the imported
-# catalog, 0.41 of the 0.42 deterministic seconds of the question without every group, which
-# then solves in 0.01; a probe only asks for a better build, and needs no stronger presolve.
-PROBE_PROBING = 0
 
 
 class _Probe:
@@ -198,7 +199,7 @@ class _Probe:
         obj, maximize = pm.objective(self.objective, self.sel)
         det = min(PROBE_DET, self.left())
         status, solver = pm.solve(
-            obj, maximize, planner.time_limit_s, det, PROBE_PROBING, first=not best
+            obj, maximize, planner.time_limit_s, det, RESOLVE_PROBING, first=not best
         )
         self.spent += solver.deterministic_time
         return status, pm, solver

@@ -30,7 +30,6 @@ import time
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dlrig.parts import (
@@ -509,10 +508,9 @@ def _disk_key(version: str) -> str:
     dominance keys read), so a changed rule, model or transient factor never reads facts
     computed by the old one."""
     from dlrig import gpu_power, parts
-    from dlrig.cache import key_of
+    from dlrig.cache import key_of, module_sources
 
-    mods = (parts, L, gpu_power, sys.modules[__name__])
-    code = [Path(m.__file__).read_bytes() for m in mods if m.__file__]
+    code = module_sources(parts, L, gpu_power, sys.modules[__name__])
     code.append(gpu_power.data_text().encode())
     return key_of([str(PREP_FORMAT), f"{sys.version_info[:2]}", _schema(), version, *code])
 

@@ -139,6 +139,11 @@ def _validation() -> dict[str, Any]:
     return summary
 
 
+# The class whose leave-one-source-out error a class without a validation row of its own
+# borrows (× 1.5): its model stands in for it.
+ERROR_PROXY = {"lora": "llm-train", "qlora": "lora", "decode": "decode-b1"}
+
+
 def expected_error(cls: str, provenance: str, chip: GpuChip | None = None) -> float | None:
     """The expected error of a figure (a fraction: 0.15 = ±15 %)."""
     data = M.model_data()
@@ -151,13 +156,20 @@ def expected_error(cls: str, provenance: str, chip: GpuChip | None = None) -> fl
     summary = _validation()
     # classes without measured points of their own borrow the nearest calibrated class's
     # error, widened by half (docs/performance.md)
-    proxy = {"lora": "llm-train", "qlora": "llm-train", "decode": "decode-b1"}.get(cls)
+    proxy = None if cls in summary else ERROR_PROXY.get(cls)
     row = summary.get(proxy or cls)
     if not row:
         return None
     key = "median_abs_error" if provenance == "interpolated" else "max_median_abs_error"
     value = float(row[key])
-    return round(value * 1.5 if proxy else value, 3)
+    if proxy:
+        return round(value * 1.5, 3)
+    backup = summary.get(ERROR_PROXY.get(cls, ""))
+    if int(row.get("sources", 2)) < 2 and backup:
+        # one held-out source says little about chips it never measured: no smaller than the
+        # error of the class whose model it shares (QLoRA: LoRA's)
+        value = max(value, float(backup[key]))
+    return round(value, 3)
 
 
 @cache
@@ -188,6 +200,8 @@ def _measured(chip: GpuChip, work: M.Work, n: int, link: str | None) -> tuple[fl
             continue
         if bench.get("sequence") and work.sequence and int(bench["sequence"]) != work.sequence:
             continue
+        if row.get("power_limit_w") or not _same_step(bench, work):
+            continue  # a board run below its stock limit, or another batch: not this config
         scale = float(bench["sequence"]) if bench["class"] == "encoder-finetune" else 1.0
         found.append((float(row["value"]) * scale, row["source"]))
     if not found:
@@ -196,9 +210,19 @@ def _measured(chip: GpuChip, work: M.Work, n: int, link: str | None) -> tuple[fl
     return value, ", ".join(sorted({s for _, s in found}))
 
 
+def _same_step(bench: dict[str, Any], work: M.Work) -> bool:
+    """LoRA/QLoRA points are measured at one batch: their rate is this configuration's only
+    when the step holds as many tokens (the fixed per-step latency is spread over them)."""
+    if bench["class"] not in ("lora", "qlora") or not bench.get("micro_batch"):
+        return True
+    tokens = int(bench["micro_batch"]) * int(bench.get("sequence") or 0)
+    return tokens == int(work.items_per_step)
+
+
 # Classes without measurements of their own take the chip's residual in the class that
-# stands in for them (lora/qlora: llm-train; batched decode: batch-1 decode).
-RESIDUAL_PROXY = {"lora": "llm-train", "qlora": "llm-train", "decode": "decode-b1"}
+# stands in for them (qlora: lora, whose matmuls it runs; batched decode: batch-1 decode).
+# LoRA has its own fit (calibrate._fit_peft), so llm-train's residuals do not carry over.
+RESIDUAL_PROXY = {"qlora": "lora", "decode": "decode-b1"}
 
 
 def _residual(chip: GpuChip, cls: str) -> tuple[float, str] | None:

@@ -99,16 +99,32 @@ REFERENCE_HIDDEN = 1024  # the hidden size bytes_per_flop is stated at
 
 CLASS_PROXY = {
     "lora": "llm-train",
-    "qlora": "llm-train",
+    "qlora": "lora",  # QLoRA runs LoRA's matmuls; its dequantisation is physical bytes in Work
     "decode": "prefill",
     "decode-b1": "prefill",
 }
 
 
 def class_params(p: dict[str, Any], cls: str) -> dict[str, Any]:
-    """The fitted parameters of workload class ``cls`` (its proxy class when it has none)."""
+    """The fitted parameters of workload class ``cls`` (its proxy class when it has none,
+    following the chain: qlora → lora → llm-train)."""
     classes: dict[str, Any] = p["classes"]
-    return dict(classes.get(cls) or classes[CLASS_PROXY[cls]])
+    c = cls
+    while not classes.get(c):
+        c = CLASS_PROXY[c]
+    return dict(classes[c])
+
+
+def step_latency_s(work: Work, params: dict[str, Any]) -> float:
+    """Fixed time per optimizer step of a class with a fitted per-layer latency (LoRA/QLoRA):
+    kernel launches and host-side work per layer and forward-equivalent pass (the backward is
+    two, the recomputed forward one more), which a small step (1,024 tokens) cannot hide and a
+    large one (16,384) amortises. Fitted on the LoRA/QLoRA points (calibrate._fit_peft)."""
+    latency_us = float(params.get("layer_latency_us", 0.0))
+    if not latency_us or not work.layers:
+        return 0.0
+    passes = 3.0 * work.hardware_factor  # forward + backward (2×), × 4/3 with recomputation
+    return work.layers * passes * latency_us * 1e-6
 
 
 def _activation_scale(work: Work) -> float:
@@ -229,7 +245,9 @@ def rate_per_gpu(
         step_bytes += work.weight_bytes  # the weights are read once per prompt batch
     per_item_bytes = work.flops_per_item * k * work.hardware_factor
     per_item_bytes += step_bytes / max(work.items_per_step, 1.0)
-    rate = 1.0 / combine(hw_flops / flops, per_item_bytes / bw, float(p.get("overlap", 1.0)))
+    per_item_s = combine(hw_flops / flops, per_item_bytes / bw, float(p.get("overlap", 1.0)))
+    per_item_s += step_latency_s(work, class_params(p, work.cls)) / max(work.items_per_step, 1.0)
+    rate = 1.0 / per_item_s
     # the class's absolute level (its measured points' software stack; calibrate.fit)
     rate *= float(class_params(p, work.cls).get("scale", 1.0))
     if not ceiling:

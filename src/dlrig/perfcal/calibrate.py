@@ -107,6 +107,8 @@ def bench_workload(bench: dict[str, Any], precision: str, micro_batch: int | Non
         "cnn-train": "train",
         "prefill": "inference",
         "decode-b1": "inference",
+        "lora": "lora",
+        "qlora": "qlora",
     }[cls]
     model = bench["model"]
     if isinstance(model, dict):
@@ -121,6 +123,9 @@ def bench_workload(bench: dict[str, Any], precision: str, micro_batch: int | Non
         spec["sequence"] = bench["sequence"]
     if bench.get("quant_bits"):
         spec["quant_bits"] = bench["quant_bits"]
+    for key in ("lora", "gradient_checkpointing"):
+        if key in bench:
+            spec[key] = bench[key]
     if cls == "prefill":
         spec["inference"] = {"prompt_tokens": bench["sequence"], "new_tokens": 1}
     elif cls == "decode-b1":
@@ -182,6 +187,9 @@ def points() -> tuple[Point, ...]:
     for row in data["points"]:
         bench = data["benches"][row["bench"]]
         chip = chips[row["chip"]]
+        if row.get("power_limit_w"):
+            # a board run below its stock limit (nvidia-smi -pl): the power cap sees that limit
+            chip = chip.model_copy(update={"tdp_w": int(row["power_limit_w"])})
         out.append(
             Point(
                 source=row["source"],
@@ -321,6 +329,7 @@ def fit(pts: list[Point], rounds: int = 3) -> dict[str, Any]:
         else:
             _rescale(p, c, factor)
     _fit_decode(p, [pt for pt in single if pt.cls == "decode-b1"])
+    _fit_peft(p, [pt for pt in single if pt.cls in PEFT_CLASSES])
     return _rounded(p)
 
 
@@ -435,6 +444,41 @@ def _fit_decode(p: dict[str, Any], pts: list[Point]) -> None:
         (("decode", "bandwidth_efficiency"), _grid(0.3, 1.0)),
         (("decode", "sm_bytes_per_cycle"), _grid(2.0, 20.0, 61)),
         (("decode", "layer_latency_us"), _grid(1.0, 400.0, 61)),
+    ]
+    for _ in range(4):
+        for key, grid in keys:
+            best = min(grid, key=lambda v: err(_set(p, key, v)))
+            p = _set_inplace(p, key, best)
+
+
+PEFT_CLASSES = ("lora", "qlora")
+
+
+def _fit_peft(p: dict[str, Any], pts: list[Point]) -> None:
+    """LoRA / QLoRA: the matmul efficiency and the fixed latency per layer and pass
+    (roofline.step_latency_s), by coordinate descent on the absolute log error of the LoRA and
+    QLoRA points together (QLoRA's extra cost, the NF4 dequantisation, is physical bytes and not
+    fitted). The memory-bound share per FLOP is llm-train's. Without points the classes keep
+    llm-train's parameters (roofline.CLASS_PROXY)."""
+    if len({pt.chip.id for pt in pts}) < 2:
+        return
+    base = p["classes"].get("llm-train", {})
+    p["classes"]["lora"] = {
+        "efficiency": 0.5,
+        "bytes_per_flop": float(base.get("bytes_per_flop", 0.005)),
+        "layer_latency_us": 100.0,
+    }
+
+    def err(q: dict[str, Any]) -> float:
+        out = 0.0
+        for pt in pts:
+            pred = _predict(q, pt)
+            out += math.log(pred / pt.value) ** 2 if pred else 10.0
+        return out
+
+    keys = [
+        (("classes", "lora", "efficiency"), _grid(*_BOUNDS["efficiency"], 61)),
+        (("classes", "lora", "layer_latency_us"), _grid(1.0, 20000.0, 61)),
     ]
     for _ in range(4):
         for key, grid in keys:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from itertools import combinations, pairwise
 from typing import TYPE_CHECKING, Literal
 
-from dlrig import gpu_power
+from dlrig import gpu_power, units
 from dlrig.catalog.resolve import normalize
 from dlrig.parts import Gpu, GpuChip, M2Slot, Motherboard, PcieSlot, Psu, Riser, Storage
 
@@ -146,6 +146,56 @@ def gpu_power_cap_for_circuit_w(
     if gpu_count <= 0:
         return 0.0
     return max(0.0, (limit_w * efficiency - non_gpu_w) / gpu_count)
+
+
+@dataclass(frozen=True, slots=True)
+class CircuitDraw:
+    """What one wall circuit carries: the PSUs plugged into it and their draw at the wall, each
+    PSU at its own efficiency for the load it feeds. ``wall-circuit`` judges it and ``dlrig
+    power`` reports it from this one computation, so the two cannot disagree."""
+
+    index: int  # 0-based, into the site's circuits
+    limit_w: float  # continuous limit (80 % of the breaker)
+    loads: tuple[PsuLoad, ...]
+    dc_w: float
+    wall_w: float  # rounded to 0.1 W: the figure reported is the figure judged
+    efficiency_assumed: bool  # some PSU on it has no efficiency rating
+
+    @property
+    def margin_w(self) -> float:
+        """Continuous limit minus wall draw (negative: over the limit)."""
+        return self.limit_w - self.wall_w
+
+    @property
+    def gpu_count(self) -> int:
+        """The GPUs fed by the PSUs on this circuit."""
+        return sum(len(ld.gpus) for ld in self.loads)
+
+    @property
+    def non_gpu_w(self) -> float:
+        """The DC load of everything but the GPUs on this circuit (W)."""
+        return self.dc_w - sum(ld.gpu_w for ld in self.loads)
+
+    @property
+    def gpu_cap_w(self) -> float | None:
+        """Per-GPU power limit that keeps this circuit within its limit (None: no GPU on it)."""
+        if not self.gpu_count:
+            return None
+        eff, _ = psu_loads_efficiency(self.loads)
+        return gpu_power_cap_for_circuit_w(self.limit_w, eff, self.non_gpu_w, self.gpu_count)
+
+
+def circuit_draw(index: int, limit_w: float, loads: Iterable[PsuLoad]) -> CircuitDraw:
+    """The draw on circuit ``index`` (continuous limit ``limit_w``) of the PSU ``loads`` plugged
+    into it (``loads`` may hold every PSU of the build)."""
+    mine = tuple(ld for ld in loads if ld.circuit_index == index)
+    wall, assumed = 0.0, False
+    for ld in mine:
+        eff, was_assumed = psu_efficiency(ld.psu.efficiency)
+        assumed = assumed or was_assumed
+        wall += units.wall_power_w(ld.load_w, eff)
+    dc = sum(ld.load_w for ld in mine)
+    return CircuitDraw(index, limit_w, mine, dc, round(wall, 1), assumed)
 
 
 @dataclass(frozen=True, slots=True)

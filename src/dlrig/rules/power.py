@@ -367,35 +367,27 @@ def wall_circuit(build: Build, ctx: RuleContext) -> Iterator[Hit]:
 def _check_circuit(build: Build, ci: int, loads: Sequence[PsuLoad]) -> Iterator[Hit]:
     site = build.site
     volts, amps = site.circuits[ci]
-    limit = site.circuit_limit_w(ci)
-    wall = 0.0
-    dc = 0.0
-    assumed = False
-    effs: list[str] = []
-    for ld in loads:
-        eff, was_assumed = L.psu_efficiency(ld.psu.efficiency)
-        assumed = assumed or was_assumed
-        wall += units.wall_power_w(ld.load_w, eff)
-        dc += ld.load_w
-        effs.append(f"{ld.psu.efficiency or 'unrated (assumed)'} {eff:.0%}")
-    wall = round(wall, 1)  # as the totals report it, so the two agree
+    # the draw dlrig power reports too (one computation: limits.circuit_draw)
+    draw = L.circuit_draw(ci, site.circuit_limit_w(ci), loads)
+    wall, dc, limit = draw.wall_w, draw.dc_w, draw.limit_w
     if wall <= limit:
         return
+    effs = [
+        f"{ld.psu.efficiency or 'unrated (assumed)'} {L.psu_efficiency(ld.psu.efficiency)[0]:.0%}"
+        for ld in loads
+    ]
     gpus = [u for ld in loads for u in ld.gpus]
-    non_gpu = dc - sum(u.power_w for u in gpus)
     where = f" circuit {ci + 1}" if len(site.circuits) > 1 else ""
     fix = "Use a 20 A or 240 V circuit"
     if len(build.psus) > 1:
         fix += ", put a PSU on another circuit (circuit: 2)"
-    if gpus:  # each PSU at its own efficiency for the load it feeds
-        eff_all, _ = L.psu_loads_efficiency(loads)
-        cap = L.gpu_power_cap_for_circuit_w(limit, eff_all, non_gpu, len(gpus))
-        fix += _cap_hint(build, gpus, cap)
+    if draw.gpu_cap_w is not None:  # each PSU at its own efficiency for the load it feeds
+        fix += _cap_hint(build, gpus, draw.gpu_cap_w)
     yield warning(
         f"Estimated wall draw on{where or ' the circuit'} {wall:,.0f} W ({dc:,.0f} W DC ÷ "
         f"{' / '.join(dict.fromkeys(effs))} efficiency) exceeds the {limit:,.0f} W continuous "
         f"limit of a {volts:g} V / {amps:g} A circuit (80%)."
-        + (" Efficiency assumed." if assumed else ""),
+        + (" Efficiency assumed." if draw.efficiency_assumed else ""),
         fix + "; set site: in the build file if your circuit differs.",
         *(ld.psu for ld in loads),
         *(u.gpu for u in gpus),
