@@ -223,6 +223,8 @@ def test_the_catalog_opens_from_a_zipped_package(tmp_path: Path, cache_dir: Path
         "assert '.zip' in b.__file__, b.__file__\n"
         "print(len(b.data_files()), len(b.builtin_catalog()))\n"
         f"print(dlrig.check({example!r}).ok)\n"
+        "from dlrig.optimize.whole import expert_data\n"  # the planner's own data file
+        "assert expert_data()['psu']['efficiency_rank']\n"
     )
     env = {**os.environ, "PYTHONPATH": str(archive)}
     out = subprocess.run(

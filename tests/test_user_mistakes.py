@@ -223,3 +223,19 @@ def test_a_usage_error_says_what_and_where_to_look(
     assert what in result.stderr
     assert f"Try 'dlrig{' ' + where if where else ''} -h' for help." in result.stderr
     assert len(result.stderr.strip().splitlines()) <= 4  # no box, a few plain lines
+
+
+@pytest.mark.parametrize(("value", "said"), [(21, "the number 21"), (120.0, "the number 120")])
+def test_a_plan_circuit_given_as_a_number_is_said_in_words(value: Any, said: str) -> None:
+    """A JSON or form circuit of 21 (or YAML's reading of 0x15) said "must be text, found 21 →
+    fix circuit"; it names the number and how to write a circuit, and the field for the web."""
+    from dlrig.app.plan import PlanRequest
+    from dlrig.errors import InputError
+
+    with pytest.raises(InputError) as info:
+        PlanRequest.parse({"budget_usd": 3000, "circuit": value})
+    assert said in info.value.message and "VOLTSxAMPS" in info.value.message
+    assert '"120x15"' in info.value.hint and info.value.field == "circuit"
+    with pytest.raises(InputError, match="not a plausible branch circuit") as text:
+        PlanRequest.parse({"budget_usd": 3000, "circuit": "0x15"})  # checked at the request
+    assert text.value.field == "circuit"

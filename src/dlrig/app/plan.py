@@ -131,6 +131,26 @@ class PlanRequest(Request):
             raise InputError(f"unknown precision '{value}'", "choose " + ", ".join(PRECISIONS))
         return value
 
+    @field_validator("circuit", mode="before")
+    @classmethod
+    def _circuit(cls, value: Any) -> Any:
+        """VOLTSxAMPS text, checked here so every front door names the field; a number (a JSON
+        21, or YAML's reading of 0x15) is said as such, not as "must be text"."""
+        from dlrig.build import Site
+
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            raise InputError(
+                f"circuit: the number {value:g} is not VOLTSxAMPS",
+                'write the circuit as text, volts x amps: "120x15" or "230x16"',
+                field="circuit",
+            )
+        if isinstance(value, str):
+            try:
+                Site.parse(value)
+            except InputError as e:
+                raise InputError(e.message, e.hint, field="circuit") from None
+        return value
+
     @field_validator("part_price", mode="before")
     @classmethod
     def _quotes(cls, value: Any) -> Any:

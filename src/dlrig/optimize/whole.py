@@ -21,7 +21,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dlrig.optimize.constraints import lin, total
@@ -33,7 +32,7 @@ from dlrig.textfile import load_data_yaml
 if TYPE_CHECKING:
     from dlrig.optimize.planmodel import PlanModel
 
-DATA = Path(__file__).with_name("data") / "expert.yaml"
+DATA = "expert.yaml"  # in dlrig/optimize/data/, read as a package resource (a zip install too)
 POINTS = 1_000_000  # one target fully reached
 GROUP = "psu-tier"
 
@@ -41,7 +40,10 @@ GROUP = "psu-tier"
 @cache
 def expert_data() -> dict[str, Any]:
     """The parsed ``expert.yaml``."""
-    data: dict[str, Any] = load_data_yaml(DATA.read_text(encoding="utf-8"))
+    from importlib import resources
+
+    text = (resources.files("dlrig.optimize") / "data" / DATA).read_text(encoding="utf-8")
+    data: dict[str, Any] = load_data_yaml(text)
     return data
 
 

@@ -200,7 +200,7 @@ def _measured(chip: GpuChip, work: M.Work, n: int, link: str | None) -> tuple[fl
             continue
         if bench.get("sequence") and work.sequence and int(bench["sequence"]) != work.sequence:
             continue
-        if row.get("power_limit_w") or not _same_step(bench, work):
+        if row.get("power_limit_w") or not _same_step(bench, work, row):
             continue  # a board run below its stock limit, or another batch: not this config
         scale = float(bench["sequence"]) if bench["class"] == "encoder-finetune" else 1.0
         found.append((float(row["value"]) * scale, row["source"]))
@@ -210,9 +210,12 @@ def _measured(chip: GpuChip, work: M.Work, n: int, link: str | None) -> tuple[fl
     return value, ", ".join(sorted({s for _, s in found}))
 
 
-def _same_step(bench: dict[str, Any], work: M.Work) -> bool:
+def _same_step(bench: dict[str, Any], work: M.Work, row: dict[str, Any]) -> bool:
     """LoRA/QLoRA points are measured at one batch: their rate is this configuration's only
-    when the step holds as many tokens (the fixed per-step latency is spread over them)."""
+    when the step holds as many tokens (the fixed per-step latency is spread over them);
+    batched decode points only at their batch."""
+    if bench["class"] == "decode":
+        return int(row.get("batch") or 0) == work.batch
     if bench["class"] not in ("lora", "qlora") or not bench.get("micro_batch"):
         return True
     tokens = int(bench["micro_batch"]) * int(bench.get("sequence") or 0)
@@ -220,9 +223,10 @@ def _same_step(bench: dict[str, Any], work: M.Work) -> bool:
 
 
 # Classes without measurements of their own take the chip's residual in the class that
-# stands in for them (qlora: lora, whose matmuls it runs; batched decode: batch-1 decode).
-# LoRA has its own fit (calibrate._fit_peft), so llm-train's residuals do not carry over.
-RESIDUAL_PROXY = {"qlora": "lora", "decode": "decode-b1"}
+# stands in for them (qlora: lora, whose matmuls it runs). LoRA has its own fit
+# (calibrate._fit_peft), so llm-train's residuals do not carry over; batched decode reads
+# without batch-1 decode's SM limit, so decode-b1's residuals do not either.
+RESIDUAL_PROXY = {"qlora": "lora"}
 
 
 def _residual(chip: GpuChip, cls: str) -> tuple[float, str] | None:

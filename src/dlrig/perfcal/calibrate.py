@@ -107,6 +107,7 @@ def bench_workload(bench: dict[str, Any], precision: str, micro_batch: int | Non
         "cnn-train": "train",
         "prefill": "inference",
         "decode-b1": "inference",
+        "decode": "inference",
         "lora": "lora",
         "qlora": "qlora",
     }[cls]
@@ -130,6 +131,11 @@ def bench_workload(bench: dict[str, Any], precision: str, micro_batch: int | Non
         spec["inference"] = {"prompt_tokens": bench["sequence"], "new_tokens": 1}
     elif cls == "decode-b1":
         spec["inference"] = {"prompt_tokens": 1, "new_tokens": 512}
+    elif cls == "decode":
+        spec["inference"] = {
+            "prompt_tokens": bench["prompt_tokens"],
+            "new_tokens": bench["new_tokens"],
+        }
     return load_workload(spec)
 
 
@@ -201,7 +207,9 @@ def points() -> tuple[Point, ...]:
                 value=float(row["value"]) * bench_item_scale(row["bench"]),
                 interconnect=row.get("interconnect"),
                 relative_only=bool(bench.get("relative_only", False)),
-                micro_batch=source_batch(row["source"], row["bench"], row["precision"], chip),
+                micro_batch=int(row["batch"])
+                if row.get("batch")
+                else source_batch(row["source"], row["bench"], row["precision"], chip),
             )
         )
     return tuple(out)
