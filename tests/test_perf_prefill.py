@@ -37,3 +37,19 @@ def test_v100_prompt_rate_against_rtx_3090_is_the_measured_ratio() -> None:
     r3090 = M.rate_per_gpu(CAT.chip("rtx-3090"), work)
     assert v100 is not None and r3090 is not None
     assert v100 / r3090 == pytest.approx(3344.14 / 4184.85, rel=0.15)
+
+
+def test_fp8_power_cap_scales_with_the_fp8_peak() -> None:
+    """A power-capped H100 SXM runs FP8 prompts at twice its FP16 cap (NVIDIA rates FP8 at
+    twice the FP16 throughput in the same power limit); TF32, slower than 16-bit, keeps the
+    16-bit cap; an uncapped board (RTX 4090, FP16 accumulate) runs at its peak."""
+    p = M.fitted()
+    h100 = CAT.chip("h100-sxm")
+    fp16 = M.sustained_tflops(h100, _work("trtllm-llama-7b-p2048", "fp16"), p)
+    fp8 = M.sustained_tflops(h100, _work("trtllm-llama-7b-p2048", "fp8"), p)
+    assert fp16 is not None and fp8 is not None
+    assert fp16 < 0.8 * 989.5  # 700 W: the cap binds at 16 bits
+    assert fp8 == pytest.approx(2 * fp16, rel=1e-9)
+    assert M.achievable_tflops(h100, 494.5, p, 989.5) == pytest.approx(min(494.5, fp16))
+    g = CAT.chip("rtx-4090")
+    assert M.sustained_tflops(g, _work("llama3-8b-f16-pp", "fp16"), p) == pytest.approx(330.4)
