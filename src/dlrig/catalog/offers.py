@@ -34,7 +34,7 @@ from enum import StrEnum
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -96,6 +96,9 @@ class Offer(BaseModel):
 
     part: str | None = Field(default=None, min_length=1, max_length=200)
     chip: str | None = Field(default=None, min_length=1, max_length=80)
+    # a chip offer for the cards of one cooling design only: a source's "typical used RTX 3090"
+    # is the common open-air partner card; blower and liquid-cooled cards trade apart
+    cooling: Literal["open-air", "blower", "liquid", "passive"] | None = None
     price_usd: float = Field(ge=MIN_PRICE_USD, le=MAX_PRICE_USD, allow_inf_nan=False)
     date: dt.date
     condition: Condition = Condition.NEW
@@ -107,6 +110,8 @@ class Offer(BaseModel):
     def _one_target(self) -> Offer:
         if (self.part is None) == (self.chip is None):
             raise ValueError("an offer names exactly one of part or chip")
+        if self.cooling is not None and self.chip is None:
+            raise ValueError("cooling narrows a chip offer; a part offer names its card")
         return self
 
     def describe(self) -> str:
@@ -209,21 +214,37 @@ def choose(candidates: Iterable[Chosen], allowed: frozenset[Condition]) -> Chose
 
 
 def offers_by_part(catalog: Catalog, offers: Iterable[Offer]) -> dict[str, list[Offer]]:
-    """Part id → its offers; a chip offer counts for every catalog card of that chip.
+    """Part id → its offers; a chip offer counts for every catalog card of that chip (of its
+    ``cooling`` when the offer names one).
 
+    A card's own offer is more specific than its chip's: a chip offer of the same condition
+    counts for a card only when it is newer than the card's own newest offer of that condition
+    (the source that prices "a used RTX 3090" at $750 prices the Founders Edition at $850).
     Offers naming a part or chip the catalog does not know are skipped (a shipped snapshot may
     name parts a smaller imported catalog lacks); :func:`import_rows` reports them at import.
     """
     chip_cards = catalog.card_ids_by_chip()
-    out: dict[str, list[Offer]] = {}
+    own: dict[str, list[Offer]] = {}
+    by_chip: dict[str, list[Offer]] = {}
     for offer in offers:
         if offer.chip is not None:
-            ids = chip_cards.get(offer.chip, [])
+            for pid in chip_cards.get(offer.chip, []):
+                if offer.cooling is None or getattr(catalog.get(pid), "cooling", None) == (
+                    offer.cooling
+                ):
+                    by_chip.setdefault(pid, []).append(offer)
         else:
             assert offer.part is not None
-            ids = [offer.part] if offer.part in catalog else []
-        for pid in ids:
-            out.setdefault(pid, []).append(offer)
+            if offer.part in catalog:
+                own.setdefault(offer.part, []).append(offer)
+    out: dict[str, list[Offer]] = {pid: list(v) for pid, v in own.items()}
+    for pid, chip_offers in by_chip.items():
+        newest: dict[Condition, dt.date] = {}
+        for o in own.get(pid, []):
+            newest[o.condition] = max(o.date, newest.get(o.condition, o.date))
+        kept = [o for o in chip_offers if o.condition not in newest or o.date > newest[o.condition]]
+        if kept:
+            out.setdefault(pid, []).extend(kept)
     return out
 
 
