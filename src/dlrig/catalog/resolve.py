@@ -73,6 +73,9 @@ _WATTS = re.compile(r"\b(\d{3,4})\s*w\b")
 _CL = re.compile(r"\bcl\s*(\d{1,2})\b")
 _MM = re.compile(r"\b(\d{2,3})\s*mm\b")
 _INCH = re.compile(r'\b\d\.5\s*(?:"|-?inch\b)')
+# GPU memory type ('GDDR6X'): a spec, not a model token - shops write it or leave it out, and
+# it is compared only when both names state it (an RTX 4070 GDDR6 is not the GDDR6X card)
+_GDDR = re.compile(r"\bgddr\s*(\d)\s*(x?)\b")
 _COLOURS = frozenset(
     [
         "black",
@@ -185,6 +188,7 @@ def parse_name(text: str) -> ParsedName:
     t = _WATTS.sub(lambda m: spec("w", m.group(1)), t)
     t = _CL.sub(lambda m: spec("cl", m.group(1)), t)
     t = _MM.sub(lambda m: spec("mm", m.group(1)), t)
+    t = _GDDR.sub(lambda m: spec("vram", f"gddr{m.group(1)}{m.group(2)}"), t)
     t = _INCH.sub(drop, t)
     t = _BOILERPLATE.sub(drop, t)
     words: set[str] = set()
@@ -269,6 +273,17 @@ class _Candidate(Generic[T]):
     unstated: tuple[str, ...] = ()  # specs the text states and the part's names do not
 
 
+def _narrowest(cands: list[_Candidate[T]]) -> list[_Candidate[T]]:
+    """The one candidate whose unnamed words are a strict subset of every other's ('FTW3 ULTRA
+    GAMING' over 'FTW3 ULTRA HYBRID GAMING' for 'FTW3 Ultra': the others add a variant word the
+    text does not have); else all of them (ambiguous: 'TUF' against 'ROG Strix OC')."""
+    for c in cands:
+        mine = set(c.extra)
+        if all(o is c or mine < set(o.extra) for o in cands):
+            return [c]
+    return cands
+
+
 def containing(records: Iterable[T], text: str) -> list[T]:
     """``records`` whose id, name and aliases together contain every word of ``text``, in
     order (a substring search: it needs no index)."""
@@ -342,7 +357,7 @@ class NameIndex(Generic[T]):
         best = cands
         if len(cands) > 1:
             whole = [c for c in cands if not c.extra]
-            best = whole or cands
+            best = whole or _narrowest(cands)
         if len(best) > 1 and prefer is not None:
             preferred = [c for c in best if prefer(c.record)]
             if len(preferred) == 1:

@@ -356,7 +356,9 @@ def explain_infeasible(
         pm = planner.model(relax=["budget", group])
         if group not in pm.groups:
             continue
-        status, _ = pm.solve(pm.price, False, min(planner.time_limit_s, PROBE_LIMIT_S))
+        status, _ = pm.solve(
+            pm.price, False, min(planner.time_limit_s, PROBE_LIMIT_S), probing=RESOLVE_PROBING
+        )
         if status in ("OPTIMAL", "FEASIBLE"):
             freed.append(GROUP_TEXT.get(group, group))
     if freed:
@@ -481,7 +483,10 @@ def _cheapest_with(planner: Planner, g: Any, m: int) -> str:
         return f"the request leaves out {m}× {g.name}"
     cand = reduce_candidates(replace(planner.cand, gpu=[opt]), planner.q, ["budget"])
     pm = planner.model(relax=["budget"], cand=cand)
-    status, solver = pm.solve(*pm.objective("cost"), min(planner.time_limit_s, PROBE_LIMIT_S))
+    # a re-solve of the plan like the binding probes: the one probing setting (RESOLVE_PROBING)
+    status, solver = pm.solve(
+        *pm.objective("cost"), min(planner.time_limit_s, PROBE_LIMIT_S), probing=RESOLVE_PROBING
+    )
     if status in ("OPTIMAL", "FEASIBLE"):
         price = pm.selection(solver).price_cents() / 100
         return (

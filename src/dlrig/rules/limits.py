@@ -8,6 +8,7 @@ needed) where it can be, so the planner can evaluate it on candidate parts.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from itertools import combinations, pairwise
@@ -319,6 +320,7 @@ DEFAULT_SLOT_WIDTH = 2
 
 
 _CACHE_MAX = 4096
+_PAREN = re.compile(r"\([^()]*\)")
 _slot_names_cache: dict[int, tuple[Motherboard, dict[str, int]]] = {}
 _placement_cache: dict[tuple[object, ...], tuple[Motherboard, Placement]] = {}
 
@@ -329,11 +331,18 @@ def slot_names(board: Motherboard) -> dict[str, int]:
     if hit is not None and hit[0] is board:
         return hit[1]
     names: dict[str, int] = {}
+    short: dict[str, set[int]] = {}
     for s in board.pcie_slots:
         label = s.name
         if label:
             names[normalize(label)] = s.position
+            # manuals write 'PCIEX16(G5)_3'; users often drop the generation: 'PCIEX16_3'
+            bare = normalize(_PAREN.sub("", label))
+            short.setdefault(bare, set()).add(s.position)
         names[f"slot{s.position}"] = s.position
+    for bare, positions in short.items():
+        if len(positions) == 1 and bare not in names:
+            names[bare] = next(iter(positions))
     if len(_slot_names_cache) > _CACHE_MAX:
         _slot_names_cache.clear()
     _slot_names_cache[id(board)] = (board, names)
@@ -478,6 +487,7 @@ def _place_gpus(
     taken = {s.position for s in fixed.values()}
     free_slots = [s for s in board.x16_slots if s.position not in taken]
     names = slot_names(board)
+    m2_shared = _m2_shared_positions(board, names)
     best: tuple[tuple[float, ...], dict[int, PcieSlot]] | None = None
     for k in range(min(len(free_idx), len(free_slots)), -1, -1):
         for combo in combinations(free_slots, k):
@@ -485,7 +495,7 @@ def _place_gpus(
             assign.update(zip(free_idx[:k], combo, strict=True))
             if not assign or not _feasible(assign, width, shared):
                 continue
-            score = _score(assign, width, risers, names)
+            score = _score(assign, width, risers, names, m2_shared)
             if best is None or score > best[0]:
                 best = (score, assign)
         if best is not None:
@@ -543,11 +553,23 @@ def _bottom(assign: dict[int, PcieSlot], width: Sequence[int], risers: Sequence[
     return max(reach, default=0)
 
 
+def _m2_shared_positions(board: Motherboard, names: dict[str, int]) -> frozenset[int]:
+    """Positions of the slots an M.2 drive can narrow or disable (either side may say so)."""
+    m2_names = {normalize(m.name) for m in board.m2_slots}
+    out = {
+        s.position for s in board.pcie_slots if any(normalize(x) in m2_names for x in s.shares_with)
+    }
+    for m in board.m2_slots:
+        out.update(p for x in m.shares_with if (p := names.get(normalize(x))) is not None)
+    return frozenset(out)
+
+
 def _score(
     assign: dict[int, PcieSlot],
     width: Sequence[int],
     risers: Sequence[bool],
     names: dict[str, int],
+    m2_shared: frozenset[int] = frozenset(),
 ) -> tuple[float, ...]:
     order = sorted(assign, key=lambda i: assign[i].position)
     lanes = list(_lanes(assign, order, names))
@@ -558,6 +580,8 @@ def _score(
         float(min(known) if known else 0),
         float(sum(known)),
         float(min(min(gaps), 1) if gaps else 1),  # a free slot between cards if possible
+        # leave the slots an M.2 drive would narrow or disable for last (the ROMED8-2T's PCIE2)
+        -float(sum(assign[i].position in m2_shared for i in assign)),
         -float(_bottom(assign, width, risers)),
     )
 
@@ -642,12 +666,21 @@ def assign_m2(board: Motherboard, drives: Sequence[Storage], placement: Placemen
             and any(normalize(x) in used_m2 for x in slot.shares_with)
         ):
             narrowed.append((slot.position, slot.lanes_when_shared))
+    by_pos = {s.position: s for s in board.pcie_slots}
     for m in board.m2_slots:
         if normalize(m.name) in used_m2:
             for x in m.shares_with:
                 pos = names.get(normalize(x))
-                if pos in gpu_positions:
-                    narrowed.append((pos, 0))
+                if pos not in gpu_positions or pos is None:
+                    continue
+                # a slot that gives its own width for this M.2 (lanes_when_shared) is narrowed
+                # to that width above, not disabled
+                own = by_pos[pos]
+                if own.lanes_when_shared is not None and normalize(m.name) in {
+                    normalize(y) for y in own.shares_with
+                }:
+                    continue
+                narrowed.append((pos, 0))
     return M2Assignment(tuple(assigned), tuple(left), tuple(narrowed))
 
 
