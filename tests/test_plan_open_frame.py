@@ -229,3 +229,25 @@ def test_at_6000_the_frame_rig_loses_to_the_plan() -> None:
     assert four.best.price_usd <= 6000
     assert free.best.tflops > four.best.tflops
     assert free.best.workload["throughput"] > four.best.workload["throughput"]
+
+
+def test_at_6000_on_market_prices_the_capped_3090_frame_rig_wins() -> None:
+    """Leave out the two cards priced only at their launch MSRP (RTX 5090 and 5080 Founders
+    Edition, $1,999 and $999 in January 2025; no current offer): every other card is priced by
+    a dated market observation, and at $6,000 the best build for 70B int4 inference on one
+    15 A circuit is then four used RTX 3090 capped on an open frame, ahead of two used RTX
+    4090 in a tower."""
+    launch_only = [
+        "NVIDIA GeForce RTX 5090 Founders Edition",
+        "NVIDIA GeForce RTX 5080 Founders Edition",
+    ]
+    rig = _rig(6000, part_price=QUOTES, allow=["case-form-factor"], exclude=launch_only)
+    tower = _rig(6000, exclude=launch_only)  # no frame quote: towers only
+    assert rig.best is not None and tower.best is not None
+    b = rig.best.build
+    assert b.gpu_count == 4 and b.gpus[0].chip == "rtx-3090"
+    assert b.case is not None and b.case.kind == "open-frame"
+    assert rig.best.power_limit is not None  # capped to fit the circuit
+    assert tower.best.build.case is not None and tower.best.build.case.kind != "open-frame"
+    assert rig.best.workload["throughput"] > tower.best.workload["throughput"]
+    assert rig.best.price_usd <= 6000

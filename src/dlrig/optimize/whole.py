@@ -264,8 +264,20 @@ def frame_reason(sel: Selection) -> str:
         f"open frame ({where}): {n} cards on {n}× {riser.name}{each}, off the board, so no slot "
         "spacing or case slots limit them"
     )
-    placed = len(L.place_gpus(sel.board, [g] * n).placed)
+    place = L.place_gpus(sel.board, [g] * n)
+    width = g.slots_occupied or L.DEFAULT_SLOT_WIDTH
+    placed = len(place.placed)
+    stacked = any(
+        b.position - (a.position + width) <= 0
+        for (_, a), (_, b) in zip(place.placed, place.placed[1:], strict=False)
+    )
     if placed < n:
-        width = g.slots_occupied or L.DEFAULT_SLOT_WIDTH
         text += f"; in a tower the board's slots take {placed} of these {width}-slot cards"
+    elif g.cooling == "open-air" and stacked:
+        text += "; in the board's slots these open-air cards would sit with no air gap"
+    else:  # same cards either way: the optimum (then the fill) took the frame
+        text += (
+            "; a tower holds them in the board's slots too: the frame with its risers was the "
+            "cheaper (or better-filled) build"
+        )
     return text
