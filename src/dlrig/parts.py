@@ -501,6 +501,10 @@ class Riser(Model):
     pcie_gen: int | None = Field(default=None, ge=1, le=6, description="rated PCIe generation")
     lanes: int | None = Field(default=None, ge=1, le=16)
     source: str = "user"
+    # what one riser cost (counted per card in a build's price); None: not priced
+    price_usd: float | None = Field(default=None, gt=0)
+    price_date: dt.date | None = None
+    price_source: str | None = None
 
 
 PART_MODELS: dict[Category, type[Part]] = {

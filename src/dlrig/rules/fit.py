@@ -325,7 +325,10 @@ def drive_bays(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     "riser-mounting",
     Severity.WARNING,
     "fit",
-    planner=NotPlanned("plans put every card in a board slot, none on a riser"),
+    planner=NotPlanned(
+        "plans put cards on risers only in an open frame (its GPU positions bound the count), "
+        "which the rule accepts"
+    ),
 )
 def riser_mounting(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """Cards on risers need a place off the board: an open frame, a GPU chassis, a vertical mount.

@@ -379,7 +379,10 @@ def m2_slots(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     "gpu-placement",
     Severity.ERROR,
     "platform",
-    planner=NotPlanned("plans name no slot and no riser; the rule checks only slots a build names"),
+    planner=NotPlanned(
+        "plans name no slot (an open frame's risers go where the checker places them); the rule "
+        "checks only slots a build names"
+    ),
 )
 def gpu_placement(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """Slots named in the build file (``slot: PCIEX16_3``) must exist, take a GPU and not collide.
