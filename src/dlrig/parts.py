@@ -234,6 +234,11 @@ class Motherboard(Part):
     slot_layout_known: bool = Field(
         default=True, description="False when pcie_slots are physical sizes only (imports)"
     )
+    slot_positions_estimated: bool = Field(
+        default=False,
+        description="slot positions estimated (spec order, photos), not read from the manual's "
+        "layout drawing: spacing conflicts are warnings, not errors",
+    )
 
     _socket_known = field_validator("socket")(lambda v: _in_set(v, SOCKETS, "socket"))
     _ff_known = field_validator("form_factor")(

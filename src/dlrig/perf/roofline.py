@@ -149,28 +149,46 @@ def sustained_tflops(
     """The tensor TFLOPS the board sustains for ``work``'s matmuls before the class's
     efficiency: the peak of the precision, power-capped, × the early-tensor-core factor."""
     p = params or fitted()
-    peak = C.tensor_tflops(chip, work.precision, "fp32" if work.trains else "fp16")
+    accumulate = "fp32" if work.trains else "fp16"
+    peak = C.tensor_tflops(chip, work.precision, accumulate)
     if peak is None:
         return None
-    return achievable_tflops(chip, peak, p) * early_tensor_factor(chip, work, p)
+    ref16 = C.tensor_tflops(chip, "fp16", accumulate)
+    return achievable_tflops(chip, peak, p, ref16) * early_tensor_factor(chip, work, p)
 
 
 def early_tensor_factor(chip: GpuChip, work: Work, p: dict[str, Any]) -> float:
     """Volta's and Turing's tensor cores (first and second generation) sustain a smaller share
-    of their peak than Ampere and later (no asynchronous global-to-shared copies to keep them
-    fed): the sourced ratio in model.yaml (``early_tensor_cores``), on tensor-core work only."""
+    of their peak in *training* than Ampere and later: the sourced ratio in model.yaml
+    (``early_tensor_cores``, Megatron-LM's MFU on V100 against A100), on tensor-core work only.
+
+    Inference GEMMs do not get it: the ratio is a training stack's (mixed-precision kernels,
+    fused optimizers, attention), while one large cuBLAS FP16 GEMM reaches ~90 % of a V100's
+    peak (``early_tensor_cores.inference`` in model.yaml), the share it reaches on Ampere; the
+    llama.cpp prompt rate of a V100 PCIe is 40 % of its peak, as an RTX 3090's is of its own."""
     if chip.tensor_core_gen not in (1, 2) or C.compute_dtype(work.precision) in ("fp32", "tf32"):
         return 1.0
-    return float(model_data()["early_tensor_cores"]["value"])
+    factor = model_data()["early_tensor_cores"]
+    return float(factor["value"] if work.trains else factor["inference"]["value"])
 
 
-def achievable_tflops(chip: GpuChip, peak: float, p: dict[str, Any]) -> float:
+def achievable_tflops(
+    chip: GpuChip, peak: float, p: dict[str, Any], ref16: float | None = None
+) -> float:
     """The tensor rate a board sustains: its peak, or what its power limit allows at the fitted
     TFLOPS per watt of its power class (full-rate 300 W workstation Ada boards, the 350 W
-    H100 PCIe, the 72 W L4). Nodes without a fitted figure are not capped."""
+    H100 PCIe, the 72 W L4). Nodes without a fitted figure are not capped.
+
+    The TFLOPS per watt are fitted on 16-bit matmuls. A precision whose peak is a multiple of
+    the 16-bit one (``ref16``: FP8 on Ada/Hopper, twice the FP16 rate) does that multiple of
+    the operations per joule: its tensor cores run as many cycles at the same clock and
+    power, each cycle doing more, narrower operations (NVIDIA rates FP8 at twice the FP16
+    throughput within the same power limit). So the cap scales with the peak's ratio to the
+    16-bit peak; slower precisions (TF32) keep the 16-bit cap."""
     per_w = p.get("tflops_per_watt", {}).get(C.power_class(chip) or "", None)
     if per_w and chip.tdp_w:
-        return min(peak, float(per_w) * chip.tdp_w)
+        per_op = max(1.0, peak / ref16) if ref16 else 1.0
+        return min(peak, float(per_w) * chip.tdp_w * per_op)
     return peak
 
 
