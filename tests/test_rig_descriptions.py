@@ -144,3 +144,43 @@ def test_a_variant_word_not_written_loses_but_another_line_stays_ambiguous() -> 
     # TUF and ROG STRIX each have words the other lacks: no guess
     with pytest.raises(AmbiguousPartError):
         SHOP_GPUS.resolve("Asus RTX 3090 Gaming 24GB")
+
+
+# --- estimated slot positions --------------------------------------------------------------------
+SPACING = """
+name: t
+parts:
+  cpu: {cpu}
+  motherboard: {board}
+  memory: {memory}
+  gpu: {{part: {gpu}, count: {n}}}
+  storage: Samsung 990 PRO 4TB
+  psu: null
+  cooler: null
+  case: null
+"""
+
+
+def _spacing(catalog: Any, board: str, n: int) -> list[Any]:
+    if "TRX50" in board:
+        cpu, memory = (
+            "AMD Ryzen Threadripper 7970X",
+            "Kingston FURY Renegade Pro 128GB (4x32GB) DDR5-5600 ECC RDIMM",
+        )
+    else:
+        cpu, memory = "Intel Core i9-10920X", "Corsair Vengeance LPX 128GB (8x16GB) DDR4-2666"
+    text = SPACING.format(
+        cpu=cpu, board=board, memory=memory, gpu="NVIDIA GeForce RTX 3090 Founders Edition", n=n
+    )
+    result = check(load_build_text(text, catalog))
+    return [f for f in result.findings if f.slug == "slot-spacing"]
+
+
+def test_spacing_on_estimated_positions_warns_instead_of_rejecting(catalog: Any) -> None:
+    # the TRX50 SAGE's positions are the catalog's estimate: three 3-slot cards are a warning
+    # that says so, not an error a real build could be rejected on
+    (finding,) = _spacing(catalog, "ASUS Pro WS TRX50-SAGE WIFI", 3)
+    assert finding.severity.value == "warning" and "estimated" in finding.message
+    # positions read from the manual (WS X299 SAGE, seven x16 slots) still reject four of them
+    (finding,) = _spacing(catalog, "ASUS WS X299 SAGE", 4)
+    assert finding.severity.value == "error" and "estimated" not in finding.message

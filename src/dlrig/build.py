@@ -157,6 +157,13 @@ class BuildItem:
         unit = self.unit_price_usd
         return None if unit is None else unit * self.count
 
+    @property
+    def riser_price_usd(self) -> float:
+        """What the line's riser cables cost (one per card; 0 without a priced riser)."""
+        if self.riser is None or self.riser.price_usd is None:
+            return 0.0
+        return self.riser.price_usd * self.count
+
 
 @dataclass(frozen=True, slots=True)
 class Site:
@@ -585,13 +592,15 @@ class Build:
 
     @cached_property
     def price_usd(self) -> float:
-        """Sum of known prices (per-item overrides first); see :attr:`unpriced`."""
+        """Sum of known prices (per-item overrides first, and the riser cables a GPU line
+        prices); see :attr:`unpriced`."""
         total = 0.0
         for its in self.items.values():
             for it in its:
                 p = it.total_price_usd
                 if p is not None:
                     total += p
+                total += it.riser_price_usd
         return round(total, 2)
 
     @cached_property

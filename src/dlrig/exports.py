@@ -115,6 +115,8 @@ def markdown_table(build: Build, result: CheckResult | None = None) -> str:
         total = it.total_price_usd
         price = "—" if total is None else f"${total:,.2f} ({_price_note(it)})"
         out.append(f"**{LABELS[cat]}** | {count}{_md(it.part.name)} | {price}")
+        if it.riser is not None and it.riser.price_usd is not None:  # counted in the total
+            out.append(f"**Riser** | {count}{_md(it.riser.name)} | ${it.riser_price_usd:,.2f}")
     out.append(f"| *Total* | | **${build.price_usd:,.2f}**{_unpriced_note(build)} |")
     if result is not None:
         n_err, n_warn = len(result.errors), len(result.warnings)

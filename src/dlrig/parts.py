@@ -234,6 +234,11 @@ class Motherboard(Part):
     slot_layout_known: bool = Field(
         default=True, description="False when pcie_slots are physical sizes only (imports)"
     )
+    slot_positions_estimated: bool = Field(
+        default=False,
+        description="slot positions estimated (spec order, photos), not read from the manual's "
+        "layout drawing: spacing conflicts are warnings, not errors",
+    )
 
     _socket_known = field_validator("socket")(lambda v: _in_set(v, SOCKETS, "socket"))
     _ff_known = field_validator("form_factor")(
@@ -496,6 +501,10 @@ class Riser(Model):
     pcie_gen: int | None = Field(default=None, ge=1, le=6, description="rated PCIe generation")
     lanes: int | None = Field(default=None, ge=1, le=16)
     source: str = "user"
+    # what one riser cost (counted per card in a build's price); None: not priced
+    price_usd: float | None = Field(default=None, gt=0)
+    price_date: dt.date | None = None
+    price_source: str | None = None
 
 
 PART_MODELS: dict[Category, type[Part]] = {

@@ -99,6 +99,18 @@ def _parts_table(pb: PlannedBuild, title: str) -> None:
                     price_note(it.part),
                 ]
             )
+            if it.riser is not None:  # an open frame's cards sit on risers, bought with them
+                r = it.riser
+                cost = r.price_usd * it.count if r.price_usd is not None else None
+                rows.append(
+                    [
+                        "riser",
+                        f"{it.count}×" if it.count > 1 else "",
+                        r.name,
+                        fmt_num(cost, 0, "USD"),
+                        price_note(r),
+                    ]
+                )
     stdout.print(table(title, ["category", "n", "part", "price", "priced"], rows))
     print_price_summary(pb.build.parts)
     for part in pb.build.parts:

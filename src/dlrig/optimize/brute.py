@@ -19,6 +19,7 @@ from dlrig.parts import Category
 if TYPE_CHECKING:
     from dlrig.build import Build, Site
     from dlrig.catalog import Catalog
+    from dlrig.parts import Riser
 
 
 def accepted(build: Build) -> bool:
@@ -36,12 +37,18 @@ def accepted(build: Build) -> bool:
 
 
 def builds_within(
-    cat: Catalog, budget_usd: float, max_gpus: int, site: Site | None = None
+    cat: Catalog,
+    budget_usd: float,
+    max_gpus: int,
+    site: Site | None = None,
+    riser: Riser | None = None,
 ) -> Iterator[tuple[Build, int, float]]:
     """Every build of ``cat`` priced within ``budget_usd`` (1 to ``max_gpus`` of one GPU model,
     memory kits up to the most slots of any board; each GPU also at every power limit the planner
     may set), unchecked: (build, bf16 sustained TFLOPS
-    ×1000 as the planner rounds it, price in USD)."""
+    ×1000 as the planner rounds it, price in USD). In an open-frame case every card sits on
+    ``riser`` (one bought per card); without a riser no open-frame build is made, as the planner
+    plans none."""
     from dlrig import gpu_power
     from dlrig.build import Build, BuildItem
     from dlrig.sizing import effective_tflops
@@ -72,9 +79,14 @@ def builds_within(
         by[Category.COOLER],
         by[Category.CASE],
     ):
+        frame = getattr(case, "kind", None) == "open-frame"
+        if frame and riser is None:
+            continue
+        on = riser if frame else None
         price = sum(p.price_usd or 0 for p in (cpu, board, drive, psu, cooler, case))
         card, n, cap, kept = gpu
         price += (mem[0].price_usd or 0) * mem[1] + (card.price_usd or 0) * n
+        price += ((on.price_usd or 0) if on is not None else 0) * n
         if price > budget_usd + 1e-6:
             continue
         chip = cat.chip_of(card)
@@ -85,7 +97,7 @@ def builds_within(
                 Category.CPU: cpu,
                 Category.MOTHERBOARD: board,
                 Category.MEMORY: mem,
-                Category.GPU: BuildItem(card, n, power_limit_w=cap),
+                Category.GPU: BuildItem(card, n, power_limit_w=cap, riser=on),
                 Category.STORAGE: drive,
                 Category.PSU: psu,
                 Category.COOLER: cooler,

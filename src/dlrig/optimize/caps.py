@@ -10,7 +10,7 @@ The option is a copy of the catalog card with the cap as its board power and an 
 from __future__ import annotations
 
 from dlrig import gpu_power
-from dlrig.parts import Gpu
+from dlrig.parts import Gpu, Riser
 
 
 def capped_id(gpu: Gpu, cap_w: int) -> str:
@@ -26,11 +26,16 @@ def variants(gpu: Gpu) -> list[tuple[Gpu, int, float]]:
     ]
 
 
-def build_item(part: Gpu, count: int, caps: dict[str, tuple[Gpu, int, float]]) -> object:
-    """What the build gets for a GPU option: the catalog card and its limit, or the card."""
+def build_item(
+    part: Gpu, count: int, caps: dict[str, tuple[Gpu, int, float]], riser: Riser | None = None
+) -> object:
+    """What the build gets for a GPU option: the catalog card and its limit (and the riser
+    each card sits on in an open frame), or the card."""
     from dlrig.build import BuildItem
 
     if part.id in caps:
         base, cap, _ = caps[part.id]
-        return BuildItem(base, count, power_limit_w=cap)
+        return BuildItem(base, count, power_limit_w=cap, riser=riser)
+    if riser is not None:
+        return BuildItem(part, count, riser=riser)
     return (part, count)

@@ -27,13 +27,14 @@ from dlrig.optimize.explain import (
 )
 from dlrig.optimize.inputs import load_workload, resolve_terms
 from dlrig.optimize.prep import MAX_GPUS, prepare, remember
-from dlrig.optimize.query import AVOIDABLE_WARNINGS, FIT_RULES, Query, Selection
+from dlrig.optimize.query import AVOIDABLE_WARNINGS, FIT_RULES, Candidates, Query, Selection
 from dlrig.optimize.results import Binding, Infeasible, PlannedBuild, PlanResult
 from dlrig.optimize.search import Planner
 
 if TYPE_CHECKING:
     from dlrig.build import Site
     from dlrig.catalog import Catalog
+    from dlrig.parts import Riser
 
 OBJECTIVES = ("throughput", "vram", "throughput-per-dollar", "cost")
 COOLING = ("blower", "open-air", "liquid", "passive")
@@ -160,7 +161,13 @@ def plan(
     from dlrig.catalog import Catalog as _Catalog
 
     cat: _Catalog = catalog if isinstance(catalog, _Catalog) else open_catalog(catalog)
-    if part_prices:  # the user's quotes for parts the catalog has no dated price for
+    from dlrig.asof import today
+    from dlrig.catalog.risers import plan_riser, with_riser_quotes
+
+    # the user's quotes for parts the catalog has no dated price for (a riser's name prices the
+    # riser an open-frame plan mounts its cards on)
+    risers, part_prices = with_riser_quotes(part_prices or {}, today())
+    if part_prices:
         cat = cat.with_prices(part_prices)
     w, workload_ref = load_workload(workload, task, precision)
     prec = precision or (w.precision if w is not None else "bf16")
@@ -208,9 +215,10 @@ def plan(
             )
     t_cand = time.perf_counter()
     cand, info = candidates(prep, q, ex_ids, ex_brands, cooling)
+    cand, frame_note = _with_riser(cand, plan_riser(risers), risers)
     cand_s = time.perf_counter() - t_cand
     planner = Planner(cat, prep, cand, q, workload_ref, time_limit_s, workers, w)
-    notes = notes_of(prep, info, q)
+    notes = notes_of(prep, info, q) + ([frame_note] if frame_note else [])
     result = PlanResult(
         status="INFEASIBLE",
         objective=objective,
@@ -268,6 +276,28 @@ def plan(
         **info,
     }
     return result
+
+
+def _with_riser(
+    cand: Candidates, riser: Riser | None, risers: Sequence[Riser]
+) -> tuple[Candidates, str | None]:
+    """The candidates with the riser an open frame mounts its cards on; without a priced riser
+    the open frames go (a frame's cards sit on risers), and a note says how to quote one."""
+    from dataclasses import replace
+
+    if riser is not None:
+        return replace(cand, riser=riser), None
+    frames = [k for k in cand.case if k.kind == "open-frame"]
+    if not frames:
+        return cand, None
+    names = ", ".join(f"'{r.name}'" for r in risers) or "a riser"
+    note = (
+        f"open frame(s) left out ({frames[0].name}"
+        + (f" and {len(frames) - 1} more" if len(frames) > 1 else "")
+        + f"): the cards would sit on riser cables and no riser has a price; quote one with "
+        f"--part-price NAME=USD ({names})"
+    )
+    return replace(cand, case=[k for k in cand.case if k.kind != "open-frame"]), note
 
 
 def _whole_machine(

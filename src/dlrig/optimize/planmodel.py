@@ -9,7 +9,10 @@ Variables (all boolean, one-hot per category):
   giving each (part, count) pair its own boolean;
 * ``u[(layout, card class, n)]`` the slot layout of the chosen board together with the chosen
   GPU thickness/cooling and count; its placement facts come from the checker's own
-  ``place_gpus``/``assign_m2`` (see :mod:`dlrig.optimize.prep`).
+  ``place_gpus``/``assign_m2`` (see :mod:`dlrig.optimize.prep`). An open-frame case has its own
+  ``u`` per (layout, class, n) with every card on a riser (no slot spacing; the frame's GPU
+  positions instead of case slots; the risers' price added), chosen exactly when the case is
+  an open frame.
 
 Each constraint belongs to a *group* named after the rule it encodes (``psu-headroom``,
 ``case-expansion-slots``, ...) or the request (``budget``, ``workload-vram``, ...), so a group can
@@ -42,6 +45,7 @@ from dlrig.optimize.query import (
     Query,
     Selection,
     cents,
+    riser_cents,
 )
 from dlrig.optimize.reduce import budget_reduce, reduce_candidates
 from dlrig.optimize.terms import LoadTerms, card_class, connectors_fail, m2_config
@@ -133,9 +137,11 @@ class PlanModel:
         return slug in self.q.avoid and self.on(slug)
 
     def _max_price(self) -> int:
-        return sum(
+        parts = sum(
             max((cents(p) * n for p, n in opts), default=0) for opts in self.cand.options().values()
         )
+        most = max((n for _, n in self.cand.gpu), default=0)
+        return parts + riser_cents(self.cand.riser) * most  # an open frame's risers
 
     def all_choices(self) -> list[tuple[list[Part], list[Any]]]:
         """(parts, literals) of every category, in the order of Candidates.options()."""
@@ -245,6 +251,7 @@ class PlanModel:
                     return item
             raise AssertionError("one-hot category without a choice")
 
+        case = pick(c.case, self.use_case)
         return Selection(
             cpu=pick(c.cpu, self.use_cpu),
             board=pick(c.board, self.use_board),
@@ -253,7 +260,8 @@ class PlanModel:
             storage=pick(c.storage, self.use_drive),
             psu=pick(c.psu, self.use_psu),
             cooler=pick(c.cooler, self.use_cooler),
-            case=pick(c.case, self.use_case),
+            case=case,
+            riser=c.riser if case.kind == "open-frame" else None,
         )
 
     def hint(self, sel: Selection) -> None:

@@ -162,18 +162,25 @@ def _m2_facts(unassigned: int, min_lanes: int | None, cpu_lanes: int) -> M2Facts
     return M2Facts(unassigned, min_lanes, cpu_lanes)
 
 
+# the facts key of cards on riser cables: each takes one slot whatever its thickness
+ON_RISERS = -1
+
+
 def place_facts(layout: Layout, width: int | None, n: int) -> PlaceFacts:
-    """Placement of ``n`` cards of ``width`` slots on ``layout`` (memoised on the layout)."""
+    """Placement of ``n`` cards of ``width`` slots on ``layout`` (memoised on the layout);
+    ``width`` :data:`ON_RISERS`: every card on a riser cable, as the checker places a build
+    whose GPU line names a riser (one slot each, no spacing, no case slot reached)."""
     key = (width, n)
     if key in layout.facts:
         return layout.facts[key]
     board = layout.board
-    gpus = [_dummy_gpu(width, i) for i in range(n)]
-    place = L.place_gpus(board, gpus)
+    risers = width == ON_RISERS
+    gpus = [_dummy_gpu(None if risers else width, i) for i in range(n)]
+    place = L.place_gpus(board, gpus, (), [risers] * n)
     w = width or L.DEFAULT_SLOT_WIDTH
     choked = False
     for (_, s1), (_, s2) in zip(place.placed, place.placed[1:], strict=False):
-        if s2.position - (s1.position + w) <= 0:
+        if not risers and s2.position - (s1.position + w) <= 0:
             choked = True
     lanes_known = all(x is not None for x in place.lanes)
     m2: dict[tuple[bool, int], M2Facts] = {}
@@ -312,8 +319,10 @@ def dominance_key(p: Part, chip: GpuChip | None = None) -> tuple[Hashable, tuple
                     p.bays_3_5,
                     p.bays_2_5,
                     p.max_psu_length_mm,
+                    p.gpu_positions,
                 ),
                 bool(p.radiator_mounts),
+                p.kind == "open-frame",  # cards on risers there, in the board's slots elsewhere
             ),
             (
                 *fits,
@@ -325,6 +334,7 @@ def dominance_key(p: Part, chip: GpuChip | None = None) -> tuple[Hashable, tuple
                 p.bays_3_5 or 0,
                 p.bays_2_5 or 0,
                 p.max_psu_length_mm or 0,
+                p.gpu_positions or 0,
                 neg,
             ),
         )

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from dlrig.parts import Case, Cooler, Cpu, Gpu, Memory, Motherboard, Part, Psu, Storage
+from dlrig.parts import Case, Cooler, Cpu, Gpu, Memory, Motherboard, Part, Psu, Riser, Storage
 
 if TYPE_CHECKING:
     from dlrig.build import Site
@@ -76,6 +76,9 @@ class Candidates:
     storage_need_gb: int = 0
     # GPU options capped at a power limit: option id → (catalog card, cap W, throughput kept)
     caps: dict[str, tuple[Gpu, int, float]] = field(default_factory=dict)
+    # the riser every card of an open-frame plan sits on (catalog.risers.plan_riser; None: no
+    # priced riser, so no open frame among the cases)
+    riser: Riser | None = None
 
     def options(self) -> dict[str, Sequence[tuple[Part, int]]]:
         """Every category's options as (part, count) pairs, in the model's variable order."""
@@ -116,6 +119,8 @@ class Selection:
     psu: Psu
     cooler: Cooler
     case: Case
+    # the riser each card sits on: set for an open-frame case (the cards are off the board)
+    riser: Riser | None = None
 
     def key(self) -> tuple[Any, ...]:
         """The selection's part ids and counts (identity of a build)."""
@@ -141,9 +146,19 @@ class Selection:
             + cents(self.psu)
             + cents(self.cooler)
             + cents(self.case)
+            + self.riser_cents()
         )
+
+    def riser_cents(self) -> int:
+        """What the risers of an open-frame build cost in cents (one per card; 0 in a tower)."""
+        return riser_cents(self.riser) * self.gpu[1]
 
 
 def cents(p: Part) -> int:
     """A part's price in whole cents (0 when unpriced)."""
     return round((p.price_usd or 0.0) * CENTS)
+
+
+def riser_cents(r: Riser | None) -> int:
+    """One riser's price in whole cents (0 when none or unpriced)."""
+    return 0 if r is None else round((r.price_usd or 0.0) * CENTS)

@@ -52,6 +52,11 @@ class PlannedBuild:
                         "price_usd": it.unit_price_usd,
                         **_priced(it.part),
                         **({"power_limit_w": it.power_limit_w} if it.power_limit_w else {}),
+                        **(
+                            {"riser": it.riser.model_dump(mode="json", exclude_none=True)}
+                            if it.riser is not None
+                            else {}
+                        ),
                     }
                     for it in b.items[c]
                 ]

@@ -12,7 +12,15 @@ from typing import TYPE_CHECKING, Any
 
 from dlrig.optimize.planmodel import PlanModel
 from dlrig.optimize.prep import Prep
-from dlrig.optimize.query import FIT_RULES, TFLOPS_SCALE, Candidates, Query, Selection, cents
+from dlrig.optimize.query import (
+    FIT_RULES,
+    TFLOPS_SCALE,
+    Candidates,
+    Query,
+    Selection,
+    cents,
+    riser_cents,
+)
 from dlrig.optimize.reduce import budget_reduce, reduce_candidates
 from dlrig.optimize.results import PlannedBuild
 from dlrig.parts import Category
@@ -82,7 +90,7 @@ class Planner:
                 Category.CPU: sel.cpu,
                 Category.MOTHERBOARD: sel.board,
                 Category.MEMORY: sel.memory,
-                Category.GPU: build_item(g, n or count, self.cand.caps),  # type: ignore[dict-item]
+                Category.GPU: build_item(g, n or count, self.cand.caps, sel.riser),  # type: ignore[dict-item]
                 Category.STORAGE: sel.storage,
                 Category.PSU: sel.psu,
                 Category.COOLER: sel.cooler,
@@ -134,7 +142,12 @@ class Planner:
             future = coefficient(chip, self.q.upgrade_to, self.q.workload, self.q.precision)
             planned.future_tflops = None if future is None else future * kept
             planned.future_price_usd = round(
-                (sel.price_cents() + cents(sel.gpu[0]) * (self.q.upgrade_to - sel.gpu[1])) / 100,
+                (
+                    sel.price_cents()
+                    + (cents(sel.gpu[0]) + riser_cents(sel.riser))
+                    * (self.q.upgrade_to - sel.gpu[1])
+                )
+                / 100,
                 2,
             )
         return planned

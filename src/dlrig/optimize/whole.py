@@ -243,4 +243,41 @@ def reasons(sel: Selection, t: Targets | None, whole_machine: bool) -> dict[str,
         out["cooler"] = f"rated {cooler.rated_tdp_w} W for the {cpu.tdp_w} W CPU"
     out["motherboard"] = f"cheapest with the socket, {n} GPU slot(s), lanes and RAM capacity"
     out["case"] = f"cheapest that fits the board, {n} GPU(s) (length, slots), PSU and cooler"
+    if sel.riser is not None:
+        out["case"] = frame_reason(sel)
     return out
+
+
+def frame_reason(sel: Selection) -> str:
+    """Why an open frame: the cards sit on risers off the board, so their thickness meets no
+    slot spacing; says how many of them the board's slots would take in a tower, and the
+    risers' cost."""
+    from dlrig.rules import limits as L
+
+    g, n = sel.gpu
+    riser = sel.riser
+    assert riser is not None
+    each = f" at ${riser.price_usd:,.0f} each" if riser.price_usd is not None else ""
+    positions = sel.case.gpu_positions
+    where = f"{positions} GPU positions" if positions is not None else "GPU positions unknown"
+    text = (
+        f"open frame ({where}): {n} cards on {n}× {riser.name}{each}, off the board, so no slot "
+        "spacing or case slots limit them"
+    )
+    place = L.place_gpus(sel.board, [g] * n)
+    width = g.slots_occupied or L.DEFAULT_SLOT_WIDTH
+    placed = len(place.placed)
+    stacked = any(
+        b.position - (a.position + width) <= 0
+        for (_, a), (_, b) in zip(place.placed, place.placed[1:], strict=False)
+    )
+    if placed < n:
+        text += f"; in a tower the board's slots take {placed} of these {width}-slot cards"
+    elif g.cooling == "open-air" and stacked:
+        text += "; in the board's slots these open-air cards would sit with no air gap"
+    else:  # same cards either way: the optimum (then the fill) took the frame
+        text += (
+            "; a tower holds them in the board's slots too: the frame with its risers was the "
+            "cheaper (or better-filled) build"
+        )
+    return text

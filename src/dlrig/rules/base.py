@@ -153,6 +153,23 @@ def warning(message: str, hint: str, *parts: Part | str) -> Hit:
     return Hit(Severity.WARNING, message, hint, _ids(parts))
 
 
+def by_positions(board: Any) -> Callable[..., Hit]:
+    """``error`` for a conflict of slot positions read from the board's manual, ``warning``
+    where the catalog estimated them (``slot_positions_estimated``): a guess must not reject a
+    build people run."""
+    return warning if getattr(board, "slot_positions_estimated", False) else error
+
+
+def estimated_note(board: Any) -> str:
+    """What to add to a finding that rests on estimated slot positions (else nothing)."""
+    if not getattr(board, "slot_positions_estimated", False):
+        return ""
+    return (
+        f" {board.name}'s slot positions are estimated in the catalog, not read from its manual:"
+        " check the layout drawing."
+    )
+
+
 def info(message: str, hint: str, *parts: Part | str) -> Hit:
     """An info hit: advice."""
     return Hit(Severity.INFO, message, hint, _ids(parts))

@@ -13,9 +13,11 @@ from dlrig.rules.base import (
     RuleContext,
     Severity,
     Unchecked,
+    by_positions,
     distinct,
     each_checked,
     error,
+    estimated_note,
     info,
     need,
     rule,
@@ -132,9 +134,9 @@ def case_expansion_slots(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     if place.placed and place.bottom > case.expansion_slots:
         gpu, slot = place.placed[-1]
         width = gpu.slots_occupied or L.DEFAULT_SLOT_WIDTH
-        yield error(
+        yield by_positions(board)(
             f"{gpu.name} ({width}-slot) in slot {slot.position} of {board.name} reaches expansion "
-            f"slot {place.bottom}; {case.name} has {case.expansion_slots}.",
+            f"slot {place.bottom}; {case.name} has {case.expansion_slots}." + estimated_note(board),
             f"Choose a case with at least {place.bottom} expansion slots, or one GPU fewer.",
             gpu,
             board,
@@ -323,7 +325,10 @@ def drive_bays(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     "riser-mounting",
     Severity.WARNING,
     "fit",
-    planner=NotPlanned("plans put every card in a board slot, none on a riser"),
+    planner=NotPlanned(
+        "plans put cards on risers only in an open frame (its GPU positions bound the count), "
+        "which the rule accepts"
+    ),
 )
 def riser_mounting(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """Cards on risers need a place off the board: an open frame, a GPU chassis, a vertical mount.

@@ -13,8 +13,10 @@ from dlrig.rules.base import (
     RuleContext,
     Severity,
     Unchecked,
+    by_positions,
     distinct,
     error,
+    estimated_note,
     info,
     need,
     rule,
@@ -324,10 +326,10 @@ def slot_spacing(build: Build, ctx: RuleContext) -> Iterator[Hit]:
         widths = sorted({g.slots_occupied or L.DEFAULT_SLOT_WIDTH for g in build.gpus})
         positions = ", ".join(str(s.position) for s in board.x16_slots)
         fitted = len(place.placed)
-        yield error(
+        yield by_positions(board)(
             f"{build.gpu_count} GPUs of {'/'.join(map(str, widths))}-slot thickness do not fit "
             f"the x16 slots of {board.name} (positions {positions}): only {fitted} fit, the "
-            "others' slots are covered by the card above.",
+            "others' slots are covered by the card above." + estimated_note(board),
             f"Use {fitted} GPU(s), thinner cards (2-slot blower or liquid-cooled), or PCIe riser "
             "cables.",
             board,
@@ -377,7 +379,10 @@ def m2_slots(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     "gpu-placement",
     Severity.ERROR,
     "platform",
-    planner=NotPlanned("plans name no slot and no riser; the rule checks only slots a build names"),
+    planner=NotPlanned(
+        "plans name no slot (an open frame's risers go where the checker places them); the rule "
+        "checks only slots a build names"
+    ),
 )
 def gpu_placement(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     """Slots named in the build file (``slot: PCIEX16_3``) must exist, take a GPU and not collide.

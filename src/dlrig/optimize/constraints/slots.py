@@ -6,7 +6,8 @@ from collections import defaultdict
 from collections.abc import Hashable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from dlrig.optimize.prep import Layout, place_facts
+from dlrig.optimize.prep import ON_RISERS, Layout, PlaceFacts, place_facts
+from dlrig.optimize.query import riser_cents
 from dlrig.optimize.terms import card_class, m2_config
 from dlrig.parts import Gpu
 from dlrig.rules import limits as L
@@ -102,6 +103,18 @@ def add_slots(pm: PlanModel, opts: list[tuple[Any, Gpu, int]], tag: str) -> None
                     few = few_lanes(mf.cpu_lanes)
                     if few is not None:
                         m.add(u + drives + few <= 2)
+    _add_frames(
+        pm,
+        layouts,
+        by_class,
+        cfgs,
+        drives_of,
+        few_lanes,
+        unknown_lanes,
+        u_by_layout,
+        u_by_class,
+        tag,
+    )
     for lkey, (_, idx) in layouts.items():
         m.add(total([pm.use_board[i] for i in idx]) == total(u_by_layout[lkey]))
     for key, lits in by_class.items():
@@ -125,3 +138,113 @@ class _ChosenBelow:
             ]
             self.sums[below] = self.total([self.lits[i] for i in idx]) if idx else None
         return self.sums[below]
+
+
+def _add_frames(
+    pm: PlanModel,
+    layouts: dict[Hashable, tuple[Layout, list[int]]],
+    by_class: dict[tuple[tuple[int | None, bool], int], list[Any]],
+    cfgs: dict[tuple[bool, int], list[Any]],
+    drives_of: dict[tuple[bool, int], Any],
+    few_lanes: _ChosenBelow,
+    unknown_lanes: Any,
+    u_by_layout: dict[Hashable, list[Any]],
+    u_by_class: dict[tuple[tuple[int | None, bool], int], list[Any]],
+    tag: str,
+) -> None:
+    """Open frames: every card on a riser cable (the checker places a riser card in an x16-size
+    slot, one slot wide, so neither the cards' thickness nor a case slot limits them, and
+    open-air cards are not stacked); the frame's GPU positions bound the count (the
+    case-expansion-slots rule on a frame); one riser per card is bought. The frame ``u`` of a
+    (layout, class, count) is chosen exactly when the case is an open frame."""
+    m, c, q = pm.m, pm.cand, pm.q
+    total = pm.cp.LinearExpr.sum
+    frames = [i for i, k in enumerate(c.case) if k.kind == "open-frame"]
+    if not frames:
+        return
+    frame_sum = total([pm.use_case[i] for i in frames])
+    if c.riser is None:  # a frame without a riser to put the cards on: not planned
+        m.add(frame_sum == 0)
+        return
+    groups = {g: pm.on(g) for g in ("gpu-slots", "pcie-lanes", "m2-slots", "case-expansion-slots")}
+    fit_known = q.known_fit and pm.on("known-fit")
+    price = riser_cents(c.riser)
+    frame_us: list[Any] = []
+    cost: list[tuple[int, Any]] = []
+    for lkey, (lay, _) in layouts.items():
+        for (cls, n), _lits in by_class.items():
+            multi = n >= 2
+            if fit_known and multi and not lay.known:
+                continue
+            f = place_facts(lay, ON_RISERS, n)
+            if groups["gpu-slots"] and lay.has_slots and n > f.x16:
+                continue
+            if lay.known and f.placed < n:
+                continue
+            if fit_known and multi and not f.lanes_known:
+                continue
+            u = m.new_bool_var(f"uf-{tag}")
+            u_by_layout[lkey].append(u)
+            u_by_class[(cls, n)].append(u)
+            frame_us.append(u)
+            cost.append((n * price, u))
+            if groups["case-expansion-slots"]:
+                # the rule on a frame: gpu_positions ≥ cards (unknown: unchecked, which a
+                # multi-GPU plan does not rely on)
+                short = [pm.use_case[i] for i in frames if _frame_short(c.case[i], n, fit_known)]
+                if short:
+                    m.add(u + total(short) <= 1)
+            _frame_lanes(pm, lay, f, u, cfgs, drives_of, few_lanes, unknown_lanes, multi, groups)
+    m.add(total(frame_us) == frame_sum)
+    if tag == "now" and cost:  # bought with the cards (a planned upgrade's risers: later)
+        pm.price = pm.price + pm.cp.LinearExpr.weighted_sum(
+            [u for _, u in cost], [k for k, _ in cost]
+        )
+
+
+def _frame_short(frame: Any, n: int, fit_known: bool) -> bool:
+    """Whether ``frame`` cannot be planned with ``n`` cards: fewer GPU positions, or unknown
+    positions (case-expansion-slots unchecked) on a multi-GPU plan that needs known fit."""
+    positions = frame.gpu_positions
+    if positions is None:
+        return fit_known and n >= 2
+    return bool(positions < n)
+
+
+def _frame_lanes(
+    pm: PlanModel,
+    lay: Layout,
+    f: PlaceFacts,
+    u: Any,
+    cfgs: dict[tuple[bool, int], list[Any]],
+    drives_of: dict[tuple[bool, int], Any],
+    few_lanes: _ChosenBelow,
+    unknown_lanes: Any,
+    multi: bool,
+    groups: dict[str, bool],
+) -> None:
+    """m2-slots and pcie-lanes of a riser placement, as the tower table holds them."""
+    m, q = pm.m, pm.q
+    lanes_warn = pm.avoid("pcie-lanes")
+    fit_known = q.known_fit and pm.on("known-fit")
+    for cfg in cfgs:
+        drives = drives_of[cfg]
+        mf = f.m2[cfg]
+        bad = groups["m2-slots"] and cfg[1] > 0 and bool(lay.board.m2_slots) and mf.unassigned > 0
+        lanes = mf.min_lanes
+        if (
+            lay.known
+            and lanes is not None
+            and groups["pcie-lanes"]
+            and (lanes == 0 or (lanes_warn and lanes < L.MIN_GPU_LANES))
+        ):
+            bad = True
+        if bad:
+            m.add(u + drives <= 1)
+            continue
+        if fit_known and multi and mf.cpu_lanes and unknown_lanes is not None:
+            m.add(u + drives + unknown_lanes <= 2)
+        if lay.known and lanes_warn:
+            few = few_lanes(mf.cpu_lanes)
+            if few is not None:
+                m.add(u + drives + few <= 2)
