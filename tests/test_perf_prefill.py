@@ -53,3 +53,16 @@ def test_fp8_power_cap_scales_with_the_fp8_peak() -> None:
     assert M.achievable_tflops(h100, 494.5, p, 989.5) == pytest.approx(min(494.5, fp16))
     g = CAT.chip("rtx-4090")
     assert M.sustained_tflops(g, _work("llama3-8b-f16-pp", "fp16"), p) == pytest.approx(330.4)
+
+
+def test_validation_keeps_prefill_and_encoder_targets() -> None:
+    """The committed leave-one-source-out figures (model.yaml ``validation``, equal to a fresh
+    fit by tests/test_perf_calibration.py): every held-out source's median error within 15 %
+    for prefill and the encoder, and the encoder's rank correlation at least 0.95. Prefill's
+    rank figure is bounded where it stands (0.932, the May 2024 llama.cpp table; see
+    docs/performance.md on why the two llama.cpp tables cannot both be ranked right)."""
+    summary = M.model_data()["validation"]["summary"]
+    assert summary["prefill"]["max_median_abs_error"] <= 0.15
+    assert summary["prefill"]["min_spearman"] >= 0.93
+    assert summary["encoder-finetune"]["max_median_abs_error"] <= 0.15
+    assert summary["encoder-finetune"]["min_spearman"] >= 0.95

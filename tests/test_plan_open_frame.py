@@ -251,3 +251,39 @@ def test_at_6000_on_market_prices_the_capped_3090_frame_rig_wins() -> None:
     assert tower.best.build.case is not None and tower.best.build.case.kind != "open-frame"
     assert rig.best.workload["throughput"] > tower.best.workload["throughput"]
     assert rig.best.price_usd <= 6000
+
+
+def test_a_priced_riser_counts_in_check_and_exports(tmp_path: object) -> None:
+    """A build file's riser with a price: one per card in the totals, a row in the check table
+    and in the Markdown export."""
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from dlrig.buildfile import load_build
+    from dlrig.cli.app import app
+    from dlrig.exports import markdown_table
+
+    text = f"""name: frame rig
+parts:
+  cpu: Intel Core i9-10920X
+  motherboard: ASUS WS X299 SAGE
+  memory: {{part: Corsair Vengeance LPX 64GB (2x32GB) DDR4-3200, count: 2}}
+  gpu:
+    part: ZOTAC GAMING GeForce RTX 3090 Trinity OC
+    count: 4
+    power_limit_w: 250
+    riser: {{name: {RISER}, length_mm: 200, pcie_gen: 4, lanes: 16, price_usd: 30}}
+  storage: Samsung 990 PRO 2TB
+  psu: MSI MEG Ai1600T PCIE5
+  cooler: Noctua NH-U12DX i4
+  case: {{part: {FRAME}, price_usd: 60}}
+"""
+    path = Path(str(tmp_path)) / "rig.yaml"
+    path.write_text(text, encoding="utf-8")
+    b = load_build(path)
+    without = sum((it.total_price_usd or 0) for its in b.items.values() for it in its)
+    assert b.price_usd == pytest.approx(without + 4 * 30)
+    assert "**Riser** | 4 × PCIe 4.0 x16 riser cable 200 mm | $120.00" in markdown_table(b)
+    out = CliRunner().invoke(app, ["check", str(path)], env={"COLUMNS": "200"})
+    assert "│ riser " in out.output and "$30" in out.output

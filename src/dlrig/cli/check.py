@@ -14,6 +14,7 @@ from dlrig.cli.options import CATALOG, JSON, JsonOpt, from_request, option, outp
 from dlrig.cli.output import (
     fmt_num,
     line_price_note,
+    price_note,
     print_json,
     print_price_summary,
     stderr,
@@ -130,6 +131,11 @@ def render_check(result: CheckResult) -> None:
                     line_price_note(it),
                 ]
             )
+            r = it.riser
+            if r is not None and r.price_usd is not None:  # counted in the price total
+                parts_rows.append(
+                    ["riser", r.name, it.count, f"${r.price_usd:,.0f}", price_note(r)]
+                )
     stdout.print(table("parts", ["category", "part", "count", "unit price", "priced"], parts_rows))
     if result.findings:
         for f in result.findings:
