@@ -81,18 +81,7 @@ def add_slots(pm: PlanModel, opts: list[tuple[Any, Gpu, int]], tag: str) -> None
             for cfg in cfgs:
                 drives = drives_of[cfg]
                 mf = f.m2[cfg]
-                bad = False
-                if groups["m2-slots"] and cfg[1] > 0 and lay.board.m2_slots and mf.unassigned:
-                    bad = True
-                lanes = mf.min_lanes
-                if (
-                    lay.known
-                    and lanes is not None
-                    and groups["pcie-lanes"]
-                    and (lanes == 0 or (lanes_warn and lanes < L.MIN_GPU_LANES))
-                ):
-                    bad = True
-                if bad:
+                if _placement_refused(groups, cfg, lay, mf, lanes_warn):
                     m.add(u + drives <= 1)
                     continue
                 if fit_known and multi and mf.cpu_lanes and None in cpu_lanes:
@@ -230,16 +219,7 @@ def _frame_lanes(
     for cfg in cfgs:
         drives = drives_of[cfg]
         mf = f.m2[cfg]
-        bad = groups["m2-slots"] and cfg[1] > 0 and bool(lay.board.m2_slots) and mf.unassigned > 0
-        lanes = mf.min_lanes
-        if (
-            lay.known
-            and lanes is not None
-            and groups["pcie-lanes"]
-            and (lanes == 0 or (lanes_warn and lanes < L.MIN_GPU_LANES))
-        ):
-            bad = True
-        if bad:
+        if _placement_refused(groups, cfg, lay, mf, lanes_warn):
             m.add(u + drives <= 1)
             continue
         if fit_known and multi and mf.cpu_lanes and unknown_lanes is not None:
@@ -248,3 +228,20 @@ def _frame_lanes(
             few = few_lanes(mf.cpu_lanes)
             if few is not None:
                 m.add(u + drives + few <= 2)
+
+
+def _placement_refused(
+    groups: dict[str, bool], cfg: tuple[int, ...], lay: Layout, mf: Any, lanes_warn: bool
+) -> bool:
+    """Whether a placement with ``cfg``'s M.2 drives breaks m2-slots (a drive without a slot) or
+    pcie-lanes (a card left without lanes, or under the minimum when that warning is avoided):
+    the tower table and the riser table refuse the same placements."""
+    if groups["m2-slots"] and cfg[1] > 0 and bool(lay.board.m2_slots) and mf.unassigned > 0:
+        return True
+    lanes = mf.min_lanes
+    return bool(
+        lay.known
+        and lanes is not None
+        and groups["pcie-lanes"]
+        and (lanes == 0 or (lanes_warn and lanes < L.MIN_GPU_LANES))
+    )
