@@ -46,10 +46,10 @@ def add_slots(pm: PlanModel, opts: list[tuple[Any, Gpu, int]], tag: str) -> None
     drives_of = {cfg: total(vlits) for cfg, vlits in cfgs.items()}
     small_cases = _ChosenBelow(case_slots, pm.use_case, total)  # fewer slots than reached
     few_lanes = _ChosenBelow(cpu_lanes, pm.use_cpu, total)  # fewer lanes than asked for
-    unknown_lanes = total([pm.use_cpu[i] for i in cpu_lanes.get(None, [])])
+    # None when every candidate CPU's lane count is known (no unchecked pcie-lanes to avoid)
+    unknown_lanes = total([pm.use_cpu[i] for i in cpu_lanes[None]]) if None in cpu_lanes else None
     no_slots = total([pm.use_case[i] for i in case_slots.get(None, [])])
     airflow = pm.avoid("multi-gpu-airflow")
-    lanes_warn = pm.avoid("pcie-lanes")
     fit_known = q.known_fit and pm.on("known-fit")
     u_by_layout: dict[Hashable, list[Any]] = defaultdict(list)
     u_by_class: dict[tuple[tuple[int | None, bool], int], list[Any]] = defaultdict(list)
@@ -78,20 +78,7 @@ def add_slots(pm: PlanModel, opts: list[tuple[Any, Gpu, int]], tag: str) -> None
                     m.add(u + small <= 1)
             if fit_known and multi and None in case_slots:
                 m.add(u + no_slots <= 1)
-            for cfg in cfgs:
-                drives = drives_of[cfg]
-                mf = f.m2[cfg]
-                if _placement_refused(groups, cfg, lay, mf, lanes_warn):
-                    m.add(u + drives <= 1)
-                    continue
-                if fit_known and multi and mf.cpu_lanes and None in cpu_lanes:
-                    # pcie-lanes reports unchecked when a CPU of unknown lanes meets a lane
-                    # demand; a multi-GPU plan does not rely on an unchecked fit rule
-                    m.add(u + drives + unknown_lanes <= 2)
-                if lay.known and lanes_warn:
-                    few = few_lanes(mf.cpu_lanes)
-                    if few is not None:
-                        m.add(u + drives + few <= 2)
+            _lane_rows(pm, lay, f, u, cfgs, drives_of, few_lanes, unknown_lanes, multi, groups)
     _add_frames(
         pm,
         layouts,
@@ -183,7 +170,7 @@ def _add_frames(
                 short = [pm.use_case[i] for i in frames if _frame_short(c.case[i], n, fit_known)]
                 if short:
                     m.add(u + total(short) <= 1)
-            _frame_lanes(pm, lay, f, u, cfgs, drives_of, few_lanes, unknown_lanes, multi, groups)
+            _lane_rows(pm, lay, f, u, cfgs, drives_of, few_lanes, unknown_lanes, multi, groups)
     m.add(total(frame_us) == frame_sum)
     if tag == "now" and cost:  # bought with the cards (a planned upgrade's risers: later)
         pm.price = pm.price + pm.cp.LinearExpr.weighted_sum(
@@ -200,7 +187,7 @@ def _frame_short(frame: Any, n: int, fit_known: bool) -> bool:
     return bool(positions < n)
 
 
-def _frame_lanes(
+def _lane_rows(
     pm: PlanModel,
     lay: Layout,
     f: PlaceFacts,
@@ -212,7 +199,8 @@ def _frame_lanes(
     multi: bool,
     groups: dict[str, bool],
 ) -> None:
-    """m2-slots and pcie-lanes of a riser placement, as the tower table holds them."""
+    """m2-slots and pcie-lanes of one placement (a tower layout's or a frame's risers) with each
+    M.2 configuration: refused placements, and the warnings a plan avoids."""
     m, q = pm.m, pm.q
     lanes_warn = pm.avoid("pcie-lanes")
     fit_known = q.known_fit and pm.on("known-fit")
@@ -223,6 +211,8 @@ def _frame_lanes(
             m.add(u + drives <= 1)
             continue
         if fit_known and multi and mf.cpu_lanes and unknown_lanes is not None:
+            # pcie-lanes reports unchecked when a CPU of unknown lanes meets a lane demand; a
+            # multi-GPU plan does not rely on an unchecked fit rule
             m.add(u + drives + unknown_lanes <= 2)
         if lay.known and lanes_warn:
             few = few_lanes(mf.cpu_lanes)
