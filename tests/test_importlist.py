@@ -71,7 +71,7 @@ def test_typos_still_give_the_warmachine(catalog: Any) -> None:
 @pytest.mark.parametrize(
     ("line", "wrong"),
     [
-        ("Power Supply: EVGA SuperNOVA 1600 G2 1600 W 80+ Gold", "evga-supernova-1600-t2"),
+        ("Power Supply: EVGA SuperNOVA 1300 G2 1300 W 80+ Gold", "evga-supernova-1600-g2"),
         ("Video Card: NVIDIA Founders Edition GeForce GTX 1070 8 GB", "nvidia-gtx-1080-fe"),
         ("Video Card: MSI GAMING X TRIO GeForce RTX 4090 24 GB", "msi-rtx-5090-gaming-trio"),
         ("Storage: Crucial T705 4 TB M.2-2280 PCIe 5.0 X4 NVME", "crucial-p3-4tb"),

@@ -56,6 +56,8 @@ class LimitRange:
     max_w: float | None
     source: str
     source_date: dt.date | None = None
+    # the catalog cards the source's ceiling was read on; None: every card at reference_w
+    max_cards: tuple[str, ...] | None = None
 
     def min_fraction(self) -> float | None:
         """The floor as a fraction of the reference board power (for cards of other power)."""
@@ -109,6 +111,7 @@ def _data() -> _Data:
             _opt_float(r.get("max_w")),
             r["source"],
             r.get("source_date"),
+            None if r.get("max_w_cards") is None else tuple(r["max_w_cards"]),
         )
         for r in raw.get("limits", [])
     }
@@ -149,11 +152,14 @@ def limit_note(chip_id: str) -> str | None:
 
 def card_limits_w(gpu: Gpu) -> tuple[float | None, float | None]:
     """(min, max) limit for this card: the chip's driver floor (the same on every card of the
-    chip in the sources read), and the source's ceiling only for a card at the reference board
-    power (factory-overclocked cards allow more, so it is unknown for them)."""
+    chip in the sources read), and the source's ceiling only for the cards it was read on: the
+    ones its row names (``max_w_cards``), else any card at the reference board power
+    (factory-overclocked cards allow more, so it is unknown for them)."""
     rng = limit_range(gpu.chip)
     if rng is None:
         return None, None
+    if rng.max_cards is not None:
+        return rng.min_w, (rng.max_w if gpu.id in rng.max_cards else None)
     same = abs(gpu.tdp_w - rng.reference_w) < 1
     return rng.min_w, (rng.max_w if same else None)
 

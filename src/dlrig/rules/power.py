@@ -440,14 +440,24 @@ def power_limit_range(build: Build, ctx: RuleContext) -> Iterator[Hit]:
         if u.power_limit_w is None or (u.gpu.id, u.power_limit_w) in seen:
             continue
         seen.add((u.gpu.id, u.power_limit_w))
-        lo, _ = gpu_power.card_limits_w(u.gpu)
-        if lo is not None:
-            continue  # the build file already refused a limit outside the sourced range
+        lo, hi = gpu_power.card_limits_w(u.gpu)
         chip = build.chip(u.gpu)
         # the cards of this model at this limit (another line may cap the same model otherwise)
         n = sum(
             1 for v in build.gpu_units if (v.gpu.id, v.power_limit_w) == (u.gpu.id, u.power_limit_w)
         )
+        if lo is not None:
+            # the build file refused a limit outside the sourced range; a raised limit on a
+            # card whose own ceiling is unsourced is taken as written
+            if hi is None and u.power_limit_w > u.gpu.tdp_w:
+                yield info(
+                    f"{n}× {u.gpu.name} at power_limit_w {u.power_limit_w:g} W, above its "
+                    f"{u.gpu.tdp_w} W board power: this card's maximum power limit is not in "
+                    "the catalog, so the limit is taken as written, unverified.",
+                    _range_hint(chip.vendor if chip else None),
+                    u.gpu,
+                )
+            continue
         note = gpu_power.limit_note(u.gpu.chip)
         yield info(
             f"{n}× {u.gpu.name} at power_limit_w {u.power_limit_w:g} W: the power-limit range "
