@@ -218,6 +218,7 @@ def _add_plan_page(app: FastAPI, page: Page, result_page: Page) -> None:
             "form": form,
             "result": None,
             "build_text": None,
+            "power": None,
             "objectives": OBJECTIVES,
             "tasks": TASKS,
             "precisions": [(p, p) for p in PRECISIONS],
@@ -228,11 +229,14 @@ def _add_plan_page(app: FastAPI, page: Page, result_page: Page) -> None:
 
         def work(cat: Catalog) -> dict[str, Any]:
             from dlrig.buildfile import dump_build
+            from dlrig.web.buildview import power_tables
 
             result = plan.run(capped(plan.PlanRequest.from_form(form)), cat, read_files=False)
             best = result.best
+            # the best build's PSU and circuit figures: why a cap was needed, and what it buys
             return {"result": result.to_dict(),
-                    "build_text": dump_build(best.build) if best is not None else None}  # fmt: skip
+                    "build_text": dump_build(best.build) if best is not None else None,
+                    "power": power_tables(best.build) if best is not None else None}  # fmt: skip
 
         # a time budget for the whole plan; the solver stops when the browser goes away
         return await run_guarded(
