@@ -4,7 +4,8 @@ Both are drawn from a :class:`~dlrig.build.Build` with the same placement and po
 the rules use (the checker's GPU placement ``RuleContext.gpu_layout``, with each card's slot:
 and riser:; ``limits.psu_required_w``, ``units.wall_power_w``), so a picture can never
 disagree with ``dlrig check``. They are plain SVG strings without scripts or external
-references, safe to inline in a page, an export or a file (``dlrig check --slot-map FILE.svg``). Every text taken from a build (part names) is escaped.
+references, safe to inline in a page, an export or a file (``dlrig check --slot-map
+FILE.svg``). Every text taken from a build (part names) is escaped.
 
 Geometry (to scale, in millimetres, 1 mm = :data:`PX_PER_MM` px):
 
