@@ -310,3 +310,15 @@ def test_the_web_app_serves_from_a_zipped_package(tmp_path: Path) -> None:
     )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split() == ["200", "200", "200", "True"]
+
+
+def test_editor_totals_flag_one_circuit_over_when_the_sum_is_under(client: TestClient) -> None:
+    """Every card on PSU 1 (circuit 1): 1,812 W of 2,880 W in all, but circuit 1 is over its
+    1,440 W; the totals must not read as fine."""
+    body = _edit(client, OPEN_FRAME.replace("      psu: 2\n", "")).json()
+    assert any(f["slug"] == "wall-circuit" for f in body["check"]["findings"])
+    totals = re.search(r"wall draw / circuit</dt><dd([^>]*)>(.*?)</dd>", body["panel_html"], re.S)
+    assert totals is not None and 'class="over"' in totals.group(1)
+    assert "(2 circuits)" in totals.group(2)
+    circuits = _rows(body["panel_html"], "circuit-table")
+    assert circuits[0][1] == "PSU 1" and circuits[0][4].startswith("-")
