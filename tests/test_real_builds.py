@@ -31,13 +31,11 @@ CASES = RB.load_cases()
 # board's PCIe retimers overheating (outside the rules); two Pascal machines and a dual-4090 one
 # whose PSUs shut down at a wattage another unit of the same class carried (PSU quality, not
 # wattage); a workstation PSU with unpublished per-rail limits (a description the sources leave
-# incomplete); two modded RTX 3080 resetting a 750 W unit on spikes no sourced factor covers (no
-# transient measurement for the RTX 3080); four capped RTX 3090 with locked clocks that an unnamed
+# incomplete); four capped RTX 3090 with locked clocks that an unnamed
 # 1,500 W unit carried while psu-headroom holds a label-only unit to its label (PSU known by its
 # label only).
 KNOWN_MISSES = {
     "club3090-whamp-four-3090-230w-clocklock-1500w",
-    "llamacpp23919-z4g4-two-3080-200w-750w",
     "convergence-toaster-four-rtx-pro-6000",
     "cudf10336-p900-3090-rtx5000-1400w",
     "muellerzr-workhorse-two-4090-gf3-1650w",

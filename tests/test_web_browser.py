@@ -243,11 +243,15 @@ def test_phone_layout_at_390_px(browser: Any, base: str) -> None:
 
     text = WARMACHINE_FILE.read_text(encoding="utf-8")
     token = httpx.post(f"{base}/api/builds", json={"build": text}).json()["token"]
+    # an open frame on risers with two PSUs: the widest parts and power tables
+    rig = (REPO / "examples" / "epyc-open-frame-risers.yaml").read_text(encoding="utf-8")
+    rig_token = httpx.post(f"{base}/api/builds", json={"build": rig}).json()["token"]
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
     pg = context.new_page()
     urls = ["/", "/catalog?category=gpu", "/parts/asus-ws-x299-sage", "/check",
             "/size?model=llama-3.1-8b&task=qlora&gpu=RTX+4090", f"/build?from={token}",
-            f"/b/{token}", f"/b/{token}/cost", "/power", "/import-list"]  # fmt: skip
+            f"/b/{token}", f"/b/{token}/cost", "/power", "/import-list",
+            f"/build?from={rig_token}", f"/b/{rig_token}"]  # fmt: skip
     if planner_available():
         urls.append("/plan?budget_usd=7000")
     for url in urls:
@@ -347,3 +351,75 @@ def test_names_are_not_executed(page: Any, base: str) -> None:
     page.goto(f"{base}/build")  # the recent list renders the name as text too
     assert evil in page.inner_text("#recent")
     assert page.evaluate("window.__pwned") is None
+
+
+# --- issue #14's rigs: caps, two PSUs on two circuits, open frames on risers -----------------
+EXAMPLES = REPO / "examples"
+
+
+def test_check_page_shows_an_open_frame_rig_per_psu_and_circuit(page: Any, base: str) -> None:
+    page.goto(f"{base}/check")
+    page.fill("textarea[name=build]", (EXAMPLES / "epyc-open-frame-risers.yaml").read_text())
+    with page.expect_navigation():
+        page.click("form.editor button[type=submit]:has-text('Check')")
+    assert "no errors, 0 warning(s)" in page.inner_text("h2.verdict")
+    assert "fed by PSU 2" in page.inner_text("#parts-table")
+    assert "slots PCIE5, PCIE7" in page.inner_text("#parts-table")
+    risers = page.locator("#parts-table tbody tr.riser")
+    assert risers.count() == 2
+    assert risers.first.inner_text().startswith("riser\t200 mm PCIe 4.0 riser")
+    psus = page.locator("#psu-table tbody tr")
+    assert psus.count() == 2
+    assert "system + 2 GPU(s)" in psus.nth(0).inner_text()
+    assert "2 GPU(s)" in psus.nth(1).inner_text()
+    circuits = page.locator("#circuit-table tbody tr")
+    assert circuits.count() == 2
+    assert circuits.nth(1).inner_text().startswith("2: 120 V / 15 A")
+    assert "slots 1-3: no" not in page.inner_text("main")
+
+
+def test_editor_caps_the_gpus_in_place(page: Any, base: str) -> None:
+    page.goto(f"{base}/build")
+    page.locator("details.advanced summary").click()
+    page.fill("#yaml", (EXAMPLES / "four-3090-uncapped-1600w.yaml").read_text())
+    _act(page, page.locator("#apply-yaml"))
+    assert "1 error(s)" in page.inner_text("#verdict")
+    limit = page.locator("#limit-gpu-0")
+    assert limit.input_value() == "" and limit.get_attribute("placeholder") == "stock"
+    # below the driver's floor: refused where it was typed, the build stays on the page
+    limit.fill("90")
+    _act(page, limit, "Tab")
+    assert "90 W is outside what its driver accepts" in page.inner_text("#panel")
+    assert "the driver accepts 100-350 W" in page.inner_text("#panel")
+    assert page.locator("#limit-gpu-0").is_visible()
+    assert "power_limit_w" not in page.locator("#yaml").input_value()
+    page.locator("#limit-gpu-0").fill("280")
+    _act(page, page.locator("#limit-gpu-0"), "Tab")
+    assert "no errors" in page.inner_text("#verdict")
+    assert "power_limit_w: 280" in page.locator("#yaml").input_value()
+    assert "capped at 280 W of 350 W" in page.inner_text("#panel")
+    headroom = page.locator("#psu-table tbody tr").first.locator("td").nth(6).inner_text()
+    assert int(headroom.replace(",", "")) > 0  # 4 x 280 W + CPU + rest fits 1,600 W with 10 %
+
+
+def test_plan_page_caps_four_3090s_on_one_15_a_circuit(page: Any, base: str) -> None:
+    from dlrig.app.plan import planner_available
+
+    if not planner_available():
+        pytest.skip("the planner (OR-Tools) is not installed")
+    page.goto(f"{base}/plan")
+    page.fill("input[name=budget_usd]", "9000")
+    page.fill("input[name=gpus]", "4")
+    page.fill("input[name=include]", "Gigabyte GeForce RTX 3090 TURBO 24G")
+    page.fill("input[name=circuit]", "120x15")
+    page.select_option("select[name=precision]", "fp16")
+    page.check("input[name=used]")
+    page.select_option("select[name=explain]", "false")
+    with page.expect_navigation():
+        page.click("form.grid button[type=submit]")
+    text = page.inner_text("#power-limit")
+    assert "capped at" in text and "of uncapped throughput" in text
+    circuit = page.locator("#circuit-table tbody tr").first.locator("td")
+    assert circuit.nth(0).inner_text() == "1: 120 V / 15 A"
+    assert float(circuit.nth(2).inner_text().replace(",", "")) <= 1440
+    assert "used=true" in page.url and "precision=fp16" in page.url

@@ -1,10 +1,11 @@
 """Pictures of a build as SVG text: the slot map and the power budget bar.
 
 Both are drawn from a :class:`~dlrig.build.Build` with the same placement and power formulas
-the rules use (``rules.limits.place_gpus``, ``limits.psu_required_w``, ``units.wall_power_w``),
-so a picture can never disagree with ``dlrig check``. They are plain SVG strings without
-scripts or external references, safe to inline in a page, an export or a file
-(``dlrig check --slot-map FILE.svg``). Every text taken from a build (part names) is escaped.
+the rules use (the checker's GPU placement ``RuleContext.gpu_layout``, with each card's slot:
+and riser:; ``limits.psu_required_w``, ``units.wall_power_w``), so a picture can never
+disagree with ``dlrig check``. They are plain SVG strings without scripts or external
+references, safe to inline in a page, an export or a file (``dlrig check --slot-map
+FILE.svg``). Every text taken from a build (part names) is escaped.
 
 Geometry (to scale, in millimetres, 1 mm = :data:`PX_PER_MM` px):
 
@@ -25,6 +26,7 @@ from dlrig import units
 from dlrig.build import Build
 from dlrig.parts import Gpu, Motherboard, PcieSlot
 from dlrig.rules import limits
+from dlrig.rules.base import RuleContext
 
 __all__ = ["power_bar_svg", "slot_map_svg"]
 
@@ -48,6 +50,7 @@ _COLOURS = {
     "blocked": "#b42318",
     "gap": "#067647",
     "bridge": "#a15c07",
+    "riser": "#0e7490",
     "cpu": "#175cd3",
     "gpu": "#2454c5",
     "rest": "#98a2b3",
@@ -78,7 +81,8 @@ def slot_map_svg(build: Build) -> str:
     if board is None or not board.pcie_slots:
         why = "no motherboard" if board is None else f"{board.name}: slot layout unknown"
         return _message_svg("slot map", why)
-    placement = limits.place_gpus(board, build.gpus)
+    # the checker's own placement: the build file's slot: and riser: of each card honoured
+    placement, m2_hosted = RuleContext(build).gpu_layout
     case_slots = build.case.expansion_slots if build.case is not None else None
     rows = _rows(board, placement, case_slots or 0)
     height_mm = SLOT_PITCH_MM * (len(rows) + 0.5)  # + half a pitch: the last card's cooler
@@ -99,6 +103,10 @@ def slot_map_svg(build: Build) -> str:
         out.extend(_case_limit(case_slots, placement, top, width))
     legend_y = top + body_h + 20
     out.append(_legend(legend_y, placement))
+    if m2_hosted:
+        legend_y += 16
+        where = ", ".join(f"{build.gpus[i].name} in {m2.name}" for i, m2 in m2_hosted)
+        out.append(_t(8, legend_y + 6, f"on M.2-to-PCIe adapters: {where}", 12))
     if placement.unplaced:
         names = ", ".join(sorted({g.name for g in placement.unplaced}))
         out.append(
@@ -121,8 +129,8 @@ def _rows(board: Motherboard, placement: limits.Placement, min_rows: int = 0) ->
         for (g, s), lanes in zip(placement.placed, placement.lanes, strict=True)
     }
     covered: dict[int, Gpu] = {}
-    for g, s in placement.placed:
-        for p in range(s.position + 1, s.position + _width(g)):
+    for (g, s), riser in zip(placement.placed, _on_riser(placement), strict=True):
+        for p in range(s.position + 1, s.position + (1 if riser else _width(g))):
             covered[p] = g
     last = max([*by_pos, *covered, placement.bottom, min_rows, 1])
     rows = []
@@ -136,6 +144,12 @@ def _rows(board: Motherboard, placement: limits.Placement, min_rows: int = 0) ->
 
 def _width(g: Gpu) -> int:
     return g.slots_occupied or limits.DEFAULT_SLOT_WIDTH
+
+
+def _on_riser(placement: limits.Placement) -> tuple[bool, ...]:
+    """Per placed card, whether it sits on a riser (its body is off the board, on a frame)."""
+    flags = placement.on_riser
+    return flags if len(flags) == len(placement.placed) else (False,) * len(placement.placed)
 
 
 def _slot_row(row: _Row, y: float) -> list[str]:
@@ -174,10 +188,13 @@ def _cards(
 ) -> list[str]:
     pitch = SLOT_PITCH_MM * PX_PER_MM
     out = []
-    for g, s in placement.placed:
+    for (g, s), riser in zip(placement.placed, _on_riser(placement), strict=True):
+        y = top + (s.position - 1) * pitch + pitch / 2 - 6  # the card's PCB sits at the slot
+        if riser:
+            out.extend(_riser_card(g, y, pitch))
+            continue
         thickness = g.slot_width or float(limits.DEFAULT_SLOT_WIDTH)
         assumed = g.slot_width is None
-        y = top + (s.position - 1) * pitch + pitch / 2 - 6  # the card's PCB sits at the slot
         h = thickness * pitch
         colour = _COLOURS["card_assumed"] if assumed else _COLOURS["card"]
         x = _LEFT + _CARD_X_MM * PX_PER_MM
@@ -194,6 +211,20 @@ def _cards(
     return out
 
 
+def _riser_card(g: Gpu, y: float, pitch: float) -> list[str]:
+    """A card on a riser: the cable's plug in the slot, the card itself off the board (it covers
+    no slot below, so no slot is blocked and no air gap is judged on the board)."""
+    x = _LEFT + _CARD_X_MM * PX_PER_MM
+    w = _CARD_MM * PX_PER_MM
+    return [
+        f"<rect x='{x:.1f}' y='{y:.1f}' width='{w:.1f}' height='{pitch - 6:.1f}' "
+        f"fill='{_COLOURS['riser']}' fill-opacity='0.9' rx='5'><title>{escape(g.name)}, on a "
+        "riser cable: the card sits off the board</title></rect>",
+        _t(x + 8, y + 17, _fit(g.name, w - 16), 12, "fill='#fff' font-weight='600'"),
+        _t(x + 8, y + 32, "on a riser: card off the board", 11, "fill='#fff'"),
+    ]
+
+
 def _fit(text: str, width_px: float, char_px: float = 6.8) -> str:
     """Shorten ``text`` to about ``width_px`` at ~``char_px`` per character (SVG cannot wrap)."""
     n = max(int(width_px / char_px), 4)
@@ -208,7 +239,10 @@ def _gaps_and_bridges(
     pitch = SLOT_PITCH_MM * PX_PER_MM
     x_mark = _X_NOTES + 150  # the notes column (the calls below subtract 150)
     out = []
-    for (g1, s1), (g2, s2) in pairwise(placement.placed):
+    cards = zip(placement.placed, _on_riser(placement), strict=True)
+    for ((g1, s1), r1), ((g2, s2), r2) in pairwise(cards):
+        if r1 or r2:
+            continue  # a card on a riser sits on a frame: no board air gap, no bridge spacing
         gap = s2.position - s1.position - _width(g1)
         y = top + (s2.position - 1) * pitch - 2  # at the boundary above the lower card
         if gap >= 1:
@@ -292,6 +326,8 @@ def _legend(y: float, placement: limits.Placement) -> str:
         ("slot", "PCIe slot (length = size)"),
         ("bridge", "NVLink bridge"),
     ]
+    if any(_on_riser(placement)):
+        items.insert(1, ("riser", "GPU on a riser (off the board)"))
     if placement.assumed_width:
         items.insert(1, ("card_assumed", f"thickness unknown: {limits.DEFAULT_SLOT_WIDTH} assumed"))
     parts, x = [], 8.0

@@ -259,10 +259,16 @@ def nvlink_p2p(build: Build, ctx: RuleContext) -> Iterator[Hit]:
         )
     if not bridgeable or build.motherboard is None or not build.motherboard.slot_layout_known:
         return
-    placed = ctx.placement.placed
+    place = ctx.placement
+    placed = place.placed
+    risers = place.on_riser if len(place.on_riser) == len(placed) else (False,) * len(placed)
     pairs: list[str] = []
-    for (g1, s1), (g2, s2) in pairwise(placed):
+    framed = False  # a bridgeable pair on risers: its spacing is the frame's, not the board's
+    for ((g1, s1), r1), ((g2, s2), r2) in pairwise(zip(placed, risers, strict=True)):
         if g1.id != g2.id or g1 not in bridgeable:
+            continue
+        if r1 or r2:
+            framed = True
             continue
         chip = build.chip(g1)
         assert chip is not None
@@ -278,5 +284,17 @@ def nvlink_p2p(build: Build, ctx: RuleContext) -> Iterator[Hit]:
             f"{'/'.join(map(str, spacings))}-slot spacing: " + "; ".join(pairs) + ".",
             "Place bridged pairs at a bridge's spacing (or buy the bridge that matches); "
             "without a bridge the cards talk over PCIe.",
+            *bridgeable,
+        )
+    elif framed:
+        chip = build.chip(bridgeable[0])
+        geforce = chip is not None and "geforce" in chip.name.lower()
+        spacings = L.NVLINK_SPACING_GEFORCE if geforce else L.NVLINK_SPACING_PRO
+        yield info(
+            f"{bridgeable[0].name} cards on risers: an NVLink bridge ("
+            f"{'/'.join(map(str, spacings))}-slot spacing) joins a pair only where the frame "
+            "holds the two cards at that spacing; their board slots do not decide it.",
+            "Mount bridged pairs side by side at a bridge's spacing on the frame; without a "
+            "bridge the cards talk over PCIe.",
             *bridgeable,
         )

@@ -130,8 +130,9 @@ def psu_headroom(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     and called it working but too close to recommend. A GPU with ``power_limit_w`` counts at its
     limit (``nvidia-smi -pl``). With several PSUs each is checked against what it feeds (PSU 1: the
     board, CPU, drives and its GPUs). Generations with measured millisecond transients
-    (catalog/data/gpu_power.yaml: Pascal GP102, RTX 3090, RTX 5090) are judged by what is known
-    of the PSU: ATX 3.x units are specified for them; a measured over-power trip point (``opp_w``)
+    (catalog/data/gpu_power.yaml: Pascal, the GA102 die of the RTX 3080/3090 and RTX A6000, RTX
+    5090) are judged by what is known of the PSU: ATX 3.x units are specified for them; a
+    measured over-power trip point (``opp_w``)
     below the spiking load is an error; a PSU known only by its wattage (no 80 PLUS level, no
     ATX 3.x, no trip point: two TITAN Xp rebooted such an 850 W unit) is an error when the spikes
     and the margin pass its label; a known model without a measured trip point gets a warning.

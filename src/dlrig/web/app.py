@@ -15,10 +15,15 @@ again per worker thread, because an imported SQLite store's connection belongs t
 
 from __future__ import annotations
 
+import atexit
 import json
+import shutil
+import tempfile
 import threading
 from collections.abc import Iterable
+from functools import cache
 from importlib import resources
+from importlib.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +50,33 @@ from dlrig.web.security import StrictJSONResponse as JSONResponse
 
 __all__ = ["create_app"]
 
-PACKAGE_DIR = Path(str(resources.files("dlrig.web")))
+
+@cache
+def package_dir() -> Path:
+    """The folder holding the app's ``templates/`` and ``static/``: the package's own where it
+    is a folder (a source tree or a wheel install), else a copy made once per process in a
+    temporary folder (a zip install: Jinja2 and StaticFiles read real files)."""
+    root = resources.files("dlrig.web")
+    own = Path(str(root))
+    if (own / "templates").is_dir() and (own / "static").is_dir():
+        return own
+    copy = Path(tempfile.mkdtemp(prefix="dlrig-web-"))
+    atexit.register(shutil.rmtree, copy, ignore_errors=True)
+    for sub in ("templates", "static"):
+        _copy_tree(root / sub, copy / sub)
+    return copy
+
+
+def _copy_tree(src: Traversable, dest: Path) -> None:
+    dest.mkdir(parents=True, exist_ok=True)
+    for entry in src.iterdir():
+        if entry.is_dir():
+            _copy_tree(entry, dest / entry.name)
+        else:
+            (dest / entry.name).write_bytes(entry.read_bytes())
+
+
+PACKAGE_DIR = package_dir()
 
 
 class Catalogs:

@@ -29,7 +29,7 @@ from starlette.concurrency import run_in_threadpool
 
 from dlrig.build import MAX_COUNT, MULTI_CATEGORIES, Build, BuildItem, Site
 from dlrig.errors import DlrigError, InputError
-from dlrig.parts import Category, Part
+from dlrig.parts import Category, Gpu, Part
 from dlrig.web.app import error_dict  # the API's one error shape
 
 if TYPE_CHECKING:
@@ -152,9 +152,17 @@ def edit(fields: Mapping[str, str], catalog: Catalog) -> EditResult:
     try:
         _check_size(text)
         build = load_build_text(text, catalog, "<build>")
-        if op != "apply":
-            build = _apply_fields(build, fields).replace(resolved_fuzzy=())
-            build = _apply_op(build, op, catalog)
+    except DlrigError as exc:
+        out.error = exc  # the text is kept as typed, with the error's line
+        return out
+    if op != "apply":
+        try:
+            build = _apply_op(_apply_fields(build, fields).replace(resolved_fuzzy=()), op, catalog)
+        except DlrigError as exc:
+            # a bad count or power limit: refused, and the build stays on the page as it was
+            # (its parts, fields and check), so the user fixes the field where it is
+            out.error = exc
+    try:
         out.notes = list(build.resolved_fuzzy)
         out.text = dump_build(build)
         out.build = build
@@ -221,6 +229,13 @@ def _apply_fields(build: Build, fields: Mapping[str, str]) -> Build:
     changed = False
     for cat, its in items.items():
         for i, it in enumerate(its):
+            raw_limit = fields.get(f"limit-{cat.value}-{i}")
+            if raw_limit is not None and isinstance(it.part, Gpu):
+                # the field is the line's power_limit_w: empty means the card's stock limit
+                limit = _power_limit(raw_limit, it.part)
+                if limit != it.power_limit_w:
+                    its[i] = it = replace(it, power_limit_w=limit)
+                    changed = True
             raw = fields.get(f"count-{cat.value}-{i}")
             if raw is None or not raw.strip():
                 continue
@@ -229,6 +244,43 @@ def _apply_fields(build: Build, fields: Mapping[str, str]) -> Build:
                 its[i] = _recounted(it, n)
                 changed = True
     return build.replace(items=items) if changed else build
+
+
+def _power_limit(raw: str, gpu: Gpu) -> float | None:
+    """A GPU line's power-limit field (W per card; empty: none), refused outside the range the
+    card's driver accepts as the build file refuses it (``power_limit_w``)."""
+    from dlrig.gpu_power import card_limits_w
+
+    text = raw.strip().lower().removesuffix("w").strip().replace(",", "")
+    if not text:
+        return None
+    lo, hi = card_limits_w(gpu)
+    accepted = (
+        f"the driver accepts {lo:g}-{hi:g} W" if lo is not None and hi is not None
+        else f"the driver accepts {lo:g} W or more" if lo is not None
+        else "its accepted range is not in the catalog"
+    )  # fmt: skip
+    fix = f"{accepted}; leave the field empty for the stock {gpu.tdp_w:g} W"
+    try:
+        watts = float(text)
+    except ValueError:
+        watts = float("nan")
+    if not watts > 0 or watts == float("inf"):
+        raise InputError(
+            f"power limit of {gpu.name} must be a number of watts per card, not '{raw.strip()}'",
+            "write e.g. 300 (what nvidia-smi -pl sets); " + fix,
+        )
+    if (lo is not None and watts < lo) or (hi is not None and watts > hi):
+        raise InputError(
+            f"power limit of {gpu.name}: {watts:g} W is outside what its driver accepts", fix
+        )
+    if watts > 2 * gpu.tdp_w:
+        raise InputError(
+            f"power limit of {gpu.name}: {watts:g} W is more than twice its {gpu.tdp_w:g} W "
+            "board power",
+            "the limit is per card, in watts (e.g. 300); " + fix,
+        )
+    return watts
 
 
 def _count(raw: str, part: Part) -> int:
@@ -399,6 +451,8 @@ def _cell(v: Any) -> str:
 def panel_context(res: EditResult) -> dict[str, Any]:
     """The build panel's context: parts with their findings, totals, pictures, check JSON."""
     from dlrig.drawings import power_bar_svg, slot_map_svg
+    from dlrig.exports import line_notes
+    from dlrig.web.buildview import power_tables
 
     ctx: dict[str, Any] = {"error": None, "rows": [], "result": None, "notes": res.notes}
     if res.error is not None:
@@ -422,6 +476,11 @@ def panel_context(res: EditResult) -> dict[str, Any]:
                 "price_date": None if it.price_usd is not None else it.part.price_date,
                 "own_price": it.price_usd is not None,
                 "condition": it.condition,  # "used": priced at a used offer, and says so
+                # the line's cap (with its range and cost), PSU, slots, riser, circuit, with:
+                "notes": line_notes(it),
+                "link": it.base.id if it.base is not None else it.part.id,
+                "power_limit_w": it.power_limit_w,
+                "limit_range": _range_text(it.part) if isinstance(it.part, Gpu) else None,
                 "findings": by_part.get(it.part.id, []),
                 "multi": cat in MULTI_CATEGORIES,
             }
@@ -437,11 +496,23 @@ def panel_context(res: EditResult) -> dict[str, Any]:
         price_dates=(dates[0], dates[-1]) if dates else None,
         slot_map=slot_map_svg(build),
         power_bar=power_bar_svg(build),
+        power=power_tables(build),
         check_json=check_json(result),
         circuit=f"{build.site.mains_voltage_v:g}x{build.site.circuit_amps:g}",
         name=build.name,
     )
     return ctx
+
+
+def _range_text(gpu: Gpu) -> str:
+    """The power-limit field's tooltip: the range the card's driver accepts."""
+    from dlrig.gpu_power import card_limits_w
+
+    lo, hi = card_limits_w(gpu)
+    if lo is None:
+        return f"W per card (stock {gpu.tdp_w:g} W; accepted range not in the catalog)"
+    top = f"{hi:g}" if hi is not None else "?"
+    return f"W per card (stock {gpu.tdp_w:g} W; the driver accepts {lo:g}-{top} W)"
 
 
 def check_json(result: CheckResult) -> str:

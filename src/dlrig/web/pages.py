@@ -139,7 +139,8 @@ def add_pages(app: FastAPI, catalogs: Catalogs, templates: Jinja2Templates) -> N
 
     @app.get("/check", response_class=HTMLResponse, include_in_schema=False)
     def check_form(request: Request) -> HTMLResponse:
-        return page(request, "check.html", text=example, gpus="", result=None)
+        return page(request, "check.html", text=example, gpus="", result=None, parts=None,
+                    power=None, unpriced=[])  # fmt: skip
 
     @app.post("/check", response_class=HTMLResponse, include_in_schema=False)
     async def check_submit(request: Request) -> HTMLResponse:
@@ -147,12 +148,18 @@ def add_pages(app: FastAPI, catalogs: Catalogs, templates: Jinja2Templates) -> N
         text = form.get("build", "")
 
         def work(cat: Catalog) -> dict[str, Any]:
+            from dlrig.web.buildview import part_rows, power_tables
+
             req = check.CheckRequest.from_form(form, build=text)
-            return {"result": check.run(req, cat, read_files=False).to_dict()}
+            checked = check.run(req, cat, read_files=False)
+            build = checked.build
+            return {"result": checked.to_dict(), "parts": part_rows(build),
+                    "power": power_tables(build),
+                    "unpriced": [p.name for p in build.unpriced]}  # fmt: skip
 
         return await run_in_threadpool(
             result_page, request, "check.html", work, text=text, gpus=form.get("gpus", ""),
-            result=None,
+            result=None, parts=None, power=None, unpriced=[],
         )  # fmt: skip
 
     @app.get("/size", response_class=HTMLResponse, include_in_schema=False)
@@ -211,6 +218,7 @@ def _add_plan_page(app: FastAPI, page: Page, result_page: Page) -> None:
             "form": form,
             "result": None,
             "build_text": None,
+            "power": None,
             "objectives": OBJECTIVES,
             "tasks": TASKS,
             "precisions": [(p, p) for p in PRECISIONS],
@@ -221,11 +229,14 @@ def _add_plan_page(app: FastAPI, page: Page, result_page: Page) -> None:
 
         def work(cat: Catalog) -> dict[str, Any]:
             from dlrig.buildfile import dump_build
+            from dlrig.web.buildview import power_tables
 
             result = plan.run(capped(plan.PlanRequest.from_form(form)), cat, read_files=False)
             best = result.best
+            # the best build's PSU and circuit figures: why a cap was needed, and what it buys
             return {"result": result.to_dict(),
-                    "build_text": dump_build(best.build) if best is not None else None}  # fmt: skip
+                    "build_text": dump_build(best.build) if best is not None else None,
+                    "power": power_tables(best.build) if best is not None else None}  # fmt: skip
 
         # a time budget for the whole plan; the solver stops when the browser goes away
         return await run_guarded(

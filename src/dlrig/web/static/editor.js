@@ -82,9 +82,10 @@ function liveEditor(form) {
   for (const name of ["name", "circuit"]) {
     form.elements[name].addEventListener("change", () => send("update"));
   }
-  // a count typed into the build: checked as soon as the field is left (or Enter)
+  // a count or power limit typed into the build: checked as soon as the field is left (or Enter)
   panel.addEventListener("change", (event) => {
-    if (event.target.name && event.target.name.startsWith("count-")) send("update");
+    const name = event.target.name || "";
+    if (name.startsWith("count-") || name.startsWith("limit-")) send("update");
   });
 }
 
