@@ -240,7 +240,10 @@ def _apply_fields(build: Build, fields: Mapping[str, str]) -> Build:
                     continue
                 n = _choice(raw_n, most, f"{attr} of {it.part.name}")
                 if n != (getattr(it, attr) or 1):
-                    its[i] = it = replace(it, **{attr: None if n == 1 else n})
+                    value = None if n == 1 else n
+                    its[i] = it = (
+                        replace(it, psu=value) if attr == "psu" else replace(it, circuit=value)
+                    )
                     changed = True
             raw_limit = fields.get(f"limit-{cat.value}-{i}")
             if raw_limit is not None and isinstance(it.part, Gpu):
