@@ -7,7 +7,8 @@ more GPUs) and the median absolute error of relative throughput (each table norm
 geometric mean, so the figures compare ratios between GPUs, not absolute levels). Then the
 published training runs reproduced from their own MFU.
 
-    python benchmarks/perf_validate.py            # prints the tables (about 2 minutes)
+    python benchmarks/perf_validate.py            # prints the tables
+    python benchmarks/perf_validate.py --jobs 4   # the held-out fits in 4 processes
     python benchmarks/perf_validate.py --write    # also refreshes perf/data/model.yaml
     python benchmarks/perf_validate.py --residuals  # also each held-out point's error
     python benchmarks/perf_validate.py --out-of-sample a,b  # fit without sources a and b
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import time
 from typing import Any
 
@@ -38,7 +40,16 @@ def main() -> int:
         help="comma-separated sources to hold out together (the figure of new sources before "
         "they become calibration data); prints only that",
     )
+    ap.add_argument(
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="processes for the held-out fits (default: one per CPU; the figures are the same "
+        "for any number)",
+    )
     args = ap.parse_args()
+    if args.jobs < 1:
+        ap.error(f"--jobs must be 1 or more, got {args.jobs}")
     from dlrig.perfcal import calibrate as K
     from dlrig.perfcal import training as T
 
@@ -48,8 +59,8 @@ def main() -> int:
         print(f"\n{time.perf_counter() - t0:.0f} s")
         return 0
     if args.write:
-        print("wrote", K.write())
-    loso = K.leave_one_source_out()
+        print("wrote", K.write(jobs=args.jobs))
+    loso = K.leave_one_source_out(jobs=args.jobs)  # fits already done by --write are reused
     print("leave-one-source-out, relative throughput between GPUs")
     print(f"{'class':18} {'held-out source':18} {'points':>6} {'Spearman':>9} {'median |err|':>13}")
     for cls in sorted(loso):
@@ -111,7 +122,7 @@ def print_out_of_sample(K: Any, held: set[str]) -> None:
     unknown = held - {p.source for p in pts}
     if unknown:
         raise SystemExit(f"--out-of-sample: no such source {', '.join(sorted(unknown))}")
-    fit = K.fit([p for p in pts if p.source not in held])
+    fit = K.fit_without(pts, held)
     rows = K.relative_predictions(fit, [p for p in pts if p.source in held and p.gpus == 1])
     by: dict[tuple[str, str], list[Any]] = defaultdict(list)
     for row in rows:
@@ -139,7 +150,7 @@ def print_residuals(K: Any) -> None:
     pts = list(K.points())
     single = [p for p in pts if p.gpus == 1]
     for source in sorted({p.source for p in single}):
-        fit = K.fit([p for p in pts if p.source != source])
+        fit = K.fit_without(pts, {source})  # computed already by the validation above
         tables: dict[tuple[str, str], list[tuple[str, float, float]]] = defaultdict(list)
         for pt, m, pr in K.relative_predictions(fit, [p for p in single if p.source == source]):
             tables[(pt.bench, pt.precision)].append((pt.chip.id, m, pr))

@@ -128,3 +128,22 @@ def test_scoreboard_is_predicted_when_held_out() -> None:
     ]
     assert row["points"] == 15
     assert row["spearman"] >= 0.95 and row["median_abs_error"] <= 0.05
+
+
+def test_held_out_fits_are_the_same_in_parallel_and_memoised() -> None:
+    """perf_validate.py --jobs N runs the held-out fits in forked processes and reuses fits
+    it already did: the parameters are exactly those of a plain fit() in this process."""
+    import yaml
+
+    pts = [p for p in K.points() if p.bench in ("bert-large-squad", "resnet50")]
+    sources = ["lambda-2020", "lambda-2023"]
+    K._FITS.clear()
+    parallel = K.held_out_fits(pts, sources, jobs=2)
+    again = K.held_out_fits(pts, sources, jobs=2)  # memoised: no refit
+    K._FITS.clear()
+    plain = {s: K.fit([p for p in pts if p.source != s]) for s in sources}
+    assert parallel == again == plain
+    # the deep copy the fit's grid steps use is the YAML round trip it replaced, keys sorted
+    p = plain["lambda-2020"]
+    assert K._copy(p) == yaml.safe_load(yaml.safe_dump(p))
+    assert list(K._copy(p)["classes"]) == sorted(p["classes"])

@@ -423,3 +423,19 @@ def test_plan_page_caps_four_3090s_on_one_15_a_circuit(page: Any, base: str) -> 
     assert circuit.nth(0).inner_text() == "1: 120 V / 15 A"
     assert float(circuit.nth(2).inner_text().replace(",", "")) <= 1440
     assert "used=true" in page.url and "precision=fp16" in page.url
+
+
+def test_editor_moves_cards_to_another_psu(page: Any, base: str) -> None:
+    page.goto(f"{base}/build")
+    page.locator("details.advanced summary").click()
+    page.fill("#yaml", (EXAMPLES / "epyc-open-frame-risers.yaml").read_text())
+    _act(page, page.locator("#apply-yaml"))
+    assert "no errors" in page.inner_text("#verdict")
+    assert page.locator("#psu-gpu-1").input_value() == "2"
+    with page.expect_response(lambda r: r.url.endswith("/api/editor")):
+        page.select_option("#psu-gpu-1", "1")
+    _shown(page)
+    assert "error" in page.inner_text("#verdict")
+    assert "psu: 2" not in page.locator("#yaml").input_value()
+    assert "system + 4 GPU(s)" in page.inner_text("#psu-table")
+    assert page.locator("#psu-gpu-1").input_value() == "1"

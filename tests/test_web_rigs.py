@@ -310,3 +310,41 @@ def test_the_web_app_serves_from_a_zipped_package(tmp_path: Path) -> None:
     )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split() == ["200", "200", "200", "True"]
+
+
+def test_editor_totals_flag_one_circuit_over_when_the_sum_is_under(client: TestClient) -> None:
+    """Every card on PSU 1 (circuit 1): 1,812 W of 2,880 W in all, but circuit 1 is over its
+    1,440 W; the totals must not read as fine."""
+    body = _edit(client, OPEN_FRAME.replace("      psu: 2\n", "")).json()
+    assert any(f["slug"] == "wall-circuit" for f in body["check"]["findings"])
+    totals = re.search(r"wall draw / circuit</dt><dd([^>]*)>(.*?)</dd>", body["panel_html"], re.S)
+    assert totals is not None and 'class="over"' in totals.group(1)
+    assert "(2 circuits)" in totals.group(2)
+    circuits = _rows(body["panel_html"], "circuit-table")
+    assert circuits[0][1] == "PSU 1" and circuits[0][4].startswith("-")
+
+
+def test_editor_moves_gpus_between_psus_and_psus_between_circuits(client: TestClient) -> None:
+    first = _edit(client, OPEN_FRAME).json()
+    panel = first["panel_html"]
+    assert '<select name="psu-gpu-1"' in panel and '<select name="circuit-psu-1"' in panel
+    assert re.search(r'name="psu-gpu-1".*?<option value="2" selected', panel, re.S)
+    # all four cards on PSU 1: it feeds the system and 4 x 350 W, over its 1,600 W
+    one = _edit(client, OPEN_FRAME, **{"psu-gpu-1": "1"}).json()
+    assert one["error"] is None and "psu: 2" not in one["yaml"]
+    assert any(
+        f["slug"] == "psu-headroom" and f["severity"] == "error" for f in one["check"]["findings"]
+    )
+    psus = _rows(one["panel_html"], "psu-table")
+    assert psus[0][2] == "system + 4 GPU(s)" and psus[1][2] == "0 GPU(s)"
+    # PSU 2 back on circuit 1: one 15 A circuit carries both PSUs
+    shared = _edit(client, OPEN_FRAME, **{"circuit-psu-1": "1"}).json()
+    assert "circuit: 2" not in shared["yaml"]
+    assert any(f["slug"] == "wall-circuit" for f in shared["check"]["findings"])
+    (circuit,) = _rows(shared["panel_html"], "circuit-table")
+    assert circuit[1] == "PSU 1, PSU 2" and circuit[4].startswith("-")
+    bad = _edit(client, OPEN_FRAME, **{"psu-gpu-1": "3"})
+    assert bad.status_code == 422
+    assert bad.json()["error"]["message"] == (
+        "psu of ZOTAC GAMING GeForce RTX 3090 Trinity OC: '3' is not 1 to 2"
+    )

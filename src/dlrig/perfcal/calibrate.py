@@ -31,6 +31,7 @@ This module sits above :mod:`dlrig.sizing` (it builds each bench's workload with
 from __future__ import annotations
 
 import argparse
+import copy
 import math
 import statistics
 from collections import defaultdict
@@ -265,8 +266,19 @@ def _sse(vals: list[float]) -> float:
     return sum(v * v for v in vals)
 
 
+def _copy(p: Any) -> Any:
+    """Deep copy of the parameters' plain data, mappings with their keys sorted: the same
+    result as the YAML round trip (``safe_load(safe_dump(p))``, which sorts keys and gives
+    floats back exactly) that this replaces, without its parsing cost (most of a fit's time)."""
+    if isinstance(p, dict):
+        return {k: _copy(p[k]) for k in sorted(p)}
+    if isinstance(p, list):
+        return [_copy(v) for v in p]
+    return p
+
+
 def _set(p: dict[str, Any], key: tuple[str, ...], value: float) -> dict[str, Any]:
-    q = yaml.safe_load(yaml.safe_dump(p))  # deep copy of plain data
+    q = _copy(p)
     node = q
     for k in key[:-1]:
         node = node[k]
@@ -726,15 +738,60 @@ def group_spearman(rows: list[tuple[Point, float, float]]) -> float:
     return total / weight if weight else float("nan")
 
 
-def leave_one_source_out(pts: list[Point] | None = None) -> dict[str, dict[str, Any]]:
+# Fits already computed in this process, by the fit function and the points it was given (a
+# held-out source's fit is asked for by the validation, --residuals and --write alike).
+_FITS: dict[tuple[Any, tuple[Point, ...]], dict[str, Any]] = {}
+_POOL_POINTS: list[Point] = []  # the points a forked worker fits from (set before forking)
+
+
+def fit_without(pts: list[Point], held: set[str] | frozenset[str]) -> dict[str, Any]:
+    """:func:`fit` of ``pts`` without the sources ``held``, computed once per process (a copy:
+    the caller may change it)."""
+    kept = tuple(pt for pt in pts if pt.source not in held)
+    key = (fit, kept)
+    if key not in _FITS:
+        _FITS[key] = fit(list(kept))
+    return copy.deepcopy(_FITS[key])
+
+
+def _fit_held_out(source: str) -> dict[str, Any]:
+    """A worker's job: the fit without ``source`` (the points come with the fork)."""
+    return fit([pt for pt in _POOL_POINTS if pt.source != source])
+
+
+def held_out_fits(pts: list[Point], sources: list[str], jobs: int = 1) -> dict[str, dict[str, Any]]:
+    """Per source, the fit of ``pts`` without it. With ``jobs`` > 1 the fits not yet computed
+    run in that many forked processes (each fit is deterministic pure Python, so the numbers
+    are the same as one process gives); where fork is not available, in this process."""
+    import multiprocessing
+
+    todo = [s for s in sources if (fit, tuple(pt for pt in pts if pt.source != s)) not in _FITS]
+    if jobs > 1 and len(todo) > 1 and "fork" in multiprocessing.get_all_start_methods():
+        global _POOL_POINTS
+        _POOL_POINTS = list(pts)
+        try:
+            with multiprocessing.get_context("fork").Pool(min(jobs, len(todo))) as pool:
+                done = pool.map(_fit_held_out, todo, chunksize=1)
+        finally:
+            _POOL_POINTS = []
+        for source, p in zip(todo, done, strict=True):
+            _FITS[(fit, tuple(pt for pt in pts if pt.source != source))] = p
+    return {s: fit_without(pts, {s}) for s in sources}
+
+
+def leave_one_source_out(
+    pts: list[Point] | None = None, jobs: int = 1
+) -> dict[str, dict[str, Any]]:
     """Per class and held-out source: Spearman and median |error| of relative throughput,
-    predicted by a model fitted without that source."""
+    predicted by a model fitted without that source (``jobs``: processes for the fits)."""
     pts = list(pts if pts is not None else points())
     single = [pt for pt in pts if pt.gpus == 1]
+    sources = sorted({pt.source for pt in single})
+    fits = held_out_fits(pts, sources, jobs)
     out: dict[str, dict[str, Any]] = defaultdict(dict)
-    for source in sorted({pt.source for pt in single}):
+    for source in sources:
         held = [pt for pt in single if pt.source == source]
-        p = fit([pt for pt in pts if pt.source != source])
+        p = fits[source]
         by_cls: dict[str, list[tuple[Point, float, float]]] = defaultdict(list)
         for row in relative_predictions(p, held):
             by_cls[row[0].cls].append(row)
@@ -797,25 +854,26 @@ def summarize(loso: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def calibrate() -> dict[str, Any]:
-    """The full ``fit:`` and ``validation:`` sections."""
+def calibrate(jobs: int = 1) -> dict[str, Any]:
+    """The full ``fit:`` and ``validation:`` sections (``jobs``: processes for the held-out
+    fits)."""
     pts = list(points())
-    p = fit(pts)
+    p = fit_without(pts, set())
     table = scaling_table(pts)
     p["chip_residuals"] = chip_residuals(p, pts)
     p["scaling"] = {k: {int(n): v for n, v in by_n.items()} for k, by_n in table.items()}
     p["network"] = network_factor(p, table)
     p["default_mix_reference"] = default_mix_reference(p)
-    loso = leave_one_source_out(pts)
+    loso = leave_one_source_out(pts, jobs)
     return {"fit": p, "validation": {"leave_one_source_out": loso, "summary": summarize(loso)}}
 
 
-def write(path: str | None = None) -> str:
+def write(path: str | None = None, jobs: int = 1) -> str:
     """Rewrite the fit and validation sections of model.yaml; returns the file's path."""
     target = path or str(resources.files("dlrig.perf") / "data" / "model.yaml")
     text = Path(target).read_text(encoding="utf-8")
     head = text.split("\nfit:", 1)[0].rstrip() + "\n"
-    body = yaml.safe_dump(calibrate(), sort_keys=False, default_flow_style=None, width=100)
+    body = yaml.safe_dump(calibrate(jobs), sort_keys=False, default_flow_style=None, width=100)
     with open(target, "w", encoding="utf-8") as f:
         f.write(head + body)
     M.model_data.cache_clear()
@@ -827,11 +885,14 @@ def main(argv: list[str] | None = None) -> int:
     write."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--write", action="store_true", help="rewrite perf/data/model.yaml")
+    ap.add_argument(
+        "--jobs", type=int, default=1, help="processes for the leave-one-source-out fits"
+    )
     args = ap.parse_args(argv)
     if args.write:
-        print(write())
+        print(write(jobs=args.jobs))
     else:
-        print(yaml.safe_dump(calibrate(), sort_keys=False, width=100))
+        print(yaml.safe_dump(calibrate(args.jobs), sort_keys=False, width=100))
     return 0
 
 

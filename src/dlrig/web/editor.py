@@ -227,8 +227,24 @@ def _apply_fields(build: Build, fields: Mapping[str, str]) -> Build:
             build = build.replace(site=replace(site, mains_voltage_v=volts, circuit_amps=amps))
     items = {c: list(build.items[c]) for c in Category}
     changed = False
+    n_psus, n_circuits = len(build.psus), len(build.site.circuits)
     for cat, its in items.items():
         for i, it in enumerate(its):
+            # which PSU feeds a GPU line, which circuit a PSU line is on (1 is the default)
+            for attr, line, most in (
+                ("psu", Category.GPU, n_psus),
+                ("circuit", Category.PSU, n_circuits),
+            ):
+                raw_n = fields.get(f"{attr}-{cat.value}-{i}")
+                if raw_n is None or not raw_n.strip() or cat is not line:
+                    continue
+                n = _choice(raw_n, most, f"{attr} of {it.part.name}")
+                if n != (getattr(it, attr) or 1):
+                    value = None if n == 1 else n
+                    its[i] = it = (
+                        replace(it, psu=value) if attr == "psu" else replace(it, circuit=value)
+                    )
+                    changed = True
             raw_limit = fields.get(f"limit-{cat.value}-{i}")
             if raw_limit is not None and isinstance(it.part, Gpu):
                 # the field is the line's power_limit_w: empty means the card's stock limit
@@ -244,6 +260,17 @@ def _apply_fields(build: Build, fields: Mapping[str, str]) -> Build:
                 its[i] = _recounted(it, n)
                 changed = True
     return build.replace(items=items) if changed else build
+
+
+def _choice(raw: str, most: int, what: str) -> int:
+    """A PSU or circuit number from the editor's select: 1 to ``most``."""
+    try:
+        n = int(raw.strip())
+    except ValueError:
+        n = 0
+    if not 1 <= n <= most:
+        raise InputError(f"{what}: '{raw.strip()}' is not 1 to {most}", "reload the editor")
+    return n
 
 
 def _power_limit(raw: str, gpu: Gpu) -> float | None:
@@ -466,6 +493,7 @@ def panel_context(res: EditResult) -> dict[str, Any]:
         for pid in f["parts"]:
             by_part.setdefault(pid, []).append(f)
     rows = []
+    n_psus, n_circuits = len(build.psus), len(build.site.circuits)
     for cat in Category:
         items = [
             {
@@ -480,6 +508,9 @@ def panel_context(res: EditResult) -> dict[str, Any]:
                 "notes": line_notes(it),
                 "link": it.base.id if it.base is not None else it.part.id,
                 "power_limit_w": it.power_limit_w,
+                # a GPU line's PSU and a PSU line's circuit, offered when there is a choice
+                "psu_n": (it.psu or 1) if cat is Category.GPU and n_psus > 1 else None,
+                "circuit_n": (it.circuit or 1) if cat is Category.PSU and n_circuits > 1 else None,
                 "limit_range": _range_text(it.part) if isinstance(it.part, Gpu) else None,
                 "findings": by_part.get(it.part.id, []),
                 "multi": cat in MULTI_CATEGORIES,
@@ -497,6 +528,8 @@ def panel_context(res: EditResult) -> dict[str, Any]:
         slot_map=slot_map_svg(build),
         power_bar=power_bar_svg(build),
         power=power_tables(build),
+        n_psus=n_psus,
+        n_circuits=n_circuits,
         check_json=check_json(result),
         circuit=f"{build.site.mains_voltage_v:g}x{build.site.circuit_amps:g}",
         name=build.name,

@@ -82,10 +82,10 @@ function liveEditor(form) {
   for (const name of ["name", "circuit"]) {
     form.elements[name].addEventListener("change", () => send("update"));
   }
-  // a count or power limit typed into the build: checked as soon as the field is left (or Enter)
+  // a count, power limit, PSU or circuit changed in the build: checked when the field is left
   panel.addEventListener("change", (event) => {
     const name = event.target.name || "";
-    if (name.startsWith("count-") || name.startsWith("limit-")) send("update");
+    if (/^(count|limit|psu|circuit)-/.test(name)) send("update");
   });
 }
 
