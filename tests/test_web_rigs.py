@@ -381,3 +381,13 @@ def test_plan_page_the_issues_6000_usd_llama_70b_rig(client: TestClient) -> None
     (circuit,) = _rows(page.text, "circuit-table")
     assert circuit[0] == "1: 120 V / 15 A" and float(circuit[2].replace(",", "")) <= 1440
     assert re.search(r"Workload inference Llama 3\.1 70B, int4.*?[\d.]+ tokens/s", text)
+
+
+def test_a_saved_open_frame_build_shows_its_lines_and_power_read_only(client: TestClient) -> None:
+    token = client.post("/api/builds", json={"build": OPEN_FRAME}).json()["token"]
+    page = client.get(f"/b/{token}").text
+    assert "fed by PSU 2" in page and "on 200 mm PCIe 4.0 riser" in page
+    assert len(_rows(page, "psu-table")) == 2 and len(_rows(page, "circuit-table")) == 2
+    assert 'name="limit-gpu-0"' not in page and 'name="psu-gpu-1"' not in page  # read-only
+    listed = client.get(f"/b/{token}/export/text").text
+    assert listed.count("Custom: 200 mm PCIe 4.0 riser") == 4
