@@ -391,3 +391,24 @@ def test_a_saved_open_frame_build_shows_its_lines_and_power_read_only(client: Te
     assert 'name="limit-gpu-0"' not in page and 'name="psu-gpu-1"' not in page  # read-only
     listed = client.get(f"/b/{token}/export/text").text
     assert listed.count("Custom: 200 mm PCIe 4.0 riser") == 4
+
+
+def test_every_data_file_ships_in_the_wheel() -> None:
+    """`dlrig serve` from a wheel needs its templates and static files (and every command its
+    data): each non-Python file under src/dlrig matches a package-data pattern, so a new
+    template, a new static file or a new data folder cannot be left out of the wheel."""
+    import tomllib
+
+    config = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = config["tool"]["setuptools"]["package-data"]["dlrig"]
+    root = REPO / "src" / "dlrig"
+    files = [
+        f.relative_to(root).as_posix()
+        for f in root.rglob("*")
+        if f.is_file() and f.suffix not in (".py", ".pyc") and "__pycache__" not in f.parts
+    ]
+    assert any(f.startswith("web/templates/") for f in files)
+    # setuptools globs: "*" stays within one folder
+    globs = [re.compile(re.escape(p).replace(r"\*", "[^/]*") + "$") for p in patterns]
+    missing = [f for f in files if not any(g.match(f) for g in globs)]
+    assert not missing, f"not in [tool.setuptools.package-data]: {missing}"
