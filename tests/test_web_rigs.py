@@ -348,3 +348,67 @@ def test_editor_moves_gpus_between_psus_and_psus_between_circuits(client: TestCl
     assert bad.json()["error"]["message"] == (
         "psu of ZOTAC GAMING GeForce RTX 3090 Trinity OC: '3' is not 1 to 2"
     )
+
+
+@pytest.mark.skipif(not planner_available(), reason="no planner in this install")
+def test_plan_page_the_issues_6000_usd_llama_70b_rig(client: TestClient) -> None:
+    """`dlrig plan --budget-usd 6000 --workload llama-3.1-70b --task inference --used` with a
+    4-GPU count, int4, one 15 A circuit and quotes for the frame and a riser (docs/plan.md): on
+    the page, four used RTX 3090s capped on an open frame, on risers, what the cap keeps, and
+    the circuit it fits."""
+    page = client.get(
+        "/plan",
+        params={"budget_usd": "6000", "workload": "llama-3.1-70b", "task": "inference",
+                "used": "true", "precision": "int4", "gpus": "4", "circuit": "120x15",
+                "part_price": "suda GPUMiningRig 6-GPU open frame=60\n"
+                              "PCIe 4.0 x16 riser cable 200 mm=30",
+                "allow": "case-form-factor", "explain": "false"},
+    )  # fmt: skip
+    assert page.status_code == 200
+    text = _text(page.text)
+    found = re.search(
+        r"Power limit: 4× (.+?) capped at (\d+) W: (\d+)% of uncapped throughput", text
+    )
+    assert found, text[:3000]
+    gpu, cap = found.group(1), int(found.group(2))
+    assert "RTX 3090" in gpu and cap < 350
+    assert int(found.group(3)) == round(
+        100 * (gpu_power.relative_throughput("rtx-3090", 350, cap) or 0)
+    )
+    assert "on PCIe 4.0 x16 riser cable 200 mm, one per card ($30 each, in the price)" in text
+    assert re.search(r"case suda GPUMiningRig 6-GPU open frame 1 \$60", text)
+    assert re.search(r"gpu " + re.escape(gpu) + r" .*? 4 \$\S+ used \d{4}-\d\d-\d\d", text)
+    (circuit,) = _rows(page.text, "circuit-table")
+    assert circuit[0] == "1: 120 V / 15 A" and float(circuit[2].replace(",", "")) <= 1440
+    assert re.search(r"Workload inference Llama 3\.1 70B, int4.*?[\d.]+ tokens/s", text)
+
+
+def test_a_saved_open_frame_build_shows_its_lines_and_power_read_only(client: TestClient) -> None:
+    token = client.post("/api/builds", json={"build": OPEN_FRAME}).json()["token"]
+    page = client.get(f"/b/{token}").text
+    assert "fed by PSU 2" in page and "on 200 mm PCIe 4.0 riser" in page
+    assert len(_rows(page, "psu-table")) == 2 and len(_rows(page, "circuit-table")) == 2
+    assert 'name="limit-gpu-0"' not in page and 'name="psu-gpu-1"' not in page  # read-only
+    listed = client.get(f"/b/{token}/export/text").text
+    assert listed.count("Custom: 200 mm PCIe 4.0 riser") == 4
+
+
+def test_every_data_file_ships_in_the_wheel() -> None:
+    """`dlrig serve` from a wheel needs its templates and static files (and every command its
+    data): each non-Python file under src/dlrig matches a package-data pattern, so a new
+    template, a new static file or a new data folder cannot be left out of the wheel."""
+    import tomllib
+
+    config = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = config["tool"]["setuptools"]["package-data"]["dlrig"]
+    root = REPO / "src" / "dlrig"
+    files = [
+        f.relative_to(root).as_posix()
+        for f in root.rglob("*")
+        if f.is_file() and f.suffix not in (".py", ".pyc") and "__pycache__" not in f.parts
+    ]
+    assert any(f.startswith("web/templates/") for f in files)
+    # setuptools globs: "*" stays within one folder
+    globs = [re.compile(re.escape(p).replace(r"\*", "[^/]*") + "$") for p in patterns]
+    missing = [f for f in files if not any(g.match(f) for g in globs)]
+    assert not missing, f"not in [tool.setuptools.package-data]: {missing}"
