@@ -390,7 +390,7 @@ def test_editor_caps_the_gpus_in_place(page: Any, base: str) -> None:
     limit.fill("90")
     _act(page, limit, "Tab")
     assert "90 W is outside what its driver accepts" in page.inner_text("#panel")
-    assert "the driver accepts 100-350 W" in page.inner_text("#panel")
+    assert "the driver accepts 100 W or more" in page.inner_text("#panel")
     assert page.locator("#limit-gpu-0").is_visible()
     assert "power_limit_w" not in page.locator("#yaml").input_value()
     page.locator("#limit-gpu-0").fill("280")

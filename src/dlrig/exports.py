@@ -121,17 +121,18 @@ def _fact(value: object) -> str:
 
 
 def cap_note(gpu: Gpu, limit_w: float) -> str:
-    """'capped at 300 W of 350 W (accepted 100-350 W): about 97% of stock throughput (measured
+    """'capped at 300 W of 350 W (accepted 100 W or more): about 97% of stock throughput (measured
     power-limit curve)': the limit, the range the driver accepts, and what the cap costs."""
     from dlrig.gpu_power import card_limits_w, relative_throughput
 
     lo, hi = card_limits_w(gpu)
     if lo is None and hi is None:
         accepted = "its accepted range is not in the catalog"
+    elif hi is None:  # a floor without this card's own ceiling (gpu_power.yaml max_w_cards)
+        accepted = f"the driver accepts {lo:g} W or more"
     else:
         low = "?" if lo is None else f"{lo:g}"
-        high = "?" if hi is None else f"{hi:g}"
-        accepted = f"the driver accepts {low}-{high} W"
+        accepted = f"the driver accepts {low}-{hi:g} W"
     text = f"capped at {limit_w:g} W of {gpu.tdp_w:g} W ({accepted})"
     if limit_w >= gpu.tdp_w:
         return text + ": no throughput lost"

@@ -434,7 +434,7 @@ def power_limit_range(build: Build, ctx: RuleContext) -> Iterator[Hit]:
     chip without one (catalog/data/gpu_power.yaml) the limit is taken as written and this rule
     says it is unverified, with how to read the range on the machine.
     Bad: (info) two Radeon RX 7900 XTX with power_limit_w: 250 (no sourced range for the chip).
-    Good: four RTX 3090 with power_limit_w: 300 (the driver accepts 100-350 W).
+    Good: four RTX 3090 with power_limit_w: 300 (the driver accepts 100 W or more).
     """
     seen: set[tuple[str, float]] = set()
     for u in build.gpu_units:

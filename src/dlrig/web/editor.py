@@ -544,8 +544,9 @@ def _range_text(gpu: Gpu) -> str:
     lo, hi = card_limits_w(gpu)
     if lo is None:
         return f"W per card (stock {gpu.tdp_w:g} W; accepted range not in the catalog)"
-    top = f"{hi:g}" if hi is not None else "?"
-    return f"W per card (stock {gpu.tdp_w:g} W; the driver accepts {lo:g}-{top} W)"
+    if hi is None:  # the card's own ceiling is not sourced (gpu_power.yaml max_w_cards)
+        return f"W per card (stock {gpu.tdp_w:g} W; the driver accepts {lo:g} W or more)"
+    return f"W per card (stock {gpu.tdp_w:g} W; the driver accepts {lo:g}-{hi:g} W)"
 
 
 def check_json(result: CheckResult) -> str:
