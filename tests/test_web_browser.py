@@ -439,3 +439,10 @@ def test_editor_moves_cards_to_another_psu(page: Any, base: str) -> None:
     assert "psu: 2" not in page.locator("#yaml").input_value()
     assert "system + 4 GPU(s)" in page.inner_text("#psu-table")
     assert page.locator("#psu-gpu-1").input_value() == "1"
+    # a second circuit typed into the form, and the PSU table follows
+    more = page.locator("input[name=circuits_more]")
+    assert more.input_value() == "120x15"
+    more.fill("230x16")
+    _act(page, more, "Enter")
+    assert "2: 230 V / 16 A" in page.inner_text("#circuit-table")
+    assert "{mains_voltage_v: 230, circuit_amps: 16}" in page.locator("#yaml").input_value()

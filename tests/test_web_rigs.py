@@ -412,3 +412,29 @@ def test_every_data_file_ships_in_the_wheel() -> None:
     globs = [re.compile(re.escape(p).replace(r"\*", "[^/]*") + "$") for p in patterns]
     missing = [f for f in files if not any(g.match(f) for g in globs)]
     assert not missing, f"not in [tool.setuptools.package-data]: {missing}"
+
+
+def test_editor_adds_and_removes_circuits(client: TestClient) -> None:
+    """Circuits 2, 3...: a field of the editor (no YAML needed), each PSU line's circuit then
+    a choice; dropping a circuit a PSU is on is refused with what to do."""
+    two = _edit(client, OPEN_FRAME).json()
+    assert two["circuits_more"] == "120x15" and two["circuit"] == "120x15"
+    moved = _edit(client, OPEN_FRAME, circuits_more="230x16").json()
+    assert moved["error"] is None and "{mains_voltage_v: 230, circuit_amps: 16}" in moved["yaml"]
+    circuits = _rows(moved["panel_html"], "circuit-table")
+    assert circuits[1][0] == "2: 230 V / 16 A" and circuits[1][3] == "2,944"  # 230 x 16 x 80 %
+    dropped = _edit(client, OPEN_FRAME, circuits_more="")
+    assert dropped.status_code == 422
+    assert dropped.json()["error"]["message"] == (
+        "PSU line 2 (EVGA SuperNOVA 1600 P2) is on circuit 2, which the circuits field no "
+        "longer lists"
+    )
+    assert "circuit: 2" in dropped.json()["yaml"]  # nothing lost
+    # after moving PSU 2 to circuit 1 the second circuit can go
+    one = _edit(client, _edit(client, OPEN_FRAME, **{"circuit-psu-1": "1"}).json()["yaml"],
+                circuits_more="").json()  # fmt: skip
+    assert one["error"] is None and "circuits:" not in one["yaml"]
+    bad = _edit(client, OPEN_FRAME, circuits_more="120x15, 12x5").json()["error"]
+    assert (
+        bad["message"] == "circuit 3: circuit '12x5': 12 V × 5 A is not a plausible branch circuit"
+    )

@@ -120,6 +120,7 @@ class EditResult:
     picker_changed: bool = False
     fallback_name: str = ""  # the name and circuit fields as typed, shown when the text is bad
     fallback_circuit: str = ""
+    fallback_circuits_more: str = ""
     notes: list[str] = field(default_factory=list)
 
 
@@ -147,6 +148,7 @@ def edit(fields: Mapping[str, str], catalog: Catalog) -> EditResult:
         parent=fields.get("parent", ""),
         fallback_name=fields.get("name", ""),
         fallback_circuit=fields.get("circuit", ""),
+        fallback_circuits_more=fields.get("circuits_more", ""),
     )
     _view(out, fields, op)
     try:
@@ -225,6 +227,9 @@ def _apply_fields(build: Build, fields: Mapping[str, str]) -> Build:
         if (first.mains_voltage_v, first.circuit_amps) != (site.mains_voltage_v, site.circuit_amps):
             volts, amps = first.mains_voltage_v, first.circuit_amps
             build = build.replace(site=replace(site, mains_voltage_v=volts, circuit_amps=amps))
+    more = fields.get("circuits_more")
+    if more is not None:  # circuits 2, 3...: the field lists them all (empty: none)
+        build = _with_more_circuits(build, more)
     items = {c: list(build.items[c]) for c in Category}
     changed = False
     n_psus, n_circuits = len(build.psus), len(build.site.circuits)
@@ -260,6 +265,45 @@ def _apply_fields(build: Build, fields: Mapping[str, str]) -> Build:
                 its[i] = _recounted(it, n)
                 changed = True
     return build.replace(items=items) if changed else build
+
+
+MAX_MORE_CIRCUITS = 7  # circuits 2-8: more outlets than any rig in the issue's builds uses
+
+
+def _with_more_circuits(build: Build, text: str) -> Build:
+    """``build`` with circuits 2, 3... as the editor's field lists them ("120x15, 230x16");
+    refused where a PSU line is on a circuit the list drops (move the PSU first)."""
+    extra: list[tuple[float, float]] = []
+    for n, part in enumerate((t.strip() for t in text.split(",") if t.strip()), start=2):
+        try:
+            site = Site.parse(part)
+        except InputError as exc:
+            raise InputError(
+                f"circuit {n}: {exc.message}", exc.hint, field="circuits_more"
+            ) from None
+        extra.append((site.mains_voltage_v, site.circuit_amps))
+    if len(extra) > MAX_MORE_CIRCUITS:
+        raise InputError(
+            f"{len(extra) + 1} circuits: the editor takes at most {MAX_MORE_CIRCUITS + 1}",
+            "list the circuits the PSUs are plugged into",
+            field="circuits_more",
+        )
+    if tuple(extra) == build.site.extra_circuits:
+        return build
+    used = [
+        (i + 1, it.part.name, (it.circuit or 1))
+        for i, it in enumerate(build.items[Category.PSU])
+        if (it.circuit or 1) > 1 + len(extra)
+    ]
+    if used:
+        line, name, circuit = used[0]
+        raise InputError(
+            f"PSU line {line} ({name}) is on circuit {circuit}, which the circuits field no "
+            "longer lists",
+            f"move that PSU to another circuit first, or keep circuit {circuit} in the field",
+            field="circuits_more",
+        )
+    return build.replace(site=replace(build.site, extra_circuits=tuple(extra)))
 
 
 def _choice(raw: str, most: int, what: str) -> int:
@@ -532,6 +576,7 @@ def panel_context(res: EditResult) -> dict[str, Any]:
         n_circuits=n_circuits,
         check_json=check_json(result),
         circuit=f"{build.site.mains_voltage_v:g}x{build.site.circuit_amps:g}",
+        circuits_more=", ".join(f"{v:g}x{a:g}" for v, a in build.site.extra_circuits),
         name=build.name,
     )
     return ctx
@@ -678,6 +723,7 @@ def router(catalogs: Any, templates: Jinja2Templates) -> APIRouter:
                 "yaml": res.text,
                 "name": ctx.get("name", ""),
                 "circuit": ctx.get("circuit", ""),
+                "circuits_more": ctx.get("circuits_more", ""),
                 "check": ctx["result"],
                 "error": ctx["error"],
                 "panel_html": render("_build_panel.html", ctx),
@@ -782,6 +828,7 @@ def page_context(res: EditResult, catalog: Catalog) -> dict[str, Any]:
     ctx.update(text=res.text, parent=res.parent)
     ctx.setdefault("name", res.fallback_name)
     ctx.setdefault("circuit", res.fallback_circuit)
+    ctx.setdefault("circuits_more", res.fallback_circuits_more)
     ctx["export_formats"] = [
         ("yaml", "YAML build file"),
         ("text", "Text list (PCPartPicker)"),

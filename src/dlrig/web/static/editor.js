@@ -48,6 +48,7 @@ function liveEditor(form) {
       form.elements.build.value = body.yaml;
       form.elements.name.value = body.name;
       form.elements.circuit.value = body.circuit;
+      form.elements.circuits_more.value = body.circuits_more;
     } else if (body.error.line) {
       form.querySelector("details.advanced").open = true;
       selectLine(form.elements.build, body.error.line);
@@ -79,7 +80,7 @@ function liveEditor(form) {
     clearTimeout(timer);
     timer = setTimeout(() => send("filter"), 200);
   });
-  for (const name of ["name", "circuit"]) {
+  for (const name of ["name", "circuit", "circuits_more"]) {
     form.elements[name].addEventListener("change", () => send("update"));
   }
   // a count, power limit, PSU or circuit changed in the build: checked when the field is left
